@@ -1,0 +1,8 @@
+"""veiviser: Prosjektveiviseren on SharePoint Online."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("veiviser")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0"

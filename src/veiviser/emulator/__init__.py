@@ -1,0 +1,1 @@
+"""A local SharePoint Online emulator (SQLite-backed HTTP server)."""

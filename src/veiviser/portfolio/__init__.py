@@ -1,0 +1,1 @@
+"""Portfolio analytics and report writers."""

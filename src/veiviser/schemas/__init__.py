@@ -1,0 +1,1 @@
+"""Pydantic models: templates, records and settings."""

@@ -1,0 +1,1 @@
+"""Portfolio sync: extract from project sites, load into the hub, keep state and history."""
