@@ -1,0 +1,48 @@
+"""Findings: data-quality and per-project problems the analytics report instead of crashing.
+
+Every analytic function returns its findings next to its figures, so a report writer can show
+"what could not be computed, where, and what to do" without parsing exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+FINDING_COLUMNS = ["severity", "code", "message", "frame", "project_key", "item", "field", "hint"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in the input, located as precisely as the data allows."""
+
+    severity: str  # "error" (figure not computed), "warning" (computed with a caveat), "info"
+    code: str  # stable machine-readable code, e.g. "not-measurable"
+    message: str
+    frame: str | None = None  # input frame / list, e.g. "indicators" or "ratings.csv"
+    project_key: str | None = None
+    item: str | None = None  # source_key, item id or file row
+    field: str | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = ", ".join(
+            f"{label} {value}"
+            for label, value in (
+                ("frame", self.frame),
+                ("project", self.project_key),
+                ("item", self.item),
+                ("field", self.field),
+            )
+            if value not in (None, "")
+        )
+        text = f"{self.severity}: {self.message}" + (f" ({where})" if where else "")
+        return text + (f" — {self.hint}" if self.hint else "")
+
+
+def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+    """The findings as a DataFrame with the fixed columns of :data:`FINDING_COLUMNS`."""
+    rows = [asdict(f) for f in findings]
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)

@@ -1,0 +1,304 @@
+"""The input frames the analytics read, documented and validated in one place.
+
+The nightly sync delivers one DataFrame per kind of row, consolidated from every project site.
+Columns carry the SharePoint internal names (``Gt…``, see prosjektveiviseren-model.md section 4)
+plus a few keys added by the sync:
+
+- ``project_key``: the project site id (``GtSiteId``); ``project_title``: the project's title;
+- ``source_key``: a portfolio-wide unique key of the row (e.g. ``<site id>:<list>:<item id>``);
+- ``item_id``: the SharePoint list item id on the project site;
+- resolved lookups: ``benefit_key`` on indicators (from ``GtGainLookup``), ``indicator_key`` and
+  ``benefit_key`` on measurements (from ``GtMeasureIndicatorLookup``), all holding ``source_key``
+  values of the target rows.
+
+:func:`prepare` checks the required columns (a clear :class:`FrameError` naming the frame and the
+column), adds missing optional columns as empty, coerces numbers, dates and phases, and reports
+unreadable cell values as findings. If the sync names a column differently, add one entry to
+:data:`COLUMN_RENAMES`; nothing else needs to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from veiviser.errors import VeiviserError
+from veiviser.portfolio.findings import Finding
+
+
+class FrameError(VeiviserError):
+    """An input frame lacks a required column or is not a DataFrame."""
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """Expected columns of one input frame, by kind of value."""
+
+    name: str
+    required: tuple[str, ...]
+    text: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    booleans: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()  # User fields: a display string or a dict from the REST API
+    phases: tuple[str, ...] = ()
+    extra_ok: bool = True  # other columns are kept as they are
+    description: str = ""
+
+    @property
+    def optional(self) -> tuple[str, ...]:
+        """All documented columns that may be absent."""
+        cols = self.text + self.numbers + self.dates + self.booleans + self.people + self.phases
+        return tuple(c for c in dict.fromkeys(cols) if c not in self.required)
+
+
+_ROW_KEYS = ("project_key", "source_key", "item_id")
+
+FRAME_SPECS: dict[str, FrameSpec] = {
+    "projects": FrameSpec(
+        name="projects",
+        description="One row per project (hub list Prosjekter / Prosjektegenskaper).",
+        required=("project_key", "project_title"),
+        text=(
+            "GtProjectNumber",
+            "GtProjectLifecycleStatus",
+            "GtProjectServiceAreaText",
+            "GtProjectTypeText",
+            "GtSiteUrl",
+            "GtGroupId",
+        ),
+        dates=("GtStartDate", "GtEndDate", "GtLastSyncTime"),
+        people=("GtProjectManager", "GtProjectOwner", "GtGainsResponsible"),
+        phases=("GtProjectPhase",),
+    ),
+    "risks": FrameSpec(
+        name="risks",
+        description="Usikkerhet: risks (ContentType «Risiko») and opportunities («Mulighet»).",
+        required=(*_ROW_KEYS, "Title", "ContentType"),
+        text=("project_title", "GtRiskDescription", "GtRiskProximity", "GtRiskAction", "GtRiskStrategy", "GtRiskStatus"),
+        numbers=(
+            "GtRiskProbability",
+            "GtRiskConsequence",
+            "GtRiskFactor",
+            "GtRiskProbabilityPostAction",
+            "GtRiskConsequencePostAction",
+            "GtRiskFactorPostAction",
+        ),
+        booleans=("GtShowInPortfolio",),
+        people=("GtActionResponsible",),
+        phases=("GtProjectPhase",),
+    ),
+    "stakeholders": FrameSpec(
+        name="stakeholders",
+        description="Interessentregister.",
+        required=(*_ROW_KEYS, "Title"),
+        text=(
+            "project_title",
+            "GtStakeholderGroup",
+            "GtStakeholderContext",
+            "GtStakeholderStrategy",
+            "GtStakeholderInterest",
+            "GtStakeholderInfluence",
+            "GtStakeholderInfluencePossibilty",  # misspelt in PP365; kept
+            "GtStakeholderActions",
+        ),
+    ),
+    "benefits": FrameSpec(
+        name="benefits",
+        description="Gevinstanalyse og gevinstrealiseringsplan.",
+        required=(*_ROW_KEYS, "Title"),
+        text=("project_title", "GtGainsType", "GtPrereqProfitAchievement", "GtGainsTurnover"),
+        dates=("GtRealizationTime",),
+        booleans=("GtShowInPortfolio",),
+        people=("GtGainsResponsible", "GtGainsOwner"),
+    ),
+    "indicators": FrameSpec(
+        name="indicators",
+        description="Måleindikatorer; benefit_key = resolved GtGainLookup.",
+        required=(*_ROW_KEYS, "Title", "benefit_key"),
+        text=("project_title", "GtMeasurementUnit"),
+        numbers=("GtStartValue", "GtDesiredValue"),
+    ),
+    "measurements": FrameSpec(
+        name="measurements",
+        description="Gevinstoppfølging; indicator_key = resolved GtMeasureIndicatorLookup.",
+        required=(*_ROW_KEYS, "indicator_key"),
+        text=("project_title", "Title", "benefit_key", "GtMeasurementComment"),
+        numbers=("GtMeasurementValue",),
+        dates=("GtMeasurementDate",),
+    ),
+    "history": FrameSpec(
+        name="history",
+        description=(
+            "Row versions: one row per version of a row (kind = risks, benefits, indicators, …), "
+            "valid_from/valid_to (NaT = current), deleted flag, and the row's values as columns."
+        ),
+        required=("source_key", "kind", "valid_from", "valid_to", "deleted"),
+        text=("project_key", "project_title", "Title", "ContentType", "GtRiskStatus"),
+        dates=("valid_from", "valid_to"),
+        booleans=("deleted",),
+    ),
+}
+
+#: Per frame: {name the sync delivers: name used here}. The one place to adapt to the sync.
+COLUMN_RENAMES: dict[str, dict[str, str]] = {name: {} for name in FRAME_SPECS}
+
+PHASES: tuple[str, ...] = ("Idé", "Flere faser", "Konsept", "Planlegge", "Gjennomføre", "Avslutte", "Realisere")
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN, NaT, pd.NA and blank strings."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, dict | list | tuple):
+        return len(value) == 0
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def normalise_phase(value: Any) -> str | None:
+    """A phase label from a Choice string, a taxonomy dict (``Label``) or ``"[-1;#]Label|guid"`` text."""
+    if is_missing(value):
+        return None
+    if isinstance(value, dict):
+        for key in ("Label", "label", "Term", "Name"):
+            if not is_missing(value.get(key)):
+                return normalise_phase(str(value[key]))
+        return None
+    text = str(value).strip()
+    if ";#" in text:
+        text = text.split(";#", 1)[1]
+    if "|" in text:
+        text = text.split("|", 1)[0]
+    return text.strip() or None
+
+
+def person_name(value: Any) -> str | None:
+    """A display name for a User field value: text, or a dict with Title/EMail/LoginName."""
+    if is_missing(value):
+        return None
+    if isinstance(value, dict):
+        for key in ("Title", "title", "EMail", "Email", "email", "LoginName", "Name"):
+            if not is_missing(value.get(key)):
+                return str(value[key]).strip()
+        return None
+    if isinstance(value, list | tuple):
+        names = [n for n in (person_name(v) for v in value) if n]
+        return "; ".join(names) or None
+    return str(value).strip()
+
+
+def _to_bool(value: Any) -> Any:
+    if is_missing(value):
+        return pd.NA
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "ja", "sann"}:
+        return True
+    if text in {"0", "false", "no", "nei", "usann"}:
+        return False
+    return pd.NA
+
+
+@dataclass
+class _Coercer:
+    spec: FrameSpec
+    findings: list[Finding] = field(default_factory=list)
+
+    def bad(self, df: pd.DataFrame, mask: pd.Series, column: str, what: str) -> None:
+        for idx in df.index[mask]:
+            row = df.loc[idx]
+            self.findings.append(
+                Finding(
+                    "warning",
+                    "unreadable-value",
+                    f"{column} is not a {what}: {df.at[idx, column]!r}; treated as missing",
+                    frame=self.spec.name,
+                    project_key=_str_or_none(row.get("project_key")),
+                    item=_str_or_none(row.get("source_key", row.get("item_id"))),
+                    field=column,
+                    hint=f"Correct the value in the list on the project site so that it is a {what}.",
+                )
+            )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if is_missing(value) else str(value)
+
+
+def prepare(
+    name: str,
+    frame: pd.DataFrame | None,
+    *,
+    findings: list[Finding] | None = None,
+    renames: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Validate and normalise input frame ``name``; returns a new frame, never modifies the input.
+
+    ``None`` counts as an empty frame. Missing required columns raise :class:`FrameError`; missing
+    optional columns are added as empty. Unreadable numbers/dates become missing and are appended
+    to ``findings`` (when given). People become display names, phases become labels.
+    """
+    if name not in FRAME_SPECS:
+        raise FrameError(f"Unknown input frame {name!r}; expected one of {', '.join(FRAME_SPECS)}")
+    spec = FRAME_SPECS[name]
+    if frame is None:
+        frame = pd.DataFrame()
+    if not isinstance(frame, pd.DataFrame):
+        raise FrameError(f"Input frame {name!r} must be a pandas DataFrame, not {type(frame).__name__}")
+    df = frame.rename(columns={**COLUMN_RENAMES.get(name, {}), **(renames or {})}).copy()
+    if df.empty and len(df.columns) == 0:
+        df = pd.DataFrame(columns=list(spec.required))
+    missing = [c for c in spec.required if c not in df.columns]
+    if missing:
+        raise FrameError(
+            f"Input frame {name!r} lacks required column(s): {', '.join(missing)}",
+            hint=(
+                f"Columns present: {', '.join(map(str, df.columns)) or 'none'}. If the sync names them "
+                f"differently, add the mapping to veiviser.portfolio.frames.COLUMN_RENAMES[{name!r}]."
+            ),
+        )
+    for col in spec.optional:
+        if col not in df.columns:
+            df[col] = pd.NA
+    coercer = _Coercer(spec)
+    for col in spec.numbers:
+        raw = df[col]
+        num = pd.to_numeric(raw.where(~raw.map(is_missing), None), errors="coerce")
+        coercer.bad(df, num.isna() & ~raw.map(is_missing), col, "number")
+        df[col] = num.astype("float64")
+    for col in spec.dates:
+        raw = df[col]
+        dates = pd.to_datetime(raw.where(~raw.map(is_missing), None), errors="coerce", utc=True, format="mixed")
+        coercer.bad(df, dates.isna() & ~raw.map(is_missing), col, "date")
+        df[col] = dates.dt.tz_localize(None)
+    for col in spec.booleans:
+        df[col] = df[col].map(_to_bool).astype("boolean")
+    for col in spec.people:
+        df[col] = df[col].map(person_name).astype("object")
+    for col in spec.phases:
+        df[col] = df[col].map(normalise_phase).astype("object")
+    for col in ("project_key", "source_key", "item_id", "benefit_key", "indicator_key"):
+        if col in df.columns:
+            df[col] = df[col].map(_str_or_none).astype("object")
+    if findings is not None:
+        findings.extend(coercer.findings)
+    return df.reset_index(drop=True)
+
+
+def to_timestamp(value: Any, what: str = "as_of") -> pd.Timestamp:
+    """A tz-naive Timestamp from a date/datetime/str; a clear error if unreadable."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise VeiviserError(f"{what} is not a date: {value!r}", hint="Use YYYY-MM-DD.") from exc
+    if pd.isna(ts):
+        raise VeiviserError(f"{what} is missing", hint="Give an explicit date, YYYY-MM-DD.")
+    return ts.tz_convert(None) if ts.tzinfo else ts
