@@ -260,3 +260,15 @@ def test_lock_across_processes(url):
         assert _children(url, 2) == ["held", "held"]
         lock.release()
         assert _children(url, 1) == ["got"]
+
+
+def test_versions_frame_has_the_analytics_history_columns(store):
+    store.record_versions([snap("k1", a=1)], at=T0)
+    store.record_versions([snap("k1", a=2)], at=T0 + timedelta(1))
+    store.record_deletions("risks", ["k1"], at=T0 + timedelta(2))
+    frame = store.versions_frame("risks")
+    assert {"source_key", "kind", "valid_from", "valid_to", "deleted", "project_key"} <= set(frame.columns)
+    assert list(frame["a"]) == [1, 2, 2]
+    assert list(frame["deleted"]) == [False, False, True]
+    assert frame["valid_to"].isna().tolist() == [False, False, True]
+    assert (frame["project_key"] == "s1").all()

@@ -718,8 +718,9 @@ class StateStore:
     def history_frame(self, kind: str, as_of: datetime | None = None) -> pd.DataFrame:
         """The rows of ``kind`` as they were at ``as_of`` (default: now), one row per live item.
 
-        Columns: ``source_key``, ``site_id``, ``project_url``, ``project_title``, ``valid_from``,
-        ``valid_to``, then one column per synced field.
+        Columns: ``source_key``, ``kind``, ``project_key`` (= ``site_id``), ``site_id``,
+        ``project_url``, ``project_title``, ``valid_from``, ``valid_to``, ``deleted``, then one column
+        per synced field (internal names, plus ``item_id`` and resolved ``*_key`` lookups).
         """
         stmt = sa.select(versions_table).where(
             versions_table.c.kind == kind, versions_table.c.deleted.is_(False)
@@ -733,6 +734,15 @@ class StateStore:
                 sa.or_(versions_table.c.valid_to.is_(None), versions_table.c.valid_to > point),
             )
         stmt = stmt.order_by(versions_table.c.source_key)
+        with self._begin() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        return _frame(rows, extra=[])
+
+    def versions_frame(self, kind: str | None = None) -> pd.DataFrame:
+        """Every stored version (tombstones included), oldest first: the full history for trends."""
+        stmt = sa.select(versions_table).order_by(versions_table.c.valid_from, versions_table.c.id)
+        if kind is not None:
+            stmt = stmt.where(versions_table.c.kind == kind)
         with self._begin() as conn:
             rows = conn.execute(stmt).mappings().all()
         return _frame(rows, extra=[])
@@ -1054,7 +1064,17 @@ def _previous_alive(conn: Connection, kind: str, firsts: Sequence[Any]) -> dict[
     return out
 
 
-_META = ["source_key", "site_id", "project_url", "project_title", "valid_from", "valid_to"]
+_META = [
+    "source_key",
+    "kind",
+    "project_key",
+    "site_id",
+    "project_url",
+    "project_title",
+    "valid_from",
+    "valid_to",
+    "deleted",
+]
 
 
 def _frame(rows: Sequence[Any], extra: list[str]) -> pd.DataFrame:
@@ -1064,7 +1084,9 @@ def _frame(rows: Sequence[Any], extra: list[str]) -> pd.DataFrame:
         values = r["values"] or {}
         for col in values:
             value_cols.setdefault(col, None)
-        rec = {c: r[c] for c in _META}
+        rec = {c: r[c] for c in _META if c != "project_key"}
+        rec["project_key"] = r["site_id"]
+        rec["deleted"] = bool(r["deleted"])
         rec["valid_from"] = _from_db(rec["valid_from"])
         rec["valid_to"] = _from_db(rec["valid_to"])
         for c in extra:
