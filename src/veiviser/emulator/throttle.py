@@ -1,0 +1,150 @@
+"""A resource-unit (RU) meter like SharePoint Online's per-app one-minute budget.
+
+Facts (shared/reference/sharepoint-rest-and-client.md, section 16): RU are counted per app in a
+window (1 250 RU/min for ≤ 1 000 licences; configurable here); ``RateLimit-Limit``,
+``RateLimit-Remaining`` and ``RateLimit-Reset`` appear once ≥ 80 % is used; when the budget is
+exhausted the answer is 429 with ``Retry-After`` (seconds). A client that comes back before that
+time gets another 429 and the block is extended (Dev Proxy ``RetryAfterPlugin`` behaviour).
+Batch members are charged individually. Costs follow the Graph table (the closest documented
+one): 1 for a single-entity read, 2 for multi-item reads and for writes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+_COLLECTIONS = {
+    "items",
+    "lists",
+    "fields",
+    "views",
+    "contenttypes",
+    "siteusers",
+    "sitegroups",
+    "users",
+    "webs",
+    "hubsites",
+    "viewfields",
+    "roleassignments",
+    "folders",
+    "files",
+}
+_MULTI_OPS = {"getitems", "getchanges", "getlistitemchangessincetoken", "renderlistdataasstream"}
+_KEY = re.compile(r"\(.*\)$")
+
+
+def request_cost(method: str, path: str, query: str = "") -> int:
+    """RU cost of one REST call: 1 for a single-entity read, 2 for collections and writes."""
+    last = path.rstrip("/").rsplit("/", 1)[-1].lower()
+    bare = _KEY.sub("", last)
+    if bare in _MULTI_OPS:
+        return 2
+    if method.upper() in ("GET", "HEAD"):
+        if bare == last and bare in _COLLECTIONS:
+            return 2
+        lowered = query.lower()
+        if "$filter" in lowered or "$top" in lowered or "$skiptoken" in lowered:
+            return 2
+        return 1
+    return 2
+
+
+@dataclass
+class Decision:
+    """The meter's verdict: allowed or not, ``Retry-After`` seconds, headers to add."""
+
+    allowed: bool
+    retry_after: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class ResourceMeter:
+    """A sliding-window RU budget with a Retry-After enforcer; thread-safe."""
+
+    def __init__(self, limit: int, window_s: float = 60.0) -> None:
+        if limit <= 0:
+            raise ValueError("the RU limit must be positive")
+        self.limit = limit
+        self.window_s = window_s
+        self._lock = threading.Lock()
+        self._entries: deque[tuple[float, int]] = deque()
+        self._used = 0
+        self._blocked_until = 0.0
+        self._penalty = 1
+        self.throttled = 0  # how many requests got 429 from this meter
+
+    def _prune(self, now: float) -> None:
+        while self._entries and self._entries[0][0] + self.window_s <= now:
+            self._used -= self._entries.popleft()[1]
+
+    def _reset_in(self, now: float) -> int:
+        if not self._entries:
+            return 0
+        return max(1, math.ceil(self._entries[0][0] + self.window_s - now))
+
+    def _rate_headers(self, now: float) -> dict[str, str]:
+        if self._used < 0.8 * self.limit:
+            return {}
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(max(0, self.limit - self._used)),
+            "RateLimit-Reset": str(self._reset_in(now)),
+        }
+
+    def charge(self, cost: int, now: float | None = None) -> Decision:
+        """Charge ``cost`` RU, or refuse with a Retry-After when the budget does not allow it."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._prune(now)
+            if now < self._blocked_until:
+                # Came back too early: punish by extending the block (Retry-After enforcer).
+                self._blocked_until = now + self._penalty
+                self.throttled += 1
+                headers = self._rate_headers(now)
+                headers["Retry-After"] = str(self._penalty)
+                return Decision(False, self._penalty, headers)
+            if self._used + cost > self.limit:
+                need = self._used + cost - self.limit
+                freed, free_at = 0, now + self.window_s
+                for t, c in self._entries:
+                    freed += c
+                    if freed >= need:
+                        free_at = t + self.window_s
+                        break
+                retry = max(1, math.ceil(free_at - now))
+                self._penalty = retry
+                self._blocked_until = now + retry
+                self.throttled += 1
+                headers = self._rate_headers(now)
+                headers["Retry-After"] = str(retry)
+                return Decision(False, retry, headers)
+            if cost:
+                self._entries.append((now, cost))
+                self._used += cost
+            return Decision(True, 0, self._rate_headers(now))
+
+    def blocked(self, now: float | None = None) -> Decision | None:
+        """A refusal when the client is inside a Retry-After window (extends it), else None."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if now >= self._blocked_until:
+                return None
+        return self.charge(0, now)
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            self._prune(time.monotonic())
+            return self._used
+
+    def reset(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._used = 0
+            self._blocked_until = 0.0
+            self.throttled = 0
