@@ -8,9 +8,11 @@ Rules (decided here; the provisioning engine relies on them):
 * :func:`derive_alias` is a **pure function of the title**: the same title gives the same alias in
   every run, whatever other rows the file holds. That is what makes it stable under insertion and
   removal of rows.
-* A title too long for 40 characters is cut at a word boundary and gets ``-`` plus a 6-character hash
-  of the full title. Two long titles that share their first words therefore still get different
-  aliases, without either depending on the other.
+* A title too long for 40 characters that ends in a parenthesised short name, one word with a
+  capital letter such as «… i barnevernet (DigiBarnevern)», gets that short name (``digibarnevern``):
+  it is what people call the project. Any other over-long title is cut at a word boundary and gets
+  ``-`` plus a 6-character hash of the full title, so two long titles that share their first words
+  still get different aliases without either depending on the other.
 * Titles that still give the same alias differ only in case, accents, punctuation or spacing; the
   bulk reader treats them as the same project entered twice (see ``bulk_input``), it never renames
   one of them behind the user's back.
@@ -64,6 +66,7 @@ segments (``_api``, ``_layouts``, ``_vti_bin`` after normalisation) and common h
 
 RESERVED_SUFFIX = "-prosjekt"
 
+_SHORT_NAME_RE = re.compile(r"\(\s*([^\s()]{3,})\s*\)\s*$")
 _ALIAS_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SPELL_OUT = str.maketrans(
     {"æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o", "å": "a", "Å": "a", "ß": "ss", "þ": "th", "ð": "d", "đ": "d"}
@@ -108,14 +111,19 @@ def derive_alias(title: str, max_length: int = ALIAS_MAX_LENGTH) -> str:
     'meldeboka-utstyr-barnehage'
     >>> derive_alias("Læringsplattform")
     'laeringsplattform'
+    >>> derive_alias("Nasjonalt prosjekt - Digitale innbyggertjenester og saksbehandlingsstøtte i barnevernet (DigiBarnevern)")
+    'digibarnevern'
     """
     words = ascii_words(title)
     if not words:
         # Nothing readable (e.g. only symbols or a non-Latin script): a neutral prefix plus the hash.
         return f"prosjekt-{title_hash(title)}"
     full = "-".join(words)
+    short = _SHORT_NAME_RE.search(title)
     if len(full) <= max_length:
         alias = full
+    elif short and any(ch.isupper() for ch in short.group(1)) and ascii_words(short.group(1)):
+        alias = _join_within(ascii_words(short.group(1)), max_length)
     else:
         alias = f"{_join_within(words, max_length - HASH_LENGTH - 1)}-{title_hash(title)}"
     if alias in RESERVED_ALIASES:
