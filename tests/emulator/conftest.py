@@ -139,3 +139,9 @@ def make_context(emulator: EmulatorServer) -> Callable[..., ClientContext]:
         return ctx.with_transport(timeout=timeout)
 
     return factory
+
+
+@pytest.fixture
+def mini_app_class() -> type[MiniApp]:
+    """The test-only object model class, for tests that start their own servers."""
+    return MiniApp

@@ -146,8 +146,11 @@ class EmulatorServer:
     @property
     def app(self) -> SharePointApp:
         if self._app is None:
-            from veiviser.emulator.app import SharePointApp as _App
-
+            try:
+                from veiviser.emulator.app import SharePointApp as _App
+            except ImportError as exc:
+                raise EmulatorError("The emulator's object model (veiviser.emulator.app) is not available.",
+                                    hint="Reinstall veiviser; the emulator needs its app module.") from exc
             self._app = _App(self.data)
         return self._app
 
@@ -518,3 +521,25 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
         self.wfile.write(head if head_only else head + resp.body)
+
+
+def serve_until_signal(server: EmulatorServer, announce: Any = print) -> None:
+    """Start ``server``, announce ``Emulator listening on URL (token: TOKEN)``, serve until
+    SIGINT/SIGTERM, then stop cleanly. Must run in the main thread (signal handlers)."""
+    import signal
+
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        announce(f"Emulator listening on {server.url} (token: {server.token})")
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
