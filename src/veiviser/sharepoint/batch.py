@@ -1,0 +1,223 @@
+"""The SharePoint REST ``$batch`` wire format: operations in, per-operation results out.
+
+veiviser builds the multipart body itself and sends it through the client's request pipeline
+(``execute_request_direct``: the client's auth, form digest and digest-expiry recovery still
+apply, and our transport retries the envelope on 429/503). We do not queue client queries and call
+``execute_batch`` because that path re-orders reads after writes (one changeset first, GETs after,
+reference section 7.1), raises on the first permanent failure, sends ``add_item`` as one batch per
+item and ``item.update()`` as N+1 batches (section 7.4), and gives no result per row. Building the
+body gives: the caller's order, one HTTP request per 100 operations, and a result for every row.
+
+Layout: consecutive writes share one changeset, reads stand alone between them, all in the given
+order; SharePoint answers flat ``application/http`` parts positionally (section 7.2), and
+changesets are not transactional (section 7.3), so every row succeeds or fails on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from veiviser.sharepoint.errors import SharePointError
+
+READ_METHODS = frozenset({"GET"})
+#: POST service operations that only read, so they may be re-sent after a 5xx.
+READ_ONLY_POSTS = ("getchanges", "getitems", "ensureuser", "getlistitemchangessincetoken", "gethubsites")
+
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One REST call relative to the site's ``_api/``: ``Operation("MERGE", "Web/lists(guid'…')/items(5)", {...})``.
+
+    ``key`` is echoed in the result (defaults to the position). ``list``/``item`` only serve error
+    messages. ``idempotent`` overrides the guess (GET/MERGE/DELETE and read-only POSTs are).
+    """
+
+    method: str
+    path: str
+    body: Any = None
+    key: Any = None
+    list: str | None = None
+    item: int | str | None = None
+    idempotent: bool | None = None
+
+    @property
+    def verb(self) -> str:
+        return self.method.upper()
+
+    @property
+    def is_read(self) -> bool:
+        return self.verb in READ_METHODS
+
+    @property
+    def safe_to_resend(self) -> bool:
+        if self.idempotent is not None:
+            return self.idempotent
+        if self.verb in ("GET", "MERGE", "DELETE", "PUT", "PATCH"):
+            return True
+        tail = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1].split("(")[0].lower()
+        return tail in READ_ONLY_POSTS
+
+
+@dataclass
+class OperationResult:
+    """The outcome of one operation: ``ok`` with ``value`` (unwrapped JSON or ``None``), or an ``error``."""
+
+    key: Any
+    status: int
+    value: Any = None
+    error: SharePointError | None = None
+    attempts: int = 1
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and 200 <= self.status < 300
+
+
+@dataclass
+class RawPart:
+    """One sub-response: status, headers (lower-case keys) and body bytes."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        if not self.body.strip():
+            return None
+        return json.loads(self.body.decode("utf-8"))
+
+
+def encode_url(url: str) -> str:
+    """Percent-encode spaces and non-ASCII (already-encoded ``%xx`` is kept)."""
+    return quote(url, safe=_URL_SAFE)
+
+
+def operation_body(op: Operation) -> bytes:
+    if op.body is None:
+        return b""
+    if isinstance(op.body, bytes | bytearray):
+        return bytes(op.body)
+    if isinstance(op.body, str):
+        return op.body.encode("utf-8")
+    return json.dumps(op.body, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+def render_part(op: Operation, service_root: str, extra_headers: Mapping[str, str]) -> bytes:
+    """The ``application/http`` part of one operation (headers and body, CRLF line ends)."""
+    url = encode_url(f"{service_root}/{op.path.lstrip('/')}")
+    lines = [
+        "Content-Type: application/http",
+        "Content-Transfer-Encoding: binary",
+        "",
+        f"{op.verb} {url} HTTP/1.1",
+        "Accept: application/json;odata=verbose",
+    ]
+    body = operation_body(op)
+    if not op.is_read:
+        lines.append("Content-Type: application/json;odata=verbose")
+    if op.verb in ("MERGE", "DELETE", "PUT", "PATCH"):
+        lines += [f"X-HTTP-Method: {op.verb}", "IF-MATCH: *"]
+    lines += [f"{name}: {value}" for name, value in extra_headers.items()]
+    head = "\r\n".join(lines).encode("utf-8") + b"\r\n\r\n"
+    return head + body + (b"\r\n" if body else b"")
+
+
+def render_batch(
+    ops: list[Operation], service_root: str, extra_headers: Mapping[str, str] | None = None
+) -> tuple[str, bytes]:
+    """``(boundary, body)``: consecutive writes grouped into changesets, all in the given order."""
+    boundary = f"batch_{uuid.uuid4()}"
+    extra = dict(extra_headers or {})
+    out: list[bytes] = []
+    i = 0
+    while i < len(ops):
+        if ops[i].is_read:
+            out.append(f"--{boundary}\r\n".encode() + render_part(ops[i], service_root, extra))
+            i += 1
+            continue
+        changeset = f"changeset_{uuid.uuid4()}"
+        chunk = [f"--{boundary}\r\nContent-Type: multipart/mixed; boundary=\"{changeset}\"\r\n\r\n".encode()]
+        while i < len(ops) and not ops[i].is_read:
+            chunk.append(f"--{changeset}\r\n".encode() + render_part(ops[i], service_root, extra))
+            i += 1
+        chunk.append(f"--{changeset}--\r\n".encode())
+        out.append(b"".join(chunk))
+    out.append(f"--{boundary}--\r\n".encode())
+    return boundary, b"".join(out)
+
+
+def part_size(op: Operation, service_root: str) -> int:
+    """Approximate bytes one operation adds to a batch (for splitting by size)."""
+    return len(render_part(op, service_root, {})) + 600  # boundaries, auth and digest headers
+
+
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+
+
+def _split_head(blob: bytes) -> tuple[dict[str, str], bytes]:
+    """Headers (lower-case) and the rest of a MIME/HTTP block; tolerates LF or CRLF."""
+    m = re.search(rb"\r?\n\r?\n", blob)
+    head, rest = (blob[: m.start()], blob[m.end() :]) if m else (blob, b"")
+    headers: dict[str, str] = {}
+    for line in re.split(rb"\r?\n", head):
+        if b":" in line:
+            name, _, value = line.decode("utf-8", "replace").partition(":")
+            headers[name.strip().lower()] = value.strip()
+    return headers, rest
+
+
+def parse_batch_response(content_type: str, body: bytes) -> list[RawPart]:
+    """The sub-responses of a ``$batch`` answer, in order (nested changeset answers flattened)."""
+    m = _BOUNDARY.search(content_type or "")
+    if not m:
+        raise SharePointError(f"$batch answer is not multipart (Content-Type {content_type!r})")
+    delimiter = b"--" + m.group(1).encode()
+    parts: list[RawPart] = []
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        chunk = chunk.lstrip(b"\r\n")
+        mime, payload = _split_head(chunk)
+        ctype = mime.get("content-type", "")
+        if ctype.lower().startswith("multipart/mixed"):
+            parts.extend(parse_batch_response(ctype, payload))
+            continue
+        if not ctype.lower().startswith("application/http"):
+            continue
+        payload = payload.lstrip(b"\r\n")
+        status_line, _, rest = payload.partition(b"\n")
+        fields = status_line.decode("utf-8", "replace").split()
+        status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
+        headers, content = _split_head(rest) if not rest.startswith((b"\r\n", b"\n")) else ({}, rest.lstrip(b"\r\n"))
+        parts.append(RawPart(status, headers, content.rstrip(b"\r\n")))
+    return parts
+
+
+def operation_name(path: str) -> str:
+    """The last path segment's name: ``spSiteManager/Create`` → ``Create``."""
+    tail = path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    return tail.split("(")[0]
+
+
+def unwrap(payload: Any, path: str = "") -> Any:
+    """``d`` of a verbose answer; a collection's ``results`` list; a service operation's wrapper removed."""
+    if not isinstance(payload, dict):
+        return payload
+    d = payload.get("d", payload)
+    if isinstance(d, dict):
+        if isinstance(d.get("results"), list) and "__metadata" not in d:
+            return d["results"]
+        name = operation_name(path)
+        keys = [k for k in d if k != "__metadata"]
+        if name and keys == [name]:
+            return d[name]
+    return d

@@ -1,0 +1,539 @@
+"""``connect()`` and :class:`SiteClient`: reads, paging, single calls and ``$batch`` writes for one site.
+
+A :class:`SiteClient` wraps one short-lived ``ClientContext``. All calls go through the client's
+request pipeline (``execute_request_direct``: auth, form digest, digest-expiry recovery) and our
+:class:`~veiviser.sharepoint.transport.GatewaySession` (retry, pacing, counting). No client
+queries are ever queued, so nothing can be left pending (trap T14).
+
+Ordering contract of :meth:`SiteClient.batch`: operations are sent in the given order and
+SharePoint applies them in that order. An operation that fails transiently (408/429/5xx) and is
+re-sent lands *after* the operations that followed it. Put operations that depend on each other
+(create, then update the same item) in separate ``batch`` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import pydantic
+from office365.runtime.client_request_exception import ClientRequestException
+from office365.runtime.http.http_method import HttpMethod
+from office365.runtime.http.request_options import RequestOptions
+from office365.sharepoint.client_context import ClientContext
+from requests import RequestException
+
+from veiviser import __version__
+from veiviser.errors import VeiviserError
+from veiviser.schemas.settings import ConnectionSettings
+from veiviser.sharepoint.auth import token_provider
+from veiviser.sharepoint.batch import (
+    Operation,
+    OperationResult,
+    RawPart,
+    encode_url,
+    parse_batch_response,
+    part_size,
+    render_batch,
+    unwrap,
+)
+from veiviser.sharepoint.errors import (
+    HR_DIGEST_EXPIRED,
+    NotFoundError,
+    SharePointError,
+    ThrottledError,
+    TransportError,
+    ValidationError,
+    classify,
+    from_client_exception,
+)
+from veiviser.sharepoint.transport import (
+    GatewaySession,
+    RateLimiter,
+    RequestCounter,
+    RetryPolicy,
+    retry_delay,
+)
+from veiviser.sharepoint.values import normalise_item, row_to_sharepoint
+
+log = logging.getLogger("veiviser.sharepoint")
+log.addHandler(logging.NullHandler())
+# The client logs exceptions raised inside its hooks at ERROR; we report them ourselves.
+logging.getLogger("office365.runtime.types.event_handler").setLevel(logging.CRITICAL)
+
+VERBOSE = "application/json;odata=verbose"
+_GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$")
+_QUERY_SAFE = "'(),/:=*@!$;~"
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    """A resolved list: id, title and the entity type name item bodies need (trap T6)."""
+
+    id: str
+    title: str
+    entity_type: str
+
+    @property
+    def path(self) -> str:
+        return f"Web/lists(guid'{self.id}')"
+
+
+ListRef = str | ListInfo
+"""A list by id (GUID text) or by title; titles are resolved once per SiteClient."""
+
+
+def user_agent(org: str) -> str:
+    """``NONISV|<org>|veiviser/<version>`` (decorated traffic is not deprioritised, section 16.2)."""
+    return f"NONISV|{org}|veiviser/{__version__}"
+
+
+def query_string(params: Mapping[str, Any] | None) -> str:
+    """``?$top=5&$filter=Title%20eq%20'A'`` — OData punctuation kept, spaces and non-ASCII encoded."""
+    if not params:
+        return ""
+    pairs = [f"{k}={quote(str(v), safe=_QUERY_SAFE)}" for k, v in params.items() if v is not None]
+    return "?" + "&".join(pairs) if pairs else ""
+
+
+def title_segment(title: str) -> str:
+    """``GetByTitle('…')`` argument: quotes doubled (the URL encoder handles the rest)."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+class SiteClient:
+    """SharePoint REST for one site. Create with :func:`connect`; use as a context manager or ``close()``."""
+
+    def __init__(
+        self,
+        ctx: ClientContext,
+        *,
+        settings: ConnectionSettings,
+        session: GatewaySession,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._ctx = ctx
+        self.settings = settings
+        self.session = session
+        self.url = ctx.base_url.rstrip("/")
+        self._sleep = sleep
+        self._lists: dict[str, ListInfo] = {}
+        self._users: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._ctx.pending_request().beforeExecute += self._render_batch_body
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def counter(self) -> RequestCounter | None:
+        return self.session.counter
+
+    @property
+    def limiter(self) -> RateLimiter | None:
+        return self.session.limiter
+
+    @property
+    def service_root(self) -> str:
+        return f"{self.url}/_api"
+
+    def __enter__(self) -> SiteClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Forget caches; the shared HTTP session stays open for clones."""
+        self._lists.clear()
+
+    def for_site(self, url: str) -> SiteClient:
+        """A SiteClient for another site with the same credentials, transport, counter and limiter."""
+        return SiteClient(self._ctx.clone(url.rstrip("/")), settings=self.settings, session=self.session, sleep=self._sleep)
+
+    def admin(self) -> SiteClient:
+        """The tenant admin site from ``VEIVISER_ADMIN_URL`` (never derived from the host, trap T11)."""
+        if not self.settings.admin_url:
+            raise VeiviserError(
+                "tenant admin operations need the admin site URL",
+                hint="Set VEIVISER_ADMIN_URL (https://<tenant>-admin.sharepoint.com; the emulator root in demos).",
+            )
+        return self.for_site(self.settings.admin_url)
+
+    def _send(self, request: RequestOptions, **where: Any) -> Any:
+        if self._ctx.has_pending_request:  # trap T14: never send someone's stale queries
+            raise SharePointError("internal: the client context has queued queries", site=self.url)
+        request.ensure_header("Accept", VERBOSE)
+        try:
+            return self._ctx.pending_request().execute_request_direct(request)
+        except (ClientRequestException, RequestException, SharePointError) as exc:
+            raise from_client_exception(exc, site=self.url, **where) from None
+
+    @staticmethod
+    def _json(response: Any) -> Any:
+        ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return response.content
+        if not response.content.strip():
+            return None
+        return response.json()
+
+    # -- single calls -----------------------------------------------------------------------
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, **where: Any) -> Any:
+        """GET ``_api/<path>``; returns ``d`` (a collection's ``results`` list, operation wrapper removed).
+
+        Values are raw verbose JSON; list items are normalised by :meth:`iter_items` only.
+        """
+        url = encode_url(f"{self.service_root}/{path.lstrip('/')}") + query_string(params)
+        return unwrap(self._json(self._send(RequestOptions(url), **where)), path)
+
+    def call(self, method: str, path: str, body: Any = None, **where: Any) -> Any:
+        """One non-batched REST call (POST, MERGE, DELETE …); returns the unwrapped answer or ``None``."""
+        verb = method.upper()
+        if verb == "GET":
+            return self.get(path, **where)
+        url = encode_url(f"{self.service_root}/{path.lstrip('/')}")
+        request = RequestOptions(url, method=HttpMethod.Post, data=body)
+        request.set_header("Content-Type", VERBOSE)
+        if verb != "POST":
+            request.set_header("X-HTTP-Method", verb)
+            request.set_header("IF-MATCH", "*")
+        return unwrap(self._json(self._send(request, **where)), path)
+
+    # -- lists and items --------------------------------------------------------------------
+
+    def resolve_list(self, ref: ListRef) -> ListInfo:
+        """Id, title and entity type of a list given by id or title (cached per SiteClient)."""
+        if isinstance(ref, ListInfo):
+            return ref
+        key = ref.strip().lower()
+        with self._lock:
+            if key in self._lists:
+                return self._lists[key]
+        m = _GUID.match(ref.strip())
+        path = f"Web/lists(guid'{m.group(1)}')" if m else f"Web/lists/GetByTitle({title_segment(ref)})"
+        try:
+            d = self.get(path, {"$select": "Id,Title,ListItemEntityTypeFullName"}, list=ref)
+        except NotFoundError as exc:
+            raise exc.located(list=ref) from None
+        info = ListInfo(str(d["Id"]), str(d["Title"]), str(d.get("ListItemEntityTypeFullName") or ""))
+        with self._lock:
+            self._lists[key] = info
+            self._lists[info.id.lower()] = info
+        return info
+
+    def forget_list(self, ref: ListRef) -> None:
+        """Drop a cached list resolution (after a rename or delete)."""
+        with self._lock:
+            key = ref.id if isinstance(ref, ListInfo) else ref
+            self._lists.pop(key.strip().lower(), None)
+
+    def iter_pages(self, url: str, **where: Any) -> Iterator[list[dict[str, Any]]]:
+        """Follow ``__next`` from an absolute first-page URL; yields each page's raw ``results``."""
+        seen: set[str] = set()
+        while url:
+            if url in seen:
+                raise SharePointError(f"paging loops: {url} was returned twice as __next", site=self.url, **where)
+            seen.add(url)
+            payload = self._json(self._send(RequestOptions(url), **where))
+            d = payload.get("d", payload) if isinstance(payload, dict) else {}
+            results = d.get("results") if isinstance(d, dict) else None
+            if not isinstance(results, list):
+                raise SharePointError("a page of items had no 'results' list", site=self.url, **where)
+            yield results
+            url = d.get("__next") or ""
+
+    def iter_items(
+        self,
+        list_ref: ListRef,
+        *,
+        select: Sequence[str] | None = None,
+        filter: str | None = None,
+        expand: Sequence[str] | None = None,
+        orderby: str | None = None,
+        page_size: int = 500,
+    ) -> Iterator[dict[str, Any]]:
+        """All items of a list, page by page via ``__next`` (never ``get_all``/``paged``: trap T4).
+
+        Items are normalised (:func:`~veiviser.sharepoint.values.normalise_item`). ``orderby`` is
+        sent as ``$orderby`` (trap T3). Build ``filter`` literals with ``odata_literal``.
+        """
+        if not 1 <= page_size <= 5000:
+            raise ValueError("page_size must be between 1 and 5000")
+        info = self.resolve_list(list_ref)
+        params = {
+            "$select": ",".join(select) if select else None,
+            "$filter": filter,
+            "$expand": ",".join(expand) if expand else None,
+            "$orderby": orderby,
+            "$top": page_size,
+        }
+        url = encode_url(f"{self.service_root}/{info.path}/items") + query_string(params)
+        for page in self.iter_pages(url, list=info.title):
+            for raw in page:
+                yield normalise_item(raw)
+
+    # -- batch ------------------------------------------------------------------------------
+
+    def _render_batch_body(self, request: RequestOptions) -> None:
+        """beforeExecute hook (after auth and digest): render a batch body with the current headers."""
+        render = getattr(request, "_veiviser_render", None)
+        if render is not None:
+            request.data = render(request.headers)
+
+    def _post_batch(self, ops: list[Operation]) -> list[RawPart]:
+        state: dict[str, str] = {}
+
+        def render(headers: Mapping[str, str]) -> bytes:
+            extra = {k: v for k, v in headers.items() if k.lower() in ("authorization", "x-requestdigest")}
+            boundary, body = render_batch(ops, self.service_root, extra)
+            headers["Content-Type"] = f"multipart/mixed; boundary={boundary}"  # type: ignore[index]
+            state["boundary"] = boundary
+            return body
+
+        request = RequestOptions(f"{self.service_root}/$batch", method=HttpMethod.Post, data=b"")
+        request._veiviser_render = render  # type: ignore[attr-defined]
+        response = self._send(request)
+        return parse_batch_response(response.headers.get("Content-Type", ""), response.content)
+
+    def _chunks(self, pending: list[tuple[int, Operation]], max_ops: int, max_bytes: int) -> Iterator[list[tuple[int, Operation]]]:
+        chunk: list[tuple[int, Operation]] = []
+        size = 200
+        for index, op in pending:
+            n = part_size(op, self.service_root)
+            if chunk and (len(chunk) >= max_ops or size + n > max_bytes):
+                yield chunk
+                chunk, size = [], 200
+            chunk.append((index, op))
+            size += n
+        if chunk:
+            yield chunk
+
+    def batch(
+        self,
+        operations: Iterable[Operation],
+        *,
+        max_ops: int = 100,
+        max_bytes: int = 1_048_576,
+    ) -> list[OperationResult]:
+        """Run operations in ``$batch`` requests; one :class:`OperationResult` per operation, same order.
+
+        Split by ``max_ops`` and ``max_bytes``. Transient sub-responses (408/429/5xx; 500/502/504 only
+        for operations safe to re-send) are re-sent after the largest ``Retry-After``, within the
+        retry caps; permanent failures are reported per row and do not stop the others.
+        """
+        ops = list(operations)
+        if not 1 <= max_ops <= 100:
+            raise ValueError("max_ops must be between 1 and 100 (SharePoint's practical cap)")
+        results: list[OperationResult | None] = [None] * len(ops)
+        attempts = [0] * len(ops)
+        policy = self.session.policy
+        waited = 0.0
+        pending: list[tuple[int, Operation]] = []
+        for index, op in enumerate(ops):
+            if part_size(op, self.service_root) > max_bytes:
+                results[index] = self._failed(op, index, 0, ValidationError(
+                    f"operation body is larger than the {max_bytes}-byte batch limit",
+                    hint="Shorten the text fields or write this item on its own.",
+                ))
+            else:
+                pending.append((index, op))
+        while pending:
+            again: list[tuple[int, Operation]] = []
+            delay = 0.0
+            for number, chunk in enumerate(self._chunks(pending, max_ops, max_bytes)):
+                for index, _ in chunk:
+                    attempts[index] += 1
+                try:
+                    parts = self._post_batch([op for _, op in chunk])
+                except SharePointError as exc:
+                    # The whole envelope failed: report it on this chunk and every chunk not yet sent.
+                    rest = [pair for later in list(self._chunks(pending, max_ops, max_bytes))[number + 1 :] for pair in later]
+                    for index, op in chunk + rest:
+                        results[index] = self._failed(op, index, attempts[index], _copy_error(exc, op, self.url))
+                    again = []
+                    break
+                if len(parts) != len(chunk):
+                    for index, op in chunk:
+                        results[index] = self._failed(op, index, attempts[index], SharePointError(
+                            f"$batch answered {len(parts)} parts for {len(chunk)} operations; outcome unknown",
+                            site=self.url, list=op.list, item=op.item,
+                        ))
+                    continue
+                for (index, op), part in zip(chunk, parts, strict=True):
+                    outcome = self._outcome(op, index, part, attempts[index])
+                    retryable = self._retryable(op, part) and attempts[index] < policy.max_attempts
+                    if retryable:
+                        part_delay = retry_delay(part.headers)
+                        if part_delay is None:
+                            part_delay = 0.0 if _is_digest_expiry(part) else policy.backoff(attempts[index])
+                        if part.status == 429 and self.limiter is not None:
+                            self.limiter.pause(part_delay)
+                        delay = max(delay, part_delay)
+                        again.append((index, op))
+                        if _is_digest_expiry(part):
+                            self._ctx.pending_request().invalidate_digest()
+                    results[index] = outcome
+            if not again:
+                break
+            if waited + delay > policy.max_total_seconds:
+                for index, op in again:
+                    prev = results[index]
+                    results[index] = self._failed(op, index, attempts[index], ThrottledError(
+                        f"still failing (HTTP {prev.status if prev else '?'}) after {attempts[index]} attempts; "
+                        f"waiting {delay:.0f} s more would exceed the {policy.max_total_seconds:.0f} s cap",
+                        site=self.url, list=op.list, item=op.item, status=prev.status if prev else None,
+                    ))
+                break
+            log.info("re-sending %d operations in %.1f s", len(again), delay)
+            if delay > 0:
+                self._sleep(delay)
+            waited += delay
+            pending = sorted(again, key=lambda pair: pair[0])
+        return [r for r in results if r is not None]
+
+    def _retryable(self, op: Operation, part: RawPart) -> bool:
+        if _is_digest_expiry(part):
+            return True
+        if part.status in (429, 503):
+            return True
+        return part.status in (408, 500, 502, 504) and op.safe_to_resend
+
+    def _failed(self, op: Operation, index: int, attempts: int, error: SharePointError) -> OperationResult:
+        return OperationResult(key=op.key if op.key is not None else index, status=error.status or 0, error=error, attempts=attempts)
+
+    def _outcome(self, op: Operation, index: int, part: RawPart, attempts: int) -> OperationResult:
+        key = op.key if op.key is not None else index
+        try:
+            payload = part.json() if part.headers.get("content-type", "").lower().startswith("application/json") else part.body or None
+        except ValueError:
+            payload = part.body
+        if 200 <= part.status < 300:
+            return OperationResult(key, part.status, unwrap(payload, op.path), None, attempts, part.headers)
+        code, message = _error_of(payload)
+        error = classify(part.status, code, message or f"HTTP {part.status}", site=self.url, list=op.list, item=op.item)
+        if part.status in (500, 502, 504) and not op.safe_to_resend:
+            error.hint = "The server failed while creating; it may have been applied. Look the row up by its key before retrying."
+        return OperationResult(key, part.status, None, error, attempts, part.headers)
+
+    # -- item helpers -----------------------------------------------------------------------
+
+    def _item_body(self, info: ListInfo, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+        body = row_to_sharepoint(values, where=where)
+        body["__metadata"] = {"type": info.entity_type}  # last key, as SharePoint expects
+        return body
+
+    def create_items(self, list_ref: ListRef, rows: Iterable[Mapping[str, Any]], **batch_options: Any) -> list[OperationResult]:
+        """Create one item per row (keys = row positions); ``value`` is the created item."""
+        info = self.resolve_list(list_ref)
+        ops = [
+            Operation("POST", f"{info.path}/items", self._item_body(info, row, f"list {info.title!r}, row {n}"), key=n, list=info.title)
+            for n, row in enumerate(rows)
+        ]
+        return self.batch(ops, **batch_options)
+
+    def update_items(self, list_ref: ListRef, changes: Mapping[int, Mapping[str, Any]], **batch_options: Any) -> list[OperationResult]:
+        """MERGE changed values into items by id (keys = item ids); no per-item type lookups."""
+        info = self.resolve_list(list_ref)
+        ops = [
+            Operation("MERGE", f"{info.path}/items({int(item_id)})", self._item_body(info, values, f"list {info.title!r}, item {item_id}"),
+                      key=item_id, list=info.title, item=item_id)
+            for item_id, values in changes.items()
+        ]
+        return self.batch(ops, **batch_options)
+
+    def delete_items(self, list_ref: ListRef, ids: Iterable[int], **batch_options: Any) -> list[OperationResult]:
+        """Delete items by id (keys = item ids)."""
+        info = self.resolve_list(list_ref)
+        ops = [Operation("DELETE", f"{info.path}/items({int(i)})", key=i, list=info.title, item=i) for i in ids]
+        return self.batch(ops, **batch_options)
+
+    def ensure_user(self, email: str) -> int:
+        """The site's user id for an e-mail/UPN (``EnsureUser``; cached per SiteClient)."""
+        key = email.strip().lower()
+        with self._lock:
+            if key in self._users:
+                return self._users[key]
+        d = self.call("POST", f"Web/EnsureUser({title_segment(email.strip())})")
+        user_id = int(d["Id"])
+        with self._lock:
+            self._users[key] = user_id
+        return user_id
+
+
+def _is_digest_expiry(part: RawPart) -> bool:
+    if part.status != 403:
+        return False
+    return HR_DIGEST_EXPIRED.encode() in part.body
+
+
+def _error_of(payload: Any) -> tuple[str | None, str]:
+    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        err = payload["error"]
+        msg = err.get("message")
+        if isinstance(msg, dict):
+            msg = msg.get("value")
+        return err.get("code"), str(msg or "")
+    if isinstance(payload, bytes | bytearray):
+        return None, payload.decode("utf-8", "replace")[:300]
+    return None, ""
+
+
+def _copy_error(exc: SharePointError, op: Operation, site: str) -> SharePointError:
+    error = type(exc)(exc.detail, site=site, list=op.list, item=op.item, field=exc.field,
+                      status=exc.status, code=exc.code, hint=exc.hint)
+    return error
+
+
+def connect(
+    site_url: str,
+    settings: ConnectionSettings | None = None,
+    *,
+    counter: RequestCounter | None = None,
+    limiter: RateLimiter | None = None,
+) -> SiteClient:
+    """A :class:`SiteClient` for ``site_url``. Settings default to the ``VEIVISER_*`` environment.
+
+    Pass the same ``limiter`` to every SiteClient (and thread) that shares the app's RU budget.
+    """
+    if settings is None:
+        try:
+            settings = ConnectionSettings()
+        except pydantic.ValidationError as exc:
+            problems = "; ".join(str(e["msg"]) for e in exc.errors())
+            raise VeiviserError(f"SharePoint connection settings are incomplete: {problems}",
+                                hint="See the VEIVISER_* variables in the README.") from None
+    if not re.match(r"^https?://[^/]+", site_url or ""):
+        raise VeiviserError(f"not a site URL: {site_url!r}", hint="Use https://<tenant>.sharepoint.com/sites/<name>.")
+    site_url = site_url.rstrip("/")
+    session = GatewaySession(
+        user_agent=user_agent(settings.org),
+        policy=RetryPolicy(settings.retry_max_attempts, settings.retry_max_total_seconds),
+        counter=counter,
+        limiter=limiter if limiter is not None else RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request),
+        proxy=settings.proxy,
+    )
+    proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None
+    ctx = (
+        ClientContext(site_url)
+        .with_access_token(token_provider(settings, site_url))
+        .with_transport(proxies=proxies, timeout=settings.timeout, session=session)
+    )
+    return SiteClient(ctx, settings=settings, session=session)
+
+
+__all__ = [
+    "ListInfo",
+    "ListRef",
+    "Operation",
+    "OperationResult",
+    "SiteClient",
+    "TransportError",
+    "connect",
+]

@@ -1,0 +1,361 @@
+"""The HTTP layer under the client: retry, pacing, counting, User-Agent.
+
+Retries live here, in a ``requests.Session`` handed to ``ClientContext.with_transport``, and not
+around ``execute_query``: the client pops a query before sending it, so a retry wrapped around
+``execute_query`` silently loses the throttled query (reference section 9.2). At this level the
+client never sees the failed attempts.
+
+Policy (reference sections 9.3 and 16.2):
+
+* 429 and 503 are retried for every request (SharePoint has not processed them);
+* 408/500/502/504 and connection errors only for idempotent requests (GET, MERGE, DELETE,
+  contextinfo) — a create may already have been applied;
+* the wait is the larger of ``Retry-After`` (seconds or HTTP-date) and ``RateLimit-Reset``, never
+  less; without either, exponential backoff with jitter;
+* capped by attempts and by total waiting time; when throttling outlasts the cap the request fails
+  with :class:`~veiviser.sharepoint.errors.ThrottledError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from veiviser.sharepoint.errors import ThrottledError, TransportError
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "MERGE", "PATCH"})
+ALWAYS_RETRY = frozenset({429, 503})
+IDEMPOTENT_RETRY = frozenset({408, 500, 502, 504})
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value (delta-seconds or HTTP-date); ``None`` if absent/bad."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    # HTTP-dates have whole-second resolution: round up so we are never early.
+    return max(0.0, math.ceil((when - now).total_seconds()))
+
+
+def retry_delay(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
+    """The larger of ``Retry-After`` and ``RateLimit-Reset`` (seconds), or ``None`` if neither is given."""
+    values = [
+        parse_retry_after(headers.get("Retry-After"), now=now),
+        parse_retry_after(headers.get("RateLimit-Reset"), now=now),
+    ]
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def effective_method(method: str, headers: Mapping[str, str]) -> str:
+    """The verb SharePoint applies: ``X-HTTP-Method`` overrides a POST."""
+    override = headers.get("X-HTTP-Method")
+    return (override or method or "GET").upper()
+
+
+_GUID = re.compile(r"guid'[0-9a-fA-F-]{36}'|'?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'?")
+_QUOTED = re.compile(r"'(?:[^']|'')*'")
+_NUMBER = re.compile(r"\((\d+)\)")
+
+
+def normalise_endpoint(url: str) -> str:
+    """A stable, lower-case endpoint name: the path from ``_api/`` on, ids and strings replaced.
+
+    ``http://h/sites/a/_api/Web/lists('6f…')/items(5)?$top=2`` → ``_api/web/lists({id})/items({n})``.
+    """
+    path = urlsplit(url).path
+    idx = path.lower().find("/_api/")
+    path = path[idx + 1 :] if idx >= 0 else path.lstrip("/")
+    path = _GUID.sub("{id}", path)
+    path = _QUOTED.sub("{s}", path)
+    path = _NUMBER.sub("({n})", path)
+    return path.lower()
+
+
+def is_idempotent(method: str, url: str, headers: Mapping[str, str]) -> bool:
+    """Whether re-sending the request after an unknown outcome is safe."""
+    verb = effective_method(method, headers)
+    if verb in IDEMPOTENT_METHODS:
+        return True
+    return urlsplit(url).path.lower().endswith("/_api/contextinfo")
+
+
+class RequestCounter:
+    """Counts every real HTTP exchange by (effective method, normalised endpoint); thread-safe.
+
+    Includes contextinfo, ``$batch`` envelopes and retried attempts.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._statuses: Counter[int] = Counter()
+
+    def record(self, method: str, url: str, status: int, headers: Mapping[str, str] | None = None) -> None:
+        key = (effective_method(method, headers or {}), normalise_endpoint(url))
+        with self._lock:
+            self._counts[key] += 1
+            self._statuses[status] += 1
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def count(self, method: str | None = None, endpoint: str | None = None) -> int:
+        """Exchanges matching ``method`` and ``endpoint`` (suffix match, case-insensitive); ``None`` = any."""
+        with self._lock:
+            items = list(self._counts.items())
+        return sum(
+            n
+            for (m, e), n in items
+            if (method is None or m == method.upper()) and (endpoint is None or e.endswith(endpoint.lower()))
+        )
+
+    def snapshot(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def statuses(self) -> dict[int, int]:
+        with self._lock:
+            return dict(self._statuses)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self._statuses.clear()
+
+
+class RateLimiter:
+    """A resource-unit budget per minute, shared by threads and SiteClients (token bucket).
+
+    ``acquire(n)`` blocks until ``n`` requests' worth of RU is available (batch members count
+    individually). ``observe(response)`` reads ``RateLimit-Remaining``/``-Reset`` to slow down
+    before a 429, and on a 429 (or a 503 with ``Retry-After``) pauses every user for the delay.
+    """
+
+    def __init__(
+        self,
+        ru_per_minute: float = 1250.0,
+        cost_per_request: float = 2.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if ru_per_minute <= 0 or cost_per_request <= 0:
+            raise ValueError("ru_per_minute and cost_per_request must be positive")
+        self.capacity = float(ru_per_minute)
+        self.rate = self.capacity / 60.0
+        self.cost_per_request = float(cost_per_request)
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._tokens = self.capacity
+        self._stamp = clock()
+        self._paused_until = 0.0
+        self.waited = 0.0
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    @property
+    def tokens(self) -> float:
+        with self._lock:
+            self._refill(self._clock())
+            return self._tokens
+
+    @property
+    def paused_until(self) -> float:
+        return self._paused_until
+
+    def pause(self, seconds: float) -> None:
+        """Hold every caller for ``seconds`` from now (extends, never shortens, a pause)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def wait_time(self, requests_count: int = 1) -> float:
+        """Seconds until ``requests_count`` requests could start (0 = now), without consuming."""
+        cost = min(self.capacity, requests_count * self.cost_per_request)
+        with self._lock:
+            now = self._clock()
+            self._refill(now)
+            return max(self._paused_until - now, (cost - self._tokens) / self.rate, 0.0)
+
+    def acquire(self, requests_count: int = 1) -> float:
+        """Take the RU for ``requests_count`` requests, sleeping as needed; returns seconds waited."""
+        cost = min(self.capacity, max(1, requests_count) * self.cost_per_request)
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._refill(now)
+                wait = max(self._paused_until - now, (cost - self._tokens) / self.rate, 0.0)
+                if wait <= 0:
+                    self._tokens -= cost
+                    self.waited += waited
+                    return waited
+            self._sleep(wait)
+            waited += wait
+
+    def observe(self, response: requests.Response) -> None:
+        """Adjust to the server's signals on one response."""
+        headers = response.headers
+        remaining = _float(headers.get("RateLimit-Remaining"))
+        reset = parse_retry_after(headers.get("RateLimit-Reset"))
+        if response.status_code == 429 or (response.status_code == 503 and "Retry-After" in headers):
+            self.pause(retry_delay(headers) or 5.0)
+            return
+        if remaining is None:
+            return
+        with self._lock:
+            self._refill(self._clock())
+            self._tokens = min(self._tokens, remaining)
+        if remaining < self.cost_per_request and reset:
+            self.pause(reset)
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Caps for the transport retry: attempts per request and total seconds spent waiting."""
+
+    max_attempts: int = 6
+    max_total_seconds: float = 300.0
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with full jitter, used when the server gives no delay."""
+        return random.uniform(0.5, 1.0) * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+
+
+def _batch_members(request: requests.PreparedRequest) -> int:
+    """How many operations a request carries: the parts of a ``$batch``, else 1."""
+    if not urlsplit(request.url or "").path.endswith("/$batch"):
+        return 1
+    body = request.body
+    if isinstance(body, str):
+        body = body.encode("utf-8", "replace")
+    if not isinstance(body, bytes | bytearray):
+        return 1
+    return max(1, body.count(b"application/http"))
+
+
+class GatewaySession(requests.Session):
+    """A ``requests.Session`` with veiviser's retry policy, rate limiter, counter and User-Agent."""
+
+    def __init__(
+        self,
+        *,
+        user_agent: str,
+        policy: RetryPolicy | None = None,
+        counter: RequestCounter | None = None,
+        limiter: RateLimiter | None = None,
+        proxy: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.policy = policy or RetryPolicy()
+        self.counter = counter
+        self.limiter = limiter
+        self._sleep = sleep
+        self.headers["User-Agent"] = user_agent
+        if proxy:
+            self.proxies = {"http": proxy, "https": proxy}
+            self.trust_env = False  # NO_PROXY must not bypass an explicitly configured proxy
+        self.hooks["response"].append(self._on_response)
+
+    def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        req = response.request
+        if self.counter is not None:
+            self.counter.record(req.method or "GET", req.url or "", response.status_code, req.headers)
+        if self.limiter is not None:
+            self.limiter.observe(response)
+        log.debug("%s %s -> %s", req.method, normalise_endpoint(req.url or ""), response.status_code)
+        return response
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        method = request.method or "GET"
+        url = request.url or ""
+        idempotent = is_idempotent(method, url, request.headers)
+        endpoint = f"{effective_method(method, request.headers)} {normalise_endpoint(url)}"
+        members = _batch_members(request)
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.limiter is not None:
+                self.limiter.acquire(members)
+            try:
+                response = super().send(request, **kwargs)
+            except requests.exceptions.SSLError as exc:
+                raise TransportError(f"TLS error talking to SharePoint ({endpoint}): {exc}") from None
+            except (
+                requests.exceptions.ConnectionError,
+                requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
+                kind = type(exc).__name__
+                if not idempotent:
+                    raise TransportError(
+                        f"{endpoint} failed ({kind}); not retried because it is not idempotent"
+                    ) from None
+                delay = self.policy.backoff(attempt)
+                if attempt >= self.policy.max_attempts or waited + delay > self.policy.max_total_seconds:
+                    raise TransportError(f"{endpoint} failed after {attempt} attempts ({kind})") from None
+                self._sleep(delay)
+                waited += delay
+                continue
+            status = response.status_code
+            if status not in ALWAYS_RETRY and not (idempotent and status in IDEMPOTENT_RETRY):
+                return response
+            server_delay = retry_delay(response.headers)
+            delay = server_delay if server_delay is not None else self.policy.backoff(attempt)
+            if attempt >= self.policy.max_attempts or waited + delay > self.policy.max_total_seconds:
+                if status in ALWAYS_RETRY:
+                    response.close()
+                    raise ThrottledError(
+                        f"{endpoint} still throttled (HTTP {status}) after {attempt} attempts and "
+                        f"{waited:.1f} s of waiting; the server asks for {delay:.0f} s more",
+                        status=status,
+                    )
+                return response  # the client raises its error; the caller maps it
+            log.info("HTTP %s on %s; retrying in %.1f s (attempt %d)", status, endpoint, delay, attempt)
+            response.close()
+            self._sleep(delay)
+            waited += delay
