@@ -503,3 +503,36 @@ def test_project_spec_validates_directly() -> None:
         ProjectSpec(title="   ", alias="legevakt")
     with pytest.raises(ValueError):
         ProjectSpec(title="Legevakt", alias="legevakt", owner="not-an-email")
+
+
+def test_title_only_rows_are_projects_unless_they_read_as_sections(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "titles.csv",
+        [
+            "Tittel;Enhet;Drift 2020",
+            "Nye Trondheim;;",
+            "Pågående prosjekter;;",
+            "Legevakt;;",
+            "Tiltak for bedre skolevei i hele Trondheim;;",
+            "Sosialsystem;IT;1",
+        ],
+    )
+    result = read_projects(path)
+    assert [p.title for p in result.projects] == [
+        "Nye Trondheim",
+        "Legevakt",
+        "Tiltak for bedre skolevei i hele Trondheim",
+        "Sosialsystem",
+    ]
+    assert [s.title for s in result.sections] == ["Pågående prosjekter"]
+    assert result.projects[0].section is None
+    assert result.projects[1].section == "Pågående prosjekter"
+
+
+def test_duplicate_column_is_noted_and_ignored(tmp_path: Path) -> None:
+    path = _write(tmp_path / "dupcol.csv", ["Tittel;Prosjektnavn;Drift 2020;Drift 2020", "A;B;1;2"])
+    result = read_projects(path)
+    (project,) = result.projects
+    assert project.title == "A"
+    assert project.operating_costs == {2020: Decimal("1")}
+    assert sum("is ignored" in note for note in result.notes) == 2

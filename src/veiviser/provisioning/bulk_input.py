@@ -235,21 +235,17 @@ def parse_number(raw: Any) -> Decimal | None:
 
 def parse_year(raw: Any) -> int | None:
     """A start year from a cell (``2019``, ``2019,0``, a date); ``None`` when empty."""
-    if raw is None:
-        return None
     if isinstance(raw, dt.date):
         return raw.year
+    message = "not a year; write a four-digit year such as 2019"
     try:
         number = parse_number(raw)
     except _ValueError:
-        number = None
-        bad = True
-    else:
-        bad = False
-    if number is None and not bad:
+        raise _ValueError(message) from None
+    if number is None:
         return None
-    if bad or number is None or number != number.to_integral_value() or not 1900 <= number <= 2100:
-        raise _ValueError("not a year; write a four-digit year such as 2019")
+    if number != number.to_integral_value() or not 1900 <= number <= 2100:
+        raise _ValueError(message)
     return int(number)
 
 
@@ -285,7 +281,8 @@ _SECTION_STATUS_WORDS = {
     "Avventer": {"planlagte", "kommende", "nye", "avventer", "planned", "upcoming", "pending"},
     "Avsluttet": {"avsluttede", "avsluttet", "ferdige", "ferdigstilte", "completed", "closed", "finished"},
 }
-_SECTION_WORDS = {"prosjekter", "projects", "soknader", "tiltak"} | set().union(*_SECTION_STATUS_WORDS.values())
+_SECTION_GROUP_WORDS = {"prosjekter", "projects", "soknader", "tiltak"}
+_SECTION_MARKERS = set().union(*_SECTION_STATUS_WORDS.values())
 _TOTAL_WORDS = {"sum", "sum totalt", "totalt", "total", "totals", "sum alle", "sum alle prosjekter", "i alt"}
 
 
@@ -611,8 +608,13 @@ class _Reader:
 
     @staticmethod
     def _is_section(title: str) -> bool:
-        """A title-only row is a section when it says so («… prosjekter», ends with ':')."""
-        return title.endswith(":") or bool(set(_fold(title).split()) & _SECTION_WORDS)
+        """A row with nothing but a title is a section row when it reads like one: it ends with ':',
+        or names a group («prosjekter», «tiltak»…) with a status word («Pågående prosjekter») or in
+        at most three words. Any other title-only row is a project that has no other data yet."""
+        if title.endswith(":"):
+            return True
+        words = _fold(title).split()
+        return bool(set(words) & _SECTION_GROUP_WORDS) and (bool(set(words) & _SECTION_MARKERS) or len(words) <= 3)
 
     def _problem(self, line: int, column: str | None, value: Any, message: str) -> None:
         shown = None if value is None else _text(value)
