@@ -536,3 +536,12 @@ def test_duplicate_column_is_noted_and_ignored(tmp_path: Path) -> None:
     assert project.title == "A"
     assert project.operating_costs == {2020: Decimal("1")}
     assert sum("is ignored" in note for note in result.notes) == 2
+
+
+def test_overlong_title_is_a_row_problem(tmp_path: Path) -> None:
+    path = _write(tmp_path / "long.csv", ["Tittel", "Langt " * 60, "Kort"])
+    result = read_projects(path)
+    assert [p.title for p in result.projects] == ["Kort"]
+    (problem,) = result.problems
+    assert problem.line == 2 and "at most 255" in problem.message
+    assert "..." in str(problem) and len(str(problem)) < 300

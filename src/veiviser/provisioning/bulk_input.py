@@ -66,7 +66,8 @@ class RowProblem:
         if self.column is not None:
             text += f", column «{self.column}»"
         if self.value is not None:
-            text += f" (value {self.value!r})"
+            shown = self.value if len(self.value) <= 80 else self.value[:77] + "..."
+            text += f" (value {shown!r})"
         return f"{text}: {self.message}"
 
 
@@ -334,6 +335,7 @@ class _Table:
 
 
 _XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+_TITLE_MAX_LENGTH = 255  # SharePoint's limit for Title (a single line of text)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -665,6 +667,13 @@ class _Reader:
         title_column = self.names[self.title_index]
         if not title:
             self._problem(line, title_column, "", "the title is empty; every project needs a title (or delete the row)")
+        elif len(title) > _TITLE_MAX_LENGTH:
+            self._problem(
+                line,
+                title_column,
+                title,
+                f"the title has {len(title)} characters; SharePoint allows at most {_TITLE_MAX_LENGTH}: shorten it",
+            )
         else:
             alias, source = self._alias(line, title, values.pop("alias", None))
             if alias is not None:
