@@ -1,0 +1,260 @@
+"""Weighted-criteria prioritisation of proposals (portfolio-methods.md section 5).
+
+A model (YAML) has criteria with a weight and a direction (``for``: a high rating is good;
+``against``: a high rating counts against, e.g. risk), and a rating scale min..max. Per project:
+
+    n_c = (rating_c − min) / (max − min)          for a "for" criterion
+    n_c = 1 − (rating_c − min) / (max − min)      for an "against" criterion
+    contribution_c = 100 × w_c × n_c / Σ w        score = Σ contribution_c  (0–100)
+
+Decisions on bad ratings (stated in every result):
+
+- **missing rating** (empty cell, or the criterion's column absent): the project *is scored*, the
+  missing criterion contributes 0 (the least favourable rating, so leaving a cell empty never raises
+  a score), ``complete`` is False, ``missing`` names the criteria, and ``best_case_score`` shows the
+  score if they had the most favourable rating. A warning per project says so.
+- **rating outside the scale or not a number**: the project is *excluded* with the reason, since
+  such a value usually means a different scale was used and no score would be comparable.
+
+A criterion whose weight is unknown (``weight: null``) must be set by the user; otherwise its
+``default_weight`` is used with a warning, and without a default the model cannot be used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from veiviser.portfolio.config import ConfigError, load_preset, load_yaml, number
+from veiviser.portfolio.findings import Finding
+from veiviser.portfolio.inputs import InputFileError, normalise_header, parse_number, project_cell, read_rows
+
+PRESETS = ("trondheim",)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One criterion; ``weight`` None = unknown (see module doc)."""
+
+    name: str
+    weight: float | None
+    direction: str = "for"
+    default_weight: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PriorityModel:
+    """Criteria, scale and the model's own statement of uncertainty."""
+
+    name: str
+    criteria: tuple[Criterion, ...]
+    scale_min: float = 0
+    scale_max: float = 5
+    uncertainty: str = ""
+    source: str = ""
+
+    def criterion(self, name: str) -> Criterion:
+        """The criterion called ``name`` (case-insensitive); ConfigError if none."""
+        for c in self.criteria:
+            if normalise_header(c.name) == normalise_header(name):
+                return c
+        raise ConfigError(f"Model {self.name!r} has no criterion {name!r}",
+                          hint=f"Criteria: {', '.join(c.name for c in self.criteria)}.")
+
+    def with_weights(self, weights: dict[str, float]) -> PriorityModel:
+        """A copy with the given weights set (e.g. the unknown Risiko weight)."""
+        updated = {self.criterion(n).name: float(w) for n, w in weights.items()}
+        for n, w in updated.items():
+            if w < 0:
+                raise ConfigError(f"Weight of {n} must be 0 or more, not {w:g}")
+        return replace(self, criteria=tuple(replace(c, weight=updated.get(c.name, c.weight)) for c in self.criteria))
+
+    def resolved_weights(self) -> tuple[dict[str, float], list[str]]:
+        """Weight per criterion, and warnings for unknown weights replaced by their default."""
+        weights, warnings = {}, []
+        for c in self.criteria:
+            if c.weight is not None:
+                weights[c.name] = c.weight
+            elif c.default_weight is not None:
+                weights[c.name] = c.default_weight
+                warnings.append(
+                    f"The weight of {c.name} is unknown in model {self.name!r}; using the documented default "
+                    f"{c.default_weight:g}. Set it with --weight {c.name}=W."
+                )
+            else:
+                raise ConfigError(f"The weight of {c.name} is unknown in model {self.name!r} and has no default",
+                                  hint=f"Set it with --weight {c.name}=W.")
+        if sum(weights.values()) <= 0:
+            raise ConfigError(f"Model {self.name!r}: the weights add up to 0", hint="Give at least one criterion a positive weight.")
+        return weights, warnings
+
+
+def load_model(name_or_path: str | Path = "trondheim") -> PriorityModel:
+    """A model from a shipped preset name (``trondheim``) or a YAML file path."""
+    if str(name_or_path) in PRESETS:
+        data, name = load_preset(str(name_or_path)), f"preset {name_or_path}.yaml"
+    else:
+        data, name = load_yaml(name_or_path), Path(name_or_path).name
+    raw = data.get("criteria")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{name}: 'criteria' must be a list of {{name, weight, direction}}")
+    criteria, seen = [], set()
+    for i, c in enumerate(raw, start=1):
+        if not isinstance(c, dict) or not c.get("name"):
+            raise ConfigError(f"{name}: criterion {i} needs a name")
+        where = f"{name}, criterion {c['name']}"
+        direction = str(c.get("direction", "for")).strip().lower()
+        if direction not in ("for", "against"):
+            raise ConfigError(f"{where}: direction must be 'for' or 'against', not {direction!r}")
+        weight = None if c.get("weight") is None else number(c, "weight", where)
+        default = None if c.get("default_weight") is None else number(c, "default_weight", where)
+        if (weight is not None and weight < 0) or (default is not None and default < 0):
+            raise ConfigError(f"{where}: weights must be 0 or more")
+        key = normalise_header(c["name"])
+        if key in seen:
+            raise ConfigError(f"{name}: criterion {c['name']!r} appears twice")
+        seen.add(key)
+        criteria.append(Criterion(str(c["name"]), weight, direction, default, str(c.get("note", ""))))
+    scale = data.get("scale") or {}
+    if not isinstance(scale, dict):
+        raise ConfigError(f"{name}: 'scale' must be a mapping with min and max")
+    model = PriorityModel(
+        name=str(data.get("name", name)),
+        criteria=tuple(criteria),
+        scale_min=number(scale, "min", name, 0),
+        scale_max=number(scale, "max", name, 5),
+        uncertainty=str(data.get("uncertainty", "")).strip(),
+        source=str(data.get("source", "")),
+    )
+    if model.scale_max <= model.scale_min:
+        raise ConfigError(f"{name}: scale max must be above scale min")
+    return model
+
+
+@dataclass
+class PriorityResult:
+    """Ranked projects with per-criterion contributions, excluded projects and all notes."""
+
+    model: PriorityModel
+    weights: dict[str, float]
+    ranking: pd.DataFrame  # rank, project, score, best_case_score, complete, missing, <criterion> contributions
+    breakdown: pd.DataFrame  # long: project, criterion, rating, weight, direction, normalised, contribution
+    excluded: pd.DataFrame  # project, reason, source
+    problems: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def uncertainty(self) -> str:
+        return self.model.uncertainty
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, str) and not value.strip())
+
+
+def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResult:
+    """Score and rank ``ratings`` (column ``project``, one column per criterion name, optional
+    ``source`` and ``<criterion>__where`` for locations) with ``model``."""
+    weights, warnings = model.resolved_weights()
+    total_w = sum(weights.values())
+    span = model.scale_max - model.scale_min
+    problems: list[Finding] = []
+    ranking_rows, breakdown_rows, excluded_rows = [], [], []
+    for idx, rec in ratings.reset_index(drop=True).iterrows():
+        source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
+        project = rec.get("project")
+        if _is_blank(project):
+            problems.append(Finding("error", "no-project", "Row has no project name; left out", frame=str(source), field="project"))
+            excluded_rows.append({"project": f"(row {idx + 1})", "reason": "no project name", "source": source})
+            continue
+        project = str(project).strip()
+        missing, invalid, parts = [], [], []
+        for c in model.criteria:
+            raw = rec.get(c.name)
+            where = str(rec.get(f"{c.name}__where") or source)
+            if _is_blank(raw):
+                missing.append(c.name)
+                parts.append((c, None, 0.0))
+                continue
+            try:
+                v = parse_number(raw)
+            except ValueError:
+                invalid.append(f"{c.name} = {raw!r} is not a number")
+                problems.append(Finding("error", "not-a-number", f"{project}: {c.name} = {raw!r} is not a number; project excluded",
+                                        frame=where, project_key=project, field=c.name,
+                                        hint=f"Use a number {model.scale_min:g}–{model.scale_max:g}."))
+                continue
+            if not model.scale_min <= v <= model.scale_max:
+                invalid.append(f"{c.name} = {v:g} outside {model.scale_min:g}–{model.scale_max:g}")
+                problems.append(Finding("error", "out-of-scale",
+                                        f"{project}: {c.name} = {v:g} is outside the scale {model.scale_min:g}–{model.scale_max:g}; project excluded",
+                                        frame=where, project_key=project, field=c.name,
+                                        hint="Rate on the model's scale (or change the scale in the model file)."))
+                continue
+            n = (v - model.scale_min) / span
+            if c.direction == "against":
+                n = 1.0 - n
+            parts.append((c, v, n))
+        if invalid:
+            excluded_rows.append({"project": project, "reason": "; ".join(invalid), "source": source})
+            continue
+        if missing:
+            problems.append(Finding("warning", "missing-rating",
+                                    f"{project}: no rating for {', '.join(missing)}; scored as the least favourable rating",
+                                    frame=str(source), project_key=project, field=missing[0],
+                                    hint="Rate every criterion for a comparable score."))
+        contributions = {}
+        for c, v, n in parts:
+            contrib = 100.0 * weights[c.name] * n / total_w
+            contributions[c.name] = contrib
+            breakdown_rows.append({"project": project, "criterion": c.name, "rating": v, "weight": weights[c.name],
+                                   "direction": c.direction, "normalised": None if v is None else n, "contribution": contrib})
+        score = sum(contributions.values())
+        best = score + sum(100.0 * weights[m] / total_w for m in missing)
+        ranking_rows.append({"project": project, "score": score, "best_case_score": best, "complete": not missing,
+                             "missing": missing, **contributions, "source": source})
+    crit_names = [c.name for c in model.criteria]
+    ranking = pd.DataFrame(ranking_rows, columns=["project", "score", "best_case_score", "complete", "missing", *crit_names, "source"])
+    if not ranking.empty:
+        ranking = ranking.sort_values(["score", "project"], ascending=[False, True]).reset_index(drop=True)
+        ranking.insert(0, "rank", ranking["score"].round(9).rank(method="min", ascending=False).astype(int))
+    else:
+        ranking.insert(0, "rank", pd.Series(dtype=int))
+    breakdown = pd.DataFrame(breakdown_rows, columns=["project", "criterion", "rating", "weight", "direction", "normalised", "contribution"])
+    excluded = pd.DataFrame(excluded_rows, columns=["project", "reason", "source"])
+    return PriorityResult(model, weights, ranking, breakdown, excluded, problems, warnings)
+
+
+def read_priority_file(path: str | Path, model: PriorityModel) -> tuple[pd.DataFrame, list[str]]:
+    """Ratings from CSV/YAML for ``model``: the frame :func:`score_projects` reads, and warnings
+    for columns that match no criterion (ignored, probably a typo)."""
+    rows = read_rows(path)
+    name = Path(path).name
+    by_norm = {normalise_header(c.name): c.name for c in model.criteria}
+    records, unknown = [], {}
+    for row in rows:
+        pc = project_cell(row)
+        rec: dict = {"source": row.where, "project": pc.value if pc else None}
+        for header, cell in row.cells.items():
+            if pc is not None and cell is pc:
+                continue
+            crit = by_norm.get(normalise_header(header))
+            if crit is None:
+                unknown.setdefault(header, cell.where)
+                continue
+            rec[crit] = cell.value
+            rec[f"{crit}__where"] = cell.where
+        records.append(rec)
+    if not records:
+        raise InputFileError(f"{name}: no project rows", hint="Add one row per project below the header.")
+    if all(r["project"] is None for r in records):
+        raise InputFileError(f"{name}: no project column", hint="Add a column named project (or prosjekt).")
+    warnings = [f"{where}: column {h!r} matches no criterion of {model.name!r}; ignored" for h, where in unknown.items()]
+    absent = [c.name for c in model.criteria if not any(c.name in r for r in records)]
+    if absent:
+        warnings.append(f"{name}: no column for {', '.join(absent)}; every project lacks these ratings")
+    return pd.DataFrame(records), warnings
