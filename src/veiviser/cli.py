@@ -66,3 +66,101 @@ def emulator_serve(host: str, port: int, data: str | None, token: str | None, la
 
 
 # --- end emulator serve --------------------------------------------------------------------------
+
+
+# --- portfolio: itposmo, prioritise (owner: portfolio analytics engineer) -----------------------
+
+
+def _emit_problems(problems: list, warnings: list[str]) -> None:
+    for w in warnings:
+        click.secho(f"Warning: {w}", fg="yellow", err=True)
+    for p in problems:
+        click.secho(f"Problem: {p}", fg="red" if p.severity == "error" else "yellow", err=True)
+
+
+@main.command("itposmo")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--bands", type=click.Path(dir_okay=False), default=None, help="YAML with bands and concern thresholds.")
+def itposmo_command(file: str, fmt: str, bands: str | None) -> None:
+    """ITPOSMO design-reality gap assessment from FILE (CSV or YAML, one row per project).
+
+    Columns: project (or prosjekt), and the seven ratings 0–10: I/Informasjon, T/Teknologi,
+    P/Prosesser, O1/Mål og verdier, S/Bemanning og kompetanse, M/Styring, O2/Andre ressurser
+    (English names work too). Per-project problems are printed to stderr.
+    """
+    from veiviser.portfolio.console import itposmo_from_file, itposmo_output
+
+    result = itposmo_from_file(file, bands)
+    click.echo(itposmo_output(result, fmt), nl=False)
+    _emit_problems(result.problems, [])
+
+
+@main.command("prioritise")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--model", default="trondheim", show_default=True, help="Preset name (trondheim) or a model YAML file.")
+@click.option("--weight", "weights", multiple=True, metavar="CRITERION=W", help="Set a criterion's weight (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def prioritise_command(file: str, model: str, weights: tuple[str, ...], fmt: str) -> None:
+    """Rank proposals in FILE (CSV or YAML: project + one column per criterion) by weighted criteria."""
+    from veiviser.portfolio.console import parse_weights, prioritise_from_file, priority_output
+
+    result = prioritise_from_file(file, model, parse_weights(weights))
+    click.echo(priority_output(result, fmt), nl=False)
+    _emit_problems(result.problems, result.warnings)
+
+
+# --- end portfolio -------------------------------------------------------------------------------
+
+
+# --- template: check, schema, show (owner: template engineer) ------------------------------------
+
+
+@main.group(cls=_Group)
+def template() -> None:
+    """Site templates: validate, publish the JSON Schema, show the standard template."""
+
+
+@template.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def template_check(files: tuple[str, ...]) -> None:
+    """Validate template or extension FILES; every problem is listed with file and line."""
+    from veiviser.schemas.template_loader import check_files
+
+    for line in check_files(files):
+        click.echo(line)
+
+
+@template.command("schema")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the schema to this file.")
+def template_schema(out: str | None) -> None:
+    """Print (or write) the JSON Schema of template files."""
+    from pathlib import Path
+
+    from veiviser.schemas.template_loader import template_json_schema_text
+
+    text = template_json_schema_text()
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {out}")
+    else:
+        click.echo(text, nl=False)
+
+
+@template.command("show")
+@click.option("--kind", type=click.Choice(["project", "hub"]), default="project", show_default=True)
+@click.option("--template", "source", default="standard", show_default=True, help="Built-in name or YAML file.")
+@click.option("--extension", "extensions", multiple=True, type=click.Path(dir_okay=False), help="Extension file (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def template_show(kind: str, source: str, extensions: tuple[str, ...], fmt: str) -> None:
+    """Show a template (with extensions merged) as an overview or as JSON."""
+    from veiviser.schemas.template_loader import describe_template, load_template
+
+    loaded = load_template(source, kind=kind, extensions=extensions)
+    if fmt == "json":
+        click.echo(loaded.model_dump_json(indent=2, exclude_defaults=True))
+    else:
+        click.echo(describe_template(loaded), nl=False)
+
+
+# --- end template --------------------------------------------------------------------------------

@@ -514,3 +514,45 @@ def template_json_schema_text() -> str:
 def published_schema_path() -> Path:
     """Where the published schema lives in the source tree (``veiviser/templates/``)."""
     return Path(str(resources.files("veiviser.templates").joinpath(SCHEMA_FILE)))
+
+
+# --- command-line helpers --------------------------------------------------------------------------------
+
+
+def check_files(paths: Iterable[str | Path]) -> list[str]:
+    """Validate template or extension files (extensions against the standard template of their kind).
+
+    Returns one summary line per file; raises one TemplateError listing the problems of all files.
+    """
+    summaries: list[str] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            label, data = read_raw(path)
+            if is_extension(data):
+                kind = data.get("kind", "project")
+                template = load_template(f"standard-{kind}" if kind in ("project", "hub") else "standard", extensions=[path])
+                summaries.append(f"OK {label}: extension {data.get('extension')} → {template.name} {template.stamp}")
+            else:
+                template = build_template(data, label)
+                summaries.append(f"OK {label}: {template.kind} template {template.name} {template.version}, {len(template.lists)} lists")
+        except TemplateError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise TemplateError(problems)
+    return summaries
+
+
+def describe_template(template: Template) -> str:
+    """A short text overview: lists with URL, content types, field, view and seed counts."""
+    lines = [f"{template.name} ({template.kind}) version {template.stamp}"]
+    for lst in template.lists:
+        flags = [f for f, on in (("hidden", lst.hidden), ("existing", lst.existing)) if on]
+        lines.append(
+            f"  {lst.key:<24} {lst.title} <{lst.url}> {len(lst.fields)} fields, {len(lst.views)} views"
+            + (f", {len(lst.seed_items)} seed items" if lst.seed_items else "")
+            + (f" [{', '.join(flags)}]" if flags else "")
+        )
+        if lst.content_types:
+            lines.append(f"  {'':<24} content types: {', '.join(lst.content_types)}")
+    return "\n".join(lines) + "\n"
