@@ -28,13 +28,13 @@ class Finding:
     hint: str | None = None
 
     def __str__(self) -> str:
-        where = ", ".join(
-            f"{label} {value}"
+        where = "; ".join(
+            f"{label}{value}"
             for label, value in (
-                ("frame", self.frame),
-                ("project", self.project_key),
-                ("item", self.item),
-                ("field", self.field),
+                ("", self.frame),
+                ("project ", self.project_key),
+                ("item ", self.item),
+                ("field ", self.field),
             )
             if value not in (None, "")
         )
