@@ -272,3 +272,15 @@ def test_versions_frame_has_the_analytics_history_columns(store):
     assert list(frame["deleted"]) == [False, False, True]
     assert frame["valid_to"].isna().tolist() == [False, False, True]
     assert (frame["project_key"] == "s1").all()
+
+
+def test_central_map_and_current_rows(store):
+    store.set_central("risks", [("k1", "s1", 10, "h1"), ("k2", "s1", 11, "h2"), ("k3", "s2", 12, "h3")])
+    store.set_central("risks", [("k1", "s1", 10, "h1b")])
+    assert store.central_map("s1") == {"risks": {"k1": (10, "h1b"), "k2": (11, "h2")}}
+    store.drop_central("risks", ["k2"])
+    assert store.central_map("s1") == {"risks": {"k1": (10, "h1b")}}
+    store.record_versions([snap("k1", a=1), snap("k9", site="s2", a=2)], at=T0)
+    store.record_deletions("risks", ["k9"], at=T0)
+    assert store.current_rows("s1") == {"risks": {"k1": {"a": 1}}}
+    assert store.current_rows("s2") == {}

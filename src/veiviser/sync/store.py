@@ -186,6 +186,17 @@ versions_table = sa.Table(
     sa.Index("ix_sync_versions_from", "kind", "valid_from"),
 )
 
+central_table = sa.Table(
+    "sync_central",
+    metadata,
+    sa.Column("kind", sa.String(64), primary_key=True),
+    sa.Column("source_key", sa.String(255), primary_key=True),
+    sa.Column("site_id", sa.String(64), nullable=False),
+    sa.Column("central_id", sa.Integer, nullable=False),
+    sa.Column("central_hash", sa.String(64), nullable=False),
+    sa.Index("ix_sync_central_site", "kind", "site_id"),
+)
+
 locks_table = sa.Table(
     "sync_locks",
     metadata,
@@ -365,6 +376,14 @@ class StateStore:
             rows = conn.execute(sa.select(tokens_table).where(tokens_table.c.site_id == site_id)).all()
         return {row.list_name: _token_from_row(row) for row in rows}
 
+    def tokens_for_url(self, site_url: str) -> dict[str, TokenRecord]:
+        """All stored tokens of the site at a URL, by list name (the site id is checked by the caller)."""
+        with self._begin() as conn:
+            rows = conn.execute(
+                sa.select(tokens_table).where(tokens_table.c.site_url == site_url.rstrip("/").lower())
+            ).all()
+        return {row.list_name: _token_from_row(row) for row in rows}
+
     def set_tokens(self, records: Iterable[TokenRecord], *, run_id: int | None = None) -> None:
         """Store (insert or replace) tokens in one transaction."""
         records = list(records)
@@ -377,7 +396,7 @@ class StateStore:
                     "list_id": rec.list_id,
                     "token": rec.token,
                     "issued_at": _to_db(rec.issued_at),
-                    "site_url": rec.site_url,
+                    "site_url": rec.site_url.rstrip("/").lower(),
                     "run_id": run_id,
                 }
                 updated = conn.execute(tokens_table.update().where(key).values(**values)).rowcount
@@ -396,6 +415,60 @@ class StateStore:
             stmt = stmt.where(tokens_table.c.list_name.in_(list(list_names)))
         with self._begin() as conn:
             conn.execute(stmt)
+
+    # -- central item map (source key -> hub item id and the hash of what was written) --
+
+    def central_map(self, site_id: str) -> dict[str, dict[str, tuple[int, str]]]:
+        """``{kind: {source_key: (central_id, central_hash)}}`` for one site."""
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(central_table).where(central_table.c.site_id == site_id)).all()
+        out: dict[str, dict[str, tuple[int, str]]] = {}
+        for r in rows:
+            out.setdefault(r.kind, {})[r.source_key] = (int(r.central_id), r.central_hash)
+        return out
+
+    def set_central(self, kind: str, entries: Iterable[tuple[str, str, int, str]]) -> None:
+        """Store ``(source_key, site_id, central_id, central_hash)`` entries (insert or replace)."""
+        entries = list(entries)
+        if not entries:
+            return
+        with self._begin() as conn:
+            for chunk in _chunks(entries):
+                conn.execute(
+                    central_table.delete().where(
+                        central_table.c.kind == kind, central_table.c.source_key.in_([e[0] for e in chunk])
+                    )
+                )
+                conn.execute(
+                    central_table.insert(),
+                    [
+                        {"kind": kind, "source_key": k, "site_id": s, "central_id": c, "central_hash": h}
+                        for k, s, c, h in chunk
+                    ],
+                )
+
+    def drop_central(self, kind: str, source_keys: Iterable[str]) -> None:
+        keys = list(source_keys)
+        with self._begin() as conn:
+            for chunk in _chunks(keys):
+                conn.execute(
+                    central_table.delete().where(central_table.c.kind == kind, central_table.c.source_key.in_(chunk))
+                )
+
+    def current_rows(self, site_id: str) -> dict[str, dict[str, dict[str, Any]]]:
+        """``{kind: {source_key: values}}`` of the live current versions of one site."""
+        with self._begin() as conn:
+            rows = conn.execute(
+                sa.select(versions_table.c.kind, versions_table.c.source_key, versions_table.c["values"]).where(
+                    versions_table.c.site_id == site_id,
+                    versions_table.c.valid_to.is_(None),
+                    versions_table.c.deleted.is_(False),
+                )
+            ).all()
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r.kind, {})[r.source_key] = dict(r[2] or {})
+        return out
 
     # -- run log --
 
