@@ -115,6 +115,7 @@ class Faults:
         self.fault_rate = fault_rate
         self.random_statuses = random_statuses
         self.random_retry_after = random_retry_after
+        self.random_scope = "any"
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
@@ -145,6 +146,7 @@ class Faults:
         with self._lock:
             self._rules.clear()
             self.fault_rate = 0.0
+            self.random_scope = "any"
             self.latency_ms = 0
             self.jitter_ms = 0
 
@@ -154,12 +156,16 @@ class Faults:
             return list(self._rules)
 
     def set_random(self, rate: float, statuses: tuple[int, ...] | None = None, retry_after: int | None = None,
-                   seed: int | None = None) -> None:
-        """Fail a share ``rate`` (0–1) of calls with a random status from ``statuses``."""
+                   seed: int | None = None, scope: str = "any") -> None:
+        """Fail a share ``rate`` (0–1) of calls with a random status from ``statuses``;
+        ``scope`` limits it to top-level requests (``"top"``) or ``$batch`` parts (``"batch-part"``)."""
         if not 0.0 <= rate <= 1.0:
             raise ValueError("the fault rate must be between 0 and 1")
+        if scope not in ("any", "top", "batch-part"):
+            raise ValueError(f"scope must be 'any', 'top' or 'batch-part', not {scope!r}")
         with self._lock:
             self.fault_rate = rate
+            self.random_scope = scope
             if statuses:
                 self.random_statuses = tuple(statuses)
             if retry_after is not None:
@@ -193,7 +199,8 @@ class Faults:
             for rule in self._rules:
                 if rule.matches(method, path, body, scope) and rule.should_fire():
                     fired.append(rule)
-            if not fired and self.fault_rate > 0 and self._rng.random() < self.fault_rate:
+            in_scope = self.random_scope in ("any", scope)
+            if not fired and in_scope and self.fault_rate > 0 and self._rng.random() < self.fault_rate:
                 random_status = self._rng.choice(self.random_statuses)
         for rule in fired:
             self.sleep(rule.delay_s)
