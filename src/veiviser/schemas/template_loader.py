@@ -331,9 +331,13 @@ def load_template(
     for ext in extensions:
         ext_label, ext_data = read_raw(ext)
         problems.extend(merge_extension(data, ext_data, ext_label))
+    try:
+        template = build_template(data, label)
+    except TemplateError as exc:
+        raise TemplateError(problems + exc.problems) from None
     if problems:
         raise TemplateError(problems)
-    return build_template(data, label)
+    return template
 
 
 def load_bundle(name: str = "standard", *, extensions: Iterable[str | Path] = ()) -> TemplateBundle:
