@@ -210,3 +210,31 @@ def test_proxy_mode_routes_on_host(emulator):
     admin = ClientContext("http://contoso-admin.sharepoint.com").with_access_token(emulator.access_token)
     admin.with_transport(proxies=proxies, timeout=(10, 60))
     assert admin.web.get().execute_query().properties["Url"] == "http://contoso-admin.sharepoint.com"
+
+
+def test_request_log_normalises_and_distinguishes_kinds():
+    from veiviser.emulator.requestlog import RequestLog, normalise_endpoint
+
+    assert normalise_endpoint("/sites/a/_api/Web/Lists(guid'0b7c2f9e-1111-2222-3333-444455556666')/items(12)") == (
+        "/_api/web/lists({guid})/items({n})")
+    assert normalise_endpoint("/_api/Web/lists/GetByTitle('Prosjekt ''X''')/getItemById(3)") == (
+        "/_api/web/lists/getbytitle('{s}')/getitembyid({n})")
+    log = RequestLog()
+    log.record("batch", "POST", "/sites/a/_api/$batch", 200)
+    log.record("batch-part", "POST", "/sites/a/_api/Web/lists('x')/items", 201)
+    log.record("batch-part", "POST", "/sites/a/_api/Web/lists('y')/items", 429)
+    log.record("request", "GET", "/_api/Web", 200)
+    assert log.totals() == {"request": 1, "batch": 1, "batch-part": 2, "http": 2}
+    assert log.count("POST", "/_api/web/lists('z')/items", kind="batch-part") == 2
+    assert log.count(kind="batch-part", status=429) == 1
+    assert log.count() == 1  # default kind: ordinary requests only
+    assert log.statuses() == {200: 2, 201: 1, 429: 1}
+    assert "batch-part" in log.summary()
+    log.reset()
+    assert log.totals()["http"] == 0
+
+
+def test_connect_is_refused_with_a_clear_error(emulator):
+    reply = _raw(emulator, b"CONNECT contoso.sharepoint.com:443 HTTP/1.1\r\nHost: contoso.sharepoint.com:443\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 405")
+    assert b"http:// URLs only" in reply

@@ -476,6 +476,10 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         emulator = self.server.emulator
         target = self.path
+        if self.command.upper() == "CONNECT":
+            self.send_error(405, "the emulator proxies plain http:// URLs only (no CONNECT/https); "
+                                 "use http:// site URLs with proxies={'http': ...}")
+            return
         if _ABSOLUTE.match(target):  # absolute-form: the emulator used as an HTTP proxy
             parts = urlsplit(target)
             scheme, host, raw_path, query = parts.scheme.lower(), parts.netloc, parts.path or "/", parts.query
