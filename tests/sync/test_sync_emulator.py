@@ -1,0 +1,83 @@
+"""The sync against the emulator over HTTP with the real office365 client."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("veiviser.emulator.app")
+
+from fixtures import add_items, make_hub, make_project, settings
+
+from veiviser.emulator.server import EmulatorServer
+from veiviser.sync.engine import EXIT_OK, SyncOptions, sync_portfolio
+from veiviser.sync.store import StateStore
+
+CENTRAL = {
+    "risks": "Porteføljeusikkerhet",
+    "stakeholders": "Porteføljeinteressenter",
+    "benefits": "Porteføljegevinster",
+    "indicators": "Porteføljemåleindikatorer",
+    "measurements": "Porteføljegevinstoppfølging",
+}
+
+
+@pytest.fixture
+def server():
+    with EmulatorServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def store(tmp_path):
+    with StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}") as s:
+        yield s
+
+
+def central(hub, kind):
+    return {r["GtSourceKey"]: r for r in hub.iter_items(CENTRAL[kind])}
+
+
+def seed(site, n=3):
+    add_items(site, "Usikkerhet", [{"Title": f"R{i}", "GtRiskProbability": i % 6, "GtRiskConsequence": 2} for i in range(n)])
+    add_items(site, "Interessentregister", [{"Title": f"S{i}", "GtStakeholderInfluence": "Stor"} for i in range(n)])
+    b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "B1"}])
+    i = add_items(site, "Måleindikatorer", [{"Title": "I1", "GtStartValue": 10, "GtDesiredValue": 20, "GtGainLookupId": b[0]}])
+    add_items(site, "Gevinstoppfølging", [{"Title": "M1", "GtMeasurementValue": 15, "GtMeasureIndicatorLookupId": i[0]}])
+
+
+def run(server, hub, store, **opts):
+    return sync_portfolio(hub.url, settings=settings(server), state=store, options=SyncOptions(**opts))
+
+
+def test_initial_sync_then_edits_deletions_and_new_items(server, store):
+    hub, hub_id = make_hub(server)
+    p1 = make_project(server, hub, hub_id, "p1", title="Prosjekt En")
+    p2 = make_project(server, hub, hub_id, "p2", title="Prosjekt To")
+    seed(p1)
+    seed(p2, 2)
+    report = run(server, hub, store, workers=2)
+    assert report.exit_code == EXIT_OK, report.to_dict()
+    risks = central(hub, "risks")
+    assert len(risks) == 5
+    assert {r["Title"] for r in risks.values()} == {"R0", "R1", "R2"}
+    assert {r["GtProjectTitle"] for r in risks.values()} == {"Prosjekt En", "Prosjekt To"}
+    meas = central(hub, "measurements")
+    assert len(meas) == 2 and all(m["GtIndicatorKey"] and m["GtGainKey"] for m in meas.values())
+    assert len(store.history_frame("risks")) == 5
+
+    # unchanged re-run: nothing written
+    report = run(server, hub, store)
+    assert report.totals().get("created", 0) == 0 and report.totals().get("updated", 0) == 0
+
+    # edit, delete, add
+    lst = p1.resolve_list("Usikkerhet")
+    items = list(p1.iter_items(lst, select=["ID", "Title"]))
+    p1.update_items(lst, {items[0]["ID"]: {"Title": "R0 endret"}})
+    p1.delete_items(lst, [items[1]["ID"]])
+    add_items(p1, "Usikkerhet", [{"Title": "Ny", "GtRiskProbability": 4}])
+    report = run(server, hub, store)
+    assert report.exit_code == EXIT_OK, report.to_dict()
+    risks = central(hub, "risks")
+    assert sorted(r["Title"] for r in risks.values()) == sorted(["R0 endret", "R2", "Ny", "R0", "R1"])
+    changes = store.changes_since("risks")
+    assert sorted(changes["change"]) == ["added", "changed", "deleted"]
