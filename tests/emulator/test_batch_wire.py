@@ -165,3 +165,14 @@ def test_build_batch_response_is_flat_crlf():
     assert text.count("Content-Type: application/http\r\n") == 2
     assert "HTTP/1.1 201 Created\r\nCONTENT-TYPE: application/json;odata=verbose;charset=utf-8\r\n\r\n" in text
     assert "HTTP/1.1 204 No Content\r\n\r\n\r\n--batchresponse_" in text
+
+
+def test_expired_digest_on_a_batch_is_recovered(emulator, make_context):
+    ctx = make_context()
+    lst = ctx.web.lists.get_by_title("Risiko")
+    lst.get().execute_query()
+    emulator.expire_digests()
+    lst.items.queue_records([{"Title": "a"}, {"Title": "b"}])
+    ctx.execute_batch()
+    assert [i.properties["Title"] for i in lst.items.get().execute_query()] == ["a", "b"]
+    assert emulator.log.count("POST", "/_api/$batch", kind="batch", status=403) == 1
