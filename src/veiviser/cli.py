@@ -164,3 +164,57 @@ def template_show(kind: str, source: str, extensions: tuple[str, ...], fmt: str)
 
 
 # --- end template --------------------------------------------------------------------------------
+
+
+# --- sync: run, status (owner: sync engineer) ----------------------------------------------------
+
+
+@main.group(cls=_Group)
+def sync() -> None:
+    """Nightly portfolio sync from project sites into the hub."""
+
+
+@sync.command("run")
+@click.option("--hub", required=True, help="URL of the portfolio hub site.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Sites synced in parallel.")
+@click.option("--state", default=None, help="SQLAlchemy URL of the state store (default: $VEIVISER_STATE_URL or a SQLite file).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Write the run report as JSON.")
+@click.option("--site", "sites", multiple=True, help="Extra site to sync besides the hub register (repeatable).")
+@click.option("--token-max-age-days", default=45.0, show_default=True, type=float, help="Re-read a list fully when its change token is older.")
+@click.option("--json-logs", is_flag=True, help="Log JSON lines to stderr (for schedulers).")
+def sync_run(hub: str, workers: int, state: str | None, report_path: str | None, sites: tuple[str, ...],
+             token_max_age_days: float, json_logs: bool) -> None:
+    """Sync every project site of the hub; exit 4 when some sites failed."""
+    from veiviser.sync.commands import configure_logging, run_sync, summary_lines
+
+    configure_logging(json_logs)
+    report = run_sync(hub, workers=workers, state=state, report_path=report_path,
+                      token_max_age_days=token_max_age_days, sites=sites, progress=not json_logs)
+    for line in summary_lines(report):
+        click.echo(line, err=report.exit_code != 0 and line.startswith("  "))
+    sys.exit(report.exit_code)
+
+
+@sync.command("status")
+@click.option("--state", default=None, help="SQLAlchemy URL of the state store.")
+@click.option("--runs", default=5, show_default=True, type=int, help="How many recent runs to show.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def sync_status_command(state: str | None, runs: int, fmt: str) -> None:
+    """Last runs, per-site lag and failures."""
+    import json as _json
+
+    from veiviser.sync.commands import sync_status
+
+    status = sync_status(state, runs=runs)
+    if fmt == "json":
+        click.echo(_json.dumps(status, ensure_ascii=False, indent=2, default=str))
+        return
+    for r in status["runs"]:
+        click.echo(f"run {r['id']}: {r['status']:<9} {r['started_at']}  failed sites: {r['failed_sites']}  {r['counts']}")
+    for s in status["sites"]:
+        click.echo(f"  {s['last_status']:<7} lag {s['lag_hours']} h  {s['site_url']}" + (f"  — {s['last_error']}" if s["last_error"] else ""))
+    if status["lock"]:
+        click.echo(f"lock held by {status['lock']['owner']} until {status['lock']['expires_at']}")
+
+
+# --- end sync ------------------------------------------------------------------------------------

@@ -1,0 +1,102 @@
+"""Library functions behind ``veiviser sync run`` and ``veiviser sync status`` (the CLI stays thin)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import timedelta
+from typing import Any
+
+from veiviser.sync.engine import SiteOutcome, SyncOptions, SyncReport, sync_portfolio
+from veiviser.sync.store import StateStore
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per log record (for schedulers that collect logs)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+             "message": record.getMessage()},
+            ensure_ascii=False,
+        )
+
+
+def configure_logging(json_logs: bool, verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if json_logs:
+        handler.setFormatter(JsonLogFormatter())
+    root = logging.getLogger("veiviser")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO if json_logs else logging.WARNING)
+
+
+def run_sync(
+    hub: str,
+    *,
+    workers: int = 4,
+    state: str | None = None,
+    report_path: str | None = None,
+    token_max_age_days: float = 45,
+    sites: tuple[str, ...] = (),
+    progress: bool = True,
+) -> SyncReport:
+    """One sync run with a progress bar on a terminal; writes the JSON report when asked."""
+    options = SyncOptions(workers=workers, token_max_age=timedelta(days=token_max_age_days), extra_sites=sites)
+    with StateStore(state) as store:
+        if progress and sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            with Progress(TextColumn("sync"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          TextColumn("{task.description}"), transient=True) as bar:
+                task = bar.add_task("", total=None)
+
+                def tick(outcome: SiteOutcome, done: int, total: int) -> None:
+                    mark = "✓" if outcome.status == "ok" else "✗"
+                    bar.update(task, completed=done, total=total, description=f"{mark} {outcome.url}")
+
+                report = sync_portfolio(hub, state=store, options=options, progress=tick)
+        else:
+            report = sync_portfolio(hub, state=store, options=options)
+    if report_path:
+        report.write_json(report_path)
+    return report
+
+
+def summary_lines(report: SyncReport) -> list[str]:
+    totals = report.totals()
+    lines = [
+        f"Run {report.run_id}: {report.status} — {len(report.sites)} sites, {len(report.failed_sites)} failed, "
+        f"{totals.get('created', 0)} created, {totals.get('updated', 0)} updated, {totals.get('deleted', 0)} deleted, "
+        f"{len(report.findings)} findings, {report.requests} requests."
+    ]
+    lines += [f"  FAILED {s.url}: {s.error}" for s in report.failed_sites]
+    if report.message:
+        lines.append(f"  {report.message}")
+    return lines
+
+
+def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
+    """Last runs, per-site lag and the latest failures, from the state store."""
+    with StateStore(state) as store:
+        last = store.runs(limit=runs)
+        lag = store.site_lag()
+        holder = store.lock_holder()
+    sites = [
+        {
+            "site_url": r.site_url,
+            "title": r.title,
+            "last_status": r.last_status,
+            "last_ok": r.last_ok.isoformat() if hasattr(r.last_ok, "isoformat") else None,
+            "lag_hours": round(r.lag.total_seconds() / 3600, 1) if hasattr(r.lag, "total_seconds") else None,
+            "last_error": r.last_error,
+        }
+        for r in lag.itertuples()
+    ]
+    return {
+        "lock": {k: str(v) for k, v in holder.items()} if holder else None,
+        "runs": [{**r, "started_at": str(r["started_at"]), "finished_at": str(r["finished_at"])} for r in last],
+        "sites": sites,
+        "failing": [s for s in sites if s["last_status"] == "failed"],
+    }
