@@ -1,0 +1,176 @@
+"""Execute a :class:`~veiviser.provisioning.plan.Plan` in ``$batch`` es, round by round, with a result per step.
+
+Round 1 creates lists and content types; their ids come back in the answers and feed round 2
+(fields, lookups, views, items). Every step succeeds or fails on its own (SharePoint changesets
+are not transactional, reference section 7.3); a failed step is reported with site, list and
+field, and because every step is additive and planned from the site's actual state, the next run
+plans only what is still missing — interrupted runs converge without duplicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from veiviser.errors import VeiviserError
+from veiviser.provisioning.plan import ROUND_CONTENT, ROUND_CREATE, Plan, Step
+from veiviser.provisioning.state import SiteState
+from veiviser.sharepoint import Operation, SiteClient
+from veiviser.sharepoint.client import title_segment
+from veiviser.sharepoint.values import row_to_sharepoint
+
+#: SPO's AddFieldInternalNameHint: keep the SchemaXml ``Name`` as the internal name.
+ADD_FIELD_INTERNAL_NAME_HINT = 8
+
+
+@dataclass
+class StepResult:
+    step: Step
+    ok: bool
+    error: str | None = None
+
+
+@dataclass
+class ApplyReport:
+    """Per-step outcomes of one apply on one site."""
+
+    site: str
+    results: list[StepResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> list[StepResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def applied(self) -> int:
+        return sum(r.ok for r in self.results)
+
+
+class ProvisionError(VeiviserError):
+    """Provisioning could not complete; the message names site, list and field of each failure."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, *, hint: str | None = None, report: ApplyReport | None = None) -> None:
+        super().__init__(message, hint=hint or "Fix the cause and run the same command again; it continues where it stopped.")
+        self.report = report
+
+
+def failure_message(report: ApplyReport, limit: int = 8) -> str:
+    lines = [f"{len(report.failures)} of {len(report.results)} steps failed on {report.site}:"]
+    for r in report.failures[:limit]:
+        lines.append(f"  - {r.step.label}: {r.error}")
+    if len(report.failures) > limit:
+        lines.append(f"  … and {len(report.failures) - limit} more")
+    return "\n".join(lines)
+
+
+class _Ids:
+    """List ids and entity types known so far (from the state, then from round 1 answers)."""
+
+    def __init__(self, state: SiteState) -> None:
+        self.ids = {k: ls.id for k, ls in state.lists.items() if ls.id}
+        self.types = {k: ls.entity_type for k, ls in state.lists.items() if ls.entity_type}
+
+
+def _list_path(ids: _Ids, key: str) -> str:
+    return f"Web/lists(guid'{ids.ids[key]}')"
+
+
+def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
+    """The REST call for one step; KeyError when a list it needs does not exist (yet)."""
+    d = step.data
+    where = {"key": index, "list": step.list}
+    if step.action == "create_list":
+        return Operation("POST", "Web/lists", d["body"], **where)
+    if step.action == "create_content_type":
+        return Operation("POST", "Web/ContentTypes", d["body"], **where)
+    base = _list_path(ids, step.list or "")
+    if step.action == "update_list":
+        return Operation("MERGE", base, {**d["values"], "__metadata": {"type": "SP.List"}}, **where)
+    if step.action == "create_field":
+        xml = d["schema_xml"]
+        if d.get("lookup_list"):
+            target = ids.ids[d["lookup_list"]]
+            xml = xml.replace("{listid:" + d["lookup_list"] + "}", "{" + target + "}")
+        body = {"parameters": {"SchemaXml": xml, "Options": ADD_FIELD_INTERNAL_NAME_HINT,
+                               "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}}
+        return Operation("POST", f"{base}/Fields/CreateFieldAsXml", body, **where)
+    field_path = f"{base}/Fields/getByInternalNameOrTitle({title_segment(step.target)})"
+    if step.action == "extend_choices":
+        body = {"Choices": {"__metadata": {"type": "Collection(Edm.String)"}, "results": d["choices"]},
+                "__metadata": {"type": "SP.FieldMultiChoice" if d.get("multi") else "SP.FieldChoice"}}
+        return Operation("MERGE", field_path, body, **where)
+    if step.action == "set_indexed":
+        return Operation("MERGE", field_path, {"Indexed": True, "__metadata": {"type": "SP.Field"}}, **where)
+    if step.action == "bind_content_type":
+        return Operation("POST", f"{base}/ContentTypes/AddAvailableContentType('{d['id']}')", **where)
+    if step.action == "create_view":
+        params = {
+            "Title": step.target,
+            "ViewFields": {"__metadata": {"type": "Collection(Edm.String)"}, "results": d["fields"]},
+            "RowLimit": d["row_limit"],
+            "Query": d["query"],
+            "SetAsDefaultView": d["default"],
+            "__metadata": {"type": "SP.ViewCreationInformation"},
+        }
+        return Operation("POST", f"{base}/Views/Add", {"parameters": params}, **where)
+    if step.action == "update_view":
+        return Operation("MERGE", f"{base}/Views/GetByTitle({title_segment(step.target)})",
+                         {**d["values"], "__metadata": {"type": "SP.View"}}, **where)
+    if step.action == "add_view_field":
+        return Operation("POST", f"{base}/Views/GetByTitle({title_segment(step.target)})/ViewFields/"
+                         f"AddViewField({title_segment(d['field'])})", **where)
+    if step.action in ("create_item", "update_item"):
+        body = row_to_sharepoint(d["values"], where=f"list {step.list!r}, {step.target}")
+        body["__metadata"] = {"type": ids.types[step.list or ""]}
+        if step.action == "create_item":
+            return Operation("POST", f"{base}/items", body, **where)
+        return Operation("MERGE", f"{base}/items({int(d['id'])})", body, item=d["id"], **where)
+    raise ValueError(f"unknown step action {step.action!r}")
+
+
+def apply_plan(site: SiteClient, plan: Plan, state: SiteState) -> ApplyReport:
+    """Run the plan's steps against ``site``; returns per-step results (never raises for a failed step)."""
+    report = ApplyReport(site=site.url)
+    ids = _Ids(state)
+    for rnd in (ROUND_CREATE, ROUND_CONTENT):
+        steps = [s for s in plan.steps if s.round == rnd]
+        ops: list[Operation] = []
+        sent: list[Step] = []
+        for step in steps:
+            try:
+                op = build_operation(step, ids, len(ops))
+            except KeyError as exc:
+                report.results.append(StepResult(step, False, f"needs list {exc.args[0]!r}, which does not exist yet"))
+                continue
+            except VeiviserError as exc:
+                report.results.append(StepResult(step, False, str(exc)))
+                continue
+            ops.append(op)
+            sent.append(step)
+        if not ops:
+            continue
+        for step, result in zip(sent, site.batch(ops), strict=True):
+            if result.ok:
+                report.results.append(StepResult(step, True))
+                if step.action == "create_list" and isinstance(result.value, dict):
+                    ids.ids[step.list or ""] = str(result.value.get("Id", "")).strip("{}").lower()
+                    ids.types[step.list or ""] = str(result.value.get("ListItemEntityTypeFullName") or "")
+            else:
+                err = result.error
+                if err is not None and hasattr(err, "located"):
+                    err.located(field=step.target if step.action in ("create_field", "extend_choices", "set_indexed") else None)
+                report.results.append(StepResult(step, False, str(err)))
+    return report
+
+
+def ensure_applied(site: SiteClient, plan: Plan, state: SiteState) -> ApplyReport:
+    """:func:`apply_plan`, raising :class:`ProvisionError` when any step failed."""
+    report = apply_plan(site, plan, state)
+    if not report.ok:
+        raise ProvisionError(failure_message(report), report=report)
+    return report

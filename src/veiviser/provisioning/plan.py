@@ -1,0 +1,435 @@
+"""``plan(template, state) -> Plan``: the ordered, additive steps that bring a site to its template.
+
+Pure: no SharePoint calls. Ensure semantics only — a list, field, view or item is never dropped,
+a lookup is never re-created, and seed items are matched on their key so re-seeding never
+duplicates (prosjektveiviseren-model.md, section 13.3). What the engine will not fix (a field of
+another type, a lookup pointing to another list) becomes a :class:`Drift` entry, not a step.
+
+Steps run in two dependency rounds: round 1 creates lists and site content types; round 2 (which
+needs the new list ids) renames lists to their Norwegian titles, adds fields (plain, then
+calculated after their operands, then lookups, then projected lookups after their parent),
+binds content types, extends choices, sets indexes, adds views and view fields, and writes items.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from veiviser.provisioning.state import FieldState, ListState, SiteState, url_leaf
+from veiviser.schemas.template import (
+    BUILTIN_FIELDS,
+    CHOICE_TYPES,
+    FieldDef,
+    FieldType,
+    ListDef,
+    Template,
+    render_view_query,
+)
+from veiviser.sharepoint import LookupValue
+
+#: ``TypeAsString`` SharePoint reports for each template field type.
+SP_TYPES: dict[FieldType, tuple[str, ...]] = {
+    FieldType.TEXT: ("Text",),
+    FieldType.NOTE: ("Note",),
+    FieldType.NUMBER: ("Number",),
+    FieldType.CURRENCY: ("Currency",),
+    FieldType.BOOLEAN: ("Boolean",),
+    FieldType.DATETIME: ("DateTime",),
+    FieldType.CHOICE: ("Choice",),
+    FieldType.MULTICHOICE: ("MultiChoice",),
+    FieldType.USER: ("User",),
+    FieldType.USERMULTI: ("UserMulti",),
+    FieldType.LOOKUP: ("Lookup",),
+    FieldType.LOOKUPMULTI: ("LookupMulti",),
+    FieldType.CALCULATED: ("Calculated",),
+    FieldType.URL: ("URL",),
+    FieldType.TAXONOMY: ("TaxonomyFieldType",),
+    FieldType.TAXONOMYMULTI: ("TaxonomyFieldTypeMulti",),
+}
+
+#: The view SharePoint creates with every new list on a Norwegian (1044) site.
+NEW_LIST_VIEW = {100: "Alle elementer", 101: "Alle dokumenter"}
+
+ROUND_CREATE = 1
+ROUND_CONTENT = 2
+
+
+@dataclass(frozen=True)
+class Step:
+    """One additive change; ``data`` holds what the apply engine needs to build the REST call."""
+
+    action: str
+    round: int
+    list: str | None
+    target: str
+    detail: str
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def label(self) -> str:
+        where = f"{self.list}: " if self.list else ""
+        return f"{self.action} {where}{self.target}"
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A difference the engine reports but does not change."""
+
+    list: str | None
+    target: str
+    message: str
+
+
+@dataclass(frozen=True)
+class DataItem:
+    """Site data to upsert into a list: matched on ``match`` (field → value), or the list's only item when ``None``.
+
+    ``create_only`` values are written when the item is created and never changed afterwards.
+    """
+
+    list_key: str
+    values: Mapping[str, Any]
+    match: Mapping[str, Any] | None = None
+    create_only: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""
+
+
+@dataclass
+class Plan:
+    """The steps and drift for one site; prints as rich tables and serialises to JSON."""
+
+    site: str
+    template: str
+    steps: list[Step] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to write."""
+        return not self.steps
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for step in self.steps:
+            out[step.action] = out.get(step.action, 0) + 1
+        return out
+
+    def summary(self) -> str:
+        if self.empty:
+            text = "up to date"
+        else:
+            text = ", ".join(f"{n} {action.replace('_', ' ')}" for action, n in self.counts().items())
+        if self.drift:
+            text += f"; {len(self.drift)} drift"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "site": self.site,
+            "template": self.template,
+            "summary": self.summary(),
+            "steps": [{k: v for k, v in asdict(s).items() if k != "data"} for s in self.steps],
+            "drift": [asdict(d) for d in self.drift],
+            "notes": list(self.notes),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def __rich__(self) -> Group:
+        title = f"{self.site} — {self.template}: {self.summary()}"
+        parts: list[Any] = [Text(title, style="bold")]
+        if self.steps:
+            table = Table(show_lines=False)
+            for col in ("#", "round", "action", "list", "target", "detail"):
+                table.add_column(col)
+            for i, s in enumerate(self.steps, 1):
+                table.add_row(str(i), str(s.round), s.action, s.list or "", s.target, s.detail)
+            parts.append(table)
+        if self.drift:
+            dt = Table(title="Drift (reported, not changed)")
+            for col in ("list", "target", "message"):
+                dt.add_column(col)
+            for d in self.drift:
+                dt.add_row(d.list or "", d.target, d.message)
+            parts.append(dt)
+        parts.extend(Text(n, style="dim") for n in self.notes)
+        return Group(*parts)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def type_matches(fdef: FieldDef, existing: FieldState) -> bool:
+    """True when the existing field's type is the template's (a PP365 taxonomy field stands in for a compat Choice)."""
+    allowed = set(SP_TYPES[fdef.type])
+    if fdef.taxonomy is not None:
+        allowed |= {"TaxonomyFieldTypeMulti"} if fdef.taxonomy.multi else {"TaxonomyFieldType"}
+    return existing.type in allowed
+
+
+def same_value(want: Any, have: Any) -> bool:
+    """Loose equality for item values as SharePoint returns them (numbers as floats, empty as None)."""
+    if isinstance(want, LookupValue):
+        return isinstance(have, int | float | str) and str(have).isdigit() and int(have) == want.id
+    if want in (None, "") and have in (None, ""):
+        return True
+    if isinstance(want, bool) or isinstance(have, bool):
+        return bool(want) == bool(have) and want is not None and have is not None
+    if isinstance(want, int | float) and isinstance(have, int | float | str):
+        try:
+            return float(want) == float(have)
+        except ValueError:
+            return False
+    if isinstance(want, list | tuple):
+        return isinstance(have, list | tuple) and [str(x) for x in want] == [str(x) for x in have]
+    if isinstance(want, dict) and "Id" in want:
+        return isinstance(have, int | float) and int(have) == int(want["Id"])
+    return str(want) == str(have)
+
+
+def key_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value)
+
+
+def list_create_body(lst: ListDef) -> dict[str, Any]:
+    """The ``SP.List`` body: created under its ASCII URL leaf (renamed to the Norwegian title afterwards)."""
+    body: dict[str, Any] = {
+        "Title": url_leaf(lst),
+        "BaseTemplate": lst.template_type,
+        "Description": lst.description or "",
+        "AllowContentTypes": True,
+        "ContentTypesEnabled": lst.content_types_enabled,
+    }
+    if lst.hidden:
+        body["Hidden"] = True
+    if lst.versioning is not None:
+        body["EnableVersioning"] = lst.versioning
+    body["__metadata"] = {"type": "SP.List"}
+    return body
+
+
+def _field_order(lst: ListDef) -> list[FieldDef]:
+    """Plain fields, then calculated (after their operands), lookups, projected lookups."""
+
+    def rank(f: FieldDef) -> int:
+        if f.is_projected:
+            return 3
+        if f.is_lookup:
+            return 2
+        if f.type is FieldType.CALCULATED:
+            return 1
+        return 0
+
+    ordered = sorted(lst.fields, key=rank)
+    # Calculated fields may use other calculated fields: order them by dependency.
+    calc = [f for f in ordered if f.type is FieldType.CALCULATED]
+    done: list[FieldDef] = []
+    names = {f.name for f in calc}
+    while calc:
+        progress = [f for f in calc if all(r not in names or r in {d.name for d in done} for r in f.formula_refs())]
+        if not progress:
+            progress = calc[:1]
+        for f in progress:
+            done.append(f)
+            calc.remove(f)
+    return [f for f in ordered if rank(f) == 0] + done + [f for f in ordered if rank(f) >= 2]
+
+
+# --- the planner --------------------------------------------------------------------------------
+
+
+def plan(template: Template, state: SiteState, *, data: Iterable[DataItem] = ()) -> Plan:
+    """Compare ``state`` to ``template`` (plus site ``data`` items) and return the steps to apply."""
+    out = Plan(site=state.url, template=f"{template.name} {template.stamp}")
+    _plan_content_types(template, state, out)
+    for lst in template.lists:
+        existing = state.lists.get(lst.key)
+        if existing is None:
+            if lst.existing:
+                out.drift.append(Drift(lst.key, lst.url, f"{(lst.template_type == 101 and 'library') or 'list'} "
+                                       f"{lst.title!r} should come with the site but is missing; not created"))
+                continue
+            out.steps.append(Step("create_list", ROUND_CREATE, lst.key, lst.url,
+                                  f"create {lst.url!r}" + (f", title {lst.title!r}" if url_leaf(lst) != lst.title else ""),
+                                  {"body": list_create_body(lst)}))
+            existing = ListState(id="", title=url_leaf(lst), entity_type="", details=True, items=[])
+            if url_leaf(lst) != lst.title:
+                out.steps.append(Step("update_list", ROUND_CONTENT, lst.key, lst.title, f"title {lst.title!r}",
+                                      {"values": {"Title": lst.title}}))
+        else:
+            if existing.base_template != lst.template_type:
+                out.drift.append(Drift(lst.key, lst.url, f"list {existing.title!r} has template {existing.base_template}, "
+                                       f"not {lst.template_type}; left as it is"))
+                continue
+            changes: dict[str, Any] = {}
+            if existing.title != lst.title and not lst.existing:
+                changes["Title"] = lst.title
+            if lst.content_types_enabled and not existing.content_types_enabled and lst.content_types:
+                changes["ContentTypesEnabled"] = True
+            if changes:
+                out.steps.append(Step("update_list", ROUND_CONTENT, lst.key, lst.title,
+                                      ", ".join(f"{k} {v!r}" for k, v in changes.items()), {"values": changes}))
+            if not existing.details:
+                out.notes.append(f"list {lst.title!r}: could not read its fields; re-run after fixing access")
+                continue
+        _plan_list(template, lst, existing, state, out, new=not existing.id)
+    _plan_data(template, state, list(data), out)
+    out.steps.sort(key=lambda s: s.round)  # stable: keeps the dependency order inside a round
+    return out
+
+
+def _plan_content_types(template: Template, state: SiteState, out: Plan) -> None:
+    if not template.content_types:
+        return
+    for ct in sorted(template.content_types, key=lambda c: len(c.id)):  # parents first
+        if ct.id.upper() in state.site_content_types:
+            continue
+        body = {
+            "Id": {"StringValue": ct.id, "__metadata": {"type": "SP.ContentTypeId"}},
+            "Name": ct.name,
+            "Description": ct.description or "",
+            "Group": ct.group or "Prosjektportalen",
+            "__metadata": {"type": "SP.ContentType"},
+        }
+        out.steps.append(Step("create_content_type", ROUND_CREATE, None, ct.name, ct.id, {"body": body}))
+
+
+def _plan_list(template: Template, lst: ListDef, existing: ListState, state: SiteState, out: Plan, *, new: bool) -> None:
+    list_ids = state.list_ids()
+    blocked: set[str] = set()  # fields in drift: nothing that depends on them is planned
+    for fdef in _field_order(lst):
+        if fdef.name in BUILTIN_FIELDS:
+            continue
+        have = existing.fields.get(fdef.name)
+        if have is None:
+            parent_id = None
+            if fdef.projected_from:
+                if fdef.projected_from in blocked:
+                    blocked.add(fdef.name)
+                    continue
+                parent = existing.fields.get(fdef.projected_from)
+                parent_id = parent.id if parent else str(lst.field(fdef.projected_from).field_id)
+            if fdef.type is FieldType.CALCULATED and any(r in blocked for r in fdef.formula_refs()):
+                blocked.add(fdef.name)
+                out.drift.append(Drift(lst.key, fdef.name, "calculated field not added: an operand is in drift"))
+                continue
+            xml = fdef.schema_xml(parent_id=_uuid(parent_id) if parent_id else None)
+            detail = fdef.type.value
+            if fdef.lookup_list:
+                detail += f" → {template.get_list(fdef.lookup_list).title}"
+            out.steps.append(Step("create_field", ROUND_CONTENT, lst.key, fdef.name, detail,
+                                  {"schema_xml": xml, "lookup_list": fdef.lookup_list}))
+            continue
+        if not type_matches(fdef, have):
+            blocked.add(fdef.name)
+            out.drift.append(Drift(lst.key, fdef.name, f"field is {have.type}, template says {fdef.type.value}; left as it is"))
+            continue
+        if fdef.is_lookup and not fdef.is_projected:
+            target = list_ids.get(fdef.lookup_list or "")
+            if target and have.lookup_list and have.lookup_list != target.lower():
+                blocked.add(fdef.name)
+                out.drift.append(Drift(lst.key, fdef.name, f"lookup points to list {have.lookup_list}, not "
+                                       f"{template.get_list(fdef.lookup_list or '').title!r}; never re-created"))
+                continue
+        if fdef.type in CHOICE_TYPES and have.type in ("Choice", "MultiChoice"):
+            missing = [c for c in fdef.choices if c not in have.choices]
+            if missing:
+                out.steps.append(Step("extend_choices", ROUND_CONTENT, lst.key, fdef.name, "add " + ", ".join(missing),
+                                      {"choices": [*have.choices, *missing], "multi": have.type == "MultiChoice"}))
+        if fdef.indexed and not have.indexed:
+            out.steps.append(Step("set_indexed", ROUND_CONTENT, lst.key, fdef.name, "index the column", {}))
+    for ref in lst.content_types:
+        ct = template.content_type(ref)
+        if not existing.has_content_type(ct.id, ct.name):
+            out.steps.append(Step("bind_content_type", ROUND_CONTENT, lst.key, ct.name, ct.id, {"id": ct.id}))
+    for view in lst.views:
+        have_view = existing.views.get(view.title)
+        fields = [f for f in view.fields if f not in blocked]
+        if have_view is None and new and view.title == NEW_LIST_VIEW.get(lst.template_type):
+            # SharePoint gives a new list this view (with LinkTitle only): complete it, never duplicate it.
+            out.steps.append(Step("update_view", ROUND_CONTENT, lst.key, view.title, "query and row limit", {
+                "values": {"ViewQuery": render_view_query(view, lst), "RowLimit": view.row_limit}}))
+            for name in fields:
+                if name != "LinkTitle":
+                    out.steps.append(Step("add_view_field", ROUND_CONTENT, lst.key, view.title, name, {"field": name}))
+        elif have_view is None:
+            out.steps.append(Step("create_view", ROUND_CONTENT, lst.key, view.title, f"{len(fields)} fields", {
+                "fields": fields, "query": render_view_query(view, lst), "row_limit": view.row_limit,
+                "paged": view.paged, "default": view.default,
+            }))
+        elif have_view.fields is not None:
+            for name in fields:
+                if name not in have_view.fields and not (name == "LinkTitle" and "LinkTitleNoMenu" in have_view.fields):
+                    out.steps.append(Step("add_view_field", ROUND_CONTENT, lst.key, view.title, name, {"field": name}))
+    _plan_seed(lst, existing, out)
+
+
+def _uuid(text: str) -> uuid.UUID:
+    return uuid.UUID(text.strip("{}"))
+
+
+def _plan_seed(lst: ListDef, existing: ListState, out: Plan) -> None:
+    if not lst.seed_items:
+        return
+    if existing.items is None:
+        out.notes.append(f"list {lst.title!r}: could not read its items; seed items not planned")
+        return
+    have = {"|".join(key_text(i.get(k)) for k in lst.key_fields) for i in existing.items}
+    for item in lst.seed_items:
+        key = lst.seed_key(item)
+        if key in have:
+            continue
+        have.add(key)
+        values = {k: v for k, v in item.values.items() if v is not None}
+        out.steps.append(Step("create_item", ROUND_CONTENT, lst.key, key, _short(values.get("Title") or key),
+                              {"values": values, "seed": True}))
+
+
+def _short(value: Any, n: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _plan_data(template: Template, state: SiteState, items: list[DataItem], out: Plan) -> None:
+    for data in items:
+        lst = template.get_list(data.list_key)
+        existing = state.lists.get(lst.key)
+        rows = existing.items if existing is not None else []
+        if rows is None:
+            out.notes.append(f"list {lst.title!r}: could not read its items; {data.label or 'item'} not written")
+            continue
+        if data.match is None:
+            match = sorted(rows, key=lambda r: int(r.get("Id") or r.get("ID") or 0))[:1]
+        else:
+            match = [r for r in rows if all(same_value(v, r.get(k)) for k, v in data.match.items())]
+        label = data.label or (", ".join(f"{k}={v}" for k, v in (data.match or {}).items()) or "the item")
+        if not match:
+            values = {**(data.match or {}), **data.create_only, **data.values}
+            out.steps.append(Step("create_item", ROUND_CONTENT, lst.key, label, "new", {"values": values}))
+            continue
+        if len(match) > 1:
+            out.drift.append(Drift(lst.key, label, f"{len(match)} items match; the first (id {match[0].get('Id')}) is kept up to date"))
+        row = match[0]
+        changed = {k: v for k, v in data.values.items() if not same_value(v, _item_value(row, k, v))}
+        if changed:
+            out.steps.append(Step("update_item", ROUND_CONTENT, lst.key, label, ", ".join(changed),
+                                  {"id": int(row.get("Id") or row.get("ID")), "values": changed}))
+
+
+def _item_value(row: Mapping[str, Any], name: str, want: Any) -> Any:
+    """The current value; person/lookup values are compared on ``<Name>Id``."""
+    if isinstance(want, LookupValue):
+        return row.get(f"{name}Id")
+    return row.get(name)

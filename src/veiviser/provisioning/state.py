@@ -1,0 +1,298 @@
+"""A site's current state as the plan engine needs it, read in one or two ``$batch`` requests.
+
+Everything is addressed from the template, so one batch of GETs reads the site, the web, every
+list (with its fields, content types, views, view fields and the key values of seeded items), the
+site content types and the hubs. Lists are matched by title, by the entity type name that follows
+their URL leaf (reference sharepoint-rest-and-client.md, section 6) or by their ASCII creation
+title, so a list created by an interrupted run before its Norwegian rename is found again; such
+lists get a second batch that reads their details by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from veiviser.schemas.template import ListDef, Template
+from veiviser.sharepoint import Operation, OperationResult, SiteClient
+from veiviser.sharepoint.client import title_segment
+
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass
+class FieldState:
+    """A field that exists on a list."""
+
+    id: str
+    name: str
+    type: str
+    choices: list[str] = field(default_factory=list)
+    lookup_list: str | None = None
+    indexed: bool = False
+    formula: str | None = None
+
+
+@dataclass
+class ViewState:
+    id: str
+    title: str
+    fields: list[str] | None = None
+
+
+@dataclass
+class ListState:
+    """A list that exists on the site; ``details`` is False until fields/views were read."""
+
+    id: str
+    title: str
+    entity_type: str
+    base_template: int = 100
+    hidden: bool = False
+    content_types_enabled: bool = False
+    fields: dict[str, FieldState] = field(default_factory=dict)
+    views: dict[str, ViewState] = field(default_factory=dict)
+    content_types: list[tuple[str, str]] = field(default_factory=list)
+    items: list[dict[str, Any]] | None = None
+    details: bool = False
+
+    def has_content_type(self, ct_id: str, name: str) -> bool:
+        """Bound already: a list content type derived from ``ct_id`` (or with the same name)."""
+        up = ct_id.upper()
+        return any(sid.upper().startswith(up) or n == name for sid, n in self.content_types)
+
+
+@dataclass
+class SiteState:
+    """What the engine knows about one site."""
+
+    url: str
+    site_id: str = ""
+    web_id: str = ""
+    title: str = ""
+    is_hub: bool = False
+    hub_site_id: str | None = None
+    lists: dict[str, ListState] = field(default_factory=dict)
+    """Template list key → the matching list."""
+    other_lists: list[ListState] = field(default_factory=list)
+    site_content_types: dict[str, str] = field(default_factory=dict)
+    """Content type ID (upper case) → name."""
+    hubs: dict[str, str] = field(default_factory=dict)
+    """Hub site URL (lower case, no trailing slash) → hub id, when the site could list hubs."""
+
+    def list_ids(self) -> dict[str, str]:
+        return {key: lst.id for key, lst in self.lists.items()}
+
+
+def encode_leaf(leaf: str) -> str:
+    """SharePoint's ``_xHHHH_`` encoding of a URL leaf (section 6): letters and digits stay."""
+    out = []
+    for ch in leaf:
+        if ch.isascii() and ch.isalnum():
+            out.append(ch)
+        else:
+            out.extend(f"_x{unit:04x}_" for unit in _utf16_units(ch))
+    return "".join(out)
+
+
+def _utf16_units(ch: str) -> list[int]:
+    data = ch.encode("utf-16-be")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
+def url_leaf(lst: ListDef) -> str:
+    """The last segment of a template list's URL (``Lists/Mleindikatorer`` → ``Mleindikatorer``)."""
+    return lst.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def expected_entity_type(lst: ListDef) -> str:
+    """The entity type name SharePoint gives a list created at the template's URL."""
+    enc = encode_leaf(url_leaf(lst))
+    return f"SP.Data.{enc}ListItem" if lst.template_type == 100 else f"SP.Data.{enc}Item"
+
+
+# --- parsing ------------------------------------------------------------------------------------
+
+
+def _results(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        inner = value.get("results")
+        if isinstance(inner, list):
+            return inner
+        if isinstance(inner, dict):  # the client's {0: …, 1: …} shape
+            return list(inner.values())
+    return []
+
+
+def _choices(raw: Any) -> list[str]:
+    if isinstance(raw, dict):
+        return [str(c) for c in _results(raw)]
+    if isinstance(raw, list):
+        return [str(c) for c in raw]
+    return []
+
+
+def parse_field(d: dict[str, Any]) -> FieldState:
+    lookup = d.get("LookupList")
+    return FieldState(
+        id=str(d.get("Id") or "").strip("{}").lower(),
+        name=str(d.get("InternalName") or d.get("StaticName") or ""),
+        type=str(d.get("TypeAsString") or ""),
+        choices=_choices(d.get("Choices")),
+        lookup_list=str(lookup).strip("{}").lower() if lookup else None,
+        indexed=bool(d.get("Indexed")),
+        formula=d.get("Formula"),
+    )
+
+
+def parse_list(d: dict[str, Any]) -> ListState:
+    return ListState(
+        id=str(d.get("Id") or "").strip("{}").lower(),
+        title=str(d.get("Title") or ""),
+        entity_type=str(d.get("ListItemEntityTypeFullName") or ""),
+        base_template=int(d.get("BaseTemplate") or 100),
+        hidden=bool(d.get("Hidden")),
+        content_types_enabled=bool(d.get("ContentTypesEnabled")),
+    )
+
+
+def _view_fields(value: Any) -> list[str] | None:
+    if not isinstance(value, dict):
+        return None
+    items = value.get("Items")
+    if items is None:
+        return None
+    return [str(x) for x in _results(items)]
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _detail_ops(lst: ListDef, base: str, prefix: str, read_items: bool) -> list[Operation]:
+    ops = [
+        Operation("GET", f"{base}/Fields", key=(prefix, lst.key, "fields"), list=lst.title),
+        Operation("GET", f"{base}/ContentTypes?$select=StringId,Name", key=(prefix, lst.key, "cts"), list=lst.title),
+        Operation("GET", f"{base}/Views?$select=Id,Title", key=(prefix, lst.key, "views"), list=lst.title),
+    ]
+    for view in lst.views:
+        ops.append(Operation("GET", f"{base}/Views/GetByTitle({title_segment(view.title)})/ViewFields",
+                             key=(prefix, lst.key, "viewfields", view.title), list=lst.title))
+    # No $select: a key field that an interrupted run did not create yet must not fail the read.
+    if lst.seed_items or read_items:
+        ops.append(Operation("GET", f"{base}/items?$top=5000", key=(prefix, lst.key, "items"), list=lst.title))
+    return ops
+
+
+def _list_base_by_title(title: str) -> str:
+    return f"Web/lists/GetByTitle({title_segment(title)})"
+
+
+def match_lists(template: Template, existing: list[ListState]) -> tuple[dict[str, ListState], list[ListState]]:
+    """Pair template lists with existing lists: by title, entity type (URL leaf) or ASCII creation title."""
+    matched: dict[str, ListState] = {}
+    used: set[str] = set()
+    for lst in template.lists:
+        want_type, title, leaf = expected_entity_type(lst).lower(), lst.title, url_leaf(lst)
+        candidates = [
+            lambda e, title=title: e.title == title,
+            lambda e, t=want_type: e.entity_type.lower() == t,
+            lambda e, leaf=leaf: e.title == leaf,
+        ]
+        if lst.existing and lst.template_type == 101:
+            candidates.append(lambda e: e.base_template == 101 and e.title in ("Documents", "Dokumenter", "Delte dokumenter"))
+        for test in candidates:
+            hit = next((e for e in existing if e.id not in used and test(e)), None)
+            if hit is not None:
+                matched[lst.key] = hit
+                used.add(hit.id)
+                break
+    return matched, [e for e in existing if e.id not in used]
+
+
+def read_state(
+    site: SiteClient,
+    template: Template,
+    *,
+    read_items: Iterable[str] = (),
+    extra_ops: Iterable[Operation] = (),
+) -> tuple[SiteState, dict[Any, OperationResult]]:
+    """Read everything the plan needs in one ``$batch`` (two if a list is found only by URL).
+
+    Items are read for seeded lists and for the list keys in ``read_items`` (e.g. the singleton
+    item of ``Prosjektegenskaper``). ``extra_ops`` ride along in the same batch; their results are returned
+    by key so callers avoid extra round trips.
+    """
+    want_items = set(read_items)
+    ops = [
+        Operation("GET", "Site?$select=Id,IsHubSite,HubSiteId,Url", key="site"),
+        Operation("GET", "Web?$select=Id,Title,Url", key="web"),
+        Operation("GET", "Web/lists?$select=Id,Title,BaseTemplate,Hidden,ListItemEntityTypeFullName,ContentTypesEnabled",
+                  key="lists"),
+        Operation("GET", "Web/ContentTypes?$select=StringId,Name", key="site_cts"),
+        Operation("GET", "hubSites", key="hubs"),
+        *extra_ops,
+    ]
+    for lst in template.lists:
+        ops.extend(_detail_ops(lst, _list_base_by_title(lst.title), "t", lst.key in want_items))
+    results = {r.key: r for r in site.batch(ops)}
+    for key in ("site", "web", "lists"):
+        if not results[key].ok:
+            raise results[key].error  # type: ignore[misc]
+    s, w = results["site"].value, results["web"].value
+    hub = s.get("HubSiteId")
+    state = SiteState(
+        url=site.url,
+        site_id=str(s.get("Id") or "").lower(),
+        web_id=str(w.get("Id") or "").lower(),
+        title=str(w.get("Title") or ""),
+        is_hub=bool(s.get("IsHubSite")),
+        hub_site_id=None if not hub or str(hub) == ZERO_GUID else str(hub).lower(),
+    )
+    if results["site_cts"].ok:
+        state.site_content_types = {str(c.get("StringId", "")).upper(): str(c.get("Name", "")) for c in _results(results["site_cts"].value)}
+    if results["hubs"].ok:
+        for h in _results(results["hubs"].value):
+            url = str(h.get("SiteUrl") or "").rstrip("/").lower()
+            hub_id = h.get("ID") or h.get("Id") or h.get("SiteId")
+            if url and hub_id:
+                state.hubs[url] = str(hub_id).lower()
+    existing = [parse_list(d) for d in _results(results["lists"].value)]
+    state.lists, state.other_lists = match_lists(template, existing)
+    for key, ls in state.lists.items():
+        if ls.title == template.get_list(key).title:
+            _fill_details(ls, template.get_list(key), results, "t")
+    missing = [(template.get_list(k), ls) for k, ls in state.lists.items() if not ls.details]
+    if missing:
+        more: list[Operation] = []
+        for lst, ls in missing:
+            more.extend(_detail_ops(lst, f"Web/lists(guid'{ls.id}')", "i", lst.key in want_items))
+        results2 = {r.key: r for r in site.batch(more)}
+        for lst, ls in missing:
+            _fill_details(ls, lst, results2, "i")
+        results.update(results2)
+    return state, results
+
+
+def _fill_details(ls: ListState, lst: ListDef, results: dict[Any, OperationResult], prefix: str) -> None:
+    fields = results.get((prefix, lst.key, "fields"))
+    if fields is None or not fields.ok:
+        return
+    ls.fields = {f.name: f for f in (parse_field(d) for d in _results(fields.value)) if f.name}
+    cts = results.get((prefix, lst.key, "cts"))
+    if cts is not None and cts.ok:
+        ls.content_types = [(str(c.get("StringId", "")), str(c.get("Name", ""))) for c in _results(cts.value)]
+    views = results.get((prefix, lst.key, "views"))
+    if views is not None and views.ok:
+        for v in _results(views.value):
+            ls.views[str(v.get("Title") or "")] = ViewState(str(v.get("Id") or "").lower(), str(v.get("Title") or ""))
+    for title, vs in ls.views.items():
+        vf = results.get((prefix, lst.key, "viewfields", title))
+        if vf is not None and vf.ok:
+            vs.fields = _view_fields(vf.value)
+    items = results.get((prefix, lst.key, "items"))
+    if items is not None:
+        ls.items = [dict(i) for i in _results(items.value)] if items.ok else None
+    ls.details = True
