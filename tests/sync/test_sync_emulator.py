@@ -81,3 +81,42 @@ def test_initial_sync_then_edits_deletions_and_new_items(server, store):
     assert sorted(r["Title"] for r in risks.values()) == sorted(["R0 endret", "R2", "Ny", "R0", "R1"])
     changes = store.changes_since("risks")
     assert sorted(changes["change"]) == ["added", "changed", "deleted"]
+
+
+def test_failing_site_is_isolated_and_faults_give_exact_result(server, store):
+    hub, hub_id = make_hub(server)
+    p1 = make_project(server, hub, hub_id, "ok1")
+    seed(p1, 4)
+    broken = make_project(server, hub, hub_id, "broken")
+    broken.call("DELETE", f"Web/lists(guid'{broken.resolve_list('Interessentregister').id}')")
+    server.faults.set_random(0.3, (429, 503), retry_after=1)
+    report = run(server, hub, store, workers=2)
+    assert report.exit_code == 4
+    assert [s.url.rsplit("/", 1)[-1] for s in report.failed_sites] == ["broken"]
+    assert "Interessentregister" in report.failed_sites[0].error
+    assert len(central(hub, "risks")) == 4
+    assert len(central(hub, "stakeholders")) == 4
+    status = store.runs()[0]
+    assert status["status"] == "partial" and status["failed_sites"] == 1
+
+
+def test_kill_after_central_write_then_rerun_converges(server, store, monkeypatch):
+    from veiviser.sync import engine
+
+    hub, hub_id = make_hub(server)
+    p1 = make_project(server, hub, hub_id, "k1")
+    seed(p1, 3)
+    original = engine.StateStore.record_versions
+
+    def boom(self, *a, **k):
+        raise KeyboardInterrupt  # killed between the hub write and the history write
+
+    monkeypatch.setattr(engine.StateStore, "record_versions", boom)
+    with pytest.raises(KeyboardInterrupt):
+        run(server, hub, store)
+    monkeypatch.setattr(engine.StateStore, "record_versions", original)
+    store.engine.dispose()
+    report = run(server, hub, store)
+    assert report.exit_code == EXIT_OK, report.to_dict()
+    assert len(central(hub, "risks")) == 3  # nothing duplicated
+    assert len(store.history_frame("risks")) == 3

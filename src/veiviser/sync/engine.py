@@ -34,7 +34,7 @@ from veiviser.errors import VeiviserError
 from veiviser.schemas.settings import ConnectionSettings
 from veiviser.sharepoint.batch import Operation, OperationResult
 from veiviser.sharepoint.client import SiteClient, connect, title_segment
-from veiviser.sharepoint.errors import AuthError, NotFoundError, SharePointError
+from veiviser.sharepoint.errors import AuthError, NotFoundError, SharePointError, ThrottledError
 from veiviser.sharepoint.transport import RateLimiter, RequestCounter
 from veiviser.sharepoint.values import normalise_item, odata_literal
 from veiviser.sync.kinds import KINDS, PROJECTS_LIST_TITLE, PROPERTIES_LIST_TITLE, source_key
@@ -90,6 +90,8 @@ CHANGE_TYPE_DELETE = 3
 
 class SiteFailure(VeiviserError):
     """One site could not be synced; the run goes on with the others."""
+
+    transient = False
 
 
 class SyncRunError(VeiviserError):
@@ -388,10 +390,17 @@ def _sync_one(
     counter = hub.counter
     before = counter.total if counter else 0
     try:
-        check_lock()
-        syncer = SiteSync(hub.for_site(site.url), hub.for_site(hub.url), site, store, central,
-                          project_fields, people, options, run_id)
-        syncer.run(outcome)
+        for attempt in range(3):  # every step is idempotent: a throttled site is simply synced again
+            check_lock()
+            syncer = SiteSync(hub.for_site(site.url), hub.for_site(hub.url), site, store, central,
+                              project_fields, people, options, run_id)
+            try:
+                syncer.run(outcome)
+                break
+            except (SiteFailure, ThrottledError) as exc:
+                if attempt == 2 or not (isinstance(exc, ThrottledError) or exc.transient):
+                    raise
+                log.info("site %s throttled; syncing it again", site.url)
     except VeiviserError as exc:
         outcome.status = "failed"
         outcome.error = _describe(exc)
@@ -907,8 +916,10 @@ def _with_type(op: Operation, entity: Mapping[str, str]) -> Operation:
 
 def _site_error(res: OperationResult, site_url: str, what: str) -> SharePointError | SiteFailure:
     err = res.error
-    if err is None:
-        return SiteFailure(f"could not {what} at {site_url} (HTTP {res.status})")
+    if err is None or isinstance(err, ThrottledError) or res.status in (408, 429, 503):
+        failure = SiteFailure(f"could not {what} at {site_url} (HTTP {res.status}): {err.detail if err else ''}")
+        failure.transient = True
+        return failure
     if isinstance(err, NotFoundError):
         return SiteFailure(f"could not {what} at {site_url}: not found ({err.detail})",
                            hint="The site or list is missing; check the project register entry.")
