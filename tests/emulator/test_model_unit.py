@@ -419,3 +419,32 @@ def test_item_get_throughput(app, call):
         assert call("GET", path).status == 200
     rate = n / (time.perf_counter() - start)
     assert rate > 1000, f"{rate:.0f} item GETs/s"
+
+
+def test_taxonomy_fields(app, call):
+    site = create_site(app)
+    lst = new_list(call, site, "Prosjektegenskaper")
+    tax = add_xml_field(call, site, lst["Id"], (
+        '<Field Type="TaxonomyFieldType" Name="GtProjectPhase" DisplayName="Fase" '
+        'ID="{325543a5-815d-485d-a9a5-e0773ad762e9}"><Customization><ArrayOfProperty><Property><Name>TermSetId'
+        '</Name><Value>abcfc9d9-a263-4abb-8234-be973c46258a</Value></Property></ArrayOfProperty></Customization>'
+        '</Field>'))
+    assert tax["Id"] == "325543a5-815d-485d-a9a5-e0773ad762e9" and tax["TermSetId"].startswith("abcfc9d9")
+    note = call("GET", f"{site}/_api/Web/lists('{lst['Id']}')/Fields/getByTitle('GtProjectPhase_0')")
+    assert note.status == 200 and note.d["Hidden"] is True
+    konsept = "99e85650-33de-4af4-b8db-edffbc8a310b"
+    item = add_item(call, site, lst, {"Title": "P", "GtProjectPhase": {
+        "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"}, "Label": "Konsept", "TermGuid": konsept,
+        "WssId": -1}})
+    assert item.status == 201, item.body
+    value = item.d["GtProjectPhase"]
+    assert value["__metadata"]["type"] == "SP.Taxonomy.TaxonomyFieldValue" and value["TermGuid"] == konsept
+    assert isinstance(value["WssId"], int) and value["WssId"] > 0
+    assert item.d[note.d["EntityPropertyName"]] == f"Konsept|{konsept}"
+    # writing the hidden note field sets the term too (PP365 writes "-1;#Label|guid")
+    plan = "cda4f1e1-3488-4e57-8a04-6973df239689"
+    url = f"{site}/_api/Web/lists('{lst['Id']}')/items({item.d['Id']})"
+    assert call("MERGE", url, {note.d["EntityPropertyName"]: f"-1;#Planlegge|{plan}"}).status == 204
+    assert call("GET", url).d["GtProjectPhase"]["TermGuid"] == plan
+    bad = add_item(call, site, lst, {"Title": "P", "GtProjectPhase": "Konsept"})
+    assert bad.status == 400
