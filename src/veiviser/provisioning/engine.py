@@ -1,0 +1,444 @@
+"""Provision the portfolio hub and project sites: create, join, ensure the template, register.
+
+:class:`Provisioner` holds the connection settings, the templates and the hub URL; its methods
+are what the CLI calls:
+
+* :meth:`Provisioner.hub` — the portfolio site exists, is a hub and carries the hub lists;
+* :meth:`Provisioner.project` — the team site (``STS#3``, Lcid 1044, owner) exists and is ready,
+  is joined to the hub, carries the project template, has its one ``Prosjektegenskaper`` item,
+  and the hub register ``Prosjekter`` has its item keyed by site id (plus yearly costs);
+* every method takes ``dry_run=True`` to plan without writing.
+
+A re-run that finds nothing to do reads one ``$batch`` on the project site and one register query
+on the hub and writes nothing. A site that exists with someone else's content is refused unless
+``adopt=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from veiviser.errors import VeiviserError
+from veiviser.provisioning.apply import ApplyReport, ProvisionError, apply_plan, failure_message
+from veiviser.provisioning.plan import DataItem, Plan, plan, same_value
+from veiviser.provisioning.state import SiteState, read_state
+from veiviser.schemas.settings import ConnectionSettings
+from veiviser.schemas.template import Template
+from veiviser.schemas.template_loader import load_template
+from veiviser.sharepoint import (
+    LookupValue,
+    NotFoundError,
+    Operation,
+    RateLimiter,
+    RequestCounter,
+    SharePointError,
+    SiteClient,
+    connect,
+    odata_literal,
+)
+from veiviser.sharepoint.sites import create_site, site_url_for, wait_until_ready
+
+REGISTER_LIST = "Prosjekter"
+COSTS_LIST = "Driftskostnader"
+PROPERTIES_KEY = "properties"
+
+
+class ForeignSiteError(VeiviserError):
+    """The site exists and holds someone else's content; veiviser will not write to it."""
+
+    exit_code = 5
+
+
+@dataclass(frozen=True)
+class ProjectRequest:
+    """What one project site should be: identity, people, phase and yearly costs (NOK thousands)."""
+
+    title: str
+    alias: str
+    owner: str | None = None
+    leader: str | None = None
+    phase: str | None = None
+    unit: str | None = None
+    service_area: str | None = None
+    start_year: int | None = None
+    lifecycle_status: str | None = None
+    operating_costs: Mapping[int, Decimal] = field(default_factory=dict)
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> ProjectRequest:
+        """From a :class:`veiviser.schemas.project.ProjectSpec` (bulk input)."""
+        return cls(title=spec.title, alias=spec.alias, owner=spec.owner, leader=spec.leader, phase=spec.phase,
+                   unit=spec.unit, service_area=spec.service_area, start_year=spec.start_year,
+                   lifecycle_status=spec.lifecycle_status, operating_costs=dict(spec.operating_costs))
+
+
+@dataclass
+class SiteResult:
+    """The outcome for one site: ``created``, ``updated``, ``up to date``, ``planned`` or ``failed``."""
+
+    url: str
+    outcome: str
+    title: str = ""
+    alias: str = ""
+    plan: Plan | None = None
+    report: ApplyReport | None = None
+    error: str | None = None
+    site_id: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "failed"
+
+
+def _root_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _alias_of(url: str) -> str:
+    path = urlsplit(url).path.rstrip("/")
+    if not path.lower().startswith("/sites/"):
+        raise VeiviserError(f"{url} is not a /sites/<alias> URL", hint="Use https://<tenant>.sharepoint.com/sites/<alias>.")
+    return path.rsplit("/", 1)[-1]
+
+
+class Provisioner:
+    """Provisioning against one hub; thread-safe for distinct sites (one SiteClient per call)."""
+
+    def __init__(
+        self,
+        hub_url: str,
+        *,
+        settings: ConnectionSettings | None = None,
+        project_template: Template | None = None,
+        hub_template: Template | None = None,
+        owner: str | None = None,
+        adopt: bool = False,
+        counter: RequestCounter | None = None,
+        limiter: RateLimiter | None = None,
+        wait_timeout: float = 600.0,
+        wait_interval: float = 5.0,
+    ) -> None:
+        self.hub_url = hub_url.rstrip("/")
+        self.settings = settings
+        self.project_template = project_template or load_template("standard", kind="project")
+        self.hub_template = hub_template or load_template("standard", kind="hub")
+        self.owner = owner
+        self.adopt = adopt
+        self.counter = counter
+        self.limiter = limiter if limiter is not None else (RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request)
+                                                            if settings is not None else None)
+        self.wait_timeout = wait_timeout
+        self.wait_interval = wait_interval
+        self._hub_id: str | None = None
+        self._lock = threading.Lock()
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def client(self, url: str) -> SiteClient:
+        return connect(url, self.settings, counter=self.counter, limiter=self.limiter)
+
+    def _create(self, url: str, title: str, owner: str | None) -> None:
+        owner = owner or self.owner
+        if not owner:
+            raise VeiviserError(f"{url} does not exist and no owner was given to create it",
+                                hint="Pass --owner EMAIL (an app-only token needs an explicit site owner).")
+        root = self.client(_root_of(url))
+        create_site(root, _alias_of(url), title, owner)
+        wait_until_ready(root, url, timeout=self.wait_timeout, interval=self.wait_interval)
+
+    def _read(self, site: SiteClient, template: Template, read_items: tuple[str, ...] = ()) -> SiteState | None:
+        """The site's state, or None when the site does not exist."""
+        try:
+            state, _ = read_state(site, template, read_items=read_items)
+        except NotFoundError:
+            return None
+        except SharePointError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return state
+
+    # --- hub --------------------------------------------------------------------------------------
+
+    def hub(self, *, dry_run: bool = False, title: str = "Portefølje") -> SiteResult:
+        """Ensure the portfolio site exists, is a hub and carries the hub template."""
+        template = self.hub_template
+        site = self.client(self.hub_url)
+        state = self._read(site, template)
+        created = False
+        notes: list[str] = []
+        if state is None:
+            if dry_run:
+                p = plan(template, SiteState(url=self.hub_url))
+                p.notes[:0] = [f"would create the site {self.hub_url} and register it as a hub"]
+                return SiteResult(self.hub_url, "planned", title, plan=p)
+            self._create(self.hub_url, title, None)
+            created = True
+            site = self.client(self.hub_url)
+            state = self._read(site, template)
+            if state is None:
+                raise ProvisionError(f"{self.hub_url} was created but cannot be read")
+        if not state.is_hub:
+            if dry_run:
+                notes.append("would register the site as a hub")
+            else:
+                d = site.call("POST", "Site/RegisterHubSite")
+                hub_id = (d or {}).get("ID") or (d or {}).get("Id") if isinstance(d, dict) else None
+                state.is_hub, state.hub_site_id = True, str(hub_id or state.site_id).lower()
+                notes.append("registered as hub")
+        self._hub_id = state.hub_site_id or state.site_id
+        p = plan(template, state)
+        p.notes.extend(notes)
+        if dry_run:
+            return SiteResult(self.hub_url, "planned", state.title, plan=p, site_id=state.site_id, notes=notes)
+        report = apply_plan(site, p, state)
+        if not report.ok:
+            raise ProvisionError(failure_message(report), report=report)
+        outcome = "created" if created else ("updated" if report.results or notes else "up to date")
+        return SiteResult(self.hub_url, outcome, state.title, plan=p, report=report, site_id=state.site_id, notes=notes)
+
+    def hub_id(self) -> str:
+        """The hub's id (read once)."""
+        with self._lock:
+            if self._hub_id is None:
+                d = self.client(self.hub_url).get("Site", {"$select": "Id,IsHubSite,HubSiteId"})
+                if not d.get("IsHubSite"):
+                    raise VeiviserError(f"{self.hub_url} is not a hub site",
+                                        hint=f"Run `veiviser provision hub --url {self.hub_url}` first.")
+                self._hub_id = str(d.get("HubSiteId") or d["Id"]).lower()
+            return self._hub_id
+
+    # --- project ----------------------------------------------------------------------------------
+
+    def project_url(self, alias: str) -> str:
+        return site_url_for(self.hub_url, alias)
+
+    def hub_rows(self, hub: SiteClient, url: str, site_id: str, costs: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Register items for ``url`` and (if ``costs``) cost items for ``site_id``, in one ``$batch``."""
+        ops = [Operation("GET", f"Web/lists/GetByTitle('{REGISTER_LIST}')/items?$filter=GtSiteUrl eq "
+                                f"{odata_literal(url)}&$top=50", key="register", list=REGISTER_LIST)]
+        if costs:
+            ops.append(Operation("GET", f"Web/lists/GetByTitle('{COSTS_LIST}')/items?$filter=GtSiteId eq "
+                                        f"{odata_literal(site_id)}&$top=500", key="costs", list=COSTS_LIST))
+        out: dict[str, list[dict[str, Any]]] = {"register": [], "costs": []}
+        for r in hub.batch(ops):
+            if not r.ok:
+                assert r.error is not None
+                raise r.error.located(site=self.hub_url)
+            out[r.key] = list(r.value or [])
+        return out["register"], out["costs"]
+
+    def project(self, request: ProjectRequest, *, dry_run: bool = False) -> SiteResult:
+        """Provision one project site end to end (see the module docstring)."""
+        return self._project(request, self.project_url(request.alias), dry_run=dry_run)
+
+    def _project(self, request: ProjectRequest, url: str, *, dry_run: bool) -> SiteResult:
+        template = self.project_template
+        hub = self.client(self.hub_url)
+        site = self.client(url)
+        state = self._read(site, template, read_items=(PROPERTIES_KEY,))
+        created = False
+        if state is None:
+            if dry_run:
+                p = plan(template, SiteState(url=url), data=[self._properties(request, None, None, url, {})])
+                p.notes[:0] = [f"would create the site {url}, join the hub and add it to the register"]
+                return SiteResult(url, "planned", request.title, request.alias, plan=p)
+            self._create(url, request.title, request.owner)
+            created = True
+            site = self.client(url)
+            state = self._read(site, template, read_items=(PROPERTIES_KEY,))
+            if state is None:
+                raise ProvisionError(f"{url} was created but cannot be read", hint="Run the command again in a minute.")
+        register, cost_rows = self.hub_rows(hub, url, state.site_id, bool(request.operating_costs))
+        props_item = self._properties_item(state)
+        if not created:
+            self._check_ownership(state, register, props_item, url)
+        hub_id = state.hubs.get(self.hub_url.lower()) or self.hub_id()
+        notes: list[str] = []
+        mine = [r for r in register if str(r.get("GtSiteId") or "").lower() == state.site_id]
+        if not mine and not dry_run:
+            # Claim the site in the register before the template is applied: an interrupted run is
+            # recognised as ours on the next run (model section 13.3: explicit per-site state).
+            self._write_register(hub, request, state, None, claim=True)
+            register, _ = self.hub_rows(hub, url, state.site_id, False)
+        if state.hub_site_id != hub_id:
+            notes.append("joined the hub" if not dry_run else "would join the hub")
+            if not dry_run:
+                site.call("POST", f"Site/JoinHubSite('{hub_id}')")
+        previous = _parameters(props_item)
+        people = self._people(site, request, previous, props_item is None, dry_run)
+        data = [self._properties(request, state, props_item, url, people)]
+        p = plan(template, state, data=data)
+        p.notes.extend(notes)
+        if dry_run:
+            return SiteResult(url, "planned", request.title, request.alias, plan=p, site_id=state.site_id, notes=notes)
+        report = apply_plan(site, p, state)
+        if not report.ok:
+            raise ProvisionError(failure_message(report), report=report)
+        mine = [r for r in register if str(r.get("GtSiteId") or "").lower() == state.site_id]
+        wrote_register = self._write_register(hub, request, state, mine[0] if mine else None, claim=False,
+                                              people_changed=created or previous.get("leader") != request.leader
+                                              or previous.get("owner") != request.owner)
+        wrote_costs = self._write_costs(hub, request, state, cost_rows) if request.operating_costs else False
+        changed = bool(report.results) or bool(notes) or wrote_register or wrote_costs
+        outcome = "created" if created else ("updated" if changed else "up to date")
+        return SiteResult(url, outcome, request.title, request.alias, plan=p, report=report,
+                          site_id=state.site_id, notes=notes)
+
+    # --- ownership, properties, register ------------------------------------------------------------
+
+    @staticmethod
+    def _properties_item(state: SiteState) -> dict[str, Any] | None:
+        ls = state.lists.get(PROPERTIES_KEY)
+        if ls is None or not ls.items:
+            return None
+        return sorted(ls.items, key=lambda r: int(r.get("Id") or r.get("ID") or 0))[0]
+
+    def _check_ownership(self, state: SiteState, register: list[dict[str, Any]], props: dict[str, Any] | None,
+                         url: str) -> None:
+        ids = {str(r.get("GtSiteId") or "").lower() for r in register}
+        props_id = str((props or {}).get("GtSiteId") or "").lower()
+        ours = state.site_id in ids or props_id == state.site_id
+        if ours or self.adopt:
+            return
+        reasons: list[str] = []
+        if ids - {state.site_id}:
+            reasons.append("the hub register lists this URL with another site id")
+        if props is not None and props_id != state.site_id:
+            reasons.append("its Prosjektegenskaper item belongs to another site")
+        custom = [ls.title for ls in state.other_lists if ls.base_template == 100 and not ls.hidden]
+        if custom:
+            reasons.append("it has lists veiviser did not make: " + ", ".join(custom[:5]))
+        if state.lists and not reasons:
+            reasons.append("it has project lists but no veiviser register entry")
+        if reasons:
+            raise ForeignSiteError(
+                f"[{url}] the site already exists with someone else's content ({'; '.join(reasons)}); nothing was written",
+                hint="Choose another alias, or pass --adopt if this site should become a veiviser project site "
+                     "(veiviser only adds, it never deletes).",
+            )
+
+    def _people(self, site: SiteClient, request: ProjectRequest, previous: Mapping[str, Any], new: bool,
+                dry_run: bool) -> dict[str, Any]:
+        """Person values to write; EnsureUser only when an e-mail changed since the last run."""
+        out: dict[str, Any] = {}
+        for name, email, key in (("GtProjectManager", request.leader, "leader"), ("GtProjectOwner", request.owner, "owner")):
+            if email and (new or previous.get(key) != email):
+                out[name] = LookupValue(0) if dry_run else LookupValue(site.ensure_user(email))
+        return out
+
+    def _choice(self, list_key: str, name: str, value: str | None, template: Template) -> str | None:
+        if not value:
+            return None
+        try:
+            fdef = template.get_list(list_key).field(name)
+        except KeyError:
+            return None
+        return value if not fdef.choices or value in fdef.choices or fdef.fill_in else None
+
+    def _common_values(self, request: ProjectRequest, url: str, site_id: str, template: Template, list_key: str) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            "Title": request.title,
+            "GtSiteUrl": url,
+            "GtSiteId": site_id,
+            "GtProjectUnit": request.unit,
+            "GtStartYear": request.start_year,
+            "GtProjectPhase": self._choice(list_key, "GtProjectPhase", request.phase, template),
+            "GtProjectPhaseText": request.phase,
+            "GtProjectLifecycleStatus": self._choice(list_key, "GtProjectLifecycleStatus", request.lifecycle_status, template),
+            "GtProjectServiceAreaText": request.service_area,
+        }
+        area = self._choice(list_key, "GtProjectServiceArea", request.service_area, template)
+        if area:
+            values["GtProjectServiceArea"] = [area]
+        lst = template.get_list(list_key)
+        return {k: v for k, v in values.items() if v is not None and (k == "Title" or lst.has_field(k))}
+
+    def _stamp(self) -> dict[str, Any]:
+        t = self.project_template
+        return {"GtProjectTemplate": t.name, "GtInstalledVersion": t.version, "GtCurrentVersion": t.version,
+                "GtTemplateVersion": t.stamp, "GtProjectExtensions": ",".join(t.extensions) or None}
+
+    def _properties(self, request: ProjectRequest, state: SiteState | None, item: dict[str, Any] | None, url: str,
+                    people: Mapping[str, Any]) -> DataItem:
+        site_id = state.site_id if state else ""
+        values = self._common_values(request, url, site_id, self.project_template, PROPERTIES_KEY)
+        values.update(self._stamp())
+        values.update(people)
+        params = {"alias": request.alias, "owner": request.owner, "leader": request.leader, "hub": self.hub_url}
+        previous = _parameters(item)
+        if item is None or any(previous.get(k) != v for k, v in params.items()):
+            values["TemplateParameters"] = json.dumps(params, ensure_ascii=False, sort_keys=True)
+        values = {k: v for k, v in values.items() if v is not None}
+        return DataItem(PROPERTIES_KEY, values, match=None, label="Prosjektegenskaper")
+
+    def _write_register(self, hub: SiteClient, request: ProjectRequest, state: SiteState, row: dict[str, Any] | None,
+                        *, claim: bool, people_changed: bool = False) -> bool:
+        """Create or update the register item keyed by site id; returns True if it wrote."""
+        values = self._common_values(request, state.url, state.site_id, self.hub_template, "projects")
+        if claim:
+            values.update({"GtInstalledVersion": "0.0.0", "GtTemplateVersion": "0.0.0"})
+        else:
+            values.update({k: v for k, v in self._stamp().items() if v is not None})
+        if people_changed or row is None:
+            for name, email in (("GtProjectManager", request.leader), ("GtProjectOwner", request.owner)):
+                if email:
+                    values[name] = LookupValue(hub.ensure_user(email))
+        if row is None:
+            results = hub.create_items(REGISTER_LIST, [values])
+        else:
+            changed = {k: v for k, v in values.items()
+                       if not same_value(v, row.get(f"{k}Id") if isinstance(v, LookupValue) else row.get(k))}
+            if not changed:
+                return False
+            results = hub.update_items(REGISTER_LIST, {int(row.get("Id") or row.get("ID")): changed})
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise ProvisionError(f"[{self.hub_url}, list {REGISTER_LIST!r}] could not write the register item for "
+                                 f"{state.url}: {failed[0].error}")
+        return True
+
+    def _write_costs(self, hub: SiteClient, request: ProjectRequest, state: SiteState, rows: list[dict[str, Any]]) -> bool:
+        """Upsert one Driftskostnader item per year, keyed ``<site id>:<year>`` (amounts in kroner)."""
+        by_key = {str(r.get("GtCostKey")): r for r in rows}
+        creates: list[dict[str, Any]] = []
+        updates: dict[int, dict[str, Any]] = {}
+        for year, amount in sorted(request.operating_costs.items()):
+            values = {"GtSiteId": state.site_id, "GtProjectTitle": request.title, "GtCostYear": year,
+                      "GtOperatingCost": float(Decimal(amount) * 1000), "GtCostKey": f"{state.site_id}:{year}",
+                      "Title": f"{request.title[:200]} {year}"}
+            row = by_key.get(values["GtCostKey"])
+            if row is None:
+                creates.append(values)
+                continue
+            changed = {k: v for k, v in values.items() if not same_value(v, row.get(k))}
+            if changed:
+                updates[int(row.get("Id") or row.get("ID"))] = changed
+        results = []
+        if creates:
+            results += hub.create_items(COSTS_LIST, creates)
+        if updates:
+            results += hub.update_items(COSTS_LIST, updates)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            raise ProvisionError(f"[{self.hub_url}, list {COSTS_LIST!r}] could not write operating costs for "
+                                 f"{state.url}: {failed[0].error}")
+        return bool(results)
+
+
+def _parameters(item: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not item:
+        return {}
+    try:
+        value = json.loads(str(item.get("TemplateParameters") or "{}"))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
