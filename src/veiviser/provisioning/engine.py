@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +40,7 @@ from veiviser.sharepoint import (
     SharePointError,
     SiteClient,
     connect,
+    normalise_item,
     odata_literal,
 )
 from veiviser.sharepoint.sites import create_site, site_url_for, wait_until_ready
@@ -233,19 +234,26 @@ class Provisioner:
             if not r.ok:
                 assert r.error is not None
                 raise r.error.located(site=self.hub_url)
-            out[r.key] = list(r.value or [])
+            out[r.key] = [normalise_item(row) for row in (r.value or [])]
         return out["register"], out["costs"]
 
     def project(self, request: ProjectRequest, *, dry_run: bool = False) -> SiteResult:
         """Provision one project site end to end (see the module docstring)."""
         return self._project(request, self.project_url(request.alias), dry_run=dry_run)
 
-    def _project(self, request: ProjectRequest, url: str, *, dry_run: bool) -> SiteResult:
+    def upgrade_site(self, request: ProjectRequest, *, dry_run: bool = False) -> SiteResult:
+        """Bring an existing project site to the current template; people and parameters are kept."""
+        return self._project(request, self.project_url(request.alias), dry_run=dry_run, upgrade=True)
+
+    def _project(self, request: ProjectRequest, url: str, *, dry_run: bool, upgrade: bool = False) -> SiteResult:
         template = self.project_template
         hub = self.client(self.hub_url)
         site = self.client(url)
         state = self._read(site, template, read_items=(PROPERTIES_KEY,))
         created = False
+        if state is None and upgrade:
+            raise ProvisionError(f"[{url}] the site in the hub register does not exist any more",
+                                 hint="Remove or mark the register item; upgrade never creates sites.")
         if state is None:
             if dry_run:
                 p = plan(template, SiteState(url=url), data=[self._properties(request, None, None, url, {})])
@@ -259,6 +267,9 @@ class Provisioner:
                 raise ProvisionError(f"{url} was created but cannot be read", hint="Run the command again in a minute.")
         register, cost_rows = self.hub_rows(hub, url, state.site_id, bool(request.operating_costs))
         props_item = self._properties_item(state)
+        if upgrade:
+            kept = _parameters(props_item)
+            request = replace(request, owner=kept.get("owner"), leader=kept.get("leader"))
         if not created:
             self._check_ownership(state, register, props_item, url)
         hub_id = state.hubs.get(self.hub_url.lower()) or self.hub_id()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from veiviser.schemas.template import ListDef, Template
-from veiviser.sharepoint import Operation, OperationResult, SiteClient
+from veiviser.sharepoint import Operation, OperationResult, SiteClient, normalise_item
 from veiviser.sharepoint.client import title_segment
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
@@ -294,5 +294,5 @@ def _fill_details(ls: ListState, lst: ListDef, results: dict[Any, OperationResul
             vs.fields = _view_fields(vf.value)
     items = results.get((prefix, lst.key, "items"))
     if items is not None:
-        ls.items = [dict(i) for i in _results(items.value)] if items.ok else None
+        ls.items = [normalise_item(i) for i in _results(items.value)] if items.ok else None
     ls.details = True

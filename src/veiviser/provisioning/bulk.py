@@ -1,0 +1,176 @@
+"""Bulk provisioning from a municipality's project file, and upgrading every project site of a hub.
+
+``provision_bulk`` reads rows with :func:`~veiviser.provisioning.bulk_input.read_projects`, runs
+valid rows on a thread pool (one SiteClient per call, a shared rate limiter) and keeps a progress
+journal (``<file>.veiviser-journal.json``) keyed by alias: an interrupted run is re-run with the
+same command; finished rows are verified cheaply (their register entry and template version, one
+query for all) instead of being provisioned again. Invalid rows are reported and never stop the
+valid ones.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from veiviser.errors import VeiviserError
+from veiviser.provisioning.bulk_input import BulkInput, read_projects
+from veiviser.provisioning.engine import REGISTER_LIST, ProjectRequest, Provisioner, SiteResult
+
+Progress = Callable[[SiteResult], None]
+
+
+@dataclass
+class BulkResult:
+    """Per-row results plus the rows that were invalid."""
+
+    input: BulkInput
+    results: list[SiteResult] = field(default_factory=list)
+    journal: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.input.problems and all(r.ok for r in self.results)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.outcome] = out.get(r.outcome, 0) + 1
+        if self.input.problems:
+            out["invalid"] = len(self.input.rejected_lines)
+        return out
+
+
+class Journal:
+    """A JSON progress file keyed by alias; written atomically after every finished row."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.rows: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            try:
+                self.rows = json.loads(path.read_text(encoding="utf-8")).get("rows", {})
+            except (OSError, ValueError) as exc:
+                raise VeiviserError(f"{path}: the progress journal cannot be read ({exc})",
+                                    hint="Delete it to start over; finished sites are recognised again.") from None
+
+    def done(self, alias: str) -> dict[str, Any] | None:
+        row = self.rows.get(alias)
+        return row if row and row.get("status") == "done" else None
+
+    def record(self, alias: str, **values: Any) -> None:
+        with self._lock:
+            self.rows[alias] = values
+            tmp = self.path.with_suffix(self.path.suffix + ".tmp")
+            tmp.write_text(json.dumps({"rows": self.rows}, ensure_ascii=False, indent=1), encoding="utf-8")
+            tmp.replace(self.path)
+
+
+def journal_path(file: str | Path, state_dir: str | Path | None = None) -> Path:
+    file = Path(file)
+    base = Path(state_dir) if state_dir else file.parent
+    return base / f"{file.name}.veiviser-journal.json"
+
+
+def _verify_done(prov: Provisioner, journal: Journal, aliases: list[str]) -> set[str]:
+    """Aliases whose journal entry still matches the hub register (site id and template version)."""
+    done = {a: journal.done(a) for a in aliases}
+    done = {a: d for a, d in done.items() if d}
+    if not done:
+        return set()
+    hub = prov.client(prov.hub_url)
+    rows = hub.get(f"Web/lists/GetByTitle('{REGISTER_LIST}')/items",
+                   {"$select": "Id,GtSiteId,GtSiteUrl,GtTemplateVersion", "$top": 5000}) or []
+    by_id = {str(r.get("GtSiteId") or "").lower(): r for r in rows}
+    stamp = prov.project_template.stamp
+    return {a for a, d in done.items()
+            if (r := by_id.get(str(d.get("site_id") or "").lower())) and r.get("GtTemplateVersion") == stamp}
+
+
+def provision_bulk(
+    prov: Provisioner,
+    file: str | Path,
+    *,
+    workers: int = 4,
+    dry_run: bool = False,
+    state_dir: str | Path | None = None,
+    progress: Progress | None = None,
+    on_input: Callable[[BulkInput], None] | None = None,
+) -> BulkResult:
+    """Provision one project per valid row of ``file``; see the module docstring."""
+    phases = prov.project_template.get_list("properties").field("GtProjectPhase").choices
+    data = read_projects(file, phases=phases)
+    if on_input is not None:
+        on_input(data)
+    result = BulkResult(data, journal=None if dry_run else journal_path(file, state_dir))
+    journal = Journal(result.journal) if result.journal else None
+    verified = _verify_done(prov, journal, [s.alias for s in data.projects]) if journal else set()
+
+    def run(spec: Any) -> SiteResult:
+        request = ProjectRequest.from_spec(spec)
+        url = prov.project_url(spec.alias)
+        if spec.alias in verified and journal is not None:
+            res = SiteResult(url, "up to date", spec.title, spec.alias, site_id=journal.rows[spec.alias].get("site_id", ""),
+                             notes=["verified from the journal"])
+        else:
+            try:
+                res = prov.project(request, dry_run=dry_run)
+            except VeiviserError as exc:
+                res = SiteResult(url, "failed", spec.title, spec.alias, error=str(exc))
+            except Exception as exc:  # one row must never stop the others
+                res = SiteResult(url, "failed", spec.title, spec.alias, error=f"unexpected error: {exc!r}")
+            if journal is not None:
+                journal.record(spec.alias, status="done" if res.ok else "failed", site_id=res.site_id,
+                               url=url, outcome=res.outcome, error=res.error)
+        if progress is not None:
+            progress(res)
+        return res
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="provision") as pool:
+        result.results = list(pool.map(run, data.projects))
+    return result
+
+
+@dataclass
+class UpgradeResult:
+    results: list[SiteResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+
+def upgrade(prov: Provisioner, *, workers: int = 4, dry_run: bool = False, progress: Progress | None = None) -> UpgradeResult:
+    """Bring every project site in the hub register to the current template (additive only)."""
+    hub = prov.client(prov.hub_url)
+    rows = hub.get(f"Web/lists/GetByTitle('{REGISTER_LIST}')/items", {"$top": 5000}) or []
+    sites: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        url = str(r.get("GtSiteUrl") or "").rstrip("/")
+        if url:
+            sites.setdefault(url.lower(), r)
+
+    def run(row: dict[str, Any]) -> SiteResult:
+        url = str(row["GtSiteUrl"]).rstrip("/")
+        alias = url.rsplit("/", 1)[-1]
+        request = ProjectRequest(title=str(row.get("Title") or alias), alias=alias, unit=row.get("GtProjectUnit"),
+                                 phase=row.get("GtProjectPhase") or None,
+                                 start_year=int(row["GtStartYear"]) if row.get("GtStartYear") else None,
+                                 lifecycle_status=row.get("GtProjectLifecycleStatus") or None,
+                                 service_area=row.get("GtProjectServiceAreaText") or None)
+        try:
+            res = prov.upgrade_site(request, dry_run=dry_run)
+        except VeiviserError as exc:
+            res = SiteResult(url, "failed", request.title, alias, error=str(exc))
+        if progress is not None:
+            progress(res)
+        return res
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="upgrade") as pool:
+        return UpgradeResult(list(pool.map(run, sites.values())))
