@@ -218,3 +218,193 @@ def sync_status_command(state: str | None, runs: int, fmt: str) -> None:
 
 
 # --- end sync ------------------------------------------------------------------------------------
+
+
+# --- provision: hub, project, bulk, plan, upgrade (owner: provisioning engineer) ----------------
+
+
+def _provisioner(hub: str, extensions: tuple[str, ...], owner: str | None = None, adopt: bool = False):
+    """Templates are loaded (and validated) before any connection is made."""
+    from veiviser.provisioning.engine import Provisioner
+    from veiviser.schemas.settings import ConnectionSettings
+    from veiviser.schemas.template_loader import load_template
+
+    project_t = load_template("standard", kind="project", extensions=[e for e in extensions if _ext_kind(e) == "project"])
+    hub_t = load_template("standard", kind="hub", extensions=[e for e in extensions if _ext_kind(e) == "hub"])
+    try:
+        settings = ConnectionSettings()
+    except Exception as exc:  # pydantic ValidationError: report as a user error
+        raise VeiviserError(f"SharePoint connection settings are incomplete: {exc}",
+                            hint="See the VEIVISER_* variables in the README.") from None
+    return Provisioner(hub, settings=settings, project_template=project_t, hub_template=hub_t, owner=owner, adopt=adopt)
+
+
+def _ext_kind(path: str) -> str:
+    from veiviser.schemas.template_loader import read_raw
+
+    return str(read_raw(path)[1].get("kind", "project"))
+
+
+def _print_site(result, dry_run: bool) -> None:
+    from rich.console import Console
+
+    console = Console()
+    if dry_run and result.plan is not None:
+        console.print(result.plan)
+    else:
+        console.print(f"{result.url}: [bold]{result.outcome}[/bold]"
+                      + (f" ({result.plan.summary()})" if result.plan is not None else ""))
+
+
+_ext_option = click.option("--extension", "extensions", multiple=True, type=click.Path(dir_okay=False),
+                           help="Template extension file (repeatable).")
+
+
+@main.group(cls=_Group)
+def provision() -> None:
+    """Provision the portfolio hub and project sites (idempotent; never deletes)."""
+
+
+@provision.command("hub")
+@click.option("--url", required=True, help="Portfolio site URL (https://<tenant>.sharepoint.com/sites/<alias>).")
+@click.option("--owner", default=None, help="Site owner (e-mail) if the site must be created.")
+@click.option("--dry-run", is_flag=True, help="Only show what would change.")
+@_ext_option
+def provision_hub(url: str, owner: str | None, dry_run: bool, extensions: tuple[str, ...]) -> None:
+    """Ensure the portfolio site exists, is a hub and carries the hub lists."""
+    _print_site(_provisioner(url, extensions, owner).hub(dry_run=dry_run), dry_run)
+
+
+def _project_options(f):
+    for opt in reversed([
+        click.option("--hub", required=True, help="Portfolio hub URL."),
+        click.option("--title", required=True, help="Project title."),
+        click.option("--alias", default=None, help="Site alias (derived from the title when omitted)."),
+        click.option("--owner", default=None, help="Project owner e-mail (also the site owner)."),
+        click.option("--leader", default=None, help="Project leader e-mail."),
+        click.option("--phase", default=None, help="Phase (Idé, Konsept, Planlegge, Gjennomføre, Avslutte, Realisere)."),
+        click.option("--unit", default=None, help="Responsible unit."),
+        click.option("--service-area", default=None, help="Service area."),
+        click.option("--start-year", default=None, type=int, help="Start year."),
+        click.option("--adopt", is_flag=True, help="Take over an existing site that veiviser did not make."),
+        _ext_option,
+    ]):
+        f = opt(f)
+    return f
+
+
+def _run_project(dry_run: bool, hub: str, title: str, alias: str | None, owner: str | None, leader: str | None,
+                 phase: str | None, unit: str | None, service_area: str | None, start_year: int | None, adopt: bool,
+                 extensions: tuple[str, ...]) -> None:
+    from veiviser.provisioning.aliases import derive_alias, validate_alias
+    from veiviser.provisioning.engine import ProjectRequest
+
+    prov = _provisioner(hub, extensions, owner, adopt)
+    try:
+        alias = validate_alias(alias) if alias else derive_alias(title)
+    except ValueError as exc:
+        raise VeiviserError(f"--alias: {exc}", hint="Use ASCII letters, digits and '-'.") from None
+    request = ProjectRequest(title=title, alias=alias, owner=owner, leader=leader, phase=phase, unit=unit,
+                             service_area=service_area, start_year=start_year)
+    _print_site(prov.project(request, dry_run=dry_run), dry_run)
+
+
+@provision.command("project")
+@_project_options
+def provision_project(**kwargs) -> None:
+    """Create (if needed) and provision one project site; add it to the hub register."""
+    _run_project(False, **kwargs)
+
+
+def _bulk(file: str, hub: str, workers: int, owner: str | None, extensions: tuple[str, ...], dry_run: bool,
+          state_dir: str | None) -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from veiviser.provisioning.bulk import provision_bulk
+
+    prov = _provisioner(hub, extensions, owner)
+    console = Console()
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("provisioning", total=None)
+
+        def on_input(data) -> None:
+            bar.update(task, total=len(data.projects))
+            if data.problems:
+                console.print(f"[yellow]{data.render_problems()}[/yellow]")
+
+        result = provision_bulk(prov, file, workers=workers, dry_run=dry_run, state_dir=state_dir,
+                                progress=lambda r: bar.advance(task), on_input=on_input)
+    table = Table(title=f"{file}: " + ", ".join(f"{n} {k}" for k, n in result.counts().items()))
+    for col in ("alias", "title", "result", "detail"):
+        table.add_column(col)
+    for r in result.results:
+        detail = r.error or (r.plan.summary() if r.plan is not None else "; ".join(r.notes))
+        table.add_row(r.alias, r.title[:60], r.outcome, detail)
+    console.print(table)
+    if not result.ok:
+        sys.exit(1)
+
+
+@provision.command("bulk")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--hub", required=True, help="Portfolio hub URL.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 16))
+@click.option("--owner", default=None, help="Site owner for rows without a project owner.")
+@click.option("--state-dir", default=None, type=click.Path(file_okay=False), help="Where the progress journal lives.")
+@_ext_option
+def provision_bulk_command(file: str, hub: str, workers: int, owner: str | None, state_dir: str | None,
+                           extensions: tuple[str, ...]) -> None:
+    """One project site per row of FILE (CSV/xlsx); resumable; per-row result table."""
+    _bulk(file, hub, workers, owner, extensions, False, state_dir)
+
+
+@provision.command("upgrade")
+@click.option("--hub", required=True, help="Portfolio hub URL.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 16))
+@click.option("--dry-run", is_flag=True, help="Only show what would change.")
+@_ext_option
+def provision_upgrade(hub: str, workers: int, dry_run: bool, extensions: tuple[str, ...]) -> None:
+    """Bring every project site in the hub register to the current template version (additive)."""
+    from veiviser.provisioning.bulk import upgrade
+
+    result = upgrade(_provisioner(hub, extensions), workers=workers, dry_run=dry_run)
+    for r in result.results:
+        click.echo(f"{r.url}: {r.outcome}" + (f" — {r.error}" if r.error else
+                                              f" ({r.plan.summary()})" if r.plan is not None else ""))
+    if not result.ok:
+        sys.exit(1)
+
+
+@provision.group("plan", cls=_Group)
+def provision_plan() -> None:
+    """Show what hub/project/bulk would change; writes nothing."""
+
+
+@provision_plan.command("hub")
+@click.option("--url", required=True)
+@_ext_option
+def provision_plan_hub(url: str, extensions: tuple[str, ...]) -> None:
+    """Plan the hub."""
+    _print_site(_provisioner(url, extensions).hub(dry_run=True), True)
+
+
+@provision_plan.command("project")
+@_project_options
+def provision_plan_project(**kwargs) -> None:
+    """Plan one project site."""
+    _run_project(True, **kwargs)
+
+
+@provision_plan.command("bulk")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--hub", required=True)
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 16))
+@_ext_option
+def provision_plan_bulk(file: str, hub: str, workers: int, extensions: tuple[str, ...]) -> None:
+    """Plan every row of FILE."""
+    _bulk(file, hub, workers, None, extensions, True, None)
+
+
+# --- end provision -------------------------------------------------------------------------------
