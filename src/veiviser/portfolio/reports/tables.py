@@ -1,0 +1,270 @@
+"""The tabular views of the report: which columns, with which label and format.
+
+One definition serves the Excel workbook (one sheet per :class:`ViewTable`) and the table
+alternatives in the HTML report, so both always show the same figures. Labels are Norwegian
+(the report's audience); formats are semantic (``int``, ``number``, ``percent``, ``date``, …)
+and each writer renders them its own way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from veiviser.portfolio.frames import is_missing
+from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES
+from veiviser.portfolio.reports.views import ReportViews
+
+TEXT, INT, NUMBER, PERCENT, DATE, DATETIME, BOOL = "text", "int", "number", "percent", "date", "datetime", "bool"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a view: source column, Norwegian label, semantic format."""
+
+    key: str
+    label: str
+    fmt: str = TEXT
+
+
+@dataclass
+class ViewTable:
+    """A named table view (one Excel sheet), its frame and columns; ``note`` explains it."""
+
+    sheet: str
+    title: str
+    frame: pd.DataFrame
+    columns: list[Column]
+    note: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return self.frame is None or self.frame.empty
+
+    def records(self) -> list[list[Any]]:
+        """Rows of plain Python values (None for missing) in column order."""
+        if self.empty:
+            return []
+        out = []
+        for _, row in self.frame.iterrows():
+            out.append([plain(row.get(c.key), c.fmt) for c in self.columns])
+        return out
+
+
+def plain(value: Any, fmt: str = TEXT) -> Any:
+    """A cell value as plain Python: None, bool, int, float, datetime/date or str (lists joined)."""
+    if isinstance(value, list | tuple):
+        parts = [plain(v) for v in value]
+        return "; ".join(_pair(p) for p in parts if p is not None) or None
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_text(v)}" for k, v in value.items()) or None
+    if is_missing(value):
+        return None
+    if fmt in (DATE, DATETIME):
+        ts = pd.Timestamp(value)
+        return ts.date() if fmt == DATE else ts.to_pydatetime()
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()  # numpy scalar
+    if fmt == INT and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if fmt in (INT, NUMBER, PERCENT) and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    if fmt == BOOL:
+        return bool(value)
+    return value
+
+
+def _pair(v: Any) -> str:
+    return _text(v)
+
+
+def _text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, datetime | pd.Timestamp):
+        return f"{v:%Y-%m-%d}"
+    return str(v)
+
+
+def display(value: Any, fmt: str = TEXT) -> str:
+    """Norwegian display text: 1 234,5; 12,5 %; 2025-06-30; Ja/Nei; empty for missing."""
+    v = plain(value, fmt)
+    if v is None:
+        return ""
+    if isinstance(v, bool) or fmt == BOOL:
+        return "Ja" if v else "Nei"
+    if isinstance(v, datetime):
+        return f"{v:%Y-%m-%d}" if fmt != DATETIME else f"{v:%Y-%m-%d %H:%M}"
+    if isinstance(v, date):
+        return f"{v:%Y-%m-%d}"
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        if isinstance(v, float) and not math.isfinite(v):
+            return ""
+        if fmt == PERCENT:
+            return f"{number_nb(v, 1)} %"
+        if fmt == INT or (isinstance(v, int)) or float(v).is_integer():
+            return number_nb(v, 0)
+        return number_nb(v, 2)
+    return str(v)
+
+
+def number_nb(v: float, decimals: int) -> str:
+    """Norwegian number: narrow no-break space as thousands separator, decimal comma."""
+    text = f"{v:,.{decimals}f}"
+    return text.replace(",", "\u202f").replace(".", ",").replace("-", "−")
+
+
+STATUS_NB = {
+    "achieved": "oppnådd", "on track": "i rute", "behind": "etter plan", "stale": "utdatert måling",
+    "no measurements": "ingen målinger", "not measurable": "ikke målbar", "no indicators": "ingen indikatorer",
+    "measured": "målt", "target equals baseline": "mål lik startverdi",
+    "new": "ny", "changed": "endret", "closed": "lukket", "deleted": "slettet",
+    "before": "før tiltak", "after": "etter tiltak",
+}
+
+KIND_NB = {"risks": "risiko", "benefits": "gevinst", "indicators": "måleindikator", "risk": "risiko",
+           "benefit": "gevinst", "indicator": "måleindikator"}
+
+
+def nb_status(value: Any) -> Any:
+    """Status values in Norwegian for display; unknown values unchanged."""
+    return STATUS_NB.get(value, value) if isinstance(value, str) else value
+
+
+P = Column("project_title", "Prosjekt")
+T = Column("Title", "Tittel")
+
+
+def view_tables(v: ReportViews) -> list[ViewTable]:
+    """Every tabular view of the report, in sheet order."""
+    ben = v.benefits
+    tables = [
+        ViewTable("Prosjekter", "Prosjekter", v.projects, [
+            Column("project_key", "Prosjekt-ID"), P, Column("GtProjectNumber", "Prosjektnummer"),
+            Column("GtProjectPhase", "Fase"), Column("GtProjectServiceAreaText", "Tjenesteområde"),
+            Column("GtProjectManager", "Prosjektleder"), Column("GtProjectOwner", "Prosjekteier"),
+            Column("GtStartDate", "Startdato", DATE), Column("GtEndDate", "Sluttdato", DATE),
+            Column("open_risks", "Åpne risikoer", INT), Column("unacceptable", "Uakseptable risikoer", INT),
+            Column("without_owner", "Risikoer uten tiltakseier", INT), Column("open_opportunities", "Åpne muligheter", INT),
+            Column("max_factor", "Høyeste risikofaktor", NUMBER), Column("benefits", "Gevinster", INT),
+            Column("benefits_behind_or_stale", "Gevinster etter plan/utdatert", INT),
+        ]),
+        ViewTable("Gevinster", "Gevinster: status", _nb(ben.benefits if ben else None, "status"), [
+            P, T, Column("GtGainsType", "Gevinsttype"), Column("owner", "Gevinsteier"),
+            Column("GtRealizationTime", "Realiseringstidspunkt", DATE), Column("status", "Status"),
+            Column("indicator_count", "Måleindikatorer", INT), Column("indicators_achieved", "Oppnådd", INT),
+            Column("indicators_on_track", "I rute", INT), Column("indicators_behind", "Etter plan", INT),
+            Column("indicators_stale", "Utdatert", INT), Column("indicators_no_measurements", "Uten målinger", INT),
+            Column("indicators_not_measurable", "Ikke målbar", INT),
+        ], "Status per gevinst = den dårligste statusen blant måleindikatorene."),
+        ViewTable("Måloppnåelse", "Måloppnåelse per måling", _nb(ben.measurements if ben else None, "achievement_status"), [
+            P, Column("indicator_title", "Måleindikator"), Column("GtMeasurementUnit", "Måleenhet"),
+            Column("GtMeasurementDate", "Dato for måling", DATE), Column("GtStartValue", "Startverdi", NUMBER),
+            Column("GtDesiredValue", "Ønsket verdi", NUMBER), Column("GtMeasurementValue", "Målt verdi", NUMBER),
+            Column("achievement_pct", "Måloppnåelse", PERCENT), Column("achievement_status", "Beregning"),
+            Column("achieved", "Oppnådd", BOOL), Column("trend", "Trend"), Column("is_current", "Gjeldende måling", BOOL),
+        ], "Måloppnåelse = (målt − start) / (ønsket − start). Verdier over 100 % og under 0 % er reelle og beholdes."),
+        ViewTable("Planlagt mot realisert", "Planlagt mot realisert per gevinsteier, år og måleenhet", v.planned_realised, [
+            Column("owner", "Gevinsteier"), Column("year", "År (realiseringstidspunkt)"),
+            Column("GtMeasurementUnit", "Måleenhet"), Column("indicators", "Måleindikatorer", INT),
+            Column("measurable", "Målbare", INT), Column("planned", "Planlagt endring", NUMBER),
+            Column("realised", "Realisert endring", NUMBER), Column("realised_pct", "Realisert andel", PERCENT),
+        ], "Måleenheter summeres aldri sammen."),
+        ViewTable("Avvik gevinster", "Gevinster og indikatorer som mangler noe", _gaps(v), [
+            Column("gap", "Avvik"), P, T, Column("frame", "Liste"), Column("detail", "Hva må gjøres"),
+        ]),
+        ViewTable("Risikomatrise", "Risikomatrise 5×5 (før og etter tiltak)", _matrix_cells(v), [
+            Column("kind", "Type"), Column("stage", "Tidspunkt"), Column("probability", "Sannsynlighet", INT),
+            Column("consequence", "Konsekvens", INT), Column("band", "Farge"), Column("count", "Antall", INT),
+            Column("titles", "Elementer"),
+        ], "Lukkede elementer («Ikke lenger aktuell») er ikke med. Fargebånd etter S + K som i Prosjektportalen."),
+        ViewTable("Uakseptable risikoer", "Uakseptable risikoer (faktor > 10, ikke lukket)", v.unacceptable, _risk_columns()),
+        ViewTable("Risikoer uten eier", "Risikoer uten tiltaksansvarlig", v.without_owner, _risk_columns()),
+        ViewTable("Muligheter", "Muligheter", v.opportunities, _risk_columns()),
+        ViewTable("Interessenter", "Interessenter etter gruppe, påvirkning og interesse", v.stakeholder_counts, [
+            Column("GtStakeholderGroup", "Gruppe"), Column("GtStakeholderInfluence", "Påvirkes i hvilken grad"),
+            Column("GtStakeholderInterest", "Interesse"), Column("stakeholders", "Interessenter", INT),
+            Column("projects", "Prosjekter", INT),
+        ]),
+        ViewTable("ITPOSMO", "ITPOSMO: avstand mellom design og virkelighet", v.itposmo.table if v.itposmo else None, [
+            Column("project", "Prosjekt"), *[Column(k, DIMENSION_NAMES[k], NUMBER) for k in DIMENSION_KEYS],
+            Column("total", "Sum", NUMBER), Column("band", "Intervall"), Column("outcome", "Sannsynlig utfall"),
+            Column("concern", "Bekymring", BOOL), Column("concern_dimensions", "Dimensjoner over terskel"),
+            Column("problem", "Problem"),
+        ], "Heeks: hver dimensjon 0–10; en dimensjon over 5 eller sum over 20 gir grunn til bekymring."),
+        ViewTable("Prioritering", "Prioritering: rangering med bidrag per kriterium",
+                  v.priority.ranking if v.priority else None, _priority_columns(v),
+                  v.priority.uncertainty if v.priority else ""),
+        ViewTable("Endringer", f"Endringer siden {v.since:%Y-%m-%d}", _nb(_changes(v), "change"), [
+            Column("kind", "Type"), Column("change", "Endring"), P, T, Column("at", "Tidspunkt", DATETIME),
+            Column("changed_fields", "Endrede felt"), Column("before", "Før"), Column("after", "Etter"),
+        ]),
+        ViewTable("Målendringer", "Endrede mål (ønsket verdi) per måleindikator", v.target_moves, [
+            Column("project_key", "Prosjekt-ID"), T, Column("first_target", "Første mål", NUMBER),
+            Column("latest_target", "Gjeldende mål", NUMBER), Column("change", "Endring", NUMBER),
+            Column("moves", "Antall endringer", INT), Column("last_moved", "Sist endret", DATE),
+        ]),
+        ViewTable("Datakvalitet", "Datakvalitet: funn", v.findings_frame, [
+            Column("severity", "Alvorlighet"), Column("message", "Funn"), Column("frame", "Liste/fil"),
+            Column("project_key", "Prosjekt"), Column("item", "Element"), Column("field", "Felt"),
+            Column("hint", "Hva må gjøres"), Column("code", "Kode"),
+        ]),
+    ]
+    return tables
+
+
+def _nb(frame: pd.DataFrame | None, *cols: str) -> pd.DataFrame | None:
+    if frame is None or frame.empty:
+        return frame
+    out = frame.copy()
+    for c in cols:
+        out[c] = out[c].map(nb_status)
+    return out
+
+
+def _risk_columns() -> list[Column]:
+    return [
+        P, T, Column("GtRiskProbability", "Sannsynlighet", NUMBER), Column("GtRiskConsequence", "Konsekvens", NUMBER),
+        Column("factor", "Risikofaktor", NUMBER), Column("factor_after", "Faktor etter tiltak", NUMBER),
+        Column("GtRiskStatus", "Status"), Column("GtRiskStrategy", "Strategi"),
+        Column("GtActionResponsible", "Tiltaksansvarlig"), Column("GtRiskProximity", "Nærhet"),
+    ]
+
+
+def _priority_columns(v: ReportViews) -> list[Column]:
+    crits = [c.name for c in v.priority.model.criteria] if v.priority else []
+    return [Column("rank", "Rang", INT), Column("project", "Prosjekt"), Column("score", "Poeng (0–100)", NUMBER),
+            Column("best_case_score", "Poeng om manglende var best", NUMBER), Column("complete", "Komplett", BOOL),
+            Column("missing", "Mangler vurdering"), *[Column(c, c, NUMBER) for c in crits]]
+
+
+def _gaps(v: ReportViews) -> pd.DataFrame | None:
+    return v.benefits.gaps if v.benefits else None
+
+
+def _changes(v: ReportViews) -> pd.DataFrame | None:
+    if v.changes is None or v.changes.empty:
+        return v.changes
+    out = v.changes.copy()
+    out["kind"] = out["kind"].map(lambda k: KIND_NB.get(k, k))
+    return out
+
+
+def _matrix_cells(v: ReportViews) -> pd.DataFrame:
+    parts = []
+    for (kind, stage), m in v.matrices.items():
+        cells = m.cells[m.cells["count"] > 0]
+        if not cells.empty:
+            parts.append(cells.assign(kind=kind, stage=STATUS_NB[stage]))
+    if not parts:
+        return pd.DataFrame()
+    return pd.concat(parts, ignore_index=True)
