@@ -197,3 +197,47 @@ def test_random_faults_still_give_exact_results(server: EmulatorServer) -> None:
     titles = sorted(r["Title"] for r in site.iter_items(list_id, page_size=25))
     server.faults.set_random(0.0)
     assert titles == sorted(f"C{n}" for n in range(120))
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_whole_batch_throttle_is_retried_after_retry_after(server: EmulatorServer, counter: RequestCounter,
+                                                           status: int) -> None:
+    site = _site(server, f"envelope{status}", counter)
+    list_id = _new_list(site, "Envelope")
+    server.faults.add(path=r"\$batch", status=status, retry_after=1, count=1, scope="top")
+    counter.reset()
+    started = time.monotonic()
+    results = site.create_items(list_id, [{"Title": "once"}, {"Title": "twice"}])
+    assert time.monotonic() - started >= 1.0  # not before Retry-After
+    assert [r.ok for r in results] == [True, True]
+    assert counter.count("POST", "_api/$batch") == 2 and counter.statuses().get(status) == 1
+    assert sorted(r["Title"] for r in site.iter_items(list_id)) == ["once", "twice"]  # no duplicates
+
+
+def test_batch_part_throttle_waits_for_retry_after(server: EmulatorServer, counter: RequestCounter) -> None:
+    site = _site(server, "partwait", counter)
+    list_id = _new_list(site, "Part")
+    # A lower-case ``retry-after`` in the sub-response must be honoured, not replaced by backoff.
+    server.faults.add(path=r"/items$", method="POST", status=429, retry_after=2, count=1, scope="batch-part")
+    started = time.monotonic()
+    results = site.create_items(list_id, [{"Title": "a"}, {"Title": "b"}])
+    assert time.monotonic() - started >= 2.0
+    assert all(r.ok for r in results) and results[0].attempts == 2
+    assert sorted(r["Title"] for r in site.iter_items(list_id)) == ["a", "b"]
+
+
+def test_batched_first_page_exposes_next_link(server: EmulatorServer, counter: RequestCounter) -> None:
+    site = _site(server, "nextlink", counter)
+    list_id = _new_list(site, "Pages")
+    site.create_items(list_id, [{"Title": f"P{n}"} for n in range(12)])
+    counter.reset()
+    first, small = site.batch([
+        Operation("GET", f"Web/lists(guid'{list_id}')/items?$select=ID,Title&$top=5", key="big"),
+        Operation("GET", f"Web/lists(guid'{list_id}')/items?$select=ID,Title&$top=50", key="all"),
+    ])
+    assert len(first.value) == 5 and first.next_url and "skiptoken" in first.next_url.lower()
+    assert len(small.value) == 12 and small.next_url is None
+    rest = list(site.rest_of_pages(first))
+    assert [r["Title"] for r in first.value] + [r["Title"] for r in rest] == [f"P{n}" for n in range(12)]
+    assert list(site.rest_of_pages(small)) == []
+    assert counter.count("GET", "/items") == 2  # pages 2 and 3 only; the first page is not re-read

@@ -169,6 +169,7 @@ def test_parse_retry_after() -> None:
     assert retry_delay({"Retry-After": "2", "RateLimit-Reset": "9"}) == 9
     assert retry_delay({"Retry-After": "12", "RateLimit-Reset": "9"}) == 12
     assert retry_delay({}) is None
+    assert retry_delay({"retry-after": "3"}) == 3  # $batch sub-response headers are lower-case
 
 
 class FakeClock:

@@ -68,7 +68,12 @@ class Operation:
 
 @dataclass
 class OperationResult:
-    """The outcome of one operation: ``ok`` with ``value`` (unwrapped JSON or ``None``), or an ``error``."""
+    """The outcome of one operation: ``ok`` with ``value`` (unwrapped JSON or ``None``), or an ``error``.
+
+    ``next_url`` is the collection's ``__next`` link when the answer was one page of several:
+    continue with :meth:`SiteClient.iter_pages(result.next_url) <veiviser.sharepoint.SiteClient.iter_pages>`
+    (or :meth:`~veiviser.sharepoint.SiteClient.rest_of_pages`).
+    """
 
     key: Any
     status: int
@@ -76,6 +81,7 @@ class OperationResult:
     error: SharePointError | None = None
     attempts: int = 1
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    next_url: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -206,6 +212,15 @@ def operation_name(path: str) -> str:
     """The last path segment's name: ``spSiteManager/Create`` → ``Create``."""
     tail = path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
     return tail.split("(")[0]
+
+
+def next_link(payload: Any) -> str | None:
+    """A verbose collection answer's ``__next`` URL (``d.__next``), or ``None`` on the last page."""
+    if not isinstance(payload, dict):
+        return None
+    d = payload.get("d", payload)
+    link = d.get("__next") if isinstance(d, dict) else None
+    return str(link) if link else None
 
 
 def unwrap(payload: Any, path: str = "") -> Any:

@@ -38,6 +38,7 @@ from veiviser.sharepoint.batch import (
     OperationResult,
     RawPart,
     encode_url,
+    next_link,
     parse_batch_response,
     part_size,
     render_batch,
@@ -249,6 +250,18 @@ class SiteClient:
             yield results
             url = d.get("__next") or ""
 
+    def rest_of_pages(self, result: OperationResult, **where: Any) -> Iterator[dict[str, Any]]:
+        """The normalised items of the pages after a batched first page (``result.next_url``).
+
+        A ``$batch`` GET of ``…/items?$top=N`` answers one page; this reads only the remaining
+        pages (nothing when the first page was the last).
+        """
+        if not result.next_url:
+            return
+        for page in self.iter_pages(result.next_url, **where):
+            for raw in page:
+                yield normalise_item(raw)
+
     def iter_items(
         self,
         list_ref: ListRef,
@@ -373,8 +386,8 @@ class SiteClient:
                         part_delay = retry_delay(part.headers)
                         if part_delay is None:
                             part_delay = 0.0 if _is_digest_expiry(part) else policy.backoff(attempts[index])
-                        if part.status == 429 and self.limiter is not None:
-                            self.limiter.pause(part_delay)
+                        if part.status in (429, 503) and self.limiter is not None and part_delay > 0:
+                            self.limiter.pause(part_delay)  # every worker waits, as for a top-level 429
                         delay = max(delay, part_delay)
                         again.append((index, op))
                         if _is_digest_expiry(part):
@@ -415,7 +428,8 @@ class SiteClient:
         except ValueError:
             payload = part.body
         if 200 <= part.status < 300:
-            return OperationResult(key, part.status, unwrap(payload, op.path), None, attempts, part.headers)
+            return OperationResult(key, part.status, unwrap(payload, op.path), None, attempts, part.headers,
+                                   next_link(payload))
         code, message = _error_of(payload)
         error = classify(part.status, code, message or f"HTTP {part.status}", site=self.url, list=op.list, item=op.item)
         if part.status in (500, 502, 504) and not op.safe_to_resend:

@@ -66,10 +66,14 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def retry_delay(headers: Mapping[str, str], *, now: datetime | None = None) -> float | None:
-    """The larger of ``Retry-After`` and ``RateLimit-Reset`` (seconds), or ``None`` if neither is given."""
+    """The larger of ``Retry-After`` and ``RateLimit-Reset`` (seconds), or ``None`` if neither is given.
+
+    Header names match case-insensitively: ``$batch`` sub-responses come with lower-case keys.
+    """
+    lowered = {str(k).lower(): v for k, v in headers.items()}
     values = [
-        parse_retry_after(headers.get("Retry-After"), now=now),
-        parse_retry_after(headers.get("RateLimit-Reset"), now=now),
+        parse_retry_after(lowered.get("retry-after"), now=now),
+        parse_retry_after(lowered.get("ratelimit-reset"), now=now),
     ]
     present = [v for v in values if v is not None]
     return max(present) if present else None
@@ -232,7 +236,8 @@ class RateLimiter:
         remaining = _float(headers.get("RateLimit-Remaining"))
         reset = parse_retry_after(headers.get("RateLimit-Reset"))
         if response.status_code == 429 or (response.status_code == 503 and "Retry-After" in headers):
-            self.pause(retry_delay(headers) or 5.0)
+            delay = retry_delay(headers)
+            self.pause(5.0 if delay is None else delay)  # "Retry-After: 0" means now, not 5 s
             return
         if remaining is None:
             return
