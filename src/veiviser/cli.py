@@ -113,6 +113,30 @@ def prioritise_command(file: str, model: str, weights: tuple[str, ...], fmt: str
 # --- end portfolio -------------------------------------------------------------------------------
 
 
+# --- portfolio report (owner: portfolio reports engineer) ----------------------------------------
+
+
+@main.command("report")
+@click.option("--dataset", "dataset_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder with dataset.json and one CSV/Parquet file per frame (see veiviser.portfolio.dataset).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write the reports to.")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Show changes since this date (default: 30 days before as_of).")
+def report_command(dataset_dir: str, out_dir: str, since: str | None) -> None:
+    """Write the Excel workbook, the HTML report and the Power BI star schema for a portfolio dataset."""
+    from veiviser.portfolio.dataset import PortfolioDataset
+    from veiviser.portfolio.reports import write_reports
+
+    paths = write_reports(PortfolioDataset.from_directory(dataset_dir), out_dir, since=since)
+    click.echo(f"HTML report:  {paths.html}")
+    click.echo(f"Excel:        {paths.excel}")
+    click.echo(f"Power BI:     {paths.star_dir} ({len(paths.parquet)} tables as Parquet and CSV)")
+    if paths.findings:
+        click.secho(f"{paths.findings} data-quality finding(s): see the Datakvalitet section.", fg="yellow", err=True)
+
+
+# --- end portfolio report ------------------------------------------------------------------------
+
+
 # --- template: check, schema, show (owner: template engineer) ------------------------------------
 
 
