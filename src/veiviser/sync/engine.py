@@ -120,7 +120,6 @@ class CentralList:
     kind: str
     title: str
     fields: dict[str, str]
-    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
 @dataclass
@@ -227,8 +226,7 @@ def load_central_lists() -> tuple[dict[str, CentralList], dict[str, str]]:
     central = {}
     for kind, key in CENTRAL_LIST_KEYS.items():
         ldef = hub.get_list(key)
-        ranges = {f.name: (f.min, f.max) for f in ldef.fields if f.min is not None or f.max is not None}
-        central[kind] = CentralList(kind, ldef.title, _writable_fields(ldef), ranges)
+        central[kind] = CentralList(kind, ldef.title, _writable_fields(ldef))
     projects = hub.get_list("projects")
     return central, _writable_fields(projects)
 
@@ -390,17 +388,12 @@ def _sync_one(
     counter = hub.counter
     before = counter.total if counter else 0
     try:
-        for attempt in range(3):  # every step is idempotent: a throttled site is simply synced again
-            check_lock()
-            syncer = SiteSync(hub.for_site(site.url), hub.for_site(hub.url), site, store, central,
-                              project_fields, people, options, run_id)
-            try:
-                syncer.run(outcome)
-                break
-            except (SiteFailure, ThrottledError) as exc:
-                if attempt == 2 or not (isinstance(exc, ThrottledError) or exc.transient):
-                    raise
-                log.info("site %s throttled; syncing it again", site.url)
+        # 429/503 are retried by the gateway (envelopes and batch parts, after Retry-After); what
+        # still fails here has outlasted the retry caps, and the site is reported as failed.
+        check_lock()
+        syncer = SiteSync(hub.for_site(site.url), hub.for_site(hub.url), site, store, central,
+                          project_fields, people, options, run_id)
+        syncer.run(outcome)
     except VeiviserError as exc:
         outcome.status = "failed"
         outcome.error = _describe(exc)
@@ -437,6 +430,7 @@ class ListState:
     token: TokenRecord | None = None
     full: bool = False  # a full read is needed / was done
     items: list[dict[str, Any]] | None = None  # full read result
+    next_url: str | None = None  # the full read's second page, when the first did not hold all
     changed_ids: set[int] = field(default_factory=set)
     deleted_ids: set[int] = field(default_factory=set)
     new_token: str | None = None
@@ -541,7 +535,8 @@ class SiteSync:
                     if not res.ok:
                         raise _site_error(res, self.project.url, f"read items of {st.title!r}")
                     page = res.value if isinstance(res.value, list) else []
-                    st.items = None if len(page) >= self.options.page_size else [normalise_item(i) for i in page]
+                    st.items = [normalise_item(i) for i in page]
+                    st.next_url = res.next_url
                 continue
             res = results[("changes", name)]
             if not res.ok:
@@ -566,7 +561,7 @@ class SiteSync:
         """Fetch changed items together; finish full reads that did not fit one page."""
         ops: list[Operation] = []
         for name, st in states.items():
-            if st.full and st.items is None:
+            if st.full:
                 continue
             ids = sorted(st.changed_ids)
             for i in range(0, len(ids), self.options.ids_per_filter):
@@ -584,10 +579,14 @@ class SiteSync:
                     item = normalise_item(raw)
                     fetched.setdefault(name, {})[int(item.get("ID") or item.get("Id"))] = item
         for name, st in states.items():
-            if st.full and st.items is None:
-                select, expand = self._select(name)
-                st.items = list(self.site.iter_items(st.title, select=select, expand=expand or None,
-                                                     page_size=min(self.options.page_size, 5000)))
+            if st.full:
+                if st.items is None:  # list re-created: its token is void, read it all
+                    select, expand = self._select(name)
+                    st.items = list(self.site.iter_items(st.title, select=select, expand=expand or None,
+                                                         page_size=min(self.options.page_size, 5000)))
+                elif st.next_url:  # only the pages after the batched first one
+                    st.items += self.site.rest_of_pages(
+                        OperationResult(key=name, status=200, next_url=st.next_url), list=st.title)
                 continue
             got = fetched.get(name, {})
             # A changed item that is gone by now was deleted after the change was logged.
@@ -666,10 +665,6 @@ class SiteSync:
                 _add_titles(name, row, values, clist.fields, titles)
                 if clist.fields.get("GtUncertaintyType") and "GtUncertaintyType" not in values:
                     values["GtUncertaintyType"] = row.get("ContentType")
-                for fname, (lo, hi) in clist.ranges.items():
-                    v = values.get(fname)
-                    if isinstance(v, int | float) and ((lo is not None and v < lo) or (hi is not None and v > hi)):
-                        values[fname] = None  # the hub column refuses it; history and findings keep it
                 planned[name][key] = values
 
         counts = self.write_central(site_id, planned, deleted, cmap, outcome)
