@@ -345,6 +345,8 @@ class SharePointApp:
             return self._get_changes(ctx, "site", site, None)
         if name == "features":
             return ApiResponse.json({"d": {"results": []}})
+        if name == "recyclebin":
+            return ("recyclebin", site)
         return None
 
     def _step_web(self, ctx: Ctx, state, seg, name, last, method):
@@ -388,6 +390,12 @@ class SharePointApp:
             return self._get_changes(ctx, "web", site, None)
         if name == "webs":
             return ApiResponse.json({"d": {"results": []}})
+        if name == "recyclebin":
+            if seg.args:
+                return ("recycleitem", site, self._recycled(site, seg.args[0]))
+            return ("recyclebin", site)
+        if name == "getusereffectivepermissions":
+            return self._effective_permissions(ctx, seg)
         if name == "rootfolder":
             return ApiResponse.json({"d": {"__metadata": {"type": "SP.Folder"}, "Name": "",
                                            "ServerRelativeUrl": site["Path"] or "/"}})
@@ -444,12 +452,27 @@ class SharePointApp:
                                   "ListItemCreationInformation; POST the item to <list>/items instead (trap T16).")
         if name == "parentweb":
             return ("web", site)
+        if name == "getrelatedfields" and method == "GET":
+            return self._related_fields(ctx, lst)
+        if name == "getusereffectivepermissions":
+            return self._effective_permissions(ctx, seg)
         if name == "recycle" and method == "POST":
             self._drop_list(lst, log_site=site)
             return ApiResponse.json({"d": {"Recycle": str(uuid.uuid4())}})
         return None
 
     def _step_rootfolder(self, ctx: Ctx, state, seg, name, last, method):
+        if name == "folders":
+            return ("folders", state[1], state[2])
+        return None
+
+    def _step_folders(self, ctx: Ctx, state, seg, name, last, method):
+        site, lst = state[1], state[2]
+        if name == "add" and method == "POST":
+            leaf = str(seg.args[0] if seg.args else "").strip("/")
+            if not leaf or any(c in leaf for c in '"*:<>?\\|#%') or "/" in leaf:
+                raise SharePointError(400, ARGUMENT, f"The folder name '{leaf}' is not valid.")
+            return ApiResponse.json({"d": self._folder_json(ctx, lst, self._add_folder(site, lst, leaf))})
         return None
 
     # ------------------------------------------------------------------ items
@@ -464,10 +487,7 @@ class SharePointApp:
         if name == "parentlist":
             return ("list", site, lst)
         if name == "recycle" and method == "POST":
-            self.store.delete_item(lst["Id"], item["ID"])
-            self._touch_list(lst)
-            self._log(site, lst, item["ID"], 3, "Item")
-            return ApiResponse.json({"d": {"Recycle": str(uuid.uuid4())}})
+            return ApiResponse.json({"d": {"Recycle": self._recycle_item(site, lst, item)}})
         if name == "validateupdatelistitem" and method == "POST":
             return self._validate_update(ctx, lst, item)
         if name == "contenttype":
@@ -478,6 +498,8 @@ class SharePointApp:
                                            **{k: ("" if v is None else str(v)) for k, v in item.items()}}})
         if name in ("systemupdate", "updateoverwriteversion") and method == "POST":
             return ApiResponse.empty(200)
+        if name == "attachmentfiles":
+            return ("attachments", site, lst, item)
         # navigation to a lookup/user value: items(1)/Author
         fld = self._field_by_entity(lst, seg.name)
         if fld is not None and F.is_user(fld) and not F.is_multi(fld) and item.get(fld["InternalName"]):
@@ -889,7 +911,9 @@ class SharePointApp:
                 ct_id = ct_id.get("StringValue")
             info = {"Name": body.get("Name"), "Description": body.get("Description"), "Group": body.get("Group"),
                     "Id": ct_id}
-            return ApiResponse.json({"d": self._ctype_json(ctx, lst, self._create_ctype(site, lst, info))}, 201)
+            ct = self._create_ctype(site, lst, info)
+            self._log(site, lst, None, 1, "ContentType", {"ContentTypeId": ct["StringId"]})
+            return ApiResponse.json({"d": self._ctype_json(ctx, lst, ct)}, 201)
         return None
 
     def _finish_ctype(self, ctx: Ctx, state, method):
@@ -904,6 +928,7 @@ class SharePointApp:
                     raise bad_query(f"The property '{key}' does not exist on type 'SP.ContentType' or is read-only.")
                 ct[key] = value
             self.store.put("ctype", ct)
+            self._log(site, lst, None, 2, "ContentType", {"ContentTypeId": ct["StringId"]})
             return ApiResponse.empty(204)
         if method == "DELETE":
             if lst is not None:
@@ -914,6 +939,7 @@ class SharePointApp:
             if in_use:
                 raise SharePointError(400, SP_EXCEPTION, "The content type is in use.")
             self.store.delete("ctype", ct["_id"])
+            self._log(site, lst, None, 3, "ContentType", {"ContentTypeId": ct["StringId"]})
             return ApiResponse.empty(200)
         return None
 
@@ -976,7 +1002,10 @@ class SharePointApp:
     def _finish_view(self, ctx: Ctx, state, method):
         site, lst, view = state[1], state[2], state[3]
         if method == "GET":
-            return self._ok(ctx, self._view_json(ctx, lst, view))
+            payload = self._view_json(ctx, lst, view)
+            if any(e.lower() == "viewfields" for e in ctx.opts.expand):
+                payload["ViewFields"] = self._view_fields_json(ctx, lst, view)
+            return self._ok(ctx, payload)
         if method in ("MERGE", "PATCH"):
             body = _strip_meta(ctx.request.json())
             for key, value in body.items():
@@ -1003,11 +1032,15 @@ class SharePointApp:
     def _finish_viewfields(self, ctx: Ctx, state, method):
         view = state[3]
         if method == "GET":
-            names = view["ViewFields"]
-            xml = "".join(f'<FieldRef Name="{n}" />' for n in names)
-            return self._ok(ctx, {"__metadata": {"type": "SP.ViewFieldCollection"}, "SchemaXml": xml,
-                                  "Items": _collection(list(names))})
+            return self._ok(ctx, self._view_fields_json(ctx, state[2], view))
         return None
+
+    def _view_fields_json(self, ctx: Ctx, lst, view: dict[str, Any]) -> dict[str, Any]:
+        names = view["ViewFields"]
+        uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Views(guid'{view['Id']}')/ViewFields"
+        xml = "<FieldRef Name=\"" + "\" /><FieldRef Name=\"".join(names) + "\" />" if names else ""
+        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.ViewFieldCollection"}, "SchemaXml": xml,
+                "Items": _collection(list(names))}
 
     def _finish_users(self, ctx: Ctx, state, method):
         site = state[1]
@@ -1149,13 +1182,23 @@ class SharePointApp:
         lst.update(extra or {})
         self.store.put("list", lst)
         self._seed_fields(site, list_id, builtin_only=False, library=template == 101)
+        if template in (107, 171):
+            self._seed_task_fields(site, lst)
         base_ct = "0x0101" if template == 101 else "0x01"
         self._add_list_ctype(site, lst, base_ct, log=False)
         view_title = "Alle dokumenter" if template == 101 and site["Lcid"] == 1044 else (
             "Alle elementer" if site["Lcid"] == 1044 else ("All Documents" if template == 101 else "All Items"))
-        self._add_view(site, lst, {"Title": view_title, "ViewFields": ["LinkTitle"] if template != 101 else
-                                   ["DocIcon", "LinkFilename", "Modified", "Editor"], "SetAsDefaultView": True,
-                                   "RowLimit": 30}, url_name="AllItems")
+        # The template's base view (BaseViewID 1): its fields are also what a view created without
+        # ViewFields gets.
+        if template == 101:
+            lst["BaseViewFields"] = ["DocIcon", "LinkFilename", "Modified", "Editor"]
+        elif template in (107, 171):
+            lst["BaseViewFields"] = ["Checkmark", "LinkTitle", "DueDate", "AssignedTo"]
+        else:
+            lst["BaseViewFields"] = ["LinkTitle"]
+        self.store.put("list", lst)
+        self._add_view(site, lst, {"Title": view_title, "ViewFields": list(lst["BaseViewFields"]),
+                                   "SetAsDefaultView": True, "RowLimit": 30}, url_name="AllItems")
         if log:
             self._log(site, lst, None, 1, "List")
         return lst
@@ -1187,7 +1230,7 @@ class SharePointApp:
             "ContentTypesEnabled": bool(lst.get("ContentTypesEnabled")), "Created": lst["Created"],
             "DefaultViewUrl": f"{self._list_server_url(ctx.site, lst)}/AllItems.aspx",
             "Description": lst.get("Description", ""), "EnableAttachments": bool(lst.get("EnableAttachments")),
-            "EnableVersioning": bool(lst.get("EnableVersioning")), "EnableFolderCreation": tmpl == 101,
+            "EnableVersioning": bool(lst.get("EnableVersioning")), "EnableFolderCreation": bool(lst.get("EnableFolderCreation", tmpl == 101)),
             "EntityTypeName": list_entity_type_name(lst["UrlLeaf"], tmpl), "Hidden": bool(lst.get("Hidden")),
             "Id": lst["Id"], "ItemCount": len(self.store.items(lst["Id"])),
             "LastItemDeletedDate": lst.get("LastItemDeletedDate"), "LastItemModifiedDate": lst["LastItemModifiedDate"],
@@ -1505,7 +1548,8 @@ class SharePointApp:
         if not title:
             raise SharePointError(400, ARGUMENT, "A view needs a Title.")
         fields_in = info.get("ViewFields")
-        names = [str(x) for x in _results(fields_in)] if fields_in is not None else ["LinkTitle"]
+        names = [str(x) for x in _results(fields_in)] if fields_in is not None else \
+            list(lst.get("BaseViewFields") or ["LinkTitle"])
         for name in names:
             self._check_view_field(site, lst, name)
         views = self.store.under("view", lst["Id"])
@@ -1882,7 +1926,7 @@ class SharePointApp:
             updated["Version"] = int(item.get("Version", 1)) + 1
         self.store.put_item(lst["Id"], updated)
         self._touch_list(lst)
-        self._log(ctx.site, lst, item["ID"], 12 if system else 2, "Item")
+        self._log(ctx.site, lst, item["ID"], 15 if system else 2, "Item")
         return updated
 
     def _validate_update(self, ctx: Ctx, lst, item) -> ApiResponse:
@@ -2005,6 +2049,7 @@ class SharePointApp:
         uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Items({iid})"
         full: dict[str, Any] = {
             "__metadata": {"id": item["GUID"], "uri": uri, "etag": f"\"{item.get('Version', 1)}\"", "type": entity},
+            **{nav: {"__deferred": {"uri": f"{uri}/{nav}"}} for nav in _ITEM_NAVIGATION},
             "FileSystemObjectType": 0, "Id": iid, "ServerRedirectedEmbedUri": None, "ServerRedirectedEmbedUrl": "",
             "ID": iid, "ContentTypeId": item.get("ContentTypeId"),
         }
@@ -2068,7 +2113,8 @@ class SharePointApp:
             if key is None:
                 raise SharePointError(400, ARGUMENT, f"Column '{sel}' does not exist. It may have been deleted by "
                                                      "another user.")
-            if isinstance(full[key], dict) and "__deferred" in full[key] and key.lower() not in expand:
+            if isinstance(full[key], dict) and "__deferred" in full[key] and key.lower() not in expand \
+                    and key in emap:
                 raise SharePointError(400, "-1, Microsoft.SharePoint.SPException",
                                       f"The query to field '{key}' is not valid. The $select query string must "
                                       f"specify the target fields and the $expand query string must contains {key}.")
@@ -2076,6 +2122,9 @@ class SharePointApp:
         for head in opts.expand:
             fld = emap.get(head) or next((f for n, f in emap.items() if n.lower() == head.lower()), None)
             if fld is None or not F.is_lookup(fld):
+                if head.lower() == "attachmentfiles":  # the emulator stores no attachments
+                    out["AttachmentFiles"] = {"results": []}
+                    continue
                 if head.lower() in ("contenttype",):
                     ct = next((c for c in self._ctypes(ctx.site, lst) if c["StringId"] == item.get("ContentTypeId")),
                               None)
@@ -2281,7 +2330,7 @@ class SharePointApp:
         objects = {"Item", "List", "Web", "Site", "Field", "ContentType", "View", "User", "Group", "File", "Folder",
                    "Alert", "SecurityPolicy", "RoleDefinition", "RoleAssignment"}
         wanted_objects = {o for o in objects if query.get(o) is True}
-        type_flags = {1: "Add", 2: "Update", 3: "DeleteObject", 4: "Rename", 7: "Restore", 12: "SystemUpdate"}
+        type_flags = {1: "Add", 2: "Update", 3: "DeleteObject", 4: "Rename", 7: "Restore", 15: "SystemUpdate"}
         wanted_types = {n for n, f in type_flags.items() if query.get(f) is True}
         rows = []
         scan_after = after_no if after_no is not None else 0
@@ -2362,6 +2411,159 @@ class SharePointApp:
         from .api import Headers
 
         return ApiResponse(200, Headers({"Content-Type": "text/xml; charset=utf-8"}), xml.encode("utf-8"))
+
+
+    # ================================================================== fidelity extras
+    # Endpoints the client's own tests use (reference section 17).
+    def _effective_permissions(self, ctx: Ctx, seg: Segment) -> ApiResponse:
+        """``GetUserEffectivePermissions('login')``: the emulator's principals all hold full control."""
+        login = str(seg.args[0] if seg.args else "")
+        if not login:
+            raise SharePointError(400, ARGUMENT, "GetUserEffectivePermissions needs a user login name.")
+        known = {u["LoginName"].lower() for u in self.store.under("user", ctx.site["Id"])}
+        if login.lower() not in known:
+            raise SharePointError(404, "-2146232832, Microsoft.SharePoint.SPException",
+                                  f"The user '{login}' does not exist in this site collection.")
+        return ApiResponse.json({"d": {"GetUserEffectivePermissions": {
+            "__metadata": {"type": "SP.BasePermissions"}, "High": "2147483647", "Low": "4294967295"}}})
+
+    def _related_fields(self, ctx: Ctx, lst: dict[str, Any]) -> ApiResponse:
+        """Lookup fields in this web's lists whose LookupList is ``lst`` (``List.getRelatedFields``)."""
+        target = lst["Id"].lower()
+        out = []
+        for other in self.store.under("list", ctx.site["WebId"]):
+            for fld in self.store.under("field", other["Id"]):
+                if F.is_lookup(fld) and not F.is_user(fld) and not fld.get("IsDependentLookup") \
+                        and _guid(fld.get("LookupList")).lower() == target:
+                    out.append({"__metadata": {"type": "SP.RelatedField"}, "FieldId": fld["Id"],
+                                "ListId": other["Id"], "WebId": ctx.site["WebId"],
+                                "RelationshipDeleteBehavior": int(fld.get("RelationshipDeleteBehavior") or 0)})
+        return ApiResponse.json({"d": {"results": out}})
+
+    def _add_folder(self, site, lst, leaf: str) -> dict[str, Any]:
+        """``RootFolder/Folders/add``: in a list (not a library) SPO creates the folder in the list's
+        file system only; it gets no list item, so ``items`` does not show it."""
+        folders = lst.setdefault("Folders", {})
+        folder = folders.get(leaf.lower())
+        if folder is None:
+            folder = {"Name": leaf, "UniqueId": str(uuid.uuid4()), "Created": _iso(_now())}
+            folders[leaf.lower()] = folder
+            self.store.put("list", lst)
+            self._log(site, lst, None, 1, "Folder", {"UniqueId": folder["UniqueId"]})
+        return folder
+
+    def _folder_json(self, ctx: Ctx, lst, folder: dict[str, Any]) -> dict[str, Any]:
+        url = f"{self._list_server_url(ctx.site, lst)}/{folder['Name']}"
+        uri = f"{ctx.api}Web/GetFolderByServerRelativePath(decodedurl='{quote(url)}')"
+        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.Folder"}, "Exists": True, "IsWOPIEnabled": False,
+                "ItemCount": 0, "Name": folder["Name"], "ProgID": None, "ServerRelativeUrl": url,
+                "TimeCreated": folder["Created"], "TimeLastModified": folder["Created"],
+                "UniqueId": folder["UniqueId"], "WelcomePage": ""}
+
+    def _recycle_item(self, site, lst, item: dict[str, Any]) -> str:
+        """Move an item to the web's recycle bin; returns the recycle bin item id (a GUID)."""
+        rb_id = str(uuid.uuid4())
+        self.store.put("recycle", {"_id": rb_id, "_parent": site["WebId"], "Id": rb_id, "ListId": lst["Id"],
+                                   "Item": item, "Title": str(item.get("Title") or ""), "DeletedDate": _iso(_now()),
+                                   "DirName": self._list_server_url(site, lst)[1:]})
+        self.store.delete_item(lst["Id"], item["ID"])
+        self._touch_list(lst)
+        self._log(site, lst, item["ID"], 3, "Item")
+        return rb_id
+
+    def _recycle_json(self, ctx: Ctx, rb: dict[str, Any]) -> dict[str, Any]:
+        uri = f"{ctx.api}Web/RecycleBin('{rb['Id']}')"
+        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.RecycleBinItem"}, "Id": rb["Id"],
+                "Title": rb["Title"], "LeafName": f"{rb['Item']['ID']}_.000", "DirName": rb["DirName"],
+                "DeletedDate": rb["DeletedDate"], "ItemType": 3, "ItemState": 1, "Size": "0",
+                "DeletedByEmail": "", "DeletedByName": "SharePoint App"}
+
+    def _recycled(self, site, rb_id: Any) -> dict[str, Any]:
+        rb = self.store.get("recycle", _guid(rb_id))
+        if rb is None or rb["_parent"] != site["WebId"]:
+            raise SharePointError(404, "-2147024809, System.ArgumentException",
+                                  "Value does not fall within the expected range.")
+        return rb
+
+    def _step_recyclebin(self, ctx: Ctx, state, seg, name, last, method):
+        if name == "getbyid":
+            return ("recycleitem", state[1], self._recycled(state[1], seg.args[0] if seg.args else ""))
+        return None
+
+    def _step_recycleitem(self, ctx: Ctx, state, seg, name, last, method):
+        site, rb = state[1], state[2]
+        if name == "restore" and method == "POST":
+            lst = self.store.get("list", rb["ListId"])
+            if lst is None:
+                raise SharePointError(404, LIST_MISSING, "The list this item was deleted from no longer exists.")
+            item = rb["Item"]
+            if item["ID"] in self.store.items(lst["Id"]):
+                raise SharePointError(400, SP_EXCEPTION, "An item with the same ID already exists in the list.")
+            self.store.put_item(lst["Id"], item)
+            self.store.delete("recycle", rb["_id"])
+            self._touch_list(lst)
+            self._log(site, lst, item["ID"], 7, "Item")
+            return ApiResponse.empty(200)
+        if name == "deleteobject" and method == "POST":
+            self.store.delete("recycle", rb["_id"])
+            return ApiResponse.empty(200)
+        return None
+
+    def _finish_recyclebin(self, ctx: Ctx, state, method):
+        if method == "GET":
+            rows = [self._recycle_json(ctx, rb) for rb in self.store.under("recycle", state[1]["WebId"])]
+            return self._collection_response(ctx, rows)
+        return None
+
+    def _finish_recycleitem(self, ctx: Ctx, state, method):
+        if method == "GET":
+            return self._ok(ctx, self._recycle_json(ctx, state[2]))
+        if method == "DELETE":
+            self.store.delete("recycle", state[2]["_id"])
+            return ApiResponse.empty(200)
+        return None
+
+    def _finish_folders(self, ctx: Ctx, state, method):
+        if method == "GET":
+            lst = state[2]
+            rows = [self._folder_json(ctx, lst, f) for f in (lst.get("Folders") or {}).values()]
+            return self._collection_response(ctx, rows)
+        return None
+
+    def _finish_attachments(self, ctx: Ctx, state, method):
+        if method == "GET":
+            return ApiResponse.json({"d": {"results": []}})
+        return None
+
+    def _seed_task_fields(self, site, lst: dict[str, Any]) -> None:
+        """The columns SPO's Tasks templates (107, 171) carry, with their fixed field IDs (fieldswss.xml)."""
+        specs = [
+            ("Computed", "Completed", "Checkmark", "ebf1c037-47eb-4355-998d-47ce9f2cc047", {"ReadOnlyField": True}),
+            ("LookupMulti", "Predecessors", "Predecessors", "c3a92d97-2b77-4a25-9698-3ab54874bc6f",
+             {"LookupList": "{" + lst["Id"] + "}", "LookupField": "Title"}),
+            ("Choice", "Priority", "Priority", "a8eb573e-9e11-481a-a8c9-1104a54b2fbd",
+             {"Choices": ["(1) High", "(2) Normal", "(3) Low"], "DefaultValue": "(2) Normal"}),
+            ("Choice", "Task Status", "Status", "c15b34c3-ce7d-490a-b133-3f4de8801b76",
+             {"Choices": ["Not Started", "In Progress", "Completed", "Deferred", "Waiting on someone else"],
+              "DefaultValue": "Not Started"}),
+            ("Number", "% Complete", "PercentComplete", "d2311440-1ed6-46ea-b46d-daa643dc3886",
+             {"MinimumValue": 0.0, "MaximumValue": 1.0}),
+            ("UserMulti", "Assigned To", "AssignedTo", "53101f38-dd2e-458c-b245-0c236cc13d1a", {}),
+            ("Note", "Description", "Body", "7662cd2c-f069-4dba-9e35-082cf976e170", {}),
+            ("DateTime", "Start Date", "StartDate", "64cd368d-2f95-4bfc-a1f9-8d4324ecb007", {}),
+            ("DateTime", "Due Date", "DueDate", "cd21b4c2-6841-4f9e-a23a-738a65f99889", {}),
+        ]
+        for ftype, title, internal, fid, extra in specs:
+            fld = F.new_field(ftype, title, internal, Id=fid, FromBaseType=False, CanBeDeleted=True,
+                              Group="Base Columns", **extra)
+            fld["_id"], fld["_parent"] = f"{lst['Id']}:{fid}", lst["Id"]
+            self.store.put("field", fld)
+
+
+# Navigation properties SPO emits as ``__deferred`` on every list item (verbose OData).
+_ITEM_NAVIGATION = ("FirstUniqueAncestorSecurableObject", "RoleAssignments", "AttachmentFiles", "ContentType",
+                    "GetDlpPolicyTip", "FieldValuesAsHtml", "FieldValuesAsText", "FieldValuesForEdit", "File",
+                    "Folder", "LikedByInformation", "ParentList", "Properties", "Versions")
 
 
 def _looks_like_guid(text: str) -> bool:

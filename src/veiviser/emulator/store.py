@@ -11,7 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
-KINDS = ("site", "list", "field", "ctype", "view", "user")
+KINDS = ("site", "list", "field", "ctype", "view", "user", "recycle")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
