@@ -1,0 +1,177 @@
+"""Test helpers for the sync: exact source/central comparison, a Retry-After watch, a seeded killer."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from veiviser.emulator.server import EmulatorServer
+from veiviser.sharepoint import SiteClient
+from veiviser.sharepoint.sites import site_info
+from veiviser.sync.kinds import KINDS
+from veiviser.sync.store import StateStore
+
+CENTRAL = {
+    "risks": "Porteføljeusikkerhet",
+    "stakeholders": "Porteføljeinteressenter",
+    "benefits": "Porteføljegevinster",
+    "indicators": "Porteføljemåleindikatorer",
+    "measurements": "Porteføljegevinstoppfølging",
+}
+
+
+def source_state(sites: list[SiteClient]) -> dict[str, set[tuple[str, str]]]:
+    """kind -> {(source key, title)} read directly from the project sites."""
+    out: dict[str, set[tuple[str, str]]] = {k: set() for k in KINDS}
+    for site in sites:
+        site_id = site_info(site).site_id.strip("{}").lower()
+        for name, kind in KINDS.items():
+            info = site.resolve_list(kind.list_title)
+            site.forget_list(kind.list_title)
+            for item in site.iter_items(info, select=["ID", "Title"]):
+                out[name].add((f"{site_id}:{info.id.lower()}:{int(item['ID'])}", item["Title"]))
+    return out
+
+
+def central_state(hub: SiteClient) -> dict[str, list[tuple[str, str]]]:
+    """kind -> [(GtSourceKey, Title)] on the hub (a list, so duplicates show)."""
+    return {
+        name: sorted((r["GtSourceKey"], r["Title"]) for r in hub.iter_items(title, select=["ID", "Title", "GtSourceKey"]))
+        for name, title in CENTRAL.items()
+    }
+
+
+def assert_exact(hub: SiteClient, sites: list[SiteClient], store: StateStore | None = None) -> None:
+    """Central lists (and the history's current rows) equal the sources: nothing lost or duplicated."""
+    expected = source_state(sites)
+    got = central_state(hub)
+    for name in KINDS:
+        dupes = [k for k, n in Counter(k for k, _ in got[name]).items() if n > 1]
+        assert not dupes, f"{name}: duplicated on the hub: {dupes}"
+        assert set(got[name]) == expected[name], f"{name}: hub {sorted(got[name])} != source {sorted(expected[name])}"
+        if store is not None:
+            frame = store.history_frame(name)
+            current = set(zip(frame["source_key"], frame["Title"], strict=True)) if len(frame) else set()
+            assert current == expected[name], f"{name}: history {sorted(current)} != source {sorted(expected[name])}"
+
+
+@dataclass
+class Exchange:
+    arrived: float
+    answered: float
+    signature: tuple[Any, ...]
+    status: int
+    retry_after: float | None
+
+
+@dataclass
+class RetryWatch:
+    """Records every request and ``$batch`` part the emulator serves (server clock) and finds
+    re-sends of a throttled request that arrived before its ``Retry-After`` had passed."""
+
+    server: EmulatorServer
+    exchanges: list[Exchange] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def install(self) -> RetryWatch:
+        server = self.server
+        top, part = server.handle_http, server._part
+
+        def handle_http(method, scheme, host, path, query, headers, body, too_large=False):
+            arrived = time.monotonic()
+            resp = top(method, scheme, host, path, query, headers, body, too_large)
+            # The client-request-id tells a transport re-send from another worker's equal request.
+            self._add(arrived, ("top", method, path, query, bytes(body), headers.get("client-request-id")), resp)
+            return resp
+
+        def run_part(op, envelope, auth):
+            arrived = time.monotonic()
+            resp = part(op, envelope, auth)
+            self._add(arrived, ("part", op.method, op.path, op.query, bytes(op.body or b"")), resp)
+            return resp
+
+        server.handle_http = handle_http  # type: ignore[method-assign]
+        server._part = run_part  # type: ignore[method-assign]
+        return self
+
+    def _add(self, arrived: float, signature: tuple[Any, ...], resp: Any) -> None:
+        raw = resp.headers.get("Retry-After")
+        with self._lock:
+            self.exchanges.append(Exchange(arrived, time.monotonic(), signature, resp.status,
+                                           float(raw) if raw is not None else None))
+
+    @property
+    def throttled(self) -> int:
+        return sum(1 for e in self.exchanges if e.status in (429, 503))
+
+    def early_retries(self) -> list[tuple[Exchange, Exchange]]:
+        """(throttled answer, re-send that came too early) pairs."""
+        early = []
+        with self._lock:
+            exchanges = sorted(self.exchanges, key=lambda e: e.arrived)
+        for i, first in enumerate(exchanges):
+            if first.status not in (429, 503) or first.retry_after is None:
+                continue
+            for later in exchanges[i + 1 :]:
+                if later.signature == first.signature and later.arrived > first.answered - 1e-3:
+                    if later.arrived < first.answered + first.retry_after:
+                        early.append((first, later))
+                    break
+        return early
+
+
+class Killed(BaseException):
+    """Stands for the process being killed (not an Exception: nothing may swallow it)."""
+
+
+@dataclass
+class Killer:
+    """Raises :class:`Killed` at the ``at``-th event: an HTTP request about to go out, an answer
+    just received (so the request took effect but the sync never learns it), or a store write."""
+
+    at: int
+    seen: int = 0
+    fired: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def tick(self) -> None:
+        with self._lock:
+            self.seen += 1
+            fire = self.seen == self.at
+            self.fired = self.fired or fire
+        if fire:
+            raise Killed(f"killed at event {self.at}")
+
+
+STORE_WRITES = ("record_versions", "record_deletions", "set_central", "drop_central", "set_tokens")
+
+
+def install_killer(monkeypatch: Any, killer: Killer) -> None:
+    """Hook :class:`Killer` into the gateway's HTTP session and the store's write methods."""
+    from veiviser.sharepoint.transport import GatewaySession
+
+    send = GatewaySession.send
+
+    def killing_send(self, request, **kwargs):
+        killer.tick()
+        response = send(self, request, **kwargs)
+        killer.tick()
+        return response
+
+    monkeypatch.setattr(GatewaySession, "send", killing_send)
+    for name in STORE_WRITES:
+        original = getattr(StateStore, name)
+
+        def wrapper(self, *a, _original=original, **k):
+            killer.tick()
+            return _original(self, *a, **k)
+
+        monkeypatch.setattr(StateStore, name, wrapper)
+
+
+def seeded_points(seed: int, count: int, high: int) -> list[int]:
+    return sorted(random.Random(seed).sample(range(1, high), count))

@@ -1,0 +1,315 @@
+"""More sync runs on the emulator with the real client: PP365-style sites, kills at random points,
+overlapping runs, token age, re-created lists, the CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+
+pytest.importorskip("veiviser.emulator.app")
+
+import contextlib
+
+from click.testing import CliRunner
+from fixtures import PROJECT_LISTS, add_items, apply_lists, make_hub, make_project, settings
+from helpers import CENTRAL, Killed, Killer, RetryWatch, assert_exact, install_killer, seeded_points
+
+from veiviser.cli import main
+from veiviser.emulator.server import EmulatorServer
+from veiviser.schemas.template_loader import load_bundle
+from veiviser.sharepoint.sites import site_info
+from veiviser.sync.engine import EXIT_OK, EXIT_RUN_FAILED, EXIT_SITES_FAILED, SyncOptions, sync_portfolio
+from veiviser.sync.store import LockHeldError, StateStore
+
+TERMSET = "abcfc9d9-a263-4abb-8234-be973c46258a"
+PLANLEGGE = "cda4f1e1-3488-4e57-8a04-6973df239689"
+GJENNOMFORE = "99d7765a-c786-4792-a1a1-866ef0f982b9"
+
+
+@pytest.fixture
+def server():
+    with EmulatorServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def state_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'state.sqlite'}"
+
+
+@pytest.fixture
+def store(state_url):
+    with StateStore(state_url) as s:
+        yield s
+
+
+def run(server, hub, store, **opts):
+    return sync_portfolio(hub.url, settings=settings(server), state=store, options=SyncOptions(**opts))
+
+
+def seed(site, n=3, tag=""):
+    add_items(site, "Usikkerhet", [{"Title": f"R{tag}{i}", "GtRiskProbability": i % 6, "GtRiskConsequence": 2}
+                                   for i in range(n)])
+    add_items(site, "Interessentregister", [{"Title": f"S{tag}{i}"} for i in range(n)])
+    b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": f"B{tag}1"}, {"Title": f"B{tag}2"}])
+    i = add_items(site, "Måleindikatorer", [{"Title": f"I{tag}1", "GtStartValue": 1, "GtDesiredValue": 9,
+                                             "GtGainLookupId": b[0]}])
+    add_items(site, "Gevinstoppfølging", [{"Title": f"M{tag}{k}", "GtMeasurementValue": k,
+                                           "GtMeasureIndicatorLookupId": i[0]} for k in range(2)])
+
+
+# --- Prosjektportalen 365-style site -------------------------------------------------------------
+
+
+def _xml_field(site, list_title, xml):
+    info = site.resolve_list(list_title)
+    site.call("POST", f"Web/lists(guid'{info.id}')/Fields/CreateFieldAsXml",
+              {"parameters": {"SchemaXml": xml, "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}})
+
+
+def _taxonomy_phase(site, list_title):
+    _xml_field(site, list_title, (
+        '<Field Type="TaxonomyFieldType" Name="GtProjectPhase" StaticName="GtProjectPhase" DisplayName="Fase" '
+        'ID="{325543a5-815d-485d-a9a5-e0773ad762e9}" ShowField="Term1044"><Customization><ArrayOfProperty>'
+        f'<Property><Name>TermSetId</Name><Value>{TERMSET}</Value></Property>'
+        '</ArrayOfProperty></Customization></Field>'))
+
+
+def _term(label, guid):
+    return {"__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"}, "Label": label, "TermGuid": guid, "WssId": -1}
+
+
+def make_pp365_project(server, hub, hub_id, alias):
+    """A site as Prosjektportalen 365 builds it: phase as a taxonomy value (with its hidden note
+    field), probability without limits, the risk factor a calculated column created after its
+    operands, and the projected lookup columns of Måleindikatorer/Gevinstoppfølging."""
+    from fixtures import make_site
+
+    from veiviser.sharepoint.sites import join_hub
+
+    site = make_site(server, alias)
+    join_hub(site, hub_id)
+    pp365 = {"GtProjectPhase", "GtRiskProbability", "GtRiskFactor"}
+    apply_lists(site, load_bundle().project, PROJECT_LISTS, skip_fields=pp365)
+    for title in ("Usikkerhet", "Prosjektegenskaper"):
+        _taxonomy_phase(site, title)
+    _xml_field(site, "Usikkerhet", '<Field Type="Number" Name="GtRiskProbability" StaticName="GtRiskProbability" '
+                                   'DisplayName="Sannsynlighet (S)" ID="{1e0c625d-c8b2-575c-9cf7-1b0492d5cdd3}" />')
+    _xml_field(site, "Usikkerhet", (
+        '<Field Type="Calculated" Name="GtRiskFactor" StaticName="GtRiskFactor" DisplayName="Risikofaktor" '
+        'ResultType="Number" ReadOnly="TRUE"><Formula>=GtRiskProbability*GtRiskConsequence</Formula>'
+        '<FieldRefs><FieldRef Name="GtRiskProbability" /><FieldRef Name="GtRiskConsequence" /></FieldRefs></Field>'))
+    fields = {f["InternalName"] for f in site.get(f"Web/lists(guid'{site.resolve_list('Gevinstoppfølging').id}')/Fields",
+                                                  {"$select": "InternalName"})}
+    assert {"GtMeasureIndicatorLookup_GtDesiredValue", "GtMeasureIndicatorLookup_ID"} <= fields
+    assert all(r.ok for r in site.create_items("Prosjektegenskaper", [
+        {"Title": "PP365-prosjektet", "GtProjectPhase": _term("Gjennomføre", GJENNOMFORE)}]))
+    assert all(r.ok for r in hub.create_items("Prosjekter", [{"Title": "PP365-prosjektet", "GtSiteUrl": site.url}]))
+    return site
+
+
+def test_pp365_style_site_syncs(server, store):
+    hub, hub_id = make_hub(server)
+    site = make_pp365_project(server, hub, hub_id, "pp365")
+    r = add_items(site, "Usikkerhet", [
+        {"Title": "Leverandør svikter", "GtRiskProbability": 7, "GtRiskConsequence": 2,
+         "GtProjectPhase": _term("Planlegge", PLANLEGGE)},
+        {"Title": "Forsinket", "GtRiskProbability": 3, "GtRiskConsequence": 4},
+    ])
+    # PP365 forms write the phase through the hidden note field ("-1;#Label|guid").
+    note = site.get(f"Web/lists(guid'{site.resolve_list('Usikkerhet').id}')/Fields/getByTitle('GtProjectPhase_0')",
+                    {"$select": "EntityPropertyName"})["EntityPropertyName"]
+    assert site.update_items("Usikkerhet", {r[1]: {note: f"-1;#Gjennomføre|{GJENNOMFORE}"}})[0].ok
+    b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "Færre manuelle timer"}])
+    i = add_items(site, "Måleindikatorer", [{"Title": "Timer per uke", "GtStartValue": 40, "GtDesiredValue": 10,
+                                             "GtGainLookupId": b[0]}])
+    add_items(site, "Gevinstoppfølging", [{"Title": "Mars", "GtMeasurementValue": 30, "GtMeasureIndicatorLookupId": i[0]}])
+    add_items(site, "Interessentregister", [{"Title": "Brukerne"}])
+
+    report = run(server, hub, store)
+    assert report.exit_code == EXIT_OK, report.to_dict()
+    assert_exact(hub, [site], store)
+
+    risks = {x["Title"]: x for x in hub.iter_items(CENTRAL["risks"])}
+    assert risks["Leverandør svikter"]["GtProjectPhase"] == "Planlegge"  # taxonomy value -> its label
+    assert risks["Forsinket"]["GtProjectPhase"] == "Gjennomføre"  # written through the hidden note field
+    assert {x["GtProjectPhaseText"] for x in risks.values()} == {"Gjennomføre"}  # the project's phase
+    assert risks["Leverandør svikter"]["GtRiskProbability"] == 7  # carried over as it is ...
+    rules = {(f.item_id, f.field, f.rule) for f in report.findings}
+    assert any(item == r[0] and field == "GtRiskProbability" for item, field, _ in rules), rules  # ... and found
+    history = store.history_frame("risks").set_index("Title")
+    assert float(history.loc["Forsinket", "GtRiskFactor"]) == 12  # the calculated column, as a number
+
+    meas = next(iter(hub.iter_items(CENTRAL["measurements"])))
+    ind = next(iter(hub.iter_items(CENTRAL["indicators"])))
+    ben = next(iter(hub.iter_items(CENTRAL["benefits"])))
+    assert meas["GtIndicatorKey"] == ind["GtSourceKey"] and meas["GtIndicatorTitle"] == "Timer per uke"
+    assert meas["GtGainKey"] == ind["GtGainKey"] == ben["GtSourceKey"]
+    register = next(iter(hub.iter_items("Prosjekter", select=["Title", "GtProjectPhaseText", "GtSiteId"])))
+    assert register["GtProjectPhaseText"] == "Gjennomføre"
+    assert register["GtSiteId"] == site_info(site).site_id.strip("{}").lower()
+
+
+# --- kill at random points -------------------------------------------------------------------------
+
+
+def _mutate(site, step):
+    lst = site.resolve_list("Usikkerhet")
+    ids = [x["ID"] for x in site.iter_items(lst, select=["ID"])]
+    if ids:
+        assert site.update_items(lst, {ids[0]: {"Title": f"endret {step}"}})[0].ok
+    if len(ids) > 1:
+        assert site.delete_items(lst, [ids[-1]])[0].ok
+    add_items(site, "Usikkerhet", [{"Title": f"ny {step}"}])
+    add_items(site, "Interessentregister", [{"Title": f"ny {step}"}])
+    mlist = site.resolve_list("Gevinstoppfølging")
+    mids = [x["ID"] for x in site.iter_items(mlist, select=["ID"])]
+    if mids:
+        assert site.delete_items(mlist, [mids[0]])[0].ok
+
+
+def test_kill_at_random_points_then_rerun_is_exact(server, store, monkeypatch):
+    hub, hub_id = make_hub(server)
+    sites = [make_project(server, hub, hub_id, f"kill{n}") for n in range(2)]
+    for n, site in enumerate(sites):
+        seed(site, 3, tag=str(n))
+    fired = 0
+    # A run with work on both sites is ~65 events (HTTP out, HTTP back, store writes): kill inside it.
+    for step, point in enumerate(seeded_points(seed=2024, count=6, high=64)):
+        if step:
+            _mutate(sites[0], step)
+            _mutate(sites[1], step + 100)
+        killer = Killer(at=point)
+        with monkeypatch.context() as patch:
+            install_killer(patch, killer)
+            with contextlib.suppress(Killed):
+                run(server, hub, store, workers=2)
+        fired += killer.fired
+        store.engine.dispose()  # a new process would open fresh connections
+        report = run(server, hub, store, workers=2)
+        assert report.exit_code == EXIT_OK, (point, report.to_dict())
+        assert_exact(hub, sites, store)
+    assert fired == 6  # every point really interrupted a run
+
+
+# --- lock, token age, re-created list ---------------------------------------------------------------
+
+
+def test_overlapping_runs_refuse(server, store, state_url):
+    hub, hub_id = make_hub(server)
+    seed(make_project(server, hub, hub_id, "lock1"), 2)
+    server.faults.add(path=r"/_api/\$batch", status=None, delay_s=1.5, count=1)  # hold the first run a while
+    first: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: first.setdefault("report", run(server, hub, store)))
+    thread.start()
+    time.sleep(0.5)
+    with StateStore(state_url) as other, pytest.raises(LockHeldError, match="holds the lock") as info:
+        sync_portfolio(hub.url, settings=settings(server), state=other)
+    assert info.value.hint and info.value.exit_code == 6
+    thread.join(30)
+    assert first["report"].exit_code == EXIT_OK
+    assert len(store.runs()) == 1  # the refused run left no trace besides the error
+    assert run(server, hub, store).exit_code == EXIT_OK  # the lock is free again
+
+
+def test_old_token_and_recreated_list_give_full_reads(server, store):
+    hub, hub_id = make_hub(server)
+    site = make_project(server, hub, hub_id, "tok")
+    seed(site, 3)
+    assert run(server, hub, store).exit_code == EXIT_OK
+    quiet = run(server, hub, store)
+    assert quiet.sites[0].counts["full_reads"] == 0
+
+    # Tokens older than the configured age are not trusted: everything is read again, nothing written.
+    report = run(server, hub, store, token_max_age=timedelta(0))
+    counts = report.sites[0].counts
+    assert counts["full_reads"] == 6 and counts["created"] == counts["updated"] == counts["deleted"] == 0
+    assert_exact(hub, [site], store)
+
+    # The list deleted and created again (new id, item ids start over): its old token means nothing.
+    old = site.resolve_list("Usikkerhet")
+    site.call("DELETE", f"Web/lists(guid'{old.id}')")
+    site.forget_list("Usikkerhet")
+    apply_lists(site, load_bundle().project, ("risks",))
+    add_items(site, "Usikkerhet", [{"Title": "Etter gjenoppretting"}])
+    report = run(server, hub, store)
+    assert report.exit_code == EXIT_OK, report.to_dict()
+    counts = report.sites[0].counts
+    assert counts["full_reads"] == 1 and counts["deleted"] == 3 and counts["created"] == 1
+    assert_exact(hub, [site], store)
+    closed = store.versions_frame("risks")
+    assert closed["deleted"].sum() == 3  # the old rows are closed in history, not lost
+
+
+def test_long_list_reads_only_remaining_pages(server, store):
+    hub, hub_id = make_hub(server)
+    site = make_project(server, hub, hub_id, "long")
+    add_items(site, "Interessentregister", [{"Title": f"S{n}"} for n in range(23)])
+    from veiviser.sharepoint import RequestCounter
+
+    counter = RequestCounter()
+    report = sync_portfolio(hub.url, settings=settings(server), state=store, counter=counter,
+                            options=SyncOptions(page_size=10))
+    assert report.exit_code == EXIT_OK, report.to_dict()
+    assert_exact(hub, [site], store)
+    # Pages 2 and 3 of Interessentregister only; the batched first page is not read again.
+    assert counter.count("GET", "/items") == 2 + 1  # + the hub register (Prosjekter)
+
+
+# --- the Retry-After watch itself -------------------------------------------------------------------
+
+
+def test_retry_watch_catches_an_early_resend(server):
+    watch = RetryWatch(server).install()
+    server.faults.add(path="/_api/web", status=429, retry_after=1, count=1, scope="top")
+    headers = {"Authorization": f"Bearer {server.token}", "Accept": "application/json;odata=verbose",
+               "client-request-id": "same"}
+    url = f"{server.url}/_api/web"
+    assert requests.get(url, headers=headers, timeout=5).status_code == 429
+    requests.get(url, headers=headers, timeout=5)  # at once: too early
+    assert len(watch.early_retries()) == 1 and watch.throttled == 1
+
+
+# --- the CLI ---------------------------------------------------------------------------------------
+
+
+def _env(server):
+    return {"VEIVISER_AUTH": "token", "VEIVISER_ACCESS_TOKEN": server.token, "VEIVISER_ORG": "Testkommune",
+            "VEIVISER_ADMIN_URL": server.url, "VEIVISER_RETRY_MAX_TOTAL_SECONDS": "20"}
+
+
+def test_cli_run_and_status(server, state_url, tmp_path):
+    hub, hub_id = make_hub(server)
+    seed(make_project(server, hub, hub_id, "cli1"), 2)
+    runner = CliRunner()
+    report_file = tmp_path / "rapport.json"
+    result = runner.invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url, "--workers", "2",
+                                  "--report", str(report_file)], env=_env(server))
+    assert result.exit_code == EXIT_OK, result.output
+    assert "1 sites, 0 failed" in result.output
+    data = json.loads(report_file.read_text(encoding="utf-8"))
+    assert data["exit_code"] == 0 and data["sites_total"] == 1 and data["totals"]["created"] == 2 + 2 + 2 + 1 + 2
+
+    broken = make_project(server, hub, hub_id, "cli2")
+    broken.call("DELETE", f"Web/lists(guid'{broken.resolve_list('Måleindikatorer').id}')")
+    result = runner.invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url, "--report", str(report_file),
+                                  "--json-logs"], env=_env(server))
+    assert result.exit_code == EXIT_SITES_FAILED, result.output
+    data = json.loads(report_file.read_text(encoding="utf-8"))
+    assert [f["url"] for f in data["failed"]] == [broken.url] and "Måleindikatorer" in data["failed"][0]["error"]
+
+    result = runner.invoke(main, ["sync", "status", "--state", state_url], env=_env(server))
+    assert result.exit_code == 0, result.output
+    assert "partial" in result.output and "failed" in result.output and broken.url in result.output
+    status = json.loads(runner.invoke(main, ["sync", "status", "--state", state_url, "--format", "json"]).output)
+    assert [s["site_url"] for s in status["failing"]] == [broken.url] and len(status["runs"]) == 2
+
+    result = runner.invoke(main, ["sync", "run", "--hub", f"{server.url}/sites/finnesikke", "--state", state_url],
+                           env=_env(server))
+    assert result.exit_code == EXIT_RUN_FAILED, result.output
+    assert "finnesikke" in result.output
