@@ -124,8 +124,9 @@ class Ctx:
         label, _, rest = host.partition(".")
         if label.endswith("-admin") and rest:
             host = f"{label[:-6]}.{rest}"
-        self.base = f"{request.scheme}://{host}"
-        self.site_url = self.base + site["Path"]
+        self.base = f"{request.scheme}://{host}"  # the tenant host, for URLs of sites
+        # the addressed web's own URLs keep the host it was addressed on (the admin site is its own web)
+        self.site_url = f"{request.scheme}://{request.host}" + site["Path"]
         self.api = self.site_url + "/_api/"
 
 
