@@ -432,3 +432,24 @@ def provision_plan_bulk(file: str, hub: str, workers: int, extensions: tuple[str
 
 
 # --- end provision -------------------------------------------------------------------------------
+
+
+# --- demo (owner: demo engineer) -----------------------------------------------------------------
+
+
+@main.command("demo")
+@click.option("--out", "out_dir", default="veiviser-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the reports and the sync's history store.")
+@click.option("--data", "data_path", default=None, type=click.Path(dir_okay=False),
+              help="Keep the emulator's SQLite file here (serve it again with `veiviser emulator serve --data`).")
+@click.option("--projects", default=None, type=click.IntRange(1), help="Only the first N projects (a quicker look).")
+def demo_command(out_dir: str, data_path: str | None, projects: int | None) -> None:
+    """The whole tour without a tenant: emulator, hub and Trondheim portfolio, two syncs, the report."""
+    from veiviser.demo.tour import run_demo, summary_lines
+
+    result = run_demo(out_dir, data_path, projects=projects, progress=sys.stderr.isatty())
+    for line in summary_lines(result):
+        click.echo(line)
+
+
+# --- end demo ------------------------------------------------------------------------------------

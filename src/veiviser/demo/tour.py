@@ -125,6 +125,7 @@ class _Steps:
         if not self.enabled:
             yield self
             return
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -135,7 +136,7 @@ class _Steps:
         )
 
         with Progress(SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.description}"), BarColumn(),
-                      MofNCompleteColumn(), TimeElapsedColumn()) as progress:
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True)) as progress:
             self._progress = progress
             yield self
         self._progress = None
