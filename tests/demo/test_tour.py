@@ -1,0 +1,89 @@
+"""``veiviser demo`` end to end: the real client against the in-process emulator, two syncs, reports."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from veiviser.cli import main
+from veiviser.demo.tour import run_demo, summary_lines
+from veiviser.demo.writer import DemoError
+from veiviser.emulator.server import EmulatorServer
+from veiviser.schemas.settings import ConnectionSettings
+from veiviser.sharepoint import connect
+
+TODAY = date(2025, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    base = tmp_path_factory.mktemp("demo")
+    return run_demo(base / "out", base / "emulator.sqlite", projects=3, progress=False, today=TODAY)
+
+
+@pytest.mark.slow
+def test_demo_writes_reports_with_data_from_both_syncs(demo):
+    assert demo.projects == 3 and demo.items_written > 50
+    first, second = demo.syncs
+    assert first["totals"]["created"] >= 50 and first["sites_failed"] == 0
+    assert second["totals"]["created"] >= 3 and second["totals"]["updated"] >= 3 and second["totals"]["deleted"] == 1
+    for path in (demo.html, demo.excel, demo.state):
+        assert path.is_file() and path.stat().st_size > 1000
+    risks = pd.read_parquet(demo.star_dir / "fact_risks.parquet")
+    assert len(risks) >= 15
+    text = " ".join(risks.astype(str).fillna("").agg(" ".join, axis=1))
+    assert "Forsinkelse i nasjonal integrasjon" in text  # added in the change step, seen by sync 2
+    measurements = pd.read_parquet(demo.star_dir / "fact_measurements.parquet")
+    assert len(measurements) > 10
+    html = demo.html.read_text(encoding="utf-8")
+    assert "Digitale politikere" in html and "Forsinkelse i nasjonal integrasjon" in html
+    wb = load_workbook(demo.excel, read_only=True)
+    assert len(wb.sheetnames) >= 5
+    lines = "\n".join(summary_lines(demo))
+    assert str(demo.html) in lines and "veiviser emulator serve --data" in lines and "VEIVISER_" in lines
+
+
+@pytest.mark.slow
+def test_emulator_file_can_be_served_again(demo):
+    assert demo.data_path is not None and demo.data_path.is_file()
+    with EmulatorServer(data=str(demo.data_path)) as server:
+        settings = ConnectionSettings(auth="token", access_token=server.token, org="Test", admin_url=server.url)
+        with connect(f"{server.url}/sites/portefolje", settings) as hub:
+            register = list(hub.iter_items("Prosjekter", select=["Title", "GtItposmoInformation"]))
+            assert len(register) == 3
+            assert any(r["GtItposmoInformation"] is not None for r in register)
+            assert len(list(hub.iter_items("Porteføljeusikkerhet", select=["ID"]))) >= 15
+
+
+def test_existing_data_file_and_unwritable_out_are_clear_errors(tmp_path):
+    existing = tmp_path / "emu.sqlite"
+    existing.write_bytes(b"")
+    with pytest.raises(DemoError, match="already exists") as info:
+        run_demo(tmp_path / "out", existing, projects=1, progress=False)
+    assert "emulator serve --data" in info.value.hint
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(main, ["demo", "--out", str(blocker / "sub"), "--projects", "1"])
+    assert result.exit_code != 0
+    assert "Cannot write to the output folder" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_read_only_out_dir(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o500)
+    with pytest.raises(DemoError, match="Cannot write"):
+        run_demo(ro / "out", projects=1, progress=False)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("VEIVISER_FULL_DEMO"), reason="set VEIVISER_FULL_DEMO=1 for the full 23-project demo")
+def test_full_demo_under_two_minutes(tmp_path):
+    result = run_demo(tmp_path / "out", progress=False)
+    assert result.projects == 23 and result.syncs[1]["sites_failed"] == 0
+    assert result.seconds < 120, result.timings
