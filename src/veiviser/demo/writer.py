@@ -16,7 +16,7 @@ from typing import Any
 from veiviser.demo.data import KINDS, ChangeSet, Person, ProjectData, Ref, Row
 from veiviser.errors import VeiviserError
 from veiviser.schemas.template import Template
-from veiviser.sharepoint import LookupValue, Operation, OperationResult, SiteClient, odata_literal
+from veiviser.sharepoint import LookupValue, Operation, OperationResult, SiteClient
 from veiviser.sharepoint.client import title_segment
 
 REGISTER_LIST = "Prosjekter"
@@ -180,8 +180,3 @@ def write_hub_ratings(hub: SiteClient, projects: Sequence[tuple[ProjectData, Wri
         _check(hub.create_items(RATINGS_LIST, rows), hub.url, RATINGS_LIST, [r["GtRatingKey"] for r in rows])
     return {"itposmo": len(updates), "priority_ratings": len(rows)}
 
-
-def find_register_item(hub: SiteClient, url: str) -> dict[str, Any] | None:
-    """The register item of a project site (by ``GtSiteUrl``), or None."""
-    items = list(hub.iter_items(REGISTER_LIST, filter=f"GtSiteUrl eq {odata_literal(url)}", select=["ID", "GtSiteId"]))
-    return items[0] if items else None
