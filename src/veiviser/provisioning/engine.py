@@ -155,10 +155,11 @@ class Provisioner:
         create_site(root, _alias_of(url), title, owner)
         wait_until_ready(root, url, timeout=self.wait_timeout, interval=self.wait_interval)
 
-    def _read(self, site: SiteClient, template: Template, read_items: tuple[str, ...] = ()) -> SiteState | None:
+    def _read(self, site: SiteClient, template: Template, read_items: tuple[str, ...] = (),
+              new_site: bool = False) -> SiteState | None:
         """The site's state, or None when the site does not exist."""
         try:
-            state, _ = read_state(site, template, read_items=read_items)
+            state, _ = read_state(site, template, read_items=read_items, new_site=new_site)
         except NotFoundError:
             return None
         except SharePointError as exc:
@@ -184,7 +185,7 @@ class Provisioner:
             self._create(self.hub_url, title, None)
             created = True
             site = self.client(self.hub_url)
-            state = self._read(site, template)
+            state = self._read(site, template, new_site=True)
             if state is None:
                 raise ProvisionError(f"{self.hub_url} was created but cannot be read")
         if not state.is_hub:
@@ -262,7 +263,7 @@ class Provisioner:
             self._create(url, request.title, request.owner)
             created = True
             site = self.client(url)
-            state = self._read(site, template, read_items=(PROPERTIES_KEY,))
+            state = self._read(site, template, read_items=(PROPERTIES_KEY,), new_site=True)
             if state is None:
                 raise ProvisionError(f"{url} was created but cannot be read", hint="Run the command again in a minute.")
         register, cost_rows = self.hub_rows(hub, url, state.site_id, bool(request.operating_costs))

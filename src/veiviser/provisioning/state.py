@@ -218,12 +218,15 @@ def read_state(
     *,
     read_items: Iterable[str] = (),
     extra_ops: Iterable[Operation] = (),
+    new_site: bool = False,
 ) -> tuple[SiteState, dict[Any, OperationResult]]:
     """Read everything the plan needs in one ``$batch`` (two if a list is found only by URL).
 
     Items are read for seeded lists and for the list keys in ``read_items`` (e.g. the singleton
     item of ``Prosjektegenskaper``). ``extra_ops`` ride along in the same batch; their results are returned
-    by key so callers avoid extra round trips.
+    by key so callers avoid extra round trips. ``new_site=True`` (a site just created, holding few
+    of the template's lists) reads the list overview first and details only for the lists that
+    exist, instead of one detail read per template list that would almost all answer 404.
     """
     want_items = set(read_items)
     ops = [
@@ -235,8 +238,9 @@ def read_state(
         Operation("GET", "hubSites", key="hubs"),
         *extra_ops,
     ]
-    for lst in template.lists:
-        ops.extend(_detail_ops(lst, _list_base_by_title(lst.title), "t", lst.key in want_items))
+    if not new_site:
+        for lst in template.lists:
+            ops.extend(_detail_ops(lst, _list_base_by_title(lst.title), "t", lst.key in want_items))
     results = {r.key: r for r in site.batch(ops)}
     for key in ("site", "web", "lists"):
         if not results[key].ok:
@@ -262,7 +266,7 @@ def read_state(
     existing = [parse_list(d) for d in _results(results["lists"].value)]
     state.lists, state.other_lists = match_lists(template, existing)
     for key, ls in state.lists.items():
-        if ls.title == template.get_list(key).title:
+        if ls.title == template.get_list(key).title and not new_site:
             _fill_details(ls, template.get_list(key), results, "t")
     missing = [(template.get_list(k), ls) for k, ls in state.lists.items() if not ls.details]
     if missing:
