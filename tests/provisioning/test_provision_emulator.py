@@ -139,7 +139,7 @@ def test_upgrade_adds_extension_field_to_every_site_and_nothing_else(prov: Provi
     assert result.ok and len(result.results) == 2
     for res in result.results:
         assert res.plan is not None
-        template_steps = [(s.action, s.list, s.target) for s in res.plan.steps if s.action != "update_item"]
+        template_steps = [(s.action, s.list, s.target) for s in res.plan.steps if s.action not in ("update_item", "stamp_item")]
         assert template_steps == [("create_field", "risks", "GtRiskOwnerUnit")]
         fields = {f["InternalName"] for f in prov.client(res.url).get("Web/lists/GetByTitle('Usikkerhet')/Fields")}
         assert "GtRiskOwnerUnit" in fields
@@ -162,3 +162,41 @@ def test_invalid_template_fails_before_any_write(server: EmulatorServer, tmp_pat
     assert out.exit_code == 2, out.output
     assert "feil.yaml:7" in out.output and "Tekst" in out.output
     assert server.log.totals()["http"] == 0
+
+
+def _extension(tmp_path: Path) -> Path:
+    ext = tmp_path / "tillegg.yaml"
+    ext.write_text("extension: tillegg\nversion: 1.0.0\nkind: project\nlists:\n  - key: risks\n    fields:\n"
+                   "      - {name: GtRiskOwnerUnit, display_name: Eierenhet, type: Text}\n", encoding="utf-8")
+    return ext
+
+
+def test_version_is_stamped_only_after_a_clean_apply(prov: Provisioner, server: EmulatorServer, factory,
+                                                     tmp_path: Path) -> None:
+    site_url = prov.project(ALFA).url
+    old = prov.project_template.stamp
+    newer = factory(project_template=load_template("standard", kind="project", extensions=[_extension(tmp_path)]))
+    assert newer.project_template.stamp != old
+    server.faults.add(FaultRule(path=r"CreateFieldAsXml", method="POST", status=500, count=1, scope="batch-part"))
+    failed = upgrade(newer)
+    assert not failed.ok and "GtRiskOwnerUnit" in (failed.results[0].error or "")
+    assert "not stamped" in (failed.results[0].error or "")
+    props = _items(prov, site_url, "Prosjektegenskaper")
+    assert props[0]["GtTemplateVersion"] == old  # the failed version is not claimed ...
+    assert _items(prov, prov.hub_url, "Prosjekter")[0]["GtTemplateVersion"] == old  # ... here either
+    server.faults.clear()
+    assert upgrade(newer).ok
+    assert _items(prov, site_url, "Prosjektegenskaper")[0]["GtTemplateVersion"] == newer.project_template.stamp
+    assert _items(prov, prov.hub_url, "Prosjekter")[0]["GtTemplateVersion"] == newer.project_template.stamp
+
+
+def test_new_site_with_a_failed_step_carries_no_version(prov: Provisioner, server: EmulatorServer) -> None:
+    server.faults.add(FaultRule(path=r"AddViewField", method="POST", status=500, count=1, scope="batch-part"))
+    with pytest.raises(ProvisionError, match="AddViewField|add_view_field"):
+        prov.project(ALFA)
+    props = _items(prov, prov.project_url("alfa"), "Prosjektegenskaper")
+    assert len(props) == 1 and not props[0].get("GtTemplateVersion")
+    assert _items(prov, prov.hub_url, "Prosjekter")[0]["GtTemplateVersion"] == "0.0.0"  # claimed, not stamped
+    server.faults.clear()
+    assert prov.project(ALFA).ok
+    assert _items(prov, prov.project_url("alfa"), "Prosjektegenskaper")[0]["GtTemplateVersion"] == prov.project_template.stamp

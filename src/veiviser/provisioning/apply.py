@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from veiviser.errors import VeiviserError
-from veiviser.provisioning.plan import ROUND_CONTENT, ROUND_CREATE, Plan, Step
+from veiviser.provisioning.plan import ROUND_CONTENT, ROUND_CREATE, ROUND_STAMP, Plan, Step
 from veiviser.provisioning.state import SiteState
 from veiviser.sharepoint import Operation, SiteClient
 from veiviser.sharepoint.client import title_segment
@@ -74,6 +74,8 @@ class _Ids:
     def __init__(self, state: SiteState) -> None:
         self.ids = {k: ls.id for k, ls in state.lists.items() if ls.id}
         self.types = {k: ls.entity_type for k, ls in state.lists.items() if ls.entity_type}
+        self.items: dict[tuple[str, str], int] = {}
+        """(list key, step target) → id of an item created in this apply."""
 
 
 def _list_path(ids: _Ids, key: str) -> str:
@@ -124,12 +126,13 @@ def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
     if step.action == "add_view_field":
         return Operation("POST", f"{base}/Views/GetByTitle({title_segment(step.target)})/ViewFields/"
                          f"AddViewField({title_segment(d['field'])})", **where)
-    if step.action in ("create_item", "update_item"):
+    if step.action in ("create_item", "update_item", "stamp_item"):
         body = row_to_sharepoint(d["values"], where=f"list {step.list!r}, {step.target}")
         body["__metadata"] = {"type": ids.types[step.list or ""]}
         if step.action == "create_item":
             return Operation("POST", f"{base}/items", body, **where)
-        return Operation("MERGE", f"{base}/items({int(d['id'])})", body, item=d["id"], **where)
+        item_id = int(d["id"]) if d.get("id") is not None else ids.items[(step.list or "", d["created"])]
+        return Operation("MERGE", f"{base}/items({item_id})", body, item=item_id, **where)
     raise ValueError(f"unknown step action {step.action!r}")
 
 
@@ -137,15 +140,19 @@ def apply_plan(site: SiteClient, plan: Plan, state: SiteState) -> ApplyReport:
     """Run the plan's steps against ``site``; returns per-step results (never raises for a failed step)."""
     report = ApplyReport(site=site.url)
     ids = _Ids(state)
-    for rnd in (ROUND_CREATE, ROUND_CONTENT):
+    for rnd in (ROUND_CREATE, ROUND_CONTENT, ROUND_STAMP):
         steps = [s for s in plan.steps if s.round == rnd]
+        if rnd == ROUND_STAMP and not report.ok:
+            report.results.extend(StepResult(s, False, "not stamped: earlier steps failed") for s in steps)
+            continue
         ops: list[Operation] = []
         sent: list[Step] = []
         for step in steps:
             try:
                 op = build_operation(step, ids, len(ops))
             except KeyError as exc:
-                report.results.append(StepResult(step, False, f"needs list {exc.args[0]!r}, which does not exist yet"))
+                what = f"item {exc.args[0][1]!r}" if isinstance(exc.args[0], tuple) else f"list {exc.args[0]!r}"
+                report.results.append(StepResult(step, False, f"needs {what}, which does not exist yet"))
                 continue
             except VeiviserError as exc:
                 report.results.append(StepResult(step, False, str(exc)))
@@ -160,6 +167,8 @@ def apply_plan(site: SiteClient, plan: Plan, state: SiteState) -> ApplyReport:
                 if step.action == "create_list" and isinstance(result.value, dict):
                     ids.ids[step.list or ""] = str(result.value.get("Id", "")).strip("{}").lower()
                     ids.types[step.list or ""] = str(result.value.get("ListItemEntityTypeFullName") or "")
+                if step.action == "create_item" and isinstance(result.value, dict) and result.value.get("Id"):
+                    ids.items[(step.list or "", step.target)] = int(result.value["Id"])
             else:
                 err = result.error
                 if err is not None and hasattr(err, "located"):

@@ -383,14 +383,15 @@ class Provisioner:
                     people: Mapping[str, Any]) -> DataItem:
         site_id = state.site_id if state else ""
         values = self._common_values(request, url, site_id, self.project_template, PROPERTIES_KEY)
-        values.update(self._stamp())
         values.update(people)
         params = {"alias": request.alias, "owner": request.owner, "leader": request.leader, "hub": self.hub_url}
         previous = _parameters(item)
         if item is None or any(previous.get(k) != v for k, v in params.items()):
             values["TemplateParameters"] = json.dumps(params, ensure_ascii=False, sort_keys=True)
         values = {k: v for k, v in values.items() if v is not None}
-        return DataItem(PROPERTIES_KEY, values, match=None, label="Prosjektegenskaper")
+        lst = self.project_template.get_list(PROPERTIES_KEY)
+        stamp = {k: v for k, v in self._stamp().items() if v is not None and lst.has_field(k)}
+        return DataItem(PROPERTIES_KEY, values, match=None, label="Prosjektegenskaper", stamp=stamp)
 
     def _write_register(self, hub: SiteClient, request: ProjectRequest, state: SiteState, row: dict[str, Any] | None,
                         *, claim: bool, people_changed: bool = False) -> bool:

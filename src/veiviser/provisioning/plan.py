@@ -60,6 +60,8 @@ NEW_LIST_VIEW = {100: "Alle elementer", 101: "Alle dokumenter"}
 
 ROUND_CREATE = 1
 ROUND_CONTENT = 2
+ROUND_STAMP = 3
+"""Version stamps: applied only when every step of rounds 1 and 2 succeeded."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class DataItem:
     """Site data to upsert into a list: matched on ``match`` (field → value), or the list's only item when ``None``.
 
     ``create_only`` values are written when the item is created and never changed afterwards.
+    ``stamp`` values (the template version) are written in the last round, only after a clean
+    apply, so a site is never stamped with a version whose steps failed.
     """
 
     list_key: str
@@ -100,6 +104,7 @@ class DataItem:
     match: Mapping[str, Any] | None = None
     create_only: Mapping[str, Any] = field(default_factory=dict)
     label: str = ""
+    stamp: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -418,14 +423,22 @@ def _plan_data(template: Template, state: SiteState, items: list[DataItem], out:
         if not match:
             values = {**(data.match or {}), **data.create_only, **data.values}
             out.steps.append(Step("create_item", ROUND_CONTENT, lst.key, label, "new", {"values": values}))
+            if data.stamp:
+                out.steps.append(Step("stamp_item", ROUND_STAMP, lst.key, label, ", ".join(data.stamp),
+                                      {"created": label, "values": dict(data.stamp)}))
             continue
         if len(match) > 1:
             out.drift.append(Drift(lst.key, label, f"{len(match)} items match; the first (id {match[0].get('Id')}) is kept up to date"))
         row = match[0]
+        row_id = int(row.get("Id") or row.get("ID"))
         changed = {k: v for k, v in data.values.items() if not same_value(v, _item_value(row, k, v))}
         if changed:
             out.steps.append(Step("update_item", ROUND_CONTENT, lst.key, label, ", ".join(changed),
-                                  {"id": int(row.get("Id") or row.get("ID")), "values": changed}))
+                                  {"id": row_id, "values": changed}))
+        stamp = {k: v for k, v in data.stamp.items() if not same_value(v, row.get(k))}
+        if stamp:
+            out.steps.append(Step("stamp_item", ROUND_STAMP, lst.key, label, ", ".join(stamp),
+                                  {"id": row_id, "values": stamp}))
 
 
 def _item_value(row: Mapping[str, Any], name: str, want: Any) -> Any:
