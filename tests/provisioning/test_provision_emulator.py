@@ -192,7 +192,7 @@ def test_version_is_stamped_only_after_a_clean_apply(prov: Provisioner, server: 
 
 def test_new_site_with_a_failed_step_carries_no_version(prov: Provisioner, server: EmulatorServer) -> None:
     server.faults.add(FaultRule(path=r"AddViewField", method="POST", status=500, count=1, scope="batch-part"))
-    with pytest.raises(ProvisionError, match="AddViewField|add_view_field"):
+    with pytest.raises(ProvisionError, match=r"add_view_field"):
         prov.project(ALFA)
     props = _items(prov, prov.project_url("alfa"), "Prosjektegenskaper")
     assert len(props) == 1 and not props[0].get("GtTemplateVersion")
