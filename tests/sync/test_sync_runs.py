@@ -179,8 +179,8 @@ def test_kill_at_random_points_then_rerun_is_exact(server, store, monkeypatch):
     for n, site in enumerate(sites):
         seed(site, 3, tag=str(n))
     fired = 0
-    # A run with work on both sites is ~65 events (HTTP out, HTTP back, store writes): kill inside it.
-    for step, point in enumerate(seeded_points(seed=2024, count=6, high=64)):
+    # A run with work on both sites is 34-40 events (HTTP out, HTTP back, store writes): kill inside it.
+    for step, point in enumerate(seeded_points(seed=2024, count=6, high=34)):
         if step:
             _mutate(sites[0], step)
             _mutate(sites[1], step + 100)
@@ -313,3 +313,35 @@ def test_cli_run_and_status(server, state_url, tmp_path):
                            env=_env(server))
     assert result.exit_code == EXIT_RUN_FAILED, result.output
     assert "finnesikke" in result.output
+
+
+def test_unchanged_sites_cost_one_request_each_and_keep_findings(server, store):
+    from veiviser.sharepoint import RequestCounter
+
+    hub, hub_id = make_hub(server)
+    sites = [make_project(server, hub, hub_id, f"quiet{n}") for n in range(3)]
+    for site in sites:
+        seed(site, 2)
+        add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "Uten eier"}])
+    first = run(server, hub, store, workers=2)
+    assert first.exit_code == EXIT_OK, first.to_dict()
+    counter = RequestCounter()
+    report = sync_portfolio(hub.url, settings=settings(server), state=store, counter=counter,
+                            options=SyncOptions(workers=2))
+    assert report.exit_code == EXIT_OK
+    # Per run: the hub register (1 GET) and the hub's form digest (shared by every site); then
+    # one $batch per site: no contextinfo of its own, no hub writes.
+    assert counter.total == 2 + len(sites), counter.snapshot()
+    assert counter.count("POST", "_api/contextinfo") == 1 and counter.count("POST", "_api/$batch") == len(sites)
+    assert sorted((f.item_id, f.rule) for f in report.findings) == sorted((f.item_id, f.rule) for f in first.findings)
+    assert report.findings and report.totals()["unchanged"] == first.totals()["created"]
+
+    _mutate(sites[0], 1)
+    counter.reset()
+    report = sync_portfolio(hub.url, settings=settings(server), state=store, counter=counter,
+                            options=SyncOptions(workers=2))
+    assert report.exit_code == EXIT_OK
+    # The changed site: + its changed items, + a hub look-up of the new items' keys, + the hub write;
+    # the run: + the central lists' entity types.
+    assert counter.total == 2 + len(sites) + 3 + 1, counter.snapshot()
+    assert_exact(hub, sites, store)

@@ -153,9 +153,29 @@ class SiteClient:
         """Forget caches; the shared HTTP session stays open for clones."""
         self._lists.clear()
 
-    def for_site(self, url: str) -> SiteClient:
-        """A SiteClient for another site with the same credentials, transport, counter and limiter."""
-        return SiteClient(self._ctx.clone(url.rstrip("/")), settings=self.settings, session=self.session, sleep=self._sleep)
+    def for_site(self, url: str, *, share_digest: bool = False) -> SiteClient:
+        """A SiteClient for another site with the same credentials, transport, counter and limiter.
+
+        ``share_digest`` lets the new client send this client's form digest instead of fetching
+        its own (one ``contextinfo`` request per site saved). Only for bearer-token auth, which
+        every veiviser auth mode is: SharePoint Online does not check the digest of OAuth calls,
+        and if it ever refuses one (403 ``-2130575251``) the client fetches the site's own digest
+        and re-sends once, as after an expiry.
+        """
+        clone = SiteClient(self._ctx.clone(url.rstrip("/")), settings=self.settings, session=self.session,
+                           sleep=self._sleep)
+        if share_digest:
+            clone._ctx.pending_request()._ctx_web_info = self.form_digest()
+        return clone
+
+    def form_digest(self) -> Any:
+        """This site's form digest information (fetched with ``contextinfo`` if not yet valid)."""
+        request = self._ctx.pending_request()
+        try:
+            request.warm_up()
+        except (ClientRequestException, RequestException, SharePointError) as exc:
+            raise from_client_exception(exc, site=self.url) from None
+        return request.context_info
 
     def admin(self) -> SiteClient:
         """The tenant admin site from ``VEIVISER_ADMIN_URL`` (never derived from the host, trap T11)."""

@@ -32,8 +32,8 @@ from typing import Any
 
 from veiviser.errors import VeiviserError
 from veiviser.schemas.settings import ConnectionSettings
-from veiviser.sharepoint.batch import Operation, OperationResult
-from veiviser.sharepoint.client import SiteClient, connect, title_segment
+from veiviser.sharepoint.batch import Operation, OperationResult, encode_url
+from veiviser.sharepoint.client import SiteClient, connect, query_string, title_segment
 from veiviser.sharepoint.errors import AuthError, NotFoundError, SharePointError, ThrottledError
 from veiviser.sharepoint.transport import RateLimiter, RequestCounter
 from veiviser.sharepoint.values import normalise_item, odata_literal
@@ -87,6 +87,8 @@ PROPERTY_FIELDS = (
 
 CHANGE_TYPE_DELETE = 3
 
+_ENTITY_LOCK = threading.Lock()
+
 
 class SiteFailure(VeiviserError):
     """One site could not be synced; the run goes on with the others."""
@@ -120,6 +122,7 @@ class CentralList:
     kind: str
     title: str
     fields: dict[str, str]
+    entity_type: str = ""  # ListItemEntityTypeFullName, read once per run
 
 
 @dataclass
@@ -342,7 +345,11 @@ def discover_sites(hub: SiteClient, options: SyncOptions) -> list[ProjectSite]:
     """Project sites from the hub register ``Prosjekter`` (``GtSiteUrl``), plus ``extra_sites``."""
     sites: dict[str, ProjectSite] = {}
     select = ["ID", "Title", "GtSiteUrl", "GtSiteId", "GtProjectPhaseText", *PROPERTY_FIELDS]
-    for item in hub.iter_items(PROJECTS_LIST_TITLE, select=list(dict.fromkeys(select)), page_size=5000):
+    # By title in the items URL: one request (iter_items would resolve the list first).
+    url = encode_url(f"{hub.service_root}/Web/lists/GetByTitle({title_segment(PROJECTS_LIST_TITLE)})/items") + \
+        query_string({"$select": ",".join(dict.fromkeys(select)), "$top": 5000})
+    raw_items = (normalise_item(raw) for page in hub.iter_pages(url, list=PROJECTS_LIST_TITLE) for raw in page)
+    for item in raw_items:
         url = str(item.get("GtSiteUrl") or "").strip().rstrip("/")
         if not url:
             continue
@@ -391,8 +398,9 @@ def _sync_one(
         # 429/503 are retried by the gateway (envelopes and batch parts, after Retry-After); what
         # still fails here has outlasted the retry caps, and the site is reported as failed.
         check_lock()
-        syncer = SiteSync(hub.for_site(site.url), hub.for_site(hub.url), site, store, central,
-                          project_fields, people, options, run_id)
+        # Both clients send the hub's form digest: no contextinfo request per site.
+        syncer = SiteSync(hub.for_site(site.url, share_digest=True), hub.for_site(hub.url, share_digest=True),
+                          site, store, central, project_fields, people, options, run_id)
         syncer.run(outcome)
     except VeiviserError as exc:
         outcome.status = "failed"
@@ -601,6 +609,11 @@ class SiteSync:
         self.round_two(states)
         list_ids = {name: st.list_id for name, st in states.items()}
         previous = self.store.current_rows(site_id)
+        if not any(st.full or st.changed_ids or st.deleted_ids for st in states.values()):
+            # Nothing changed since the stored tokens, and tokens are stored only after the hub
+            # and the history were written: the hub is in step. No more requests for this site.
+            self._quiet(outcome, previous)
+            return
         cmap = self.store.central_map(site_id)
 
         # Project facts: Prosjektegenskaper item 1 (else the register entry).
@@ -696,6 +709,16 @@ class SiteSync:
         outcome.counts["full_reads"] = sum(1 for st in states.values() if st.full)
         outcome.findings = check_site(
             self.project.url, {name: list(current[name].values()) for name in KIND_ORDER}
+        )
+
+    def _quiet(self, outcome: SiteOutcome, previous: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
+        """Outcome of an unchanged site: counts and findings from the history store's current rows."""
+        props = next(iter(previous.get(PROPERTIES, {}).values()), {})
+        outcome.title = props.get("Title") or self.project.title or outcome.title
+        outcome.counts = {"created": 0, "updated": 0, "deleted": 0,
+                          "unchanged": sum(len(previous.get(name, {})) for name in KIND_ORDER), "full_reads": 0}
+        outcome.findings = check_site(
+            self.project.url, {name: list(previous.get(name, {}).values()) for name in KIND_ORDER}
         )
 
     def _properties_item(self, st: ListState, before: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -825,11 +848,17 @@ class SiteSync:
         return counts
 
     def _entity_types(self) -> dict[str, str]:
-        out = {}
-        for name in KIND_ORDER:
-            info = self.hub.resolve_list(self.central[name].title)
-            out[self.central[name].title] = info.entity_type
-        return out
+        """Item entity type names of the central lists: one ``$batch`` per run, shared by the workers."""
+        with _ENTITY_LOCK:
+            missing = [c for c in self.central.values() if not c.entity_type]
+            if missing:
+                ops = [Operation("GET", f"Web/lists/GetByTitle({title_segment(c.title)})?$select=ListItemEntityTypeFullName",
+                                 key=c.kind, list=c.title) for c in missing]
+                for res in self.hub.batch(ops):
+                    if not res.ok or not isinstance(res.value, dict):
+                        raise _site_error(res, self.hub.url, f"read the central list {self.central[res.key].title!r}")
+                    self.central[res.key].entity_type = str(res.value.get("ListItemEntityTypeFullName") or "")
+            return {c.title: c.entity_type for c in self.central.values()}
 
     def _reconcile_project(self, prop_item: dict[str, Any] | None, project: dict[str, Any], counts: dict[str, Any]) -> None:
         """Bring the hub's Prosjekter item in step with Prosjektegenskaper (write only on difference)."""
