@@ -241,3 +241,19 @@ def test_batched_first_page_exposes_next_link(server: EmulatorServer, counter: R
     assert [r["Title"] for r in first.value] + [r["Title"] for r in rest] == [f"P{n}" for n in range(12)]
     assert list(site.rest_of_pages(small)) == []
     assert counter.count("GET", "/items") == 2  # pages 2 and 3 only; the first page is not re-read
+
+
+def test_for_site_can_share_the_form_digest(server: EmulatorServer, counter: RequestCounter) -> None:
+    hub = _site(server, "digesthub", counter)
+    other = _site(server, "digestother")
+    list_id = _new_list(other, "Shared")
+    counter.reset()
+    shared = hub.for_site(other.url, share_digest=True)
+    assert shared.create_items(list_id, [{"Title": "a"}])[0].ok
+    assert counter.count("POST", "_api/contextinfo") == 1  # the hub's, fetched once; none for the other site
+    again = hub.for_site(other.url, share_digest=True)
+    assert again.create_items(list_id, [{"Title": "b"}])[0].ok
+    assert counter.count("POST", "_api/contextinfo") == 1
+    server.expire_digests()  # a refused digest: the client fetches the site's own and re-sends once
+    assert again.create_items(list_id, [{"Title": "c"}])[0].ok
+    assert sorted(r["Title"] for r in other.iter_items(list_id)) == ["a", "b", "c"]
