@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,6 +29,8 @@ def _bad(path: str) -> SharePointError:
 
 def split_segments(path: str) -> list[tuple[str, str | None]]:
     """``Web/lists/GetByTitle('a/b')/items(5)`` → ``[("Web", None), …, ("GetByTitle", "'a/b'"), ("items", "5")]``."""
+    if "(" not in path:  # fast path: no inline arguments, nothing to scan for
+        return [(name, None) for name in path.split("/") if name]
     out: list[tuple[str, str | None]] = []
     i, n = 0, len(path)
     while i < n:
@@ -71,6 +74,10 @@ def split_segments(path: str) -> list[tuple[str, str | None]]:
 
 
 def _split_args(text: str) -> list[str]:
+    if "," not in text:  # fast paths: one argument, or no quoted commas possible
+        return [text] if text else []
+    if "'" not in text:
+        return text.split(",")
     parts, cur, in_str = [], [], False
     i = 0
     while i < len(text):
@@ -94,8 +101,6 @@ def _split_args(text: str) -> list[str]:
 
 def parse_value(text: str, aliases: dict[str, str]) -> Any:
     """One inline argument: ``'str'``, ``guid'…'``, ``5``, ``true``, ``@v`` (alias, JSON)."""
-    import json
-
     text = text.strip()
     if text.startswith("@"):
         raw = aliases.get(text)
@@ -124,7 +129,8 @@ def parse_value(text: str, aliases: dict[str, str]) -> Any:
 
 
 def parse_path(path: str, query: str) -> list[Segment]:
-    aliases = {k: v for k, v in parse_qsl(query, keep_blank_values=True) if k.startswith("@")}
+    aliases = {k: v for k, v in parse_qsl(query, keep_blank_values=True) if k.startswith("@")} \
+        if ("@" in query or "%40" in query) else {}
     segments = []
     for name, arg in split_segments(path):
         seg = Segment(name, has_parens=arg is not None)

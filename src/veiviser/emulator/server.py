@@ -54,6 +54,17 @@ MAX_BODY_BYTES = 1_048_576  # SPO request body limit (reference section 16.3)
 _DISCARD_LIMIT = 64 * 1024 * 1024  # above this an oversized body is not even read
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
+_MAX_HEADERS = 100
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+_date_cache: list[Any] = [0, ""]
+
+
+def _http_date() -> str:
+    """The ``Date`` header, formatted once per second (formatdate costs more than a small GET's routing)."""
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache[:] = [now, formatdate(now, usegmt=True)]
+    return _date_cache[1]
 
 
 class EmulatorError(VeiviserError):
@@ -420,6 +431,64 @@ class _Handler(BaseHTTPRequestHandler):
         except (TimeoutError, OSError):
             self.close_connection = True
 
+    def parse_request(self) -> bool:
+        """Request line and headers, without the stdlib's email parser (a third of a small GET's cost).
+
+        Same rules as ``BaseHTTPRequestHandler.parse_request`` for what the emulator serves: HTTP/1.0
+        and 1.1, keep-alive by version and ``Connection``, ``Expect: 100-continue``, at most 100
+        header lines of at most 64 KiB; ``self.headers`` is a case-insensitive :class:`Headers`.
+        """
+        self.command = None  # type: ignore[assignment]
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        self.requestline = line
+        words = line.split()
+        if len(words) != 3:
+            self.send_error(400, f"Bad request syntax ({line[:200]!r})")
+            return False
+        command, target, version = words
+        if version not in ("HTTP/1.1", "HTTP/1.0"):
+            if version.startswith("HTTP/"):
+                self.send_error(505, f"Invalid HTTP version ({version[:20]})")
+            else:
+                self.send_error(400, f"Bad request version ({version[:20]!r})")
+            return False
+        self.command, self.path, self.request_version = command, target, version
+        headers = Headers()
+        last: str | None = None
+        for _ in range(_MAX_HEADERS + 1):
+            raw = self.rfile.readline(65537)
+            if len(raw) > 65536:
+                self.send_error(431, "Line too long")
+                return False
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            text = raw.decode("iso-8859-1").rstrip("\r\n")
+            if text[:1] in (" ", "\t") and last is not None:  # obsolete line folding
+                headers[last] = headers[last] + " " + text.strip()
+                continue
+            name, sep, value = text.partition(":")
+            name = name.strip()
+            if not sep or not name:
+                self.send_error(400, "Malformed header line")
+                return False
+            if name not in headers:  # the first occurrence wins, as with the stdlib's message.get()
+                headers[name] = value.strip()
+            last = name
+        else:
+            self.send_error(431, "Too many headers")
+            return False
+        self.headers = headers  # type: ignore[assignment]
+        conntype = (headers.get("Connection") or "").lower()
+        if version == "HTTP/1.1":
+            self.close_connection = conntype == "close"
+        else:
+            self.close_connection = conntype != "keep-alive"
+        if version == "HTTP/1.1" and (headers.get("Expect") or "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed HTTP gets a SharePoint-shaped error too (never an HTML page)."""
         self.close_connection = True
@@ -496,15 +565,12 @@ class _Handler(BaseHTTPRequestHandler):
         except UnicodeDecodeError:
             self.send_error(400, "The request path is not valid UTF-8 after percent-decoding")
             return
-        headers = Headers(dict(self.headers.items()))
+        headers: Headers = self.headers  # type: ignore[assignment]  # parse_request builds a Headers
         resp = emulator.handle_http(self.command, scheme, host, path, query, headers, body, too_large)
         self._write(resp, started, head_only=self.command.upper() == "HEAD")
 
     def _write(self, resp: ApiResponse, started: float, head_only: bool) -> None:
-        try:
-            phrase = HTTPStatus(resp.status).phrase
-        except ValueError:
-            phrase = "Unknown"
+        phrase = _PHRASES.get(resp.status, "Unknown")
         request_id = str(uuid.uuid4())
         duration = int((time.perf_counter() - started) * 1000) if started else 0
         lines = [f"HTTP/1.1 {resp.status} {phrase}"]
@@ -513,7 +579,7 @@ class _Handler(BaseHTTPRequestHandler):
                 lines.append(f"{name}: {value}")
         lines += [
             f"Content-Length: {len(resp.body)}",
-            f"Date: {formatdate(usegmt=True)}",
+            f"Date: {_http_date()}",
             f"Server: {self.server_version}",
             f"request-id: {request_id}",
             f"SPRequestGuid: {request_id}",
