@@ -103,16 +103,27 @@ def _prepare(server: EmulatorServer) -> tuple[str, list[int]]:
     return lst.properties["Id"], [item.id for item in lst.items.get().execute_query()]
 
 
+def _server_ms(server: EmulatorServer) -> float:
+    """Median time the server spent per top-level request since the last reset (from its request log)."""
+    durations = sorted(r.duration_ms for r in server.log.recent()
+                       if r.kind in ("request", "batch") and not r.path.lower().endswith("/contextinfo"))
+    server.log.reset()
+    return durations[len(durations) // 2] if durations else 0.0
+
+
 def run(seconds: float = 3.0, workers: int = 2) -> list[dict[str, Any]]:
-    """Rows ``{scenario, mode, procs, ops, seconds, per_s, requests_per_s}``."""
+    """Rows ``{scenario, mode, procs, requests, seconds, requests_per_s, items_per_s, server_ms}``."""
     rows: list[dict[str, Any]] = []
     with EmulatorServer() as server:
         list_id, ids = _prepare(server)
         spawn = mp.get_context("spawn")
         for name, (fn, per_request) in SCENARIOS.items():
+            server.log.reset()
             n, elapsed = fn(server.url, server.token, list_id, ids, seconds, "in")
-            rows.append({"scenario": name, "mode": "in-process", "procs": 1, "requests": n, "seconds": elapsed})
+            rows.append({"scenario": name, "mode": "in-process", "procs": 1, "requests": n, "seconds": elapsed,
+                         "server_ms": _server_ms(server)})
             for procs in sorted({1, workers}):
+                server.log.reset()
                 queue = spawn.Queue()
                 jobs = [spawn.Process(target=_worker, args=((name, server.url, server.token, list_id, ids,
                                                             seconds, f"p{procs}-{k}", queue),))
@@ -125,7 +136,7 @@ def run(seconds: float = 3.0, workers: int = 2) -> list[dict[str, Any]]:
                 total = sum(r[0] for r in results)
                 span = max(r[1] for r in results)
                 rows.append({"scenario": name, "mode": "separate process", "procs": procs, "requests": total,
-                             "seconds": span})
+                             "seconds": span, "server_ms": _server_ms(server)})
             for row in rows:
                 if row["scenario"] == name:
                     row["requests_per_s"] = row["requests"] / row["seconds"]
@@ -180,10 +191,12 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{'scenario':34s} {'load from':18s} {'procs':>5s} {'requests':>8s} {'req/s':>8s} {'items/s':>8s}")
+    print(f"{'scenario':34s} {'load from':18s} {'procs':>5s} {'requests':>8s} {'req/s':>8s} {'items/s':>8s} "
+          f"{'server ms/req':>13s}")
     for r in rows:
         print(f"{r['scenario']:34s} {r['mode']:18s} {r['procs']:5d} {r['requests']:8d} "
-              f"{r['requests_per_s']:8.1f} {r['items_per_s']:8.0f}")
+              f"{r['requests_per_s']:8.1f} {r['items_per_s']:8.0f} {r['server_ms']:13.2f}")
+    print("server ms/req: median time inside the server per top-level request (its request log).")
 
 
 if __name__ == "__main__":
