@@ -162,7 +162,7 @@ class SharePointApp:
                 try:
                     response = self._dispatch(request)
                 except BaseException:
-                    self.store.rollback()
+                    self.store.rollback(may_have_mutated=request.method != "GET")
                     raise
                 self.store.commit()
                 return response

@@ -42,6 +42,12 @@ class Store:
         self.children: dict[str, dict[str, dict[str, dict[str, Any]]]] = {k: {} for k in KINDS}
         self._items: dict[str, dict[int, dict[str, Any]]] = {}
         self._in_tx = False
+        self._wrote = False  # whether the open transaction wrote anything
+        self._load_objects()
+
+    def _load_objects(self) -> None:
+        self.objects = {k: {} for k in KINDS}
+        self.children = {k: {} for k in KINDS}
         for kind, oid, parent, data in self.db.execute("SELECT kind, id, parent, data FROM objects ORDER BY rowid"):
             obj = json.loads(data)
             self.objects[kind][oid] = obj
@@ -52,26 +58,27 @@ class Store:
         if not self._in_tx:
             self.db.execute("BEGIN")
             self._in_tx = True
+            self._wrote = False
 
     def commit(self) -> None:
         if self._in_tx:
             self.db.execute("COMMIT")
             self._in_tx = False
 
-    def rollback(self) -> None:
-        """Undo the SQLite side and drop caches so memory matches disk again."""
+    def rollback(self, *, may_have_mutated: bool = True) -> None:
+        """Undo the SQLite side and make memory match disk again.
+
+        Handlers may change cached objects in place before they fail, so after a write request the
+        caches are rebuilt from disk. A read (``may_have_mutated=False``) that wrote nothing leaves
+        them untouched: reloading every object after each failed GET (a plain 404) made requests
+        slower as the tenant grew.
+        """
         if self._in_tx:
             self.db.execute("ROLLBACK")
             self._in_tx = False
-            self.objects = {k: {} for k in KINDS}
-            self.children = {k: {} for k in KINDS}
-            self._items.clear()
-            for kind, oid, parent, data in self.db.execute(
-                "SELECT kind, id, parent, data FROM objects ORDER BY rowid"
-            ):
-                obj = json.loads(data)
-                self.objects[kind][oid] = obj
-                self.children[kind].setdefault(parent or "", {})[oid] = obj
+            if may_have_mutated or self._wrote:
+                self._items.clear()
+                self._load_objects()
 
     # ------------------------------------------------------------------ objects
     def get(self, kind: str, oid: str) -> dict[str, Any] | None:
@@ -82,6 +89,7 @@ class Store:
 
     def put(self, kind: str, obj: dict[str, Any]) -> None:
         """Insert or update ``obj`` (needs ``_id`` and ``_parent``)."""
+        self._wrote = True
         oid, parent = obj["_id"], obj.get("_parent") or ""
         self.objects[kind][oid] = obj
         self.children[kind].setdefault(parent, {})[oid] = obj
@@ -92,6 +100,7 @@ class Store:
         )
 
     def delete(self, kind: str, oid: str) -> None:
+        self._wrote = True
         obj = self.objects[kind].pop(oid, None)
         if obj is not None:
             self.children[kind].get(obj.get("_parent") or "", {}).pop(oid, None)
@@ -102,6 +111,7 @@ class Store:
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
+        self._wrote = True
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?,?)", (key, value))
 
     # ------------------------------------------------------------------ items
@@ -119,6 +129,7 @@ class Store:
         return cached
 
     def put_item(self, list_id: str, item: dict[str, Any]) -> None:
+        self._wrote = True
         items = self.items(list_id)
         iid = int(item["ID"])
         items[iid] = item
@@ -128,10 +139,12 @@ class Store:
         )
 
     def delete_item(self, list_id: str, item_id: int) -> None:
+        self._wrote = True
         self.items(list_id).pop(item_id, None)
         self.db.execute("DELETE FROM items WHERE list_id=? AND item_id=?", (list_id, item_id))
 
     def drop_items(self, list_id: str) -> None:
+        self._wrote = True
         self._items.pop(list_id, None)
         self.db.execute("DELETE FROM items WHERE list_id=?", (list_id,))
 
@@ -147,6 +160,7 @@ class Store:
         obj: str,
         extra: dict[str, Any] | None = None,
     ) -> int:
+        self._wrote = True
         cur = self.db.execute(
             "INSERT INTO changes(site_id, web_id, list_id, item_id, change_type, ticks, object, extra) "
             "VALUES (?,?,?,?,?,?,?,?)",
