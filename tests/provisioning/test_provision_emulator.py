@@ -200,3 +200,34 @@ def test_new_site_with_a_failed_step_carries_no_version(prov: Provisioner, serve
     server.faults.clear()
     assert prov.project(ALFA).ok
     assert _items(prov, prov.project_url("alfa"), "Prosjektegenskaper")[0]["GtTemplateVersion"] == prov.project_template.stamp
+
+
+def _links(site, owner: str, ct_id: str) -> list[str]:
+    return [x["Name"] for x in site.get(f"{owner}/ContentTypes('{ct_id}')/FieldLinks")]
+
+
+def test_content_types_carry_their_field_links_in_order(prov: Provisioner, server: EmulatorServer, count_writes) -> None:
+    url = prov.project(ALFA).url
+    site = prov.client(url)
+    t = prov.project_template
+    uncertainty = t.content_type("Usikkerhet")
+    want = [link.name for link in uncertainty.field_links]
+    assert _links(site, "Web", uncertainty.id) == want  # model section 3, in order
+    assert _links(site, "Web", t.content_type("Risiko").id) == want  # inherited
+    stakeholders = "Web/lists/GetByTitle('Interessentregister')"
+    list_ct = next(c["StringId"] for c in site.get(f"{stakeholders}/ContentTypes") if c["Name"] == "Interessent")
+    assert _links(site, stakeholders, list_ct) == [link.name for link in t.content_type("Interessent").field_links]
+    # A site provisioned before field links were managed: links missing on the site and list content types.
+    for owner, ct_id in (("Web", t.content_type("Interessent").id), (stakeholders, list_ct)):
+        for name in ("GtStakeholderActions", "GtStakeholderInfluence"):
+            site.call("DELETE", f"{owner}/ContentTypes('{ct_id}')/FieldLinks/GetById('{name}')")
+    planned = prov.project(ALFA, dry_run=True).plan
+    assert planned is not None
+    assert sorted((s.list or "site", s.detail) for s in planned.steps) == [
+        ("site", "GtStakeholderActions"), ("site", "GtStakeholderInfluence"),
+        ("stakeholders", "GtStakeholderActions"), ("stakeholders", "GtStakeholderInfluence")]
+    assert prov.project(ALFA).outcome == "updated"
+    for owner, ct_id in (("Web", t.content_type("Interessent").id), (stakeholders, list_ct)):
+        assert set(_links(site, owner, ct_id)) == {link.name for link in t.content_type("Interessent").field_links}
+    server.log.reset()
+    assert prov.project(ALFA).outcome == "up to date" and count_writes() == 0

@@ -90,6 +90,14 @@ def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
         return Operation("POST", "Web/lists", d["body"], **where)
     if step.action == "create_content_type":
         return Operation("POST", "Web/ContentTypes", d["body"], **where)
+    if step.action == "create_site_field":
+        body = {"parameters": {"SchemaXml": d["schema_xml"], "Options": ADD_FIELD_INTERNAL_NAME_HINT,
+                               "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}}
+        return Operation("POST", "Web/Fields/CreateFieldAsXml", body, **where)
+    if step.action == "add_field_link":
+        owner = _list_path(ids, step.list) if step.list else "Web"
+        body = {"FieldInternalName": d["field"], "__metadata": {"type": "SP.FieldLink"}}
+        return Operation("POST", f"{owner}/ContentTypes('{d['ct']}')/FieldLinks", body, **where)
     base = _list_path(ids, step.list or "")
     if step.action == "update_list":
         return Operation("MERGE", base, {**d["values"], "__metadata": {"type": "SP.List"}}, **where)

@@ -27,6 +27,7 @@ from veiviser.provisioning.state import FieldState, ListState, SiteState, url_le
 from veiviser.schemas.template import (
     BUILTIN_FIELDS,
     CHOICE_TYPES,
+    ContentTypeDef,
     FieldDef,
     FieldType,
     ListDef,
@@ -227,6 +228,10 @@ def list_create_body(lst: ListDef) -> dict[str, Any]:
 
 def _field_order(lst: ListDef) -> list[FieldDef]:
     """Plain fields, then calculated (after their operands), lookups, projected lookups."""
+    return _order_fields(lst.fields)
+
+
+def _order_fields(fields: list[FieldDef]) -> list[FieldDef]:
 
     def rank(f: FieldDef) -> int:
         if f.is_projected:
@@ -237,7 +242,7 @@ def _field_order(lst: ListDef) -> list[FieldDef]:
             return 1
         return 0
 
-    ordered = sorted(lst.fields, key=rank)
+    ordered = sorted(fields, key=rank)
     # Calculated fields may use other calculated fields: order them by dependency.
     calc = [f for f in ordered if f.type is FieldType.CALCULATED]
     done: list[FieldDef] = []
@@ -295,20 +300,83 @@ def plan(template: Template, state: SiteState, *, data: Iterable[DataItem] = ())
     return out
 
 
+def _site_columns(template: Template) -> list[FieldDef]:
+    """Fields linked by content types, as site columns: plain first, calculated after their operands."""
+    return _order_fields([f for f in template.site_columns() if not f.is_lookup])
+
+
+def _linkable(template: Template, ref: str) -> list[str]:
+    """A content type's field links (inherited first) that can live on a site content type."""
+    names: list[str] = []
+    for link in template.content_type_field_links(ref):
+        try:
+            if template.field_def(link.name).is_lookup:
+                continue
+        except KeyError:
+            if link.name not in BUILTIN_FIELDS:
+                continue
+        names.append(link.name)
+    return names
+
+
 def _plan_content_types(template: Template, state: SiteState, out: Plan) -> None:
+    """Site columns, content types with fixed IDs and their field links, in order (model section 3).
+
+    A new child content type inherits the links its parent has at that moment; the parent's are
+    added first. A list content type copies its site content type's links when it is bound, so
+    only list content types bound before the site content type was complete get links here.
+    """
     if not template.content_types:
         return
+    if state.site_fields is not None:
+        for fdef in _site_columns(template):
+            if fdef.name not in state.site_fields:
+                out.steps.append(Step("create_site_field", ROUND_CREATE, None, fdef.name, fdef.type.value,
+                                      {"schema_xml": fdef.schema_xml()}))
+    expected: dict[str, list[str]] = {}
     for ct in sorted(template.content_types, key=lambda c: len(c.id)):  # parents first
-        if ct.id.upper() in state.site_content_types:
+        want = _linkable(template, ct.id)
+        expected[ct.id.upper()] = want
+        exists = ct.id.upper() in state.site_content_types
+        if exists and ct.id.upper() not in state.ct_links:
+            out.notes.append(f"content type {ct.name!r}: could not read its field links; not checked")
             continue
-        body = {
-            "Id": {"StringValue": ct.id, "__metadata": {"type": "SP.ContentTypeId"}},
-            "Name": ct.name,
-            "Description": ct.description or "",
-            "Group": ct.group or "Prosjektportalen",
-            "__metadata": {"type": "SP.ContentType"},
-        }
-        out.steps.append(Step("create_content_type", ROUND_CREATE, None, ct.name, ct.id, {"body": body}))
+        if exists:
+            have = state.ct_links[ct.id.upper()]
+        else:
+            parent = template.parent_id_of(ct).upper()
+            have = ["Title", *expected.get(parent, [])]
+            _plan_create_content_type(ct, out)
+        # Every content type inherits Title from Item (0x01); it is never added as a link.
+        missing = [name for name in want if name not in have and name != "Title"]
+        for name in missing:
+            out.steps.append(Step("add_field_link", ROUND_CREATE, None, ct.name, name, {"ct": ct.id, "field": name}))
+        if not exists or not missing:
+            continue
+        for key, ls in state.lists.items():  # list content types bound before the links were complete
+            for sid, _name in ls.content_types:
+                if sid.upper().startswith(ct.id.upper()) and _derived_directly(sid, ct.id, template):
+                    for name in missing:
+                        if name in ls.fields or name in BUILTIN_FIELDS:
+                            out.steps.append(Step("add_field_link", ROUND_CONTENT, key, ct.name, name,
+                                                  {"ct": sid, "field": name}))
+
+
+def _derived_directly(list_ct: str, site_ct: str, template: Template) -> bool:
+    """True when ``list_ct`` is bound from ``site_ct`` itself, not from one of its template children."""
+    longer = [c.id for c in template.content_types if len(c.id) > len(site_ct) and list_ct.upper().startswith(c.id.upper())]
+    return not longer
+
+
+def _plan_create_content_type(ct: ContentTypeDef, out: Plan) -> None:
+    body = {
+        "Id": {"StringValue": ct.id, "__metadata": {"type": "SP.ContentTypeId"}},
+        "Name": ct.name,
+        "Description": ct.description or "",
+        "Group": ct.group or "Prosjektportalen",
+        "__metadata": {"type": "SP.ContentType"},
+    }
+    out.steps.append(Step("create_content_type", ROUND_CREATE, None, ct.name, ct.id, {"body": body}))
 
 
 def _plan_list(template: Template, lst: ListDef, existing: ListState, state: SiteState, out: Plan, *, new: bool) -> None:

@@ -78,6 +78,10 @@ class SiteState:
     other_lists: list[ListState] = field(default_factory=list)
     site_content_types: dict[str, str] = field(default_factory=dict)
     """Content type ID (upper case) → name."""
+    site_fields: set[str] | None = None
+    """Internal names of the web's site columns (None when they could not be read)."""
+    ct_links: dict[str, list[str]] = field(default_factory=dict)
+    """Template site content type ID (upper case) → its field links' internal names, in order."""
     hubs: dict[str, str] = field(default_factory=dict)
     """Hub site URL (lower case, no trailing slash) → hub id, when the site could list hubs."""
 
@@ -236,8 +240,13 @@ def read_state(
                   key="lists"),
         Operation("GET", "Web/ContentTypes?$select=StringId,Name", key="site_cts"),
         Operation("GET", "hubSites", key="hubs"),
+        Operation("GET", "Web/Fields?$select=InternalName", key="site_fields"),
         *extra_ops,
     ]
+    if not new_site:  # a new site has none of the template's content types yet: nothing to read
+        for ct in template.content_types:
+            ops.append(Operation("GET", f"Web/ContentTypes('{ct.id}')/FieldLinks?$select=Name",
+                                 key=("ctlinks", ct.id.upper())))
     if not new_site:
         for lst in template.lists:
             ops.extend(_detail_ops(lst, _list_base_by_title(lst.title), "t", lst.key in want_items))
@@ -257,6 +266,12 @@ def read_state(
     )
     if results["site_cts"].ok:
         state.site_content_types = {str(c.get("StringId", "")).upper(): str(c.get("Name", "")) for c in _results(results["site_cts"].value)}
+    if results["site_fields"].ok:
+        state.site_fields = {str(f.get("InternalName") or "") for f in _results(results["site_fields"].value)}
+    for ct in template.content_types:
+        links = results.get(("ctlinks", ct.id.upper()))
+        if links is not None and links.ok:
+            state.ct_links[ct.id.upper()] = [str(x.get("Name") or "") for x in _results(links.value)]
     if results["hubs"].ok:
         for h in _results(results["hubs"].value):
             url = str(h.get("SiteUrl") or "").rstrip("/").lower()
