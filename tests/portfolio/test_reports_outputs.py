@@ -222,3 +222,18 @@ def test_itposmo_and_priorities_from_project_columns():
     assert views.itposmo.table["total"].tolist() == [10]
     assert views.priority.ranking["project"].tolist()[0] == "Digital byggesak"
     assert not views.priority.ranking["complete"].any()  # only Strategi rated
+
+
+def test_report_files_get_the_umask_mode_not_0600(tmp_path) -> None:
+    """Reports are shared with colleagues: mkstemp's private 0600 mode must not leak into them."""
+    import os
+    import stat
+
+    from veiviser.portfolio.reports import _atomic
+
+    old = os.umask(0o022)
+    try:
+        target = _atomic(tmp_path / "r.html", lambda p: p.write_text("x", encoding="utf-8"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644

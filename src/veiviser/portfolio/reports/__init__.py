@@ -71,6 +71,12 @@ def _prepare_dir(path: Path) -> None:
         raise OutputError(f"{path} is not a folder", hint="Give a folder path with --out.")
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def _atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Write via ``write(tmp)`` to a temp file beside ``path``, then rename it into place."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
@@ -78,6 +84,8 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        # mkstemp creates 0600; a report is an ordinary file, so give it the mode the umask allows.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
