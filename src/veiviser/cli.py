@@ -388,15 +388,19 @@ def provision_bulk_command(file: str, hub: str, workers: int, owner: str | None,
 @click.option("--hub", required=True, help="Portfolio hub URL.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 16))
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
+@click.option("--site", "sites", multiple=True, help="Also this site joined to the hub (repeatable).")
 @_ext_option
-def provision_upgrade(hub: str, workers: int, dry_run: bool, extensions: tuple[str, ...]) -> None:
-    """Bring every project site in the hub register to the current template version (additive)."""
+def provision_upgrade(hub: str, workers: int, dry_run: bool, sites: tuple[str, ...], extensions: tuple[str, ...]) -> None:
+    """Bring every project site of the hub (register and joined sites) to the current template (additive)."""
     from veiviser.provisioning.bulk import upgrade
 
-    result = upgrade(_provisioner(hub, extensions), workers=workers, dry_run=dry_run)
+    result = upgrade(_provisioner(hub, extensions), workers=workers, dry_run=dry_run, sites=sites)
+    for note in result.notes:
+        click.echo(f"note: {note}")
     for r in result.results:
         click.echo(f"{r.url}: {r.outcome}" + (f" — {r.error}" if r.error else
-                                              f" ({r.plan.summary()})" if r.plan is not None else ""))
+                                              f" ({r.plan.summary()})" if r.plan is not None else "")
+                   + "".join(f" [{n}]" for n in r.notes if "register" in n))
     if not result.ok:
         sys.exit(1)
 

@@ -27,11 +27,15 @@ def make_provisioner(server: EmulatorServer, **kwargs: object) -> Provisioner:
                        limiter=RateLimiter(1e6, 1), wait_interval=0.05, **kwargs)  # type: ignore[arg-type]
 
 
+#: POSTs that only read (SharePoint's query verbs).
+READ_ONLY_POSTS = ("/contextinfo", "/getsitepropertiesfromsharepointbyfilters")
+
+
 def writes(server: EmulatorServer) -> int:
-    """Write requests served: non-GET calls and batch parts, except contextinfo and $batch envelopes."""
+    """Write requests served: non-GET calls and batch parts, except read-only POSTs and $batch envelopes."""
     n = 0
     for (kind, method, endpoint), count in server.log.counts().items():
-        if kind == "batch" or method in ("GET", "HEAD") or endpoint.endswith("/contextinfo"):
+        if kind == "batch" or method in ("GET", "HEAD") or endpoint.lower().endswith(READ_ONLY_POSTS):
             continue
         n += count
     return n

@@ -231,3 +231,21 @@ def test_content_types_carry_their_field_links_in_order(prov: Provisioner, serve
         assert set(_links(site, owner, ct_id)) == {link.name for link in t.content_type("Interessent").field_links}
     server.log.reset()
     assert prov.project(ALFA).outcome == "up to date" and count_writes() == 0
+
+
+def test_upgrade_covers_joined_sites_missing_from_the_register(prov: Provisioner, server: EmulatorServer) -> None:
+    url = prov.project(ALFA).url
+    hub = prov.client(prov.hub_url)
+    row = _items(prov, prov.hub_url, "Prosjekter")[0]
+    assert all(r.ok for r in hub.delete_items("Prosjekter", [int(row["Id"])]))
+    root = connect(server.url, prov.settings)
+    create_site(root, "utenfor", "Ikke i huben", OWNER)
+    wait_until_ready(root, f"{server.url}/sites/utenfor", interval=0.05)
+    result = upgrade(prov, sites=[url, f"{server.url}/sites/utenfor"])
+    assert result.ok, [r.error for r in result.results]
+    assert [r.url for r in result.results] == [url]
+    assert "not in the register" in result.results[0].notes[0]
+    assert any("utenfor is not joined" in n for n in result.notes)
+    register = _items(prov, prov.hub_url, "Prosjekter")
+    assert [(r["GtSiteUrl"], r["Title"]) for r in register] == [(url, ALFA.title)]
+    assert register[0]["GtTemplateVersion"] == prov.project_template.stamp

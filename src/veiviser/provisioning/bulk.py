@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,23 +140,89 @@ def provision_bulk(
 @dataclass
 class UpgradeResult:
     results: list[SiteResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
 
 
-def upgrade(prov: Provisioner, *, workers: int = 4, dry_run: bool = False, progress: Progress | None = None) -> UpgradeResult:
-    """Bring every project site in the hub register to the current template (additive only)."""
+TENANT = "Microsoft.Online.SharePoint.TenantAdministration.Tenant"
+
+
+def hub_joined_sites(prov: Provisioner) -> tuple[list[str], str | None]:
+    """URLs of the sites joined to the hub, from the tenant's site list; ``(urls, None)`` or ``([], why not)``.
+
+    SharePoint Online's ``Tenant/GetSitePropertiesFromSharePointByFilters`` (admin site) pages
+    through all site collections with their ``HubSiteId``; the hub itself is left out.
+    """
+    hub_id = prov.hub_id()
+    try:
+        admin = prov.client(prov.hub_url).admin()
+        urls: list[str] = []
+        start: str | None = "0"
+        while start is not None:
+            body = {"speFilter": {"StartIndex": start, "IncludeDetail": True,
+                                  "__metadata": {"type": "Microsoft.Online.SharePoint.TenantAdministration.SPOSitePropertiesEnumerableFilter"}}}
+            page = admin.call("POST", f"{TENANT}/GetSitePropertiesFromSharePointByFilters", body) or {}
+            rows = page.get("_Child_Items_") or page.get("results") or [] if isinstance(page, dict) else page
+            for row in rows:
+                url = str(row.get("Url") or "").rstrip("/")
+                if str(row.get("HubSiteId") or "").lower() == hub_id and url.lower() != prov.hub_url.lower():
+                    urls.append(url)
+            nxt = page.get("_nextStartIndexFromSharePoint") if isinstance(page, dict) else None
+            start = str(nxt) if nxt and str(nxt) != start else None
+    except VeiviserError as exc:
+        return [], f"could not list the sites joined to the hub ({exc}); only the register was used"
+    return urls, None
+
+
+def _request_from_site(prov: Provisioner, url: str) -> ProjectRequest:
+    """A request for a joined site that the register does not know: title from its project properties."""
+    alias = url.rstrip("/").rsplit("/", 1)[-1]
+    site = prov.client(url)
+    title = alias
+    try:
+        rows = site.get("Web/lists/GetByTitle('Prosjektegenskaper')/items", {"$top": 1, "$orderby": "Id"}) or []
+        title = str((rows[0] if rows else {}).get("Title") or "") or str(site.get("Web", {"$select": "Title"}).get("Title") or alias)
+    except VeiviserError:
+        pass
+    return ProjectRequest(title=title, alias=alias)
+
+
+def upgrade(prov: Provisioner, *, workers: int = 4, dry_run: bool = False, progress: Progress | None = None,
+            sites: Iterable[str] = (), joined: bool = True) -> UpgradeResult:
+    """Bring every project site of the hub to the current template (additive only).
+
+    Sites come from the hub register, plus (``joined=True``) the sites the tenant reports as joined
+    to the hub, plus explicit ``sites`` URLs that are joined to the hub. A joined site that is not
+    in the register is upgraded only if it is a veiviser project site (its own ``Prosjektegenskaper``;
+    it is then registered again) and is reported as "not in the register".
+    """
     hub = prov.client(prov.hub_url)
     rows = hub.get(f"Web/lists/GetByTitle('{REGISTER_LIST}')/items", {"$top": 5000}) or []
-    sites: dict[str, dict[str, Any]] = {}
+    registered: dict[str, dict[str, Any]] = {}
     for r in rows:
         url = str(r.get("GtSiteUrl") or "").rstrip("/")
         if url:
-            sites.setdefault(url.lower(), r)
+            registered.setdefault(url.lower(), r)
+    notes: list[str] = []
+    extra: list[str] = []
+    if joined:
+        found, why = hub_joined_sites(prov)
+        extra += found
+        if why:
+            notes.append(why)
+    hub_id = prov.hub_id() if sites else ""
+    for url in sites:
+        d = prov.client(url).get("Site", {"$select": "HubSiteId"})
+        if str(d.get("HubSiteId") or "").lower() != hub_id:
+            notes.append(f"{url} is not joined to the hub {prov.hub_url}; left out")
+        else:
+            extra.append(url.rstrip("/"))
+    unregistered = list(dict.fromkeys(u for u in extra if u.lower() not in registered))
 
-    def run(row: dict[str, Any]) -> SiteResult:
+    def run_registered(row: dict[str, Any]) -> SiteResult:
         url = str(row["GtSiteUrl"]).rstrip("/")
         alias = url.rsplit("/", 1)[-1]
         request = ProjectRequest(title=str(row.get("Title") or alias), alias=alias, unit=row.get("GtProjectUnit"),
@@ -164,13 +230,25 @@ def upgrade(prov: Provisioner, *, workers: int = 4, dry_run: bool = False, progr
                                  start_year=int(row["GtStartYear"]) if row.get("GtStartYear") else None,
                                  lifecycle_status=row.get("GtProjectLifecycleStatus") or None,
                                  service_area=row.get("GtProjectServiceAreaText") or None)
-        try:
-            res = prov.upgrade_site(request, dry_run=dry_run)
-        except VeiviserError as exc:
-            res = SiteResult(url, "failed", request.title, alias, error=str(exc))
-        if progress is not None:
-            progress(res)
+        return _upgrade_one(prov, request, url, dry_run, progress)
+
+    def run_unregistered(url: str) -> SiteResult:
+        res = _upgrade_one(prov, _request_from_site(prov, url), url, dry_run, progress, unregistered=True)
         return res
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="upgrade") as pool:
-        return UpgradeResult(list(pool.map(run, sites.values())))
+        results = list(pool.map(run_registered, registered.values())) + list(pool.map(run_unregistered, unregistered))
+    return UpgradeResult(results, notes)
+
+
+def _upgrade_one(prov: Provisioner, request: ProjectRequest, url: str, dry_run: bool, progress: Progress | None,
+                 *, unregistered: bool = False) -> SiteResult:
+    try:
+        res = prov.upgrade_site(request, dry_run=dry_run)
+    except VeiviserError as exc:
+        res = SiteResult(url, "failed", request.title, request.alias, error=str(exc))
+    if unregistered:
+        res.notes.insert(0, "joined to the hub but not in the register" + ("" if not res.ok or dry_run else "; registered again"))
+    if progress is not None:
+        progress(res)
+    return res
