@@ -449,8 +449,7 @@ class SharePointApp:
         if name == "getlistitemchangessincetoken" and method == "POST":
             return self._changes_since_token_xml(ctx, lst)
         if name == "additem" and method == "POST":
-            raise SharePointError(400, ARGUMENT, "The emulator does not support addItem with "
-                                  "ListItemCreationInformation; POST the item to <list>/items instead (trap T16).")
+            return self._add_item_with_info(ctx, site, lst)
         if name == "parentweb":
             return ("web", site)
         if name == "getrelatedfields" and method == "GET":
@@ -1841,8 +1840,9 @@ class SharePointApp:
                 raise SharePointError(400, SP_EXCEPTION, f"The lookup value {lid} in '{key}' does not exist in the "
                                       f"target list.")
 
-    def _finalize(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], creating: bool) -> None:
-        """Defaults, required checks and calculated values."""
+    def _finalize(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], creating: bool,
+                  require: bool = True) -> None:
+        """Defaults, required checks (unless ``require`` is False) and calculated values."""
         flds = self.store.under("field", lst["Id"])
         for fld in flds:
             name = fld["InternalName"]
@@ -1850,7 +1850,7 @@ class SharePointApp:
                 continue
             if creating and item.get(name) is None and fld.get("DefaultValue") not in (None, ""):
                 item[name] = self._default_value(fld)
-            if fld.get("Required") and item.get(name) in (None, "", []) and fld["TypeAsString"] not in (
+            if require and fld.get("Required") and item.get(name) in (None, "", []) and fld["TypeAsString"] not in (
                     "Calculated", "Computed"):
                 raise SharePointError(400, F.VALIDATION, f"Field '{fld['Title']}' ({name}) is required on list "
                                       f"'{lst['Title']}'; give it a value.")
@@ -1879,7 +1879,7 @@ class SharePointApp:
             return str(raw)
         return None
 
-    def _create_item(self, ctx: Ctx, lst: dict[str, Any], body: Any) -> dict[str, Any]:
+    def _create_item(self, ctx: Ctx, lst: dict[str, Any], body: Any, require: bool = True) -> dict[str, Any]:
         entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
         if not isinstance(body, dict):
             raise bad_query("The request body must be a JSON object describing the item.")
@@ -1896,7 +1896,7 @@ class SharePointApp:
                                 "Editor": user["Id"], "GUID": str(uuid.uuid4()), "Version": 1,
                                 "ContentTypeId": self._list_ctype_for(site, lst, None)}
         self._apply_values(ctx, lst, item, body, entity)
-        self._finalize(ctx, lst, item, creating=True)
+        self._finalize(ctx, lst, item, creating=True, require=require)
         lst["NextItemId"] = item_id + 1
         lst["LastItemModifiedDate"] = now
         self.store.put("list", lst)
@@ -2535,6 +2535,28 @@ class SharePointApp:
         if method == "GET":
             return ApiResponse.json({"d": {"results": []}})
         return None
+
+    def _add_item_with_info(self, ctx: Ctx, site, lst: dict[str, Any]) -> ApiResponse:
+        """``<list>/addItem`` with SP.ListItemCreationInformation: an empty item in the list's root folder.
+
+        ``FolderUrl`` may be empty, server-relative or absolute but must name the list's root folder;
+        the client's ``add_item(ListItemCreationInformation)`` sends ``base_url + ServerRelativeUrl``,
+        i.e. ``/sites/x`` twice (trap T16), which names no folder and is refused.
+        """
+        info = _unwrap(ctx.request.json(), "parameters")
+        if int(info.get("UnderlyingObjectType") or 0) != 0:
+            raise SharePointError(400, NOT_SUPPORTED, "The emulator creates list folders through "
+                                  "RootFolder/Folders/add only; addItem supports UnderlyingObjectType 0 (a file/item).")
+        folder = str(info.get("FolderUrl") or "")
+        path = urlsplit(folder).path if "://" in folder else folder
+        root = self._list_server_url(site, lst)
+        if path and path.rstrip("/").lower() != root.lower():
+            raise SharePointError(400, ARGUMENT, f"Value does not fall within the expected range. FolderUrl "
+                                  f"'{folder}' is not the root folder of list '{lst['Title']}' ({root}); the "
+                                  "office365 client doubles the site path here (trap T16): POST to <list>/items.")
+        entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
+        item = self._create_item(ctx, lst, {"__metadata": {"type": entity}}, require=False)
+        return ApiResponse.json({"d": self._item_json(ctx, lst, item)})
 
     def _seed_task_fields(self, site, lst: dict[str, Any]) -> None:
         """The columns SPO's Tasks templates (107, 171) carry, with their fixed field IDs (fieldswss.xml)."""
