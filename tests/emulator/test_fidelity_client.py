@@ -143,3 +143,34 @@ def test_list_template_171_is_what_the_upstream_list_test_creates(ctx):
                                  allow_content_types=True).execute_query()
     assert lst.properties["BaseTemplate"] == 171
     assert len(lst.get_related_fields().get().execute_query()) == 1
+
+
+def test_site_pages_events_default_library_and_list_paths(ctx):
+    pages = ctx.web.get_list_by_title("Områdesider").get().execute_query()  # an Lcid 1044 site
+    assert pages.properties["BaseTemplate"] == 119
+    assert pages.properties["ListItemEntityTypeFullName"] == "SP.Data.SitePagesItem"
+    assert ctx.web.get_list("SitePages").get().execute_query().id == pages.id
+    assert ctx.web.get_list_using_path("SitePages").execute_query().id == pages.id
+    assert pages.root_folder.get().execute_query().server_relative_url.endswith("/SitePages")
+    docs = ctx.web.default_document_library().get().execute_query()
+    assert docs.properties["BaseTemplate"] == 101
+    events = ctx.web.lists.ensure_events_list().execute_query()
+    again = ctx.web.lists.ensure_events_list().execute_query()
+    assert events.properties["BaseTemplate"] == 106 and again.id == events.id
+    with pytest.raises(ClientRequestException) as info:
+        ctx.web.get_list("Lists/Finnes ikke").get().execute_query()
+    assert info.value.response.status_code == 404
+
+
+def test_versions_comments_and_name_resource(ctx):
+    lst = _generic(ctx)
+    item = lst.add_item({"Title": "a"}).execute_query()
+    item.set_property("Title", "b").update().execute_query()
+    versions = item.versions.get().execute_query()
+    assert [v.properties["VersionLabel"] for v in versions] == ["2.0"]
+    assert len(item.get_comments().execute_query()) == 0
+    item.set_comments_disabled(True).execute_query()
+    ct = ctx.web.content_types.add(ContentTypeCreationInformation("Usikkerhet")).execute_query()
+    ct.name_resource.set_value_for_ui_culture("nb-NO", "Usikkerhet (bokmål)").execute_query()
+    assert ct.name_resource.get_value_for_ui_culture("nb-NO").execute_query().value == "Usikkerhet (bokmål)"
+    assert ct.name_resource.get_value_for_ui_culture("fi-FI").execute_query().value == "Usikkerhet"

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 from . import fields as F
 from .api import ApiRequest, ApiResponse, SharePointError, SiteLocation
 from .naming import (
+    LIBRARY_TEMPLATES,
     list_entity_type_name,
     list_item_entity_type_full_name,
     list_url_leaf,
@@ -230,8 +231,10 @@ class SharePointApp:
             self.store.put("user", owner_user)
         if lcid == 1044:
             self._new_list(site, "Dokumenter", 101, url_leaf="Delte dokumenter", log=False)
+            self._new_list(site, "Områdesider", 119, url_leaf="SitePages", log=False)
         else:
             self._new_list(site, "Documents", 101, url_leaf="Shared Documents", log=False)
+            self._new_list(site, "Site Pages", 119, url_leaf="SitePages", log=False)
         self._log(site, None, None, 1, "Site")
         return site
 
@@ -360,9 +363,17 @@ class SharePointApp:
             url = seg.args[0] if seg.args else ""
             if isinstance(url, dict):
                 url = url.get("DecodedUrl", "")
-            return ("list", site, self._list_by_url(ctx, str(url)))
+            found = self._list_by_url(ctx, str(url))
+            if last and method == "POST":  # invoked as a service operation (GetListUsingPath)
+                return ApiResponse.json({"d": self._list_json(ctx, found)})
+            return ("list", site, found)
         if name == "getlistbytitle":
             return ("list", site, self._list_by_title(ctx, str(seg.args[0] if seg.args else "")))
+        if name == "defaultdocumentlibrary":
+            libs = [x for x in self.store.under("list", site["WebId"]) if x["BaseTemplate"] == 101]
+            if not libs:
+                raise SharePointError(404, LIST_MISSING, "This site has no document library.")
+            return ("list", site, libs[0])
         if name == "fields":
             if seg.args:
                 return ("field", site, None, self._field_by_id(site, None, seg.args[0]))
@@ -409,6 +420,12 @@ class SharePointApp:
             return ("list", site, self._list_by_title(ctx, str(seg.args[0] if seg.args else "")))
         if name == "getbyid":
             return ("list", site, self._list_by_id(ctx, seg.args[0] if seg.args else ""))
+        if name == "ensureeventslist" and method == "POST":
+            events = next((x for x in self.store.under("list", site["WebId"]) if x["BaseTemplate"] == 106), None)
+            if events is None:
+                events = self._new_list(site, "Hendelser" if site["Lcid"] == 1044 else "Events", 106,
+                                        url_leaf="Calendar")
+            return ApiResponse.json({"d": self._list_json(ctx, events)})
         if name == "ensuresitepageslibrary" or name == "ensuresiteassetslibrary":
             return None
         return None
@@ -500,6 +517,15 @@ class SharePointApp:
             return ApiResponse.empty(200)
         if name == "attachmentfiles":
             return ("attachments", site, lst, item)
+        if name == "getcomments":
+            return ApiResponse.json({"d": {"results": []}})
+        if name == "setcommentsdisabled" and method == "POST":
+            disabled = seg.args[0] if seg.args else _unwrap(ctx.request.json()).get("value")
+            item["CommentsDisabled"] = bool(disabled)
+            self.store.put_item(lst["Id"], item)
+            return ApiResponse.empty(200)
+        if name == "versions" and method == "GET":
+            return self._versions_json(ctx, lst, item)
         # navigation to a lookup/user value: items(1)/Author
         fld = self._field_by_entity(lst, seg.name)
         if fld is not None and F.is_user(fld) and not F.is_multi(fld) and item.get(fld["InternalName"]):
@@ -550,7 +576,9 @@ class SharePointApp:
             return ("ctype", site, lst, self._ctype(site, lst, str(seg.args[0] if seg.args else "")))
         if name == "create" and method == "POST":
             info = _unwrap(ctx.request.json(), "parameters")
-            return ApiResponse.json({"d": self._ctype_json(ctx, lst, self._create_ctype(site, lst, info))})
+            ct = self._create_ctype(site, lst, info)
+            self._log(site, lst, None, 1, "ContentType", {"ContentTypeId": ct["StringId"]})
+            return ApiResponse.json({"d": self._ctype_json(ctx, lst, ct)})
         if name == "addavailablecontenttype" and method == "POST" and lst is not None:
             ct_id = seg.args[0] if seg.args else _unwrap(ctx.request.json()).get("contentTypeId")
             ct = self._add_list_ctype(site, lst, str(ct_id))
@@ -563,6 +591,8 @@ class SharePointApp:
 
     def _step_ctype(self, ctx: Ctx, state, seg, name, last, method):
         site, lst, ct = state[1], state[2], state[3]
+        if name in ("nameresource", "descriptionresource"):
+            return ("resource", site, lst, ct, "Name" if name == "nameresource" else "Description")
         if name == "fieldlinks":
             if seg.args:
                 return ("fieldlink", site, lst, ct, str(seg.args[0]))
@@ -1153,7 +1183,7 @@ class SharePointApp:
         raise SharePointError(404, "-2147024894, System.IO.FileNotFoundException", f"List '{url}' does not exist.")
 
     def _list_server_url(self, site: dict[str, Any], lst: dict[str, Any]) -> str:
-        prefix = "" if lst["BaseTemplate"] == 101 else "/Lists"
+        prefix = "" if lst["BaseTemplate"] in LIBRARY_TEMPLATES else "/Lists"
         return f"{site['Path']}{prefix}/{lst['UrlLeaf']}"
 
     def _new_list(self, site: dict[str, Any], title: str, template: int, url_leaf: str | None = None,
@@ -1174,23 +1204,23 @@ class SharePointApp:
         now = _iso(_now())
         lst = {
             "_id": list_id, "_parent": site["WebId"], "Id": list_id, "Title": title, "Description": description,
-            "BaseTemplate": template, "BaseType": 1 if template == 101 else 0, "UrlLeaf": leaf, "Created": now,
+            "BaseTemplate": template, "BaseType": 1 if template in LIBRARY_TEMPLATES else 0, "UrlLeaf": leaf, "Created": now,
             "LastItemModifiedDate": now, "LastItemDeletedDate": now, "NextItemId": 1, "Hidden": False,
-            "ContentTypesEnabled": False, "EnableVersioning": template == 101, "RootFolderId": str(uuid.uuid4()),
-            "EnableAttachments": template != 101, "OnQuickLaunch": False,
+            "ContentTypesEnabled": False, "EnableVersioning": template in LIBRARY_TEMPLATES, "RootFolderId": str(uuid.uuid4()),
+            "EnableAttachments": template not in LIBRARY_TEMPLATES, "OnQuickLaunch": False,
         }
         lst.update(extra or {})
         self.store.put("list", lst)
-        self._seed_fields(site, list_id, builtin_only=False, library=template == 101)
+        self._seed_fields(site, list_id, builtin_only=False, library=template in LIBRARY_TEMPLATES)
         if template in (107, 171):
             self._seed_task_fields(site, lst)
-        base_ct = "0x0101" if template == 101 else "0x01"
+        base_ct = "0x0101" if template in LIBRARY_TEMPLATES else "0x01"
         self._add_list_ctype(site, lst, base_ct, log=False)
-        view_title = "Alle dokumenter" if template == 101 and site["Lcid"] == 1044 else (
-            "Alle elementer" if site["Lcid"] == 1044 else ("All Documents" if template == 101 else "All Items"))
+        view_title = "Alle dokumenter" if template in LIBRARY_TEMPLATES and site["Lcid"] == 1044 else (
+            "Alle elementer" if site["Lcid"] == 1044 else ("All Documents" if template in LIBRARY_TEMPLATES else "All Items"))
         # The template's base view (BaseViewID 1): its fields are also what a view created without
         # ViewFields gets.
-        if template == 101:
+        if template in LIBRARY_TEMPLATES:
             lst["BaseViewFields"] = ["DocIcon", "LinkFilename", "Modified", "Editor"]
         elif template in (107, 171):
             lst["BaseViewFields"] = ["Checkmark", "LinkTitle", "DueDate", "AssignedTo"]
@@ -1230,7 +1260,7 @@ class SharePointApp:
             "ContentTypesEnabled": bool(lst.get("ContentTypesEnabled")), "Created": lst["Created"],
             "DefaultViewUrl": f"{self._list_server_url(ctx.site, lst)}/AllItems.aspx",
             "Description": lst.get("Description", ""), "EnableAttachments": bool(lst.get("EnableAttachments")),
-            "EnableVersioning": bool(lst.get("EnableVersioning")), "EnableFolderCreation": bool(lst.get("EnableFolderCreation", tmpl == 101)),
+            "EnableVersioning": bool(lst.get("EnableVersioning")), "EnableFolderCreation": bool(lst.get("EnableFolderCreation", tmpl in LIBRARY_TEMPLATES)),
             "EntityTypeName": list_entity_type_name(lst["UrlLeaf"], tmpl), "Hidden": bool(lst.get("Hidden")),
             "Id": lst["Id"], "ItemCount": len(self.store.items(lst["Id"])),
             "LastItemDeletedDate": lst.get("LastItemDeletedDate"), "LastItemModifiedDate": lst["LastItemModifiedDate"],
@@ -2557,6 +2587,30 @@ class SharePointApp:
         entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
         item = self._create_item(ctx, lst, {"__metadata": {"type": entity}}, require=False)
         return ApiResponse.json({"d": self._item_json(ctx, lst, item)})
+
+    def _step_resource(self, ctx: Ctx, state, seg, name, last, method):
+        """``<content type>/NameResource`` (SP.UserResource): per-culture values of Name/Description."""
+        ct, prop = state[3], state[4]
+        if method != "POST" or name not in ("setvalueforuiculture", "getvalueforuiculture"):
+            return None
+        body = _unwrap(ctx.request.json())
+        culture = str(body.get("cultureName") or "")
+        if not culture:
+            raise SharePointError(400, ARGUMENT, f"{seg.name} needs a cultureName such as 'nb-NO'.")
+        values = ct.setdefault("Resources", {}).setdefault(prop, {})
+        if name == "setvalueforuiculture":
+            values[culture.lower()] = str(body.get("value") or "")
+            self.store.put("ctype", ct)
+            return ApiResponse.json({"d": {"SetValueForUICulture": None}})
+        return ApiResponse.json({"d": {"GetValueForUICulture": values.get(culture.lower(), ct.get(prop, ""))}})
+
+    def _versions_json(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any]) -> ApiResponse:
+        """``items(n)/versions``: the emulator keeps no history, so only the current version is listed."""
+        version = int(item.get("Version", 1))
+        uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Items({item['ID']})/Versions({512 * version})"
+        return ApiResponse.json({"d": {"results": [{
+            "__metadata": {"id": uri, "uri": uri, "type": "SP.ListItemVersion"}, "Created": item["Modified"],
+            "IsCurrentVersion": True, "VersionId": 512 * version, "VersionLabel": f"{version}.0"}]}})
 
     def _seed_task_fields(self, site, lst: dict[str, Any]) -> None:
         """The columns SPO's Tasks templates (107, 171) carry, with their fixed field IDs (fieldswss.xml)."""

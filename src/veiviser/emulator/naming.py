@@ -32,16 +32,21 @@ def list_url_leaf(title: str) -> str:
     return leaf or "List"
 
 
+# Document libraries (101) and the Site Pages library (119) live at the site root and name their
+# entity types without the List suffix.
+LIBRARY_TEMPLATES = frozenset({101, 119})
+
+
 def list_entity_type_name(url_leaf: str, base_template: int = 100) -> str:
     """``EntityTypeName`` for a list URL leaf: ``My_x0020_ListList`` (libraries: no suffix)."""
     enc = xml_encode(url_leaf)
-    return enc if base_template == 101 else f"{enc}List"
+    return enc if base_template in LIBRARY_TEMPLATES else f"{enc}List"
 
 
 def list_item_entity_type_full_name(url_leaf: str, base_template: int = 100) -> str:
     """``ListItemEntityTypeFullName``: ``SP.Data.<enc>ListItem`` (libraries ``SP.Data.<enc>Item``)."""
     enc = xml_encode(url_leaf)
-    return f"SP.Data.{enc}Item" if base_template == 101 else f"SP.Data.{enc}ListItem"
+    return f"SP.Data.{enc}Item" if base_template in LIBRARY_TEMPLATES else f"SP.Data.{enc}ListItem"
 
 
 def field_internal_name(title: str) -> str:
