@@ -241,7 +241,7 @@ class SharePointApp:
     def _remove_site(self, site: dict[str, Any]) -> None:
         for lst in self.store.under("list", site["WebId"]):
             self._drop_list(lst)
-        for kind in ("field", "ctype"):
+        for kind in ("field", "ctype", "recycle"):
             for obj in self.store.under(kind, site["WebId"]):
                 self.store.delete(kind, obj["_id"])
         for user in self.store.under("user", site["Id"]):
