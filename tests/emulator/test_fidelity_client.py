@@ -174,3 +174,15 @@ def test_versions_comments_and_name_resource(ctx):
     ct.name_resource.set_value_for_ui_culture("nb-NO", "Usikkerhet (bokmål)").execute_query()
     assert ct.name_resource.get_value_for_ui_culture("nb-NO").execute_query().value == "Usikkerhet (bokmål)"
     assert ct.name_resource.get_value_for_ui_culture("fi-FI").execute_query().value == "Usikkerhet"
+
+
+def test_user_information_list_is_a_hidden_list_of_the_site_users(ctx):
+    ctx.web.ensure_user("kari@kommune.no").execute_query()
+    users = ctx.web.site_users.get().execute_query()
+    info = ctx.web.site_user_info_list.get().execute_query()
+    assert info.properties["BaseTemplate"] == 112 and info.properties["Hidden"] is True
+    assert info.item_count == len(users)
+    items = info.items.top(1000).get().execute_query()
+    assert sorted(i.id for i in items) == sorted(u.id for u in users)
+    kari = next(i for i in items if i.properties["EMail"] == "kari@kommune.no")
+    assert kari.properties["Name"] == "i:0#.f|membership|kari@kommune.no"

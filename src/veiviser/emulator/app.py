@@ -382,6 +382,8 @@ class SharePointApp:
             if seg.args:
                 return ("ctype", site, None, self._ctype(site, None, str(seg.args[0])))
             return ("ctypes", site, None)
+        if name == "siteuserinfolist" and not seg.args:
+            return ("userinfolist", site)
         if name in ("siteusers", "siteuserinfolist"):
             if seg.args:
                 return ("user", site, self._user_by_id(site, seg.args[0]))
@@ -2611,6 +2613,47 @@ class SharePointApp:
         return ApiResponse.json({"d": {"results": [{
             "__metadata": {"id": uri, "uri": uri, "type": "SP.ListItemVersion"}, "Created": item["Modified"],
             "IsCurrentVersion": True, "VersionId": 512 * version, "VersionLabel": f"{version}.0"}]}})
+
+    # ------------------------------------------------------------------ User Information List
+    def _user_info_list(self, site: dict[str, Any]) -> dict[str, Any]:
+        """The hidden User Information List (template 112, ``/_catalogs/users``) over the site's users."""
+        list_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"userinfo:{site['Id']}"))
+        return {"Id": list_id, "Title": "User Information List", "BaseTemplate": 112, "BaseType": 0,
+                "UrlLeaf": "users", "Created": site["Created"], "LastItemModifiedDate": site["Created"],
+                "LastItemDeletedDate": site["Created"], "Hidden": True, "EnableAttachments": False}
+
+    def _user_info_item(self, ctx: Ctx, lst: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+        uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Items({user['Id']})"
+        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.Data.UserInfoItem"}, "FileSystemObjectType": 0,
+                "Id": user["Id"], "ID": user["Id"], "ContentTypeId": "0x010A", "Title": user.get("Title"),
+                "Name": user["LoginName"], "EMail": user.get("Email"), "IsSiteAdmin": bool(user.get("IsSiteAdmin")),
+                "Deleted": False, "UserName": user.get("UserPrincipalName") or user.get("Email")}
+
+    def _step_userinfolist(self, ctx: Ctx, state, seg, name, last, method):
+        if name == "items" and method == "GET":
+            site = state[1]
+            lst = self._user_info_list(site)
+            users = self.store.under("user", site["Id"])
+            if seg.args:
+                found = next((u for u in users if str(u["Id"]) == str(seg.args[0])), None)
+                if found is None:
+                    raise SharePointError(404, ARGUMENT, "Item does not exist. It may have been deleted by "
+                                                         "another user.")
+                return ApiResponse.json({"d": self._user_info_item(ctx, lst, found)})
+            rows = [self._user_info_item(ctx, lst, u) for u in sorted(users, key=lambda u: u["Id"])]
+            return self._collection_response(ctx, rows, entity_filter=True)
+        return None
+
+    def _finish_userinfolist(self, ctx: Ctx, state, method):
+        if method != "GET":
+            return None
+        site = state[1]
+        lst = self._user_info_list(site)
+        payload = self._list_json(ctx, lst)
+        payload.update(ItemCount=len(self.store.under("user", site["Id"])), EntityTypeName="UserInfo",
+                       ListItemEntityTypeFullName="SP.Data.UserInfoItem",
+                       DefaultViewUrl=f"{site['Path']}/_catalogs/users/simple.aspx")
+        return self._ok(ctx, payload)
 
     def _seed_task_fields(self, site, lst: dict[str, Any]) -> None:
         """The columns SPO's Tasks templates (107, 171) carry, with their fixed field IDs (fieldswss.xml)."""
