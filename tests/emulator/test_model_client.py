@@ -324,6 +324,12 @@ def test_site_creation_status_hubs_and_admin(model_server):
     admin.connect_site_to_hub_site_by_id(model_server.url + "/sites/prosjekt2", hub_id).execute_query()
     p2 = client(model_server, model_server.url + "/sites/prosjekt2").site.select(["HubSiteId"]).get().execute_query()
     assert p2.properties["HubSiteId"] == hub_id
+    # the tenant's site list tells which sites joined the hub (as SPO's admin API does)
+    listed = admin.get_site_properties_from_sharepoint_by_filters().execute_query()
+    joined_urls = sorted(s.properties["Url"] for s in listed if s.properties["HubSiteId"] == hub_id)
+    # a hub site's own HubSiteId is its hub id, so it lists itself too (callers leave it out)
+    assert joined_urls == [hub_url, project_url, model_server.url + "/sites/prosjekt2"]
+    assert {s.properties["Url"] for s in listed} >= {hub_url, model_server.url + "/"}
     admin.remove_site(model_server.url + "/sites/prosjekt2").execute_query()
     gone = root.site_manager.get_status(model_server.url + "/sites/prosjekt2").execute_query()
     assert gone.value.SiteStatus.value == 0

@@ -744,6 +744,13 @@ class SharePointApp:
             site = self._site_from_url(ctx, str(body.get("siteUrl") or ""))
             self._join_hub(site, _guid(body.get("hubSiteId")))
             return ApiResponse.empty(200)
+        if name == "getsitepropertiesfromsharepointbyfilters":
+            # The tenant's site list, each row with its HubSiteId (how SPO tells which sites joined a hub).
+            spe = _strip_meta(_unwrap(body, "speFilter") or {})
+            template = str(spe.get("Template") or "").upper()
+            rows = [self._site_properties(ctx, s) for s in self._sites()
+                    if not template or s["WebTemplate"].upper().startswith(template)]
+            return ApiResponse.json({"d": {"results": rows}})
         if name == "getsitepropertiesbyurl":
             site = self._site_from_url(ctx, str(body.get("url") or body.get("siteUrl") or ""))
             return ApiResponse.json({"d": self._site_properties(ctx, site)})
