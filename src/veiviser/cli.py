@@ -113,20 +113,33 @@ def prioritise_command(file: str, model: str, weights: tuple[str, ...], fmt: str
 # --- end portfolio -------------------------------------------------------------------------------
 
 
-# --- portfolio report (owner: portfolio reports engineer) ----------------------------------------
+# --- portfolio report (owner: portfolio reports engineer; --hub/--state: sync engineer) ----------
 
 
 @main.command("report")
-@click.option("--dataset", "dataset_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder with dataset.json and one CSV/Parquet file per frame (see veiviser.portfolio.dataset).")
+@click.option("--hub", default=None, help="URL of the portfolio hub: report on the synced portfolio (with --state).")
+@click.option("--state", default=None,
+              help="SQLAlchemy URL of the sync's state store (with --hub; default: $VEIVISER_STATE_URL or the SQLite file).")
+@click.option("--dataset", "dataset_dir", default=None, type=click.Path(file_okay=False),
+              help="Instead of --hub: a folder with dataset.json and one CSV/Parquet file per frame.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write the reports to.")
 @click.option("--since", default=None, metavar="YYYY-MM-DD", help="Show changes since this date (default: 30 days before as_of).")
-def report_command(dataset_dir: str, out_dir: str, since: str | None) -> None:
-    """Write the Excel workbook, the HTML report and the Power BI star schema for a portfolio dataset."""
-    from veiviser.portfolio.dataset import PortfolioDataset
-    from veiviser.portfolio.reports import write_reports
+def report_command(hub: str | None, state: str | None, dataset_dir: str | None, out_dir: str, since: str | None) -> None:
+    """Write the Excel workbook, the HTML report and the Power BI star schema.
 
-    paths = write_reports(PortfolioDataset.from_directory(dataset_dir), out_dir, since=since)
+    Source: the synced portfolio (--hub URL, history from --state) or a dataset folder (--dataset DIR).
+    """
+    if (hub is None) == (dataset_dir is None):
+        raise click.UsageError("Give exactly one of --hub URL (the synced portfolio) or --dataset DIR.")
+    if dataset_dir is not None:
+        from veiviser.portfolio.dataset import PortfolioDataset
+        from veiviser.portfolio.reports import write_reports
+
+        paths = write_reports(PortfolioDataset.from_directory(dataset_dir), out_dir, since=since)
+    else:
+        from veiviser.sync.dataset import report_from_hub
+
+        paths = report_from_hub(str(hub), out_dir, state=state, since=since)
     click.echo(f"HTML report:  {paths.html}")
     click.echo(f"Excel:        {paths.excel}")
     click.echo(f"Power BI:     {paths.star_dir} ({len(paths.parquet)} tables as Parquet and CSV)")

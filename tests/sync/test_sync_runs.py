@@ -258,7 +258,7 @@ def test_long_list_reads_only_remaining_pages(server, store):
     assert report.exit_code == EXIT_OK, report.to_dict()
     assert_exact(hub, [site], store)
     # Pages 2 and 3 of Interessentregister only; the batched first page is not read again.
-    assert counter.count("GET", "/items") == 2 + 1  # + the hub register (Prosjekter)
+    assert counter.count("GET", "/items") == 2  # the hub register (Prosjekter) comes in a $batch
 
 
 # --- the Retry-After watch itself -------------------------------------------------------------------
@@ -329,10 +329,12 @@ def test_unchanged_sites_cost_one_request_each_and_keep_findings(server, store):
     report = sync_portfolio(hub.url, settings=settings(server), state=store, counter=counter,
                             options=SyncOptions(workers=2))
     assert report.exit_code == EXIT_OK
-    # Per run: the hub register (1 GET) and the hub's form digest (shared by every site); then
-    # one $batch per site: no contextinfo of its own, no hub writes.
-    assert counter.total == 2 + len(sites), counter.snapshot()
-    assert counter.count("POST", "_api/contextinfo") == 1 and counter.count("POST", "_api/$batch") == len(sites)
+    # Per run: the hub register with the hub's id (1 $batch), the hub's form digest (shared by
+    # every site) and the tenant's site list (sites joined to the hub); then one $batch per site:
+    # no contextinfo of its own, no hub writes.
+    assert counter.total == 3 + len(sites), (counter.snapshot(), [s.counts for s in report.sites])
+    assert counter.count("POST", "_api/contextinfo") == 1 and counter.count("POST", "_api/$batch") == 1 + len(sites)
+    assert counter.count("POST", "getsitepropertiesfromsharepointbyfilters") == 1
     assert sorted((f.item_id, f.rule) for f in report.findings) == sorted((f.item_id, f.rule) for f in first.findings)
     assert report.findings and report.totals()["unchanged"] == first.totals()["created"]
 
@@ -343,5 +345,5 @@ def test_unchanged_sites_cost_one_request_each_and_keep_findings(server, store):
     assert report.exit_code == EXIT_OK
     # The changed site: + its changed items, + a hub look-up of the new items' keys, + the hub write;
     # the run: + the central lists' entity types.
-    assert counter.total == 2 + len(sites) + 3 + 1, counter.snapshot()
+    assert counter.total == 3 + len(sites) + 3 + 1, counter.snapshot()
     assert_exact(hub, sites, store)

@@ -28,18 +28,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from veiviser.demo.data import (
     DEFAULT_SEED,
     EMAIL_DOMAIN,
-    ITPOSMO_FIELDS,
     generate_project,
     plan_changes,
 )
 from veiviser.demo.writer import (
-    RATINGS_LIST,
-    REGISTER_LIST,
     DemoError,
     WrittenProject,
     apply_changes,
@@ -47,8 +42,6 @@ from veiviser.demo.writer import (
     write_project,
 )
 from veiviser.errors import VeiviserError
-from veiviser.portfolio.dataset import ITPOSMO_PREFIX, PRIORITY_PREFIX, PortfolioDataset
-from veiviser.portfolio.itposmo import DIMENSION_KEYS
 from veiviser.schemas.settings import ConnectionSettings
 from veiviser.schemas.template_loader import load_bundle
 
@@ -179,6 +172,7 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
     from veiviser.provisioning.bulk_input import read_projects
     from veiviser.provisioning.engine import ProjectRequest, Provisioner
     from veiviser.sharepoint import RateLimiter
+    from veiviser.sync.dataset import load_dataset
     from veiviser.sync.engine import SyncOptions, sync_portfolio
     from veiviser.sync.store import StateStore
 
@@ -239,7 +233,8 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
                                        progress=lambda *_: advance())
                 _sync_ok(first)
                 syncs.append(first.to_dict())
-            between = pd.Timestamp(datetime.now(UTC))
+            # "Changes since" = the end of the first sync: the report shows the change step.
+            first_synced = first.finished_at or datetime.now(UTC)
             with steps.step("Endringer i prosjektene", len(pairs)) as advance:
                 def change(i: int) -> None:
                     d, w = pairs[i]
@@ -254,8 +249,8 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
                 _sync_ok(second)
                 syncs.append(second.to_dict())
             with steps.step("Rapporter (Excel, HTML, Power BI)"):
-                dataset = build_dataset(store, prov.client(hub_url), hub_url=hub_url)
-                paths = write_reports(dataset, out, since=between)
+                dataset = load_dataset(store, prov.client(hub_url), title="Porteføljerapport – Trondheim (demo)")
+                paths = write_reports(dataset, out, since=first_synced)
 
     return DemoResult(out_dir=out, html=paths.html, excel=paths.excel, star_dir=paths.star_dir, state=state_file,
                       data_path=data_file, hub_url=hub_url, projects=len(pairs),
@@ -289,40 +284,6 @@ def _sync_ok(report: Any) -> None:
     if report.exit_code != 0:
         failed = "; ".join(f"{s.url}: {s.error}" for s in report.failed_sites[:3]) or report.message or report.status
         raise DemoError(f"The demo sync did not complete: {failed}", hint="Run the demo again; report it if it repeats.")
-
-
-def build_dataset(store: Any, hub: Any, *, hub_url: str, as_of: pd.Timestamp | None = None) -> PortfolioDataset:
-    """A report dataset from the sync's history store plus the hub register and rating lists.
-
-    The source rows (risks … measurements) and their history come from the store; the projects
-    frame from ``Prosjekter`` (with ``itposmo_<dimension>`` from the GtItposmo* fields) and
-    ``priority_<criterion>`` columns from ``Prioriteringsvurderinger``.
-    """
-    frames = {kind: store.history_frame(kind) for kind in SOURCE_KINDS}
-    register = list(hub.iter_items(REGISTER_LIST))
-    ratings = list(hub.iter_items(RATINGS_LIST, select=["GtSiteId", "GtCriterionKey", "GtPriorityRating"]))
-    by_site: dict[str, dict[str, Any]] = {}
-    for r in ratings:
-        by_site.setdefault(str(r.get("GtSiteId") or "").lower(), {})[f"{PRIORITY_PREFIX}{r['GtCriterionKey']}"] = r.get("GtPriorityRating")
-    rows = []
-    for item in register:
-        site_id = str(item.get("GtSiteId") or "").lower()
-        row = {"project_key": site_id, "project_title": item.get("Title")}
-        for name in ("GtSiteUrl", "GtProjectPhase", "GtProjectLifecycleStatus", "GtProjectUnit", "GtStartYear",
-                     "GtProjectServiceAreaText", "GtProjectNumber", "GtLastSyncTime"):
-            row[name] = item.get(name)
-        for key, fname in zip(DIMENSION_KEYS, ITPOSMO_FIELDS, strict=True):
-            row[f"{ITPOSMO_PREFIX}{key}"] = item.get(fname)
-        row.update(by_site.get(site_id, {}))
-        rows.append(row)
-    return PortfolioDataset(
-        as_of=as_of if as_of is not None else pd.Timestamp(datetime.now(UTC)),
-        projects=pd.DataFrame(rows),
-        history=store.versions_frame(),
-        title="Porteføljerapport – Trondheim (demo)",
-        source=hub_url,
-        **frames,
-    )
 
 
 def summary_lines(result: DemoResult) -> list[str]:

@@ -163,3 +163,31 @@ def ensure_user(site: SiteClient, email: str) -> int:
         return site.ensure_user(email)
     except NotFoundError as exc:
         raise exc.located(site=site.url) from None
+
+
+TENANT = "Microsoft.Online.SharePoint.TenantAdministration.Tenant"
+
+
+def hub_joined_site_urls(admin: SiteClient, hub_id: str, *, exclude: str | None = None) -> list[str]:
+    """URLs of the site collections joined to hub ``hub_id``, from the tenant's site list.
+
+    ``admin`` is a client for the tenant admin site. ``Tenant/GetSitePropertiesFromSharePointByFilters``
+    pages through every site collection with its ``HubSiteId`` (``_nextStartIndexFromSharePoint``);
+    ``exclude`` (the hub's own URL) is left out. Raises :class:`SharePointError` when it cannot.
+    """
+    wanted = hub_id.strip("{}").lower()
+    skip = (exclude or "").rstrip("/").lower()
+    urls: list[str] = []
+    start: str | None = "0"
+    while start is not None:
+        body = {"speFilter": {"StartIndex": start, "IncludeDetail": True,
+                              "__metadata": {"type": f"{TENANT.rsplit('.', 1)[0]}.SPOSitePropertiesEnumerableFilter"}}}
+        page = admin.call("POST", f"{TENANT}/GetSitePropertiesFromSharePointByFilters", body) or {}
+        rows = (page.get("_Child_Items_") or page.get("results") or []) if isinstance(page, dict) else page
+        for row in rows:
+            url = str(row.get("Url") or "").rstrip("/")
+            if str(row.get("HubSiteId") or "").strip("{}").lower() == wanted and url and url.lower() != skip:
+                urls.append(url)
+        nxt = page.get("_nextStartIndexFromSharePoint") if isinstance(page, dict) else None
+        start = str(nxt) if nxt and str(nxt) != start else None
+    return urls

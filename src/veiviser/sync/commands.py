@@ -72,6 +72,10 @@ def summary_lines(report: SyncReport) -> list[str]:
         f"{len(report.findings)} findings, {report.requests} requests."
     ]
     lines += [f"  FAILED {s.url}: {s.error}" for s in report.failed_sites]
+    lines += [f"  joined to the hub but not in the register: {s.url}"
+              + (" (added to the register)" if s.counts.get("register_created") else "")
+              for s in report.joined_unregistered]
+    lines += [f"  note: {n}" for n in report.notes]
     if report.message:
         lines.append(f"  {report.message}")
     return lines

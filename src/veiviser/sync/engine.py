@@ -24,17 +24,19 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from veiviser.errors import VeiviserError
 from veiviser.schemas.settings import ConnectionSettings
-from veiviser.sharepoint.batch import Operation, OperationResult, encode_url
+from veiviser.sharepoint.batch import Operation, OperationResult
 from veiviser.sharepoint.client import SiteClient, connect, query_string, title_segment
 from veiviser.sharepoint.errors import AuthError, NotFoundError, SharePointError, ThrottledError
+from veiviser.sharepoint.sites import hub_joined_site_urls
 from veiviser.sharepoint.transport import RateLimiter, RequestCounter
 from veiviser.sharepoint.values import normalise_item, odata_literal
 from veiviser.sync.kinds import KINDS, PROJECTS_LIST_TITLE, PROPERTIES_LIST_TITLE, source_key
@@ -113,6 +115,7 @@ class SyncOptions:
     keys_per_filter: int = 20
     lock_ttl: timedelta = timedelta(minutes=10)
     extra_sites: tuple[str, ...] = ()
+    joined: bool = True  # also sync sites joined to the hub that the register misses
 
 
 @dataclass
@@ -133,12 +136,14 @@ class ProjectSite:
     title: str = ""
     register_id: int | None = None
     register: dict[str, Any] = field(default_factory=dict)
+    source: str = "register"  # "register", "joined" (joined to the hub, not in the register), "explicit"
 
 
 @dataclass
 class SiteOutcome:
     url: str
     status: str = "ok"
+    source: str = "register"
     site_id: str | None = None
     title: str | None = None
     error: str | None = None
@@ -152,6 +157,7 @@ class SiteOutcome:
         return {
             "url": self.url,
             "status": self.status,
+            "source": self.source,
             "site_id": self.site_id,
             "title": self.title,
             "error": self.error,
@@ -172,6 +178,12 @@ class SyncReport:
     sites: list[SiteOutcome] = field(default_factory=list)
     requests: int = 0
     message: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def joined_unregistered(self) -> list[SiteOutcome]:
+        """Sites synced because they are joined to the hub, though missing from the register."""
+        return [s for s in self.sites if s.source == "joined"]
 
     @property
     def failed_sites(self) -> list[SiteOutcome]:
@@ -209,6 +221,8 @@ class SyncReport:
             "sites_failed": len(self.failed_sites),
             "totals": self.totals(),
             "failed": [{"url": s.url, "error": s.error} for s in self.failed_sites],
+            "joined_not_in_register": [s.url for s in self.joined_unregistered],
+            "notes": self.notes,
             "sites": [s.to_dict() for s in self.sites],
             "findings": [f.to_dict() for f in self.findings],
         }
@@ -272,38 +286,32 @@ def sync_portfolio(
         hub = connect(hub_url, settings, counter=counter, limiter=limiter)
         try:
             central, project_fields = load_central_lists()
-            sites = discover_sites(hub, options)
+            registered, hub_info = register_sites(hub, options)
         except SharePointError as exc:
             raise SyncRunError(f"Cannot read the hub {hub_url}: {exc}", hint=exc.hint) from exc
         people = PeopleCache()
+        tokens = store.all_tokens()  # one query for the run, not one per site
         workers = max(1, int(options.workers))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
-            futures = {
-                pool.submit(
-                    _sync_one, hub, site, store, central, project_fields, people, options, run_id, lock.check
-                ): site
-                for site in sites
-            }
-            for done, future in enumerate(as_completed(futures), start=1):
-                outcome = future.result()
-                report.sites.append(outcome)
-                store.record_site_result(
-                    run_id,
-                    SiteRunResult(
-                        site_url=outcome.url,
-                        status=outcome.status,
-                        site_id=outcome.site_id,
-                        title=outcome.title,
-                        error=outcome.error,
-                        counts=outcome.counts,
-                        requests=outcome.requests,
-                        started_at=outcome.started_at,
-                        finished_at=outcome.finished_at,
-                    ),
-                )
-                store.add_findings(run_id, (_finding_record(f) for f in outcome.findings))
-                if progress is not None:
-                    progress(outcome, done, len(sites))
+
+            def submit(site: ProjectSite) -> Future[SiteOutcome]:
+                return pool.submit(_sync_one, hub, site, store, central, project_fields, people, options, run_id,
+                                   lock.check, tokens.get(site.url.rstrip("/").lower(), {}))
+
+            futures = [submit(site) for site in registered]
+            # The tenant's site list (one admin request) is read while the workers sync the register.
+            extra, report.notes = joined_sites(hub, hub_info, options, {s.url.lower() for s in registered})
+            futures += [submit(site) for site in extra]
+            results = _ResultWriter(store, run_id)
+            try:
+                for done, future in enumerate(as_completed(futures), start=1):
+                    outcome = future.result()
+                    report.sites.append(outcome)
+                    results.add(outcome)
+                    if progress is not None:
+                        progress(outcome, done, len(futures))
+            finally:
+                results.flush()
         report.sites.sort(key=lambda s: s.url)
         report.status = "partial" if report.failed_sites else "ok"
     except VeiviserError as exc:
@@ -337,26 +345,96 @@ def _finish(store: StateStore, report: SyncReport, counter: RequestCounter, befo
     return report
 
 
+class _ResultWriter:
+    """Site outcomes to the run log in a few transactions (every 50 sites or 2 s), not two per site."""
+
+    def __init__(self, store: StateStore, run_id: int, *, every: int = 50, seconds: float = 2.0) -> None:
+        self.store, self.run_id, self.every, self.seconds = store, run_id, every, seconds
+        self.pending: list[tuple[SiteRunResult, list[FindingRecord]]] = []
+        self.flushed = time.monotonic()
+
+    def add(self, o: SiteOutcome) -> None:
+        self.pending.append((
+            SiteRunResult(site_url=o.url, status=o.status, site_id=o.site_id, title=o.title, error=o.error,
+                          counts=o.counts, requests=o.requests, started_at=o.started_at, finished_at=o.finished_at),
+            [_finding_record(f) for f in o.findings],
+        ))
+        if len(self.pending) >= self.every or time.monotonic() - self.flushed >= self.seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        self.flushed = time.monotonic()
+        self.store.record_site_results(self.run_id, pending)
+
+
 def _finding_record(f: Finding) -> FindingRecord:
     return FindingRecord(f.site_url, f.list_title, f.item_id, f.field, f.value, f.rule, f.message)
 
 
-def discover_sites(hub: SiteClient, options: SyncOptions) -> list[ProjectSite]:
-    """Project sites from the hub register ``Prosjekter`` (``GtSiteUrl``), plus ``extra_sites``."""
+def discover_sites(hub: SiteClient, options: SyncOptions) -> tuple[list[ProjectSite], list[str]]:
+    """Project sites to sync (register, then joined sites, then ``extra_sites``) and notes for the report."""
+    registered, hub_info = register_sites(hub, options)
+    extra, notes = joined_sites(hub, hub_info, options, {s.url.lower() for s in registered})
+    return sorted([*registered, *extra], key=lambda s: s.url.lower()), notes
+
+
+def register_sites(hub: SiteClient, options: SyncOptions) -> tuple[list[ProjectSite], dict[str, Any]]:
+    """Project sites of the hub register ``Prosjekter`` (``GtSiteUrl``) and the hub's ``Site`` facts.
+
+    The register's first page and ``Site?$select=Id,IsHubSite,HubSiteId`` come in one ``$batch``.
+    """
     sites: dict[str, ProjectSite] = {}
     select = ["ID", "Title", "GtSiteUrl", "GtSiteId", "GtProjectPhaseText", *PROPERTY_FIELDS]
-    # By title in the items URL: one request (iter_items would resolve the list first).
-    url = encode_url(f"{hub.service_root}/Web/lists/GetByTitle({title_segment(PROJECTS_LIST_TITLE)})/items") + \
+    register_path = f"Web/lists/GetByTitle({title_segment(PROJECTS_LIST_TITLE)})/items" + \
         query_string({"$select": ",".join(dict.fromkeys(select)), "$top": 5000})
-    raw_items = (normalise_item(raw) for page in hub.iter_pages(url, list=PROJECTS_LIST_TITLE) for raw in page)
-    for item in raw_items:
+    first, site = hub.batch([Operation("GET", register_path, key="register", list=PROJECTS_LIST_TITLE),
+                             Operation("GET", "Site?$select=Id,IsHubSite,HubSiteId", key="site")])
+    for res in (first, site):
+        if not res.ok:
+            raise res.error or SharePointError(f"HTTP {res.status}", site=hub.url, list=res.key)
+    page = first.value if isinstance(first.value, list) else []
+    raw_items = [*page, *(hub.rest_of_pages(first, list=PROJECTS_LIST_TITLE) if first.next_url else [])]
+    for raw in raw_items:
+        item = normalise_item(raw)
         url = str(item.get("GtSiteUrl") or "").strip().rstrip("/")
         if not url:
             continue
         sites.setdefault(url.lower(), ProjectSite(url, str(item.get("Title") or ""), int(item["ID"]), dict(item)))
+    return sorted(sites.values(), key=lambda s: s.url.lower()), site.value if isinstance(site.value, dict) else {}
+
+
+def joined_sites(hub: SiteClient, hub_info: dict[str, Any], options: SyncOptions,
+                 known: set[str]) -> tuple[list[ProjectSite], list[str]]:
+    """Sites the tenant reports as joined to the hub that ``known`` (lower-case URLs) lacks
+    (``source="joined"``; the sync adds them to the register), then ``options.extra_sites``
+    (``source="explicit"``); and notes for the run report. Never raises: a listing that fails
+    is a note, and the register alone is used.
+    """
+    notes: list[str] = []
+    out: dict[str, ProjectSite] = {}
+    if options.joined:
+        hub_id = str(hub_info.get("HubSiteId") or hub_info.get("Id") or "").strip("{}").lower()
+        joined: list[str] = []
+        if not hub_info.get("IsHubSite"):
+            notes.append(f"{hub.url} is not a hub site; only the register was used")
+        elif not hub.settings.admin_url:
+            notes.append("VEIVISER_ADMIN_URL is not set, so sites joined to the hub but missing from the register "
+                         "could not be listed; only the register was used")
+        else:
+            try:
+                admin = hub.for_site(hub.settings.admin_url, share_digest=True)
+                joined = hub_joined_site_urls(admin, hub_id, exclude=hub.url)
+            except VeiviserError as exc:
+                notes.append(f"could not list the sites joined to the hub ({exc}); only the register was used")
+        for url in joined:
+            if url.lower() not in known:
+                out.setdefault(url.lower(), ProjectSite(url, source="joined"))
     for url in options.extra_sites:
-        sites.setdefault(url.rstrip("/").lower(), ProjectSite(url.rstrip("/")))
-    return sorted(sites.values(), key=lambda s: s.url.lower())
+        key = url.rstrip("/").lower()
+        if key not in known:
+            out.setdefault(key, ProjectSite(url.rstrip("/"), source="explicit"))
+    return sorted(out.values(), key=lambda s: s.url.lower()), notes
 
 
 class PeopleCache:
@@ -390,8 +468,9 @@ def _sync_one(
     options: SyncOptions,
     run_id: int,
     check_lock: Callable[[], None],
+    tokens: dict[str, TokenRecord] | None = None,
 ) -> SiteOutcome:
-    outcome = SiteOutcome(url=site.url, title=site.title, started_at=utcnow())
+    outcome = SiteOutcome(url=site.url, title=site.title, source=site.source, started_at=utcnow())
     counter = hub.counter
     before = counter.total if counter else 0
     try:
@@ -401,6 +480,7 @@ def _sync_one(
         # Both clients send the hub's form digest: no contextinfo request per site.
         syncer = SiteSync(hub.for_site(site.url, share_digest=True), hub.for_site(hub.url, share_digest=True),
                           site, store, central, project_fields, people, options, run_id)
+        syncer.tokens = tokens
         syncer.run(outcome)
     except VeiviserError as exc:
         outcome.status = "failed"
@@ -469,6 +549,7 @@ class SiteSync:
         self.options = options
         self.run_id = run_id
         self.now = utcnow()
+        self.tokens: dict[str, TokenRecord] | None = None  # preloaded for the whole run, else read here
 
     # -- reading --
 
@@ -490,7 +571,7 @@ class SiteSync:
         return params
 
     def round_one(self) -> tuple[str, dict[str, ListState]]:
-        tokens = self.store.tokens_for_url(self.project.url)
+        tokens = self.tokens if self.tokens is not None else self.store.tokens_for_url(self.project.url)
         names = [*KIND_ORDER, PROPERTIES]
         states: dict[str, ListState] = {}
         ops = [Operation("GET", "Site?$select=Id,Url", key="site")]
@@ -608,12 +689,12 @@ class SiteSync:
         outcome.site_id = site_id
         self.round_two(states)
         list_ids = {name: st.list_id for name, st in states.items()}
-        previous = self.store.current_rows(site_id)
         if not any(st.full or st.changed_ids or st.deleted_ids for st in states.values()):
             # Nothing changed since the stored tokens, and tokens are stored only after the hub
             # and the history were written: the hub is in step. No more requests for this site.
-            self._quiet(outcome, previous)
+            self._quiet(outcome, site_id)
             return
+        previous = self.store.current_rows(site_id)
         cmap = self.store.central_map(site_id)
 
         # Project facts: Prosjektegenskaper item 1 (else the register entry).
@@ -704,22 +785,36 @@ class SiteSync:
             if token is None:
                 continue  # unchanged since the stored token: keep it (and its age)
             tokens.append(TokenRecord(site_id, name, st.list_id, token, self.now, self.project.url))
-        self.store.set_tokens(tokens, run_id=self.run_id)
-        outcome.counts = counts
-        outcome.counts["full_reads"] = sum(1 for st in states.values() if st.full)
         outcome.findings = check_site(
             self.project.url, {name: list(current[name].values()) for name in KIND_ORDER}
         )
+        # The summary an unchanged site's next run reports from: written before the tokens, so a
+        # run killed in between re-reads the changes and writes it again.
+        self.store.set_site_summary(site_id, site_url=self.project.url, title=project["title"],
+                                    rows=sum(len(current[name]) for name in KIND_ORDER),
+                                    findings=[f.to_dict() for f in outcome.findings])
+        self.store.set_tokens(tokens, run_id=self.run_id)
+        outcome.counts = counts
+        outcome.counts["full_reads"] = sum(1 for st in states.values() if st.full)
 
-    def _quiet(self, outcome: SiteOutcome, previous: Mapping[str, Mapping[str, dict[str, Any]]]) -> None:
-        """Outcome of an unchanged site: counts and findings from the history store's current rows."""
-        props = next(iter(previous.get(PROPERTIES, {}).values()), {})
-        outcome.title = props.get("Title") or self.project.title or outcome.title
-        outcome.counts = {"created": 0, "updated": 0, "deleted": 0,
-                          "unchanged": sum(len(previous.get(name, {})) for name in KIND_ORDER), "full_reads": 0}
-        outcome.findings = check_site(
-            self.project.url, {name: list(previous.get(name, {}).values()) for name in KIND_ORDER}
-        )
+    def _quiet(self, outcome: SiteOutcome, site_id: str) -> None:
+        """Outcome of an unchanged site: counts and findings from its stored summary (one small read;
+        from the history store's current rows when a store from an older version has none)."""
+        summary = self.store.site_summary(site_id)
+        if summary is None:
+            previous = self.store.current_rows(site_id)
+            props = next(iter(previous.get(PROPERTIES, {}).values()), {})
+            findings = check_site(self.project.url, {name: list(previous.get(name, {}).values()) for name in KIND_ORDER})
+            summary = {"title": props.get("Title"), "rows": sum(len(previous.get(name, {})) for name in KIND_ORDER),
+                       "findings": [f.to_dict() for f in findings]}
+            self.store.set_site_summary(site_id, site_url=self.project.url, **summary)
+        outcome.title = summary["title"] or self.project.title or outcome.title
+        outcome.counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": summary["rows"], "full_reads": 0}
+        outcome.findings = [
+            Finding(self.project.url, f.get("list") or "", f.get("item_id"), f.get("field"), f.get("value"),
+                    f.get("rule") or "", f.get("message") or "")
+            for f in summary["findings"]
+        ]
 
     def _properties_item(self, st: ListState, before: Mapping[str, Any]) -> dict[str, Any] | None:
         items = st.items or []
@@ -890,7 +985,7 @@ class SiteSync:
         for res in results:
             if not res.ok:
                 raise SiteFailure(f"updating the project register failed: {res.error}")
-        counts["register_updated"] = 1
+        counts["register_updated" if self.project.register_id else "register_created"] = 1
 
 
 def central_values_typed(name: str, ftype: str, value: Any) -> dict[str, Any]:

@@ -197,6 +197,19 @@ central_table = sa.Table(
     sa.Index("ix_sync_central_site", "kind", "site_id"),
 )
 
+#: Per site: row counts and data-quality findings of its current rows, written with its history,
+#: so an unchanged site's outcome needs one small read instead of loading every row.
+summaries_table = sa.Table(
+    "sync_site_summary",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("site_url", sa.String(1024), nullable=False, default=""),
+    sa.Column("title", sa.String(512), nullable=True),
+    sa.Column("rows", sa.Integer, nullable=False, default=0),
+    sa.Column("findings", sa.JSON, nullable=False, default=list),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
 locks_table = sa.Table(
     "sync_locks",
     metadata,
@@ -405,6 +418,43 @@ class StateStore:
                         tokens_table.insert().values(site_id=rec.site_id, list_name=rec.list_name, **values)
                     )
 
+    def all_tokens(self) -> dict[str, dict[str, TokenRecord]]:
+        """Every stored token by site URL (lower case) and list name: one query for a whole run."""
+        with self._begin() as conn:
+            rows = conn.execute(sa.select(tokens_table)).all()
+        out: dict[str, dict[str, TokenRecord]] = {}
+        for row in rows:
+            out.setdefault((row.site_url or "").rstrip("/").lower(), {})[row.list_name] = _token_from_row(row)
+        return out
+
+    def set_site_summary(self, site_id: str, *, site_url: str, title: str | None, rows: int,
+                         findings: list[dict[str, Any]]) -> None:
+        """Store the row count and findings of a site's current rows (call before its tokens)."""
+        values = {"site_url": site_url.rstrip("/").lower(), "title": title, "rows": rows,
+                  "findings": findings, "updated_at": _to_db(utcnow())}
+        with self._begin() as conn:
+            if not conn.execute(summaries_table.update().where(summaries_table.c.site_id == site_id)
+                                .values(**values)).rowcount:
+                conn.execute(summaries_table.insert().values(site_id=site_id, **values))
+
+    def site_summary(self, site_id: str) -> dict[str, Any] | None:
+        """``{"title", "rows", "findings"}`` stored by :meth:`set_site_summary`, or None."""
+        with self._begin() as conn:
+            row = conn.execute(sa.select(summaries_table).where(summaries_table.c.site_id == site_id)).mappings().first()
+        return None if row is None else {"title": row["title"], "rows": int(row["rows"]),
+                                         "findings": list(row["findings"] or [])}
+
+    def record_site_results(self, run_id: int, results: Sequence[tuple[SiteRunResult, Iterable[FindingRecord]]]) -> None:
+        """Several sites' outcomes and findings in one transaction (see :meth:`record_site_result`)."""
+        if not results:
+            return
+        with self._begin() as conn:
+            for result, findings in results:
+                self._site_result(conn, run_id, result)
+                rows = _finding_rows(run_id, findings)
+                if rows:
+                    conn.execute(findings_table.insert(), rows)
+
     def set_token(self, record: TokenRecord, *, run_id: int | None = None) -> None:
         self.set_tokens([record], run_id=run_id)
 
@@ -487,6 +537,11 @@ class StateStore:
 
     def record_site_result(self, run_id: int, result: SiteRunResult) -> None:
         """Store (or replace) one site's outcome for a run."""
+        with self._begin() as conn:
+            self._site_result(conn, run_id, result)
+
+    @staticmethod
+    def _site_result(conn: Connection, run_id: int, result: SiteRunResult) -> None:
         values = {
             "site_id": result.site_id,
             "title": result.title,
@@ -498,24 +553,11 @@ class StateStore:
             "finished_at": _to_db(result.finished_at or utcnow()),
         }
         key = (run_sites_table.c.run_id == run_id) & (run_sites_table.c.site_url == result.site_url)
-        with self._begin() as conn:
-            if not conn.execute(run_sites_table.update().where(key).values(**values)).rowcount:
-                conn.execute(run_sites_table.insert().values(run_id=run_id, site_url=result.site_url, **values))
+        if not conn.execute(run_sites_table.update().where(key).values(**values)).rowcount:
+            conn.execute(run_sites_table.insert().values(run_id=run_id, site_url=result.site_url, **values))
 
     def add_findings(self, run_id: int, findings: Iterable[FindingRecord]) -> int:
-        rows = [
-            {
-                "run_id": run_id,
-                "site_url": f.site_url,
-                "list_title": f.list_title,
-                "item_id": f.item_id,
-                "field": f.field,
-                "value": None if f.value is None else json.dumps(f.value, ensure_ascii=False, default=str),
-                "rule": f.rule,
-                "message": f.message,
-            }
-            for f in findings
-        ]
+        rows = _finding_rows(run_id, findings)
         if rows:
             with self._begin() as conn:
                 conn.execute(findings_table.insert(), rows)
@@ -1076,6 +1118,22 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
             cur.close()
 
     return engine
+
+
+def _finding_rows(run_id: int, findings: Iterable[FindingRecord]) -> list[dict[str, Any]]:
+    return [
+        {
+            "run_id": run_id,
+            "site_url": f.site_url,
+            "list_title": f.list_title,
+            "item_id": f.item_id,
+            "field": f.field,
+            "value": None if f.value is None else json.dumps(f.value, ensure_ascii=False, default=str),
+            "rule": f.rule,
+            "message": f.message,
+        }
+        for f in findings
+    ]
 
 
 def _token_from_row(row: Any) -> TokenRecord:
