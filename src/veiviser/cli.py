@@ -221,7 +221,17 @@ def sync() -> None:
 @click.option("--json-logs", is_flag=True, help="Log JSON lines to stderr (for schedulers).")
 def sync_run(hub: str, workers: int, state: str | None, report_path: str | None, sites: tuple[str, ...],
              token_max_age_days: float, json_logs: bool) -> None:
-    """Sync every project site of the hub; exit 4 when some sites failed."""
+    """Sync every project site of the hub (its register and the sites joined to it).
+
+    \b
+    Exit codes:
+      0   every site synced
+      2   bad arguments
+      3   the run failed: the hub or its register cannot be read
+      4   some sites failed; all others were synced (see FAILED lines / the report)
+      5   the state store cannot be opened or used
+      75  another run holds the lock (busy, not broken: try again later)
+    """
     from veiviser.sync.commands import configure_logging, run_sync, summary_lines
 
     configure_logging(json_logs)

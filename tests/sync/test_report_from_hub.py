@@ -16,7 +16,7 @@ from veiviser.cli import main
 from veiviser.emulator.server import EmulatorServer
 from veiviser.sharepoint.sites import ensure_user
 from veiviser.sync.dataset import load_dataset
-from veiviser.sync.engine import EXIT_OK, SyncOptions, sync_portfolio
+from veiviser.sync.engine import EXIT_LOCK_HELD, EXIT_OK, SyncOptions, sync_portfolio
 from veiviser.sync.kinds import RISK_CT_PREFIX
 from veiviser.sync.store import StateStore
 
@@ -25,24 +25,6 @@ from veiviser.sync.store import StateStore
 def server():
     with EmulatorServer() as srv:
         yield srv
-
-
-def _tenant_site_list_app():
-    """The emulator's object model plus ``Tenant/GetSitePropertiesFromSharePointByFilters`` (the
-    tenant site list with ``HubSiteId``), which the emulator does not serve yet: one page of every
-    site collection, as SharePoint Online answers it. A stand-in until the emulator has it."""
-    from veiviser.emulator.app import SharePointApp
-
-    class App(SharePointApp):
-        def _step_tenant(self, ctx, state, seg, name, last, method):
-            if method == "POST" and name == "getsitepropertiesfromsharepointbyfilters":
-                from veiviser.emulator.app import ApiResponse
-
-                rows = [self._site_properties(ctx, site) for site in self._sites()]
-                return ApiResponse.json({"d": {"_Child_Items_": rows, "_nextStartIndexFromSharePoint": None}})
-            return super()._step_tenant(ctx, state, seg, name, last, method)
-
-    return App()
 
 
 def test_report_command_on_a_synced_hub(server, tmp_path):
@@ -95,12 +77,7 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
     assert missing.exit_code != 0 and "finnesikke" in missing.output and "Traceback" not in missing.output
 
 
-def test_load_dataset_projects_people_ratings_and_joined_sites(tmp_path):
-    with EmulatorServer(app=_tenant_site_list_app()) as server:
-        _joined_and_dataset(server, tmp_path)
-
-
-def _joined_and_dataset(server, tmp_path):
+def test_load_dataset_projects_people_ratings_and_joined_sites(server, tmp_path):
     hub, hub_id = make_hub(server)
     registered = make_project(server, hub, hub_id, "reg", title="Registrert", phase="Planlegge")
     seed(registered, 2)
@@ -138,3 +115,14 @@ def _joined_and_dataset(server, tmp_path):
         # as_of before the first sync: nothing had been synced yet.
         past = load_dataset(store, hub, as_of="2001-01-01")
         assert past.risks.empty and str(past.as_of.date()) == "2001-01-01"
+
+
+def test_cli_exit_code_when_another_run_holds_the_lock(server, tmp_path):
+    hub, _ = make_hub(server)
+    state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    with StateStore(state_url) as store, store.acquire_lock(owner="nattjobb:1"):
+        result = CliRunner().invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=_env(server))
+    assert result.exit_code == EXIT_LOCK_HELD == 75, result.output
+    assert "nattjobb:1" in result.output and "Traceback" not in result.output
+    help_text = CliRunner().invoke(main, ["sync", "run", "--help"]).output
+    assert "75" in help_text and "lock" in help_text

@@ -23,7 +23,14 @@ from veiviser.cli import main
 from veiviser.emulator.server import EmulatorServer
 from veiviser.schemas.template_loader import load_bundle
 from veiviser.sharepoint.sites import site_info
-from veiviser.sync.engine import EXIT_OK, EXIT_RUN_FAILED, EXIT_SITES_FAILED, SyncOptions, sync_portfolio
+from veiviser.sync.engine import (
+    EXIT_LOCK_HELD,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_SITES_FAILED,
+    SyncOptions,
+    sync_portfolio,
+)
 from veiviser.sync.store import LockHeldError, StateStore
 
 TERMSET = "abcfc9d9-a263-4abb-8234-be973c46258a"
@@ -210,7 +217,7 @@ def test_overlapping_runs_refuse(server, store, state_url):
     time.sleep(0.5)
     with StateStore(state_url) as other, pytest.raises(LockHeldError, match="holds the lock") as info:
         sync_portfolio(hub.url, settings=settings(server), state=other)
-    assert info.value.hint and info.value.exit_code == 6
+    assert info.value.hint and info.value.exit_code == EXIT_LOCK_HELD == 75
     thread.join(30)
     assert first["report"].exit_code == EXIT_OK
     assert len(store.runs()) == 1  # the refused run left no trace besides the error

@@ -49,6 +49,7 @@ from veiviser.sync.rows import (
     select_clause,
     source_row,
 )
+from veiviser.sync.store import EXIT_LOCK_HELD as EXIT_LOCK_HELD  # re-exported with the other exit codes
 from veiviser.sync.store import (
     FindingRecord,
     RowSnapshot,
@@ -61,7 +62,9 @@ from veiviser.sync.store import (
 
 log = logging.getLogger(__name__)
 
-#: Exit codes of ``veiviser sync run``.
+#: Exit codes of ``veiviser sync run`` (documented in the README and ``veiviser sync run --help``):
+#: 0 ok, 2 bad arguments, 3 run failed (hub unreadable), 4 some sites failed, 5 state store
+#: unusable (StoreError), 75 another run holds the lock (LockHeldError, EXIT_LOCK_HELD).
 EXIT_OK = 0
 EXIT_SITES_FAILED = 4
 EXIT_RUN_FAILED = 3

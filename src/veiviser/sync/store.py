@@ -52,16 +52,21 @@ class StoreError(VeiviserError):
     exit_code = 5
 
 
+#: Exit code when another run holds (or took over) the run lock: sysexits' EX_TEMPFAIL, "try again
+#: later", distinct from every failure code so a scheduler can tell "busy" from "broken".
+EXIT_LOCK_HELD = 75
+
+
 class LockHeldError(VeiviserError):
     """Another run holds the run lock."""
 
-    exit_code = 6
+    exit_code = EXIT_LOCK_HELD
 
 
 class LockLostError(VeiviserError):
     """This run's lock was taken over by another process (our heartbeat stopped for too long)."""
 
-    exit_code = 6
+    exit_code = EXIT_LOCK_HELD
 
 
 def default_state_url() -> str:
