@@ -249,3 +249,29 @@ def test_upgrade_covers_joined_sites_missing_from_the_register(prov: Provisioner
     register = _items(prov, prov.hub_url, "Prosjekter")
     assert [(r["GtSiteUrl"], r["Title"]) for r in register] == [(url, ALFA.title)]
     assert register[0]["GtTemplateVersion"] == prov.project_template.stamp
+
+
+def test_upgrade_finds_joined_sites_through_the_tenant_site_list(prov: Provisioner, server: EmulatorServer) -> None:
+    """No --site: a project site dropped from the register is found by its HubSiteId in the tenant's
+    site list (Tenant/getSitePropertiesFromSharePointByFilters), upgraded and registered again;
+    a foreign site joined to the hub is refused, never overwritten."""
+    url = prov.project(ALFA).url
+    hub = prov.client(prov.hub_url)
+    row = _items(prov, prov.hub_url, "Prosjekter")[0]
+    assert all(r.ok for r in hub.delete_items("Prosjekter", [int(row["Id"])]))
+    root = connect(server.url, prov.settings)
+    create_site(root, "fremmed", "Noen andres område", OWNER)
+    foreign_url = f"{server.url}/sites/fremmed"
+    wait_until_ready(root, foreign_url, interval=0.05)
+    foreign = connect(foreign_url, prov.settings)
+    foreign.call("POST", f"Site/JoinHubSite('{prov.hub_id()}')")
+    lists_before = {lst["Title"] for lst in foreign.get("Web/lists", {"$select": "Title"})}
+
+    result = upgrade(prov)
+
+    by_url = {r.url: r for r in result.results}
+    assert by_url[url].ok and "not in the register" in by_url[url].notes[0]
+    assert not by_url[foreign_url].ok and "someone else's content" in (by_url[foreign_url].error or "")
+    assert {lst["Title"] for lst in foreign.get("Web/lists", {"$select": "Title"})} == lists_before
+    register = _items(prov, prov.hub_url, "Prosjekter")
+    assert [r["GtSiteUrl"] for r in register] == [url]

@@ -21,6 +21,7 @@ from typing import Any
 from veiviser.errors import VeiviserError
 from veiviser.provisioning.bulk_input import BulkInput, read_projects
 from veiviser.provisioning.engine import REGISTER_LIST, ProjectRequest, Provisioner, SiteResult
+from veiviser.sharepoint.sites import hub_joined_site_urls
 
 Progress = Callable[[SiteResult], None]
 
@@ -147,34 +148,15 @@ class UpgradeResult:
         return all(r.ok for r in self.results)
 
 
-TENANT = "Microsoft.Online.SharePoint.TenantAdministration.Tenant"
 
 
 def hub_joined_sites(prov: Provisioner) -> tuple[list[str], str | None]:
-    """URLs of the sites joined to the hub, from the tenant's site list; ``(urls, None)`` or ``([], why not)``.
-
-    SharePoint Online's ``Tenant/GetSitePropertiesFromSharePointByFilters`` (admin site) pages
-    through all site collections with their ``HubSiteId``; the hub itself is left out.
-    """
-    hub_id = prov.hub_id()
+    """URLs of the sites joined to the hub, from the tenant's site list; ``(urls, None)`` or ``([], why not)``."""
     try:
         admin = prov.client(prov.hub_url).admin()
-        urls: list[str] = []
-        start: str | None = "0"
-        while start is not None:
-            body = {"speFilter": {"StartIndex": start, "IncludeDetail": True,
-                                  "__metadata": {"type": "Microsoft.Online.SharePoint.TenantAdministration.SPOSitePropertiesEnumerableFilter"}}}
-            page = admin.call("POST", f"{TENANT}/GetSitePropertiesFromSharePointByFilters", body) or {}
-            rows = page.get("_Child_Items_") or page.get("results") or [] if isinstance(page, dict) else page
-            for row in rows:
-                url = str(row.get("Url") or "").rstrip("/")
-                if str(row.get("HubSiteId") or "").lower() == hub_id and url.lower() != prov.hub_url.lower():
-                    urls.append(url)
-            nxt = page.get("_nextStartIndexFromSharePoint") if isinstance(page, dict) else None
-            start = str(nxt) if nxt and str(nxt) != start else None
+        return hub_joined_site_urls(admin, prov.hub_id(), exclude=prov.hub_url), None
     except VeiviserError as exc:
         return [], f"could not list the sites joined to the hub ({exc}); only the register was used"
-    return urls, None
 
 
 def _request_from_site(prov: Provisioner, url: str) -> ProjectRequest:
