@@ -112,6 +112,20 @@ def _valid(v: Any) -> bool:
     return not is_missing(v) and 1 <= v <= 5 and float(v).is_integer()
 
 
+def _mask(series: pd.Series, test: Any) -> pd.Series:
+    """``series.map(test)`` as a boolean mask, also when ``series`` is empty.
+
+    ``Series.map`` on an empty series returns dtype object, and ``df[object_series]`` selects
+    *columns* instead of rows: the result has no ``project_key`` and later code fails with KeyError.
+    """
+    return series.map(test).astype(bool)
+
+
+def _assessed(df: pd.DataFrame, s_col: str, k_col: str) -> pd.Series:
+    """True where both probability and consequence are whole numbers 1–5 (placed in the matrix)."""
+    return _mask(df[s_col], _valid) & _mask(df[k_col], _valid)
+
+
 def risk_matrix(
     risks: pd.DataFrame | None,
     *,
@@ -140,7 +154,7 @@ def risk_matrix(
         else ("GtRiskProbabilityPostAction", "GtRiskConsequencePostAction")
     )
     bands = bands or (OPPORTUNITY_BANDS if kind == OPPORTUNITY else RISK_BANDS)
-    inside = df[s_col].map(_valid) & df[k_col].map(_valid)
+    inside = _assessed(df, s_col, k_col)
     out = df[~inside].copy()
     out["reason"] = [
         "not assessed (0 or empty)" if (is_missing(s) or s == 0 or is_missing(k) or k == 0) else "out of range"
@@ -190,7 +204,7 @@ def unacceptable_risks(risks: pd.DataFrame | None, *, threshold: float = 10) -> 
 def risks_without_owner(risks: pd.DataFrame | None, *, include_closed: bool = False) -> pd.DataFrame:
     """Risks with no action owner (``GtActionResponsible`` empty), highest factor first."""
     df = prepare_risks(risks)
-    hit = df[(df["kind"] == RISK) & df["GtActionResponsible"].map(is_missing)]
+    hit = df[(df["kind"] == RISK) & _mask(df["GtActionResponsible"], is_missing)]
     if not include_closed:
         hit = hit[~hit["closed"]]
     return hit.sort_values(["factor", "project_key", "source_key"], ascending=[False, True, True], na_position="last")[_LIST_COLUMNS].reset_index(drop=True)
@@ -218,8 +232,8 @@ def risk_summary(risks: pd.DataFrame | None, *, threshold: float = 10) -> pd.Dat
     key = out["project_key"]
     out["open_risks"] = key.map(r.groupby("project_key").size()).fillna(0).astype(int)
     out["unacceptable"] = key.map(r[r["factor"] > threshold].groupby("project_key").size()).fillna(0).astype(int)
-    out["without_owner"] = key.map(r[r["GtActionResponsible"].map(is_missing)].groupby("project_key").size()).fillna(0).astype(int)
-    assessed = r["GtRiskProbability"].map(_valid) & r["GtRiskConsequence"].map(_valid)
+    out["without_owner"] = key.map(r[_mask(r["GtActionResponsible"], is_missing)].groupby("project_key").size()).fillna(0).astype(int)
+    assessed = _assessed(r, "GtRiskProbability", "GtRiskConsequence")
     out["not_assessed"] = key.map(r[~assessed].groupby("project_key").size()).fillna(0).astype(int)
     out["open_opportunities"] = key.map(open_[open_["kind"] == OPPORTUNITY].groupby("project_key").size()).fillna(0).astype(int)
     out["max_factor"] = key.map(r.groupby("project_key")["factor"].max())
