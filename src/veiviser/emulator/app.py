@@ -46,6 +46,18 @@ BAD_QUERY = "-1, Microsoft.SharePoint.Client.InvalidClientQueryException"
 NO_SITE = "-1, Microsoft.Online.SharePoint.Common.SpoNoSiteException"
 NOT_SUPPORTED = "-1, System.NotSupportedException"
 
+# Service operations invoked with POST that only read. A failed request of one of these leaves the
+# in-memory caches as they are (no reload from disk); anything else sent with a write method may
+# have changed cached objects in place before it failed. EnsureUser is not here: it adds the user.
+READ_ONLY_POSTS = frozenset({
+    "getchanges",  # Site/Web/List getChanges
+    "getitems",  # List GetItems (CAML query)
+    "getlistitemchangessincetoken",
+    "getlistusingpath",  # Web GetListUsingPath, invoked as a service operation
+    "getsitepropertiesfromsharepointbyfilters",  # Tenant: the site list
+    "getsitepropertiesbyurl",  # Tenant
+})
+
 TEMPLATES = {"STS#3": 68, "STS#0": 1, "SITEPAGEPUBLISHING#0": 68, "GROUP#0": 64}
 
 # Built-in content types seeded on every site (SharePoint's fixed IDs).
@@ -113,6 +125,14 @@ def _collection(values: list[Any], type_name: str = "Collection(Edm.String)") ->
     return {"__metadata": {"type": type_name}, "results": values}
 
 
+def is_mutating(method: str, operation: str) -> bool:
+    """Whether a request may change the object model: every write method, except a POST to a
+    read-only service operation (``operation`` is the last path segment, lower case)."""
+    if method == "GET":
+        return False
+    return not (method == "POST" and operation in READ_ONLY_POSTS)
+
+
 class Ctx:
     """Per-request context: the site, the request and helpers to build absolute URLs."""
 
@@ -138,6 +158,7 @@ class SharePointApp:
         self.store = Store(db_path)
         self.lock = threading.RLock()
         self._last_ticks = 0
+        self._may_mutate = True
         with self.lock:
             self.store.begin()
             if not self._sites():
@@ -160,10 +181,11 @@ class SharePointApp:
         try:
             with self.lock:
                 self.store.begin()
+                self._may_mutate = request.method.upper() != "GET"  # narrowed by _dispatch once parsed
                 try:
                     response = self._dispatch(request)
                 except BaseException:
-                    self.store.rollback(may_have_mutated=request.method != "GET")
+                    self.store.rollback(may_have_mutated=self._may_mutate)
                     raise
                 self.store.commit()
                 return response
@@ -279,6 +301,7 @@ class SharePointApp:
         if not segments:
             raise SharePointError(404, "-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
                                   "Cannot find resource for the request.")
+        self._may_mutate = is_mutating(method, segments[-1].low)
         state: tuple[Any, ...] = ("root",)
         for i, seg in enumerate(segments):
             last = i == len(segments) - 1

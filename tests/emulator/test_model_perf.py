@@ -1,0 +1,71 @@
+"""Request cost: failed read-only service POSTs keep the caches; list collection reads with tokens.
+
+Driven by the real office365 client over HTTP against the emulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fixtures_model import client, model_server, site  # noqa: F401  (fixtures)
+from office365.runtime.client_request_exception import ClientRequestException
+from office365.sharepoint.changes.query import ChangeQuery
+from office365.sharepoint.changes.token import ChangeToken
+from office365.sharepoint.lists.creation_information import ListCreationInformation
+
+from veiviser.emulator.app import READ_ONLY_POSTS, is_mutating
+from veiviser.emulator.server import EmulatorServer
+
+
+@pytest.fixture
+def reloads(model_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:  # noqa: F811
+    """Counts the store's reloads from disk (the cost a failed request must not pay needlessly)."""
+    store = model_server.app.store
+    calls: list[int] = []
+    original = store._load_objects
+
+    def counting() -> None:
+        calls.append(1)
+        original()
+
+    monkeypatch.setattr(store, "_load_objects", counting)
+    yield calls
+
+
+def _list(ctx, title: str = "Usikkerhet"):
+    return ctx.web.lists.add(ListCreationInformation(title, None, 100)).execute_query()
+
+
+def test_failed_get_changes_does_not_reload(model_server, site, reloads):  # noqa: F811
+    ctx = client(model_server, site)
+    lst = _list(ctx)
+    lst.add_item({"Title": "a"}).execute_query()
+    bad = ChangeQuery(Item=True, ChangeTokenStart=ChangeToken("not-a-token"))
+    for target in (lst, ctx.web, ctx.site):
+        with pytest.raises(ClientRequestException) as info:
+            target.get_changes(bad).execute_query()
+        assert info.value.response.status_code == 400
+    assert reloads == []
+    # the caches still answer correctly afterwards
+    assert [i.properties["Title"] for i in lst.items.get().execute_query()] == ["a"]
+
+
+def test_failed_write_still_reloads(model_server, site, reloads):  # noqa: F811
+    ctx = client(model_server, site)
+    lst = _list(ctx)
+    with pytest.raises(ClientRequestException):
+        lst.add_item({"Title": "a", "NoSuchField": 1}).execute_query()
+    assert len(reloads) == 1
+    assert len(lst.items.get().execute_query()) == 0
+
+
+def test_failed_ensure_user_counts_as_a_write():
+    # EnsureUser adds the user to the site: a write, so a failure reloads.
+    assert is_mutating("POST", "ensureuser")
+    assert "ensureuser" not in READ_ONLY_POSTS
+    for name in ("getchanges", "getitems", "getlistitemchangessincetoken"):
+        assert not is_mutating("POST", name)
+        assert is_mutating("MERGE", name) and is_mutating("DELETE", name)
+    assert not is_mutating("GET", "items")
+    assert is_mutating("POST", "items") and is_mutating("POST", "recycle")
