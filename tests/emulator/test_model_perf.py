@@ -69,3 +69,31 @@ def test_failed_ensure_user_counts_as_a_write():
         assert is_mutating("MERGE", name) and is_mutating("DELETE", name)
     assert not is_mutating("GET", "items")
     assert is_mutating("POST", "items") and is_mutating("POST", "recycle")
+
+
+def _token_value(value) -> str:
+    return value.StringValue if isinstance(value, ChangeToken) else value["StringValue"]
+
+
+def test_list_collection_with_select_returns_each_lists_change_token(model_server, site):  # noqa: F811
+    ctx = client(model_server, site)
+    risks, other = _list(ctx, "Usikkerhet"), _list(ctx, "Interessentregister")
+    risks.add_item({"Title": "før"}).execute_query()
+    lists = ctx.web.lists.select(["Id", "Title", "CurrentChangeToken"]).get().execute_query()
+    tokens = {lst.properties["Title"]: _token_value(lst.properties["CurrentChangeToken"]) for lst in lists}
+    assert set(tokens) >= {"Usikkerhet", "Interessentregister"}
+    assert tokens["Usikkerhet"].startswith(f"1;3;{risks.id};")
+    assert tokens["Interessentregister"].startswith(f"1;3;{other.id};")
+    # the same token a single list read gives (change number and all)
+    single = risks.select(["CurrentChangeToken"]).get().execute_query()
+    assert _token_value(single.properties["CurrentChangeToken"]).split(";")[4] == tokens["Usikkerhet"].split(";")[4]
+    # and it works as a starting point: only what came after it
+    risks.add_item({"Title": "etter"}).execute_query()
+    since = ChangeQuery(Item=True, ChangeTokenStart=ChangeToken(tokens["Usikkerhet"]))
+    changes = risks.get_changes(since).execute_query()
+    assert [c.properties["ItemId"] for c in changes] == [2]
+    assert len(other.get_changes(ChangeQuery(Item=True, ChangeTokenStart=ChangeToken(
+        tokens["Interessentregister"]))).execute_query()) == 0
+    # not part of the default property set (as in SPO)
+    plain = ctx.web.lists.get().execute_query()
+    assert all("CurrentChangeToken" not in lst.properties for lst in plain)

@@ -844,6 +844,13 @@ class SharePointApp:
         site = state[1]
         if method == "GET":
             lists = [self._list_json(ctx, lst) for lst in self.store.under("list", site["WebId"])]
+            if any(s.lower() == "currentchangetoken" for s in ctx.opts.select):
+                # SPO returns each list's token when the collection is read with $select=CurrentChangeToken
+                # (not by default), so a client gets every list's token in one request.
+                tail = f"{max(_ticks(), self._last_ticks)};{self.store.last_change_no()}"
+                for row in lists:
+                    row["CurrentChangeToken"] = {"__metadata": {"type": "SP.ChangeToken"},
+                                                 "StringValue": f"1;3;{row['Id']};{tail}"}
             return self._collection_response(ctx, lists)
         if method == "POST":
             body = ctx.request.json()
