@@ -256,10 +256,36 @@ def sync_status_command(state: str | None, runs: int, fmt: str) -> None:
     if fmt == "json":
         click.echo(_json.dumps(status, ensure_ascii=False, indent=2, default=str))
         return
+    from rich.console import Console
+    from rich.table import Table
+
+    def cell(value: object) -> str:
+        return "" if value is None or value != value else str(value)  # None and NaN read as empty
+
+    console = Console()
+    if not console.is_terminal:  # piped or in a log: no terminal width to honour, so nothing is cut
+        console = Console(width=160)
+    runs_table = Table(title="Last runs", title_justify="left", box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    for column in ("run", "status", "started (UTC)", "sites", "failed", "new", "changed", "deleted", "findings",
+                   "requests"):
+        runs_table.add_column(column, no_wrap=True,
+                              justify="left" if column in ("status", "started (UTC)") else "right")
     for r in status["runs"]:
-        click.echo(f"run {r['id']}: {r['status']:<9} {r['started_at']}  failed sites: {r['failed_sites']}  {r['counts']}")
-    for s in status["sites"]:
-        click.echo(f"  {s['last_status']:<7} lag {s['lag_hours']} h  {s['site_url']}" + (f"  — {s['last_error']}" if s["last_error"] else ""))
+        counts = r.get("counts") or {}
+        runs_table.add_row(cell(r["id"]), cell(r["status"]), cell(r["started_at"])[:16], cell(counts.get("sites")),
+                           cell(r["failed_sites"]), *(cell(counts.get(k)) for k in
+                                                      ("created", "updated", "deleted", "findings", "requests")))
+    console.print(runs_table if status["runs"] else "No sync runs recorded yet.")
+    sites_table = Table(title="Sites", title_justify="left", box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    sites_table.add_column("status", no_wrap=True)
+    sites_table.add_column("lag (h)", justify="right", no_wrap=True)
+    sites_table.add_column("site", overflow="fold")
+    sites_table.add_column("last error", overflow="fold")
+    for site in status["sites"]:
+        sites_table.add_row(cell(site["last_status"]), cell(site["lag_hours"]), cell(site["site_url"]),
+                            cell(site["last_error"]))
+    if status["sites"]:
+        console.print(sites_table)
     if status["lock"]:
         click.echo(f"lock held by {status['lock']['owner']} until {status['lock']['expires_at']}")
 
