@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from veiviser.errors import VeiviserError
 from veiviser.provisioning.plan import ROUND_CONTENT, ROUND_CREATE, ROUND_STAMP, Plan, Step
-from veiviser.provisioning.state import SiteState
+from veiviser.provisioning.state import SiteState, is_generic_item_ct
 from veiviser.sharepoint import Operation, SiteClient
 from veiviser.sharepoint.client import title_segment
 from veiviser.sharepoint.values import row_to_sharepoint
@@ -68,6 +68,10 @@ def failure_message(report: ApplyReport, limit: int = 8) -> str:
     return "\n".join(lines)
 
 
+class _AlreadyDone(Exception):
+    """The step needs no call: the site is already as the template wants (found at apply time)."""
+
+
 class _Ids:
     """List ids and entity types known so far (from the state, then from round 1 answers)."""
 
@@ -76,6 +80,8 @@ class _Ids:
         self.types = {k: ls.entity_type for k, ls in state.lists.items() if ls.entity_type}
         self.items: dict[tuple[str, str], int] = {}
         """(list key, step target) → id of an item created in this apply."""
+        self.generic_ct: dict[str, str | None] = {}
+        """List key → its generic Item content type ID, read at apply time for lists created in this apply."""
 
 
 def _list_path(ids: _Ids, key: str) -> str:
@@ -118,6 +124,13 @@ def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
         return Operation("MERGE", field_path, {"Indexed": True, "__metadata": {"type": "SP.Field"}}, **where)
     if step.action == "bind_content_type":
         return Operation("POST", f"{base}/ContentTypes/AddAvailableContentType('{d['id']}')", **where)
+    if step.action == "remove_content_type":
+        ct_id = d["id"] or ids.generic_ct[step.list or ""]
+        if ct_id is None:
+            raise _AlreadyDone
+        if not ct_id:
+            raise VeiviserError("could not read the list's content types; the generic one was not removed")
+        return Operation("DELETE", f"{base}/ContentTypes('{ct_id}')", **where)
     if step.action == "create_view":
         params = {
             "Title": step.target,
@@ -155,9 +168,13 @@ def apply_plan(site: SiteClient, plan: Plan, state: SiteState) -> ApplyReport:
             continue
         ops: list[Operation] = []
         sent: list[Step] = []
+        _read_generic_cts(site, steps, ids)
         for step in steps:
             try:
                 op = build_operation(step, ids, len(ops))
+            except _AlreadyDone:
+                report.results.append(StepResult(step, True))
+                continue
             except KeyError as exc:
                 what = f"item {exc.args[0][1]!r}" if isinstance(exc.args[0], tuple) else f"list {exc.args[0]!r}"
                 report.results.append(StepResult(step, False, f"needs {what}, which does not exist yet"))
@@ -183,6 +200,23 @@ def apply_plan(site: SiteClient, plan: Plan, state: SiteState) -> ApplyReport:
                     err.located(field=step.target if step.action in ("create_field", "extend_choices", "set_indexed") else None)
                 report.results.append(StepResult(step, False, str(err)))
     return report
+
+
+def _read_generic_cts(site: SiteClient, steps: list[Step], ids: _Ids) -> None:
+    """The generic Item content type IDs of lists created in this apply (one batch of GETs)."""
+    wanted = [s.list for s in steps if s.action == "remove_content_type" and s.data.get("id") is None
+              and s.list in ids.ids and s.list not in ids.generic_ct]
+    if not wanted:
+        return
+    ops = [Operation("GET", f"{_list_path(ids, key)}/ContentTypes?$select=StringId,Name", key=key, list=key)
+           for key in wanted if key]
+    for r in site.batch(ops):
+        if not r.ok:
+            ids.generic_ct[r.key] = ""
+            continue
+        found = r.value.get("results", []) if isinstance(r.value, dict) else r.value
+        sids = [str(c.get("StringId", "")) for c in (found or []) if isinstance(c, dict)]
+        ids.generic_ct[r.key] = next((sid for sid in sids if is_generic_item_ct(sid)), None)
 
 
 def ensure_applied(site: SiteClient, plan: Plan, state: SiteState) -> ApplyReport:

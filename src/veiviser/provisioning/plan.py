@@ -1,6 +1,7 @@
 """``plan(template, state) -> Plan``: the ordered, additive steps that bring a site to its template.
 
-Pure: no SharePoint calls. Ensure semantics only — a list, field, view or item is never dropped,
+Pure: no SharePoint calls. Ensure semantics only — a list, field, view or item is never dropped
+(the one removal is SharePoint's generic Item content type, and only while no item uses it),
 a lookup is never re-created, and seed items are matched on their key so re-seeding never
 duplicates (prosjektveiviseren-model.md, section 13.3). What the engine will not fix (a field of
 another type, a lookup pointing to another list) becomes a :class:`Drift` entry, not a step.
@@ -23,7 +24,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from veiviser.provisioning.state import FieldState, ListState, SiteState, url_leaf
+from veiviser.provisioning.state import FieldState, ListState, SiteState, is_generic_item_ct, url_leaf
 from veiviser.schemas.template import (
     BUILTIN_FIELDS,
     CHOICE_TYPES,
@@ -427,6 +428,7 @@ def _plan_list(template: Template, lst: ListDef, existing: ListState, state: Sit
         ct = template.content_type(ref)
         if not existing.has_content_type(ct.id, ct.name):
             out.steps.append(Step("bind_content_type", ROUND_CONTENT, lst.key, ct.name, ct.id, {"id": ct.id}))
+    _plan_default_content_type(template, lst, existing, out, new=new)
     for view in lst.views:
         have_view = existing.views.get(view.title)
         fields = [f for f in view.fields if f not in blocked]
@@ -447,6 +449,46 @@ def _plan_list(template: Template, lst: ListDef, existing: ListState, state: Sit
                 if name not in have_view.fields and not (name == "LinkTitle" and "LinkTitleNoMenu" in have_view.fields):
                     out.steps.append(Step("add_view_field", ROUND_CONTENT, lst.key, view.title, name, {"field": name}))
     _plan_seed(lst, existing, out)
+
+
+def _plan_default_content_type(template: Template, lst: ListDef, existing: ListState, out: Plan, *, new: bool) -> None:
+    """PP365's arrangement on lists with content types enabled: the template's content types only, in
+    template order, so the first (Usikkerhet: «Risiko») is the default for new items.
+
+    SharePoint gives every new list the generic «Element» (Item) content type, first, so it would stay
+    the default. It is removed right after the bindings, before seed items are written (model
+    section 2: Usikkerhet has Risiko and Mulighet; section 7.1: «0x01 removed»), but never while an
+    item uses it: that is reported as drift. On a list created in this run its ID is unknown until
+    apply time (``id`` None).
+    """
+    if not (lst.content_types_enabled and lst.content_types):
+        return
+    if new:
+        out.steps.append(Step("remove_content_type", ROUND_CONTENT, lst.key, "Element", "generic Item content type",
+                              {"id": None}))
+        return
+    for sid, name in existing.content_types:
+        if not is_generic_item_ct(sid):
+            continue
+        in_use = existing.generic_ct_in_use.get(sid)
+        if in_use is None:
+            out.notes.append(f"list {lst.title!r}: could not check whether items use content type {name!r}; not removed")
+        elif in_use:
+            out.drift.append(Drift(lst.key, name, f"items use the generic content type {name!r}, so it stays (and stays "
+                                   "the default for new items); give them a template content type, then run again"))
+        else:
+            out.steps.append(Step("remove_content_type", ROUND_CONTENT, lst.key, name, "generic Item content type",
+                                  {"id": sid}))
+    wanted = [template.content_type(ref) for ref in lst.content_types]
+    order = []  # template content types in the list's order
+    for sid, name in existing.content_types:
+        hit = next((ct for ct in wanted if sid.upper().startswith(ct.id.upper()) or name == ct.name), None)
+        if hit is not None and hit not in order:
+            order.append(hit)
+    if len(order) > 1 and [ct.name for ct in order] != [ct.name for ct in wanted if ct in order]:
+        out.drift.append(Drift(lst.key, "content type order", f"content types are in the order "
+                               f"{', '.join(ct.name for ct in order)}, not the template's; the default for new items "
+                               f"is {order[0].name!r}: change the order in the list settings"))
 
 
 def _uuid(text: str) -> uuid.UUID:

@@ -10,6 +10,7 @@ lists get a second batch that reads their details by id.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,16 @@ from veiviser.sharepoint import Operation, OperationResult, SiteClient, normalis
 from veiviser.sharepoint.client import title_segment
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
+
+_GENERIC_ITEM_CT = re.compile(r"^0x0100[0-9a-f]{32}$", re.IGNORECASE)
+
+
+def is_generic_item_ct(list_ct_id: str) -> bool:
+    """True for the list copy of the generic «Element»/Item content type (``0x01`` + ``00`` + GUID).
+
+    A list content type bound from a template content type is longer (its site ID, ``00``, a GUID).
+    """
+    return bool(_GENERIC_ITEM_CT.match(list_ct_id))
 
 
 @dataclass
@@ -56,6 +67,8 @@ class ListState:
     content_types: list[tuple[str, str]] = field(default_factory=list)
     items: list[dict[str, Any]] | None = None
     details: bool = False
+    generic_ct_in_use: dict[str, bool | None] = field(default_factory=dict)
+    """Generic Item list content type ID → whether any item uses it (None: could not be read)."""
 
     def has_content_type(self, ct_id: str, name: str) -> bool:
         """Bound already: a list content type derived from ``ct_id`` (or with the same name)."""
@@ -292,7 +305,27 @@ def read_state(
         for lst, ls in missing:
             _fill_details(ls, lst, results2, "i")
         results.update(results2)
+    _read_generic_ct_use(site, template, state)
     return state, results
+
+
+def _read_generic_ct_use(site: SiteClient, template: Template, state: SiteState) -> None:
+    """Whether items use the generic Item content type, on lists whose template gives them their own
+    content types (only there is it removed; one small read per such list, none once it is gone)."""
+    ops: list[Operation] = []
+    for key, ls in state.lists.items():
+        lst = template.get_list(key)
+        if not (lst.content_types_enabled and lst.content_types):
+            continue
+        for sid, _name in ls.content_types:
+            if is_generic_item_ct(sid):
+                ops.append(Operation("GET", f"Web/lists(guid'{ls.id}')/items?$select=Id&$top=1"
+                                     f"&$filter=startswith(ContentTypeId,'{sid}')", key=(key, sid), list=ls.title))
+    if not ops:
+        return
+    for r in site.batch(ops):
+        key, sid = r.key
+        state.lists[key].generic_ct_in_use[sid] = bool(_results(r.value)) if r.ok else None
 
 
 def _fill_details(ls: ListState, lst: ListDef, results: dict[Any, OperationResult], prefix: str) -> None:
