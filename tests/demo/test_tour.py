@@ -10,6 +10,14 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from browser_helper import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    Browser,
+    assert_every_section_rendered,
+    external_requests,
+    load_report,
+)
 from veiviser.cli import main
 from veiviser.demo.tour import run_demo, summary_lines
 from veiviser.demo.writer import DemoError
@@ -48,6 +56,35 @@ def test_demo_writes_reports_with_data_from_both_syncs(demo):
     assert str(demo.html) in lines and "veiviser emulator serve --data" in lines and "VEIVISER_" in lines
 
 
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip(NO_CHROMIUM)
+    b = Browser()
+    yield b
+    b.close()
+
+
+def _assert_report_renders(browser: Browser, html) -> dict:
+    """The demo's portefoljerapport.html in headless Chromium: no console errors, no requests
+    beyond the file, every section rendered."""
+    assert html.name == "portefoljerapport.html"
+    sections = load_report(browser, html)
+    assert browser.console_errors() == []
+    assert external_requests(browser) == []
+    assert_every_section_rendered(sections)
+    return sections
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_demo_report_renders_in_a_browser(demo, browser):
+    sections = _assert_report_renders(browser, demo.html)
+    # The demo has risks, benefits and priorities: those sections draw charts, not «Ingen data».
+    for sid in ("risiko", "gevinster", "prioritering"):
+        assert sections[sid]["charts"] >= 1 and sections[sid]["chartShapes"] > 5, (sid, sections[sid])
+
+
 @pytest.mark.slow
 def test_emulator_file_can_be_served_again(demo):
     assert demo.data_path is not None and demo.data_path.is_file()
@@ -82,8 +119,10 @@ def test_read_only_out_dir(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("VEIVISER_FULL_DEMO"), reason="set VEIVISER_FULL_DEMO=1 for the full 23-project demo")
-def test_full_demo_under_two_minutes(tmp_path):
+def test_full_demo(tmp_path, request):
+    """All 23 projects (about 45 s here; speed itself is measured by the benchmarks, not asserted);
+    its report is checked in the browser too when Chromium is there."""
     result = run_demo(tmp_path / "out", progress=False)
-    assert result.projects == 23 and result.syncs[1]["sites_failed"] == 0
-    assert result.seconds < 120, result.timings
+    assert result.projects == 23 and result.syncs[0]["sites_failed"] == 0 and result.syncs[1]["sites_failed"] == 0
+    if CHROMIUM is not None:
+        _assert_report_renders(request.getfixturevalue("browser"), result.html)
