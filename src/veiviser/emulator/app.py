@@ -159,6 +159,8 @@ class SharePointApp:
         self.lock = threading.RLock()
         self._last_ticks = 0
         self._may_mutate = True
+        self._path_index: dict[str, dict[str, Any]] = {}
+        self._path_index_generation = -1
         with self.lock:
             self.store.begin()
             if not self._sites():
@@ -205,11 +207,13 @@ class SharePointApp:
         return self.store.under("site", "")
 
     def _site_by_path(self, path: str) -> dict[str, Any] | None:
-        path = path.rstrip("/").lower() or "/"
-        for site in self._sites():
-            if site["Path"].lower() == path or (site["Path"] == "" and path == "/"):
-                return site
-        return None
+        """The site at a server-relative path (any case); an index rebuilt when the sites change."""
+        if self._path_index_generation != self.store.site_generation:
+            index: dict[str, dict[str, Any]] = {}
+            for site in self._sites():
+                index.setdefault(site["Path"].lower() or "/", site)
+            self._path_index, self._path_index_generation = index, self.store.site_generation
+        return self._path_index.get(path.rstrip("/").lower() or "/")
 
     def _site_for_path(self, path: str) -> dict[str, Any]:
         low = path.lower()

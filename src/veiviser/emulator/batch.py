@@ -54,21 +54,33 @@ def boundary_of(content_type: str | None) -> str | None:
 
 
 def _split_parts(text: str, boundary: str) -> list[str]:
-    """The parts between ``--boundary`` delimiter lines (preamble and epilogue dropped)."""
-    delimiter = re.compile(rf"^--{re.escape(boundary)}(--)?[ \t]*$", re.MULTILINE)
+    """The parts between ``--boundary`` delimiter lines (preamble and epilogue dropped).
+
+    A delimiter line is ``--boundary`` or ``--boundary--`` at the start of a line, followed only by
+    spaces or tabs. Scanned with ``str.find``: every batch has its own boundary, so a regex per
+    boundary was compiled anew for each batch and changeset and dominated the parse.
+    """
+    marker = "--" + boundary
     parts: list[str] = []
     start: int | None = None
-    closed = False
-    for m in delimiter.finditer(text):
-        if start is not None:
-            parts.append(text[start : m.start()])
-        if m.group(1):
-            closed = True
+    pos = 0
+    while True:
+        at = text.find(marker, pos)
+        if at < 0:
             break
-        start = m.end()
-    if not closed:
-        raise bad_batch(f"The batch body has no closing delimiter '--{boundary}--'.")
-    return parts
+        end = text.find("\n", at)
+        end = len(text) if end < 0 else end
+        rest = text[at + len(marker) : end]
+        closing = rest.startswith("--")
+        if (at > 0 and text[at - 1] != "\n") or (rest[2:] if closing else rest).strip(" \t"):
+            pos = at + 1  # the marker inside a line, or followed by more text: not a delimiter
+            continue
+        if start is not None:
+            parts.append(text[start:at])
+        if closing:
+            return parts
+        start = pos = end
+    raise bad_batch(f"The batch body has no closing delimiter '--{boundary}--'.")
 
 
 def _split_head(block: str) -> tuple[list[str], str]:

@@ -43,9 +43,11 @@ class Store:
         self._items: dict[str, dict[int, dict[str, Any]]] = {}
         self._in_tx = False
         self._wrote = False  # whether the open transaction wrote anything
+        self.site_generation = 0  # changes whenever a site is added, replaced or removed (for indexes)
         self._load_objects()
 
     def _load_objects(self) -> None:
+        self.site_generation += 1
         self.objects = {k: {} for k in KINDS}
         self.children = {k: {} for k in KINDS}
         for kind, oid, parent, data in self.db.execute("SELECT kind, id, parent, data FROM objects ORDER BY rowid"):
@@ -90,6 +92,8 @@ class Store:
     def put(self, kind: str, obj: dict[str, Any]) -> None:
         """Insert or update ``obj`` (needs ``_id`` and ``_parent``)."""
         self._wrote = True
+        if kind == "site":
+            self.site_generation += 1
         oid, parent = obj["_id"], obj.get("_parent") or ""
         self.objects[kind][oid] = obj
         self.children[kind].setdefault(parent, {})[oid] = obj
@@ -101,6 +105,8 @@ class Store:
 
     def delete(self, kind: str, oid: str) -> None:
         self._wrote = True
+        if kind == "site":
+            self.site_generation += 1
         obj = self.objects[kind].pop(oid, None)
         if obj is not None:
             self.children[kind].get(obj.get("_parent") or "", {}).pop(oid, None)
