@@ -577,13 +577,15 @@ class SiteSync:
         tokens = self.tokens if self.tokens is not None else self.store.tokens_for_url(self.project.url)
         names = [*KIND_ORDER, PROPERTIES]
         states: dict[str, ListState] = {}
-        ops = [Operation("GET", "Site?$select=Id,Url", key="site")]
+        # Every list's id and current token in one operation: the list collection read with
+        # $select=CurrentChangeToken carries each list's token (a GET per list would cost six).
+        ops = [Operation("GET", "Site?$select=Id,Url", key="site"),
+               Operation("GET", "Web/lists?$select=Id,Title,CurrentChangeToken", key="lists")]
         for name in names:
             title = PROPERTIES_LIST_TITLE if name == PROPERTIES else KINDS[name].list_title
             st = ListState(name, title, token=tokens.get(name))
             states[name] = st
             path = f"Web/lists/GetByTitle({title_segment(title)})"
-            ops.append(Operation("GET", f"{path}?$select=Id,CurrentChangeToken", key=("meta", name), list=title))
             tok = st.token
             if tok is not None and self.now - tok.issued_at <= self.options.token_max_age:
                 body = {
@@ -609,12 +611,19 @@ class SiteSync:
         if not site_res.ok:
             raise _site_error(site_res, self.project.url, "read the site")
         site_id = str(site_res.value["Id"]).strip("{}").lower()
+        lists_res = results["lists"]
+        if not lists_res.ok:
+            raise _site_error(lists_res, self.project.url, "read the site's lists")
+        rows = lists_res.value if isinstance(lists_res.value, list) else []
+        by_title = {str(row.get("Title") or "").lower(): row for row in rows}  # GetByTitle ignores case
         for name, st in states.items():
-            meta = results[("meta", name)]
-            if not meta.ok:
-                raise _site_error(meta, self.project.url, f"read list {st.title!r}")
-            st.list_id = str(meta.value["Id"]).strip("{}").lower()
-            ctok = meta.value.get("CurrentChangeToken")
+            meta = by_title.get(st.title.lower())
+            if meta is None:
+                raise SiteFailure(f"could not read list {st.title!r} at {self.project.url}: not found "
+                                  "(the site has no list with this title)",
+                                  hint="The site or list is missing; check the project register entry.")
+            st.list_id = str(meta["Id"]).strip("{}").lower()
+            ctok = meta.get("CurrentChangeToken")
             st.current_token = str(ctok.get("StringValue") if isinstance(ctok, dict) else ctok or "")
             tok = st.token
             if not st.full and tok is not None and (tok.list_id != st.list_id or tok.site_id != site_id):
