@@ -12,13 +12,25 @@ requests per site and wall time for each. Targets (issue 4): unchanged ≤ 1.2 r
 1 %-changed ≤ 3 requests/site, initial ≥ 10× fewer requests than naive, unchanged 200 sites ≤ 5 s
 with 8 workers.
 
+The emulator runs **out of process** by default (``veiviser emulator serve --data FILE`` as a
+subprocess, on its own CPU, like a real tenant whose CPU is not the client's); its latency is set
+by restarting it on the same data file between the phases. ``--in-process`` serves it from a thread
+of the benchmark's own process instead (client and server then share one interpreter and take
+turns, which the wall times show). The mode is printed with the figures.
+
 Run: ``python bench/sync.py`` (full: 200 sites, a few minutes) or ``python bench/sync.py --sites 20``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,12 +51,80 @@ PROJECT_LISTS = ("risks", "stakeholders", "benefits", "indicators", "measurement
 SIZES = {"risks": 20, "stakeholders": 15, "benefits": 10, "indicators": 20, "measurements": 60}
 
 
-def settings(server: EmulatorServer) -> ConnectionSettings:
+class InProcess:
+    """The emulator in a thread of this process (``--in-process``)."""
+
+    mode = "in-process emulator (one interpreter for client and server)"
+
+    def __init__(self, data: str | None) -> None:
+        self.server = EmulatorServer(data=data).start()
+        self.url, self.token = self.server.url, self.server.token
+
+    def set_latency(self, ms: float) -> None:
+        self.server.faults.set_latency(ms)
+
+    def close(self) -> None:
+        self.server.stop()
+
+
+class OutOfProcess:
+    """``veiviser emulator serve`` as a subprocess on a fixed port, token and data file.
+
+    The latency is a start option, so :meth:`set_latency` restarts the server on the same data
+    (same URL and token, so the site URLs stored in the register stay valid).
+    """
+
+    mode = "out-of-process emulator (`veiviser emulator serve` subprocess)"
+
+    def __init__(self, data: str) -> None:
+        self.data = data
+        self.token = secrets.token_urlsafe(24)
+        with socket.socket() as probe:  # a free port, kept across restarts
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.latency: float | None = None
+        self.proc: subprocess.Popen[str] | None = None
+        self.set_latency(0)
+
+    def set_latency(self, ms: float) -> None:
+        if ms == self.latency and self.proc is not None:
+            return
+        self.close()
+        cmd = [sys.executable, "-c", "from veiviser.cli import main; main()", "emulator", "serve",
+               "--port", str(self.port), "--data", self.data, "--token", self.token, "--latency-ms", str(ms)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()  # "Emulator listening on URL (token: TOKEN)"
+        if not line.startswith("Emulator listening on "):
+            self.close()
+            raise SystemExit(f"the emulator subprocess did not start: {line.strip() or 'no output'}")
+        url = line.split()[3]
+        if url != self.url:
+            raise SystemExit(f"the emulator subprocess listens on {url}, expected {self.url}")
+        self.latency = ms
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+Emulator = InProcess | OutOfProcess
+
+
+def settings(server: Emulator) -> ConnectionSettings:
     return ConnectionSettings(auth="token", access_token=server.token, org="Bench", admin_url=server.url,
                               retry_max_total_seconds=120)
 
 
-def client(server: EmulatorServer, url: str, counter: RequestCounter | None = None) -> SiteClient:
+def client(server: Emulator, url: str, counter: RequestCounter | None = None) -> SiteClient:
     # The emulator does not throttle here; the RU budget must not be what is measured.
     return connect(url, settings(server), counter=counter, limiter=RateLimiter(1e9, 1))
 
@@ -59,7 +139,7 @@ def _ok(results: list[Any], what: str) -> list[Any]:
     return results
 
 
-def make_site(server: EmulatorServer, alias: str) -> SiteClient:
+def make_site(server: Emulator, alias: str) -> SiteClient:
     root = client(server, server.url)
     url = f"{server.url}/sites/{alias}"
     if not site_status(root, url).ready:
@@ -94,7 +174,7 @@ def apply_lists(site: SiteClient, template: Any, keys: tuple[str, ...]) -> dict[
     return ids
 
 
-def seed_project(server: EmulatorServer, hub_id: str, alias: str, scale: float) -> str:
+def seed_project(server: Emulator, hub_id: str, alias: str, scale: float) -> str:
     site = make_site(server, alias)
     join_hub(site, hub_id)
     ids = apply_lists(site, load_bundle().project, PROJECT_LISTS)
@@ -122,7 +202,7 @@ def seed_project(server: EmulatorServer, hub_id: str, alias: str, scale: float) 
     return site.url
 
 
-def seed(server: EmulatorServer, sites: int, scale: float, workers: int) -> tuple[str, str, list[str]]:
+def seed(server: Emulator, sites: int, scale: float, workers: int) -> tuple[str, str, list[str]]:
     """(hub url, naive hub url, project site urls)."""
     hubs = []
     for alias in ("portefolje", "naiv"):
@@ -139,7 +219,7 @@ def seed(server: EmulatorServer, sites: int, scale: float, workers: int) -> tupl
     return hub.url, naive_hub.url, urls
 
 
-def edit_share(server: EmulatorServer, urls: list[str], share: float, seed_value: int, scale: float) -> int:
+def edit_share(server: Emulator, urls: list[str], share: float, seed_value: int, scale: float) -> int:
     """Edit ``share`` of all items (titles), spread at random over the sites; returns the count."""
     rng = random.Random(seed_value)
     targets: list[tuple[str, str, int]] = []
@@ -164,7 +244,7 @@ def edit_share(server: EmulatorServer, urls: list[str], share: float, seed_value
 class NaiveSync:
     """Read every list of every site in full; one create/update request per item (no $batch)."""
 
-    def __init__(self, server: EmulatorServer, hub_url: str, counter: RequestCounter) -> None:
+    def __init__(self, server: Emulator, hub_url: str, counter: RequestCounter) -> None:
         self.server = server
         self.hub_url = hub_url
         self.counter = counter
@@ -211,42 +291,56 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--naive-sites", type=int, default=None,
                         help="Run the naive sync on only this many sites and scale its figures up.")
+    parser.add_argument("--in-process", action="store_true",
+                        help="Serve the emulator from a thread of this process (default: a subprocess).")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp, EmulatorServer() as server:
-        started = time.perf_counter()
-        hub_url, naive_url, urls = seed(server, args.sites, args.scale, args.workers)
-        items = sum(max(1, round(v * args.scale)) for v in SIZES.values()) * args.sites
-        print(f"seeded {args.sites} sites, {items} items in {time.perf_counter() - started:.0f} s (latency off)")
-        server.faults.set_latency(args.latency_ms)
-        state = f"sqlite:///{Path(tmp) / 'state.sqlite'}"
-        naive_urls = urls[: args.naive_sites] if args.naive_sites else urls
-        factor = len(urls) / len(naive_urls)
-        naive_counter = RequestCounter()
-        naive = NaiveSync(server, naive_url, naive_counter)
-        rows = []
-        for label in ("initial", "unchanged", "1 % changed"):
-            if label == "1 % changed":
-                server.faults.set_latency(0)
-                edited = edit_share(server, urls, 0.01, 7, args.scale)
-                server.faults.set_latency(args.latency_ms)
-                label = f"1 % changed ({edited} items)"
-            counter = RequestCounter()
-            report, seconds = timed(lambda c=counter: sync_portfolio(
-                hub_url, settings=settings(server), state=state, counter=c, limiter=RateLimiter(1e9, 1),
-                options=SyncOptions(workers=args.workers)))
-            if report.exit_code != 0:
-                raise SystemExit(f"sync failed: {report.to_dict()['failed'][:3]}")
-            naive_counter.reset()
-            _, naive_seconds = timed(lambda: naive.run(naive_urls, args.workers))
-            rows.append((label, counter.total, seconds, naive_counter.total * factor, naive_seconds * factor))
-        print(f"\n{args.sites} sites, {items} items, {args.latency_ms:.0f} ms latency, {args.workers} workers"
-              + (f" (naive measured on {len(naive_urls)} sites, scaled ×{factor:g})" if factor != 1 else ""))
-        print(f"{'run':<28}{'requests':>10}{'per site':>10}{'seconds':>9}  |{'naive req':>11}{'per site':>10}"
-              f"{'seconds':>9}{'ratio':>8}")
-        for label, req, sec, nreq, nsec in rows:
-            print(f"{label:<28}{req:>10}{req / args.sites:>10.2f}{sec:>9.1f}  |{nreq:>11.0f}"
-                  f"{nreq / args.sites:>10.1f}{nsec:>9.1f}{nreq / max(req, 1):>7.1f}×")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = str(Path(tmp) / "emulator.sqlite")
+        server: Emulator = InProcess(None) if args.in_process else OutOfProcess(data)
+        try:
+            run(args, server, tmp)
+        finally:
+            server.close()
+
+
+def run(args: argparse.Namespace, server: Emulator, tmp: str) -> None:
+    """Seed (latency off), then the three runs of each sync with the latency on; print the table."""
+    print(f"mode: {server.mode}")
+    started = time.perf_counter()
+    hub_url, naive_url, urls = seed(server, args.sites, args.scale, args.workers)
+    items = sum(max(1, round(v * args.scale)) for v in SIZES.values()) * args.sites
+    print(f"seeded {args.sites} sites, {items} items in {time.perf_counter() - started:.0f} s (latency off)")
+    server.set_latency(args.latency_ms)
+    state = f"sqlite:///{Path(tmp) / 'state.sqlite'}"
+    naive_urls = urls[: args.naive_sites] if args.naive_sites else urls
+    factor = len(urls) / len(naive_urls)
+    naive_counter = RequestCounter()
+    naive = NaiveSync(server, naive_url, naive_counter)
+    rows = []
+    for label in ("initial", "unchanged", "1 % changed"):
+        if label == "1 % changed":
+            server.set_latency(0)
+            edited = edit_share(server, urls, 0.01, 7, args.scale)
+            server.set_latency(args.latency_ms)
+            label = f"1 % changed ({edited} items)"
+        counter = RequestCounter()
+        report, seconds = timed(lambda c=counter: sync_portfolio(
+            hub_url, settings=settings(server), state=state, counter=c, limiter=RateLimiter(1e9, 1),
+            options=SyncOptions(workers=args.workers)))
+        if report.exit_code != 0:
+            raise SystemExit(f"sync failed: {report.to_dict()['failed'][:3]}")
+        naive_counter.reset()
+        _, naive_seconds = timed(lambda: naive.run(naive_urls, args.workers))
+        rows.append((label, counter.total, seconds, naive_counter.total * factor, naive_seconds * factor))
+    print(f"\n{args.sites} sites, {items} items, {args.latency_ms:.0f} ms latency, {args.workers} workers, "
+          f"{server.mode}"
+          + (f" (naive measured on {len(naive_urls)} sites, scaled ×{factor:g})" if factor != 1 else ""))
+    print(f"{'run':<28}{'requests':>10}{'per site':>10}{'seconds':>9}  |{'naive req':>11}{'per site':>10}"
+          f"{'seconds':>9}{'ratio':>8}")
+    for label, req, sec, nreq, nsec in rows:
+        print(f"{label:<28}{req:>10}{req / args.sites:>10.2f}{sec:>9.1f}  |{nreq:>11.0f}"
+              f"{nreq / args.sites:>10.1f}{nsec:>9.1f}{nreq / max(req, 1):>7.1f}×")
 
 
 if __name__ == "__main__":
