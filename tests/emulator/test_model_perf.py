@@ -97,3 +97,26 @@ def test_list_collection_with_select_returns_each_lists_change_token(model_serve
     # not part of the default property set (as in SPO)
     plain = ctx.web.lists.get().execute_query()
     assert all("CurrentChangeToken" not in lst.properties for lst in plain)
+
+
+def test_batch_delimiters_only_at_line_start_and_alone():
+    from veiviser.emulator.batch import _split_parts
+
+    text = ("preamble --b not a delimiter\n--b\nA --b inside\n--bx not one either\n--b \t\nB\n--b--\nepilogue\n--b\nC\n")
+    assert _split_parts(text, "b") == ["\nA --b inside\n--bx not one either\n", "\nB\n"]
+    with pytest.raises(Exception, match="no closing delimiter"):
+        _split_parts("--b\nA\n--b--x\n", "b")
+
+
+def test_site_lookup_follows_new_and_rolled_back_sites(model_server, site, reloads):  # noqa: F811
+    # the path index is rebuilt when sites change, also after a failed write reloads from disk
+    ctx = client(model_server, site)
+    assert ctx.web.get().execute_query().url.rstrip("/") == site
+    with pytest.raises(ClientRequestException):
+        _list(ctx).add_item({"Title": "a", "NoSuchField": 1}).execute_query()
+    assert len(reloads) == 1
+    assert ctx.web.get().execute_query().url.rstrip("/") == site
+    missing = client(model_server, site + "x")
+    with pytest.raises(ClientRequestException) as info:
+        missing.web.get().execute_query()
+    assert info.value.response.status_code == 404
