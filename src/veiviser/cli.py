@@ -413,7 +413,7 @@ def _bulk(file: str, hub: str, workers: int, owner: str | None, extensions: tupl
     for col in ("alias", "title", "result", "detail"):
         table.add_column(col)
     for r in result.results:
-        detail = r.error or (r.plan.summary() if r.plan is not None else "; ".join(r.notes))
+        detail = r.error or (r.plan.short_summary() if r.plan is not None else "; ".join(r.notes))
         table.add_row(r.alias, r.title[:60], r.outcome, detail)
     console.print(table)
     if not result.ok:

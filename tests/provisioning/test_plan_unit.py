@@ -116,3 +116,11 @@ def test_content_types_in_another_order_are_reported() -> None:
     p = plan(t, _risk_list([(MULIGHET_LIST_CT, "Mulighet"), (RISIKO_LIST_CT, "Risiko")], {}))
     assert _risk_steps(p) == []
     assert any(d.target == "content type order" and "'Mulighet'" in d.message for d in p.drift)
+
+
+def test_short_summary_is_one_line_for_a_result_table() -> None:
+    template = load_template("standard", kind="project")
+    p = plan(template, SiteState(url="https://x/sites/a"))
+    lists = {s.list for s in p.steps if s.list}
+    assert p.short_summary().startswith(f"{len(p.steps)} steps on {len(lists)} lists")
+    assert "\n" not in p.short_summary() and len(p.short_summary()) < 40

@@ -275,3 +275,23 @@ def test_upgrade_finds_joined_sites_through_the_tenant_site_list(prov: Provision
     assert {lst["Title"] for lst in foreign.get("Web/lists", {"$select": "Title"})} == lists_before
     register = _items(prov, prov.hub_url, "Prosjekter")
     assert [r["GtSiteUrl"] for r in register] == [url]
+
+
+def test_unknown_phase_is_refused_before_any_request(server: EmulatorServer) -> None:
+    """A choice value the template does not have is an error (exit 2, nothing sent), never dropped."""
+    from veiviser.cli import main
+
+    env = {"VEIVISER_ACCESS_TOKEN": server.token, "VEIVISER_AUTH": "token", "VEIVISER_RU_PER_MINUTE": "1e9"}
+    server.log.reset()
+    out = CliRunner().invoke(main, ["provision", "project", "--hub", f"{server.url}/sites/portefolje", "--title", "X",
+                                    "--owner", OWNER, "--phase", "Feil"], env=env)
+    assert out.exit_code == 2, out.output
+    assert "--phase 'Feil'" in out.output and "GtProjectPhase" in out.output and "Konsept" in out.output
+    assert server.log.totals()["http"] == 0
+
+
+def test_phase_is_matched_case_insensitively_and_stored_as_the_template_spells_it(prov: Provisioner) -> None:
+    result = prov.project(ProjectRequest(title="Gamma", alias="gamma", phase="konsept"))
+    assert result.ok, result.error
+    props = _items(prov, result.url, "Prosjektegenskaper")
+    assert [p["GtProjectPhase"] for p in props] == ["Konsept"]

@@ -79,6 +79,20 @@ class ProjectRequest:
                    lifecycle_status=spec.lifecycle_status, operating_costs=dict(spec.operating_costs))
 
 
+#: Request attributes that must be one of a Choice field's values: (attribute, CLI option, internal name).
+_CHOICE_OPTIONS = (
+    ("phase", "--phase", "GtProjectPhase"),
+    ("lifecycle_status", "--lifecycle-status", "GtProjectLifecycleStatus"),
+    ("service_area", "--service-area", "GtProjectServiceArea"),
+)
+
+
+class RequestError(VeiviserError):
+    """A project request that does not fit the template (exit code 2: nothing was written)."""
+
+    exit_code = 2
+
+
 @dataclass
 class SiteResult:
     """The outcome for one site: ``created``, ``updated``, ``up to date``, ``planned`` or ``failed``."""
@@ -239,8 +253,36 @@ class Provisioner:
         return out["register"], out["costs"]
 
     def project(self, request: ProjectRequest, *, dry_run: bool = False) -> SiteResult:
-        """Provision one project site end to end (see the module docstring)."""
+        """Provision one project site end to end (see the module docstring).
+
+        Choice values (phase, lifecycle status, service area) are checked against the template
+        before anything is sent: an unknown value is an error, never silently left out.
+        """
+        request = self.checked_request(request)
         return self._project(request, self.project_url(request.alias), dry_run=dry_run)
+
+    def checked_request(self, request: ProjectRequest) -> ProjectRequest:
+        """``request`` with its choice values in the template's spelling; :class:`RequestError` if one is unknown."""
+        fixed: dict[str, str] = {}
+        for attr, option, name in _CHOICE_OPTIONS:
+            value = getattr(request, attr)
+            if not value:
+                continue
+            try:
+                fdef = self.project_template.get_list(PROPERTIES_KEY).field(name)
+            except KeyError:
+                continue
+            if not fdef.choices or fdef.fill_in:
+                continue
+            match = next((c for c in fdef.choices if c.casefold() == str(value).strip().casefold()), None)
+            if match is None:
+                raise RequestError(
+                    f"{option} {value!r} is not a choice of {fdef.display_name or name} ({name}) "
+                    f"for project {request.title!r}; nothing was written",
+                    hint="Use one of: " + ", ".join(fdef.choices),
+                )
+            fixed[attr] = match
+        return replace(request, **fixed) if fixed else request
 
     def upgrade_site(self, request: ProjectRequest, *, dry_run: bool = False) -> SiteResult:
         """Bring an existing project site to the current template; people and parameters are kept."""

@@ -139,6 +139,17 @@ class Plan:
             text += f"; {len(self.drift)} drift"
         return text
 
+    def short_summary(self) -> str:
+        """One line for a table row: ``"511 steps on 12 lists; 1 drift"``."""
+        if self.empty:
+            text = "up to date"
+        else:
+            lists = {s.list for s in self.steps if s.list}
+            text = f"{len(self.steps)} steps" + (f" on {len(lists)} lists" if lists else "")
+        if self.drift:
+            text += f"; {len(self.drift)} drift"
+        return text
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "site": self.site,
