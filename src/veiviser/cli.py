@@ -279,7 +279,8 @@ def sync_status_command(state: str | None, runs: int, fmt: str) -> None:
     sites_table = Table(title="Sites", title_justify="left", box=None, padding=(0, 1), pad_edge=False, header_style="bold")
     sites_table.add_column("status", no_wrap=True)
     sites_table.add_column("lag (h)", justify="right", no_wrap=True)
-    sites_table.add_column("site", overflow="fold")
+    url_width = max((len(cell(site["site_url"])) for site in status["sites"]), default=4)
+    sites_table.add_column("site", min_width=url_width, no_wrap=True)  # a URL is never cut or folded
     sites_table.add_column("last error", overflow="fold")
     for site in status["sites"]:
         sites_table.add_row(cell(site["last_status"]), cell(site["lag_hours"]), cell(site["site_url"]),

@@ -295,3 +295,13 @@ def test_phase_is_matched_case_insensitively_and_stored_as_the_template_spells_i
     assert result.ok, result.error
     props = _items(prov, result.url, "Prosjektegenskaper")
     assert [p["GtProjectPhase"] for p in props] == ["Konsept"]
+
+
+def test_plan_for_a_new_site_reports_no_drift_for_the_libraries_that_come_with_it(
+        prov: Provisioner, count_writes, server: EmulatorServer) -> None:
+    server.log.reset()
+    result = prov.project(ProjectRequest(title="Delta", alias="delta"), dry_run=True)
+    assert result.outcome == "planned" and result.plan is not None
+    assert result.plan.drift == []
+    assert any("Dokumenter" in n for n in result.plan.notes)
+    assert count_writes() == 0

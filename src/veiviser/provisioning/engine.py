@@ -301,6 +301,12 @@ class Provisioner:
             if dry_run:
                 p = plan(template, SiteState(url=url), data=[self._properties(request, None, None, url, {})])
                 p.notes[:0] = [f"would create the site {url}, join the hub and add it to the register"]
+                # Libraries that come with a new site (Dokumenter) cannot exist before it: not drift.
+                builtin = {lst.key for lst in template.lists if lst.existing}
+                if any(d.list in builtin for d in p.drift):
+                    p.drift = [d for d in p.drift if d.list not in builtin]
+                    p.notes.append("the site's own libraries (" + ", ".join(
+                        template.get_list(k).title for k in sorted(builtin)) + ") get their fields once it exists")
                 return SiteResult(url, "planned", request.title, request.alias, plan=p)
             self._create(url, request.title, request.owner)
             created = True
