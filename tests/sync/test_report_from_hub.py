@@ -38,7 +38,7 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
     urls = {}
     for title, alias, unit in (("Digitale politikere", "alfa", "Oppvekst"), ("Velferdsteknologi", "beta", "Helse")):
         res = prov.project(ProjectRequest(title=title, alias=alias, owner="eier@kommune.no", leader="leder@kommune.no",
-                                          phase="Gjennomføre", unit=unit, service_area="Skole"))
+                                          phase="Gjennomføre", unit=unit, service_area="Skole og oppvekst"))
         assert res.ok, res.error
         urls[title] = res.url
     alpha, beta = prov.client(urls["Digitale politikere"]), prov.client(urls["Velferdsteknologi"])
