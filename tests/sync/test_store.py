@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from veiviser.sync.store import (
     SCHEMA_VERSION,
-    FindingRecord,
+    Finding,
     LockHeldError,
     LockLostError,
     RowSnapshot,
@@ -162,7 +162,7 @@ def test_run_log_site_results_findings_and_lag(store):
     store.record_site_result(run, SiteRunResult("http://x/b", "failed", error="HTTP 404", finished_at=T0))
     store.add_findings(
         run,
-        [FindingRecord("http://x/a", "Usikkerhet", 3, "GtRiskProbability", 7, "probability-range", "7 > 5")],
+        [Finding("http://x/a", "Usikkerhet", 3, "GtRiskProbability", 7, "probability-range", "7 > 5")],
     )
     store.finish_run(run, "partial", counts={"sites": 2}, at=T0)
     run2 = store.start_run("http://hub", at=T0 + timedelta(days=1))

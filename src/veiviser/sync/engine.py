@@ -51,7 +51,6 @@ from veiviser.sync.rows import (
 )
 from veiviser.sync.store import EXIT_LOCK_HELD as EXIT_LOCK_HELD  # re-exported with the other exit codes
 from veiviser.sync.store import (
-    FindingRecord,
     RowSnapshot,
     SiteRunResult,
     StateStore,
@@ -353,14 +352,14 @@ class _ResultWriter:
 
     def __init__(self, store: StateStore, run_id: int, *, every: int = 50, seconds: float = 2.0) -> None:
         self.store, self.run_id, self.every, self.seconds = store, run_id, every, seconds
-        self.pending: list[tuple[SiteRunResult, list[FindingRecord]]] = []
+        self.pending: list[tuple[SiteRunResult, list[Finding]]] = []
         self.flushed = time.monotonic()
 
     def add(self, o: SiteOutcome) -> None:
         self.pending.append((
             SiteRunResult(site_url=o.url, status=o.status, site_id=o.site_id, title=o.title, error=o.error,
                           counts=o.counts, requests=o.requests, started_at=o.started_at, finished_at=o.finished_at),
-            [_finding_record(f) for f in o.findings],
+            list(o.findings),
         ))
         if len(self.pending) >= self.every or time.monotonic() - self.flushed >= self.seconds:
             self.flush()
@@ -370,9 +369,6 @@ class _ResultWriter:
         self.flushed = time.monotonic()
         self.store.record_site_results(self.run_id, pending)
 
-
-def _finding_record(f: Finding) -> FindingRecord:
-    return FindingRecord(f.site_url, f.list_title, f.item_id, f.field, f.value, f.rule, f.message)
 
 
 def discover_sites(hub: SiteClient, options: SyncOptions) -> tuple[list[ProjectSite], list[str]]:

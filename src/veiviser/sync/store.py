@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
 from veiviser.errors import VeiviserError
+from veiviser.sync.quality import Finding
 
 log = logging.getLogger(__name__)
 
@@ -288,19 +289,6 @@ class SiteRunResult:
     finished_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class FindingRecord:
-    """A data-quality finding as stored in the run log."""
-
-    site_url: str
-    list_title: str
-    item_id: int | None
-    field: str | None
-    value: Any
-    rule: str
-    message: str
-
-
 # --- the store -----------------------------------------------------------------------------------
 
 
@@ -449,7 +437,7 @@ class StateStore:
         return None if row is None else {"title": row["title"], "rows": int(row["rows"]),
                                          "findings": list(row["findings"] or [])}
 
-    def record_site_results(self, run_id: int, results: Sequence[tuple[SiteRunResult, Iterable[FindingRecord]]]) -> None:
+    def record_site_results(self, run_id: int, results: Sequence[tuple[SiteRunResult, Iterable[Finding]]]) -> None:
         """Several sites' outcomes and findings in one transaction (see :meth:`record_site_result`)."""
         if not results:
             return
@@ -561,7 +549,7 @@ class StateStore:
         if not conn.execute(run_sites_table.update().where(key).values(**values)).rowcount:
             conn.execute(run_sites_table.insert().values(run_id=run_id, site_url=result.site_url, **values))
 
-    def add_findings(self, run_id: int, findings: Iterable[FindingRecord]) -> int:
+    def add_findings(self, run_id: int, findings: Iterable[Finding]) -> int:
         rows = _finding_rows(run_id, findings)
         if rows:
             with self._begin() as conn:
@@ -1125,7 +1113,7 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
     return engine
 
 
-def _finding_rows(run_id: int, findings: Iterable[FindingRecord]) -> list[dict[str, Any]]:
+def _finding_rows(run_id: int, findings: Iterable[Finding]) -> list[dict[str, Any]]:
     return [
         {
             "run_id": run_id,
