@@ -206,7 +206,7 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
         hub_url = f"{server.url}/sites/{HUB_ALIAS}"
         prov = Provisioner(hub_url, settings=settings, project_template=bundle.project, hub_template=bundle.hub,
                            owner=ADMIN, limiter=limiter, wait_timeout=60, wait_interval=0.02)
-        with steps.step("Porteføljeområde (hub)"):
+        with steps.step("Portfolio hub"):
             prov.hub(title="Porteføljeoversikt Trondheim (demo)")
 
         written: list[WrittenProject | None] = [None] * len(specs)
@@ -220,22 +220,22 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
                 raise DemoError(f"site {res.url}: provisioning failed: {res.error}")
             written[i] = write_project(prov.client(res.url), data, bundle.project, res.site_id)
 
-        with steps.step(f"Prosjektområder med data ({len(specs)})", len(specs)) as advance:
+        with steps.step(f"Project sites with data ({len(specs)})", len(specs)) as advance:
             _run_all(len(specs), provision_and_fill, workers, advance)
         pairs = [(d, w) for d, w in zip(generated, written, strict=True) if w is not None]
-        with steps.step("ITPOSMO og prioriteringer på huben"):
+        with steps.step("ITPOSMO and prioritisation ratings on the hub"):
             write_hub_ratings(prov.client(hub_url), pairs)
 
         with StateStore(f"sqlite:///{state_file}") as store:
             options = SyncOptions(workers=workers)
-            with steps.step("Synkronisering 1", len(specs)) as advance:
+            with steps.step("Sync 1", len(specs)) as advance:
                 first = sync_portfolio(hub_url, settings=settings, state=store, options=options, limiter=limiter,
                                        progress=lambda *_: advance())
                 _sync_ok(first)
                 syncs.append(first.to_dict())
             # "Changes since" = the end of the first sync: the report shows the change step.
             first_synced = first.finished_at or datetime.now(UTC)
-            with steps.step("Endringer i prosjektene", len(pairs)) as advance:
+            with steps.step("Changes in the projects", len(pairs)) as advance:
                 def change(i: int) -> None:
                     d, w = pairs[i]
                     counts = apply_changes(prov.client(w.url), w, plan_changes(d, seed=seed, today=today), bundle.project)
@@ -243,12 +243,12 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
                         for k, v in counts.items():
                             changes_total[k] += v
                 _run_all(len(pairs), change, workers, advance)
-            with steps.step("Synkronisering 2", len(specs)) as advance:
+            with steps.step("Sync 2", len(specs)) as advance:
                 second = sync_portfolio(hub_url, settings=settings, state=store, options=options, limiter=limiter,
                                         progress=lambda *_: advance())
                 _sync_ok(second)
                 syncs.append(second.to_dict())
-            with steps.step("Rapporter (Excel, HTML, Power BI)"):
+            with steps.step("Reports (Excel, HTML, Power BI)"):
                 dataset = load_dataset(store, prov.client(hub_url), title="Porteføljerapport – Trondheim (demo)")
                 paths = write_reports(dataset, out, since=first_synced)
 
@@ -289,11 +289,17 @@ def _sync_ok(report: Any) -> None:
 def summary_lines(result: DemoResult) -> list[str]:
     """What to open and how to go on with a real tenant (printed by ``veiviser demo``)."""
     first, second = [*result.syncs, {}, {}][:2]
+    def sync_line(n: int, run: dict) -> str:
+        t = run.get("totals", {})
+        return (f"  Sync {n}: {t.get('created', 0)} new, {t.get('updated', 0)} changed, {t.get('deleted', 0)} deleted, "
+                f"{t.get('unchanged', 0)} unchanged central items ({t.get('full_reads', 0)} full list reads)")
+
     lines = [
-        f"Demo ferdig på {result.seconds:.0f} s: {result.projects} prosjekter, {result.items_written} elementer skrevet, "
-        f"endringer: {result.changes['updated']} endret, {result.changes['created']} nye, {result.changes['deleted']} slettet.",
-        f"  Synkronisering 1: {first.get('totals', {})}",
-        f"  Synkronisering 2: {second.get('totals', {})}",
+        f"Demo finished in {result.seconds:.0f} s: {result.projects} projects, {result.items_written} list items "
+        f"written; then {result.changes['updated']} changed, {result.changes['created']} added and "
+        f"{result.changes['deleted']} deleted before the second sync.",
+        sync_line(1, first),
+        sync_line(2, second),
         "",
         "Open the report:",
         f"  HTML report:        {result.html}",
