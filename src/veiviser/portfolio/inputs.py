@@ -19,6 +19,7 @@ import csv
 import io
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,30 @@ def project_cell(row: Row) -> Cell | None:
         if normalise_header(header) in PROJECT_HEADERS:
             return cell
     return None
+
+
+def read_project_records(path: str | Path, key_for: Callable[[str, Cell], str | None]) -> list[dict[str, Any]]:
+    """One record per row of a ratings file: ``source``, ``project`` and, for every other cell that
+    ``key_for(header, cell)`` maps to a key, ``key`` and ``key__where`` (``None`` skips the cell).
+
+    Raises :class:`InputFileError` when the file has no rows or no project column.
+    """
+    name = Path(path).name
+    records: list[dict[str, Any]] = []
+    for row in read_rows(path):
+        pc = project_cell(row)
+        rec: dict[str, Any] = {"source": row.where, "project": pc.value if pc else None}
+        for header, cell in row.cells.items():
+            if pc is not None and cell is pc:
+                continue
+            key = key_for(header, cell)
+            if key is None:
+                continue
+            rec[key] = cell.value
+            rec[f"{key}__where"] = cell.where
+        records.append(rec)
+    if not records:
+        raise InputFileError(f"{name}: no project rows", hint="Add one row per project below the header.")
+    if all(r["project"] is None for r in records):
+        raise InputFileError(f"{name}: no project column", hint="Add a column named project (or prosjekt).")
+    return records

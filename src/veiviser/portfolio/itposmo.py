@@ -36,7 +36,13 @@ import pandas as pd
 
 from veiviser.portfolio.config import ConfigError, load_preset, load_yaml, number
 from veiviser.portfolio.findings import Finding
-from veiviser.portfolio.inputs import InputFileError, normalise_header, parse_number, project_cell, read_rows
+from veiviser.portfolio.inputs import (
+    Cell,
+    InputFileError,
+    normalise_header,
+    parse_number,
+    read_project_records,
+)
 
 DIMENSIONS: tuple[tuple[str, str, str], ...] = (
     ("information", "I", "Information"),
@@ -209,31 +215,20 @@ def read_itposmo_file(path: str | Path) -> pd.DataFrame:
     Unknown or missing dimension columns raise :class:`InputFileError` (the whole file is wrong);
     bad cell values are left for :func:`assess_itposmo` to report per project.
     """
-    rows = read_rows(path)
     name = Path(path).name
-    records = []
-    for row in rows:
-        rec: dict = {"source": row.where}
-        pc = project_cell(row)
-        rec["project"] = pc.value if pc else None
-        for header, cell in row.cells.items():
-            norm = normalise_header(header)
-            if pc is not None and cell is pc:
-                continue
-            if norm == "o":
-                raise InputFileError(f"{cell.where}: header 'O' is ambiguous (Objectives or Other resources)",
-                                     hint="Use O1 (objectives and values) and O2 (other resources: time and money).")
-            key = HEADER_ALIASES.get(norm)
-            if key is None:
-                raise InputFileError(f"{cell.where}: unknown column {header!r}",
-                                     hint="Accepted: project, I, T, P, O1, S, M, O2 or the dimension names (see 'veiviser itposmo --help').")
-            rec[key] = cell.value
-            rec[f"{key}__where"] = cell.where
-        records.append(rec)
-    if not records:
-        raise InputFileError(f"{name}: no project rows", hint="Add one row per project below the header.")
-    if all(r["project"] is None for r in records):
-        raise InputFileError(f"{name}: no project column", hint="Add a column named project (or prosjekt).")
+
+    def key_for(header: str, cell: Cell) -> str:
+        norm = normalise_header(header)
+        if norm == "o":
+            raise InputFileError(f"{cell.where}: header 'O' is ambiguous (Objectives or Other resources)",
+                                 hint="Use O1 (objectives and values) and O2 (other resources: time and money).")
+        key = HEADER_ALIASES.get(norm)
+        if key is None:
+            raise InputFileError(f"{cell.where}: unknown column {header!r}",
+                                 hint="Accepted: project, I, T, P, O1, S, M, O2 or the dimension names (see 'veiviser itposmo --help').")
+        return key
+
+    records = read_project_records(path, key_for)
     for key in DIMENSION_KEYS:
         if not any(key in r for r in records):
             raise InputFileError(f"{name}: column for {DIMENSION_NAMES[key]} is missing",

@@ -30,7 +30,12 @@ import pandas as pd
 
 from veiviser.portfolio.config import ConfigError, load_preset, load_yaml, number
 from veiviser.portfolio.findings import Finding
-from veiviser.portfolio.inputs import InputFileError, normalise_header, parse_number, project_cell, read_rows
+from veiviser.portfolio.inputs import (
+    Cell,
+    normalise_header,
+    parse_number,
+    read_project_records,
+)
 
 PRESETS = ("trondheim",)
 
@@ -232,27 +237,17 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
 def read_priority_file(path: str | Path, model: PriorityModel) -> tuple[pd.DataFrame, list[str]]:
     """Ratings from CSV/YAML for ``model``: the frame :func:`score_projects` reads, and warnings
     for columns that match no criterion (ignored, probably a typo)."""
-    rows = read_rows(path)
     name = Path(path).name
     by_norm = {normalise_header(c.name): c.name for c in model.criteria}
-    records, unknown = [], {}
-    for row in rows:
-        pc = project_cell(row)
-        rec: dict = {"source": row.where, "project": pc.value if pc else None}
-        for header, cell in row.cells.items():
-            if pc is not None and cell is pc:
-                continue
-            crit = by_norm.get(normalise_header(header))
-            if crit is None:
-                unknown.setdefault(header, cell.where)
-                continue
-            rec[crit] = cell.value
-            rec[f"{crit}__where"] = cell.where
-        records.append(rec)
-    if not records:
-        raise InputFileError(f"{name}: no project rows", hint="Add one row per project below the header.")
-    if all(r["project"] is None for r in records):
-        raise InputFileError(f"{name}: no project column", hint="Add a column named project (or prosjekt).")
+    unknown: dict[str, str] = {}
+
+    def key_for(header: str, cell: Cell) -> str | None:
+        crit = by_norm.get(normalise_header(header))
+        if crit is None:
+            unknown.setdefault(header, cell.where)
+        return crit
+
+    records = read_project_records(path, key_for)
     warnings = [f"{where}: column {h!r} matches no criterion of {model.name!r}; ignored" for h, where in unknown.items()]
     absent = [c.name for c in model.criteria if not any(c.name in r for r in records)]
     if absent:
