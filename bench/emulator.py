@@ -34,7 +34,9 @@ SEED_ITEMS = 20
 
 
 # ---------------------------------------------------------------------------------------- load
-def _raw_get(url: str, token: str, list_id: str, ids: list[int], seconds: float, tag: str) -> tuple[int, float]:
+def _raw_get(
+    url: str, token: str, list_id: str, ids: list[int], seconds: float, tag: str
+) -> tuple[int, float]:
     """Item GETs on one keep-alive ``http.client`` connection for ``seconds``."""
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
@@ -58,7 +60,9 @@ def _context(url: str, token: str) -> ClientContext:
     return ClientContext(url).with_access_token(tok).with_transport(timeout=(10, 120))
 
 
-def _client_get(url: str, token: str, list_id: str, ids: list[int], seconds: float, tag: str) -> tuple[int, float]:
+def _client_get(
+    url: str, token: str, list_id: str, ids: list[int], seconds: float, tag: str
+) -> tuple[int, float]:
     """Item GETs through the real office365 client (one request each)."""
     lst = _context(url, token).web.lists.get_by_id(list_id)
     n, started = 0, time.perf_counter()
@@ -68,7 +72,9 @@ def _client_get(url: str, token: str, list_id: str, ids: list[int], seconds: flo
     return n, time.perf_counter() - started
 
 
-def _batch_write(url: str, token: str, list_id: str, ids: list[int], seconds: float, tag: str) -> tuple[int, float]:
+def _batch_write(
+    url: str, token: str, list_id: str, ids: list[int], seconds: float, tag: str
+) -> tuple[int, float]:
     """100-item ``$batch`` writes through ``execute_batch``; returns HTTP batches (100 items each)."""
     ctx = _context(url, token)
     lst = ctx.web.lists.get_by_id(list_id)
@@ -105,8 +111,11 @@ def _prepare(server: EmulatorServer) -> tuple[str, list[int]]:
 
 def _server_ms(server: EmulatorServer) -> float:
     """Median time the server spent per top-level request since the last reset (from its request log)."""
-    durations = sorted(r.duration_ms for r in server.log.recent()
-                       if r.kind in ("request", "batch") and not r.path.lower().endswith("/contextinfo"))
+    durations = sorted(
+        r.duration_ms
+        for r in server.log.recent()
+        if r.kind in ("request", "batch") and not r.path.lower().endswith("/contextinfo")
+    )
     server.log.reset()
     return durations[len(durations) // 2] if durations else 0.0
 
@@ -120,14 +129,28 @@ def run(seconds: float = 3.0, workers: int = 2) -> list[dict[str, Any]]:
         for name, (fn, per_request) in SCENARIOS.items():
             server.log.reset()
             n, elapsed = fn(server.url, server.token, list_id, ids, seconds, "in")
-            rows.append({"scenario": name, "mode": "in-process", "procs": 1, "requests": n, "seconds": elapsed,
-                         "server_ms": _server_ms(server)})
+            rows.append(
+                {
+                    "scenario": name,
+                    "mode": "in-process",
+                    "procs": 1,
+                    "requests": n,
+                    "seconds": elapsed,
+                    "server_ms": _server_ms(server),
+                }
+            )
             for procs in sorted({1, workers}):
                 server.log.reset()
                 queue = spawn.Queue()
-                jobs = [spawn.Process(target=_worker, args=((name, server.url, server.token, list_id, ids,
-                                                            seconds, f"p{procs}-{k}", queue),))
-                        for k in range(procs)]
+                jobs = [
+                    spawn.Process(
+                        target=_worker,
+                        args=(
+                            (name, server.url, server.token, list_id, ids, seconds, f"p{procs}-{k}", queue),
+                        ),
+                    )
+                    for k in range(procs)
+                ]
                 for job in jobs:
                     job.start()
                 results = [queue.get(timeout=seconds * 10 + 60) for _ in jobs]
@@ -135,8 +158,16 @@ def run(seconds: float = 3.0, workers: int = 2) -> list[dict[str, Any]]:
                     job.join()
                 total = sum(r[0] for r in results)
                 span = max(r[1] for r in results)
-                rows.append({"scenario": name, "mode": "separate process", "procs": procs, "requests": total,
-                             "seconds": span, "server_ms": _server_ms(server)})
+                rows.append(
+                    {
+                        "scenario": name,
+                        "mode": "separate process",
+                        "procs": procs,
+                        "requests": total,
+                        "seconds": span,
+                        "server_ms": _server_ms(server),
+                    }
+                )
             for row in rows:
                 if row["scenario"] == name:
                     row["requests_per_s"] = row["requests"] / row["seconds"]
@@ -160,8 +191,10 @@ def profile_server(seconds: float, out: str) -> str:
         try:
             for name in ("item GET, http.client keep-alive", "100-item $batch write"):
                 queue = spawn.Queue()
-                job = spawn.Process(target=_worker, args=((name, server.url, server.token, list_id, ids, seconds,
-                                                           "prof", queue),))
+                job = spawn.Process(
+                    target=_worker,
+                    args=((name, server.url, server.token, list_id, ids, seconds, "prof", queue),),
+                )
                 job.start()
                 queue.get(timeout=seconds * 10 + 60)
                 job.join()
@@ -182,7 +215,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each measurement")
     parser.add_argument("--workers", type=int, default=2, help="load processes in the widest measurement")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
-    parser.add_argument("--profile", metavar="FILE", help="cProfile the server under out-of-process load instead")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="cProfile the server under out-of-process load instead"
+    )
     args = parser.parse_args()
     if args.profile:
         print(profile_server(args.seconds, args.profile))
@@ -191,11 +226,15 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows, indent=2))
         return
-    print(f"{'scenario':34s} {'load from':18s} {'procs':>5s} {'requests':>8s} {'req/s':>8s} {'items/s':>8s} "
-          f"{'server ms/req':>13s}")
+    print(
+        f"{'scenario':34s} {'load from':18s} {'procs':>5s} {'requests':>8s} {'req/s':>8s} {'items/s':>8s} "
+        f"{'server ms/req':>13s}"
+    )
     for r in rows:
-        print(f"{r['scenario']:34s} {r['mode']:18s} {r['procs']:5d} {r['requests']:8d} "
-              f"{r['requests_per_s']:8.1f} {r['items_per_s']:8.0f} {r['server_ms']:13.2f}")
+        print(
+            f"{r['scenario']:34s} {r['mode']:18s} {r['procs']:5d} {r['requests']:8d} "
+            f"{r['requests_per_s']:8.1f} {r['items_per_s']:8.0f} {r['server_ms']:13.2f}"
+        )
     print("server ms/req: median time inside the server per top-level request (its request log).")
 
 

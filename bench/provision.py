@@ -64,19 +64,32 @@ def measure(server: EmulatorServer, action: Callable[[], Any]) -> Figures:
     started = time.perf_counter()
     action()
     seconds = time.perf_counter() - started
-    writes = sum(n for (kind, method, endpoint), n in server.log.counts().items()
-                 if kind != "batch" and method not in ("GET", "HEAD") and not endpoint.endswith("/contextinfo"))
+    writes = sum(
+        n
+        for (kind, method, endpoint), n in server.log.counts().items()
+        if kind != "batch" and method not in ("GET", "HEAD") and not endpoint.endswith("/contextinfo")
+    )
     return Figures(server.log.totals()["http"], writes, seconds)
 
 
 def settings_for(server: EmulatorServer) -> ConnectionSettings:
-    return ConnectionSettings(auth="token", access_token=server.token, org="Benchmark", admin_url=server.url,
-                              ru_per_minute=HUGE_BUDGET)
+    return ConnectionSettings(
+        auth="token",
+        access_token=server.token,
+        org="Benchmark",
+        admin_url=server.url,
+        ru_per_minute=HUGE_BUDGET,
+    )
 
 
 def provisioner(server: EmulatorServer) -> Provisioner:
-    return Provisioner(f"{server.url}/sites/portefolje", settings=settings_for(server), owner=OWNER,
-                       limiter=RateLimiter(HUGE_BUDGET, 1), wait_interval=0.05)
+    return Provisioner(
+        f"{server.url}/sites/portefolje",
+        settings=settings_for(server),
+        owner=OWNER,
+        limiter=RateLimiter(HUGE_BUDGET, 1),
+        wait_interval=0.05,
+    )
 
 
 # ------------------------------------------------------------------------------ the naive way
@@ -104,9 +117,16 @@ class Naive:
         site.call("POST", f"Site/JoinHubSite('{self.prov.hub_id()}')")
         t = self.template
         for ct in sorted(t.content_types, key=lambda c: len(c.id)):
-            site.call("POST", "Web/ContentTypes", {
-                "Id": {"StringValue": ct.id, "__metadata": {"type": "SP.ContentTypeId"}}, "Name": ct.name,
-                "Group": ct.group or "Prosjektportalen", "__metadata": {"type": "SP.ContentType"}})
+            site.call(
+                "POST",
+                "Web/ContentTypes",
+                {
+                    "Id": {"StringValue": ct.id, "__metadata": {"type": "SP.ContentTypeId"}},
+                    "Name": ct.name,
+                    "Group": ct.group or "Prosjektportalen",
+                    "__metadata": {"type": "SP.ContentType"},
+                },
+            )
         ids: dict[str, str] = {}
         types: dict[str, str] = {}
         for lst in t.lists:
@@ -116,7 +136,11 @@ class Naive:
             ids[lst.key] = str(created["Id"])
             types[lst.key] = str(created["ListItemEntityTypeFullName"])
             if url_leaf(lst) != lst.title:
-                site.call("MERGE", f"Web/lists(guid'{ids[lst.key]}')", {"Title": lst.title, "__metadata": {"type": "SP.List"}})
+                site.call(
+                    "MERGE",
+                    f"Web/lists(guid'{ids[lst.key]}')",
+                    {"Title": lst.title, "__metadata": {"type": "SP.List"}},
+                )
         for lst in t.lists:
             if lst.key not in ids:
                 continue
@@ -125,23 +149,51 @@ class Naive:
             for fdef in _field_order(lst):
                 if fdef.name in BUILTIN_FIELDS:
                     continue
-                xml = fdef.schema_xml(parent_id=None if not fdef.projected_from else _uuid(parents[fdef.projected_from]))
+                xml = fdef.schema_xml(
+                    parent_id=None if not fdef.projected_from else _uuid(parents[fdef.projected_from])
+                )
                 if fdef.lookup_list:
                     xml = xml.replace("{listid:" + fdef.lookup_list + "}", "{" + ids[fdef.lookup_list] + "}")
-                made = site.call("POST", f"{base}/Fields/CreateFieldAsXml", {"parameters": {
-                    "SchemaXml": xml, "Options": 8, "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}})
+                made = site.call(
+                    "POST",
+                    f"{base}/Fields/CreateFieldAsXml",
+                    {
+                        "parameters": {
+                            "SchemaXml": xml,
+                            "Options": 8,
+                            "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"},
+                        }
+                    },
+                )
                 parents[fdef.name] = str(made["Id"])
             for ref in lst.content_types:
                 site.call("POST", f"{base}/ContentTypes/AddAvailableContentType('{t.content_type(ref).id}')")
             for view in lst.views:
                 vpath = f"{base}/Views/GetByTitle({title_segment(view.title)})"
                 if view.title == NEW_LIST_VIEW.get(lst.template_type):
-                    site.call("MERGE", vpath, {"ViewQuery": render_view_query(view, lst), "RowLimit": view.row_limit,
-                                               "__metadata": {"type": "SP.View"}})
+                    site.call(
+                        "MERGE",
+                        vpath,
+                        {
+                            "ViewQuery": render_view_query(view, lst),
+                            "RowLimit": view.row_limit,
+                            "__metadata": {"type": "SP.View"},
+                        },
+                    )
                 else:
-                    site.call("POST", f"{base}/Views/Add", {"parameters": {
-                        "Title": view.title, "RowLimit": view.row_limit, "Query": render_view_query(view, lst),
-                        "SetAsDefaultView": view.default, "__metadata": {"type": "SP.ViewCreationInformation"}}})
+                    site.call(
+                        "POST",
+                        f"{base}/Views/Add",
+                        {
+                            "parameters": {
+                                "Title": view.title,
+                                "RowLimit": view.row_limit,
+                                "Query": render_view_query(view, lst),
+                                "SetAsDefaultView": view.default,
+                                "__metadata": {"type": "SP.ViewCreationInformation"},
+                            }
+                        },
+                    )
                 for name in view.fields:
                     if name != "LinkTitle":
                         site.call("POST", f"{vpath}/ViewFields/AddViewField({title_segment(name)})")
@@ -149,11 +201,17 @@ class Naive:
                 values = {k: v for k, v in seed.values.items() if v is not None}
                 site.call("POST", f"{base}/items", {**values, "__metadata": {"type": types[lst.key]}})
         props = t.get_list("properties")
-        site.call("POST", f"Web/lists(guid'{ids[props.key]}')/items",
-                  {"Title": request.title, "GtSiteUrl": url, "__metadata": {"type": types[props.key]}})
+        site.call(
+            "POST",
+            f"Web/lists(guid'{ids[props.key]}')/items",
+            {"Title": request.title, "GtSiteUrl": url, "__metadata": {"type": types[props.key]}},
+        )
         hub = self.client(self.prov.hub_url)
-        hub.call("POST", "Web/lists/GetByTitle('Prosjekter')/items",
-                 {"Title": request.title, "GtSiteUrl": url, "__metadata": {"type": "SP.Data.ProsjekterListItem"}})
+        hub.call(
+            "POST",
+            "Web/lists/GetByTitle('Prosjekter')/items",
+            {"Title": request.title, "GtSiteUrl": url, "__metadata": {"type": "SP.Data.ProsjekterListItem"}},
+        )
 
     def check(self, request: ProjectRequest) -> None:
         """The naive idempotent re-run: one GET per object to see that it is there (nothing to write)."""
@@ -169,17 +227,31 @@ class Naive:
             site.get(base, {"$select": "Id"})
             for fdef in lst.fields:
                 if fdef.name not in BUILTIN_FIELDS:
-                    site.get(f"{base}/Fields/getByInternalNameOrTitle({title_segment(fdef.name)})", {"$select": "Id"})
+                    site.get(
+                        f"{base}/Fields/getByInternalNameOrTitle({title_segment(fdef.name)})",
+                        {"$select": "Id"},
+                    )
             for ref in lst.content_types:
-                site.get(f"{base}/ContentTypes", {"$filter": f"Name eq {odata_literal(self.template.content_type(ref).name)}"})
+                site.get(
+                    f"{base}/ContentTypes",
+                    {"$filter": f"Name eq {odata_literal(self.template.content_type(ref).name)}"},
+                )
             for view in lst.views:
                 site.get(f"{base}/Views/GetByTitle({title_segment(view.title)})/ViewFields")
             for seed in lst.seed_items:
-                filt = " and ".join(f"{k} eq {odata_literal(seed.values.get(k))}" for k in lst.key_fields
-                                    if seed.values.get(k) is not None)
-                site.get(f"{base}/items", {"$filter": filt, "$select": "Id"} if filt else {"$select": "Id", "$top": 1})
-        self.client(self.prov.hub_url).get("Web/lists/GetByTitle('Prosjekter')/items",
-                                           {"$filter": f"GtSiteUrl eq {odata_literal(url)}", "$select": "Id"})
+                filt = " and ".join(
+                    f"{k} eq {odata_literal(seed.values.get(k))}"
+                    for k in lst.key_fields
+                    if seed.values.get(k) is not None
+                )
+                site.get(
+                    f"{base}/items",
+                    {"$filter": filt, "$select": "Id"} if filt else {"$select": "Id", "$top": 1},
+                )
+        self.client(self.prov.hub_url).get(
+            "Web/lists/GetByTitle('Prosjekter')/items",
+            {"$filter": f"GtSiteUrl eq {odata_literal(url)}", "$select": "Id"},
+        )
 
 
 def _uuid(text: str) -> Any:
@@ -189,8 +261,15 @@ def _uuid(text: str) -> Any:
 
 
 # ------------------------------------------------------------------------------ scenarios
-ALFA = ProjectRequest(title="Alfa (digitalt løft)", alias="alfa", owner="eier@kommune.no", leader="leder@kommune.no",
-                      phase="Konsept", unit="IKT", start_year=2020)
+ALFA = ProjectRequest(
+    title="Alfa (digitalt løft)",
+    alias="alfa",
+    owner="eier@kommune.no",
+    leader="leder@kommune.no",
+    phase="Konsept",
+    unit="IKT",
+    start_year=2020,
+)
 
 
 def bulk_file(directory: Path, rows: int | None) -> Path:
@@ -204,7 +283,10 @@ def bulk_file(directory: Path, rows: int | None) -> Path:
 
 def run(latency_ms: float, workers: int, quick: bool) -> list[tuple[str, Figures, Figures]]:
     rows: list[tuple[str, Figures, Figures]] = []
-    with EmulatorServer(latency_ms=latency_ms) as smart_srv, EmulatorServer(latency_ms=latency_ms) as naive_srv:
+    with (
+        EmulatorServer(latency_ms=latency_ms) as smart_srv,
+        EmulatorServer(latency_ms=latency_ms) as naive_srv,
+    ):
         smart, naive_prov = provisioner(smart_srv), provisioner(naive_srv)
         smart.hub()
         naive_prov.hub()
@@ -215,8 +297,11 @@ def run(latency_ms: float, workers: int, quick: bool) -> list[tuple[str, Figures
         b = measure(smart_srv, lambda: smart.project(ALFA))
         bn = measure(naive_srv, lambda: naive.check(ALFA))
         rows.append(("(b) no-op re-run", b, bn))
-    with tempfile.TemporaryDirectory() as tmp, EmulatorServer(latency_ms=latency_ms) as smart_srv, \
-            EmulatorServer(latency_ms=latency_ms) as naive_srv:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmulatorServer(latency_ms=latency_ms) as smart_srv,
+        EmulatorServer(latency_ms=latency_ms) as naive_srv,
+    ):
         path = bulk_file(Path(tmp), 4 if quick else None)
         smart, naive_prov = provisioner(smart_srv), provisioner(naive_srv)
         smart.hub()
@@ -245,14 +330,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="use the first 4 projects of the file for (c)")
     args = parser.parse_args(argv)
     rows = run(args.latency_ms, args.workers, args.quick)
-    print(f"\nProvisioning on the emulator, {args.latency_ms:g} ms latency (requests = HTTP requests served)\n")
+    print(
+        f"\nProvisioning on the emulator, {args.latency_ms:g} ms latency (requests = HTTP requests served)\n"
+    )
     head = f"{'scenario':40} {'veiviser req':>12} {'writes':>7} {'time s':>7} | {'naive req':>9} {'writes':>7} {'time s':>7} | {'fewer':>6}"
     print(head)
     print("-" * len(head))
     for name, s, n in rows:
         ratio = f"{n.requests / s.requests:.1f}x" if s.requests else "∞"
-        print(f"{name:40} {s.requests:>12} {s.writes:>7} {s.seconds:>7.1f} | {n.requests:>9} {n.writes:>7} "
-              f"{n.seconds:>7.1f} | {ratio:>6}")
+        print(
+            f"{name:40} {s.requests:>12} {s.writes:>7} {s.seconds:>7.1f} | {n.requests:>9} {n.writes:>7} "
+            f"{n.seconds:>7.1f} | {ratio:>6}"
+        )
     (a, an), (b, _bn), (c, cn) = [(s, n) for _, s, n in rows]
     checks = [
         ("new site ≤ 30 requests", a.requests <= 30),

@@ -45,8 +45,14 @@ from veiviser.sharepoint.sites import create_site, join_hub, register_hub, site_
 from veiviser.sync.engine import KIND_ORDER, SyncOptions, load_central_lists, sync_portfolio
 from veiviser.sync.kinds import KINDS
 
-HUB_LISTS = ("projects", "portfolio_risks", "portfolio_stakeholders", "portfolio_benefits",
-             "portfolio_indicators", "portfolio_measurements")
+HUB_LISTS = (
+    "projects",
+    "portfolio_risks",
+    "portfolio_stakeholders",
+    "portfolio_benefits",
+    "portfolio_indicators",
+    "portfolio_measurements",
+)
 PROJECT_LISTS = ("risks", "stakeholders", "benefits", "indicators", "measurements", "properties")
 SIZES = {"risks": 20, "stakeholders": 15, "benefits": 10, "indicators": 20, "measurements": 60}
 
@@ -91,10 +97,28 @@ class OutOfProcess:
         if ms == self.latency and self.proc is not None:
             return
         self.close()
-        cmd = [sys.executable, "-c", "from veiviser.cli import main; main()", "emulator", "serve",
-               "--port", str(self.port), "--data", self.data, "--token", self.token, "--latency-ms", str(ms)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        cmd = [
+            sys.executable,
+            "-c",
+            "from veiviser.cli import main; main()",
+            "emulator",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data",
+            self.data,
+            "--token",
+            self.token,
+            "--latency-ms",
+            str(ms),
+        ]
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # "Emulator listening on URL (token: TOKEN)"
         if not line.startswith("Emulator listening on "):
@@ -120,8 +144,13 @@ Emulator = InProcess | OutOfProcess
 
 
 def settings(server: Emulator) -> ConnectionSettings:
-    return ConnectionSettings(auth="token", access_token=server.token, org="Bench", admin_url=server.url,
-                              retry_max_total_seconds=120)
+    return ConnectionSettings(
+        auth="token",
+        access_token=server.token,
+        org="Bench",
+        admin_url=server.url,
+        retry_max_total_seconds=120,
+    )
 
 
 def client(server: Emulator, url: str, counter: RequestCounter | None = None) -> SiteClient:
@@ -153,20 +182,35 @@ def apply_lists(site: SiteClient, template: Any, keys: tuple[str, ...]) -> dict[
     ops = []
     for key in keys:
         leaf = template.get_list(key).url.split("/")[-1]
-        ops.append(Operation("POST", "Web/lists", {"Title": leaf, "BaseTemplate": 100, "Description": "",
-                                                    "__metadata": {"type": "SP.List"}}, key=key))
+        ops.append(
+            Operation(
+                "POST",
+                "Web/lists",
+                {"Title": leaf, "BaseTemplate": 100, "Description": "", "__metadata": {"type": "SP.List"}},
+                key=key,
+            )
+        )
     ids = {r.key: str(r.value["Id"]) for r in _ok(site.batch(ops), "lists")}
     renames, plain, lookups = [], [], []
     for key in keys:
         ldef = template.get_list(key)
         if ldef.url.split("/")[-1] != ldef.title:
-            renames.append(Operation("MERGE", f"Web/lists(guid'{ids[key]}')",
-                                     {"Title": ldef.title, "__metadata": {"type": "SP.List"}}))
+            renames.append(
+                Operation(
+                    "MERGE",
+                    f"Web/lists(guid'{ids[key]}')",
+                    {"Title": ldef.title, "__metadata": {"type": "SP.List"}},
+                )
+            )
         for f in ldef.fields:
             if f.lookup_list and f.lookup_list not in ids:
                 continue
-            body = {"parameters": {"SchemaXml": ldef.schema_xml(f.name, list_ids=ids),
-                                   "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}}
+            body = {
+                "parameters": {
+                    "SchemaXml": ldef.schema_xml(f.name, list_ids=ids),
+                    "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"},
+                }
+            }
             op = Operation("POST", f"Web/lists(guid'{ids[key]}')/Fields/CreateFieldAsXml", body)
             (lookups if f.lookup_list else plain).append(op)
     _ok(site.batch(renames + plain), "fields")
@@ -186,19 +230,47 @@ def seed_project(server: Emulator, hub_id: str, alias: str, scale: float) -> str
         return [int(r.value["Id"]) for r in _ok(site.create_items(info, rows), key)]
 
     create("properties", [{"Title": f"Prosjekt {alias}", "GtProjectPhase": "Gjennomføre"}])
-    create("risks", [{"Title": f"Risiko {i}", "GtRiskProbability": rng.randint(1, 5),
-                      "GtRiskConsequence": rng.randint(1, 5), "GtRiskStatus": "Identifisert"}
-                     for i in range(n["risks"])])
-    create("stakeholders", [{"Title": f"Interessent {i}", "GtStakeholderInfluence": "Stor"}
-                            for i in range(n["stakeholders"])])
+    create(
+        "risks",
+        [
+            {
+                "Title": f"Risiko {i}",
+                "GtRiskProbability": rng.randint(1, 5),
+                "GtRiskConsequence": rng.randint(1, 5),
+                "GtRiskStatus": "Identifisert",
+            }
+            for i in range(n["risks"])
+        ],
+    )
+    create(
+        "stakeholders",
+        [{"Title": f"Interessent {i}", "GtStakeholderInfluence": "Stor"} for i in range(n["stakeholders"])],
+    )
     benefits = create("benefits", [{"Title": f"Gevinst {i}"} for i in range(n["benefits"])])
-    indicators = create("indicators", [{"Title": f"Indikator {i}", "GtStartValue": 10, "GtDesiredValue": 50,
-                                        "GtGainLookupId": benefits[i % len(benefits)]}
-                                       for i in range(n["indicators"])])
-    create("measurements", [{"Title": f"Måling {i}", "GtMeasurementValue": rng.randint(10, 50),
-                             "GtMeasurementDate": f"2026-{1 + i % 12:02d}-01",
-                             "GtMeasureIndicatorLookupId": indicators[i % len(indicators)]}
-                            for i in range(n["measurements"])])
+    indicators = create(
+        "indicators",
+        [
+            {
+                "Title": f"Indikator {i}",
+                "GtStartValue": 10,
+                "GtDesiredValue": 50,
+                "GtGainLookupId": benefits[i % len(benefits)],
+            }
+            for i in range(n["indicators"])
+        ],
+    )
+    create(
+        "measurements",
+        [
+            {
+                "Title": f"Måling {i}",
+                "GtMeasurementValue": rng.randint(10, 50),
+                "GtMeasurementDate": f"2026-{1 + i % 12:02d}-01",
+                "GtMeasureIndicatorLookupId": indicators[i % len(indicators)],
+            }
+            for i in range(n["measurements"])
+        ],
+    )
     return site.url
 
 
@@ -265,8 +337,11 @@ class NaiveSync:
                     site_path = f"Web/lists(guid'{central.id}')/items({self.ids[key]})"
                     hub.call("MERGE", site_path, {**values, "__metadata": {"type": central.entity_type}})
                 else:
-                    d = hub.call("POST", f"Web/lists(guid'{central.id}')/items",
-                                 {**values, "__metadata": {"type": central.entity_type}})
+                    d = hub.call(
+                        "POST",
+                        f"Web/lists(guid'{central.id}')/items",
+                        {**values, "__metadata": {"type": central.entity_type}},
+                    )
                     self.ids[key] = int(d["Id"])
 
     def run(self, urls: list[str], workers: int) -> None:
@@ -289,10 +364,17 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply the items per list.")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--naive-sites", type=int, default=None,
-                        help="Run the naive sync on only this many sites and scale its figures up.")
-    parser.add_argument("--in-process", action="store_true",
-                        help="Serve the emulator from a thread of this process (default: a subprocess).")
+    parser.add_argument(
+        "--naive-sites",
+        type=int,
+        default=None,
+        help="Run the naive sync on only this many sites and scale its figures up.",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="Serve the emulator from a thread of this process (default: a subprocess).",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -325,22 +407,35 @@ def run(args: argparse.Namespace, server: Emulator, tmp: str) -> None:
             server.set_latency(args.latency_ms)
             label = f"1 % changed ({edited} items)"
         counter = RequestCounter()
-        report, seconds = timed(lambda c=counter: sync_portfolio(
-            hub_url, settings=settings(server), state=state, counter=c, limiter=RateLimiter(1e9, 1),
-            options=SyncOptions(workers=args.workers)))
+        report, seconds = timed(
+            lambda c=counter: sync_portfolio(
+                hub_url,
+                settings=settings(server),
+                state=state,
+                counter=c,
+                limiter=RateLimiter(1e9, 1),
+                options=SyncOptions(workers=args.workers),
+            )
+        )
         if report.exit_code != 0:
             raise SystemExit(f"sync failed: {report.to_dict()['failed'][:3]}")
         naive_counter.reset()
         _, naive_seconds = timed(lambda: naive.run(naive_urls, args.workers))
         rows.append((label, counter.total, seconds, naive_counter.total * factor, naive_seconds * factor))
-    print(f"\n{args.sites} sites, {items} items, {args.latency_ms:.0f} ms latency, {args.workers} workers, "
-          f"{server.mode}"
-          + (f" (naive measured on {len(naive_urls)} sites, scaled ×{factor:g})" if factor != 1 else ""))
-    print(f"{'run':<28}{'requests':>10}{'per site':>10}{'seconds':>9}  |{'naive req':>11}{'per site':>10}"
-          f"{'seconds':>9}{'ratio':>8}")
+    print(
+        f"\n{args.sites} sites, {items} items, {args.latency_ms:.0f} ms latency, {args.workers} workers, "
+        f"{server.mode}"
+        + (f" (naive measured on {len(naive_urls)} sites, scaled ×{factor:g})" if factor != 1 else "")
+    )
+    print(
+        f"{'run':<28}{'requests':>10}{'per site':>10}{'seconds':>9}  |{'naive req':>11}{'per site':>10}"
+        f"{'seconds':>9}{'ratio':>8}"
+    )
     for label, req, sec, nreq, nsec in rows:
-        print(f"{label:<28}{req:>10}{req / args.sites:>10.2f}{sec:>9.1f}  |{nreq:>11.0f}"
-              f"{nreq / args.sites:>10.1f}{nsec:>9.1f}{nreq / max(req, 1):>7.1f}×")
+        print(
+            f"{label:<28}{req:>10}{req / args.sites:>10.2f}{sec:>9.1f}  |{nreq:>11.0f}"
+            f"{nreq / args.sites:>10.1f}{nsec:>9.1f}{nreq / max(req, 1):>7.1f}×"
+        )
 
 
 if __name__ == "__main__":

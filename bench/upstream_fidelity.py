@@ -24,10 +24,16 @@ from upstream_runner import SUBSET, run_upstream, select
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tests", nargs="?", default=os.environ.get("VEIVISER_UPSTREAM_TESTS", ""),
-                        help="path of the client's tests/ folder")
+    parser.add_argument(
+        "tests",
+        nargs="?",
+        default=os.environ.get("VEIVISER_UPSTREAM_TESTS", ""),
+        help="path of the client's tests/ folder",
+    )
     parser.add_argument("--full", action="store_true", help="run every test of the files, not the subset")
-    parser.add_argument("--verbose", "-v", action="store_true", help="list each failing test with its message")
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="list each failing test with its message"
+    )
     parser.add_argument("files", nargs="*", help="test files (default: the subset's files)")
     args = parser.parse_args(argv)
     if not args.tests or not Path(args.tests, "sharepoint").is_dir():
@@ -43,8 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in files:
         selected = sum(1 for i in ids if i.split("::")[0].endswith("/" + name))
         counts = per_file.get(name, {})
-        row = [selected, counts.get("passed", 0), counts.get("failed", 0), counts.get("error", 0),
-               counts.get("skipped", 0)]
+        row = [
+            selected,
+            counts.get("passed", 0),
+            counts.get("failed", 0),
+            counts.get("error", 0),
+            counts.get("skipped", 0),
+        ]
         totals = [a + b for a, b in zip(totals, row, strict=True)]
         print(f"{name:<28} {row[0]:>8} {row[1]:>7} {row[2]:>7} {row[3]:>6} {row[4]:>8}")
     print(f"{'total':<28} {totals[0]:>8} {totals[1]:>7} {totals[2]:>7} {totals[3]:>6} {totals[4]:>8}")

@@ -20,12 +20,31 @@ from pathlib import Path
 
 from veiviser.portfolio.reports.html import SECTIONS
 
-CHROMIUM = next((p for p in (os.environ.get("CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser"),
-                             shutil.which("google-chrome")) if p), None)
+CHROMIUM = next(
+    (
+        p
+        for p in (
+            os.environ.get("CHROMIUM"),
+            shutil.which("chromium"),
+            shutil.which("chromium-browser"),
+            shutil.which("google-chrome"),
+        )
+        if p
+    ),
+    None,
+)
 NO_CHROMIUM = "no Chromium binary (apt-get install -y chromium)"
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class Browser:
@@ -36,9 +55,17 @@ class Browser:
 
         self.profile = tempfile.mkdtemp(prefix="veiviser-chromium-")
         self.proc = subprocess.Popen(
-            [CHROMIUM or "chromium", *FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0",
-             "--remote-debugging-address=127.0.0.1", "--window-size=1280,900", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                CHROMIUM or "chromium",
+                *FLAGS,
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-port=0",
+                "--remote-debugging-address=127.0.0.1",
+                "--window-size=1280,900",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         port_file = Path(self.profile) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -54,7 +81,9 @@ class Browser:
                 targets = [t for t in json.load(resp) if t.get("type") == "page"]
             if not targets:
                 time.sleep(0.05)
-        self.ws = websocket.create_connection(targets[0]["webSocketDebuggerUrl"], timeout=30, suppress_origin=True)
+        self.ws = websocket.create_connection(
+            targets[0]["webSocketDebuggerUrl"], timeout=30, suppress_origin=True
+        )
         self.next_id = 0
         self.events: list[dict] = []
         for domain in ("Page", "Runtime", "Log", "Network"):
@@ -118,13 +147,21 @@ class Browser:
         return errors
 
     def requests(self) -> list[str]:
-        return [ev["params"]["request"]["url"] for ev in self.events if ev.get("method") == "Network.requestWillBeSent"]
+        return [
+            ev["params"]["request"]["url"]
+            for ev in self.events
+            if ev.get("method") == "Network.requestWillBeSent"
+        ]
 
     def screenshot(self, path: Path) -> None:
         metrics = self.call("Page.getLayoutMetrics")
         size = metrics.get("cssContentSize") or metrics["contentSize"]
-        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                         clip={"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 16000), "scale": 1})
+        shot = self.call(
+            "Page.captureScreenshot",
+            format="png",
+            captureBeyondViewport=True,
+            clip={"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 16000), "scale": 1},
+        )
         path.write_bytes(base64.b64decode(shot["data"]))
 
     def close(self) -> None:
@@ -173,8 +210,6 @@ def load_report(browser: Browser, html: Path) -> dict:
     return browser.evaluate(SECTION_CHECK % ids)
 
 
-
-
 def external_requests(browser: Browser) -> list[str]:
     """Requests the page made beyond its own file (a report must be self-contained)."""
     return [u for u in browser.requests() if not u.startswith(("file:", "data:", "about:"))]
@@ -187,4 +222,6 @@ def assert_every_section_rendered(sections: dict) -> None:
         assert info is not None, f"section {sid} missing"
         assert info["heading"] == name, (sid, info["heading"])
         assert info["height"] > 40, (sid, info)
-        assert info["charts"] + info["tables"] + info["noData"] + info["kpis"] > 0, f"{sid} renders nothing: {info}"
+        assert info["charts"] + info["tables"] + info["noData"] + info["kpis"] > 0, (
+            f"{sid} renders nothing: {info}"
+        )

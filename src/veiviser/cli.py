@@ -45,23 +45,56 @@ def emulator() -> None:
 
 
 @emulator.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback unless --allow-remote).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind (loopback unless --allow-remote).",
+)
 @click.option("--port", default=0, show_default=True, type=int, help="TCP port (0 picks a free one).")
-@click.option("--data", type=click.Path(dir_okay=False), default=None, help="SQLite file for the emulator's state.")
+@click.option(
+    "--data", type=click.Path(dir_okay=False), default=None, help="SQLite file for the emulator's state."
+)
 @click.option("--token", default=None, help="Bearer token clients must send (random if omitted).")
 @click.option("--latency-ms", default=0.0, type=float, show_default=True, help="Added latency per request.")
-@click.option("--jitter-ms", default=0.0, type=float, show_default=True, help="Random extra latency (0..N ms).")
-@click.option("--fault-rate", default=0.0, type=float, show_default=True, help="Share of calls failing with 429/503.")
-@click.option("--throttle-ru-per-minute", default=None, type=int, help="Resource-unit budget per minute (off if omitted).")
+@click.option(
+    "--jitter-ms", default=0.0, type=float, show_default=True, help="Random extra latency (0..N ms)."
+)
+@click.option(
+    "--fault-rate", default=0.0, type=float, show_default=True, help="Share of calls failing with 429/503."
+)
+@click.option(
+    "--throttle-ru-per-minute",
+    default=None,
+    type=int,
+    help="Resource-unit budget per minute (off if omitted).",
+)
 @click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
-def emulator_serve(host: str, port: int, data: str | None, token: str | None, latency_ms: float, jitter_ms: float,
-                   fault_rate: float, throttle_ru_per_minute: int | None, allow_remote: bool) -> None:
+def emulator_serve(
+    host: str,
+    port: int,
+    data: str | None,
+    token: str | None,
+    latency_ms: float,
+    jitter_ms: float,
+    fault_rate: float,
+    throttle_ru_per_minute: int | None,
+    allow_remote: bool,
+) -> None:
     """Serve the SharePoint Online emulator until Ctrl+C or SIGTERM."""
     from veiviser.emulator.server import EmulatorServer, serve_until_signal
 
-    server = EmulatorServer(host=host, port=port, data=data, token=token, latency_ms=latency_ms,
-                            jitter_ms=jitter_ms, fault_rate=fault_rate,
-                            throttle_ru_per_minute=throttle_ru_per_minute, allow_remote=allow_remote)
+    server = EmulatorServer(
+        host=host,
+        port=port,
+        data=data,
+        token=token,
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        fault_rate=fault_rate,
+        throttle_ru_per_minute=throttle_ru_per_minute,
+        allow_remote=allow_remote,
+    )
     serve_until_signal(server, announce=lambda line: click.echo(line, nl=True) or sys.stdout.flush())
 
 
@@ -80,8 +113,12 @@ def _emit_problems(problems: list, warnings: list[str]) -> None:
 
 @main.command("itposmo")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option("--bands", type=click.Path(dir_okay=False), default=None, help="YAML with bands and concern thresholds.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
+@click.option(
+    "--bands", type=click.Path(dir_okay=False), default=None, help="YAML with bands and concern thresholds."
+)
 def itposmo_command(file: str, fmt: str, bands: str | None) -> None:
     """ITPOSMO design-reality gap assessment from FILE (CSV or YAML, one row per project).
 
@@ -98,9 +135,15 @@ def itposmo_command(file: str, fmt: str, bands: str | None) -> None:
 
 @main.command("prioritise")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--model", default="trondheim", show_default=True, help="Preset name (trondheim) or a model YAML file.")
-@click.option("--weight", "weights", multiple=True, metavar="CRITERION=W", help="Set a criterion's weight (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "--model", default="trondheim", show_default=True, help="Preset name (trondheim) or a model YAML file."
+)
+@click.option(
+    "--weight", "weights", multiple=True, metavar="CRITERION=W", help="Set a criterion's weight (repeatable)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
 def prioritise_command(file: str, model: str, weights: tuple[str, ...], fmt: str) -> None:
     """Rank proposals in FILE (CSV or YAML: project + one column per criterion) by weighted criteria."""
     from veiviser.portfolio.console import parse_weights, prioritise_from_file, priority_output
@@ -117,14 +160,37 @@ def prioritise_command(file: str, model: str, weights: tuple[str, ...], fmt: str
 
 
 @main.command("report")
-@click.option("--hub", default=None, help="URL of the portfolio hub: report on the synced portfolio (with --state).")
-@click.option("--state", default=None,
-              help="SQLAlchemy URL of the sync's state store (with --hub; default: $VEIVISER_STATE_URL or the SQLite file).")
-@click.option("--dataset", "dataset_dir", default=None, type=click.Path(file_okay=False),
-              help="Instead of --hub: a folder with dataset.json and one CSV/Parquet file per frame.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write the reports to.")
-@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Show changes since this date (default: 30 days before as_of).")
-def report_command(hub: str | None, state: str | None, dataset_dir: str | None, out_dir: str, since: str | None) -> None:
+@click.option(
+    "--hub", default=None, help="URL of the portfolio hub: report on the synced portfolio (with --state)."
+)
+@click.option(
+    "--state",
+    default=None,
+    help="SQLAlchemy URL of the sync's state store (with --hub; default: $VEIVISER_STATE_URL or the SQLite file).",
+)
+@click.option(
+    "--dataset",
+    "dataset_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Instead of --hub: a folder with dataset.json and one CSV/Parquet file per frame.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder to write the reports to.",
+)
+@click.option(
+    "--since",
+    default=None,
+    metavar="YYYY-MM-DD",
+    help="Show changes since this date (default: 30 days before as_of).",
+)
+def report_command(
+    hub: str | None, state: str | None, dataset_dir: str | None, out_dir: str, since: str | None
+) -> None:
     """Write the Excel workbook, the HTML report and the Power BI star schema.
 
     Source: the synced portfolio (--hub URL, history from --state) or a dataset folder (--dataset DIR).
@@ -144,7 +210,9 @@ def report_command(hub: str | None, state: str | None, dataset_dir: str | None, 
     click.echo(f"Excel:        {paths.excel}")
     click.echo(f"Power BI:     {paths.star_dir} ({len(paths.parquet)} tables as Parquet and CSV)")
     if paths.findings:
-        click.secho(f"{paths.findings} data-quality finding(s): see the Datakvalitet section.", fg="yellow", err=True)
+        click.secho(
+            f"{paths.findings} data-quality finding(s): see the Datakvalitet section.", fg="yellow", err=True
+        )
 
 
 # --- end portfolio report ------------------------------------------------------------------------
@@ -186,8 +254,16 @@ def template_schema(out: str | None) -> None:
 
 @template.command("show")
 @click.option("--kind", type=click.Choice(["project", "hub"]), default="project", show_default=True)
-@click.option("--template", "source", default="standard", show_default=True, help="Built-in name or YAML file.")
-@click.option("--extension", "extensions", multiple=True, type=click.Path(dir_okay=False), help="Extension file (repeatable).")
+@click.option(
+    "--template", "source", default="standard", show_default=True, help="Built-in name or YAML file."
+)
+@click.option(
+    "--extension",
+    "extensions",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Extension file (repeatable).",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def template_show(kind: str, source: str, extensions: tuple[str, ...], fmt: str) -> None:
     """Show a template (with extensions merged) as an overview or as JSON."""
@@ -213,14 +289,41 @@ def sync() -> None:
 
 @sync.command("run")
 @click.option("--hub", required=True, help="URL of the portfolio hub site.")
-@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Sites synced in parallel.")
-@click.option("--state", default=None, help="SQLAlchemy URL of the state store (default: $VEIVISER_STATE_URL or a SQLite file).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Write the run report as JSON.")
-@click.option("--site", "sites", multiple=True, help="Extra site to sync besides the hub register (repeatable).")
-@click.option("--token-max-age-days", default=45.0, show_default=True, type=float, help="Re-read a list fully when its change token is older.")
+@click.option(
+    "--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Sites synced in parallel."
+)
+@click.option(
+    "--state",
+    default=None,
+    help="SQLAlchemy URL of the state store (default: $VEIVISER_STATE_URL or a SQLite file).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the run report as JSON.",
+)
+@click.option(
+    "--site", "sites", multiple=True, help="Extra site to sync besides the hub register (repeatable)."
+)
+@click.option(
+    "--token-max-age-days",
+    default=45.0,
+    show_default=True,
+    type=float,
+    help="Re-read a list fully when its change token is older.",
+)
 @click.option("--json-logs", is_flag=True, help="Log JSON lines to stderr (for schedulers).")
-def sync_run(hub: str, workers: int, state: str | None, report_path: str | None, sites: tuple[str, ...],
-             token_max_age_days: float, json_logs: bool) -> None:
+def sync_run(
+    hub: str,
+    workers: int,
+    state: str | None,
+    report_path: str | None,
+    sites: tuple[str, ...],
+    token_max_age_days: float,
+    json_logs: bool,
+) -> None:
     """Sync every project site of the hub (its register and the sites joined to it).
 
     \b
@@ -235,8 +338,15 @@ def sync_run(hub: str, workers: int, state: str | None, report_path: str | None,
     from veiviser.sync.commands import configure_logging, run_sync, summary_lines
 
     configure_logging(json_logs)
-    report = run_sync(hub, workers=workers, state=state, report_path=report_path,
-                      token_max_age_days=token_max_age_days, sites=sites, progress=not json_logs)
+    report = run_sync(
+        hub,
+        workers=workers,
+        state=state,
+        report_path=report_path,
+        token_max_age_days=token_max_age_days,
+        sites=sites,
+        progress=not json_logs,
+    )
     for line in summary_lines(report):
         click.echo(line, err=report.exit_code != 0 and line.startswith("  "))
     sys.exit(report.exit_code)
@@ -265,26 +375,50 @@ def sync_status_command(state: str | None, runs: int, fmt: str) -> None:
     console = Console()
     if not console.is_terminal:  # piped or in a log: no terminal width to honour, so nothing is cut
         console = Console(width=160)
-    runs_table = Table(title="Last runs", title_justify="left", box=None, padding=(0, 1), pad_edge=False, header_style="bold")
-    for column in ("run", "status", "started (UTC)", "sites", "failed", "new", "changed", "deleted", "findings",
-                   "requests"):
-        runs_table.add_column(column, no_wrap=True,
-                              justify="left" if column in ("status", "started (UTC)") else "right")
+    runs_table = Table(
+        title="Last runs", title_justify="left", box=None, padding=(0, 1), pad_edge=False, header_style="bold"
+    )
+    for column in (
+        "run",
+        "status",
+        "started (UTC)",
+        "sites",
+        "failed",
+        "new",
+        "changed",
+        "deleted",
+        "findings",
+        "requests",
+    ):
+        runs_table.add_column(
+            column, no_wrap=True, justify="left" if column in ("status", "started (UTC)") else "right"
+        )
     for r in status["runs"]:
         counts = r.get("counts") or {}
-        runs_table.add_row(cell(r["id"]), cell(r["status"]), cell(r["started_at"])[:16], cell(counts.get("sites")),
-                           cell(r["failed_sites"]), *(cell(counts.get(k)) for k in
-                                                      ("created", "updated", "deleted", "findings", "requests")))
+        runs_table.add_row(
+            cell(r["id"]),
+            cell(r["status"]),
+            cell(r["started_at"])[:16],
+            cell(counts.get("sites")),
+            cell(r["failed_sites"]),
+            *(cell(counts.get(k)) for k in ("created", "updated", "deleted", "findings", "requests")),
+        )
     console.print(runs_table if status["runs"] else "No sync runs recorded yet.")
-    sites_table = Table(title="Sites", title_justify="left", box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+    sites_table = Table(
+        title="Sites", title_justify="left", box=None, padding=(0, 1), pad_edge=False, header_style="bold"
+    )
     sites_table.add_column("status", no_wrap=True)
     sites_table.add_column("lag (h)", justify="right", no_wrap=True)
     url_width = max((len(cell(site["site_url"])) for site in status["sites"]), default=4)
     sites_table.add_column("site", min_width=url_width, no_wrap=True)  # a URL is never cut or folded
     sites_table.add_column("last error", overflow="fold")
     for site in status["sites"]:
-        sites_table.add_row(cell(site["last_status"]), cell(site["lag_hours"]), cell(site["site_url"]),
-                            cell(site["last_error"]))
+        sites_table.add_row(
+            cell(site["last_status"]),
+            cell(site["lag_hours"]),
+            cell(site["site_url"]),
+            cell(site["last_error"]),
+        )
     if status["sites"]:
         console.print(sites_table)
     if status["lock"]:
@@ -303,14 +437,20 @@ def _provisioner(hub: str, extensions: tuple[str, ...], owner: str | None = None
     from veiviser.schemas.settings import ConnectionSettings
     from veiviser.schemas.template_loader import load_template
 
-    project_t = load_template("standard", kind="project", extensions=[e for e in extensions if _ext_kind(e) == "project"])
+    project_t = load_template(
+        "standard", kind="project", extensions=[e for e in extensions if _ext_kind(e) == "project"]
+    )
     hub_t = load_template("standard", kind="hub", extensions=[e for e in extensions if _ext_kind(e) == "hub"])
     try:
         settings = ConnectionSettings()
     except Exception as exc:  # pydantic ValidationError: report as a user error
-        raise VeiviserError(f"SharePoint connection settings are incomplete: {exc}",
-                            hint="See the VEIVISER_* variables in the README.") from None
-    return Provisioner(hub, settings=settings, project_template=project_t, hub_template=hub_t, owner=owner, adopt=adopt)
+        raise VeiviserError(
+            f"SharePoint connection settings are incomplete: {exc}",
+            hint="See the VEIVISER_* variables in the README.",
+        ) from None
+    return Provisioner(
+        hub, settings=settings, project_template=project_t, hub_template=hub_t, owner=owner, adopt=adopt
+    )
 
 
 def _ext_kind(path: str) -> str:
@@ -326,12 +466,19 @@ def _print_site(result, dry_run: bool) -> None:
     if dry_run and result.plan is not None:
         console.print(result.plan)
     else:
-        console.print(f"{result.url}: [bold]{result.outcome}[/bold]"
-                      + (f" ({result.plan.summary()})" if result.plan is not None else ""))
+        console.print(
+            f"{result.url}: [bold]{result.outcome}[/bold]"
+            + (f" ({result.plan.summary()})" if result.plan is not None else "")
+        )
 
 
-_ext_option = click.option("--extension", "extensions", multiple=True, type=click.Path(dir_okay=False),
-                           help="Template extension file (repeatable).")
+_ext_option = click.option(
+    "--extension",
+    "extensions",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Template extension file (repeatable).",
+)
 
 
 @main.group(cls=_Group)
@@ -340,7 +487,9 @@ def provision() -> None:
 
 
 @provision.command("hub")
-@click.option("--url", required=True, help="Portfolio site URL (https://<tenant>.sharepoint.com/sites/<alias>).")
+@click.option(
+    "--url", required=True, help="Portfolio site URL (https://<tenant>.sharepoint.com/sites/<alias>)."
+)
 @click.option("--owner", default=None, help="Site owner (e-mail) if the site must be created.")
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
 @_ext_option
@@ -350,26 +499,45 @@ def provision_hub(url: str, owner: str | None, dry_run: bool, extensions: tuple[
 
 
 def _project_options(f):
-    for opt in reversed([
-        click.option("--hub", required=True, help="Portfolio hub URL."),
-        click.option("--title", required=True, help="Project title."),
-        click.option("--alias", default=None, help="Site alias (derived from the title when omitted)."),
-        click.option("--owner", default=None, help="Project owner e-mail (also the site owner)."),
-        click.option("--leader", default=None, help="Project leader e-mail."),
-        click.option("--phase", default=None, help="Phase (Idé, Konsept, Planlegge, Gjennomføre, Avslutte, Realisere)."),
-        click.option("--unit", default=None, help="Responsible unit."),
-        click.option("--service-area", default=None, help="Service area."),
-        click.option("--start-year", default=None, type=int, help="Start year."),
-        click.option("--adopt", is_flag=True, help="Take over an existing site that veiviser did not make."),
-        _ext_option,
-    ]):
+    for opt in reversed(
+        [
+            click.option("--hub", required=True, help="Portfolio hub URL."),
+            click.option("--title", required=True, help="Project title."),
+            click.option("--alias", default=None, help="Site alias (derived from the title when omitted)."),
+            click.option("--owner", default=None, help="Project owner e-mail (also the site owner)."),
+            click.option("--leader", default=None, help="Project leader e-mail."),
+            click.option(
+                "--phase",
+                default=None,
+                help="Phase (Idé, Konsept, Planlegge, Gjennomføre, Avslutte, Realisere).",
+            ),
+            click.option("--unit", default=None, help="Responsible unit."),
+            click.option("--service-area", default=None, help="Service area."),
+            click.option("--start-year", default=None, type=int, help="Start year."),
+            click.option(
+                "--adopt", is_flag=True, help="Take over an existing site that veiviser did not make."
+            ),
+            _ext_option,
+        ]
+    ):
         f = opt(f)
     return f
 
 
-def _run_project(dry_run: bool, hub: str, title: str, alias: str | None, owner: str | None, leader: str | None,
-                 phase: str | None, unit: str | None, service_area: str | None, start_year: int | None, adopt: bool,
-                 extensions: tuple[str, ...]) -> None:
+def _run_project(
+    dry_run: bool,
+    hub: str,
+    title: str,
+    alias: str | None,
+    owner: str | None,
+    leader: str | None,
+    phase: str | None,
+    unit: str | None,
+    service_area: str | None,
+    start_year: int | None,
+    adopt: bool,
+    extensions: tuple[str, ...],
+) -> None:
     from veiviser.provisioning.aliases import derive_alias, validate_alias
     from veiviser.provisioning.engine import ProjectRequest
 
@@ -378,8 +546,16 @@ def _run_project(dry_run: bool, hub: str, title: str, alias: str | None, owner: 
         alias = validate_alias(alias) if alias else derive_alias(title)
     except ValueError as exc:
         raise VeiviserError(f"--alias: {exc}", hint="Use ASCII letters, digits and '-'.") from None
-    request = ProjectRequest(title=title, alias=alias, owner=owner, leader=leader, phase=phase, unit=unit,
-                             service_area=service_area, start_year=start_year)
+    request = ProjectRequest(
+        title=title,
+        alias=alias,
+        owner=owner,
+        leader=leader,
+        phase=phase,
+        unit=unit,
+        service_area=service_area,
+        start_year=start_year,
+    )
     _print_site(prov.project(request, dry_run=dry_run), dry_run)
 
 
@@ -390,8 +566,15 @@ def provision_project(**kwargs) -> None:
     _run_project(False, **kwargs)
 
 
-def _bulk(file: str, hub: str, workers: int, owner: str | None, extensions: tuple[str, ...], dry_run: bool,
-          state_dir: str | None) -> None:
+def _bulk(
+    file: str,
+    hub: str,
+    workers: int,
+    owner: str | None,
+    extensions: tuple[str, ...],
+    dry_run: bool,
+    state_dir: str | None,
+) -> None:
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
@@ -408,8 +591,15 @@ def _bulk(file: str, hub: str, workers: int, owner: str | None, extensions: tupl
             if data.problems:
                 console.print(f"[yellow]{data.render_problems()}[/yellow]")
 
-        result = provision_bulk(prov, file, workers=workers, dry_run=dry_run, state_dir=state_dir,
-                                progress=lambda r: bar.advance(task), on_input=on_input)
+        result = provision_bulk(
+            prov,
+            file,
+            workers=workers,
+            dry_run=dry_run,
+            state_dir=state_dir,
+            progress=lambda r: bar.advance(task),
+            on_input=on_input,
+        )
     table = Table(title=f"{file}: " + ", ".join(f"{n} {k}" for k, n in result.counts().items()))
     for col in ("alias", "title", "result", "detail"):
         table.add_column(col)
@@ -426,10 +616,13 @@ def _bulk(file: str, hub: str, workers: int, owner: str | None, extensions: tupl
 @click.option("--hub", required=True, help="Portfolio hub URL.")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 16))
 @click.option("--owner", default=None, help="Site owner for rows without a project owner.")
-@click.option("--state-dir", default=None, type=click.Path(file_okay=False), help="Where the progress journal lives.")
+@click.option(
+    "--state-dir", default=None, type=click.Path(file_okay=False), help="Where the progress journal lives."
+)
 @_ext_option
-def provision_bulk_command(file: str, hub: str, workers: int, owner: str | None, state_dir: str | None,
-                           extensions: tuple[str, ...]) -> None:
+def provision_bulk_command(
+    file: str, hub: str, workers: int, owner: str | None, state_dir: str | None, extensions: tuple[str, ...]
+) -> None:
     """One project site per row of FILE (CSV/xlsx); resumable; per-row result table."""
     _bulk(file, hub, workers, owner, extensions, False, state_dir)
 
@@ -440,7 +633,9 @@ def provision_bulk_command(file: str, hub: str, workers: int, owner: str | None,
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
 @click.option("--site", "sites", multiple=True, help="Also this site joined to the hub (repeatable).")
 @_ext_option
-def provision_upgrade(hub: str, workers: int, dry_run: bool, sites: tuple[str, ...], extensions: tuple[str, ...]) -> None:
+def provision_upgrade(
+    hub: str, workers: int, dry_run: bool, sites: tuple[str, ...], extensions: tuple[str, ...]
+) -> None:
     """Bring every project site of the hub (register and joined sites) to the current template (additive)."""
     from veiviser.provisioning.bulk import upgrade
 
@@ -448,9 +643,11 @@ def provision_upgrade(hub: str, workers: int, dry_run: bool, sites: tuple[str, .
     for note in result.notes:
         click.echo(f"note: {note}")
     for r in result.results:
-        click.echo(f"{r.url}: {r.outcome}" + (f" — {r.error}" if r.error else
-                                              f" ({r.plan.summary()})" if r.plan is not None else "")
-                   + "".join(f" [{n}]" for n in r.notes if "register" in n))
+        click.echo(
+            f"{r.url}: {r.outcome}"
+            + (f" — {r.error}" if r.error else f" ({r.plan.summary()})" if r.plan is not None else "")
+            + "".join(f" [{n}]" for n in r.notes if "register" in n)
+        )
     if not result.ok:
         sys.exit(1)
 
@@ -492,11 +689,24 @@ def provision_plan_bulk(file: str, hub: str, workers: int, extensions: tuple[str
 
 
 @main.command("demo")
-@click.option("--out", "out_dir", default="veiviser-demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the reports and the sync's history store.")
-@click.option("--data", "data_path", default=None, type=click.Path(dir_okay=False),
-              help="Keep the emulator's SQLite file here (serve it again with `veiviser emulator serve --data`).")
-@click.option("--projects", default=None, type=click.IntRange(1), help="Only the first N projects (a quicker look).")
+@click.option(
+    "--out",
+    "out_dir",
+    default="veiviser-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the reports and the sync's history store.",
+)
+@click.option(
+    "--data",
+    "data_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Keep the emulator's SQLite file here (serve it again with `veiviser emulator serve --data`).",
+)
+@click.option(
+    "--projects", default=None, type=click.IntRange(1), help="Only the first N projects (a quicker look)."
+)
 def demo_command(out_dir: str, data_path: str | None, projects: int | None) -> None:
     """The whole tour without a tenant: emulator, hub and Trondheim portfolio, two syncs, the report."""
     from veiviser.demo.tour import run_demo, summary_lines

@@ -31,15 +31,30 @@ def portfolio():
 
 
 def _plain(data):
-    return {k: [(r.key, r.content_type, sorted(r.values.items(), key=lambda kv: kv[0])) for r in rows]
-            for k, rows in data.rows.items()}, data.itposmo, data.priorities, data.phase
+    return (
+        {
+            k: [(r.key, r.content_type, sorted(r.values.items(), key=lambda kv: kv[0])) for r in rows]
+            for k, rows in data.rows.items()
+        },
+        data.itposmo,
+        data.priorities,
+        data.phase,
+    )
 
 
 def test_same_seed_same_data_and_subset_is_stable(portfolio):
-    again = generate_project(portfolio[5].title, index=5, unit=portfolio[5].unit, alias=portfolio[5].alias,
-                             today=TODAY, criteria=CRITERIA)
+    again = generate_project(
+        portfolio[5].title,
+        index=5,
+        unit=portfolio[5].unit,
+        alias=portfolio[5].alias,
+        today=TODAY,
+        criteria=CRITERIA,
+    )
     assert repr(_plain(again)) == repr(_plain(portfolio[5]))
-    other = generate_project(portfolio[5].title, index=5, unit=portfolio[5].unit, seed=7, today=TODAY, criteria=CRITERIA)
+    other = generate_project(
+        portfolio[5].title, index=5, unit=portfolio[5].unit, seed=7, today=TODAY, criteria=CRITERIA
+    )
     assert repr(_plain(other)) != repr(_plain(portfolio[5]))
     assert repr(plan_changes(portfolio[0], today=TODAY)) == repr(plan_changes(portfolio[0], today=TODAY))
 
@@ -60,7 +75,10 @@ def test_values_are_valid_against_the_project_template(portfolio):
                     if fdef.choices:
                         assert value in fdef.choices, (data.title, kind, name, value)
                     if fdef.min is not None:
-                        assert fdef.min <= value <= (fdef.max if fdef.max is not None else value), (name, value)
+                        assert fdef.min <= value <= (fdef.max if fdef.max is not None else value), (
+                            name,
+                            value,
+                        )
                     if fdef.type.value in ("User",):
                         assert isinstance(value, Person) and value.email.endswith(".example")
                     if fdef.type.value in ("Lookup", "LookupMulti"):
@@ -71,7 +89,9 @@ def test_values_are_valid_against_the_project_template(portfolio):
                 if kind == "risks":
                     assert row.content_type in ("Risiko", "Mulighet")
         if data.itposmo:
-            assert set(data.itposmo) == set(ITPOSMO_FIELDS) and all(0 <= v <= 10 for v in data.itposmo.values())
+            assert set(data.itposmo) == set(ITPOSMO_FIELDS) and all(
+                0 <= v <= 10 for v in data.itposmo.values()
+            )
         assert all(k in CRITERIA and 0 <= v <= 5 for k, v in data.priorities.items())
 
 
@@ -79,10 +99,15 @@ def test_portfolio_is_varied_and_covers_the_data_quality_cases(portfolio):
     phases = {d.phase for d in portfolio}
     assert len(phases) >= 5
     risks = [r.values for d in portfolio for r in d.rows["risks"] if r.content_type == "Risiko"]
-    assert any(r["GtRiskProbability"] * r["GtRiskConsequence"] > 10 and r["GtRiskStatus"] != "Ikke lenger aktuell" for r in risks)
+    assert any(
+        r["GtRiskProbability"] * r["GtRiskConsequence"] > 10 and r["GtRiskStatus"] != "Ikke lenger aktuell"
+        for r in risks
+    )
     assert any(r["GtRiskProbability"] == 0 for r in risks)
     assert any(r["GtActionResponsible"] is None for r in risks)
-    assert any(d.rows["risks"] and any(r.content_type == "Mulighet" for r in d.rows["risks"]) for d in portfolio)
+    assert any(
+        d.rows["risks"] and any(r.content_type == "Mulighet" for r in d.rows["risks"]) for d in portfolio
+    )
     shared = [{s.values["Title"] for s in d.rows["stakeholders"]} for d in portfolio]
     assert all({"Kommunedirektørens ledergruppe", "Tillitsvalgte"} <= s for s in shared)
     first = portfolio[:3]  # the cases a short demo must show
@@ -97,9 +122,14 @@ def test_portfolio_is_varied_and_covers_the_data_quality_cases(portfolio):
     # over-delivery: a measurement beyond the target in the target's direction
     d0 = portfolio[0]
     inds = {r.key: r.values for r in d0.rows["indicators"]}
-    over = [m.values for m in d0.rows["measurements"] if (i := inds[m.values["GtMeasureIndicatorLookup"].key])
-            ["GtStartValue"] not in (None, i["GtDesiredValue"])
-            and (m.values["GtMeasurementValue"] - i["GtStartValue"]) / (i["GtDesiredValue"] - i["GtStartValue"]) > 1]
+    over = [
+        m.values
+        for m in d0.rows["measurements"]
+        if (i := inds[m.values["GtMeasureIndicatorLookup"].key])["GtStartValue"]
+        not in (None, i["GtDesiredValue"])
+        and (m.values["GtMeasurementValue"] - i["GtStartValue"]) / (i["GtDesiredValue"] - i["GtStartValue"])
+        > 1
+    ]
     assert over
     dates = [m.values["GtMeasurementDate"] for d in portfolio for m in d.rows["measurements"]]
     assert max(dates) <= TODAY and (max(dates) - min(dates)).days > 90  # several months

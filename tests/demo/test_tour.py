@@ -39,7 +39,11 @@ def test_demo_writes_reports_with_data_from_both_syncs(demo):
     assert demo.projects == 3 and demo.items_written > 50
     first, second = demo.syncs
     assert first["totals"]["created"] >= 50 and first["sites_failed"] == 0
-    assert second["totals"]["created"] >= 3 and second["totals"]["updated"] >= 3 and second["totals"]["deleted"] == 1
+    assert (
+        second["totals"]["created"] >= 3
+        and second["totals"]["updated"] >= 3
+        and second["totals"]["deleted"] == 1
+    )
     for path in (demo.html, demo.excel, demo.state):
         assert path.is_file() and path.stat().st_size > 1000
     risks = pd.read_parquet(demo.star_dir / "fact_risks.parquet")
@@ -89,7 +93,9 @@ def test_demo_report_renders_in_a_browser(demo, browser):
 def test_emulator_file_can_be_served_again(demo):
     assert demo.data_path is not None and demo.data_path.is_file()
     with EmulatorServer(data=str(demo.data_path)) as server:
-        settings = ConnectionSettings(auth="token", access_token=server.token, org="Test", admin_url=server.url)
+        settings = ConnectionSettings(
+            auth="token", access_token=server.token, org="Test", admin_url=server.url
+        )
         with connect(f"{server.url}/sites/portefolje", settings) as hub:
             register = list(hub.iter_items("Prosjekter", select=["Title", "GtItposmoInformation"]))
             assert len(register) == 3
@@ -123,6 +129,10 @@ def test_full_demo(tmp_path, request):
     """All 23 projects (about 45 s here; speed itself is measured by the benchmarks, not asserted);
     its report is checked in the browser too when Chromium is there."""
     result = run_demo(tmp_path / "out", progress=False)
-    assert result.projects == 23 and result.syncs[0]["sites_failed"] == 0 and result.syncs[1]["sites_failed"] == 0
+    assert (
+        result.projects == 23
+        and result.syncs[0]["sites_failed"] == 0
+        and result.syncs[1]["sites_failed"] == 0
+    )
     if CHROMIUM is not None:
         _assert_report_renders(request.getfixturevalue("browser"), result.html)

@@ -27,8 +27,11 @@ SITE = "/sites/demo"
 class MiniApp:
     """A test-only object model: sites under /sites/<name>, lists created on first use, items."""
 
-    _LIST = re.compile(r"/_api/web/lists(?:/getbytitle\('(?P<title>(?:[^']|'')*)'\)|\('(?P<id>[0-9a-f-]{36})'\))"
-                       r"(?P<rest>/.*)?$", re.IGNORECASE)
+    _LIST = re.compile(
+        r"/_api/web/lists(?:/getbytitle\('(?P<title>(?:[^']|'')*)'\)|\('(?P<id>[0-9a-f-]{36})'\))"
+        r"(?P<rest>/.*)?$",
+        re.IGNORECASE,
+    )
     _ITEM = re.compile(r"^/items\((?P<n>\d+)\)$|^/getitembyid\((?P<m>\d+)\)$", re.IGNORECASE)
 
     def __init__(self, db_path: str | None = None) -> None:
@@ -45,7 +48,9 @@ class MiniApp:
         if prefix.lower() == "/sites/missing":
             raise SharePointError(404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.")
         url = f"{scheme}://{host}{prefix}"
-        return SiteLocation(url, url, str(uuid.uuid5(uuid.NAMESPACE_URL, url)), str(uuid.uuid5(uuid.NAMESPACE_URL, url)))
+        return SiteLocation(
+            url, url, str(uuid.uuid5(uuid.NAMESPACE_URL, url)), str(uuid.uuid5(uuid.NAMESPACE_URL, url))
+        )
 
     def handle(self, req: ApiRequest) -> ApiResponse:
         try:
@@ -63,8 +68,12 @@ class MiniApp:
         assert title is not None
         title = title.replace("''", "'")
         if title not in self.lists:
-            self.lists[title] = {"Id": str(uuid.uuid4()), "Title": title, "items": {},
-                                 "ListItemEntityTypeFullName": "SP.Data.MiniListItem"}
+            self.lists[title] = {
+                "Id": str(uuid.uuid4()),
+                "Title": title,
+                "items": {},
+                "ListItemEntityTypeFullName": "SP.Data.MiniListItem",
+            }
         return self.lists[title]
 
     @staticmethod
@@ -76,11 +85,14 @@ class MiniApp:
         i = path.lower().find("/_api/")
         api = path[i:] if i >= 0 else path
         if api.lower() == "/_api/web":
-            return ApiResponse.json({"d": {"__metadata": {"type": "SP.Web"}, "Title": "Demo", "Url": req.base_url}})
+            return ApiResponse.json(
+                {"d": {"__metadata": {"type": "SP.Web"}, "Title": "Demo", "Url": req.base_url}}
+            )
         m = self._LIST.match(api)
         if not m:
-            raise SharePointError(404, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
-                                  f"No endpoint '{api}'.")
+            raise SharePointError(
+                404, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", f"No endpoint '{api}'."
+            )
         lst = self._list(m.group("title"), m.group("id"))
         rest = (m.group("rest") or "").rstrip("/")
         if not rest and req.method == "GET":
@@ -92,19 +104,27 @@ class MiniApp:
             if req.method == "POST":
                 data = req.json() or {}
                 if "Fail" in data:
-                    raise SharePointError(400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
-                                          "The property 'Fail' does not exist on type 'SP.Data.MiniListItem'.")
+                    raise SharePointError(
+                        400,
+                        "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+                        "The property 'Fail' does not exist on type 'SP.Data.MiniListItem'.",
+                    )
                 n = next(self._ids)
                 item = {k: v for k, v in data.items() if k != "__metadata"} | {"Id": n, "ID": n}
                 lst["items"][n] = item
-                return ApiResponse.json({"d": item | {"__metadata": {"type": lst["ListItemEntityTypeFullName"]}}}, 201)
+                return ApiResponse.json(
+                    {"d": item | {"__metadata": {"type": lst["ListItemEntityTypeFullName"]}}}, 201
+                )
         mi = self._ITEM.match(rest)
         if mi:
             n = int(mi.group("n") or mi.group("m"))
             item = lst["items"].get(n)
             if item is None:
-                raise SharePointError(404, "-2147024809, System.ArgumentException",
-                                      "Item does not exist. It may have been deleted by another user.")
+                raise SharePointError(
+                    404,
+                    "-2147024809, System.ArgumentException",
+                    "Item does not exist. It may have been deleted by another user.",
+                )
             if req.method == "GET":
                 return ApiResponse.json({"d": dict(item)})
             if req.method == "MERGE":
@@ -114,8 +134,11 @@ class MiniApp:
             if req.method == "DELETE":
                 del lst["items"][n]
                 return ApiResponse.empty(200)
-        raise SharePointError(400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
-                              f"Unsupported {req.method} on '{api}'.")
+        raise SharePointError(
+            400,
+            "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+            f"Unsupported {req.method} on '{api}'.",
+        )
 
 
 @pytest.fixture
@@ -129,8 +152,12 @@ def emulator() -> Iterator[EmulatorServer]:
 def make_context(emulator: EmulatorServer) -> Callable[..., ClientContext]:
     """``make_context(site="/sites/demo", server=None, token=None)`` → a real ClientContext."""
 
-    def factory(site: str = SITE, server: EmulatorServer | None = None, token: str | None = None,
-                timeout: tuple[float, float] = (10, 60)) -> ClientContext:
+    def factory(
+        site: str = SITE,
+        server: EmulatorServer | None = None,
+        token: str | None = None,
+        timeout: tuple[float, float] = (10, 60),
+    ) -> ClientContext:
         srv = server or emulator
         tok = token or srv.token
         ctx = ClientContext(srv.url + site).with_access_token(

@@ -40,11 +40,14 @@ class Reply:
         return self.body["error"]["message"]["value"]
 
 
-def call_app(app: SharePointApp, method: str, path: str, body: Any = None, query: str = "",
-             host: str = HOST) -> Reply:
+def call_app(
+    app: SharePointApp, method: str, path: str, body: Any = None, query: str = "", host: str = HOST
+) -> Reply:
     """One REST call through ``app.handle`` (JSON body encoded like the client does)."""
     raw = json.dumps(body).encode() if body is not None else b""
-    resp = app.handle(ApiRequest(method, host, path, query, Headers({"Accept": "application/json;odata=verbose"}), raw))
+    resp = app.handle(
+        ApiRequest(method, host, path, query, Headers({"Accept": "application/json;odata=verbose"}), raw)
+    )
     try:
         parsed = json.loads(resp.body) if resp.body else None
     except ValueError:
@@ -52,14 +55,27 @@ def call_app(app: SharePointApp, method: str, path: str, body: Any = None, query
     return Reply(resp.status, parsed, resp.body)
 
 
-def create_site(app: SharePointApp, alias: str | None = None, lcid: int = 1044, template: str = "STS#3",
-                host: str = HOST) -> str:
+def create_site(
+    app: SharePointApp, alias: str | None = None, lcid: int = 1044, template: str = "STS#3", host: str = HOST
+) -> str:
     """Create ``/sites/<alias>`` through spSiteManager/Create; returns its server-relative path."""
     alias = alias or "t" + uuid.uuid4().hex[:10]
-    reply = call_app(app, "POST", "/_api/spSiteManager/Create", {"request": {
-        "Title": alias, "Url": f"http://{host}/sites/{alias}", "Owner": "eier@kommune.no", "Lcid": lcid,
-        "WebTemplate": template, "__metadata": {"type": "Microsoft.SharePoint.Portal.SPSiteCreationRequest"}}},
-        host=host)
+    reply = call_app(
+        app,
+        "POST",
+        "/_api/spSiteManager/Create",
+        {
+            "request": {
+                "Title": alias,
+                "Url": f"http://{host}/sites/{alias}",
+                "Owner": "eier@kommune.no",
+                "Lcid": lcid,
+                "WebTemplate": template,
+                "__metadata": {"type": "Microsoft.SharePoint.Portal.SPSiteCreationRequest"},
+            }
+        },
+        host=host,
+    )
     assert reply.status == 200 and reply.d["Create"]["SiteStatus"] == 2, reply.body
     return f"/sites/{alias}"
 

@@ -23,7 +23,9 @@ def _digest(server) -> dict[str, str]:
 def _parts(resp: requests.Response) -> list[tuple[int, bytes]]:
     """(status, body) per flat application/http part, checking CRLF framing like the client."""
     assert resp.headers["Content-Type"].startswith("multipart/mixed; boundary=batchresponse_")
-    msg = message_from_bytes(b"Content-Type: " + resp.headers["Content-Type"].encode() + b"\r\n\r\n" + resp.content)
+    msg = message_from_bytes(
+        b"Content-Type: " + resp.headers["Content-Type"].encode() + b"\r\n\r\n" + resp.content
+    )
     out = []
     for part in msg.get_payload():
         assert part.get_content_type() == "application/http"
@@ -76,23 +78,23 @@ def test_one_failing_part_does_not_undo_the_others(emulator, make_context):
 
 
 RAW_BATCH = (
-    "Content-Type: multipart/mixed;\n boundary=\"batch_1\"\n\n"
+    'Content-Type: multipart/mixed;\n boundary="batch_1"\n\n'
     "--batch_1\n"
-    "Content-Type: multipart/mixed; boundary=\"changeset_9\"\n\n"
+    'Content-Type: multipart/mixed; boundary="changeset_9"\n\n'
     "--changeset_9\n"
     "Content-Type: application/http\n"
     "Content-Transfer-Encoding: binary\n\n"
     "POST {base}/sites/demo/_api/Web/lists/GetByTitle('Prosjekt Status æøå')/items HTTP/1.1\n"
     "Content-Type:application/json;odata=verbose\n"
     "Accept:application/json;odata=verbose\n\n\n"
-    "{{\"Title\": \"Ny rad\", \"__metadata\": {{\"type\": \"SP.Data.MiniListItem\"}}}}\n\n"
+    '{{"Title": "Ny rad", "__metadata": {{"type": "SP.Data.MiniListItem"}}}}\n\n'
     "--changeset_9\n"
     "Content-Type: application/http\n"
     "Content-Transfer-Encoding: binary\n\n"
     "MERGE {base}/sites/demo/_api/Web/lists/GetByTitle('Prosjekt Status æøå')/items(1) HTTP/1.1\n"
     "X-HTTP-Method:MERGE\n"
     "IF-MATCH:*\n\n\n"
-    "{{\"Title\": \"Endret\"}}\n\n"
+    '{{"Title": "Endret"}}\n\n'
     "--changeset_9\n"
     "Content-Type: application/http\n"
     "Content-Transfer-Encoding: binary\n\n"
@@ -120,8 +122,11 @@ def test_raw_dialect_lf_preamble_utf8_spaces_and_real_verbs(emulator):
         r = requests.post(base_list, headers=headers, json={"Title": title})
         assert r.status_code == 201
     body = RAW_BATCH.format(base=emulator.url).encode("utf-8")
-    r = requests.post(emulator.url + SITE + "/_api/$batch", data=body,
-                      headers=headers | {"Content-Type": "multipart/mixed; boundary=batch_1"})
+    r = requests.post(
+        emulator.url + SITE + "/_api/$batch",
+        data=body,
+        headers=headers | {"Content-Type": "multipart/mixed; boundary=batch_1"},
+    )
     assert r.status_code == 200
     assert b"\r\n--batchresponse_" in r.content and r.content.endswith(b"--\r\n")
     parts = _parts(r)
@@ -145,15 +150,23 @@ def test_parse_batch_units():
     assert json.loads(ops[0].body)["Title"] == "Ny rad"
     assert ops[1].headers["if-match"] == "*"
     assert ops[3].query == "$select=Title,Id"
-    spaced = ("--b\r\nContent-Type: application/http\r\n\r\n"
-              "GET http://h/sites/demo/_api/Web/lists/items?$filter=Title eq 'A b' HTTP/1.1\r\n\r\n--b--\r\n")
+    spaced = (
+        "--b\r\nContent-Type: application/http\r\n\r\n"
+        "GET http://h/sites/demo/_api/Web/lists/items?$filter=Title eq 'A b' HTTP/1.1\r\n\r\n--b--\r\n"
+    )
     op = parse_batch(spaced.encode(), "multipart/mixed; boundary=b", "http", "h")[0]
     assert op.query == "$filter=Title%20eq%20'A%20b'"
     with pytest.raises(SharePointError) as info:
-        parse_batch(b"--b\nContent-Type: application/http\n\nGET /x HTTP/1.1\n\n", "multipart/mixed; boundary=b",
-                    "http", "h")
+        parse_batch(
+            b"--b\nContent-Type: application/http\n\nGET /x HTTP/1.1\n\n",
+            "multipart/mixed; boundary=b",
+            "http",
+            "h",
+        )
     assert info.value.status == 400 and "closing delimiter" in info.value.message
-    many = "".join("--b\nContent-Type: application/http\n\nGET /sites/demo/_api/Web HTTP/1.1\n\n" for _ in range(6))
+    many = "".join(
+        "--b\nContent-Type: application/http\n\nGET /sites/demo/_api/Web HTTP/1.1\n\n" for _ in range(6)
+    )
     with pytest.raises(SharePointError) as info:
         parse_batch((many + "--b--\n").encode(), "multipart/mixed; boundary=b", "http", "h", max_operations=5)
     assert "more than 5 operations" in info.value.message
@@ -163,7 +176,9 @@ def test_build_batch_response_is_flat_crlf():
     resp = build_batch_response([ApiResponse.json({"d": {"Id": 1}}, 201), ApiResponse.empty(204)])
     text = resp.body.decode()
     assert text.count("Content-Type: application/http\r\n") == 2
-    assert "HTTP/1.1 201 Created\r\nCONTENT-TYPE: application/json;odata=verbose;charset=utf-8\r\n\r\n" in text
+    assert (
+        "HTTP/1.1 201 Created\r\nCONTENT-TYPE: application/json;odata=verbose;charset=utf-8\r\n\r\n" in text
+    )
     assert "HTTP/1.1 204 No Content\r\n\r\n\r\n--batchresponse_" in text
 
 

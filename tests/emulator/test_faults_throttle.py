@@ -131,7 +131,8 @@ def test_random_faults_per_batch_sub_response(emulator, make_context):
     titles = [i.properties["Title"] for i in lst.items.get().execute_query()]
     assert sorted(titles) == [f"b{i}" for i in range(10)]  # retried parts land later, none twice
     failed = emulator.log.count("POST", kind="batch-part", status=503) + emulator.log.count(
-        "POST", kind="batch-part", status=429)
+        "POST", kind="batch-part", status=429
+    )
     assert failed >= 1
     assert emulator.log.count("POST", kind="batch-part", status=201) == 10
     assert emulator.log.count(kind="batch", status=200) == emulator.log.count(kind="batch")
@@ -156,7 +157,9 @@ def test_path_rule_nth_count_and_body_fragment(emulator, make_context):
     assert [_get(emulator).status_code for _ in range(4)] == [200, 503, 200, 200]
     assert rule.fired == 1 and rule.seen == 4
     emulator.faults.remove(rule)
-    emulator.faults.add(path=r"/_api/web$", count=2, status=500, body={"error": {"code": "-1, X", "message": "m"}})
+    emulator.faults.add(
+        path=r"/_api/web$", count=2, status=500, body={"error": {"code": "-1, X", "message": "m"}}
+    )
     assert [_get(emulator).status_code for _ in range(3)] == [500, 500, 200]
     emulator.faults.clear()
     ctx = make_context()

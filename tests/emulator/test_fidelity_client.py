@@ -71,7 +71,15 @@ def test_folders_added_to_a_list_root_folder_are_not_items(ctx):
 def test_tasks_template_columns_related_fields_and_base_view(ctx):
     lst = ctx.web.lists.add_tasks("Oppgaver").execute_query()
     names = {f.internal_name for f in lst.fields.get().execute_query()}
-    assert {"Predecessors", "Priority", "Status", "PercentComplete", "AssignedTo", "DueDate", "Checkmark"} <= names
+    assert {
+        "Predecessors",
+        "Priority",
+        "Status",
+        "PercentComplete",
+        "AssignedTo",
+        "DueDate",
+        "Checkmark",
+    } <= names
     related = lst.get_related_fields().get().execute_query()
     assert [r.properties["FieldId"] for r in related] == ["c3a92d97-2b77-4a25-9698-3ab54874bc6f"]
     generic = _generic(ctx, "Uten oppslag")
@@ -139,8 +147,9 @@ def test_t16_add_item_with_creation_information_is_refused_with_a_clear_error(ct
 
 
 def test_list_template_171_is_what_the_upstream_list_test_creates(ctx):
-    lst = ctx.web.lists.add_list("Tidslinje", template_type=ListTemplateType.TasksWithTimelineAndHierarchy,
-                                 allow_content_types=True).execute_query()
+    lst = ctx.web.lists.add_list(
+        "Tidslinje", template_type=ListTemplateType.TasksWithTimelineAndHierarchy, allow_content_types=True
+    ).execute_query()
     assert lst.properties["BaseTemplate"] == 171
     assert len(lst.get_related_fields().get().execute_query()) == 1
 

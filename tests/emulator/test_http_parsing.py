@@ -20,8 +20,16 @@ def _exchange(server: EmulatorServer, data: bytes, wait_close: bool = True) -> b
                 chunks.append(chunk)
                 if not wait_close and b"\r\n\r\n" in b"".join(chunks):
                     head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
-                    length = int(next((ln.split(b":")[1] for ln in head.split(b"\r\n")
-                                       if ln.lower().startswith(b"content-length:")), b"0"))
+                    length = int(
+                        next(
+                            (
+                                ln.split(b":")[1]
+                                for ln in head.split(b"\r\n")
+                                if ln.lower().startswith(b"content-length:")
+                            ),
+                            b"0",
+                        )
+                    )
                     if len(body) >= length:
                         break
         except TimeoutError:
@@ -30,13 +38,26 @@ def _exchange(server: EmulatorServer, data: bytes, wait_close: bool = True) -> b
 
 
 def _get(server: EmulatorServer, extra: bytes = b"", version: bytes = b"HTTP/1.1") -> bytes:
-    return (b"GET " + SITE.encode() + b"/_api/Web " + version + b"\r\nHost: 127.0.0.1\r\n"
-            + b"Authorization: Bearer " + server.token.encode() + b"\r\n" + extra + b"\r\n")
+    return (
+        b"GET "
+        + SITE.encode()
+        + b"/_api/Web "
+        + version
+        + b"\r\nHost: 127.0.0.1\r\n"
+        + b"Authorization: Bearer "
+        + server.token.encode()
+        + b"\r\n"
+        + extra
+        + b"\r\n"
+    )
 
 
 def test_headers_are_case_insensitive_folded_and_first_wins(emulator):
-    data = (b"GET /sites/demo/_api/Web HTTP/1.1\r\nhost: 127.0.0.1\r\nAUTHORIZATION: Bearer "
-            + emulator.token.encode() + b"\r\nX-Folded: a\r\n  b\r\nAuthorization: Bearer wrong\r\n\r\n")
+    data = (
+        b"GET /sites/demo/_api/Web HTTP/1.1\r\nhost: 127.0.0.1\r\nAUTHORIZATION: Bearer "
+        + emulator.token.encode()
+        + b"\r\nX-Folded: a\r\n  b\r\nAuthorization: Bearer wrong\r\n\r\n"
+    )
     reply = _exchange(emulator, data, wait_close=False)
     assert reply.startswith(b"HTTP/1.1 200 OK\r\n"), reply[:100]
     assert b"Connection: keep-alive" in reply

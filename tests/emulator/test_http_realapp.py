@@ -57,9 +57,20 @@ def emulator() -> Iterator[EmulatorServer]:
         digest = requests.post(server.url + "/_api/contextinfo", headers=auth, timeout=10).json()
         auth["X-RequestDigest"] = digest["d"]["GetContextWebInformation"]["FormDigestValue"]
         for alias in ("demo", "other"):
-            r = requests.post(server.url + "/_api/spSiteManager/Create", headers=auth, timeout=10, json={
-                "request": {"Title": alias.title(), "Url": f"{server.url}/sites/{alias}", "Owner": "eier@kommune.no",
-                            "Lcid": 1044, "WebTemplate": "STS#3"}})
+            r = requests.post(
+                server.url + "/_api/spSiteManager/Create",
+                headers=auth,
+                timeout=10,
+                json={
+                    "request": {
+                        "Title": alias.title(),
+                        "Url": f"{server.url}/sites/{alias}",
+                        "Owner": "eier@kommune.no",
+                        "Lcid": 1044,
+                        "WebTemplate": "STS#3",
+                    }
+                },
+            )
             assert r.status_code == 200, r.text
         ctx = ClientContext(server.url + SITE).with_access_token(server.access_token)
         for title in LISTS:
@@ -73,23 +84,33 @@ def test_raw_dialect_over_the_real_model(emulator):
     """Section 7's raw dialect (LF, preamble, UTF-8 and spaces in URLs, changeset) with the real entity type."""
     headers = _digest(emulator)
     base_list = emulator.url + SITE + "/_api/Web/lists/GetByTitle('Prosjekt Status æøå')"
-    entity = requests.get(base_list, headers=headers | {"Accept": "application/json;odata=verbose"},
-                          timeout=10).json()["d"]["ListItemEntityTypeFullName"]
+    entity = requests.get(
+        base_list, headers=headers | {"Accept": "application/json;odata=verbose"}, timeout=10
+    ).json()["d"]["ListItemEntityTypeFullName"]
     assert entity.startswith("SP.Data.") and entity.endswith("ListItem")
     for title in ("one", "two"):
-        r = requests.post(base_list + "/items", headers=headers, timeout=10,
-                          json={"Title": title, "__metadata": {"type": entity}})
+        r = requests.post(
+            base_list + "/items",
+            headers=headers,
+            timeout=10,
+            json={"Title": title, "__metadata": {"type": entity}},
+        )
         assert r.status_code == 201, r.text
     body = RAW_BATCH.replace("SP.Data.MiniListItem", entity).format(base=emulator.url).encode("utf-8")
-    r = requests.post(emulator.url + SITE + "/_api/$batch", data=body, timeout=10,
-                      headers=headers | {"Content-Type": "multipart/mixed; boundary=batch_1"})
+    r = requests.post(
+        emulator.url + SITE + "/_api/$batch",
+        data=body,
+        timeout=10,
+        headers=headers | {"Content-Type": "multipart/mixed; boundary=batch_1"},
+    )
     assert r.status_code == 200
     parts = _parts(r)
     assert [s for s, _ in parts] == [201, 204, 200, 200, 400]
     assert json.loads(parts[0][1])["d"]["Title"] == "Ny rad"
     assert json.loads(parts[3][1])["d"]["Title"] == "Endret"
-    rows = requests.get(base_list + "/items", headers=headers | {"Accept": "application/json;odata=verbose"},
-                        timeout=10).json()["d"]["results"]
+    rows = requests.get(
+        base_list + "/items", headers=headers | {"Accept": "application/json;odata=verbose"}, timeout=10
+    ).json()["d"]["results"]
     assert [row["Title"] for row in rows] == ["Endret", "Ny rad"]
 
 
@@ -113,10 +134,14 @@ def test_write_without_digest_then_with_one(emulator):
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "-2130575251, Microsoft.SharePoint.SPException"
     info = requests.post(emulator.url + SITE + "/_api/ContextInfo", headers=auth).json()["d"][
-        "GetContextWebInformation"]
+        "GetContextWebInformation"
+    ]
     assert info["WebFullUrl"] == emulator.url + SITE
-    r = requests.post(url, headers=auth | {"X-RequestDigest": info["FormDigestValue"]},
-                      json={"Title": "x", "__metadata": {"type": "SP.Data.RListItem"}})
+    r = requests.post(
+        url,
+        headers=auth | {"X-RequestDigest": info["FormDigestValue"]},
+        json={"Title": "x", "__metadata": {"type": "SP.Data.RListItem"}},
+    )
     assert r.status_code == 201, r.text
     # SharePoint checks the entity type: a body without the list's __metadata.type is refused
     r = requests.post(url, headers=auth | {"X-RequestDigest": info["FormDigestValue"]}, json={"Title": "y"})

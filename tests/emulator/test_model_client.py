@@ -36,7 +36,9 @@ def as_list(value) -> list:
 
 
 def make_list(ctx: ClientContext, title: str):
-    lst = ctx.web.lists.add(ListCreationInformation(title, None, ListTemplateType.GenericList)).execute_query()
+    lst = ctx.web.lists.add(
+        ListCreationInformation(title, None, ListTemplateType.GenericList)
+    ).execute_query()
     return lst
 
 
@@ -83,14 +85,18 @@ def test_fields_of_each_type(ctx):
     choice = f.add_choice_field("Fase", ["Konsept", "Gjennomføre"]).execute_query()
     multi = f.add_choice_field("Tags", ["a", "b"], multiple_values=True).execute_query()
     lookup = f.add_lookup_field("Forelder", other, "Title").execute_query()
-    multi_lookup = f.add_lookup_field("Forelder flere", other.id, "Title", allow_multiple_values=True).execute_query()
+    multi_lookup = f.add_lookup_field(
+        "Forelder flere", other.id, "Title", allow_multiple_values=True
+    ).execute_query()
     user = f.add_user_field("Prosjekteier").execute_query()
     users = f.add_user_field("Medlemmer", allow_multiple_values=True).execute_query()
     calc = f.add_calculated("Dobbel", "=Budsjett*2").execute_query()
     typed = f.add(FieldType.Currency, Title="Beløp").execute_query()
     assert text.internal_name == "Kort_x0020_tekst"  # T7
     assert text.type_as_string == "Text" and note.type_as_string == "Note" and num.type_as_string == "Number"
-    assert dt.type_as_string == "DateTime" and url.type_as_string == "URL" and choice.type_as_string == "Choice"
+    assert (
+        dt.type_as_string == "DateTime" and url.type_as_string == "URL" and choice.type_as_string == "Choice"
+    )
     assert multi.type_as_string == "MultiChoice" and lookup.type_as_string == "Lookup"
     assert multi_lookup.type_as_string == "LookupMulti" and multi_lookup.internal_name == "Forelder flere"
     assert user.type_as_string == "User" and users.type_as_string == "UserMulti"
@@ -100,15 +106,21 @@ def test_fields_of_each_type(ctx):
     assert got.id == num.id
     assert f.get_by_title("Fase").get().execute_query().id == choice.id
     assert f.get_by_id(choice.id).get().execute_query().internal_name == "Fase"
-    choice.set_property("Choices", StringCollection(["Konsept", "Gjennomføre", "Avslutte"])).update().execute_query()
+    choice.set_property(
+        "Choices", StringCollection(["Konsept", "Gjennomføre", "Avslutte"])
+    ).update().execute_query()
     choice.set_property("Indexed", True).update().execute_query()
     reread = f.get_by_id(choice.id).get().execute_query()
     assert as_list(reread.properties["Choices"])[-1] == "Avslutte" and reread.properties["Indexed"] is True
-    ensured = f.ensure_xml('<Field Type="Number" Name="GtDesiredValue" StaticName="GtDesiredValue" '
-                           'DisplayName="Ønsket verdi" Min="0" />', "GtDesiredValue").execute_query()
+    ensured = f.ensure_xml(
+        '<Field Type="Number" Name="GtDesiredValue" StaticName="GtDesiredValue" '
+        'DisplayName="Ønsket verdi" Min="0" />',
+        "GtDesiredValue",
+    ).execute_query()
     assert ensured.internal_name == "GtDesiredValue"
-    again = f.ensure_xml('<Field Type="Number" Name="GtDesiredValue" DisplayName="Ønsket verdi" />',
-                         "GtDesiredValue").execute_query()
+    again = f.ensure_xml(
+        '<Field Type="Number" Name="GtDesiredValue" DisplayName="Ønsket verdi" />', "GtDesiredValue"
+    ).execute_query()
     assert again.id == ensured.id
     text.delete_object().execute_query()
     with pytest.raises(ClientRequestException):
@@ -127,19 +139,26 @@ def test_items_roundtrip_with_lookups_users_and_multivalues(ctx):
     f.add_number("Verdi").execute_query()
     f.add_choice_field("Tags", ["a", "b"], multiple_values=True).execute_query()
     lk = f.add_lookup_field("Indikator", target.id, "Title").execute_query()
-    f.create_field_as_xml(f'<Field Type="Lookup" Name="Indikator_GtDesiredValue" DisplayName="Ønsket verdi" '
-                          f'List="{{{target.id}}}" ShowField="GtDesiredValue" FieldRef="{lk.id}" ReadOnly="TRUE" />'
-                          ).execute_query()
+    f.create_field_as_xml(
+        f'<Field Type="Lookup" Name="Indikator_GtDesiredValue" DisplayName="Ønsket verdi" '
+        f'List="{{{target.id}}}" ShowField="GtDesiredValue" FieldRef="{lk.id}" ReadOnly="TRUE" />'
+    ).execute_query()
     f.add_user_field("Eier").execute_query()
     f.add_user_field("Medlemmer", allow_multiple_values=True).execute_query()
     f.add_datetime("Dato").execute_query()
     ola = ctx.web.ensure_user("ola@kommune.no").execute_query()
     kari = ctx.web.ensure_user("kari@kommune.no").execute_query()
-    item = lst.add_item({
-        "Title": "Måling 1", "Verdi": 42.5, "Tags": StringCollection(["a", "b"]), "IndikatorId": t1.id,
-        "Eier": FieldUserValue(ola.id), "MedlemmerId": {"results": [ola.id, kari.id]},
-        "Dato": datetime(2026, 3, 1, 11, 0, tzinfo=UTC),
-    }).execute_query()
+    item = lst.add_item(
+        {
+            "Title": "Måling 1",
+            "Verdi": 42.5,
+            "Tags": StringCollection(["a", "b"]),
+            "IndikatorId": t1.id,
+            "Eier": FieldUserValue(ola.id),
+            "MedlemmerId": {"results": [ola.id, kari.id]},
+            "Dato": datetime(2026, 3, 1, 11, 0, tzinfo=UTC),
+        }
+    ).execute_query()
     got = lst.get_item_by_id(item.id).get().execute_query()
     props = got.properties
     assert props["Id"] == props["ID"] == item.id and props["Verdi"] == 42.5
@@ -148,9 +167,15 @@ def test_items_roundtrip_with_lookups_users_and_multivalues(ctx):
     assert props["EierId"] == ola.id and props["IndikatorId"] == t1.id
     assert props["Indikator_GtDesiredValueId"] == t1.id
     assert props["Dato"] == "2026-03-01T11:00:00Z"
-    expanded = lst.items.get_by_id(item.id).select(
-        ["Id", "Author/Title", "Eier/EMail", "Indikator/Title", "Indikator_GtDesiredValue/GtDesiredValue"]
-    ).expand(["Author", "Eier", "Indikator", "Indikator_GtDesiredValue"]).get().execute_query()
+    expanded = (
+        lst.items.get_by_id(item.id)
+        .select(
+            ["Id", "Author/Title", "Eier/EMail", "Indikator/Title", "Indikator_GtDesiredValue/GtDesiredValue"]
+        )
+        .expand(["Author", "Eier", "Indikator", "Indikator_GtDesiredValue"])
+        .get()
+        .execute_query()
+    )
     assert expanded.properties["Eier"]["EMail"] == "ola@kommune.no"
     assert expanded.properties["Indikator"]["Title"] == "Gevinst 1"
     assert expanded.properties["Indikator_GtDesiredValue"]["GtDesiredValue"] == 80
@@ -162,7 +187,9 @@ def test_items_roundtrip_with_lookups_users_and_multivalues(ctx):
     got.set_property("Verdi", 50).update().execute_query()
     after = lst.get_item_by_id(item.id).get().execute_query()
     assert after.properties["Verdi"] == 50 and after.properties["Modified"] > before
-    filtered = lst.items.filter(f"IndikatorId eq {t1.id} and Eier/EMail eq 'ola@kommune.no'").get().execute_query()
+    filtered = (
+        lst.items.filter(f"IndikatorId eq {t1.id} and Eier/EMail eq 'ola@kommune.no'").get().execute_query()
+    )
     assert [i.id for i in filtered] == [item.id]
     with pytest.raises(ClientRequestException) as err:
         lst.add_item({"Title": "x", "IndikatorId": 999}).execute_query()
@@ -192,7 +219,8 @@ def test_manual_next_loop_and_skip_ignored(ctx):
         url = d.get("__next")
     assert seen == [1, 2, 3, 4, 5, 6] and pages == 2  # T4: no extra page when the count equals the page size
     skipped = ctx.pending_request().execute_request_direct(
-        RequestOptions(f"{ctx.service_root_url}/Web/Lists(guid'{lst.id}')/items?$top=3&$skip=3"))
+        RequestOptions(f"{ctx.service_root_url}/Web/Lists(guid'{lst.id}')/items?$top=3&$skip=3")
+    )
     assert [r["Id"] for r in skipped.json()["d"]["results"]] == [1, 2, 3]
 
 
@@ -235,13 +263,15 @@ def test_views(ctx):
 
 def test_content_types(ctx):
     ct_id = "0x0100A87AE71CBF2643A6BC9D0948BD2EE897"
-    ct = ctx.web.content_types.add(ContentTypeCreationInformation("Usikkerhet", "desc", ct_id, "Prosjektportal")
-                                   ).execute_query()
+    ct = ctx.web.content_types.add(
+        ContentTypeCreationInformation("Usikkerhet", "desc", ct_id, "Prosjektportal")
+    ).execute_query()
     assert ct.string_id == ct_id
     ctx.web.fields.add_number("GtRiskProbability").execute_query()
     ct.field_links.add("GtRiskProbability").execute_query()
-    risk = ctx.web.content_types.add(ContentTypeCreationInformation("Risiko", None, ct_id + "01", "Prosjektportal")
-                                     ).execute_query()
+    risk = ctx.web.content_types.add(
+        ContentTypeCreationInformation("Risiko", None, ct_id + "01", "Prosjektportal")
+    ).execute_query()
     lst = make_list(ctx, "Usikkerhet")
     list_ct = lst.content_types.add_available_content_type(risk.string_id).execute_query()
     assert list_ct.string_id.startswith(ct_id + "0100")
@@ -249,7 +279,9 @@ def test_content_types(ctx):
     assert got.name == "Usikkerhet"
     fld = lst.fields.get_by_internal_name_or_title("GtRiskProbability").get().execute_query()
     assert fld.internal_name == "GtRiskProbability"
-    item = lst.add_item({"Title": "R1", "ContentTypeId": list_ct.string_id, "GtRiskProbability": 3}).execute_query()
+    item = lst.add_item(
+        {"Title": "R1", "ContentTypeId": list_ct.string_id, "GtRiskProbability": 3}
+    ).execute_query()
     assert item.properties["ContentTypeId"] == list_ct.string_id
     names = [c.name for c in lst.content_types.get().execute_query()]
     assert "Risiko" in names
@@ -279,8 +311,13 @@ def test_changes_with_change_token_object(ctx):
     item.set_property("Title", "b").update().execute_query()
     item.delete_object().execute_query()
     # T13: the start token must be a ChangeToken object, not a string
-    query = ChangeQuery(Item=True, Add=True, Update=True, DeleteObject=True,
-                        ChangeTokenStart=ChangeToken(StringValue=token_value))
+    query = ChangeQuery(
+        Item=True,
+        Add=True,
+        Update=True,
+        DeleteObject=True,
+        ChangeTokenStart=ChangeToken(StringValue=token_value),
+    )
     changes = lst.get_changes(query).execute_query()
     assert [c.change_type.value for c in changes] == [1, 2, 3]
     assert all(c.properties["ItemId"] == item.id for c in changes)
@@ -294,15 +331,21 @@ def test_site_creation_status_hubs_and_admin(model_server):
     root = client(model_server, model_server.url)
     hub_url = model_server.url + "/sites/portefolje"
     # T17: build the request ourselves instead of the client's hard-coded 1033 / SITEPAGEPUBLISHING#0
-    req = SPSiteCreationRequest(Title="Portefølje", Url=hub_url, Owner="pmo@kommune.no", Lcid=1044,
-                                WebTemplate="STS#3")
+    req = SPSiteCreationRequest(
+        Title="Portefølje", Url=hub_url, Owner="pmo@kommune.no", Lcid=1044, WebTemplate="STS#3"
+    )
     result = ClientResult(root, SPSiteCreationResponse())
     root.add_query(ServiceOperationQuery(root.site_manager, "Create", None, {"request": req}, None, result))
     root.execute_query()
     assert result.value.SiteStatus.value == 2 and result.value.SiteUrl == hub_url
     status = root.site_manager.get_status(hub_url).execute_query()
     assert status.value.SiteStatus.value == 2
-    assert root.site_manager.get_status(model_server.url + "/sites/finnesikke").execute_query().value.SiteStatus.value == 0
+    assert (
+        root.site_manager.get_status(model_server.url + "/sites/finnesikke")
+        .execute_query()
+        .value.SiteStatus.value
+        == 0
+    )
     hub = client(model_server, hub_url)
     assert hub.web.get().execute_query().properties["Language"] == 1044
     hub.site.register_hub_site().execute_query()
@@ -322,7 +365,12 @@ def test_site_creation_status_hubs_and_admin(model_server):
     props = admin.get_site_properties_by_url(model_server.url + "/sites/prosjekt2").execute_query()
     assert props.properties["Title"] == "P2"
     admin.connect_site_to_hub_site_by_id(model_server.url + "/sites/prosjekt2", hub_id).execute_query()
-    p2 = client(model_server, model_server.url + "/sites/prosjekt2").site.select(["HubSiteId"]).get().execute_query()
+    p2 = (
+        client(model_server, model_server.url + "/sites/prosjekt2")
+        .site.select(["HubSiteId"])
+        .get()
+        .execute_query()
+    )
     assert p2.properties["HubSiteId"] == hub_id
     # the tenant's site list tells which sites joined the hub (as SPO's admin API does)
     listed = admin.get_site_properties_from_sharepoint_by_filters().execute_query()
@@ -350,6 +398,11 @@ def test_admin_host_via_proxy(model_server):
     tenant.create_site(url + "/sites/proxysite", "pl@kommune.no", "Proxy").execute_query()
     props = tenant.get_site_properties_by_url(url + "/sites/proxysite").execute_query()
     assert props.properties["Url"] == url + "/sites/proxysite"
-    web = ClientContext(url + "/sites/proxysite").with_access_token(model_server.access_token).with_transport(
-        timeout=(10, 60), proxies=proxies).web.get().execute_query()
+    web = (
+        ClientContext(url + "/sites/proxysite")
+        .with_access_token(model_server.access_token)
+        .with_transport(timeout=(10, 60), proxies=proxies)
+        .web.get()
+        .execute_query()
+    )
     assert web.url == url + "/sites/proxysite"

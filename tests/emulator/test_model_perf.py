@@ -86,14 +86,23 @@ def test_list_collection_with_select_returns_each_lists_change_token(model_serve
     assert tokens["Interessentregister"].startswith(f"1;3;{other.id};")
     # the same token a single list read gives (change number and all)
     single = risks.select(["CurrentChangeToken"]).get().execute_query()
-    assert _token_value(single.properties["CurrentChangeToken"]).split(";")[4] == tokens["Usikkerhet"].split(";")[4]
+    assert (
+        _token_value(single.properties["CurrentChangeToken"]).split(";")[4]
+        == tokens["Usikkerhet"].split(";")[4]
+    )
     # and it works as a starting point: only what came after it
     risks.add_item({"Title": "etter"}).execute_query()
     since = ChangeQuery(Item=True, ChangeTokenStart=ChangeToken(tokens["Usikkerhet"]))
     changes = risks.get_changes(since).execute_query()
     assert [c.properties["ItemId"] for c in changes] == [2]
-    assert len(other.get_changes(ChangeQuery(Item=True, ChangeTokenStart=ChangeToken(
-        tokens["Interessentregister"]))).execute_query()) == 0
+    assert (
+        len(
+            other.get_changes(
+                ChangeQuery(Item=True, ChangeTokenStart=ChangeToken(tokens["Interessentregister"]))
+            ).execute_query()
+        )
+        == 0
+    )
     # not part of the default property set (as in SPO)
     plain = ctx.web.lists.get().execute_query()
     assert all("CurrentChangeToken" not in lst.properties for lst in plain)
@@ -102,7 +111,7 @@ def test_list_collection_with_select_returns_each_lists_change_token(model_serve
 def test_batch_delimiters_only_at_line_start_and_alone():
     from veiviser.emulator.batch import _split_parts
 
-    text = ("preamble --b not a delimiter\n--b\nA --b inside\n--bx not one either\n--b \t\nB\n--b--\nepilogue\n--b\nC\n")
+    text = "preamble --b not a delimiter\n--b\nA --b inside\n--bx not one either\n--b \t\nB\n--b--\nepilogue\n--b\nC\n"
     assert _split_parts(text, "b") == ["\nA --b inside\n--bx not one either\n", "\nB\n"]
     with pytest.raises(Exception, match="no closing delimiter"):
         _split_parts("--b\nA\n--b--x\n", "b")

@@ -28,15 +28,21 @@ def new_list(call, site: str, title: str, url: str | None = None) -> dict:
 
 
 def add_xml_field(call, site: str, list_id: str, xml: str) -> dict:
-    reply = call("POST", f"{site}/_api/Web/lists('{list_id}')/Fields/CreateFieldAsXml",
-                 {"parameters": {"SchemaXml": xml, "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}})
+    reply = call(
+        "POST",
+        f"{site}/_api/Web/lists('{list_id}')/Fields/CreateFieldAsXml",
+        {"parameters": {"SchemaXml": xml, "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}},
+    )
     assert reply.status == 200, reply.body
     return reply.d
 
 
 def add_item(call, site: str, lst: dict, values: dict):
-    return call("POST", f"{site}/_api/Web/lists('{lst['Id']}')/items",
-                {**values, "__metadata": {"type": lst["ListItemEntityTypeFullName"]}})
+    return call(
+        "POST",
+        f"{site}/_api/Web/lists('{lst['Id']}')/items",
+        {**values, "__metadata": {"type": lst["ListItemEntityTypeFullName"]}},
+    )
 
 
 # ------------------------------------------------------------------------------------------ naming
@@ -65,8 +71,14 @@ def test_list_names_follow_the_url_leaf(app, call, title, leaf, entity):
 def test_renamed_list_keeps_its_url_and_entity_name(app, call):
     site = create_site(app)
     lst = new_list(call, site, "Prosjektstatus")
-    assert call("MERGE", f"{site}/_api/Web/lists('{lst['Id']}')",
-                {"Title": "Prosjektstatus æøå", "__metadata": {"type": "SP.List"}}).status == 204
+    assert (
+        call(
+            "MERGE",
+            f"{site}/_api/Web/lists('{lst['Id']}')",
+            {"Title": "Prosjektstatus æøå", "__metadata": {"type": "SP.List"}},
+        ).status
+        == 204
+    )
     again = call("GET", f"{site}/_api/Web/lists/GetByTitle('Prosjektstatus æøå')")
     assert again.d["ListItemEntityTypeFullName"] == "SP.Data.ProsjektstatusListItem"
 
@@ -84,13 +96,24 @@ def test_field_internal_names_are_encoded_and_truncated(app, call):
     assert len(long) == 32 and long == "Dette_x0020_er_x0020_en_x0020_ve"
     site = create_site(app)
     lst = new_list(call, site, "Felter")
-    reply = call("POST", f"{site}/_api/Web/lists('{lst['Id']}')/Fields/AddField",
-                 {"parameters": {"Title": "Ønsket verdi", "FieldTypeKind": 9,
-                                 "__metadata": {"type": "SP.FieldCreationInformation"}}})
+    reply = call(
+        "POST",
+        f"{site}/_api/Web/lists('{lst['Id']}')/Fields/AddField",
+        {
+            "parameters": {
+                "Title": "Ønsket verdi",
+                "FieldTypeKind": 9,
+                "__metadata": {"type": "SP.FieldCreationInformation"},
+            }
+        },
+    )
     assert reply.d["InternalName"] == "_x00d8_nsket_x0020_verdi"
     assert reply.d["EntityPropertyName"] == "OData__x00d8_nsket_x0020_verdi"
-    dup = call("POST", f"{site}/_api/Web/lists('{lst['Id']}')/Fields/AddField",
-               {"parameters": {"Title": "Ønsket verdi", "FieldTypeKind": 9}})
+    dup = call(
+        "POST",
+        f"{site}/_api/Web/lists('{lst['Id']}')/Fields/AddField",
+        {"parameters": {"Title": "Ønsket verdi", "FieldTypeKind": 9}},
+    )
     assert dup.d["InternalName"] == "_x00d8_nsket_x0020_verdi0"
 
 
@@ -103,11 +126,25 @@ def numbers(app, call):
     lst = new_list(call, site, "Tall")
     add_xml_field(call, site, lst["Id"], '<Field Type="Number" Name="GtValue" DisplayName="Verdi" />')
     add_xml_field(call, site, lst["Id"], '<Field Type="DateTime" Name="GtDate" DisplayName="Dato" />')
-    add_xml_field(call, site, lst["Id"], '<Field Type="Choice" Name="GtKind" DisplayName="Type">'
-                                         '<CHOICES><CHOICE>A</CHOICE><CHOICE>B</CHOICE></CHOICES></Field>')
+    add_xml_field(
+        call,
+        site,
+        lst["Id"],
+        '<Field Type="Choice" Name="GtKind" DisplayName="Type">'
+        "<CHOICES><CHOICE>A</CHOICE><CHOICE>B</CHOICE></CHOICES></Field>",
+    )
     for i in range(1, 11):
-        reply = add_item(call, site, lst, {"Title": f"Rad {i}", "GtValue": i, "GtKind": "A" if i % 2 else "B",
-                                           "GtDate": f"2026-03-{i:02d}T11:00:00Z" if i != 10 else None})
+        reply = add_item(
+            call,
+            site,
+            lst,
+            {
+                "Title": f"Rad {i}",
+                "GtValue": i,
+                "GtKind": "A" if i % 2 else "B",
+                "GtDate": f"2026-03-{i:02d}T11:00:00Z" if i != 10 else None,
+            },
+        )
         assert reply.status == 201, reply.body
     return site, lst
 
@@ -141,8 +178,11 @@ def test_filter_operators(numbers, call, flt, expected):
 
 def test_orderby_multiple_keys(numbers, call):
     site, lst = numbers
-    reply = call("GET", f"{site}/_api/Web/lists('{lst['Id']}')/items",
-                 query="$orderby=" + quote("GtKind desc,GtValue asc") + "&$top=3")
+    reply = call(
+        "GET",
+        f"{site}/_api/Web/lists('{lst['Id']}')/items",
+        query="$orderby=" + quote("GtKind desc,GtValue asc") + "&$top=3",
+    )
     assert ids(reply) == [2, 4, 6]
 
 
@@ -182,8 +222,11 @@ def test_paging_ends_without_extra_page_when_count_equals_page_size(numbers, cal
 
 def test_next_link_keeps_original_options(numbers, call):
     site, lst = numbers
-    reply = call("GET", f"{site}/_api/Web/lists('{lst['Id']}')/items",
-                 query="$select=ID,GtValue&$filter=" + quote("GtValue gt 2") + "&$top=3")
+    reply = call(
+        "GET",
+        f"{site}/_api/Web/lists('{lst['Id']}')/items",
+        query="$select=ID,GtValue&$filter=" + quote("GtValue gt 2") + "&$top=3",
+    )
     nxt = reply.d["__next"]
     opts = dict(parse_qsl(urlsplit(nxt).query))
     assert opts["$select"] == "ID,GtValue" and opts["$filter"] == "GtValue gt 2" and opts["$top"] == "3"
@@ -211,7 +254,9 @@ def test_list_view_threshold(app, call):
     site = create_site(app)
     lst = new_list(call, site, "Stor")
     add_xml_field(call, site, lst["Id"], '<Field Type="Number" Name="GtN" DisplayName="N" />')
-    add_xml_field(call, site, lst["Id"], '<Field Type="Text" Name="GtKey" DisplayName="Key" Indexed="TRUE" />')
+    add_xml_field(
+        call, site, lst["Id"], '<Field Type="Text" Name="GtKey" DisplayName="Key" Indexed="TRUE" />'
+    )
     for i in range(5001):
         assert add_item(call, site, lst, {"Title": "x", "GtN": i, "GtKey": f"k{i}"}).status == 201
     base = f"{site}/_api/Web/lists('{lst['Id']}')/items"
@@ -231,35 +276,82 @@ def test_list_view_threshold(app, call):
 def risks(app, call):
     site = create_site(app)
     lst = new_list(call, site, "Usikkerhet")
-    add_xml_field(call, site, lst["Id"], '<Field Type="Number" Name="GtRiskProbability" DisplayName="S" Min="0" '
-                                         'Max="5" />')
-    add_xml_field(call, site, lst["Id"], '<Field Type="Number" Name="GtRiskConsequence" DisplayName="K" Min="0" '
-                                         'Max="5" />')
-    add_xml_field(call, site, lst["Id"], '<Field Type="Calculated" Name="GtRiskFactor" DisplayName="Risikofaktor" '
-                                         'ResultType="Number"><Formula>=GtRiskProbability*GtRiskConsequence'
-                                         '</Formula><FieldRefs><FieldRef Name="GtRiskProbability" /><FieldRef '
-                                         'Name="GtRiskConsequence" /></FieldRefs></Field>')
-    add_xml_field(call, site, lst["Id"], '<Field Type="Choice" Name="GtRiskStatus" DisplayName="Status" '
-                                         'Required="TRUE"><Default>Identifisert</Default><CHOICES><CHOICE>'
-                                         'Identifisert</CHOICE><CHOICE>Ikke lenger aktuell</CHOICE></CHOICES></Field>')
-    add_xml_field(call, site, lst["Id"], '<Field Type="MultiChoice" Name="GtTags" DisplayName="Tags"><CHOICES>'
-                                         '<CHOICE>a</CHOICE><CHOICE>b</CHOICE></CHOICES></Field>')
-    add_xml_field(call, site, lst["Id"], '<Field Type="Text" Name="GtMust" DisplayName="Må" Required="TRUE" />')
+    add_xml_field(
+        call,
+        site,
+        lst["Id"],
+        '<Field Type="Number" Name="GtRiskProbability" DisplayName="S" Min="0" Max="5" />',
+    )
+    add_xml_field(
+        call,
+        site,
+        lst["Id"],
+        '<Field Type="Number" Name="GtRiskConsequence" DisplayName="K" Min="0" Max="5" />',
+    )
+    add_xml_field(
+        call,
+        site,
+        lst["Id"],
+        '<Field Type="Calculated" Name="GtRiskFactor" DisplayName="Risikofaktor" '
+        'ResultType="Number"><Formula>=GtRiskProbability*GtRiskConsequence'
+        '</Formula><FieldRefs><FieldRef Name="GtRiskProbability" /><FieldRef '
+        'Name="GtRiskConsequence" /></FieldRefs></Field>',
+    )
+    add_xml_field(
+        call,
+        site,
+        lst["Id"],
+        '<Field Type="Choice" Name="GtRiskStatus" DisplayName="Status" '
+        'Required="TRUE"><Default>Identifisert</Default><CHOICES><CHOICE>'
+        "Identifisert</CHOICE><CHOICE>Ikke lenger aktuell</CHOICE></CHOICES></Field>",
+    )
+    add_xml_field(
+        call,
+        site,
+        lst["Id"],
+        '<Field Type="MultiChoice" Name="GtTags" DisplayName="Tags"><CHOICES>'
+        "<CHOICE>a</CHOICE><CHOICE>b</CHOICE></CHOICES></Field>",
+    )
+    add_xml_field(
+        call, site, lst["Id"], '<Field Type="Text" Name="GtMust" DisplayName="Må" Required="TRUE" />'
+    )
     return site, lst
 
 
 @pytest.mark.parametrize(
     ("values", "status", "code", "fragment"),
     [
-        ({"Nope": 1}, 400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", "'Nope' does not exist"),
-        ({"GtRiskProbability": "mye"}, 400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
-         "Edm.Double"),
-        ({"GtRiskProbability": 6}, 400, "-2146232832, Microsoft.SharePoint.SPFieldValidationException",
-         "between 0 and 5"),
-        ({"GtRiskStatus": "Ukjent"}, 400, "-2146232832, Microsoft.SharePoint.SPFieldValidationException",
-         "not one of the choices"),
+        (
+            {"Nope": 1},
+            400,
+            "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+            "'Nope' does not exist",
+        ),
+        (
+            {"GtRiskProbability": "mye"},
+            400,
+            "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+            "Edm.Double",
+        ),
+        (
+            {"GtRiskProbability": 6},
+            400,
+            "-2146232832, Microsoft.SharePoint.SPFieldValidationException",
+            "between 0 and 5",
+        ),
+        (
+            {"GtRiskStatus": "Ukjent"},
+            400,
+            "-2146232832, Microsoft.SharePoint.SPFieldValidationException",
+            "not one of the choices",
+        ),
         ({"GtTags": ["a"]}, 400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", "StartArray"),
-        ({"GtRiskFactor": 3}, 400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", "read-only"),
+        (
+            {"GtRiskFactor": 3},
+            400,
+            "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+            "read-only",
+        ),
     ],
 )
 def test_item_validation_errors(risks, call, values, status, code, fragment):
@@ -273,24 +365,43 @@ def test_required_field_and_wrong_entity_type(risks, call):
     site, lst = risks
     missing = add_item(call, site, lst, {"Title": "R"})
     assert missing.status == 400 and "GtMust" in missing.message
-    wrong = call("POST", f"{site}/_api/Web/lists('{lst['Id']}')/items",
-                 {"Title": "R", "GtMust": "x", "__metadata": {"type": "SP.Data.FeilListItem"}})
+    wrong = call(
+        "POST",
+        f"{site}/_api/Web/lists('{lst['Id']}')/items",
+        {"Title": "R", "GtMust": "x", "__metadata": {"type": "SP.Data.FeilListItem"}},
+    )
     assert wrong.status == 400 and "SP.Data.UsikkerhetListItem" in wrong.message
 
 
 def test_calculated_field_on_create_and_update(risks, call):
     site, lst = risks
-    reply = add_item(call, site, lst, {"Title": "R", "GtMust": "x", "GtRiskProbability": 3, "GtRiskConsequence": 4,
-                                       "GtTags": {"results": ["a", "b"]}})
+    reply = add_item(
+        call,
+        site,
+        lst,
+        {
+            "Title": "R",
+            "GtMust": "x",
+            "GtRiskProbability": 3,
+            "GtRiskConsequence": 4,
+            "GtTags": {"results": ["a", "b"]},
+        },
+    )
     assert reply.status == 201, reply.body
     item = reply.d
     assert item["GtRiskFactor"] == 12 and item["GtRiskStatus"] == "Identifisert"
     assert item["GtTags"] == {"__metadata": {"type": "Collection(Edm.String)"}, "results": ["a", "b"]}
     url = f"{site}/_api/Web/lists('{lst['Id']}')/items({item['Id']})"
-    assert call("MERGE", url, {"GtRiskConsequence": 5, "__metadata": {"type": lst["ListItemEntityTypeFullName"]}}
-                ).status == 204
+    assert (
+        call(
+            "MERGE", url, {"GtRiskConsequence": 5, "__metadata": {"type": lst["ListItemEntityTypeFullName"]}}
+        ).status
+        == 204
+    )
     assert call("GET", url).d["GtRiskFactor"] == 15
-    ordered = call("GET", f"{site}/_api/Web/lists('{lst['Id']}')/items", query="$filter=" + quote("GtRiskFactor gt 10"))
+    ordered = call(
+        "GET", f"{site}/_api/Web/lists('{lst['Id']}')/items", query="$filter=" + quote("GtRiskFactor gt 10")
+    )
     assert ids(ordered) == [item["Id"]]
 
 
@@ -351,11 +462,25 @@ def test_change_tokens_and_change_log(app, call):
     c = add_item(call, site, lst, {"Title": "c"}).d["Id"]
     recycled = call("POST", f"{base}/items({c})/Recycle")
     assert set(recycled.d) == {"Recycle"}
-    query = {"query": {"Item": True, "Add": True, "Update": True, "DeleteObject": True,
-                       "ChangeTokenStart": {"StringValue": tok, "__metadata": {"type": "SP.ChangeToken"}},
-                       "__metadata": {"type": "SP.ChangeQuery"}}}
+    query = {
+        "query": {
+            "Item": True,
+            "Add": True,
+            "Update": True,
+            "DeleteObject": True,
+            "ChangeTokenStart": {"StringValue": tok, "__metadata": {"type": "SP.ChangeToken"}},
+            "__metadata": {"type": "SP.ChangeQuery"},
+        }
+    }
     changes = call("POST", f"{base}/getChanges", query).d["results"]
-    assert [(ch["ChangeType"], ch["ItemId"]) for ch in changes] == [(1, a), (1, b), (2, a), (3, b), (1, c), (3, c)]
+    assert [(ch["ChangeType"], ch["ItemId"]) for ch in changes] == [
+        (1, a),
+        (1, b),
+        (2, a),
+        (3, b),
+        (1, c),
+        (3, c),
+    ]
     assert all(ch["ListId"] == lst["Id"] and "WebId" in ch and ch["Time"].endswith("Z") for ch in changes)
     # resume from the middle
     mid = changes[2]["ChangeToken"]["StringValue"]
@@ -385,7 +510,9 @@ def test_token_from_before_the_list_existed_and_recreated_list(app, call):
     assert again["Id"] != lst["Id"]
     got = call("POST", f"{site}/_api/Web/lists('{again['Id']}')/getChanges", query).d["results"]
     assert got == []
-    site_changes = call("POST", f"{site}/_api/Site/getChanges", {"query": {"Item": True, "List": True}}).d["results"]
+    site_changes = call("POST", f"{site}/_api/Site/getChanges", {"query": {"Item": True, "List": True}}).d[
+        "results"
+    ]
     kinds = [(("ItemId" in ch), ch["ChangeType"]) for ch in site_changes]
     assert (False, 3) in kinds and (True, 1) in kinds
 
@@ -395,14 +522,25 @@ def test_state_survives_restart(tmp_path):
     first = SharePointApp(db)
     site = create_site(first, "persist")
     lst = call_app(first, "POST", f"{site}/_api/Web/lists", {"Title": "Varig", "BaseTemplate": 100}).d
-    call_app(first, "POST", f"{site}/_api/Web/lists('{lst['Id']}')/items",
-             {"Title": "bevart", "__metadata": {"type": lst["ListItemEntityTypeFullName"]}})
+    call_app(
+        first,
+        "POST",
+        f"{site}/_api/Web/lists('{lst['Id']}')/items",
+        {"Title": "bevart", "__metadata": {"type": lst["ListItemEntityTypeFullName"]}},
+    )
     first.close()
     second = SharePointApp(db)
     item = call_app(second, "GET", f"{site}/_api/Web/lists/GetByTitle('Varig')/items(1)")
     assert item.d["Title"] == "bevart"
-    assert call_app(second, "POST", f"{site}/_api/Web/lists('{lst['Id']}')/items",
-                    {"Title": "to", "__metadata": {"type": lst["ListItemEntityTypeFullName"]}}).d["Id"] == 2
+    assert (
+        call_app(
+            second,
+            "POST",
+            f"{site}/_api/Web/lists('{lst['Id']}')/items",
+            {"Title": "to", "__metadata": {"type": lst["ListItemEntityTypeFullName"]}},
+        ).d["Id"]
+        == 2
+    )
     assert len([s for s in second.store.under("site", "")]) == 2
     second.close()
 
@@ -424,18 +562,35 @@ def test_item_get_throughput(app, call):
 def test_taxonomy_fields(app, call):
     site = create_site(app)
     lst = new_list(call, site, "Prosjektegenskaper")
-    tax = add_xml_field(call, site, lst["Id"], (
-        '<Field Type="TaxonomyFieldType" Name="GtProjectPhase" DisplayName="Fase" '
-        'ID="{325543a5-815d-485d-a9a5-e0773ad762e9}"><Customization><ArrayOfProperty><Property><Name>TermSetId'
-        '</Name><Value>abcfc9d9-a263-4abb-8234-be973c46258a</Value></Property></ArrayOfProperty></Customization>'
-        '</Field>'))
+    tax = add_xml_field(
+        call,
+        site,
+        lst["Id"],
+        (
+            '<Field Type="TaxonomyFieldType" Name="GtProjectPhase" DisplayName="Fase" '
+            'ID="{325543a5-815d-485d-a9a5-e0773ad762e9}"><Customization><ArrayOfProperty><Property><Name>TermSetId'
+            "</Name><Value>abcfc9d9-a263-4abb-8234-be973c46258a</Value></Property></ArrayOfProperty></Customization>"
+            "</Field>"
+        ),
+    )
     assert tax["Id"] == "325543a5-815d-485d-a9a5-e0773ad762e9" and tax["TermSetId"].startswith("abcfc9d9")
     note = call("GET", f"{site}/_api/Web/lists('{lst['Id']}')/Fields/getByTitle('GtProjectPhase_0')")
     assert note.status == 200 and note.d["Hidden"] is True
     konsept = "99e85650-33de-4af4-b8db-edffbc8a310b"
-    item = add_item(call, site, lst, {"Title": "P", "GtProjectPhase": {
-        "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"}, "Label": "Konsept", "TermGuid": konsept,
-        "WssId": -1}})
+    item = add_item(
+        call,
+        site,
+        lst,
+        {
+            "Title": "P",
+            "GtProjectPhase": {
+                "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"},
+                "Label": "Konsept",
+                "TermGuid": konsept,
+                "WssId": -1,
+            },
+        },
+    )
     assert item.status == 201, item.body
     value = item.d["GtProjectPhase"]
     assert value["__metadata"]["type"] == "SP.Taxonomy.TaxonomyFieldValue" and value["TermGuid"] == konsept

@@ -64,8 +64,9 @@ def test_missing_and_wrong_token_get_401(emulator, make_context):
 
 def test_write_without_digest_gets_exact_403(emulator):
     auth = {"Authorization": f"Bearer {emulator.token}", "Accept": "application/json;odata=verbose"}
-    r = requests.post(emulator.url + SITE + "/_api/Web/lists/GetByTitle('R')/items", headers=auth,
-                      json={"Title": "x"})
+    r = requests.post(
+        emulator.url + SITE + "/_api/Web/lists/GetByTitle('R')/items", headers=auth, json={"Title": "x"}
+    )
     assert r.status_code == 403
     err = _sp_error(r.content)
     assert err["code"] == DIGEST_CODE
@@ -76,8 +77,11 @@ def test_write_without_digest_gets_exact_403(emulator):
     assert info["FormDigestTimeoutSeconds"] == 1800
     assert info["WebFullUrl"] == emulator.url + SITE and info["SiteFullUrl"] == emulator.url + SITE
     assert info["LibraryVersion"].startswith("16.0.")
-    r = requests.post(emulator.url + SITE + "/_api/Web/lists/GetByTitle('R')/items",
-                      headers=auth | {"X-RequestDigest": info["FormDigestValue"]}, json={"Title": "x"})
+    r = requests.post(
+        emulator.url + SITE + "/_api/Web/lists/GetByTitle('R')/items",
+        headers=auth | {"X-RequestDigest": info["FormDigestValue"]},
+        json={"Title": "x"},
+    )
     assert r.status_code == 201
 
 
@@ -107,24 +111,36 @@ def test_x_http_method_merge_and_delete(emulator, make_context):
 def test_malformed_requests_get_sharepoint_errors_and_server_survives(emulator, make_context):
     auth = {"Authorization": f"Bearer {emulator.token}"}
     digest = requests.post(emulator.url + SITE + "/_api/contextinfo", headers=auth).json()["d"][
-        "GetContextWebInformation"]["FormDigestValue"]
+        "GetContextWebInformation"
+    ]["FormDigestValue"]
     hdrs = auth | {"X-RequestDigest": digest, "Content-Type": "application/json;odata=verbose"}
     # bad JSON
-    r = requests.post(emulator.url + SITE + "/_api/Web/lists/GetByTitle('R')/items", headers=hdrs, data=b"{nope")
+    r = requests.post(
+        emulator.url + SITE + "/_api/Web/lists/GetByTitle('R')/items", headers=hdrs, data=b"{nope"
+    )
     assert r.status_code == 400 and "Invalid JSON" in _sp_error(r.content)["message"]["value"]
     # unknown endpoint
     r = requests.get(emulator.url + SITE + "/_api/NoSuchThing", headers=auth)
     assert r.status_code in (400, 404) and _sp_error(r.content)
     # broken $batch bodies
-    for ctype, body in [("multipart/mixed; boundary=b1", b"--b1\nContent-Type: application/http\n\nGARBAGE"),
-                        ("multipart/mixed", b""), ("text/plain", b"hello"),
-                        ("multipart/mixed; boundary=b1", b"\xff\xfe--b1--")]:
-        r = requests.post(emulator.url + SITE + "/_api/$batch", headers=hdrs | {"Content-Type": ctype}, data=body)
+    for ctype, body in [
+        ("multipart/mixed; boundary=b1", b"--b1\nContent-Type: application/http\n\nGARBAGE"),
+        ("multipart/mixed", b""),
+        ("text/plain", b"hello"),
+        ("multipart/mixed; boundary=b1", b"\xff\xfe--b1--"),
+    ]:
+        r = requests.post(
+            emulator.url + SITE + "/_api/$batch", headers=hdrs | {"Content-Type": ctype}, data=body
+        )
         assert r.status_code == 400, body
         assert _sp_error(r.content)["code"].startswith("-1, ")
     # garbage request lines and headers
-    for raw in [b"GARBAGE\r\n\r\n", b"GET /x HTTP/9.9 extra\r\n\r\n", b"\x16\x03\x01\x02\x00\x01\x00\r\n\r\n",
-                b"POST /sites/demo/_api/Web HTTP/1.1\r\nContent-Length: abc\r\n\r\n"]:
+    for raw in [
+        b"GARBAGE\r\n\r\n",
+        b"GET /x HTTP/9.9 extra\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\r\n\r\n",
+        b"POST /sites/demo/_api/Web HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+    ]:
         reply = _raw(emulator, raw)
         assert reply.startswith(b"HTTP/1.1 4"), reply[:80]
         head, _, body = reply.partition(b"\r\n\r\n")
@@ -145,7 +161,9 @@ def test_app_exception_becomes_sharepoint_500(make_context, mini_app_class):
             return super().handle(req)
 
     with EmulatorServer(app=Exploding()) as server:
-        r = requests.get(server.url + SITE + "/_api/Web/boom", headers={"Authorization": f"Bearer {server.token}"})
+        r = requests.get(
+            server.url + SITE + "/_api/Web/boom", headers={"Authorization": f"Bearer {server.token}"}
+        )
         assert r.status_code == 500
         err = _sp_error(r.content)
         assert "kaboom" not in r.text and "Traceback" not in r.text
@@ -155,8 +173,11 @@ def test_app_exception_becomes_sharepoint_500(make_context, mini_app_class):
 
 def test_oversized_body_is_refused_with_413(emulator):
     auth = {"Authorization": f"Bearer {emulator.token}"}
-    r = requests.post(emulator.url + SITE + "/_api/$batch", headers=auth | {
-        "Content-Type": "multipart/mixed; boundary=b"}, data=b"x" * (1_048_576 + 1))
+    r = requests.post(
+        emulator.url + SITE + "/_api/$batch",
+        headers=auth | {"Content-Type": "multipart/mixed; boundary=b"},
+        data=b"x" * (1_048_576 + 1),
+    )
     assert r.status_code == 413
     assert "1048576 bytes" in _sp_error(r.content)["message"]["value"]
     # keep-alive connection still usable
@@ -215,10 +236,12 @@ def test_proxy_mode_routes_on_host(emulator):
 def test_request_log_normalises_and_distinguishes_kinds():
     from veiviser.emulator.requestlog import RequestLog, normalise_endpoint
 
-    assert normalise_endpoint("/sites/a/_api/Web/Lists(guid'0b7c2f9e-1111-2222-3333-444455556666')/items(12)") == (
-        "/_api/web/lists({guid})/items({n})")
+    assert normalise_endpoint(
+        "/sites/a/_api/Web/Lists(guid'0b7c2f9e-1111-2222-3333-444455556666')/items(12)"
+    ) == ("/_api/web/lists({guid})/items({n})")
     assert normalise_endpoint("/_api/Web/lists/GetByTitle('Prosjekt ''X''')/getItemById(3)") == (
-        "/_api/web/lists/getbytitle('{s}')/getitembyid({n})")
+        "/_api/web/lists/getbytitle('{s}')/getitembyid({n})"
+    )
     log = RequestLog()
     log.record("batch", "POST", "/sites/a/_api/$batch", 200)
     log.record("batch-part", "POST", "/sites/a/_api/Web/lists('x')/items", 201)
@@ -235,6 +258,8 @@ def test_request_log_normalises_and_distinguishes_kinds():
 
 
 def test_connect_is_refused_with_a_clear_error(emulator):
-    reply = _raw(emulator, b"CONNECT contoso.sharepoint.com:443 HTTP/1.1\r\nHost: contoso.sharepoint.com:443\r\n\r\n")
+    reply = _raw(
+        emulator, b"CONNECT contoso.sharepoint.com:443 HTTP/1.1\r\nHost: contoso.sharepoint.com:443\r\n\r\n"
+    )
     assert reply.startswith(b"HTTP/1.1 405")
     assert b"http:// URLs only" in reply

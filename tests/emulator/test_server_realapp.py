@@ -40,7 +40,10 @@ def test_cli_serve_prints_exact_first_line_and_stops_on_sigint(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [VEIVISER, "emulator", "serve", "--port", "0", "--data", db, "--token", "tok-123"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         line = proc.stdout.readline().rstrip("\n")
@@ -61,7 +64,9 @@ def test_cli_serve_prints_exact_first_line_and_stops_on_sigint(tmp_path):
 def test_cli_refuses_remote_bind_without_flag():
     proc = subprocess.run(
         [VEIVISER, "emulator", "serve", "--host", "0.0.0.0"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert proc.returncode != 0
     assert "Refusing to bind" in proc.stderr and "--allow-remote" in proc.stderr
@@ -71,7 +76,9 @@ def test_cli_refuses_remote_bind_without_flag():
 def test_cli_sigterm_stops_cleanly(tmp_path):
     proc = subprocess.Popen(
         [VEIVISER, "emulator", "serve", "--data", str(tmp_path / "t.sqlite")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout.readline().startswith("Emulator listening on http://127.0.0.1:")

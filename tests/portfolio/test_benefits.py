@@ -74,53 +74,176 @@ def _frames():
     benefits = pd.DataFrame(
         [
             # b1: two indicators, one achieved, one on track (no realisation time)
-            dict(project_key="p1", project_title="P1", source_key="b1", item_id="1", Title="Spart tid",
-                 GtGainsType="Indirekte", GtGainsOwner={"Title": "Kari"}, GtGainsResponsible=None,
-                 GtRealizationTime=None),
+            dict(
+                project_key="p1",
+                project_title="P1",
+                source_key="b1",
+                item_id="1",
+                Title="Spart tid",
+                GtGainsType="Indirekte",
+                GtGainsOwner={"Title": "Kari"},
+                GtGainsResponsible=None,
+                GtRealizationTime=None,
+            ),
             # b2: no indicators, no owner
-            dict(project_key="p1", project_title="P1", source_key="b2", item_id="2", Title="Omdømme",
-                 GtGainsType="Kvalitativ", GtGainsOwner=None, GtGainsResponsible=None, GtRealizationTime=None),
+            dict(
+                project_key="p1",
+                project_title="P1",
+                source_key="b2",
+                item_id="2",
+                Title="Omdømme",
+                GtGainsType="Kvalitativ",
+                GtGainsOwner=None,
+                GtGainsResponsible=None,
+                GtRealizationTime=None,
+            ),
             # b3: realisation time passed, not achieved -> behind
-            dict(project_key="p2", project_title="P2", source_key="b3", item_id="1", Title="Kroner spart",
-                 GtGainsType="Direkte", GtGainsOwner=None, GtGainsResponsible="Ola",
-                 GtRealizationTime="2024-06-30"),
+            dict(
+                project_key="p2",
+                project_title="P2",
+                source_key="b3",
+                item_id="1",
+                Title="Kroner spart",
+                GtGainsType="Direkte",
+                GtGainsOwner=None,
+                GtGainsResponsible="Ola",
+                GtRealizationTime="2024-06-30",
+            ),
             # b4: indicator without measurements
-            dict(project_key="p2", project_title="P2", source_key="b4", item_id="2", Title="Færre klager",
-                 GtGainsType="Kvalitativ", GtGainsOwner="Ola", GtGainsResponsible=None,
-                 GtRealizationTime="2026-12-31"),
+            dict(
+                project_key="p2",
+                project_title="P2",
+                source_key="b4",
+                item_id="2",
+                Title="Færre klager",
+                GtGainsType="Kvalitativ",
+                GtGainsOwner="Ola",
+                GtGainsResponsible=None,
+                GtRealizationTime="2026-12-31",
+            ),
             # b5: stale indicator
-            dict(project_key="p3", project_title="P3", source_key="b5", item_id="1", Title="Stille",
-                 GtGainsType="Direkte", GtGainsOwner="Kari", GtGainsResponsible=None,
-                 GtRealizationTime=None),
+            dict(
+                project_key="p3",
+                project_title="P3",
+                source_key="b5",
+                item_id="1",
+                Title="Stille",
+                GtGainsType="Direkte",
+                GtGainsOwner="Kari",
+                GtGainsResponsible=None,
+                GtRealizationTime=None,
+            ),
         ]
     )
     indicators = pd.DataFrame(
         [
-            dict(project_key="p1", source_key="i1", item_id="1", Title="Timer", benefit_key="b1",
-                 GtStartValue=100, GtDesiredValue=200, GtMeasurementUnit="Timer"),
-            dict(project_key="p1", source_key="i2", item_id="2", Title="Saksbehandlingstid", benefit_key="b1",
-                 GtStartValue=60_000, GtDesiredValue=50_000, GtMeasurementUnit="Kroner"),
-            dict(project_key="p2", source_key="i3", item_id="1", Title="Kostnad", benefit_key="b3",
-                 GtStartValue=1000, GtDesiredValue=500, GtMeasurementUnit="Kroner"),
-            dict(project_key="p2", source_key="i4", item_id="2", Title="Klager", benefit_key="b4",
-                 GtStartValue=40, GtDesiredValue=20, GtMeasurementUnit="Antall"),
-            dict(project_key="p3", source_key="i5", item_id="1", Title="Gammel", benefit_key="b5",
-                 GtStartValue=0, GtDesiredValue=10, GtMeasurementUnit="Antall"),
+            dict(
+                project_key="p1",
+                source_key="i1",
+                item_id="1",
+                Title="Timer",
+                benefit_key="b1",
+                GtStartValue=100,
+                GtDesiredValue=200,
+                GtMeasurementUnit="Timer",
+            ),
+            dict(
+                project_key="p1",
+                source_key="i2",
+                item_id="2",
+                Title="Saksbehandlingstid",
+                benefit_key="b1",
+                GtStartValue=60_000,
+                GtDesiredValue=50_000,
+                GtMeasurementUnit="Kroner",
+            ),
+            dict(
+                project_key="p2",
+                source_key="i3",
+                item_id="1",
+                Title="Kostnad",
+                benefit_key="b3",
+                GtStartValue=1000,
+                GtDesiredValue=500,
+                GtMeasurementUnit="Kroner",
+            ),
+            dict(
+                project_key="p2",
+                source_key="i4",
+                item_id="2",
+                Title="Klager",
+                benefit_key="b4",
+                GtStartValue=40,
+                GtDesiredValue=20,
+                GtMeasurementUnit="Antall",
+            ),
+            dict(
+                project_key="p3",
+                source_key="i5",
+                item_id="1",
+                Title="Gammel",
+                benefit_key="b5",
+                GtStartValue=0,
+                GtDesiredValue=10,
+                GtMeasurementUnit="Antall",
+            ),
         ]
     )
     measurements = pd.DataFrame(
         [
             # i1: latest by date is 2025-03-01 (250 -> 150 %), listed out of order on purpose
-            dict(project_key="p1", source_key="m2", item_id="2", indicator_key="i1", GtMeasurementDate="2025-03-01", GtMeasurementValue=250),
-            dict(project_key="p1", source_key="m1", item_id="1", indicator_key="i1", GtMeasurementDate="2025-01-01", GtMeasurementValue=150),
+            dict(
+                project_key="p1",
+                source_key="m2",
+                item_id="2",
+                indicator_key="i1",
+                GtMeasurementDate="2025-03-01",
+                GtMeasurementValue=250,
+            ),
+            dict(
+                project_key="p1",
+                source_key="m1",
+                item_id="1",
+                indicator_key="i1",
+                GtMeasurementDate="2025-01-01",
+                GtMeasurementValue=150,
+            ),
             # a future measurement (after as_of) is ignored
-            dict(project_key="p1", source_key="m9", item_id="9", indicator_key="i1", GtMeasurementDate="2025-12-01", GtMeasurementValue=90),
+            dict(
+                project_key="p1",
+                source_key="m9",
+                item_id="9",
+                indicator_key="i1",
+                GtMeasurementDate="2025-12-01",
+                GtMeasurementValue=90,
+            ),
             # i2: 59 000 -> 10 %, no realisation time, positive -> on track
-            dict(project_key="p1", source_key="m3", item_id="3", indicator_key="i2", GtMeasurementDate="2025-04-01", GtMeasurementValue=59_000),
+            dict(
+                project_key="p1",
+                source_key="m3",
+                item_id="3",
+                indicator_key="i2",
+                GtMeasurementDate="2025-04-01",
+                GtMeasurementValue=59_000,
+            ),
             # i3: 900 -> 20 %, due 2024-06-30 < as_of -> behind
-            dict(project_key="p2", source_key="m4", item_id="4", indicator_key="i3", GtMeasurementDate="2025-04-01", GtMeasurementValue=900),
+            dict(
+                project_key="p2",
+                source_key="m4",
+                item_id="4",
+                indicator_key="i3",
+                GtMeasurementDate="2025-04-01",
+                GtMeasurementValue=900,
+            ),
             # i5: last measured 2024-01-01, 8 -> 80 %, > 180 days before as_of -> stale
-            dict(project_key="p3", source_key="m5", item_id="5", indicator_key="i5", GtMeasurementDate="2024-01-01", GtMeasurementValue=8),
+            dict(
+                project_key="p3",
+                source_key="m5",
+                item_id="5",
+                indicator_key="i5",
+                GtMeasurementDate="2024-01-01",
+                GtMeasurementValue=8,
+            ),
         ]
     )
     return benefits, indicators, measurements
@@ -175,15 +298,45 @@ def test_trend_and_series_kept():
 
 
 def test_behind_linear_expectation():
-    ben = pd.DataFrame([dict(project_key="p", source_key="b", item_id="1", Title="B", GtRealizationTime="2025-12-31")])
-    ind = pd.DataFrame([dict(project_key="p", source_key="i", item_id="1", Title="I", benefit_key="b",
-                             GtStartValue=0, GtDesiredValue=100, GtMeasurementUnit="Antall")])
+    ben = pd.DataFrame(
+        [dict(project_key="p", source_key="b", item_id="1", Title="B", GtRealizationTime="2025-12-31")]
+    )
+    ind = pd.DataFrame(
+        [
+            dict(
+                project_key="p",
+                source_key="i",
+                item_id="1",
+                Title="I",
+                benefit_key="b",
+                GtStartValue=0,
+                GtDesiredValue=100,
+                GtMeasurementUnit="Antall",
+            )
+        ]
+    )
 
     def status(second_value):
-        meas = pd.DataFrame([
-            dict(project_key="p", source_key="m1", item_id="1", indicator_key="i", GtMeasurementDate="2025-01-01", GtMeasurementValue=0),
-            dict(project_key="p", source_key="m2", item_id="2", indicator_key="i", GtMeasurementDate="2025-07-02", GtMeasurementValue=second_value),
-        ])
+        meas = pd.DataFrame(
+            [
+                dict(
+                    project_key="p",
+                    source_key="m1",
+                    item_id="1",
+                    indicator_key="i",
+                    GtMeasurementDate="2025-01-01",
+                    GtMeasurementValue=0,
+                ),
+                dict(
+                    project_key="p",
+                    source_key="m2",
+                    item_id="2",
+                    indicator_key="i",
+                    GtMeasurementDate="2025-07-02",
+                    GtMeasurementValue=second_value,
+                ),
+            ]
+        )
         return analyse_benefits(ben, ind, meas, as_of="2025-07-03").indicators.loc[0, "status"]
 
     # 182 of 364 days elapsed -> expected 50 %, tolerance 10 -> behind below 40 %
@@ -205,7 +358,9 @@ def test_not_measurable_is_finding():
 def test_planned_vs_realised_by_unit():
     a = analyse_benefits(*_frames(), as_of=AS_OF)
     t = planned_vs_realised(a, by=("owner",))
-    rows = {(o, u): r for o, u, r in zip(t["owner"], t["GtMeasurementUnit"], t.to_dict("records"), strict=True)}
+    rows = {
+        (o, u): r for o, u, r in zip(t["owner"], t["GtMeasurementUnit"], t.to_dict("records"), strict=True)
+    }
     # Kari, Kroner: i2 planned -10 000, realised -1 000
     assert rows[("Kari", "Kroner")]["planned"] == -10_000
     assert rows[("Kari", "Kroner")]["realised"] == -1_000

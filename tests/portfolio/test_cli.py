@@ -29,22 +29,33 @@ def test_itposmo_table_and_problem(runner, tmp_path):
 
 def test_itposmo_json_yaml_and_bands(runner, tmp_path):
     f = tmp_path / "it.yaml"
-    f.write_text("projects:\n  - {project: A, information: 7, technology: 7, processes: 7, objectives: 7,"
-                 " staffing: 7, management: 0, other resources: 0}\n")
+    f.write_text(
+        "projects:\n  - {project: A, information: 7, technology: 7, processes: 7, objectives: 7,"
+        " staffing: 7, management: 0, other resources: 0}\n"
+    )
     bands = tmp_path / "b.yaml"
     bands.write_text("bands:\n  - {from: 0, outcome: fine}\n  - {from: 40, outcome: trouble}\n")
     res = runner.invoke(main, ["itposmo", str(f), "--format", "json", "--bands", str(bands)])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["projects"][0]["total"] == 35 and data["projects"][0]["outcome"] == "fine"
-    assert data["projects"][0]["concern_dimensions"] == ["information", "technology", "processes", "objectives", "staffing"]
+    assert data["projects"][0]["concern_dimensions"] == [
+        "information",
+        "technology",
+        "processes",
+        "objectives",
+        "staffing",
+    ]
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("project,I,T\nA,1,1\n", "it.csv: column for Processes is missing"),
-        ("project;I;T;P;O1;S;M;O2;Foo\nA;1;1;1;1;1;1;1;1\n", "it.csv, line 2, column Foo: unknown column 'Foo'"),
+        (
+            "project;I;T;P;O1;S;M;O2;Foo\nA;1;1;1;1;1;1;1;1\n",
+            "it.csv, line 2, column Foo: unknown column 'Foo'",
+        ),
         ("", "it.csv: the file is empty"),
         ("project,I,T,P,O1,S,M,O2\nA,1,1,1,1,1,1,1,9\n", "it.csv, line 2: 9 cells"),
     ],
@@ -71,7 +82,18 @@ def test_itposmo_missing_file_and_bad_bands(runner, tmp_path):
 
 def _ratings(tmp_path):
     f = tmp_path / "p.csv"
-    crit = ["Strategi", "Volum", "Volumtall", "Levetid", "Samhandling", "Kvalitet", "Ressursutnyttelse", "Kritikalitet", "Fremtid", "Risiko"]
+    crit = [
+        "Strategi",
+        "Volum",
+        "Volumtall",
+        "Levetid",
+        "Samhandling",
+        "Kvalitet",
+        "Ressursutnyttelse",
+        "Kritikalitet",
+        "Fremtid",
+        "Risiko",
+    ]
     f.write_text(
         "project;" + ";".join(crit) + "\n"
         "Best;5;5;5;5;5;5;5;5;5;0\n"
@@ -105,11 +127,14 @@ def test_prioritise_weight_override_and_table(runner, tmp_path):
     assert "Excluded" in res.stdout and "Bad" in res.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--weight", "Risiko"], "not CRITERION=NUMBER"),
-    (["--weight", "Kost=3"], "no criterion 'Kost'"),
-    (["--model", "nope.yaml"], "nope.yaml: configuration file not found"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--weight", "Risiko"], "not CRITERION=NUMBER"),
+        (["--weight", "Kost=3"], "no criterion 'Kost'"),
+        (["--model", "nope.yaml"], "nope.yaml: configuration file not found"),
+    ],
+)
 def test_prioritise_bad_options(runner, tmp_path, args, message):
     res = runner.invoke(main, ["prioritise", str(_ratings(tmp_path)), *args])
     assert res.exit_code != 0

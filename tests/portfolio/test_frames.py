@@ -31,15 +31,33 @@ def test_person_name():
 
 
 def test_prepare_projects_optional_and_phase():
-    df = prepare("projects", pd.DataFrame([{"project_key": "p1", "project_title": "P1", "GtProjectPhase": {"Label": "Idé"}}]))
+    df = prepare(
+        "projects",
+        pd.DataFrame([{"project_key": "p1", "project_title": "P1", "GtProjectPhase": {"Label": "Idé"}}]),
+    )
     assert df.loc[0, "GtProjectPhase"] == "Idé"
     assert "GtProjectLifecycleStatus" in df.columns and pd.isna(df.loc[0, "GtProjectLifecycleStatus"])
 
 
 def test_unreadable_values_become_findings():
     findings = []
-    df = prepare("indicators", pd.DataFrame([dict(project_key="p", source_key="i1", item_id="1", Title="T", benefit_key="b",
-                                                  GtStartValue="ti", GtDesiredValue="12")]), findings=findings)
+    df = prepare(
+        "indicators",
+        pd.DataFrame(
+            [
+                dict(
+                    project_key="p",
+                    source_key="i1",
+                    item_id="1",
+                    Title="T",
+                    benefit_key="b",
+                    GtStartValue="ti",
+                    GtDesiredValue="12",
+                )
+            ]
+        ),
+        findings=findings,
+    )
     assert pd.isna(df.loc[0, "GtStartValue"]) and df.loc[0, "GtDesiredValue"] == 12
     assert [(f.code, f.item, f.field) for f in findings] == [("unreadable-value", "i1", "GtStartValue")]
 
@@ -51,6 +69,11 @@ def test_missing_required_and_renames(monkeypatch):
     assert "COLUMN_RENAMES" in exc.value.hint
     monkeypatch.setitem(frames.COLUMN_RENAMES, "stakeholders", {"site_id": "project_key"})
     assert prepare("stakeholders", raw).loc[0, "project_key"] == "p"
-    assert prepare("stakeholders", raw.rename(columns={"site_id": "x"}), renames={"x": "project_key"}).loc[0, "project_key"] == "p"
+    assert (
+        prepare("stakeholders", raw.rename(columns={"site_id": "x"}), renames={"x": "project_key"}).loc[
+            0, "project_key"
+        ]
+        == "p"
+    )
     with pytest.raises(FrameError, match="must be a pandas DataFrame"):
         prepare("risks", [1, 2])

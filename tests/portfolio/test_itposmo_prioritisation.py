@@ -47,42 +47,59 @@ def test_itposmo_band_edges(total, band, outcome_start):
 
 
 def test_itposmo_concern_rules_and_order():
-    df = pd.DataFrame([
-        _itposmo("Low", [1, 1, 1, 1, 1, 1, 1]),  # 7, no concern
-        _itposmo("Dim", [0, 6, 0, 0, 0, 0, 0]),  # one dimension > 5
-        _itposmo("Five", [5, 5, 5, 5, 0, 0, 0]),  # 20: not above 20, no dim > 5 -> no concern
-        _itposmo("Tot", [3, 3, 3, 3, 3, 3, 3]),  # 21 > 20
-        _itposmo("Big", [2, 9, 7, 6, 1, 0, 4]),  # 29
-    ])
+    df = pd.DataFrame(
+        [
+            _itposmo("Low", [1, 1, 1, 1, 1, 1, 1]),  # 7, no concern
+            _itposmo("Dim", [0, 6, 0, 0, 0, 0, 0]),  # one dimension > 5
+            _itposmo("Five", [5, 5, 5, 5, 0, 0, 0]),  # 20: not above 20, no dim > 5 -> no concern
+            _itposmo("Tot", [3, 3, 3, 3, 3, 3, 3]),  # 21 > 20
+            _itposmo("Big", [2, 9, 7, 6, 1, 0, 4]),  # 29
+        ]
+    )
     t = assess_itposmo(df).table.set_index("project")
     assert t.index.tolist() == ["Big", "Tot", "Five", "Low", "Dim"]  # largest total first (Low 7 > Dim 6)
     assert not t.loc["Low", "concern"]
     assert t.loc["Dim", "concern"] and t.loc["Dim", "concern_dimensions"] == ["technology"]
     assert not t.loc["Five", "concern"]
-    assert t.loc["Tot", "concern"] and t.loc["Tot", "total_concern"] and t.loc["Tot", "concern_dimensions"] == []
+    assert (
+        t.loc["Tot", "concern"] and t.loc["Tot", "total_concern"] and t.loc["Tot", "concern_dimensions"] == []
+    )
     assert t.loc["Big", "concern_dimensions"] == ["technology", "processes", "objectives"]
-    assert [k for k, _ in t.loc["Big", "gaps_largest_first"]][:4] == ["technology", "processes", "objectives", "other_resources"]
+    assert [k for k, _ in t.loc["Big", "gaps_largest_first"]][:4] == [
+        "technology",
+        "processes",
+        "objectives",
+        "other_resources",
+    ]
 
 
 def test_itposmo_bad_ratings_are_per_project_problems():
-    df = pd.DataFrame([
-        _itposmo("Ok", [1, 2, 3, 4, 5, 6, 7]),
-        _itposmo("High", [11, 0, 0, 0, 0, 0, 0]),
-        _itposmo("Gap", [1, None, 1, 1, 1, 1, 1]),
-        _itposmo("Text", [1, 1, "mye", 1, 1, 1, 1]),
-    ])
+    df = pd.DataFrame(
+        [
+            _itposmo("Ok", [1, 2, 3, 4, 5, 6, 7]),
+            _itposmo("High", [11, 0, 0, 0, 0, 0, 0]),
+            _itposmo("Gap", [1, None, 1, 1, 1, 1, 1]),
+            _itposmo("Text", [1, 1, "mye", 1, 1, 1, 1]),
+        ]
+    )
     r = assess_itposmo(df)
     t = r.table.set_index("project")
     assert t.loc["Ok", "total"] == 28
     for p in ("High", "Gap", "Text"):
         assert pd.isna(t.loc[p, "total"]) and t.loc[p, "problem"]
     assert r.table["project"].tolist()[0] == "Ok"
-    assert {(f.project_key, f.code) for f in r.problems} == {("High", "out-of-scale"), ("Gap", "missing-rating"), ("Text", "not-a-number")}
+    assert {(f.project_key, f.code) for f in r.problems} == {
+        ("High", "out-of-scale"),
+        ("Gap", "missing-rating"),
+        ("Text", "not-a-number"),
+    }
 
 
 def test_itposmo_custom_bands(tmp_path):
     f = tmp_path / "bands.yaml"
-    f.write_text("dimension_concern_above: 7\ntotal_concern_above: 30\nbands:\n  - {from: 0, outcome: ok}\n  - {from: 35, outcome: bad}\n")
+    f.write_text(
+        "dimension_concern_above: 7\ntotal_concern_above: 30\nbands:\n  - {from: 0, outcome: ok}\n  - {from: 35, outcome: bad}\n"
+    )
     cfg = load_itposmo_config(f)
     t = assess_itposmo(pd.DataFrame([_itposmo("A", [7, 7, 7, 7, 7, 0, 0])]), cfg).table
     assert (t.loc[0, "band"], t.loc[0, "outcome"], t.loc[0, "concern"]) == ("35–70", "bad", True)
@@ -94,8 +111,11 @@ def test_itposmo_custom_bands(tmp_path):
 
 def test_read_itposmo_csv_norwegian_headers(tmp_path):
     f = tmp_path / "r.csv"
-    f.write_text("Prosjekt;Informasjon;Teknologi;Prosesser;Mål og verdier;Bemanning og kompetanse;Styring;Andre ressurser\n"
-                 "\n# comment\nA;1;2;3;4;5;6;7,5\n", encoding="utf-8")
+    f.write_text(
+        "Prosjekt;Informasjon;Teknologi;Prosesser;Mål og verdier;Bemanning og kompetanse;Styring;Andre ressurser\n"
+        "\n# comment\nA;1;2;3;4;5;6;7,5\n",
+        encoding="utf-8",
+    )
     df = read_itposmo_file(f)
     assert df.loc[0, "project"] == "A" and df.loc[0, "other_resources"] == "7,5"
     assert df.loc[0, "source"] == "r.csv, line 4"
@@ -134,16 +154,20 @@ def test_parse_number(text, value):
 
 
 def _model():
-    return PriorityModel("test", (Criterion("A", 2), Criterion("B", 1), Criterion("R", 1, "against")), 0, 4, "test model")
+    return PriorityModel(
+        "test", (Criterion("A", 2), Criterion("B", 1), Criterion("R", 1, "against")), 0, 4, "test model"
+    )
 
 
 def test_prioritisation_by_hand():
-    ratings = pd.DataFrame([
-        {"project": "X", "A": 4, "B": 2, "R": 1},
-        {"project": "Y", "A": 2, "B": None, "R": 4},
-        {"project": "Z", "A": 5, "B": 1, "R": 1},  # out of scale -> excluded
-        {"project": "W", "A": "høy", "B": 1, "R": 1},  # not a number -> excluded
-    ])
+    ratings = pd.DataFrame(
+        [
+            {"project": "X", "A": 4, "B": 2, "R": 1},
+            {"project": "Y", "A": 2, "B": None, "R": 4},
+            {"project": "Z", "A": 5, "B": 1, "R": 1},  # out of scale -> excluded
+            {"project": "W", "A": "høy", "B": 1, "R": 1},  # not a number -> excluded
+        ]
+    )
     r = score_projects(ratings, _model())
     rk = r.ranking.set_index("project")
     # X: A 100*2*1/4 = 50; B 100*1*0.5/4 = 12.5; R against: 100*1*(1-0.25)/4 = 18.75
@@ -155,7 +179,11 @@ def test_prioritisation_by_hand():
     assert not rk.loc["Y", "complete"] and rk.loc["Y", "missing"] == ["B"]
     assert r.ranking["rank"].tolist() == [1, 2]
     assert set(r.excluded["project"]) == {"Z", "W"}
-    assert {(f.project_key, f.code) for f in r.problems} == {("Y", "missing-rating"), ("Z", "out-of-scale"), ("W", "not-a-number")}
+    assert {(f.project_key, f.code) for f in r.problems} == {
+        ("Y", "missing-rating"),
+        ("Z", "out-of-scale"),
+        ("W", "not-a-number"),
+    }
     bx = r.breakdown[r.breakdown["project"] == "X"].set_index("criterion")
     assert bx.loc["R", "normalised"] == pytest.approx(0.75)
 
@@ -180,7 +208,9 @@ def test_trondheim_preset_uncertainty_and_risk_weight():
 
 def test_model_without_default_needs_weight(tmp_path):
     f = tmp_path / "m.yaml"
-    f.write_text("scale: {min: 1, max: 3}\ncriteria:\n  - {name: A, weight: 1}\n  - {name: B, weight: null}\n")
+    f.write_text(
+        "scale: {min: 1, max: 3}\ncriteria:\n  - {name: A, weight: 1}\n  - {name: B, weight: null}\n"
+    )
     m = load_model(f)
     with pytest.raises(ConfigError, match="weight of B is unknown"):
         m.resolved_weights()

@@ -21,9 +21,24 @@ from veiviser.portfolio.reports.views import build_views
 
 from .test_reports_data import AS_OF, EVIL, SINCE, empty_dataset, sample_dataset
 
-SHEETS = ["Om rapporten", "Prosjekter", "Gevinster", "Måloppnåelse", "Planlagt mot realisert", "Avvik gevinster",
-          "Risikomatrise", "Uakseptable risikoer", "Risikoer uten eier", "Muligheter", "Interessenter", "ITPOSMO",
-          "Prioritering", "Endringer", "Målendringer", "Datakvalitet"]
+SHEETS = [
+    "Om rapporten",
+    "Prosjekter",
+    "Gevinster",
+    "Måloppnåelse",
+    "Planlagt mot realisert",
+    "Avvik gevinster",
+    "Risikomatrise",
+    "Uakseptable risikoer",
+    "Risikoer uten eier",
+    "Muligheter",
+    "Interessenter",
+    "ITPOSMO",
+    "Prioritering",
+    "Endringer",
+    "Målendringer",
+    "Datakvalitet",
+]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +82,7 @@ def test_workbook_achievement_is_exact_percent(written):
 
 def test_workbook_numbers_are_numbers_and_titles_never_formulas(tmp_path):
     ds = sample_dataset()
-    ds.risks.loc[0, "Title"] = "=HYPERLINK(\"http://example.invalid\")"
+    ds.risks.loc[0, "Title"] = '=HYPERLINK("http://example.invalid")'
     paths = write_reports(ds, tmp_path, since=SINCE)
     ws = openpyxl.load_workbook(paths.excel)["Uakseptable risikoer"]
     rows = _sheet_rows(ws)
@@ -114,15 +129,28 @@ def test_date_dimension_is_continuous_with_norwegian_names(written):
     assert days.min() == pd.Timestamp("2024-09-01")  # project p1 start, the earliest date in the facts
     assert days.max() == pd.Timestamp("2026-06-30")  # latest realisation time
     row = d[d["date_key"] == 20250101].iloc[0]
-    assert (row["month_name"], row["iso_year"], row["iso_week"], row["weekday_name"], row["quarter_label"]) == (
-        "januar", 2025, 1, "onsdag", "2025 K1")
+    assert (
+        row["month_name"],
+        row["iso_year"],
+        row["iso_week"],
+        row["weekday_name"],
+        row["quarter_label"],
+    ) == ("januar", 2025, 1, "onsdag", "2025 K1")
     assert d[d["date_key"] == 20241230].iloc[0]["iso_year"] == 2025  # ISO week 1 of 2025
 
 
 def test_star_schema_unknown_project_rows_get_a_member():
     ds = sample_dataset()
-    ds.risks.loc[len(ds.risks)] = dict(project_key="p9", project_title="Ikke i prosjektlisten", source_key="p9:r:1", item_id="1",
-                                       Title="Foreldreløs", ContentType="Risiko", GtRiskProbability=1, GtRiskConsequence=1)
+    ds.risks.loc[len(ds.risks)] = dict(
+        project_key="p9",
+        project_title="Ikke i prosjektlisten",
+        source_key="p9:r:1",
+        item_id="1",
+        Title="Foreldreløs",
+        ContentType="Risiko",
+        GtRiskProbability=1,
+        GtRiskConsequence=1,
+    )
     schema = build_star_schema(build_views(ds, since=SINCE))
     dim = schema["dim_project"]
     p9 = dim[dim["project_key"] == "p9"].iloc[0]
@@ -198,10 +226,15 @@ def test_dataset_directory_round_trip(tmp_path):
     ds = sample_dataset()
     ds.to_directory(tmp_path / "ds")
     back = PortfolioDataset.from_directory(tmp_path / "ds")
-    assert back.as_of == ds.as_of and len(back.risks) == len(ds.risks) and len(back.history) == len(ds.history)
+    assert (
+        back.as_of == ds.as_of and len(back.risks) == len(ds.risks) and len(back.history) == len(ds.history)
+    )
     a, b = build_views(ds, since=SINCE), build_views(back, since=SINCE)
     assert a.unacceptable["source_key"].tolist() == b.unacceptable["source_key"].tolist()
-    assert b.benefits.measurements["achievement_pct"].tolist() == a.benefits.measurements["achievement_pct"].tolist()
+    assert (
+        b.benefits.measurements["achievement_pct"].tolist()
+        == a.benefits.measurements["achievement_pct"].tolist()
+    )
 
 
 def test_dataset_directory_errors(tmp_path):
@@ -214,9 +247,15 @@ def test_dataset_directory_errors(tmp_path):
 
 def test_itposmo_and_priorities_from_project_columns():
     projects = sample_dataset().projects.assign(
-        itposmo_information=[1, None, None], itposmo_technology=[2, None, None], itposmo_processes=[3, None, None],
-        itposmo_objectives=[1, None, None], itposmo_staffing=[1, None, None], itposmo_management=[1, None, None],
-        itposmo_other_resources=[1, None, None], priority_Strategi=[5, 3, None])
+        itposmo_information=[1, None, None],
+        itposmo_technology=[2, None, None],
+        itposmo_processes=[3, None, None],
+        itposmo_objectives=[1, None, None],
+        itposmo_staffing=[1, None, None],
+        itposmo_management=[1, None, None],
+        itposmo_other_resources=[1, None, None],
+        priority_Strategi=[5, 3, None],
+    )
     ds = PortfolioDataset(as_of=AS_OF, projects=projects)
     views = build_views(ds)
     assert views.itposmo.table["total"].tolist() == [10]

@@ -38,25 +38,40 @@ def test_cell_colours_match_model_tables(s, k, risk, opportunity):
     assert cell_colour(s, k, "Mulighet") == opportunity
 
 
-def _risk(key, s, k, *, ct="Risiko", status="Identifisert", owner="Per", project="p1", s2=None, k2=None, factor=None):
-    return dict(project_key=project, project_title=project.upper(), source_key=key, item_id=key[-1], Title=f"T{key}",
-                ContentType=ct, GtRiskProbability=s, GtRiskConsequence=k, GtRiskFactor=factor,
-                GtRiskProbabilityPostAction=s2, GtRiskConsequencePostAction=k2, GtRiskStatus=status,
-                GtActionResponsible=owner)
+def _risk(
+    key, s, k, *, ct="Risiko", status="Identifisert", owner="Per", project="p1", s2=None, k2=None, factor=None
+):
+    return dict(
+        project_key=project,
+        project_title=project.upper(),
+        source_key=key,
+        item_id=key[-1],
+        Title=f"T{key}",
+        ContentType=ct,
+        GtRiskProbability=s,
+        GtRiskConsequence=k,
+        GtRiskFactor=factor,
+        GtRiskProbabilityPostAction=s2,
+        GtRiskConsequencePostAction=k2,
+        GtRiskStatus=status,
+        GtActionResponsible=owner,
+    )
 
 
 def _risks():
-    return pd.DataFrame([
-        _risk("r1", 5, 3, s2=2, k2=3),  # factor 15
-        _risk("r2", 2, 5),  # factor 10: not unacceptable
-        _risk("r3", 0, 4),  # not assessed
-        _risk("r4", 4, 3, status="Ikke lenger aktuell"),  # 12 but closed
-        _risk("r5", 3, 4, owner=None, project="p2"),  # 12, unacceptable, no owner
-        _risk("r6", 5, 5, ct="Mulighet", project="p2"),  # opportunity 25: never "unacceptable"
-        _risk("r7", None, None, owner={"Title": ""}, project="p2"),
-        _risk("r8", 7, 2, project="p2"),  # out of range
-        _risk("r9", None, None, factor=11, project="p2", ct="Risk"),  # factor only, en-US content type
-    ])
+    return pd.DataFrame(
+        [
+            _risk("r1", 5, 3, s2=2, k2=3),  # factor 15
+            _risk("r2", 2, 5),  # factor 10: not unacceptable
+            _risk("r3", 0, 4),  # not assessed
+            _risk("r4", 4, 3, status="Ikke lenger aktuell"),  # 12 but closed
+            _risk("r5", 3, 4, owner=None, project="p2"),  # 12, unacceptable, no owner
+            _risk("r6", 5, 5, ct="Mulighet", project="p2"),  # opportunity 25: never "unacceptable"
+            _risk("r7", None, None, owner={"Title": ""}, project="p2"),
+            _risk("r8", 7, 2, project="p2"),  # out of range
+            _risk("r9", None, None, factor=11, project="p2", ct="Risk"),  # factor only, en-US content type
+        ]
+    )
 
 
 def test_matrix_placement_before_and_after():
@@ -123,9 +138,21 @@ def _stakeholders():
         ("p1", "it-tjenesten", "Medarbeidere", "Middels", "Stor"),  # same project twice: not shared
         ("p2", "Fagforbundet", "Fagforening", None, "Liten"),
     ]
-    return pd.DataFrame([dict(project_key=p, project_title=p.upper(), source_key=f"{p}:{i}", item_id=str(i), Title=t,
-                              GtStakeholderGroup=g, GtStakeholderInfluence=inf, GtStakeholderInfluencePossibilty=pos)
-                         for i, (p, t, g, inf, pos) in enumerate(rows)])
+    return pd.DataFrame(
+        [
+            dict(
+                project_key=p,
+                project_title=p.upper(),
+                source_key=f"{p}:{i}",
+                item_id=str(i),
+                Title=t,
+                GtStakeholderGroup=g,
+                GtStakeholderInfluence=inf,
+                GtStakeholderInfluencePossibilty=pos,
+            )
+            for i, (p, t, g, inf, pos) in enumerate(rows)
+        ]
+    )
 
 
 def test_stakeholder_counts_and_grid():

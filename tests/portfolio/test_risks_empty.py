@@ -20,17 +20,37 @@ from veiviser.portfolio.risks import (
 )
 from veiviser.portfolio.stakeholders import influence_grid, shared_stakeholders, stakeholder_counts
 
-SUMMARY_COLUMNS = ["project_key", "project_title", "open_risks", "unacceptable", "without_owner", "not_assessed",
-                   "open_opportunities", "max_factor"]
+SUMMARY_COLUMNS = [
+    "project_key",
+    "project_title",
+    "open_risks",
+    "unacceptable",
+    "without_owner",
+    "not_assessed",
+    "open_opportunities",
+    "max_factor",
+]
 
 
 def _row(key, s, k, *, ct, project="p1", status="Identifisert", owner="Per"):
-    return dict(project_key=project, project_title=project.upper(), source_key=key, item_id=key[-1], Title=f"T{key}",
-                ContentType=ct, GtRiskProbability=s, GtRiskConsequence=k, GtRiskStatus=status, GtActionResponsible=owner)
+    return dict(
+        project_key=project,
+        project_title=project.upper(),
+        source_key=key,
+        item_id=key[-1],
+        Title=f"T{key}",
+        ContentType=ct,
+        GtRiskProbability=s,
+        GtRiskConsequence=k,
+        GtRiskStatus=status,
+        GtActionResponsible=owner,
+    )
 
 
 def _only_opportunities():
-    return pd.DataFrame([_row("r1", 4, 4, ct="Mulighet"), _row("r2", 2, 3, ct="Mulighet", project="p2", owner=None)])
+    return pd.DataFrame(
+        [_row("r1", 4, 4, ct="Mulighet"), _row("r2", 2, 3, ct="Mulighet", project="p2", owner=None)]
+    )
 
 
 def test_summary_with_only_opportunities():
@@ -55,10 +75,16 @@ def test_summary_with_only_opportunities():
 def test_summary_with_no_open_risk(rows):
     s = risk_summary(pd.DataFrame(rows))
     assert list(s.columns) == SUMMARY_COLUMNS
-    assert s["project_key"].tolist() == ["p1"] and s.loc[0, "open_risks"] == 0 and s.loc[0, "open_opportunities"] == 0
+    assert (
+        s["project_key"].tolist() == ["p1"]
+        and s.loc[0, "open_risks"] == 0
+        and s.loc[0, "open_opportunities"] == 0
+    )
 
 
-@pytest.mark.parametrize("frame", [None, pd.DataFrame(columns=list(_row("r1", 1, 1, ct="Risiko")))], ids=["none", "zero-rows"])
+@pytest.mark.parametrize(
+    "frame", [None, pd.DataFrame(columns=list(_row("r1", 1, 1, ct="Risiko")))], ids=["none", "zero-rows"]
+)
 def test_zero_rows_everywhere(frame):
     assert list(risk_summary(frame).columns) == SUMMARY_COLUMNS and risk_summary(frame).empty
     for fn in (unacceptable_risks, risks_without_owner, opportunities):
@@ -87,8 +113,11 @@ def _stakeholder(key, title):
     return dict(project_key="p1", project_title="P1", source_key=key, item_id=key[-1], Title=title)
 
 
-@pytest.mark.parametrize("frame", [None, pd.DataFrame([_stakeholder("s1", None), _stakeholder("s2", "  ")])],
-                         ids=["none", "blank-titles"])
+@pytest.mark.parametrize(
+    "frame",
+    [None, pd.DataFrame([_stakeholder("s1", None), _stakeholder("s2", "  ")])],
+    ids=["none", "blank-titles"],
+)
 def test_stakeholders_empty_selections(frame):
     assert list(shared_stakeholders(frame).columns)[:2] == ["stakeholder", "projects"]
     assert shared_stakeholders(frame).empty
@@ -100,11 +129,31 @@ def test_stakeholders_empty_selections(frame):
 def test_benefits_with_only_orphan_or_future_measurements():
     k = dict(project_key="p1", project_title="P1", item_id="1")
     ben = pd.DataFrame([{**k, "source_key": "b1", "Title": "B", "GtGainsOwner": "Ola"}])
-    ind = pd.DataFrame([{**k, "source_key": "i1", "Title": "I", "benefit_key": "b1", "GtStartValue": 0,
-                         "GtDesiredValue": 10, "GtMeasurementUnit": "Antall"}])
+    ind = pd.DataFrame(
+        [
+            {
+                **k,
+                "source_key": "i1",
+                "Title": "I",
+                "benefit_key": "b1",
+                "GtStartValue": 0,
+                "GtDesiredValue": 10,
+                "GtMeasurementUnit": "Antall",
+            }
+        ]
+    )
     for indicator_key, date in (("missing", "2024-01-01"), ("i1", "2030-01-01")):
-        meas = pd.DataFrame([{**k, "source_key": "m1", "indicator_key": indicator_key, "GtMeasurementValue": 5,
-                              "GtMeasurementDate": date}])
+        meas = pd.DataFrame(
+            [
+                {
+                    **k,
+                    "source_key": "m1",
+                    "indicator_key": indicator_key,
+                    "GtMeasurementValue": 5,
+                    "GtMeasurementDate": date,
+                }
+            ]
+        )
         a = analyse_benefits(ben, ind, meas, as_of="2025-01-01")
         assert a.indicators["status"].tolist() == ["no measurements"]
         assert a.benefits["status"].tolist() == ["no measurements"]

@@ -17,14 +17,25 @@ OWNER = "admin@kommune.no"
 
 
 def settings_for(server: EmulatorServer) -> ConnectionSettings:
-    return ConnectionSettings(auth="token", access_token=server.token, org="Testkommune",
-                              admin_url=server.url, retry_max_total_seconds=10,
-                              ru_per_minute=1e9)  # the emulator throttles only when a test asks it to
+    return ConnectionSettings(
+        auth="token",
+        access_token=server.token,
+        org="Testkommune",
+        admin_url=server.url,
+        retry_max_total_seconds=10,
+        ru_per_minute=1e9,
+    )  # the emulator throttles only when a test asks it to
 
 
 def make_provisioner(server: EmulatorServer, **kwargs: object) -> Provisioner:
-    return Provisioner(f"{server.url}/sites/portefolje", settings=settings_for(server), owner=OWNER,
-                       limiter=RateLimiter(1e6, 1), wait_interval=0.05, **kwargs)  # type: ignore[arg-type]
+    return Provisioner(
+        f"{server.url}/sites/portefolje",
+        settings=settings_for(server),
+        owner=OWNER,
+        limiter=RateLimiter(1e6, 1),
+        wait_interval=0.05,
+        **kwargs,
+    )  # type: ignore[arg-type]
 
 
 #: POSTs that only read (SharePoint's query verbs).

@@ -323,7 +323,12 @@ def test_problems_in_xlsx_name_sheet_and_row(tmp_path: Path) -> None:
     result = read_projects(path)
     assert [p.title for p in result.projects] == ["OK"]
     (problem,) = result.problems
-    assert (problem.sheet, problem.line, problem.column, problem.value) == ("Prosjekter", 3, "Drift 2020", "mye")
+    assert (problem.sheet, problem.line, problem.column, problem.value) == (
+        "Prosjekter",
+        3,
+        "Drift 2020",
+        "mye",
+    )
     assert str(problem).startswith(f"{path}[Prosjekter], row 3")
 
 
@@ -336,7 +341,17 @@ def test_xlsx_round_trip_of_trondheim(tmp_path: Path, trondheim: BulkInput) -> N
     workbook.active.title = "Info"
     workbook.active.append(["Ingen tabell her"])
     sheet = workbook.create_sheet("Portefølje")
-    sheet.append(["Søknader for 2018-2021", "Enhet", "Drift 2018", "Drift 2019", "Drift 2020", "Drift 2021", "Kommentar"])
+    sheet.append(
+        [
+            "Søknader for 2018-2021",
+            "Enhet",
+            "Drift 2018",
+            "Drift 2019",
+            "Drift 2020",
+            "Drift 2021",
+            "Kommentar",
+        ]
+    )
     sheet.append(["Pågående prosjekter"])
     for project in trondheim.projects:
         costs = [float(project.operating_costs[y]) for y in range(2018, 2022)]

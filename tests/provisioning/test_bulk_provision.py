@@ -25,12 +25,24 @@ def csv_file(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_trondheim_bulk_interrupted_then_resumed(prov: Provisioner, server: EmulatorServer, csv_file: Path,
-                                                 count_writes) -> None:
+def test_trondheim_bulk_interrupted_then_resumed(
+    prov: Provisioner, server: EmulatorServer, csv_file: Path, count_writes
+) -> None:
     # Interrupt: the first eight site creations fail, as if the run were cut off for those rows.
-    server.faults.add(FaultRule(path=r"spSiteManager/Create", method="POST", status=400, count=8,
-                                body={"error": {"code": "-1, System.InvalidOperationException",
-                                                "message": {"value": "Avbrutt (test)"}}}))
+    server.faults.add(
+        FaultRule(
+            path=r"spSiteManager/Create",
+            method="POST",
+            status=400,
+            count=8,
+            body={
+                "error": {
+                    "code": "-1, System.InvalidOperationException",
+                    "message": {"value": "Avbrutt (test)"},
+                }
+            },
+        )
+    )
     first = provision_bulk(prov, csv_file, workers=4)
     assert len(first.results) == 23
     failed = [r for r in first.results if r.outcome == "failed"]

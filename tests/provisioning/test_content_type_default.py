@@ -13,8 +13,16 @@ from veiviser.provisioning import plan as plan_module
 from veiviser.provisioning.engine import ProjectRequest, Provisioner
 from veiviser.provisioning.state import is_generic_item_ct
 
-ALFA = ProjectRequest(title="Alfa", alias="alfa", owner="eier@kommune.no", leader="leder@kommune.no",
-                      phase="Konsept", unit="IKT", start_year=2020, service_area="Administrasjon og IKT")
+ALFA = ProjectRequest(
+    title="Alfa",
+    alias="alfa",
+    owner="eier@kommune.no",
+    leader="leder@kommune.no",
+    phase="Konsept",
+    unit="IKT",
+    start_year=2020,
+    service_area="Administrasjon og IKT",
+)
 
 RISIKO = "0x0100A87AE71CBF2643A6BC9D0948BD2EE89701"
 
@@ -31,16 +39,25 @@ def _list_cts(ctx: ClientContext, title: str) -> list[tuple[str, str]]:
 def _new_item_ct(ctx: ClientContext, title: str) -> str:
     """The content type a new item gets when the client sends no ContentTypeId."""
     item = ctx.web.lists.get_by_title(title).add_item({"Title": "Ny"}).execute_query()
-    item = ctx.web.lists.get_by_title(title).get_item_by_id(item.id).select(["Id", "ContentTypeId"]).get().execute_query()
+    item = (
+        ctx.web.lists.get_by_title(title)
+        .get_item_by_id(item.id)
+        .select(["Id", "ContentTypeId"])
+        .get()
+        .execute_query()
+    )
     return str(item.properties["ContentTypeId"])
 
 
 def _ct_lists(prov: Provisioner) -> list[str]:
-    return [lst.title for lst in prov.project_template.lists if lst.content_types_enabled and lst.content_types]
+    return [
+        lst.title for lst in prov.project_template.lists if lst.content_types_enabled and lst.content_types
+    ]
 
 
-def test_new_project_site_has_the_template_content_types_only(prov: Provisioner, server: EmulatorServer,
-                                                              count_writes) -> None:
+def test_new_project_site_has_the_template_content_types_only(
+    prov: Provisioner, server: EmulatorServer, count_writes
+) -> None:
     url = prov.project(ALFA).url
     ctx = _ctx(server, url)
     t = prov.project_template
@@ -61,8 +78,9 @@ def test_new_project_site_has_the_template_content_types_only(prov: Provisioner,
     assert _new_item_ct(ctx, "Usikkerhet").upper().startswith(RISIKO.upper())
 
 
-def test_older_site_converges_and_an_item_content_type_in_use_is_kept(prov: Provisioner, server: EmulatorServer,
-                                                                      count_writes, monkeypatch) -> None:
+def test_older_site_converges_and_an_item_content_type_in_use_is_kept(
+    prov: Provisioner, server: EmulatorServer, count_writes, monkeypatch
+) -> None:
     # A site provisioned before this rule: «Element» first on every list, so the default.
     with monkeypatch.context() as m:
         m.setattr(plan_module, "_plan_default_content_type", lambda *a, **k: None)

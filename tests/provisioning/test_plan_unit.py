@@ -28,10 +28,14 @@ def test_empty_site_plans_everything_in_dependency_order() -> None:
 
 def test_existing_fields_are_never_recreated_and_drift_is_reported() -> None:
     t = load_template("standard", kind="project")
-    risks = ListState(id="1" * 32, title="Usikkerhet", entity_type="SP.Data.UsikkerhetListItem", details=True, items=[])
+    risks = ListState(
+        id="1" * 32, title="Usikkerhet", entity_type="SP.Data.UsikkerhetListItem", details=True, items=[]
+    )
     risks.fields["GtRiskProbability"] = FieldState("a", "GtRiskProbability", "Text")
     risks.fields["GtRiskStrategy"] = FieldState("b", "GtRiskStrategy", "Choice", choices=["Unngå"])
-    benefits = ListState(id="2" * 32, title="Gevinstanalyse og gevinstrealiseringsplan", entity_type="x", details=True)
+    benefits = ListState(
+        id="2" * 32, title="Gevinstanalyse og gevinstrealiseringsplan", entity_type="x", details=True
+    )
     benefits.fields["GtChangeLookup"] = FieldState("c", "GtChangeLookup", "LookupMulti", lookup_list="9" * 32)
     changes = ListState(id="3" * 32, title="Endringsanalyse", entity_type="y", details=True)
     state = SiteState(url="u", lists={"risks": risks, "benefits": benefits, "changes": changes})
@@ -46,17 +50,27 @@ def test_existing_fields_are_never_recreated_and_drift_is_reported() -> None:
     assert ext.data["choices"][0] == "Unngå" and len(ext.data["choices"]) > 1
     # The only removal: the generic Item content type, on lists this plan creates (never on existing data).
     removals = [s for s in p.steps if s.action.startswith(("delete", "remove"))]
-    assert removals and all(s.action == "remove_content_type" and s.data["id"] is None and s.list not in state.lists
-                            for s in removals)
+    assert removals and all(
+        s.action == "remove_content_type" and s.data["id"] is None and s.list not in state.lists
+        for s in removals
+    )
 
 
 def test_seed_items_and_singleton_are_keyed() -> None:
     t = load_template("standard", kind="project")
     checklist = t.get_list("checklist")
-    existing = [{"Id": i + 1, "GtSortOrder": float(s.values["GtSortOrder"])} for i, s in enumerate(checklist.seed_items[:40])]
+    existing = [
+        {"Id": i + 1, "GtSortOrder": float(s.values["GtSortOrder"])}
+        for i, s in enumerate(checklist.seed_items[:40])
+    ]
     ls = ListState(id="4" * 32, title="Fasesjekkliste", entity_type="e", details=True, items=existing)
-    props = ListState(id="5" * 32, title="Prosjektegenskaper", entity_type="p", details=True,
-                      items=[{"Id": 1, "Title": "Alfa", "GtProjectUnit": "IKT"}])
+    props = ListState(
+        id="5" * 32,
+        title="Prosjektegenskaper",
+        entity_type="p",
+        details=True,
+        items=[{"Id": 1, "Title": "Alfa", "GtProjectUnit": "IKT"}],
+    )
     state = SiteState(url="u", lists={"checklist": ls, "properties": props})
     p = plan(t, state, data=[DataItem("properties", {"Title": "Alfa", "GtProjectUnit": "Kultur"})])
     seeds = [s for s in p.steps if s.action == "create_item" and s.list == "checklist"]
@@ -77,8 +91,16 @@ ITEM_LIST_CT = "0x0100" + "C" * 32
 
 
 def _risk_list(cts: list[tuple[str, str]], in_use: dict[str, bool | None]) -> SiteState:
-    risks = ListState(id="1" * 32, title="Usikkerhet", entity_type="SP.Data.UsikkerhetListItem", details=True, items=[],
-                      content_types_enabled=True, content_types=cts, generic_ct_in_use=in_use)
+    risks = ListState(
+        id="1" * 32,
+        title="Usikkerhet",
+        entity_type="SP.Data.UsikkerhetListItem",
+        details=True,
+        items=[],
+        content_types_enabled=True,
+        content_types=cts,
+        generic_ct_in_use=in_use,
+    )
     return SiteState(url="u", lists={"risks": risks})
 
 
@@ -98,7 +120,10 @@ def test_generic_item_content_type_is_removed_when_unused_and_after_the_bindings
     assert order.index(("remove_content_type", "checklist")) < order.index(("create_item", "checklist"))
     assert order.index(("bind_content_type", "risks")) < order.index(("remove_content_type", "risks"))
     # Converged: nothing to do.
-    assert _risk_steps(plan(t, _risk_list([(RISIKO_LIST_CT, "Risiko"), (MULIGHET_LIST_CT, "Mulighet")], {}))) == []
+    assert (
+        _risk_steps(plan(t, _risk_list([(RISIKO_LIST_CT, "Risiko"), (MULIGHET_LIST_CT, "Mulighet")], {})))
+        == []
+    )
 
 
 def test_generic_item_content_type_in_use_or_unreadable_is_kept() -> None:

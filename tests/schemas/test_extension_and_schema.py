@@ -61,12 +61,18 @@ def test_extension_adds_without_removing(tmp_path: Path) -> None:
     base = load_template("standard")
     t = load_template("standard", extensions=[write(tmp_path, EXTENSION)])
     risks = t.get_list("risks")
-    assert risks.field("GtRiskStrategy").choices == [*base.get_list("risks").field("GtRiskStrategy").choices, "Eskalere"]
+    assert risks.field("GtRiskStrategy").choices == [
+        *base.get_list("risks").field("GtRiskStrategy").choices,
+        "Eskalere",
+    ]
     assert risks.field("GtRiskStrategy").default == "Redusere"
     assert risks.field("GtRiskOwnerUnit").indexed
     assert [v.title for v in risks.views][-1] == "Per enhet"
     alle = risks.view("Alle elementer")
-    assert alle.fields[: len(base.get_list("risks").view("Alle elementer").fields)] == base.get_list("risks").view("Alle elementer").fields
+    assert (
+        alle.fields[: len(base.get_list("risks").view("Alle elementer").fields)]
+        == base.get_list("risks").view("Alle elementer").fields
+    )
     assert alle.fields[-1] == "GtRiskOwnerUnit"
     assert t.content_type_field_links("Risiko")[-1].name == "GtRiskOwnerUnit"
     assert len(t.get_list("checklist").seed_items) == 45
@@ -81,15 +87,17 @@ def test_extension_adds_without_removing(tmp_path: Path) -> None:
 
 
 def test_extension_conflicts_are_reported_with_lines(tmp_path: Path) -> None:
-    text = EXTENSION.replace("{name: GtRiskStrategy, choices: [Redusere, Eskalere]}", "{name: GtRiskStrategy, type: Text}").replace(
-        "  - key: checklist\n", "  - key: checklist\n    url: Lists/Sjekkliste\n"
-    )
+    text = EXTENSION.replace(
+        "{name: GtRiskStrategy, choices: [Redusere, Eskalere]}", "{name: GtRiskStrategy, type: Text}"
+    ).replace("  - key: checklist\n", "  - key: checklist\n    url: Lists/Sjekkliste\n")
     path = write(tmp_path, text)
     with pytest.raises(TemplateError) as info:
         load_template("standard", extensions=[path])
     msgs = {p.message: p for p in info.value.problems}
     type_conflict = next(p for m, p in msgs.items() if "redefined with a different type" in m)
-    assert type_conflict.file == str(path) and type_conflict.line == line_of(text, "{name: GtRiskStrategy, type: Text}")
+    assert type_conflict.file == str(path) and type_conflict.line == line_of(
+        text, "{name: GtRiskStrategy, type: Text}"
+    )
     url_conflict = next(p for m, p in msgs.items() if "url 'Lists/Sjekkliste' conflicts" in m)
     assert url_conflict.line == line_of(text, "url: Lists/Sjekkliste")
 
@@ -118,8 +126,12 @@ def test_extension_header_checks(tmp_path: Path) -> None:
 
 
 def test_bundle_routes_extensions_by_kind(tmp_path: Path) -> None:
-    hub_ext = write(tmp_path, "extension: hub-x\nversion: 0.1.0\nkind: hub\nlists:\n  - key: projects\n"
-                    "    fields:\n      - {name: GtBudgetArea, display_name: Budsjettområde, type: Text}\n", "hub.yaml")
+    hub_ext = write(
+        tmp_path,
+        "extension: hub-x\nversion: 0.1.0\nkind: hub\nlists:\n  - key: projects\n"
+        "    fields:\n      - {name: GtBudgetArea, display_name: Budsjettområde, type: Text}\n",
+        "hub.yaml",
+    )
     bundle = load_bundle(extensions=[write(tmp_path, EXTENSION), hub_ext])
     assert bundle.hub.get_list("projects").has_field("GtBudgetArea")
     assert bundle.project.get_list("risks").has_field("GtRiskOwnerUnit")
@@ -128,7 +140,9 @@ def test_bundle_routes_extensions_by_kind(tmp_path: Path) -> None:
 
 def test_published_schema_is_in_sync() -> None:
     published = published_schema_path().read_text(encoding="utf-8")
-    assert published == template_json_schema_text(), "run `veiviser template schema --out src/veiviser/templates/template.schema.json`"
+    assert published == template_json_schema_text(), (
+        "run `veiviser template schema --out src/veiviser/templates/template.schema.json`"
+    )
     schema = json.loads(published)
     assert schema["$defs"]["FieldDef"]["properties"]["type"]["$ref"].endswith("FieldType")
     assert "Calculated" in schema["$defs"]["FieldType"]["enum"]
@@ -158,7 +172,10 @@ def test_cli_check_schema_show(tmp_path: Path) -> None:
     bad = write(tmp_path, bad_text, "bad.yaml")
     result = runner.invoke(main, ["template", "check", str(bad)])
     assert result.exit_code == 2
-    assert f"{bad}:{line_of(bad_text, 'type: Notes')}:" in result.output and "unknown type 'Notes'" in result.output
+    assert (
+        f"{bad}:{line_of(bad_text, 'type: Notes')}:" in result.output
+        and "unknown type 'Notes'" in result.output
+    )
     assert "Traceback" not in result.output
     out = tmp_path / "schema.json"
     result = runner.invoke(main, ["template", "schema", "--out", str(out)])
@@ -167,5 +184,7 @@ def test_cli_check_schema_show(tmp_path: Path) -> None:
     assert json.loads(printed.output)["title"] == "veiviser site template"
     shown = runner.invoke(main, ["template", "show", "--kind", "hub"])
     assert shown.exit_code == 0 and "Porteføljeusikkerhet <Lists/Portefoljeusikkerhet>" in shown.output
-    shown = runner.invoke(main, ["template", "show", "--extension", str(write(tmp_path, EXTENSION)), "--format", "json"])
+    shown = runner.invoke(
+        main, ["template", "show", "--extension", str(write(tmp_path, EXTENSION)), "--format", "json"]
+    )
     assert shown.exit_code == 0 and json.loads(shown.output)["extensions"] == ["kommune-tillegg@1.2.0"]

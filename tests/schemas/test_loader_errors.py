@@ -66,19 +66,81 @@ def line_of(text: str, needle: str) -> int:
 @pytest.mark.parametrize(
     ("old", "new", "needle", "message", "path"),
     [
-        ("type: Choice", "type: Chioce", "type: Chioce", "unknown type 'Chioce'", "lists[cases].fields[GtStatus].type"),
-        ("lookup_list: cases", "lookup_list: nope", "lookup_list: nope", "lookup to list 'nope'", "lists[notes].fields[GtCase].lookup_list"),
-        ("default: Ny", "default: Åpen", "default: Åpen", "default 'Åpen' is not among the choices", "lists[cases].fields[GtStatus].default"),
-        ("formula: '=GtA*GtB'", "formula: '=GtA*GtC'", "formula: '=GtA*GtC'", "formula refers to unknown field GtC", "lists[cases].fields[GtAB].formula"),
-        ("min: 0, max: 5", "min: 7, max: 5", "min: 7", "min 7 is greater than max 5", "lists[cases].fields[GtA].min"),
-        ("{name: GtB,", "{name: GtA,", "{name: GtA, display_name: B", "duplicate field internal name GtA", "lists[cases].fields[GtA].name"),
-        ("url: Lists/Notater", "url: Lists/Notåter", "url: Lists/Notåter", "must be ASCII", "lists[notes].url"),
-        ("fields: [ID, LinkTitle, GtCase]", "fields: [ID, GtNope]", "fields: [ID, GtNope]", "unknown field GtNope", "lists[notes].views[Alle].fields[GtNope]"),
-        ("      - {name: GtB, display_name: B, type: Number}", "      - {name: GtB, display_name: B, type: Number, colour: red}", "colour: red", "unknown key 'colour'", "lists[cases].fields[GtB].colour"),
-        ("field_links: [Title, GtStatus]", "field_links: [Title, GtMissing]", "field_links:", "GtMissing", "content_types[Sak]"),
+        (
+            "type: Choice",
+            "type: Chioce",
+            "type: Chioce",
+            "unknown type 'Chioce'",
+            "lists[cases].fields[GtStatus].type",
+        ),
+        (
+            "lookup_list: cases",
+            "lookup_list: nope",
+            "lookup_list: nope",
+            "lookup to list 'nope'",
+            "lists[notes].fields[GtCase].lookup_list",
+        ),
+        (
+            "default: Ny",
+            "default: Åpen",
+            "default: Åpen",
+            "default 'Åpen' is not among the choices",
+            "lists[cases].fields[GtStatus].default",
+        ),
+        (
+            "formula: '=GtA*GtB'",
+            "formula: '=GtA*GtC'",
+            "formula: '=GtA*GtC'",
+            "formula refers to unknown field GtC",
+            "lists[cases].fields[GtAB].formula",
+        ),
+        (
+            "min: 0, max: 5",
+            "min: 7, max: 5",
+            "min: 7",
+            "min 7 is greater than max 5",
+            "lists[cases].fields[GtA].min",
+        ),
+        (
+            "{name: GtB,",
+            "{name: GtA,",
+            "{name: GtA, display_name: B",
+            "duplicate field internal name GtA",
+            "lists[cases].fields[GtA].name",
+        ),
+        (
+            "url: Lists/Notater",
+            "url: Lists/Notåter",
+            "url: Lists/Notåter",
+            "must be ASCII",
+            "lists[notes].url",
+        ),
+        (
+            "fields: [ID, LinkTitle, GtCase]",
+            "fields: [ID, GtNope]",
+            "fields: [ID, GtNope]",
+            "unknown field GtNope",
+            "lists[notes].views[Alle].fields[GtNope]",
+        ),
+        (
+            "      - {name: GtB, display_name: B, type: Number}",
+            "      - {name: GtB, display_name: B, type: Number, colour: red}",
+            "colour: red",
+            "unknown key 'colour'",
+            "lists[cases].fields[GtB].colour",
+        ),
+        (
+            "field_links: [Title, GtStatus]",
+            "field_links: [Title, GtMissing]",
+            "field_links:",
+            "GtMissing",
+            "content_types[Sak]",
+        ),
     ],
 )
-def test_invalid_template_cases(tmp_path: Path, old: str, new: str, needle: str, message: str, path: str) -> None:
+def test_invalid_template_cases(
+    tmp_path: Path, old: str, new: str, needle: str, message: str, path: str
+) -> None:
     assert old in GOOD
     text = GOOD.replace(old, new, 1)
     file = write(tmp_path, text)
@@ -94,7 +156,11 @@ def test_invalid_template_cases(tmp_path: Path, old: str, new: str, needle: str,
 
 
 def test_all_problems_are_collected(tmp_path: Path) -> None:
-    text = GOOD.replace("default: Ny", "default: Åpen").replace("min: 0, max: 5", "min: 9, max: 5").replace("lookup_list: cases", "lookup_list: nope")
+    text = (
+        GOOD.replace("default: Ny", "default: Åpen")
+        .replace("min: 0, max: 5", "min: 9, max: 5")
+        .replace("lookup_list: cases", "lookup_list: nope")
+    )
     err = problems_of(write(tmp_path, text))
     assert len(err.problems) == 3
     assert str(err).startswith("3 problems in template:")
@@ -120,7 +186,9 @@ def test_unquoted_content_type_id_is_kept_as_text(tmp_path: Path) -> None:
 
 
 def test_norwegian_yes_no_are_not_booleans(tmp_path: Path) -> None:
-    t = load_template(write(tmp_path, GOOD.replace("choices: [Ny, Lukket]", "choices: [Ny, Lukket, yes, no]")))
+    t = load_template(
+        write(tmp_path, GOOD.replace("choices: [Ny, Lukket]", "choices: [Ny, Lukket, yes, no]"))
+    )
     assert t.get_list("cases").field("GtStatus").choices == ["Ny", "Lukket", "yes", "no"]
 
 
@@ -135,7 +203,10 @@ def test_version_lookup_show_field_and_unindexable(tmp_path: Path) -> None:
     text = (
         GOOD.replace("version: 1.0.0", "version: 'v1'")
         .replace("show_field: Title", "show_field: GtNope")
-        .replace("{name: GtB, display_name: B, type: Number}", "{name: GtB, display_name: B, type: Note, indexed: true}")
+        .replace(
+            "{name: GtB, display_name: B, type: Number}",
+            "{name: GtB, display_name: B, type: Note, indexed: true}",
+        )
     )
     msgs = [p.message for p in problems_of(write(tmp_path, text)).problems]
     assert any("not of the form x.y.z" in m for m in msgs)

@@ -35,13 +35,21 @@ def test_risk_from_sharepoint_item_json() -> None:
     assert r.show_in_portfolio is True and r.kind == "Risiko"
     assert r.source_key.endswith(":7")
     dumped = r.model_dump(by_alias=True)
-    assert dumped["GtRiskProbability"] == 4.0 and dumped["GtSourceItemId"] == 7 and "GtSourceModified" in dumped
+    assert (
+        dumped["GtRiskProbability"] == 4.0 and dumped["GtSourceItemId"] == 7 and "GtSourceModified" in dumped
+    )
 
 
 @pytest.mark.parametrize(
     ("phase", "expected"),
-    [("Gjennomføre", "Gjennomføre"), ("-1;#Avslutte|30e03c52-8c3e-4cfe-9b18-ca71593ce130", "Avslutte"),
-     ("Konsept|99e85650-33de-4af4-b8db-edffbc8a310b", "Konsept"), ({"Label": "Idé"}, "Idé"), ("", None), (None, None)],
+    [
+        ("Gjennomføre", "Gjennomføre"),
+        ("-1;#Avslutte|30e03c52-8c3e-4cfe-9b18-ca71593ce130", "Avslutte"),
+        ("Konsept|99e85650-33de-4af4-b8db-edffbc8a310b", "Konsept"),
+        ({"Label": "Idé"}, "Idé"),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_phase_as_choice_or_taxonomy(phase: object, expected: str | None) -> None:
     assert ProjectRecord.model_validate({"GtSiteId": SITE, "GtProjectPhase": phase}).phase == expected
@@ -49,19 +57,46 @@ def test_phase_as_choice_or_taxonomy(phase: object, expected: str | None) -> Non
 
 def test_populate_by_name_and_numbers_in_norwegian_format() -> None:
     p = ProjectRecord(site_id=SITE, title="eBygg", start_year="2018", unit="Kart- og oppmålingskontoret")
-    assert p.start_year == 2018.0 and p.model_dump(by_alias=True)["GtProjectUnit"] == "Kart- og oppmålingskontoret"
-    ind = IndicatorRecord(site_id=SITE, list_id=LIST, item_id=2, start_value="1 151,5", desired_value="", benefit_item_id={"Id": 4})
+    assert (
+        p.start_year == 2018.0
+        and p.model_dump(by_alias=True)["GtProjectUnit"] == "Kart- og oppmålingskontoret"
+    )
+    ind = IndicatorRecord(
+        site_id=SITE,
+        list_id=LIST,
+        item_id=2,
+        start_value="1 151,5",
+        desired_value="",
+        benefit_item_id={"Id": 4},
+    )
     assert (ind.start_value, ind.desired_value, ind.benefit_item_id) == (1151.5, None, 4)
     with pytest.raises(ValidationError):
         IndicatorRecord(site_id=SITE, list_id=LIST, item_id=2, start_value="mye")
 
 
 def test_measurement_stakeholder_benefit() -> None:
-    m = MeasurementRecord.model_validate({"GtSiteId": SITE, "GtSourceListId": LIST, "ID": "3", "GtMeasurementValue": "55",
-                                          "GtMeasurementDate": "2024-01-31T23:00:00Z", "GtMeasureIndicatorLookupId": 9})
+    m = MeasurementRecord.model_validate(
+        {
+            "GtSiteId": SITE,
+            "GtSourceListId": LIST,
+            "ID": "3",
+            "GtMeasurementValue": "55",
+            "GtMeasurementDate": "2024-01-31T23:00:00Z",
+            "GtMeasureIndicatorLookupId": 9,
+        }
+    )
     assert (m.item_id, m.value, m.indicator_item_id, m.date.year) == (3, 55.0, 9, 2024)
-    s = StakeholderRecord.model_validate({"GtSiteId": SITE, "GtSourceListId": LIST, "Id": 1, "GtStakeholderInfluencePossibilty": "Stor"})
+    s = StakeholderRecord.model_validate(
+        {"GtSiteId": SITE, "GtSourceListId": LIST, "Id": 1, "GtStakeholderInfluencePossibilty": "Stor"}
+    )
     assert s.influence_possibility == "Stor"
-    b = BenefitRecord.model_validate({"GtSiteId": SITE, "GtSourceListId": LIST, "Id": 1, "GtChangeKeys": "a:b:1; a:b:2",
-                                      "GtGainsResponsible": {"Title": "Kari Nordmann"}})
+    b = BenefitRecord.model_validate(
+        {
+            "GtSiteId": SITE,
+            "GtSourceListId": LIST,
+            "Id": 1,
+            "GtChangeKeys": "a:b:1; a:b:2",
+            "GtGainsResponsible": {"Title": "Kari Nordmann"},
+        }
+    )
     assert b.change_keys == ["a:b:1", "a:b:2"] and b.responsible == "Kari Nordmann"

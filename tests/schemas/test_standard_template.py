@@ -33,7 +33,13 @@ def test_both_templates_load_and_have_versions(project: Template, hub: Template)
         ("risks", "Usikkerhet", "Lists/Usikkerhet", ["Risiko", "Mulighet"], True),
         ("stakeholders", "Interessentregister", "Lists/Interessentregister", ["Interessent"], True),
         ("changes", "Endringsanalyse", "Lists/Endringsanalyse", ["Endring"], True),
-        ("benefits", "Gevinstanalyse og gevinstrealiseringsplan", "Lists/Gevinstanalyse og gevinstrealiseringsplan", ["Gevinst"], True),
+        (
+            "benefits",
+            "Gevinstanalyse og gevinstrealiseringsplan",
+            "Lists/Gevinstanalyse og gevinstrealiseringsplan",
+            ["Gevinst"],
+            True,
+        ),
         ("indicators", "Måleindikatorer", "Lists/Mleindikatorer", ["Måleindikator"], True),
         ("measurements", "Gevinstoppfølging", "Lists/Gevinstoppflging", ["Gevinstoppfølging"], False),
         ("communication", "Kommunikasjonsplan", "Lists/Kommunikasjonsplan", ["Kommunikasjonselement"], True),
@@ -44,7 +50,9 @@ def test_both_templates_load_and_have_versions(project: Template, hub: Template)
         ("properties", "Prosjektegenskaper", "Lists/Prosjektegenskaper", ["Prosjekt"], False),
     ],
 )
-def test_project_lists(project: Template, key: str, title: str, url: str, cts: list[str], ct_enabled: bool) -> None:
+def test_project_lists(
+    project: Template, key: str, title: str, url: str, cts: list[str], ct_enabled: bool
+) -> None:
     lst = project.get_list(key)
     assert (lst.title, lst.url, lst.template_type) == (title, url, 100)
     assert lst.content_types == cts
@@ -64,12 +72,26 @@ def test_properties_list_is_hidden_and_documents_library_exists(project: Templat
 
 def test_risk_fields(project: Template) -> None:
     risks = project.get_list("risks")
-    for name in ("GtRiskProbability", "GtRiskConsequence", "GtRiskProbabilityPostAction", "GtRiskConsequencePostAction"):
+    for name in (
+        "GtRiskProbability",
+        "GtRiskConsequence",
+        "GtRiskProbabilityPostAction",
+        "GtRiskConsequencePostAction",
+    ):
         f = risks.field(name)
         assert (f.type, f.min, f.max) == (FieldType.NUMBER, 0, 5)
     strategy = risks.field("GtRiskStrategy")
     assert strategy.default == "Redusere"
-    assert strategy.choices == ["Redusere", "Overvåke", "Unngå", "Overføre", "Dele", "Akseptere", "Øke", "Utnytte"]
+    assert strategy.choices == [
+        "Redusere",
+        "Overvåke",
+        "Unngå",
+        "Overføre",
+        "Dele",
+        "Akseptere",
+        "Øke",
+        "Utnytte",
+    ]
     status = risks.field("GtRiskStatus")
     assert (status.format, status.default) == ("RadioButtons", "Identifisert")
     assert status.choices == ["Identifisert", "Tiltak gjennomført", "Ikke lenger aktuell"]
@@ -81,7 +103,11 @@ def test_risk_fields(project: Template) -> None:
 def test_calculated_risk_factors(project: Template) -> None:
     risks = project.get_list("risks")
     rf = risks.field("GtRiskFactor")
-    assert (rf.type, rf.formula, rf.result_type) == (FieldType.CALCULATED, "=GtRiskProbability*GtRiskConsequence", "Number")
+    assert (rf.type, rf.formula, rf.result_type) == (
+        FieldType.CALCULATED,
+        "=GtRiskProbability*GtRiskConsequence",
+        "Number",
+    )
     assert rf.formula_refs() == ["GtRiskProbability", "GtRiskConsequence"]
     post = risks.field("GtRiskFactorPostAction")
     assert post.formula == "=GtRiskProbabilityPostAction*GtRiskConsequencePostAction"
@@ -96,7 +122,10 @@ def test_phase_is_choice_with_taxonomy_compat(project: Template, hub: Template) 
                 f = lst.field("GtProjectPhase")
                 assert f.type is FieldType.CHOICE and f.choices == phases
                 assert str(f.id) == "325543a5-815d-485d-a9a5-e0773ad762e9"
-                assert f.taxonomy is not None and f.taxonomy.term_set_id == "abcfc9d9-a263-4abb-8234-be973c46258a"
+                assert (
+                    f.taxonomy is not None
+                    and f.taxonomy.term_set_id == "abcfc9d9-a263-4abb-8234-be973c46258a"
+                )
     assert project.get_list("checklist").has_field("GtProjectPhase")
 
 
@@ -109,20 +138,107 @@ def test_stakeholder_misspelling_kept(project: Template) -> None:
 @pytest.mark.parametrize(
     ("list_key", "name", "fid", "target", "show", "parent", "ftype"),
     [
-        ("benefits", "GtChangeLookup", "1d5752af-4d26-4aed-b20a-6229ac14ed5d", "changes", "LinkTitleNoMenu", None, "LookupMulti"),
-        ("indicators", "GtGainLookup", "8d70fa93-b547-46f1-84e7-4982f8c9c675", "benefits", "Title", None, "Lookup"),
-        ("indicators", "GtGainLookup_ID", "c239539c-8672-46cc-be77-fb53322f71ae", "benefits", "ID", "GtGainLookup", "Lookup"),
-        ("measurements", "GtMeasureIndicatorLookup", "92ae8541-f35e-4c05-8518-b9abce2d0860", "indicators", "Title", None, "Lookup"),
-        ("measurements", "GtMeasureIndicatorLookup_ID", "571f95d9-4c0b-4b4d-8a0b-9a1771811f07", "indicators", "ID", "GtMeasureIndicatorLookup", "Lookup"),
-        ("measurements", "GtMeasureIndicatorLookup_GtDesiredValue", "8fe2e615-999b-48dc-8889-151ed84a757a", "indicators", "GtDesiredValue", "GtMeasureIndicatorLookup", "Lookup"),
-        ("communication", "GtCommunicationTarget", "d685f33f-51b5-4e9f-a314-4b3d9467a7e4", "stakeholders", "Title", None, "LookupMulti"),
-        ("deliveries", "GtDeliveryStakeholders", "6d90e0b6-73e6-48fb-aa1e-b897b214f934", "stakeholders", "Title", None, "LookupMulti"),
-        ("log", "GtProjectLogProductLookup", "022cc93f-13df-4420-bd47-55e4fdae5d18", "deliveries", "Title", None, "Lookup"),
+        (
+            "benefits",
+            "GtChangeLookup",
+            "1d5752af-4d26-4aed-b20a-6229ac14ed5d",
+            "changes",
+            "LinkTitleNoMenu",
+            None,
+            "LookupMulti",
+        ),
+        (
+            "indicators",
+            "GtGainLookup",
+            "8d70fa93-b547-46f1-84e7-4982f8c9c675",
+            "benefits",
+            "Title",
+            None,
+            "Lookup",
+        ),
+        (
+            "indicators",
+            "GtGainLookup_ID",
+            "c239539c-8672-46cc-be77-fb53322f71ae",
+            "benefits",
+            "ID",
+            "GtGainLookup",
+            "Lookup",
+        ),
+        (
+            "measurements",
+            "GtMeasureIndicatorLookup",
+            "92ae8541-f35e-4c05-8518-b9abce2d0860",
+            "indicators",
+            "Title",
+            None,
+            "Lookup",
+        ),
+        (
+            "measurements",
+            "GtMeasureIndicatorLookup_ID",
+            "571f95d9-4c0b-4b4d-8a0b-9a1771811f07",
+            "indicators",
+            "ID",
+            "GtMeasureIndicatorLookup",
+            "Lookup",
+        ),
+        (
+            "measurements",
+            "GtMeasureIndicatorLookup_GtDesiredValue",
+            "8fe2e615-999b-48dc-8889-151ed84a757a",
+            "indicators",
+            "GtDesiredValue",
+            "GtMeasureIndicatorLookup",
+            "Lookup",
+        ),
+        (
+            "communication",
+            "GtCommunicationTarget",
+            "d685f33f-51b5-4e9f-a314-4b3d9467a7e4",
+            "stakeholders",
+            "Title",
+            None,
+            "LookupMulti",
+        ),
+        (
+            "deliveries",
+            "GtDeliveryStakeholders",
+            "6d90e0b6-73e6-48fb-aa1e-b897b214f934",
+            "stakeholders",
+            "Title",
+            None,
+            "LookupMulti",
+        ),
+        (
+            "log",
+            "GtProjectLogProductLookup",
+            "022cc93f-13df-4420-bd47-55e4fdae5d18",
+            "deliveries",
+            "Title",
+            None,
+            "Lookup",
+        ),
     ],
 )
-def test_lookups(project: Template, list_key: str, name: str, fid: str, target: str, show: str, parent: str | None, ftype: str) -> None:
+def test_lookups(
+    project: Template,
+    list_key: str,
+    name: str,
+    fid: str,
+    target: str,
+    show: str,
+    parent: str | None,
+    ftype: str,
+) -> None:
     f = project.get_list(list_key).field(name)
-    assert (str(f.id), f.lookup_list, f.show_field, f.projected_from, f.type.value) == (fid, target, show, parent, ftype)
+    assert (str(f.id), f.lookup_list, f.show_field, f.projected_from, f.type.value) == (
+        fid,
+        target,
+        show,
+        parent,
+        ftype,
+    )
 
 
 def test_benefit_chain_fields(project: Template) -> None:
@@ -130,7 +246,11 @@ def test_benefit_chain_fields(project: Template) -> None:
     assert ind.field("GtMeasurementUnit").choices == ["Antall", "Kroner", "Prosent", "Timer"]
     assert ind.field("GtMeasurementUnit").default == "Antall"
     links = {link.name: link for link in project.content_type_field_links("Måleindikator")}
-    assert links["GtStartValue"].required and links["GtDesiredValue"].required and links["GtMeasurementUnit"].required
+    assert (
+        links["GtStartValue"].required
+        and links["GtDesiredValue"].required
+        and links["GtMeasurementUnit"].required
+    )
     ben = project.get_list("benefits")
     assert ben.field("GtGainsType").choices == ["Direkte", "Indirekte", "Kvalitativ"]
     assert ben.field("GtRealizationTime").format == "DateOnly"
@@ -140,7 +260,10 @@ def test_benefit_chain_fields(project: Template) -> None:
     assert view.group_by == ["GtMeasureIndicatorLookup"]
     assert (view.order_by[0].field, view.order_by[0].ascending) == ("GtMeasurementDate", False)
     log = project.get_list("log")
-    assert log.field("GtProjectLogActors").type is FieldType.MULTICHOICE and log.field("GtProjectLogActors").fill_in
+    assert (
+        log.field("GtProjectLogActors").type is FieldType.MULTICHOICE
+        and log.field("GtProjectLogActors").fill_in
+    )
     assert log.field("GtProjectLogResponsible").fill_in
 
 
@@ -173,12 +296,19 @@ def test_content_type_ids(project: Template, name: str, ct_id: str) -> None:
 def test_content_type_inheritance_and_links(project: Template) -> None:
     risk_links = [link.name for link in project.content_type_field_links("Risiko")]
     assert risk_links == [link.name for link in project.content_type_field_links("Usikkerhet")]
-    assert risk_links[:3] == ["Title", "GtRiskDescription", "GtProjectPhase"] and risk_links[-1] == "GtShowInPortfolio"
+    assert (
+        risk_links[:3] == ["Title", "GtRiskDescription", "GtProjectPhase"]
+        and risk_links[-1] == "GtShowInPortfolio"
+    )
     assert len(risk_links) == 15
     assert project.parent_id_of(project.content_type("Prosjekthendelse")) == "0x0102"
     assert project.parent_id_of(project.content_type("Mulighet")) == "0x0100A87AE71CBF2643A6BC9D0948BD2EE897"
     gevinst_title = project.content_type_field_links("Gevinst")[0]
-    assert (gevinst_title.name, gevinst_title.display_name, gevinst_title.required) == ("Title", "Gevinst", True)
+    assert (gevinst_title.name, gevinst_title.display_name, gevinst_title.required) == (
+        "Title",
+        "Gevinst",
+        True,
+    )
     stake = [link.name for link in project.content_type_field_links("Interessent")]
     assert stake[-1] == "GtStakeholderActions" and len(stake) == 8
 
@@ -193,10 +323,19 @@ def test_checklist_seed(project: Template) -> None:
     counts: dict[str, int] = {}
     for s in seeds:
         counts[s.values["GtProjectPhase"]] = counts.get(s.values["GtProjectPhase"], 0) + 1
-    assert counts == {"Idé": 7, "Konsept": 10, "Planlegge": 10, "Gjennomføre": 7, "Avslutte": 8, "Realisere": 2}
+    assert counts == {
+        "Idé": 7,
+        "Konsept": 10,
+        "Planlegge": 10,
+        "Gjennomføre": 7,
+        "Avslutte": 8,
+        "Realisere": 2,
+    }
     first, last = seeds[0].values, seeds[-1].values
     assert first["Title"].startswith("Er det en tydelig definert problemstilling")
-    assert seeds[3].values["Title"] == "Er tiltaket  i henhold til virksomhetsstrategien?"  # double space kept
+    assert (
+        seeds[3].values["Title"] == "Er tiltaket  i henhold til virksomhetsstrategien?"
+    )  # double space kept
     assert last["GtProjectPhase"] == "Realisere" and last["GtSortOrder"] == 440
     assert len({lst.seed_key(s) for s in seeds}) == 44 and lst.seed_key(seeds[0]) == "10"
     assert lst.field("GtChecklistStatus").default == "Åpen"
@@ -215,7 +354,7 @@ def test_risk_views(project: Template) -> None:
     assert '<Neq><FieldRef Name="GtRiskStatus" /><Value Type="Choice">Ikke lenger aktuell</Value></Neq>' in q
     assert '<Value Type="Computed">Risiko</Value>' in q
     assert '<OrderBy><FieldRef Name="GtRiskFactor" Ascending="FALSE" /></OrderBy>' in q
-    assert "<IsNull><FieldRef Name=\"GtActionResponsible\" /></IsNull>" in risks.view_query("Uten ansvarlig")
+    assert '<IsNull><FieldRef Name="GtActionResponsible" /></IsNull>' in risks.view_query("Uten ansvarlig")
 
 
 def test_resources_list(project: Template) -> None:
@@ -233,7 +372,9 @@ def test_properties_match_hub_project_content_type(project: Template, hub: Templ
         if link.name == "Title":
             continue
         # same definition; only the hub indexes the columns it filters on
-        assert props.field(link.name).model_dump(exclude={"indexed"}) == projects.field(link.name).model_dump(exclude={"indexed"})
+        assert props.field(link.name).model_dump(exclude={"indexed"}) == projects.field(link.name).model_dump(
+            exclude={"indexed"}
+        )
     assert [link.name for link in project.content_type_field_links("Prosjekt")] == [
         link.name for link in hub.content_type_field_links("Prosjekt")
     ]
@@ -241,7 +382,10 @@ def test_properties_match_hub_project_content_type(project: Template, hub: Templ
 
 def test_hub_projects_register(hub: Template) -> None:
     projects = hub.get_list("projects")
-    assert projects.field("GtSiteId").indexed and projects.field("GtSiteId").default == "00000000-0000-0000-0000-000000000000"
+    assert (
+        projects.field("GtSiteId").indexed
+        and projects.field("GtSiteId").default == "00000000-0000-0000-0000-000000000000"
+    )
     assert projects.field("GtGroupId").indexed
     lifecycle = projects.field("GtProjectLifecycleStatus")
     assert lifecycle.choices == ["Aktivt", "Avventer", "Avsluttet"] and lifecycle.default == "Aktivt"
@@ -262,7 +406,10 @@ def test_hub_status_list(hub: Template) -> None:
     assert status.field("GtSiteId").indexed and status.field("GtModerationStatus").indexed
     assert status.field("GtModerationStatus").choices == ["Kladd", "Publisert"]
     assert status.field("GtOverallStatus").required
-    assert status.field("GtBudgetTotal").type is FieldType.CURRENCY and status.field("GtBudgetTotal").lcid == 1044
+    assert (
+        status.field("GtBudgetTotal").type is FieldType.CURRENCY
+        and status.field("GtBudgetTotal").lcid == 1044
+    )
     assert status.field("GtStatusRisk").choices == ["Høy", "Medium", "Lav"]
     assert hub.content_type("Prosjektstatus").id == "0x010022252E35737A413FB56A1BA53862F6D5"
 
@@ -272,7 +419,11 @@ CENTRAL = {
     "portfolio_stakeholders": ("Porteføljeinteressenter", "Lists/Portefoljeinteressenter", "stakeholders"),
     "portfolio_benefits": ("Porteføljegevinster", "Lists/Portefoljegevinster", "benefits"),
     "portfolio_indicators": ("Porteføljemåleindikatorer", "Lists/Portefoljemaleindikatorer", "indicators"),
-    "portfolio_measurements": ("Porteføljegevinstoppfølging", "Lists/Portefoljegevinstoppfolging", "measurements"),
+    "portfolio_measurements": (
+        "Porteføljegevinstoppfølging",
+        "Lists/Portefoljegevinstoppfolging",
+        "measurements",
+    ),
 }
 
 
@@ -281,7 +432,14 @@ def test_central_lists(project: Template, hub: Template, key: str) -> None:
     title, url, source_key = CENTRAL[key]
     lst = hub.get_list(key)
     assert (lst.title, lst.url) == (title, url)
-    for name in ("GtProjectTitle", "GtSiteUrl", "GtProjectPhaseText", "GtSourceListId", "GtSourceItemId", "GtSourceModified"):
+    for name in (
+        "GtProjectTitle",
+        "GtSiteUrl",
+        "GtProjectPhaseText",
+        "GtSourceListId",
+        "GtSourceItemId",
+        "GtSourceModified",
+    ):
         assert lst.has_field(name), name
     key_field = lst.field("GtSourceKey")
     assert key_field.indexed and key_field.unique and key_field.type is FieldType.TEXT

@@ -37,8 +37,13 @@ OWNER = "admin@contoso.onmicrosoft.com"
 
 
 def _settings(server: EmulatorServer, **extra: object) -> ConnectionSettings:
-    values: dict[str, object] = {"auth": "token", "access_token": server.token, "org": "Testkommune",
-                                 "admin_url": server.url, "retry_max_total_seconds": 30}
+    values: dict[str, object] = {
+        "auth": "token",
+        "access_token": server.token,
+        "org": "Testkommune",
+        "admin_url": server.url,
+        "retry_max_total_seconds": 30,
+    }
     values.update(extra)
     return ConnectionSettings(**values)
 
@@ -54,19 +59,28 @@ def counter() -> RequestCounter:
     return RequestCounter()
 
 
-def _site(server: EmulatorServer, alias: str, counter: RequestCounter | None = None, **extra: object) -> SiteClient:
+def _site(
+    server: EmulatorServer, alias: str, counter: RequestCounter | None = None, **extra: object
+) -> SiteClient:
     root = connect(server.url, _settings(server), limiter=RateLimiter(1e6, 1))
     status = site_status(root, f"{server.url}/sites/{alias}")
     if not status.ready:
         create_site(root, alias, f"Prosjekt {alias}", OWNER)
         wait_until_ready(root, f"{server.url}/sites/{alias}", timeout=30, interval=0.2)
-    return connect(f"{server.url}/sites/{alias}", _settings(server, **extra), counter=counter,
-                   limiter=RateLimiter(1e6, 1))
+    return connect(
+        f"{server.url}/sites/{alias}",
+        _settings(server, **extra),
+        counter=counter,
+        limiter=RateLimiter(1e6, 1),
+    )
 
 
 def _new_list(site: SiteClient, title: str) -> str:
-    d = site.call("POST", "Web/lists", {"Title": title, "BaseTemplate": 100, "Description": "",
-                                        "__metadata": {"type": "SP.List"}})
+    d = site.call(
+        "POST",
+        "Web/lists",
+        {"Title": title, "BaseTemplate": 100, "Description": "", "__metadata": {"type": "SP.List"}},
+    )
     return str(d["Id"])
 
 
@@ -102,7 +116,12 @@ def test_mixed_batch_runs_in_given_order(server: EmulatorServer) -> None:
     created = site.create_items(info, [{"Title": "A"}])[0].value["Id"]
     items = f"{info.path}/items"
     ops = [
-        Operation("MERGE", f"{items}({created})", {"Title": "B", "__metadata": {"type": info.entity_type}}, key="merge"),
+        Operation(
+            "MERGE",
+            f"{items}({created})",
+            {"Title": "B", "__metadata": {"type": info.entity_type}},
+            key="merge",
+        ),
         Operation("GET", f"{items}({created})?$select=Title", key="read-after-merge"),
         Operation("POST", items, {"Title": "C", "__metadata": {"type": info.entity_type}}, key="create"),
         Operation("GET", f"{items}?$filter=Title eq {odata_literal('C')}&$select=Id", key="find-created"),
@@ -165,7 +184,9 @@ def test_norwegian_list_title_by_title_and_id(server: EmulatorServer) -> None:
         site.resolve_list("Finnes ikke")
 
 
-def test_counter_counts_contextinfo_and_batch_envelopes(server: EmulatorServer, counter: RequestCounter) -> None:
+def test_counter_counts_contextinfo_and_batch_envelopes(
+    server: EmulatorServer, counter: RequestCounter
+) -> None:
     site = _site(server, "count", counter)
     list_id = _new_list(site, "Count")
     site.create_items(list_id, [{"Title": str(n)} for n in range(5)])
@@ -200,8 +221,9 @@ def test_random_faults_still_give_exact_results(server: EmulatorServer) -> None:
 
 
 @pytest.mark.parametrize("status", [429, 503])
-def test_whole_batch_throttle_is_retried_after_retry_after(server: EmulatorServer, counter: RequestCounter,
-                                                           status: int) -> None:
+def test_whole_batch_throttle_is_retried_after_retry_after(
+    server: EmulatorServer, counter: RequestCounter, status: int
+) -> None:
     site = _site(server, f"envelope{status}", counter)
     list_id = _new_list(site, "Envelope")
     server.faults.add(path=r"\$batch", status=status, retry_after=1, count=1, scope="top")
@@ -231,10 +253,12 @@ def test_batched_first_page_exposes_next_link(server: EmulatorServer, counter: R
     list_id = _new_list(site, "Pages")
     site.create_items(list_id, [{"Title": f"P{n}"} for n in range(12)])
     counter.reset()
-    first, small = site.batch([
-        Operation("GET", f"Web/lists(guid'{list_id}')/items?$select=ID,Title&$top=5", key="big"),
-        Operation("GET", f"Web/lists(guid'{list_id}')/items?$select=ID,Title&$top=50", key="all"),
-    ])
+    first, small = site.batch(
+        [
+            Operation("GET", f"Web/lists(guid'{list_id}')/items?$select=ID,Title&$top=5", key="big"),
+            Operation("GET", f"Web/lists(guid'{list_id}')/items?$select=ID,Title&$top=50", key="all"),
+        ]
+    )
     assert len(first.value) == 5 and first.next_url and "skiptoken" in first.next_url.lower()
     assert len(small.value) == 12 and small.next_url is None
     rest = list(site.rest_of_pages(first))

@@ -46,7 +46,16 @@ from veiviser.sharepoint.values import (
 
 
 def test_missing_values_become_null() -> None:
-    for value in (None, float("nan"), np.nan, np.float64("nan"), pd.NaT, pd.NA, np.datetime64("NaT"), Decimal("NaN")):
+    for value in (
+        None,
+        float("nan"),
+        np.nan,
+        np.float64("nan"),
+        pd.NaT,
+        pd.NA,
+        np.datetime64("NaT"),
+        Decimal("NaN"),
+    ):
         assert to_sharepoint(value) is None
 
 
@@ -75,12 +84,23 @@ def test_dates_are_aware_utc_and_naive_is_refused() -> None:
 
 
 def test_multi_values_and_lookups() -> None:
-    assert to_sharepoint(["A", "B"]) == {"results": ["A", "B"], "__metadata": {"type": "Collection(Edm.String)"}}
+    assert to_sharepoint(["A", "B"]) == {
+        "results": ["A", "B"],
+        "__metadata": {"type": "Collection(Edm.String)"},
+    }
     assert to_sharepoint((1, 2))["__metadata"]["type"] == "Collection(Edm.Int32)"
-    body = row_to_sharepoint({"GtOwner": LookupValue(7), "Parent": {"Id": 3, "Title": "x"},
-                              "Members": [LookupValue(1), LookupValue(2)]})
-    assert body == {"GtOwnerId": 7, "ParentId": 3,
-                    "MembersId": {"results": [1, 2], "__metadata": {"type": "Collection(Edm.Int32)"}}}
+    body = row_to_sharepoint(
+        {
+            "GtOwner": LookupValue(7),
+            "Parent": {"Id": 3, "Title": "x"},
+            "Members": [LookupValue(1), LookupValue(2)],
+        }
+    )
+    assert body == {
+        "GtOwnerId": 7,
+        "ParentId": 3,
+        "MembersId": {"results": [1, 2], "__metadata": {"type": "Collection(Edm.Int32)"}},
+    }
 
 
 def test_unsupported_and_infinite_values_error() -> None:
@@ -99,7 +119,12 @@ def test_read_normalisation() -> None:
         "Client": {0: 7, 1: 8},
         "Author": {"__deferred": {"uri": "x"}},
         "Editor": {"__metadata": {"type": "SP.Data.UserInfoItem"}, "Id": 5, "Title": "Kari"},
-        "Tax": {"__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"}, "Label": "L", "TermGuid": "g", "WssId": 1},
+        "Tax": {
+            "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"},
+            "Label": "L",
+            "TermGuid": "g",
+            "WssId": 1,
+        },
         "Title": "Plain",
     }
     out = normalise_item(item)
@@ -135,7 +160,9 @@ def _client_exc(status: int, code: str | None, message: str) -> ClientRequestExc
 
 
 def test_missing_list_maps_to_not_found_t15() -> None:
-    exc = _client_exc(404, "-1, System.ArgumentException", "List 'Usikkerhet' does not exist at site with URL 'x'.")
+    exc = _client_exc(
+        404, "-1, System.ArgumentException", "List 'Usikkerhet' does not exist at site with URL 'x'."
+    )
     err = from_client_exception(exc, site="http://h/sites/a", list="Usikkerhet")
     assert isinstance(err, NotFoundError) and isinstance(err, VeiviserError)
     assert "Usikkerhet" in str(err) and "http://h/sites/a" in str(err) and err.status == 404 and err.hint
@@ -147,11 +174,15 @@ def test_error_classification() -> None:
     assert isinstance(classify(429, None, "throttled"), ThrottledError)
     assert isinstance(classify(503, None, "busy"), ThrottledError)
     assert isinstance(classify(401, None, "no"), AuthError)
-    field_err = classify(400, "-2147024809, System.ArgumentException", "Column 'GtFoo' does not exist.", item=4)
+    field_err = classify(
+        400, "-2147024809, System.ArgumentException", "Column 'GtFoo' does not exist.", item=4
+    )
     assert isinstance(field_err, NotFoundError) and field_err.field == "GtFoo" and field_err.item == 4
     lvt = classify(500, "-2147024860, Microsoft.SharePoint.SPQueryThrottledException", "threshold")
     assert isinstance(lvt, ValidationError) and "indexed" in (lvt.hint or "")
-    assert isinstance(classify(400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", "bad"), ValidationError)
+    assert isinstance(
+        classify(400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", "bad"), ValidationError
+    )
     assert isinstance(from_client_exception(requests.exceptions.ConnectionError("x")), TransportError)
     assert isinstance(from_client_exception(requests.exceptions.ReadTimeout("x")), TransportError)
     assert issubclass(ThrottledError, SharePointError)
@@ -217,7 +248,10 @@ def test_limiter_pauses_everyone_on_429_and_reads_ratelimit_headers() -> None:
 def test_normalise_endpoint() -> None:
     url = "http://h/sites/a/_api/Web/lists(guid'6f0f3a3e-1111-2222-3333-444455556666')/items(5)?$top=2"
     assert normalise_endpoint(url) == "_api/web/lists({id})/items({n})"
-    assert normalise_endpoint("http://h/sites/a/_api/Web/lists/GetByTitle('Måle')") == "_api/web/lists/getbytitle({s})"
+    assert (
+        normalise_endpoint("http://h/sites/a/_api/Web/lists/GetByTitle('Måle')")
+        == "_api/web/lists/getbytitle({s})"
+    )
 
 
 # --- settings and auth ----------------------------------------------------------------------------
@@ -254,12 +288,21 @@ def test_certificate_branch(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     key = tmp_path / "key.pem"
     key.write_text("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n")
     monkeypatch.setattr(msal, "ConfidentialClientApplication", FakeConfidential)
-    settings = ConnectionSettings(auth="certificate", tenant_id="tid", client_id="cid", cert_path=key,
-                                  cert_thumbprint="AB12", cert_passphrase="pw")
+    settings = ConnectionSettings(
+        auth="certificate",
+        tenant_id="tid",
+        client_id="cid",
+        cert_path=key,
+        cert_thumbprint="AB12",
+        cert_passphrase="pw",
+    )
     token = auth.token_provider(settings, "https://contoso.sharepoint.com/sites/alfa")()
     assert token["token_type"] == "Bearer"
-    assert FakeConfidential.calls[0] == ("cid", "https://login.microsoftonline.com/tid",
-                                         ["passphrase", "private_key", "thumbprint"])
+    assert FakeConfidential.calls[0] == (
+        "cid",
+        "https://login.microsoftonline.com/tid",
+        ["passphrase", "private_key", "thumbprint"],
+    )
     assert FakeConfidential.calls[1] == ("scopes", ["https://contoso.sharepoint.com/.default"])
 
 
@@ -273,11 +316,14 @@ def test_certificate_failure_is_auth_error(monkeypatch: pytest.MonkeyPatch, tmp_
     key = tmp_path / "key.pem"
     key.write_text("k")
     monkeypatch.setattr(msal, "ConfidentialClientApplication", Failing)
-    settings = ConnectionSettings(auth="certificate", tenant_id="t", client_id="c", cert_path=key, cert_thumbprint="x")
+    settings = ConnectionSettings(
+        auth="certificate", tenant_id="t", client_id="c", cert_path=key, cert_thumbprint="x"
+    )
     with pytest.raises(AuthError, match="AADSTS700027"):
         auth.token_provider(settings, "https://contoso.sharepoint.com")()
-    missing = ConnectionSettings(auth="certificate", tenant_id="t", client_id="c",
-                                 cert_path=tmp_path / "nope.pem", cert_thumbprint="x")
+    missing = ConnectionSettings(
+        auth="certificate", tenant_id="t", client_id="c", cert_path=tmp_path / "nope.pem", cert_thumbprint="x"
+    )
     with pytest.raises(AuthError, match=r"nope\.pem"):
         auth.token_provider(missing, "https://contoso.sharepoint.com")
 
@@ -324,9 +370,13 @@ def test_device_code_branch_and_cache_mode(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setattr(msal, "PublicClientApplication", FakePublic)
     monkeypatch.setattr(msal, "SerializableTokenCache", FakeCache)
     cache_path = tmp_path / "cache" / "tokens.json"
-    settings = ConnectionSettings(auth="device-code", tenant_id="t", client_id="c", token_cache_path=cache_path)
+    settings = ConnectionSettings(
+        auth="device-code", tenant_id="t", client_id="c", token_cache_path=cache_path
+    )
     prompts: list[str] = []
-    provider = auth.device_code_token_provider(settings, "https://contoso.sharepoint.com/sites/a", prompt=prompts.append)
+    provider = auth.device_code_token_provider(
+        settings, "https://contoso.sharepoint.com/sites/a", prompt=prompts.append
+    )
     FakePublic.accounts = []
     assert provider()["access_token"] == "device-token"
     assert prompts and "ABC" in prompts[0]
@@ -357,8 +407,13 @@ def test_render_batch_keeps_order_and_groups_writes() -> None:
     ]
     boundary, body = render_batch(ops, "http://h/sites/a/_api", {"X-RequestDigest": "d"})
     text = body.decode()
-    assert text.index("POST http") < text.index("MERGE http") < text.index("GET http") < text.index("DELETE http")
-    assert text.count("boundary=\"changeset_") == 2  # POST+MERGE share one changeset; DELETE has its own
+    assert (
+        text.index("POST http")
+        < text.index("MERGE http")
+        < text.index("GET http")
+        < text.index("DELETE http")
+    )
+    assert text.count('boundary="changeset_') == 2  # POST+MERGE share one changeset; DELETE has its own
     assert "\\u00c5" in text and "X-HTTP-Method: MERGE" in text and "IF-MATCH: *" in text
     assert text.endswith(f"--{boundary}--\r\n")
 

@@ -16,14 +16,25 @@ from veiviser.sharepoint import RateLimiter, SiteClient, connect
 from veiviser.sharepoint.sites import create_site, join_hub, register_hub, site_status, wait_until_ready
 
 OWNER = "admin@kommune.no"
-HUB_LISTS = ("projects", "portfolio_risks", "portfolio_stakeholders", "portfolio_benefits",
-             "portfolio_indicators", "portfolio_measurements")
+HUB_LISTS = (
+    "projects",
+    "portfolio_risks",
+    "portfolio_stakeholders",
+    "portfolio_benefits",
+    "portfolio_indicators",
+    "portfolio_measurements",
+)
 PROJECT_LISTS = ("risks", "stakeholders", "benefits", "indicators", "measurements", "properties")
 
 
 def settings(server: EmulatorServer, **extra: Any) -> ConnectionSettings:
-    values: dict[str, Any] = {"auth": "token", "access_token": server.token, "org": "Testkommune",
-                              "admin_url": server.url, "retry_max_total_seconds": 60}
+    values: dict[str, Any] = {
+        "auth": "token",
+        "access_token": server.token,
+        "org": "Testkommune",
+        "admin_url": server.url,
+        "retry_max_total_seconds": 60,
+    }
     values.update(extra)
     return ConnectionSettings(**values)
 
@@ -41,17 +52,26 @@ def make_site(server: EmulatorServer, alias: str) -> SiteClient:
     return client(server, url)
 
 
-def apply_lists(site: SiteClient, template: Template, keys: tuple[str, ...], *, skip_fields: set[str] = frozenset()) -> dict[str, str]:
+def apply_lists(
+    site: SiteClient, template: Template, keys: tuple[str, ...], *, skip_fields: set[str] = frozenset()
+) -> dict[str, str]:
     """Create the template's lists ``keys`` with their fields; returns list key -> list id."""
     ids: dict[str, str] = {}
     for key in keys:
         ldef = template.get_list(key)
         leaf = ldef.url.split("/")[-1]
-        d = site.call("POST", "Web/lists", {"Title": leaf, "BaseTemplate": 100, "Description": "",
-                                            "__metadata": {"type": "SP.List"}})
+        d = site.call(
+            "POST",
+            "Web/lists",
+            {"Title": leaf, "BaseTemplate": 100, "Description": "", "__metadata": {"type": "SP.List"}},
+        )
         ids[key] = str(d["Id"])
         if leaf != ldef.title:
-            site.call("MERGE", f"Web/lists(guid'{ids[key]}')", {"Title": ldef.title, "__metadata": {"type": "SP.List"}})
+            site.call(
+                "MERGE",
+                f"Web/lists(guid'{ids[key]}')",
+                {"Title": ldef.title, "__metadata": {"type": "SP.List"}},
+            )
     for key in keys:
         ldef = template.get_list(key)
         for fdef in ldef.fields:
@@ -60,8 +80,16 @@ def apply_lists(site: SiteClient, template: Template, keys: tuple[str, ...], *, 
             if fdef.lookup_list and fdef.lookup_list not in ids:
                 continue
             xml = ldef.schema_xml(fdef.name, list_ids=ids)
-            site.call("POST", f"Web/lists(guid'{ids[key]}')/Fields/CreateFieldAsXml",
-                      {"parameters": {"SchemaXml": xml, "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}})
+            site.call(
+                "POST",
+                f"Web/lists(guid'{ids[key]}')/Fields/CreateFieldAsXml",
+                {
+                    "parameters": {
+                        "SchemaXml": xml,
+                        "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"},
+                    }
+                },
+            )
     return ids
 
 
@@ -72,8 +100,17 @@ def make_hub(server: EmulatorServer, alias: str = "portefolje") -> tuple[SiteCli
     return hub, hub_id
 
 
-def make_project(server: EmulatorServer, hub: SiteClient, hub_id: str, alias: str, *, title: str | None = None,
-                 phase: str = "Konsept", skip_fields: set[str] = frozenset(), register: bool = True) -> SiteClient:
+def make_project(
+    server: EmulatorServer,
+    hub: SiteClient,
+    hub_id: str,
+    alias: str,
+    *,
+    title: str | None = None,
+    phase: str = "Konsept",
+    skip_fields: set[str] = frozenset(),
+    register: bool = True,
+) -> SiteClient:
     """A project site with the source lists, joined to the hub and registered in Prosjekter."""
     site = make_site(server, alias)
     join_hub(site, hub_id)
@@ -81,7 +118,9 @@ def make_project(server: EmulatorServer, hub: SiteClient, hub_id: str, alias: st
     props = {"Title": title or alias, "GtProjectPhase": phase}
     assert all(r.ok for r in site.create_items("Prosjektegenskaper", [props]))
     if register:
-        assert all(r.ok for r in hub.create_items("Prosjekter", [{"Title": title or alias, "GtSiteUrl": site.url}]))
+        assert all(
+            r.ok for r in hub.create_items("Prosjekter", [{"Title": title or alias, "GtSiteUrl": site.url}])
+        )
     return site
 
 

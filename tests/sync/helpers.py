@@ -40,7 +40,10 @@ def source_state(sites: list[SiteClient]) -> dict[str, set[tuple[str, str]]]:
 def central_state(hub: SiteClient) -> dict[str, list[tuple[str, str]]]:
     """kind -> [(GtSourceKey, Title)] on the hub (a list, so duplicates show)."""
     return {
-        name: sorted((r["GtSourceKey"], r["Title"]) for r in hub.iter_items(title, select=["ID", "Title", "GtSourceKey"]))
+        name: sorted(
+            (r["GtSourceKey"], r["Title"])
+            for r in hub.iter_items(title, select=["ID", "Title", "GtSourceKey"])
+        )
         for name, title in CENTRAL.items()
     }
 
@@ -52,11 +55,15 @@ def assert_exact(hub: SiteClient, sites: list[SiteClient], store: StateStore | N
     for name in KINDS:
         dupes = [k for k, n in Counter(k for k, _ in got[name]).items() if n > 1]
         assert not dupes, f"{name}: duplicated on the hub: {dupes}"
-        assert set(got[name]) == expected[name], f"{name}: hub {sorted(got[name])} != source {sorted(expected[name])}"
+        assert set(got[name]) == expected[name], (
+            f"{name}: hub {sorted(got[name])} != source {sorted(expected[name])}"
+        )
         if store is not None:
             frame = store.history_frame(name)
             current = set(zip(frame["source_key"], frame["Title"], strict=True)) if len(frame) else set()
-            assert current == expected[name], f"{name}: history {sorted(current)} != source {sorted(expected[name])}"
+            assert current == expected[name], (
+                f"{name}: history {sorted(current)} != source {sorted(expected[name])}"
+            )
 
 
 @dataclass
@@ -85,7 +92,9 @@ class RetryWatch:
             arrived = time.monotonic()
             resp = top(method, scheme, host, path, query, headers, body, too_large)
             # The client-request-id tells a transport re-send from another worker's equal request.
-            self._add(arrived, ("top", method, path, query, bytes(body), headers.get("client-request-id")), resp)
+            self._add(
+                arrived, ("top", method, path, query, bytes(body), headers.get("client-request-id")), resp
+            )
             return resp
 
         def run_part(op, envelope, auth):
@@ -101,8 +110,11 @@ class RetryWatch:
     def _add(self, arrived: float, signature: tuple[Any, ...], resp: Any) -> None:
         raw = resp.headers.get("Retry-After")
         with self._lock:
-            self.exchanges.append(Exchange(arrived, time.monotonic(), signature, resp.status,
-                                           float(raw) if raw is not None else None))
+            self.exchanges.append(
+                Exchange(
+                    arrived, time.monotonic(), signature, resp.status, float(raw) if raw is not None else None
+                )
+            )
 
     @property
     def throttled(self) -> int:

@@ -13,7 +13,14 @@ def rules(findings):
 
 def test_clean_site_has_no_findings():
     rows = {
-        "risks": [{"item_id": 1, "GtRiskProbability": 3, "GtRiskConsequence": 0, "GtRiskProbabilityPostAction": None}],
+        "risks": [
+            {
+                "item_id": 1,
+                "GtRiskProbability": 3,
+                "GtRiskConsequence": 0,
+                "GtRiskProbabilityPostAction": None,
+            }
+        ],
         "benefits": [{"item_id": 1, "Title": "B", "GtGainsOwnerId": 7}],
         "indicators": [{"item_id": 2, "GtStartValue": 10, "GtDesiredValue": 20, "GtGainLookupId": 1}],
         "measurements": [{"item_id": 3, "GtMeasureIndicatorLookupId": 2, "GtMeasurementValue": 15}],
@@ -22,7 +29,16 @@ def test_clean_site_has_no_findings():
 
 
 def test_risk_scale_outside_0_to_5_and_non_numbers():
-    rows = {"risks": [{"item_id": 4, "GtRiskProbability": 7, "GtRiskConsequence": -1, "GtRiskConsequencePostAction": "x"}]}
+    rows = {
+        "risks": [
+            {
+                "item_id": 4,
+                "GtRiskProbability": 7,
+                "GtRiskConsequence": -1,
+                "GtRiskConsequencePostAction": "x",
+            }
+        ]
+    }
     found = check_site(SITE, rows)
     assert rules(found) == [
         ("Usikkerhet", 4, "GtRiskConsequence", "risk-scale-range"),
@@ -64,7 +80,10 @@ def test_every_rule_is_documented():
     rows = {
         "risks": [{"item_id": 1, "GtRiskProbability": 9}],
         "benefits": [{"item_id": 1}],
-        "indicators": [{"item_id": 1, "GtGainLookupId": 5}, {"item_id": 2, "GtStartValue": 1, "GtDesiredValue": 1}],
+        "indicators": [
+            {"item_id": 1, "GtGainLookupId": 5},
+            {"item_id": 2, "GtStartValue": 1, "GtDesiredValue": 1},
+        ],
         "measurements": [{"item_id": 1, "GtMeasureIndicatorLookupId": 9}, {"item_id": 2}],
     }
     assert {f.rule for f in check_site(SITE, rows)} == set(RULES)

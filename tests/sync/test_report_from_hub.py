@@ -32,36 +32,73 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
     from veiviser.provisioning.engine import ProjectRequest, Provisioner
 
     state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
-    prov = Provisioner(f"{server.url}/sites/portefolje", settings=settings(server, ru_per_minute=1e9),
-                       owner="admin@kommune.no", wait_timeout=30, wait_interval=0.02)
+    prov = Provisioner(
+        f"{server.url}/sites/portefolje",
+        settings=settings(server, ru_per_minute=1e9),
+        owner="admin@kommune.no",
+        wait_timeout=30,
+        wait_interval=0.02,
+    )
     assert prov.hub(title="Portefølje").outcome != "failed"
     urls = {}
-    for title, alias, unit in (("Digitale politikere", "alfa", "Oppvekst"), ("Velferdsteknologi", "beta", "Helse")):
-        res = prov.project(ProjectRequest(title=title, alias=alias, owner="eier@kommune.no", leader="leder@kommune.no",
-                                          phase="Gjennomføre", unit=unit, service_area="Skole og oppvekst"))
+    for title, alias, unit in (
+        ("Digitale politikere", "alfa", "Oppvekst"),
+        ("Velferdsteknologi", "beta", "Helse"),
+    ):
+        res = prov.project(
+            ProjectRequest(
+                title=title,
+                alias=alias,
+                owner="eier@kommune.no",
+                leader="leder@kommune.no",
+                phase="Gjennomføre",
+                unit=unit,
+                service_area="Skole og oppvekst",
+            )
+        )
         assert res.ok, res.error
         urls[title] = res.url
     alpha, beta = prov.client(urls["Digitale politikere"]), prov.client(urls["Velferdsteknologi"])
     seed(alpha, 3, tag="a")
     cts = alpha.get("Web/lists/GetByTitle('Usikkerhet')/ContentTypes", {"$select": "StringId,Name"})
     risk_ct = next(c["StringId"] for c in cts if c["StringId"].upper().startswith(RISK_CT_PREFIX.upper()))
-    add_items(alpha, "Usikkerhet", [{"Title": "Leverandøren går konkurs", "GtRiskProbability": 4, "ContentTypeId": risk_ct,
-                                     "GtRiskConsequence": 5, "GtRiskStatus": "Identifisert"}])
+    add_items(
+        alpha,
+        "Usikkerhet",
+        [
+            {
+                "Title": "Leverandøren går konkurs",
+                "GtRiskProbability": 4,
+                "ContentTypeId": risk_ct,
+                "GtRiskConsequence": 5,
+                "GtRiskStatus": "Identifisert",
+            }
+        ],
+    )
     seed(beta, 2, tag="b")
     hub = prov.client(prov.hub_url)
     reg = {r["Title"]: r["ID"] for r in hub.iter_items("Prosjekter", select=["ID", "Title"])}
-    assert all(r.ok for r in hub.update_items("Prosjekter", {reg["Digitale politikere"]: {
-        "GtItposmoInformation": 7, "GtItposmoTechnology": 3}}))
+    assert all(
+        r.ok
+        for r in hub.update_items(
+            "Prosjekter", {reg["Digitale politikere"]: {"GtItposmoInformation": 7, "GtItposmoTechnology": 3}}
+        )
+    )
     runner = CliRunner()
     result = runner.invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=_env(server))
     assert result.exit_code == EXIT_OK, result.output
 
     out = tmp_path / "rapport"
-    result = runner.invoke(main, ["report", "--hub", hub.url, "--state", state_url, "--out", str(out),
-                                  "--since", "2020-01-01"], env=_env(server))
+    result = runner.invoke(
+        main,
+        ["report", "--hub", hub.url, "--state", state_url, "--out", str(out), "--since", "2020-01-01"],
+        env=_env(server),
+    )
     assert result.exit_code == 0, result.output
     html = (out / "portefoljerapport.html").read_text(encoding="utf-8")
-    assert "Digitale politikere" in html and "Velferdsteknologi" in html and "Leverandøren går konkurs" in html
+    assert (
+        "Digitale politikere" in html and "Velferdsteknologi" in html and "Leverandøren går konkurs" in html
+    )
     assert (out / "portefoljerapport.xlsx").stat().st_size > 5000
     risks = pd.read_parquet(out / "powerbi" / "fact_risks.parquet")
     assert len(risks) == 3 + 1 + 2
@@ -69,11 +106,25 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
     assert "Digitale politikere" in dim and "Velferdsteknologi" in dim
 
     # --hub and --dataset are alternatives; neither or both is a usage error, not a traceback.
-    for args in (["report", "--out", str(out)], ["report", "--hub", hub.url, "--dataset", str(out), "--out", str(out)]):
+    for args in (
+        ["report", "--out", str(out)],
+        ["report", "--hub", hub.url, "--dataset", str(out), "--out", str(out)],
+    ):
         bad = runner.invoke(main, args, env=_env(server))
         assert bad.exit_code == 2 and "exactly one of --hub" in bad.output and "Traceback" not in bad.output
-    missing = runner.invoke(main, ["report", "--hub", f"{server.url}/sites/finnesikke", "--state", state_url,
-                                   "--out", str(tmp_path / "x")], env=_env(server))
+    missing = runner.invoke(
+        main,
+        [
+            "report",
+            "--hub",
+            f"{server.url}/sites/finnesikke",
+            "--state",
+            state_url,
+            "--out",
+            str(tmp_path / "x"),
+        ],
+        env=_env(server),
+    )
     assert missing.exit_code != 0 and "finnesikke" in missing.output and "Traceback" not in missing.output
 
 
@@ -86,10 +137,16 @@ def test_load_dataset_projects_people_ratings_and_joined_sites(server, tmp_path)
     seed(loose, 1, tag="x")
     manager = ensure_user(hub, "leder@kommune.no")
     reg_id = next(r["ID"] for r in hub.iter_items("Prosjekter", select=["ID"]))
-    assert all(r.ok for r in hub.update_items("Prosjekter", {reg_id: {"GtProjectManagerId": manager,
-                                                                      "GtProjectUnit": "Helse"}}))
+    assert all(
+        r.ok
+        for r in hub.update_items(
+            "Prosjekter", {reg_id: {"GtProjectManagerId": manager, "GtProjectUnit": "Helse"}}
+        )
+    )
     with StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}") as store:
-        report = sync_portfolio(hub.url, settings=settings(server), state=store, options=SyncOptions(workers=2))
+        report = sync_portfolio(
+            hub.url, settings=settings(server), state=store, options=SyncOptions(workers=2)
+        )
         assert report.exit_code == EXIT_OK, report.to_dict()
         assert [s.url for s in report.joined_unregistered] == [loose.url], report.notes
         data = report.to_dict()
@@ -99,7 +156,9 @@ def test_load_dataset_projects_people_ratings_and_joined_sites(server, tmp_path)
         # The first run added the joined site to the register; the next one finds it there.
         titles = sorted(r["Title"] for r in hub.iter_items("Prosjekter", select=["Title"]))
         assert titles == ["Bare tilknyttet", "Registrert"]
-        again = sync_portfolio(hub.url, settings=settings(server), state=store, options=SyncOptions(workers=2))
+        again = sync_portfolio(
+            hub.url, settings=settings(server), state=store, options=SyncOptions(workers=2)
+        )
         assert again.exit_code == EXIT_OK and again.joined_unregistered == []
 
         dataset = load_dataset(store, hub)
@@ -121,7 +180,9 @@ def test_cli_exit_code_when_another_run_holds_the_lock(server, tmp_path):
     hub, _ = make_hub(server)
     state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     with StateStore(state_url) as store, store.acquire_lock(owner="nattjobb:1"):
-        result = CliRunner().invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=_env(server))
+        result = CliRunner().invoke(
+            main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=_env(server)
+        )
     assert result.exit_code == EXIT_LOCK_HELD == 75, result.output
     assert "nattjobb:1" in result.output and "Traceback" not in result.output
     help_text = CliRunner().invoke(main, ["sync", "run", "--help"]).output

@@ -40,7 +40,12 @@ def store(url):
 
 def snap(key: str, site: str = "s1", **values) -> RowSnapshot:
     return RowSnapshot(
-        kind="risks", source_key=key, site_id=site, values=values, project_url=f"http://x/{site}", project_title=site
+        kind="risks",
+        source_key=key,
+        site_id=site,
+        values=values,
+        project_url=f"http://x/{site}",
+        project_title=site,
     )
 
 
@@ -124,7 +129,9 @@ def test_changes_since_date_and_run(store):
     store.record_versions([snap("k1", a=1), snap("k2", a=2)], run_id=run1, at=T0)
     store.finish_run(run1, "ok", at=T0)
     run2 = store.start_run("http://hub", at=T0 + timedelta(days=1))
-    store.record_versions([snap("k1", a=5), snap("k2", a=2), snap("k3", a=3)], run_id=run2, at=T0 + timedelta(days=1))
+    store.record_versions(
+        [snap("k1", a=5), snap("k2", a=2), snap("k3", a=3)], run_id=run2, at=T0 + timedelta(days=1)
+    )
     store.record_deletions("risks", ["k2"], run_id=run2, at=T0 + timedelta(days=1))
     store.finish_run(run2, "ok", at=T0 + timedelta(days=1))
 
@@ -158,7 +165,9 @@ def test_module_level_frames(url):
 
 def test_run_log_site_results_findings_and_lag(store):
     run = store.start_run("http://hub", owner="me", at=T0)
-    store.record_site_result(run, SiteRunResult("http://x/a", "ok", site_id="A", counts={"risks": 3}, finished_at=T0))
+    store.record_site_result(
+        run, SiteRunResult("http://x/a", "ok", site_id="A", counts={"risks": 3}, finished_at=T0)
+    )
     store.record_site_result(run, SiteRunResult("http://x/b", "failed", error="HTTP 404", finished_at=T0))
     store.add_findings(
         run,
@@ -166,12 +175,18 @@ def test_run_log_site_results_findings_and_lag(store):
     )
     store.finish_run(run, "partial", counts={"sites": 2}, at=T0)
     run2 = store.start_run("http://hub", at=T0 + timedelta(days=1))
-    store.record_site_result(run2, SiteRunResult("http://x/a", "failed", error="boom", finished_at=T0 + timedelta(1)))
-    store.record_site_result(run2, SiteRunResult("http://x/a", "ok", finished_at=T0 + timedelta(1)))  # replaced
+    store.record_site_result(
+        run2, SiteRunResult("http://x/a", "failed", error="boom", finished_at=T0 + timedelta(1))
+    )
+    store.record_site_result(
+        run2, SiteRunResult("http://x/a", "ok", finished_at=T0 + timedelta(1))
+    )  # replaced
 
     runs = store.runs()
     assert [r["id"] for r in runs] == [run2, run]
-    assert runs[1]["status"] == "partial" and runs[1]["failed_sites"] == 1 and runs[1]["counts"] == {"sites": 2}
+    assert (
+        runs[1]["status"] == "partial" and runs[1]["failed_sites"] == 1 and runs[1]["counts"] == {"sites": 2}
+    )
     assert store.last_run()["id"] == run
     assert store.last_run(finished=False)["id"] == run2
     assert [s["status"] for s in store.site_results(run)] == ["ok", "failed"]

@@ -39,11 +39,25 @@ def central(hub, kind):
 
 
 def seed(site, n=3):
-    add_items(site, "Usikkerhet", [{"Title": f"R{i}", "GtRiskProbability": i % 6, "GtRiskConsequence": 2} for i in range(n)])
-    add_items(site, "Interessentregister", [{"Title": f"S{i}", "GtStakeholderInfluence": "Stor"} for i in range(n)])
+    add_items(
+        site,
+        "Usikkerhet",
+        [{"Title": f"R{i}", "GtRiskProbability": i % 6, "GtRiskConsequence": 2} for i in range(n)],
+    )
+    add_items(
+        site, "Interessentregister", [{"Title": f"S{i}", "GtStakeholderInfluence": "Stor"} for i in range(n)]
+    )
     b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "B1"}])
-    i = add_items(site, "Måleindikatorer", [{"Title": "I1", "GtStartValue": 10, "GtDesiredValue": 20, "GtGainLookupId": b[0]}])
-    add_items(site, "Gevinstoppfølging", [{"Title": "M1", "GtMeasurementValue": 15, "GtMeasureIndicatorLookupId": i[0]}])
+    i = add_items(
+        site,
+        "Måleindikatorer",
+        [{"Title": "I1", "GtStartValue": 10, "GtDesiredValue": 20, "GtGainLookupId": b[0]}],
+    )
+    add_items(
+        site,
+        "Gevinstoppfølging",
+        [{"Title": "M1", "GtMeasurementValue": 15, "GtMeasureIndicatorLookupId": i[0]}],
+    )
 
 
 def run(server, hub, store, **opts):
@@ -94,8 +108,12 @@ def test_failing_site_is_isolated_and_faults_give_exact_result(server, store):
     broken.call("DELETE", f"Web/lists(guid'{broken.resolve_list('Interessentregister').id}')")
     watch = RetryWatch(server).install()
     server.faults.set_random(0.3, (429, 503), retry_after=1, seed=11)
-    report = sync_portfolio(hub.url, settings=settings(server, retry_max_attempts=20, retry_max_total_seconds=120),
-                            state=store, options=SyncOptions(workers=3))
+    report = sync_portfolio(
+        hub.url,
+        settings=settings(server, retry_max_attempts=20, retry_max_total_seconds=120),
+        state=store,
+        options=SyncOptions(workers=3),
+    )
     server.faults.set_random(0.0)
     assert report.exit_code == 4, report.to_dict()
     assert [s.url.rsplit("/", 1)[-1] for s in report.failed_sites] == ["broken"]

@@ -60,14 +60,28 @@ def run(server, hub, store, **opts):
 
 
 def seed(site, n=3, tag=""):
-    add_items(site, "Usikkerhet", [{"Title": f"R{tag}{i}", "GtRiskProbability": i % 6, "GtRiskConsequence": 2}
-                                   for i in range(n)])
+    add_items(
+        site,
+        "Usikkerhet",
+        [{"Title": f"R{tag}{i}", "GtRiskProbability": i % 6, "GtRiskConsequence": 2} for i in range(n)],
+    )
     add_items(site, "Interessentregister", [{"Title": f"S{tag}{i}"} for i in range(n)])
-    b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": f"B{tag}1"}, {"Title": f"B{tag}2"}])
-    i = add_items(site, "Måleindikatorer", [{"Title": f"I{tag}1", "GtStartValue": 1, "GtDesiredValue": 9,
-                                             "GtGainLookupId": b[0]}])
-    add_items(site, "Gevinstoppfølging", [{"Title": f"M{tag}{k}", "GtMeasurementValue": k,
-                                           "GtMeasureIndicatorLookupId": i[0]} for k in range(2)])
+    b = add_items(
+        site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": f"B{tag}1"}, {"Title": f"B{tag}2"}]
+    )
+    i = add_items(
+        site,
+        "Måleindikatorer",
+        [{"Title": f"I{tag}1", "GtStartValue": 1, "GtDesiredValue": 9, "GtGainLookupId": b[0]}],
+    )
+    add_items(
+        site,
+        "Gevinstoppfølging",
+        [
+            {"Title": f"M{tag}{k}", "GtMeasurementValue": k, "GtMeasureIndicatorLookupId": i[0]}
+            for k in range(2)
+        ],
+    )
 
 
 # --- Prosjektportalen 365-style site -------------------------------------------------------------
@@ -75,20 +89,33 @@ def seed(site, n=3, tag=""):
 
 def _xml_field(site, list_title, xml):
     info = site.resolve_list(list_title)
-    site.call("POST", f"Web/lists(guid'{info.id}')/Fields/CreateFieldAsXml",
-              {"parameters": {"SchemaXml": xml, "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}})
+    site.call(
+        "POST",
+        f"Web/lists(guid'{info.id}')/Fields/CreateFieldAsXml",
+        {"parameters": {"SchemaXml": xml, "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}},
+    )
 
 
 def _taxonomy_phase(site, list_title):
-    _xml_field(site, list_title, (
-        '<Field Type="TaxonomyFieldType" Name="GtProjectPhase" StaticName="GtProjectPhase" DisplayName="Fase" '
-        'ID="{325543a5-815d-485d-a9a5-e0773ad762e9}" ShowField="Term1044"><Customization><ArrayOfProperty>'
-        f'<Property><Name>TermSetId</Name><Value>{TERMSET}</Value></Property>'
-        '</ArrayOfProperty></Customization></Field>'))
+    _xml_field(
+        site,
+        list_title,
+        (
+            '<Field Type="TaxonomyFieldType" Name="GtProjectPhase" StaticName="GtProjectPhase" DisplayName="Fase" '
+            'ID="{325543a5-815d-485d-a9a5-e0773ad762e9}" ShowField="Term1044"><Customization><ArrayOfProperty>'
+            f"<Property><Name>TermSetId</Name><Value>{TERMSET}</Value></Property>"
+            "</ArrayOfProperty></Customization></Field>"
+        ),
+    )
 
 
 def _term(label, guid):
-    return {"__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"}, "Label": label, "TermGuid": guid, "WssId": -1}
+    return {
+        "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"},
+        "Label": label,
+        "TermGuid": guid,
+        "WssId": -1,
+    }
 
 
 def make_pp365_project(server, hub, hub_id, alias):
@@ -105,37 +132,75 @@ def make_pp365_project(server, hub, hub_id, alias):
     apply_lists(site, load_bundle().project, PROJECT_LISTS, skip_fields=pp365)
     for title in ("Usikkerhet", "Prosjektegenskaper"):
         _taxonomy_phase(site, title)
-    _xml_field(site, "Usikkerhet", '<Field Type="Number" Name="GtRiskProbability" StaticName="GtRiskProbability" '
-                                   'DisplayName="Sannsynlighet (S)" ID="{1e0c625d-c8b2-575c-9cf7-1b0492d5cdd3}" />')
-    _xml_field(site, "Usikkerhet", (
-        '<Field Type="Calculated" Name="GtRiskFactor" StaticName="GtRiskFactor" DisplayName="Risikofaktor" '
-        'ResultType="Number" ReadOnly="TRUE"><Formula>=GtRiskProbability*GtRiskConsequence</Formula>'
-        '<FieldRefs><FieldRef Name="GtRiskProbability" /><FieldRef Name="GtRiskConsequence" /></FieldRefs></Field>'))
-    fields = {f["InternalName"] for f in site.get(f"Web/lists(guid'{site.resolve_list('Gevinstoppfølging').id}')/Fields",
-                                                  {"$select": "InternalName"})}
+    _xml_field(
+        site,
+        "Usikkerhet",
+        '<Field Type="Number" Name="GtRiskProbability" StaticName="GtRiskProbability" '
+        'DisplayName="Sannsynlighet (S)" ID="{1e0c625d-c8b2-575c-9cf7-1b0492d5cdd3}" />',
+    )
+    _xml_field(
+        site,
+        "Usikkerhet",
+        (
+            '<Field Type="Calculated" Name="GtRiskFactor" StaticName="GtRiskFactor" DisplayName="Risikofaktor" '
+            'ResultType="Number" ReadOnly="TRUE"><Formula>=GtRiskProbability*GtRiskConsequence</Formula>'
+            '<FieldRefs><FieldRef Name="GtRiskProbability" /><FieldRef Name="GtRiskConsequence" /></FieldRefs></Field>'
+        ),
+    )
+    fields = {
+        f["InternalName"]
+        for f in site.get(
+            f"Web/lists(guid'{site.resolve_list('Gevinstoppfølging').id}')/Fields",
+            {"$select": "InternalName"},
+        )
+    }
     assert {"GtMeasureIndicatorLookup_GtDesiredValue", "GtMeasureIndicatorLookup_ID"} <= fields
-    assert all(r.ok for r in site.create_items("Prosjektegenskaper", [
-        {"Title": "PP365-prosjektet", "GtProjectPhase": _term("Gjennomføre", GJENNOMFORE)}]))
-    assert all(r.ok for r in hub.create_items("Prosjekter", [{"Title": "PP365-prosjektet", "GtSiteUrl": site.url}]))
+    assert all(
+        r.ok
+        for r in site.create_items(
+            "Prosjektegenskaper",
+            [{"Title": "PP365-prosjektet", "GtProjectPhase": _term("Gjennomføre", GJENNOMFORE)}],
+        )
+    )
+    assert all(
+        r.ok for r in hub.create_items("Prosjekter", [{"Title": "PP365-prosjektet", "GtSiteUrl": site.url}])
+    )
     return site
 
 
 def test_pp365_style_site_syncs(server, store):
     hub, hub_id = make_hub(server)
     site = make_pp365_project(server, hub, hub_id, "pp365")
-    r = add_items(site, "Usikkerhet", [
-        {"Title": "Leverandør svikter", "GtRiskProbability": 7, "GtRiskConsequence": 2,
-         "GtProjectPhase": _term("Planlegge", PLANLEGGE)},
-        {"Title": "Forsinket", "GtRiskProbability": 3, "GtRiskConsequence": 4},
-    ])
+    r = add_items(
+        site,
+        "Usikkerhet",
+        [
+            {
+                "Title": "Leverandør svikter",
+                "GtRiskProbability": 7,
+                "GtRiskConsequence": 2,
+                "GtProjectPhase": _term("Planlegge", PLANLEGGE),
+            },
+            {"Title": "Forsinket", "GtRiskProbability": 3, "GtRiskConsequence": 4},
+        ],
+    )
     # PP365 forms write the phase through the hidden note field ("-1;#Label|guid").
-    note = site.get(f"Web/lists(guid'{site.resolve_list('Usikkerhet').id}')/Fields/getByTitle('GtProjectPhase_0')",
-                    {"$select": "EntityPropertyName"})["EntityPropertyName"]
+    note = site.get(
+        f"Web/lists(guid'{site.resolve_list('Usikkerhet').id}')/Fields/getByTitle('GtProjectPhase_0')",
+        {"$select": "EntityPropertyName"},
+    )["EntityPropertyName"]
     assert site.update_items("Usikkerhet", {r[1]: {note: f"-1;#Gjennomføre|{GJENNOMFORE}"}})[0].ok
     b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "Færre manuelle timer"}])
-    i = add_items(site, "Måleindikatorer", [{"Title": "Timer per uke", "GtStartValue": 40, "GtDesiredValue": 10,
-                                             "GtGainLookupId": b[0]}])
-    add_items(site, "Gevinstoppfølging", [{"Title": "Mars", "GtMeasurementValue": 30, "GtMeasureIndicatorLookupId": i[0]}])
+    i = add_items(
+        site,
+        "Måleindikatorer",
+        [{"Title": "Timer per uke", "GtStartValue": 40, "GtDesiredValue": 10, "GtGainLookupId": b[0]}],
+    )
+    add_items(
+        site,
+        "Gevinstoppfølging",
+        [{"Title": "Mars", "GtMeasurementValue": 30, "GtMeasureIndicatorLookupId": i[0]}],
+    )
     add_items(site, "Interessentregister", [{"Title": "Brukerne"}])
 
     report = run(server, hub, store)
@@ -148,7 +213,9 @@ def test_pp365_style_site_syncs(server, store):
     assert {x["GtProjectPhaseText"] for x in risks.values()} == {"Gjennomføre"}  # the project's phase
     assert risks["Leverandør svikter"]["GtRiskProbability"] == 7  # carried over as it is ...
     rules = {(f.item_id, f.field, f.rule) for f in report.findings}
-    assert any(item == r[0] and field == "GtRiskProbability" for item, field, _ in rules), rules  # ... and found
+    assert any(item == r[0] and field == "GtRiskProbability" for item, field, _ in rules), (
+        rules
+    )  # ... and found
     history = store.history_frame("risks").set_index("Title")
     assert float(history.loc["Forsinket", "GtRiskFactor"]) == 12  # the calculated column, as a number
 
@@ -260,8 +327,9 @@ def test_long_list_reads_only_remaining_pages(server, store):
     from veiviser.sharepoint import RequestCounter
 
     counter = RequestCounter()
-    report = sync_portfolio(hub.url, settings=settings(server), state=store, counter=counter,
-                            options=SyncOptions(page_size=10))
+    report = sync_portfolio(
+        hub.url, settings=settings(server), state=store, counter=counter, options=SyncOptions(page_size=10)
+    )
     assert report.exit_code == EXIT_OK, report.to_dict()
     assert_exact(hub, [site], store)
     # Pages 2 and 3 of Interessentregister only; the batched first page is not read again.
@@ -274,8 +342,11 @@ def test_long_list_reads_only_remaining_pages(server, store):
 def test_retry_watch_catches_an_early_resend(server):
     watch = RetryWatch(server).install()
     server.faults.add(path="/_api/web", status=429, retry_after=1, count=1, scope="top")
-    headers = {"Authorization": f"Bearer {server.token}", "Accept": "application/json;odata=verbose",
-               "client-request-id": "same"}
+    headers = {
+        "Authorization": f"Bearer {server.token}",
+        "Accept": "application/json;odata=verbose",
+        "client-request-id": "same",
+    }
     url = f"{server.url}/_api/web"
     assert requests.get(url, headers=headers, timeout=5).status_code == 429
     requests.get(url, headers=headers, timeout=5)  # at once: too early
@@ -286,8 +357,13 @@ def test_retry_watch_catches_an_early_resend(server):
 
 
 def _env(server):
-    return {"VEIVISER_AUTH": "token", "VEIVISER_ACCESS_TOKEN": server.token, "VEIVISER_ORG": "Testkommune",
-            "VEIVISER_ADMIN_URL": server.url, "VEIVISER_RETRY_MAX_TOTAL_SECONDS": "20"}
+    return {
+        "VEIVISER_AUTH": "token",
+        "VEIVISER_ACCESS_TOKEN": server.token,
+        "VEIVISER_ORG": "Testkommune",
+        "VEIVISER_ADMIN_URL": server.url,
+        "VEIVISER_RETRY_MAX_TOTAL_SECONDS": "20",
+    }
 
 
 def test_cli_run_and_status(server, state_url, tmp_path):
@@ -295,29 +371,55 @@ def test_cli_run_and_status(server, state_url, tmp_path):
     seed(make_project(server, hub, hub_id, "cli1"), 2)
     runner = CliRunner()
     report_file = tmp_path / "rapport.json"
-    result = runner.invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url, "--workers", "2",
-                                  "--report", str(report_file)], env=_env(server))
+    result = runner.invoke(
+        main,
+        [
+            "sync",
+            "run",
+            "--hub",
+            hub.url,
+            "--state",
+            state_url,
+            "--workers",
+            "2",
+            "--report",
+            str(report_file),
+        ],
+        env=_env(server),
+    )
     assert result.exit_code == EXIT_OK, result.output
     assert "1 sites, 0 failed" in result.output
     data = json.loads(report_file.read_text(encoding="utf-8"))
-    assert data["exit_code"] == 0 and data["sites_total"] == 1 and data["totals"]["created"] == 2 + 2 + 2 + 1 + 2
+    assert (
+        data["exit_code"] == 0 and data["sites_total"] == 1 and data["totals"]["created"] == 2 + 2 + 2 + 1 + 2
+    )
 
     broken = make_project(server, hub, hub_id, "cli2")
     broken.call("DELETE", f"Web/lists(guid'{broken.resolve_list('Måleindikatorer').id}')")
-    result = runner.invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url, "--report", str(report_file),
-                                  "--json-logs"], env=_env(server))
+    result = runner.invoke(
+        main,
+        ["sync", "run", "--hub", hub.url, "--state", state_url, "--report", str(report_file), "--json-logs"],
+        env=_env(server),
+    )
     assert result.exit_code == EXIT_SITES_FAILED, result.output
     data = json.loads(report_file.read_text(encoding="utf-8"))
-    assert [f["url"] for f in data["failed"]] == [broken.url] and "Måleindikatorer" in data["failed"][0]["error"]
+    assert [f["url"] for f in data["failed"]] == [broken.url] and "Måleindikatorer" in data["failed"][0][
+        "error"
+    ]
 
     result = runner.invoke(main, ["sync", "status", "--state", state_url], env=_env(server))
     assert result.exit_code == 0, result.output
     assert "partial" in result.output and "failed" in result.output and broken.url in result.output
-    status = json.loads(runner.invoke(main, ["sync", "status", "--state", state_url, "--format", "json"]).output)
+    status = json.loads(
+        runner.invoke(main, ["sync", "status", "--state", state_url, "--format", "json"]).output
+    )
     assert [s["site_url"] for s in status["failing"]] == [broken.url] and len(status["runs"]) == 2
 
-    result = runner.invoke(main, ["sync", "run", "--hub", f"{server.url}/sites/finnesikke", "--state", state_url],
-                           env=_env(server))
+    result = runner.invoke(
+        main,
+        ["sync", "run", "--hub", f"{server.url}/sites/finnesikke", "--state", state_url],
+        env=_env(server),
+    )
     assert result.exit_code == EXIT_RUN_FAILED, result.output
     assert "finnesikke" in result.output
 
@@ -333,22 +435,28 @@ def test_unchanged_sites_cost_one_request_each_and_keep_findings(server, store):
     first = run(server, hub, store, workers=2)
     assert first.exit_code == EXIT_OK, first.to_dict()
     counter = RequestCounter()
-    report = sync_portfolio(hub.url, settings=settings(server), state=store, counter=counter,
-                            options=SyncOptions(workers=2))
+    report = sync_portfolio(
+        hub.url, settings=settings(server), state=store, counter=counter, options=SyncOptions(workers=2)
+    )
     assert report.exit_code == EXIT_OK
     # Per run: the hub register with the hub's id (1 $batch), the hub's form digest (shared by
     # every site) and the tenant's site list (sites joined to the hub); then one $batch per site:
     # no contextinfo of its own, no hub writes.
     assert counter.total == 3 + len(sites), (counter.snapshot(), [s.counts for s in report.sites])
-    assert counter.count("POST", "_api/contextinfo") == 1 and counter.count("POST", "_api/$batch") == 1 + len(sites)
+    assert counter.count("POST", "_api/contextinfo") == 1 and counter.count("POST", "_api/$batch") == 1 + len(
+        sites
+    )
     assert counter.count("POST", "getsitepropertiesfromsharepointbyfilters") == 1
-    assert sorted((f.item_id, f.rule) for f in report.findings) == sorted((f.item_id, f.rule) for f in first.findings)
+    assert sorted((f.item_id, f.rule) for f in report.findings) == sorted(
+        (f.item_id, f.rule) for f in first.findings
+    )
     assert report.findings and report.totals()["unchanged"] == first.totals()["created"]
 
     _mutate(sites[0], 1)
     counter.reset()
-    report = sync_portfolio(hub.url, settings=settings(server), state=store, counter=counter,
-                            options=SyncOptions(workers=2))
+    report = sync_portfolio(
+        hub.url, settings=settings(server), state=store, counter=counter, options=SyncOptions(workers=2)
+    )
     assert report.exit_code == EXIT_OK
     # The changed site: + its changed items, + a hub look-up of the new items' keys, + the hub write;
     # the run: + the central lists' entity types.

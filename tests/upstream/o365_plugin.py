@@ -49,7 +49,9 @@ def _token() -> dict[str, Any]:
 def pytest_configure(config: Any) -> None:
     """Patch ``SPTestCase.setUpClass`` once the upstream ``tests`` package is importable."""
     if not _URL:
-        raise RuntimeError("VEIVISER_EMULATOR_URL is not set; run the upstream tests through upstream_runner.")
+        raise RuntimeError(
+            "VEIVISER_EMULATOR_URL is not set; run the upstream tests through upstream_runner."
+        )
     import sys
 
     root = str(config.rootpath)

@@ -19,7 +19,7 @@ TESTS_DIR = os.environ.get("VEIVISER_UPSTREAM_TESTS", "")
 pytestmark = pytest.mark.skipif(
     not TESTS_DIR,
     reason="VEIVISER_UPSTREAM_TESTS is not set: point it at an export of office365-rest-python-client's "
-           "tests/ folder to run the client's own SharePoint tests against the emulator.",
+    "tests/ folder to run the client's own SharePoint tests against the emulator.",
 )
 
 
@@ -28,7 +28,8 @@ def test_upstream_subset_passes_against_the_emulator():
     ids = select(tests_dir)
     result = run_upstream(tests_dir, ids)
     assert set(result.outcomes) == set(ids), (
-        f"{len(ids) - len(result.outcomes)} selected tests produced no outcome:\n{result.output[-4000:]}")
+        f"{len(ids) - len(result.outcomes)} selected tests produced no outcome:\n{result.output[-4000:]}"
+    )
     assert result.failures() == [], "\n".join(result.failures())
     per_file = result.per_file()
     assert set(per_file) == set(SUBSET)

@@ -88,7 +88,9 @@ def select(tests_dir: Path, subset: dict[str, list[int] | None] | None = None) -
     for name, numbers in (subset or SUBSET).items():
         path = tests_dir / "sharepoint" / name
         if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing: VEIVISER_UPSTREAM_TESTS must point at the client's tests/.")
+            raise FileNotFoundError(
+                f"{path} is missing: VEIVISER_UPSTREAM_TESTS must point at the client's tests/."
+            )
         ids.extend(_test_names(path, numbers))
     return ids
 
@@ -99,15 +101,30 @@ def create_team_site(server: EmulatorServer, path: str = TEAM_SITE) -> None:
     info = requests.post(server.url + "/_api/contextinfo", headers=auth, timeout=30)
     info.raise_for_status()
     digest = info.json()["d"]["GetContextWebInformation"]["FormDigestValue"]
-    body = {"request": {"Title": "Project", "Url": server.url + path, "Owner": "admin@emulator.local",
-                        "Lcid": 1033, "WebTemplate": "STS#3"}}
-    resp = requests.post(server.url + "/_api/spSiteManager/Create", json=body, timeout=30,
-                         headers=auth | {"X-RequestDigest": digest, "Content-Type": "application/json"})
+    body = {
+        "request": {
+            "Title": "Project",
+            "Url": server.url + path,
+            "Owner": "admin@emulator.local",
+            "Lcid": 1033,
+            "WebTemplate": "STS#3",
+        }
+    }
+    resp = requests.post(
+        server.url + "/_api/spSiteManager/Create",
+        json=body,
+        timeout=30,
+        headers=auth | {"X-RequestDigest": digest, "Content-Type": "application/json"},
+    )
     resp.raise_for_status()
 
 
-def run_upstream(tests_dir: str | Path, node_ids: list[str] | None = None, timeout: float = 600,
-                 server: EmulatorServer | None = None) -> UpstreamResult:
+def run_upstream(
+    tests_dir: str | Path,
+    node_ids: list[str] | None = None,
+    timeout: float = 600,
+    server: EmulatorServer | None = None,
+) -> UpstreamResult:
     """Run the upstream tests (``node_ids`` or :data:`SUBSET`) against a fresh in-process emulator."""
     tests_dir = Path(tests_dir).resolve()
     root = tests_dir.parent
@@ -119,15 +136,33 @@ def run_upstream(tests_dir: str | Path, node_ids: list[str] | None = None, timeo
         with tempfile.TemporaryDirectory() as tmp:
             report = Path(tmp) / "report.jsonl"
             env = dict(os.environ)
-            env.update({
-                "VEIVISER_EMULATOR_URL": server.url,
-                "VEIVISER_EMULATOR_TOKEN": server.token,
-                "VEIVISER_UPSTREAM_TEAM_SITE": TEAM_SITE,
-                "VEIVISER_UPSTREAM_REPORT": str(report),
-                "PYTHONPATH": os.pathsep.join([str(HERE), str(root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-            })
-            cmd = [sys.executable, "-m", "pytest", "-p", "o365_plugin", "-p", "no:cacheprovider",
-                   "--rootdir", str(root), "-o", "addopts=", "-q", "--no-header", *ids]
+            env.update(
+                {
+                    "VEIVISER_EMULATOR_URL": server.url,
+                    "VEIVISER_EMULATOR_TOKEN": server.token,
+                    "VEIVISER_UPSTREAM_TEAM_SITE": TEAM_SITE,
+                    "VEIVISER_UPSTREAM_REPORT": str(report),
+                    "PYTHONPATH": os.pathsep.join([str(HERE), str(root), env.get("PYTHONPATH", "")]).rstrip(
+                        os.pathsep
+                    ),
+                }
+            )
+            cmd = [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "o365_plugin",
+                "-p",
+                "no:cacheprovider",
+                "--rootdir",
+                str(root),
+                "-o",
+                "addopts=",
+                "-q",
+                "--no-header",
+                *ids,
+            ]
             proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
             result = UpstreamResult(returncode=proc.returncode, output=proc.stdout + proc.stderr)
             if report.exists():

@@ -27,13 +27,32 @@ DEFAULT_SEED = 2018
 EMAIL_DOMAIN = "trondheim.kommune.example"  # reserved TLD: the demo's people are fictional
 
 #: Phases handed out in portfolio order (spread over the PP365 phases).
-PHASE_CYCLE = ("Gjennomføre", "Realisere", "Planlegge", "Avslutte", "Gjennomføre", "Konsept", "Realisere",
-               "Idé", "Gjennomføre", "Planlegge", "Avslutte", "Gjennomføre")
+PHASE_CYCLE = (
+    "Gjennomføre",
+    "Realisere",
+    "Planlegge",
+    "Avslutte",
+    "Gjennomføre",
+    "Konsept",
+    "Realisere",
+    "Idé",
+    "Gjennomføre",
+    "Planlegge",
+    "Avslutte",
+    "Gjennomføre",
+)
 #: Phases in which benefits are being measured.
 MEASURING_PHASES = frozenset({"Gjennomføre", "Avslutte", "Realisere"})
 
-ITPOSMO_FIELDS = ("GtItposmoInformation", "GtItposmoTechnology", "GtItposmoProcesses", "GtItposmoObjectives",
-                  "GtItposmoStaffing", "GtItposmoManagement", "GtItposmoOtherResources")
+ITPOSMO_FIELDS = (
+    "GtItposmoInformation",
+    "GtItposmoTechnology",
+    "GtItposmoProcesses",
+    "GtItposmoObjectives",
+    "GtItposmoStaffing",
+    "GtItposmoManagement",
+    "GtItposmoOtherResources",
+)
 
 # Keys of the generated collections, in the order they are written (lookup targets first).
 KINDS = ("risks", "stakeholders", "changes", "benefits", "indicators", "measurements")
@@ -106,12 +125,70 @@ class ChangeSet:
 
 # --- people ------------------------------------------------------------------------------------
 
-_FIRST = ("Kari", "Ola", "Ingrid", "Lars", "Marit", "Jon", "Silje", "Anders", "Hanne", "Per", "Tone", "Eirik",
-          "Solveig", "Magnus", "Randi", "Øystein", "Kristin", "Håkon", "Line", "Bjørn", "Åse", "Torbjørn",
-          "Ragnhild", "Espen", "Guro", "Sindre", "Liv", "Trond", "Nina", "Arne")
-_LAST = ("Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Kristiansen", "Jensen",
-         "Karlsen", "Berg", "Haugen", "Hagen", "Strand", "Aune", "Moe", "Solberg", "Bakken", "Lund", "Rønning",
-         "Dahl", "Sæther", "Hoff", "Lie", "Brekke", "Vik", "Fossum", "Løkken", "Ødegård", "Eggen")
+_FIRST = (
+    "Kari",
+    "Ola",
+    "Ingrid",
+    "Lars",
+    "Marit",
+    "Jon",
+    "Silje",
+    "Anders",
+    "Hanne",
+    "Per",
+    "Tone",
+    "Eirik",
+    "Solveig",
+    "Magnus",
+    "Randi",
+    "Øystein",
+    "Kristin",
+    "Håkon",
+    "Line",
+    "Bjørn",
+    "Åse",
+    "Torbjørn",
+    "Ragnhild",
+    "Espen",
+    "Guro",
+    "Sindre",
+    "Liv",
+    "Trond",
+    "Nina",
+    "Arne",
+)
+_LAST = (
+    "Hansen",
+    "Johansen",
+    "Olsen",
+    "Larsen",
+    "Andersen",
+    "Pedersen",
+    "Nilsen",
+    "Kristiansen",
+    "Jensen",
+    "Karlsen",
+    "Berg",
+    "Haugen",
+    "Hagen",
+    "Strand",
+    "Aune",
+    "Moe",
+    "Solberg",
+    "Bakken",
+    "Lund",
+    "Rønning",
+    "Dahl",
+    "Sæther",
+    "Hoff",
+    "Lie",
+    "Brekke",
+    "Vik",
+    "Fossum",
+    "Løkken",
+    "Ødegård",
+    "Eggen",
+)
 
 
 def _ascii(text: str) -> str:
@@ -144,62 +221,148 @@ def theme_of(title: str, unit: str | None) -> str:
 
 
 _RISKS_COMMON = [
-    ("Forsinket leveranse fra leverandør", "Leverandøren har varslet at modulen for integrasjon kan bli forsinket.",
-     "Ukentlige oppfølgingsmøter og dagmulkt i kontrakten."),
-    ("Manglende kapasitet i fagmiljøet", "Nøkkelpersoner i tjenesten har ikke satt av tid til test og opplæring.",
-     "Avklare frikjøp med enhetsleder; lage ressursplan per fase."),
-    ("Integrasjon mot fagsystem feiler", "Eksisterende fagsystem har et gammelt grensesnitt uten dokumentasjon.",
-     "Prototype av integrasjonen tidlig; reserveløsning med filoverføring."),
-    ("Personvernkonsekvenser ikke avklart", "DPIA er ikke gjennomført for behandling av særlige kategorier personopplysninger.",
-     "Gjennomføre DPIA sammen med personvernombudet før anskaffelse."),
-    ("Lav bruk av ny løsning", "Ansatte kan fortsette med gamle rutiner ved siden av den nye løsningen.",
-     "Superbrukere i hver enhet og avvikling av gamle rutiner på fast dato."),
-    ("Budsjettoverskridelse", "Kostnadsoverslaget bygger på priser fra 2017 og omfatter ikke integrasjoner.",
-     "Oppdatert kostnadsestimat til styringsgruppen; prioritere omfang."),
-    ("Nøkkelperson slutter", "Prosjektet er avhengig av én systemansvarlig med unik kunnskap.",
-     "Dokumentere kunnskap og lære opp en stedfortreder."),
-    ("Dårlig datakvalitet i eksisterende register", "Dubletter og mangelfulle adresser i registeret som skal konverteres.",
-     "Vask av data før konvertering; testkonvertering i to runder."),
-    ("Endrede nasjonale krav", "Nye krav fra direktoratet kan komme i løpet av prosjektperioden.",
-     "Følge KS og direktoratets veikart; bygge inn opsjoner i kontrakten."),
-    ("Anskaffelsen blir påklaget", "En tilbyder kan klage på tildelingen og utsette kontraktsinngåelse.",
-     "Grundig evalueringsdokumentasjon; juridisk kvalitetssikring."),
-    ("Svak tilgangsstyring", "Roller og tilganger er ikke definert for alle brukergrupper.",
-     "Rollemodell godkjent av tjenesteeier; tilgangsgjennomgang hvert halvår."),
-    ("Motstand mot endring i tjenesten", "Endrede arbeidsprosesser oppleves som merarbeid i en travel periode.",
-     "Involvere tillitsvalgte tidlig; vise konkrete gevinster for den enkelte."),
+    (
+        "Forsinket leveranse fra leverandør",
+        "Leverandøren har varslet at modulen for integrasjon kan bli forsinket.",
+        "Ukentlige oppfølgingsmøter og dagmulkt i kontrakten.",
+    ),
+    (
+        "Manglende kapasitet i fagmiljøet",
+        "Nøkkelpersoner i tjenesten har ikke satt av tid til test og opplæring.",
+        "Avklare frikjøp med enhetsleder; lage ressursplan per fase.",
+    ),
+    (
+        "Integrasjon mot fagsystem feiler",
+        "Eksisterende fagsystem har et gammelt grensesnitt uten dokumentasjon.",
+        "Prototype av integrasjonen tidlig; reserveløsning med filoverføring.",
+    ),
+    (
+        "Personvernkonsekvenser ikke avklart",
+        "DPIA er ikke gjennomført for behandling av særlige kategorier personopplysninger.",
+        "Gjennomføre DPIA sammen med personvernombudet før anskaffelse.",
+    ),
+    (
+        "Lav bruk av ny løsning",
+        "Ansatte kan fortsette med gamle rutiner ved siden av den nye løsningen.",
+        "Superbrukere i hver enhet og avvikling av gamle rutiner på fast dato.",
+    ),
+    (
+        "Budsjettoverskridelse",
+        "Kostnadsoverslaget bygger på priser fra 2017 og omfatter ikke integrasjoner.",
+        "Oppdatert kostnadsestimat til styringsgruppen; prioritere omfang.",
+    ),
+    (
+        "Nøkkelperson slutter",
+        "Prosjektet er avhengig av én systemansvarlig med unik kunnskap.",
+        "Dokumentere kunnskap og lære opp en stedfortreder.",
+    ),
+    (
+        "Dårlig datakvalitet i eksisterende register",
+        "Dubletter og mangelfulle adresser i registeret som skal konverteres.",
+        "Vask av data før konvertering; testkonvertering i to runder.",
+    ),
+    (
+        "Endrede nasjonale krav",
+        "Nye krav fra direktoratet kan komme i løpet av prosjektperioden.",
+        "Følge KS og direktoratets veikart; bygge inn opsjoner i kontrakten.",
+    ),
+    (
+        "Anskaffelsen blir påklaget",
+        "En tilbyder kan klage på tildelingen og utsette kontraktsinngåelse.",
+        "Grundig evalueringsdokumentasjon; juridisk kvalitetssikring.",
+    ),
+    (
+        "Svak tilgangsstyring",
+        "Roller og tilganger er ikke definert for alle brukergrupper.",
+        "Rollemodell godkjent av tjenesteeier; tilgangsgjennomgang hvert halvår.",
+    ),
+    (
+        "Motstand mot endring i tjenesten",
+        "Endrede arbeidsprosesser oppleves som merarbeid i en travel periode.",
+        "Involvere tillitsvalgte tidlig; vise konkrete gevinster for den enkelte.",
+    ),
 ]
 _RISKS_THEME = {
-    "it": [("Ustabil nettverkskapasitet", "Kapasiteten i nettet på enkelte lokasjoner er for lav for skyløsningen.",
-            "Kartlegge lokasjoner og oppgradere linjer før utrulling.")],
-    "plan": [("Mangelfulle kartdata", "Matrikkel og kartgrunnlag er ikke oppdatert i alle områder.",
-              "Prioritere ajourføring i områdene med flest søknader.")],
-    "oppvekst": [("Ulik praksis mellom skolene", "Skolene bruker systemet ulikt, noe som gir ujevn datakvalitet.",
-                  "Felles rutinebeskrivelse og nettverk for skoleadministrasjon.")],
-    "helse": [("Driftsavbrudd i kritisk tjeneste", "Et avbrudd kan ramme tjenester som innbyggere er avhengige av døgnet rundt.",
-               "Reserveløsning og beredskapsplan testes før idriftsettelse.")],
+    "it": [
+        (
+            "Ustabil nettverkskapasitet",
+            "Kapasiteten i nettet på enkelte lokasjoner er for lav for skyløsningen.",
+            "Kartlegge lokasjoner og oppgradere linjer før utrulling.",
+        )
+    ],
+    "plan": [
+        (
+            "Mangelfulle kartdata",
+            "Matrikkel og kartgrunnlag er ikke oppdatert i alle områder.",
+            "Prioritere ajourføring i områdene med flest søknader.",
+        )
+    ],
+    "oppvekst": [
+        (
+            "Ulik praksis mellom skolene",
+            "Skolene bruker systemet ulikt, noe som gir ujevn datakvalitet.",
+            "Felles rutinebeskrivelse og nettverk for skoleadministrasjon.",
+        )
+    ],
+    "helse": [
+        (
+            "Driftsavbrudd i kritisk tjeneste",
+            "Et avbrudd kan ramme tjenester som innbyggere er avhengige av døgnet rundt.",
+            "Reserveløsning og beredskapsplan testes før idriftsettelse.",
+        )
+    ],
 }
 _OPPORTUNITIES = [
-    ("Gjenbruk av nasjonal fellesløsning", "Nasjonale felleskomponenter kan erstatte egenutvikling.",
-     "Avklare bruk av fellesløsningen med leverandøren."),
-    ("Felles anskaffelse med nabokommuner", "Flere kommuner i regionen har samme behov.",
-     "Invitere nabokommunene til felles anskaffelse."),
-    ("Medfinansiering fra staten", "Prosjektet kan kvalifisere for statlig medfinansieringsordning.",
-     "Søke ved neste utlysning."),
-    ("Automatisering av rutineoppgaver", "Faste registreringsoppgaver kan automatiseres med robotisering.",
-     "Kartlegge egnede prosesser sammen med fagmiljøet."),
-    ("Bedre styringsdata", "Løsningen gir data som kan brukes i virksomhetsstyringen.",
-     "Definere nøkkeltall sammen med økonomiavdelingen."),
+    (
+        "Gjenbruk av nasjonal fellesløsning",
+        "Nasjonale felleskomponenter kan erstatte egenutvikling.",
+        "Avklare bruk av fellesløsningen med leverandøren.",
+    ),
+    (
+        "Felles anskaffelse med nabokommuner",
+        "Flere kommuner i regionen har samme behov.",
+        "Invitere nabokommunene til felles anskaffelse.",
+    ),
+    (
+        "Medfinansiering fra staten",
+        "Prosjektet kan kvalifisere for statlig medfinansieringsordning.",
+        "Søke ved neste utlysning.",
+    ),
+    (
+        "Automatisering av rutineoppgaver",
+        "Faste registreringsoppgaver kan automatiseres med robotisering.",
+        "Kartlegge egnede prosesser sammen med fagmiljøet.",
+    ),
+    (
+        "Bedre styringsdata",
+        "Løsningen gir data som kan brukes i virksomhetsstyringen.",
+        "Definere nøkkeltall sammen med økonomiavdelingen.",
+    ),
 ]
 
 # Stakeholders: (title, group, context, interest). The first two are shared by every project.
 _STAKEHOLDERS_SHARED = [
-    ("Kommunedirektørens ledergruppe", "Ledelse", "Ledermøte", "Styring av porteføljen og realisering av gevinster."),
-    ("Tillitsvalgte", "Fagforening", "Drøftingsmøter (HTA)", "Arbeidsmiljø og endrede arbeidsoppgaver for ansatte."),
+    (
+        "Kommunedirektørens ledergruppe",
+        "Ledelse",
+        "Ledermøte",
+        "Styring av porteføljen og realisering av gevinster.",
+    ),
+    (
+        "Tillitsvalgte",
+        "Fagforening",
+        "Drøftingsmøter (HTA)",
+        "Arbeidsmiljø og endrede arbeidsoppgaver for ansatte.",
+    ),
 ]
 _STAKEHOLDERS_OPTIONAL = [
     ("Bystyret", "Ledelse", "Bystyremøte", "Politisk forankring og budsjett."),
-    ("Personvernombudet", "Andre offentlige aktører", "Personvernråd", "Lovlig behandling av personopplysninger."),
+    (
+        "Personvernombudet",
+        "Andre offentlige aktører",
+        "Personvernråd",
+        "Lovlig behandling av personopplysninger.",
+    ),
     ("IT-tjenesten", "Medarbeidere", "Driftsforum", "Drift, sikkerhet og integrasjoner."),
     ("Leverandøren", "Næringsliv", "Leverandørmøter", "Leveranse i henhold til kontrakt."),
     ("KS KommIT", "Andre offentlige aktører", "Nasjonalt samarbeid", "Felles løsninger for kommunesektoren."),
@@ -207,70 +370,167 @@ _STAKEHOLDERS_OPTIONAL = [
     ("Statsforvalteren i Trøndelag", "Andre offentlige aktører", "Tilsyn", "Lovpålagte krav til tjenesten."),
 ]
 _STAKEHOLDERS_THEME = {
-    "it": [("Ansatte i alle enheter", "Medarbeidere", "Intranett", "Stabile og brukervennlige verktøy."),
-           ("Brukerstøtte", "Medarbeidere", "Servicedesk", "Færre henvendelser og enklere feilsøking.")],
-    "plan": [("Utbyggere og arkitekter", "Næringsliv", "Byggesaksforum", "Raskere og mer forutsigbar saksbehandling."),
-             ("Innbyggere som søker", "Innbyggere", "Digitale søknader", "Enkel søknad og rask avklaring.")],
-    "oppvekst": [("Foresatte", "Brukere", "Foreldreråd (FAU)", "God og trygg kommunikasjon med skole og barnehage."),
-                 ("Elever", "Brukere", "Elevråd", "Gode digitale læremidler."),
-                 ("Rektorer og styrere", "Ledelse", "Rektormøte", "Mindre administrasjon, mer tid til pedagogikk.")],
-    "helse": [("Brukere og pårørende", "Brukere", "Brukerråd", "Trygge og tilgjengelige tjenester."),
-              ("Hjemmetjenesten", "Medarbeidere", "Fagnettverk", "Mer tid hos brukerne."),
-              ("Frivillige organisasjoner", "Frivillighet/Organisasjon", "Frivillighetsforum", "Samarbeid om forebygging.")],
+    "it": [
+        ("Ansatte i alle enheter", "Medarbeidere", "Intranett", "Stabile og brukervennlige verktøy."),
+        ("Brukerstøtte", "Medarbeidere", "Servicedesk", "Færre henvendelser og enklere feilsøking."),
+    ],
+    "plan": [
+        (
+            "Utbyggere og arkitekter",
+            "Næringsliv",
+            "Byggesaksforum",
+            "Raskere og mer forutsigbar saksbehandling.",
+        ),
+        ("Innbyggere som søker", "Innbyggere", "Digitale søknader", "Enkel søknad og rask avklaring."),
+    ],
+    "oppvekst": [
+        ("Foresatte", "Brukere", "Foreldreråd (FAU)", "God og trygg kommunikasjon med skole og barnehage."),
+        ("Elever", "Brukere", "Elevråd", "Gode digitale læremidler."),
+        ("Rektorer og styrere", "Ledelse", "Rektormøte", "Mindre administrasjon, mer tid til pedagogikk."),
+    ],
+    "helse": [
+        ("Brukere og pårørende", "Brukere", "Brukerråd", "Trygge og tilgjengelige tjenester."),
+        ("Hjemmetjenesten", "Medarbeidere", "Fagnettverk", "Mer tid hos brukerne."),
+        (
+            "Frivillige organisasjoner",
+            "Frivillighet/Organisasjon",
+            "Frivillighetsforum",
+            "Samarbeid om forebygging.",
+        ),
+    ],
 }
 
 # Benefits per theme: (benefit, type, prerequisite, [(indicator title, unit, start, desired), ...]).
 _BENEFITS = {
     "it": [
-        ("Redusert tid brukt på manuell registrering", "Indirekte", "Alle enheter tar i bruk løsningen.",
-         [("Timer per måned brukt på manuell registrering", "Timer", 320, 120)]),
-        ("Lavere lisens- og driftskostnader", "Direkte", "Gamle systemer fases ut innen utgangen av året.",
-         [("Årlige lisenskostnader (NOK)", "Kroner", 1_450_000, 1_100_000)]),
-        ("Færre henvendelser til brukerstøtte", "Indirekte", "Opplæring er gjennomført før utrulling.",
-         [("Antall henvendelser til brukerstøtte per måned", "Antall", 850, 500)]),
-        ("Økt brukertilfredshet", "Kvalitativ", "Brukerundersøkelse gjennomføres årlig.",
-         [("Andel fornøyde brukere (%)", "Prosent", 62, 85)]),
+        (
+            "Redusert tid brukt på manuell registrering",
+            "Indirekte",
+            "Alle enheter tar i bruk løsningen.",
+            [("Timer per måned brukt på manuell registrering", "Timer", 320, 120)],
+        ),
+        (
+            "Lavere lisens- og driftskostnader",
+            "Direkte",
+            "Gamle systemer fases ut innen utgangen av året.",
+            [("Årlige lisenskostnader (NOK)", "Kroner", 1_450_000, 1_100_000)],
+        ),
+        (
+            "Færre henvendelser til brukerstøtte",
+            "Indirekte",
+            "Opplæring er gjennomført før utrulling.",
+            [("Antall henvendelser til brukerstøtte per måned", "Antall", 850, 500)],
+        ),
+        (
+            "Økt brukertilfredshet",
+            "Kvalitativ",
+            "Brukerundersøkelse gjennomføres årlig.",
+            [("Andel fornøyde brukere (%)", "Prosent", 62, 85)],
+        ),
     ],
     "plan": [
-        ("Kortere saksbehandlingstid", "Indirekte", "Digital søknad er eneste kanal for profesjonelle søkere.",
-         [("Gjennomsnittlig saksbehandlingstid (dager)", "Antall", 42, 21)]),
-        ("Flere digitale søknader", "Kvalitativ", "Søknadsløsningen er integrert med saksbehandlingssystemet.",
-         [("Andel digitale søknader (%)", "Prosent", 55, 95)]),
-        ("Færre mangelbrev", "Indirekte", "Veiledning i søknadsløsningen er oppdatert.",
-         [("Antall mangelbrev per måned", "Antall", 120, 40), ("Timer per måned brukt på mangelbrev", "Timer", 90, 30)]),
-        ("Økte gebyrinntekter uten økt bemanning", "Direkte", "Gebyrregulativet oppdateres.",
-         [("Gebyrinntekter per kvartal (NOK)", "Kroner", 2_400_000, 2_900_000)]),
+        (
+            "Kortere saksbehandlingstid",
+            "Indirekte",
+            "Digital søknad er eneste kanal for profesjonelle søkere.",
+            [("Gjennomsnittlig saksbehandlingstid (dager)", "Antall", 42, 21)],
+        ),
+        (
+            "Flere digitale søknader",
+            "Kvalitativ",
+            "Søknadsløsningen er integrert med saksbehandlingssystemet.",
+            [("Andel digitale søknader (%)", "Prosent", 55, 95)],
+        ),
+        (
+            "Færre mangelbrev",
+            "Indirekte",
+            "Veiledning i søknadsløsningen er oppdatert.",
+            [
+                ("Antall mangelbrev per måned", "Antall", 120, 40),
+                ("Timer per måned brukt på mangelbrev", "Timer", 90, 30),
+            ],
+        ),
+        (
+            "Økte gebyrinntekter uten økt bemanning",
+            "Direkte",
+            "Gebyrregulativet oppdateres.",
+            [("Gebyrinntekter per kvartal (NOK)", "Kroner", 2_400_000, 2_900_000)],
+        ),
     ],
     "oppvekst": [
-        ("Mindre tid til administrasjon for lærere", "Indirekte", "Alle skoler bruker samme rutiner.",
-         [("Timer per måned til administrasjon per lærer", "Timer", 14, 8)]),
-        ("Bedre kommunikasjon mellom hjem og skole", "Kvalitativ", "Appen tas i bruk av alle skoler og barnehager.",
-         [("Andel foresatte som bruker appen (%)", "Prosent", 35, 90)]),
-        ("Reduserte utstyrskostnader", "Direkte", "Innkjøp skjer via felles rammeavtale.",
-         [("Årlige utstyrskostnader (NOK)", "Kroner", 3_200_000, 2_600_000)]),
-        ("Færre avvik i elevadministrasjonen", "Indirekte", "Opplæring av skoleadministrasjonen.",
-         [("Antall avviksmeldinger per måned", "Antall", 45, 15)]),
+        (
+            "Mindre tid til administrasjon for lærere",
+            "Indirekte",
+            "Alle skoler bruker samme rutiner.",
+            [("Timer per måned til administrasjon per lærer", "Timer", 14, 8)],
+        ),
+        (
+            "Bedre kommunikasjon mellom hjem og skole",
+            "Kvalitativ",
+            "Appen tas i bruk av alle skoler og barnehager.",
+            [("Andel foresatte som bruker appen (%)", "Prosent", 35, 90)],
+        ),
+        (
+            "Reduserte utstyrskostnader",
+            "Direkte",
+            "Innkjøp skjer via felles rammeavtale.",
+            [("Årlige utstyrskostnader (NOK)", "Kroner", 3_200_000, 2_600_000)],
+        ),
+        (
+            "Færre avvik i elevadministrasjonen",
+            "Indirekte",
+            "Opplæring av skoleadministrasjonen.",
+            [("Antall avviksmeldinger per måned", "Antall", 45, 15)],
+        ),
     ],
     "helse": [
-        ("Raskere respons på alarmer", "Kvalitativ", "Responssenteret er bemannet døgnet rundt.",
-         [("Gjennomsnittlig responstid (minutter)", "Antall", 25, 12)]),
-        ("Frigjort tid i hjemmetjenesten", "Indirekte", "Mobil dokumentasjon tas i bruk i alle soner.",
-         [("Timer per måned brukt på dokumentasjon", "Timer", 600, 350)]),
-        ("Redusert papirbasert saksbehandling", "Indirekte", "Søknader mottas digitalt.",
-         [("Andel digitale søknader om sosialhjelp (%)", "Prosent", 20, 80),
-          ("Antall henvendelser per uke", "Antall", 400, 250)]),
-        ("Lavere kostnader til reiser og kjøring", "Direkte", "Ruteplanlegging brukes i alle soner.",
-         [("Kjøregodtgjørelse per måned (NOK)", "Kroner", 480_000, 360_000)]),
+        (
+            "Raskere respons på alarmer",
+            "Kvalitativ",
+            "Responssenteret er bemannet døgnet rundt.",
+            [("Gjennomsnittlig responstid (minutter)", "Antall", 25, 12)],
+        ),
+        (
+            "Frigjort tid i hjemmetjenesten",
+            "Indirekte",
+            "Mobil dokumentasjon tas i bruk i alle soner.",
+            [("Timer per måned brukt på dokumentasjon", "Timer", 600, 350)],
+        ),
+        (
+            "Redusert papirbasert saksbehandling",
+            "Indirekte",
+            "Søknader mottas digitalt.",
+            [
+                ("Andel digitale søknader om sosialhjelp (%)", "Prosent", 20, 80),
+                ("Antall henvendelser per uke", "Antall", 400, 250),
+            ],
+        ),
+        (
+            "Lavere kostnader til reiser og kjøring",
+            "Direkte",
+            "Ruteplanlegging brukes i alle soner.",
+            [("Kjøregodtgjørelse per måned (NOK)", "Kroner", 480_000, 360_000)],
+        ),
     ],
 }
 _CHANGES = {
     "it": [("Ny rutine for brukerstøtte", "Brukerstøtte"), ("Utfasing av gammelt system", "Drift")],
-    "plan": [("Digital søknadsbehandling", "Byggesak"), ("Automatisk kontroll av søknader", "Saksbehandling")],
-    "oppvekst": [("Felles rutiner for skoleadministrasjon", "Administrasjon"), ("Digital kommunikasjon med foresatte", "Kommunikasjon")],
+    "plan": [
+        ("Digital søknadsbehandling", "Byggesak"),
+        ("Automatisk kontroll av søknader", "Saksbehandling"),
+    ],
+    "oppvekst": [
+        ("Felles rutiner for skoleadministrasjon", "Administrasjon"),
+        ("Digital kommunikasjon med foresatte", "Kommunikasjon"),
+    ],
     "helse": [("Mobil dokumentasjon", "Dokumentasjon"), ("Digital mottak av søknader", "Mottak")],
 }
-_TURNOVER = ("Frigjort tid brukes til mer brukerrettet arbeid.", "Budsjettet reduseres tilsvarende fra neste år.",
-             "Kapasiteten brukes til å ta unna restanser.", "Gevinsten tas ut som bedre kvalitet i tjenesten.")
+_TURNOVER = (
+    "Frigjort tid brukes til mer brukerrettet arbeid.",
+    "Budsjettet reduseres tilsvarende fra neste år.",
+    "Kapasiteten brukes til å ta unna restanser.",
+    "Gevinsten tas ut som bedre kvalitet i tjenesten.",
+)
 
 
 # --- generation --------------------------------------------------------------------------------
@@ -304,38 +564,56 @@ def _risks(rng: random.Random, theme: str, phase: str, index: int, people: list[
         else:
             s_after, k_after = max(0, s - rng.randint(0, 2)), max(0, k - rng.randint(0, 1))
         missing_owner = rng.random() < 0.2 or (index == 2 and n == 1)
-        rows.append(Row(f"r{n + 1}", {
-            "Title": title,
-            "GtRiskDescription": description,
-            "GtRiskAction": action,
-            "GtProjectPhase": phase,
-            "GtRiskProximity": rng.choice(("Umiddelbart", "I denne fasen", "Innenfor prosjektet", "Utenfor prosjektet")),
-            "GtRiskStrategy": rng.choices(("Redusere", "Overvåke", "Unngå", "Overføre", "Dele", "Akseptere"), (6, 3, 1, 1, 1, 1))[0],
-            "GtActionResponsible": None if missing_owner else rng.choice(people),
-            "GtRiskProbability": s,
-            "GtRiskConsequence": k,
-            "GtRiskProbabilityPostAction": s_after,
-            "GtRiskConsequencePostAction": k_after,
-            "GtRiskStatus": status,
-            "GtShowInPortfolio": True,
-        }, content_type="Risiko"))
+        rows.append(
+            Row(
+                f"r{n + 1}",
+                {
+                    "Title": title,
+                    "GtRiskDescription": description,
+                    "GtRiskAction": action,
+                    "GtProjectPhase": phase,
+                    "GtRiskProximity": rng.choice(
+                        ("Umiddelbart", "I denne fasen", "Innenfor prosjektet", "Utenfor prosjektet")
+                    ),
+                    "GtRiskStrategy": rng.choices(
+                        ("Redusere", "Overvåke", "Unngå", "Overføre", "Dele", "Akseptere"), (6, 3, 1, 1, 1, 1)
+                    )[0],
+                    "GtActionResponsible": None if missing_owner else rng.choice(people),
+                    "GtRiskProbability": s,
+                    "GtRiskConsequence": k,
+                    "GtRiskProbabilityPostAction": s_after,
+                    "GtRiskConsequencePostAction": k_after,
+                    "GtRiskStatus": status,
+                    "GtShowInPortfolio": True,
+                },
+                content_type="Risiko",
+            )
+        )
     for n, (title, description, action) in enumerate(rng.sample(_OPPORTUNITIES, rng.randint(1, 2))):
         s, k = rng.randint(1, 5), rng.randint(1, 4)
-        rows.append(Row(f"o{n + 1}", {
-            "Title": title,
-            "GtRiskDescription": description,
-            "GtRiskAction": action,
-            "GtProjectPhase": phase,
-            "GtRiskProximity": rng.choice(("I denne fasen", "Innenfor prosjektet", "Utenfor prosjektet")),
-            "GtRiskStrategy": rng.choice(("Øke", "Utnytte", "Dele", "Akseptere")),
-            "GtActionResponsible": rng.choice(people) if rng.random() < 0.8 else None,
-            "GtRiskProbability": s,
-            "GtRiskConsequence": k,
-            "GtRiskProbabilityPostAction": min(5, s + rng.randint(0, 1)),
-            "GtRiskConsequencePostAction": k,
-            "GtRiskStatus": "Identifisert",
-            "GtShowInPortfolio": True,
-        }, content_type="Mulighet"))
+        rows.append(
+            Row(
+                f"o{n + 1}",
+                {
+                    "Title": title,
+                    "GtRiskDescription": description,
+                    "GtRiskAction": action,
+                    "GtProjectPhase": phase,
+                    "GtRiskProximity": rng.choice(
+                        ("I denne fasen", "Innenfor prosjektet", "Utenfor prosjektet")
+                    ),
+                    "GtRiskStrategy": rng.choice(("Øke", "Utnytte", "Dele", "Akseptere")),
+                    "GtActionResponsible": rng.choice(people) if rng.random() < 0.8 else None,
+                    "GtRiskProbability": s,
+                    "GtRiskConsequence": k,
+                    "GtRiskProbabilityPostAction": min(5, s + rng.randint(0, 1)),
+                    "GtRiskConsequencePostAction": k,
+                    "GtRiskStatus": "Identifisert",
+                    "GtShowInPortfolio": True,
+                },
+                content_type="Mulighet",
+            )
+        )
     return rows
 
 
@@ -348,23 +626,47 @@ def _stakeholders(rng: random.Random, theme: str) -> list[Row]:
     for n, (title, group, context, interest) in enumerate(pool):
         affected = rng.choices(levels, (4, 4, 2, 1))[0]
         power = "Stor" if group == "Ledelse" else rng.choices(levels, (3, 4, 3, 1))[0]
-        rows.append(Row(f"s{n + 1}", {
-            "Title": title,
-            "GtStakeholderGroup": group,
-            "GtStakeholderContext": context,
-            "GtStakeholderStrategy": rng.choice(("Kommunikasjonsplan", "Gevinstrealiseringsplan", "Digitaliseringsstrategien",
-                                                 "Prosjektplan")),
-            "GtStakeholderInterest": interest,
-            "GtStakeholderInfluence": affected,
-            "GtStakeholderInfluencePossibilty": power,
-            "GtStakeholderActions": rng.choice(("Månedlig statusmøte.", "Informasjon på intranett og i nyhetsbrev.",
-                                                "Involveres i arbeidsgrupper.", "Orienteres ved faseoverganger.")),
-        }))
+        rows.append(
+            Row(
+                f"s{n + 1}",
+                {
+                    "Title": title,
+                    "GtStakeholderGroup": group,
+                    "GtStakeholderContext": context,
+                    "GtStakeholderStrategy": rng.choice(
+                        (
+                            "Kommunikasjonsplan",
+                            "Gevinstrealiseringsplan",
+                            "Digitaliseringsstrategien",
+                            "Prosjektplan",
+                        )
+                    ),
+                    "GtStakeholderInterest": interest,
+                    "GtStakeholderInfluence": affected,
+                    "GtStakeholderInfluencePossibilty": power,
+                    "GtStakeholderActions": rng.choice(
+                        (
+                            "Månedlig statusmøte.",
+                            "Informasjon på intranett og i nyhetsbrev.",
+                            "Involveres i arbeidsgrupper.",
+                            "Orienteres ved faseoverganger.",
+                        )
+                    ),
+                },
+            )
+        )
     return rows
 
 
-def _series(rng: random.Random, unit: str, start: float, desired: float, months: int, last: date, pace: float,
-            ) -> list[tuple[date, float]]:
+def _series(
+    rng: random.Random,
+    unit: str,
+    start: float,
+    desired: float,
+    months: int,
+    last: date,
+    pace: float,
+) -> list[tuple[date, float]]:
     """Monthly measurements ending at ``last``: moving toward ``desired`` at ``pace`` with noise."""
     out = []
     for m in range(months):
@@ -377,28 +679,45 @@ def _series(rng: random.Random, unit: str, start: float, desired: float, months:
 
 def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: list[Person]) -> None:
     theme, index = data.theme, data.index
-    changes = [Row(f"c{n + 1}", {"Title": t, "GtProcess": p,
-                                 "GtChallengeDescription": "Dagens arbeidsprosess er manuell og tidkrevende."})
-               for n, (t, p) in enumerate(_CHANGES[theme])]
+    changes = [
+        Row(
+            f"c{n + 1}",
+            {
+                "Title": t,
+                "GtProcess": p,
+                "GtChallengeDescription": "Dagens arbeidsprosess er manuell og tidkrevende.",
+            },
+        )
+        for n, (t, p) in enumerate(_CHANGES[theme])
+    ]
     data.rows["changes"] = changes
     benefits = rng.sample(_BENEFITS[theme], 3 if index == 0 else rng.randint(2, 3))
     if index == 2:  # a benefit without any indicator
-        benefits.append(("Bedre omdømme for kommunen", "Kvalitativ", "Gode tilbakemeldinger fra innbyggerne.", []))
+        benefits.append(
+            ("Bedre omdømme for kommunen", "Kvalitativ", "Gode tilbakemeldinger fra innbyggerne.", [])
+        )
     measuring = data.phase in MEASURING_PHASES
     n_ind = 0
     for b, (title, gtype, prereq, indicators) in enumerate(benefits, start=1):
         owner_missing = (index == 2 and b == 1) or rng.random() < 0.1
-        data.rows["benefits"].append(Row(f"b{b}", {
-            "Title": title,
-            "GtGainsType": gtype,
-            "GtPrereqProfitAchievement": prereq,
-            "GtGainsTurnover": rng.choice(_TURNOVER),
-            "GtGainsResponsible": None if owner_missing and rng.random() < 0.5 else rng.choice(people),
-            "GtGainsOwner": None if owner_missing else data.owner if b == 1 else rng.choice(people),
-            "GtRealizationTime": date(today.year + rng.randint(0, 2), rng.choice((3, 6, 9, 12)), 1),
-            "GtShowInPortfolio": True,
-            "GtChangeLookup": [Ref("changes", rng.choice(changes).key)],
-        }))
+        data.rows["benefits"].append(
+            Row(
+                f"b{b}",
+                {
+                    "Title": title,
+                    "GtGainsType": gtype,
+                    "GtPrereqProfitAchievement": prereq,
+                    "GtGainsTurnover": rng.choice(_TURNOVER),
+                    "GtGainsResponsible": None
+                    if owner_missing and rng.random() < 0.5
+                    else rng.choice(people),
+                    "GtGainsOwner": None if owner_missing else data.owner if b == 1 else rng.choice(people),
+                    "GtRealizationTime": date(today.year + rng.randint(0, 2), rng.choice((3, 6, 9, 12)), 1),
+                    "GtShowInPortfolio": True,
+                    "GtChangeLookup": [Ref("changes", rng.choice(changes).key)],
+                },
+            )
+        )
         for ind_title, unit, start, desired in indicators:
             n_ind += 1
             scale = rng.uniform(0.7, 1.3) if unit in ("Kroner", "Timer", "Antall") else 1.0
@@ -416,13 +735,18 @@ def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: l
                 start_v = None
             elif index == 1 and n_ind == 2:
                 special = "stale"
-            data.rows["indicators"].append(Row(f"i{n_ind}", {
-                "Title": ind_title,
-                "GtStartValue": start_v,
-                "GtDesiredValue": desired_v,
-                "GtMeasurementUnit": unit,
-                "GtGainLookup": Ref("benefits", f"b{b}"),
-            }))
+            data.rows["indicators"].append(
+                Row(
+                    f"i{n_ind}",
+                    {
+                        "Title": ind_title,
+                        "GtStartValue": start_v,
+                        "GtDesiredValue": desired_v,
+                        "GtMeasurementUnit": unit,
+                        "GtGainLookup": Ref("benefits", f"b{b}"),
+                    },
+                )
+            )
             if not measuring or (index == 2 and n_ind == 1):
                 continue  # planned, not measured yet
             if special == "over":
@@ -430,30 +754,62 @@ def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: l
             elif special == "stale" or rng.random() < 0.15:
                 pace, special = rng.uniform(0.1, 0.4), "stale"
             else:
-                pace = rng.choices((rng.uniform(0.4, 0.95), rng.uniform(1.0, 1.25), rng.uniform(-0.15, 0.15)), (7, 2, 1))[0]
-            last = today - timedelta(days=rng.randint(210, 320) if special == "stale" else rng.randint(10, 40))
+                pace = rng.choices(
+                    (rng.uniform(0.4, 0.95), rng.uniform(1.0, 1.25), rng.uniform(-0.15, 0.15)), (7, 2, 1)
+                )[0]
+            last = today - timedelta(
+                days=rng.randint(210, 320) if special == "stale" else rng.randint(10, 40)
+            )
             base = start_v if start_v is not None else _rounded(unit, start * scale)
             series = _series(rng, unit, base, desired_v, rng.randint(3, 8), last, pace)
             for m, (when, value) in enumerate(series, start=1):
-                data.rows["measurements"].append(Row(f"i{n_ind}m{m}", {
-                    "Title": f"{ind_title[:60]} – {when:%m.%Y}",
-                    "GtMeasurementDate": when,
-                    "GtMeasurementValue": value,
-                    "GtMeasurementComment": rng.choice(("Hentet fra fagsystemet.", "Manuell telling.", "Tall fra rapportverktøyet.",
-                                                        "Anslag, må kvalitetssikres.")),
-                    "GtMeasureIndicatorLookup": Ref("indicators", f"i{n_ind}"),
-                }))
+                data.rows["measurements"].append(
+                    Row(
+                        f"i{n_ind}m{m}",
+                        {
+                            "Title": f"{ind_title[:60]} – {when:%m.%Y}",
+                            "GtMeasurementDate": when,
+                            "GtMeasurementValue": value,
+                            "GtMeasurementComment": rng.choice(
+                                (
+                                    "Hentet fra fagsystemet.",
+                                    "Manuell telling.",
+                                    "Tall fra rapportverktøyet.",
+                                    "Anslag, må kvalitetssikres.",
+                                )
+                            ),
+                            "GtMeasureIndicatorLookup": Ref("indicators", f"i{n_ind}"),
+                        },
+                    )
+                )
 
 
-def generate_project(title: str, *, index: int, unit: str | None = None, alias: str = "", seed: int = DEFAULT_SEED,
-                     today: date, criteria: tuple[str, ...] = (), scale_max: int = 5) -> ProjectData:
+def generate_project(
+    title: str,
+    *,
+    index: int,
+    unit: str | None = None,
+    alias: str = "",
+    seed: int = DEFAULT_SEED,
+    today: date,
+    criteria: tuple[str, ...] = (),
+    scale_max: int = 5,
+) -> ProjectData:
     """All demo rows for the project at position ``index`` of the portfolio (deterministic)."""
     rng = _rng(seed, title)
     theme = theme_of(title, unit)
     phase = PHASE_CYCLE[index % len(PHASE_CYCLE)]
     staff = [_random_person(rng) for _ in range(5)]
-    data = ProjectData(title=title, alias=alias, index=index, unit=unit or "", theme=theme, phase=phase,
-                       leader=staff[0], owner=staff[1])
+    data = ProjectData(
+        title=title,
+        alias=alias,
+        index=index,
+        unit=unit or "",
+        theme=theme,
+        phase=phase,
+        leader=staff[0],
+        owner=staff[1],
+    )
     data.rows["risks"] = _risks(rng, theme, phase, index, staff)
     data.rows["stakeholders"] = _stakeholders(rng, theme)
     _benefit_chain(rng, data, today, staff)
@@ -461,15 +817,27 @@ def generate_project(title: str, *, index: int, unit: str | None = None, alias: 
         lean = rng.uniform(0.5, 1.5)
         data.itposmo = {f: max(0, min(10, round(rng.gauss(4 * lean, 2)))) for f in ITPOSMO_FIELDS}
     if criteria and index != 3:
-        data.priorities = {c: rng.randint(0, scale_max) for c in criteria if not (index == 4 and c == criteria[-1])}
+        data.priorities = {
+            c: rng.randint(0, scale_max) for c in criteria if not (index == 4 and c == criteria[-1])
+        }
     return data
 
 
-def generate_portfolio(projects: list[tuple[str, str | None, str]], *, seed: int = DEFAULT_SEED, today: date,
-                       criteria: tuple[str, ...] = (), scale_max: int = 5) -> list[ProjectData]:
+def generate_portfolio(
+    projects: list[tuple[str, str | None, str]],
+    *,
+    seed: int = DEFAULT_SEED,
+    today: date,
+    criteria: tuple[str, ...] = (),
+    scale_max: int = 5,
+) -> list[ProjectData]:
     """Demo data for ``(title, unit, alias)`` in portfolio order."""
-    return [generate_project(t, index=i, unit=u, alias=a, seed=seed, today=today, criteria=criteria, scale_max=scale_max)
-            for i, (t, u, a) in enumerate(projects)]
+    return [
+        generate_project(
+            t, index=i, unit=u, alias=a, seed=seed, today=today, criteria=criteria, scale_max=scale_max
+        )
+        for i, (t, u, a) in enumerate(projects)
+    ]
 
 
 # --- the change step ---------------------------------------------------------------------------
@@ -492,19 +860,25 @@ def plan_changes(data: ProjectData, *, seed: int = DEFAULT_SEED, today: date) ->
             "GtRiskConsequencePostAction": max(0, int(r.values["GtRiskConsequence"] or 0) - 1),
         }
     if data.index == 0 or rng.random() < 0.3:
-        out.creates["risks"] = [Row("r-ny", {
-            "Title": "Forsinkelse i nasjonal integrasjon",
-            "GtRiskDescription": "Den nasjonale løsningen vi er avhengig av er forsinket med ett kvartal.",
-            "GtRiskAction": "Følge opp i nasjonalt nettverk; vurdere midlertidig løsning.",
-            "GtProjectPhase": data.phase,
-            "GtRiskProximity": "Umiddelbart",
-            "GtRiskStrategy": "Overvåke",
-            "GtActionResponsible": data.leader,
-            "GtRiskProbability": 4,
-            "GtRiskConsequence": 4,
-            "GtRiskStatus": "Identifisert",
-            "GtShowInPortfolio": True,
-        }, content_type="Risiko")]
+        out.creates["risks"] = [
+            Row(
+                "r-ny",
+                {
+                    "Title": "Forsinkelse i nasjonal integrasjon",
+                    "GtRiskDescription": "Den nasjonale løsningen vi er avhengig av er forsinket med ett kvartal.",
+                    "GtRiskAction": "Følge opp i nasjonalt nettverk; vurdere midlertidig løsning.",
+                    "GtProjectPhase": data.phase,
+                    "GtRiskProximity": "Umiddelbart",
+                    "GtRiskStrategy": "Overvåke",
+                    "GtActionResponsible": data.leader,
+                    "GtRiskProbability": 4,
+                    "GtRiskConsequence": 4,
+                    "GtRiskStatus": "Identifisert",
+                    "GtShowInPortfolio": True,
+                },
+                content_type="Risiko",
+            )
+        ]
     measured = {m.values["GtMeasureIndicatorLookup"].key for m in data.rows["measurements"]}
     indicators = {r.key: r for r in data.rows["indicators"]}
     last_values: dict[str, float] = {}
@@ -522,18 +896,30 @@ def plan_changes(data: ProjectData, *, seed: int = DEFAULT_SEED, today: date) ->
         start = ind["GtStartValue"] if ind["GtStartValue"] is not None else last_values[key]
         step = (ind["GtDesiredValue"] - start) * rng.uniform(0.05, 0.2)
         value = _rounded(ind["GtMeasurementUnit"], last_values[key] + step)
-        out.creates.setdefault("measurements", []).append(Row(f"{key}m-ny", {
-            "Title": f"{ind['Title'][:60]} – {today:%m.%Y}",
-            "GtMeasurementDate": today,
-            "GtMeasurementValue": value,
-            "GtMeasurementComment": "Ny måling etter endringen.",
-            "GtMeasureIndicatorLookup": Ref("indicators", key),
-        }))
-    movable = [k for k in sorted(indicators) if k != deleted and indicators[k].values["GtStartValue"] is not None
-               and indicators[k].values["GtStartValue"] != indicators[k].values["GtDesiredValue"]]
+        out.creates.setdefault("measurements", []).append(
+            Row(
+                f"{key}m-ny",
+                {
+                    "Title": f"{ind['Title'][:60]} – {today:%m.%Y}",
+                    "GtMeasurementDate": today,
+                    "GtMeasurementValue": value,
+                    "GtMeasurementComment": "Ny måling etter endringen.",
+                    "GtMeasureIndicatorLookup": Ref("indicators", key),
+                },
+            )
+        )
+    movable = [
+        k
+        for k in sorted(indicators)
+        if k != deleted
+        and indicators[k].values["GtStartValue"] is not None
+        and indicators[k].values["GtStartValue"] != indicators[k].values["GtDesiredValue"]
+    ]
     if movable and (data.index == 0 or rng.random() < 0.4):
         key = rng.choice(movable)
         ind = indicators[key].values
         moved = ind["GtStartValue"] + (ind["GtDesiredValue"] - ind["GtStartValue"]) * 0.8
-        out.updates.setdefault("indicators", {})[key] = {"GtDesiredValue": _rounded(ind["GtMeasurementUnit"], moved)}
+        out.updates.setdefault("indicators", {})[key] = {
+            "GtDesiredValue": _rounded(ind["GtMeasurementUnit"], moved)
+        }
     return out

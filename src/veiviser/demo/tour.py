@@ -84,24 +84,30 @@ def _check_out_dir(out: Path) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise DemoError(f"Cannot write to the output folder {out}: {exc.strerror or exc}",
-                        hint="Choose another folder with --out, or give yourself write access to this one.") from None
+        raise DemoError(
+            f"Cannot write to the output folder {out}: {exc.strerror or exc}",
+            hint="Choose another folder with --out, or give yourself write access to this one.",
+        ) from None
     return out.resolve()
 
 
 def _check_data_path(path: Path) -> Path:
     if path.exists():
-        raise DemoError(f"The emulator data file {path} already exists",
-                        hint=f"Explore it with `veiviser emulator serve --data {path}`, or delete it / give another "
-                             "--data path to run the demo again.")
+        raise DemoError(
+            f"The emulator data file {path} already exists",
+            hint=f"Explore it with `veiviser emulator serve --data {path}`, or delete it / give another "
+            "--data path to run the demo again.",
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".veiviser-probe-", dir=path.parent)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise DemoError(f"Cannot write the emulator data file {path}: {exc.strerror or exc}",
-                        hint="Give a --data path in a folder you can write to.") from None
+        raise DemoError(
+            f"Cannot write the emulator data file {path}: {exc.strerror or exc}",
+            hint="Give a --data path in a folder you can write to.",
+        ) from None
     return path.resolve()
 
 
@@ -128,8 +134,14 @@ class _Steps:
             TimeElapsedColumn,
         )
 
-        with Progress(SpinnerColumn(finished_text="[green]✓"), TextColumn("{task.description}"), BarColumn(),
-                      MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True)) as progress:
+        with Progress(
+            SpinnerColumn(finished_text="[green]✓"),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+        ) as progress:
             self._progress = progress
             yield self
         self._progress = None
@@ -151,17 +163,30 @@ class _Steps:
 
 def _settings(server: Any) -> ConnectionSettings:
     # Generous local limits: the emulator is not throttled, so nothing should pace the demo.
-    return ConnectionSettings(auth="token", access_token=server.token, org="veiviser-demo", admin_url=server.url,
-                              ru_per_minute=1e9, retry_max_total_seconds=60)
+    return ConnectionSettings(
+        auth="token",
+        access_token=server.token,
+        org="veiviser-demo",
+        admin_url=server.url,
+        ru_per_minute=1e9,
+        retry_max_total_seconds=60,
+    )
 
 
 def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demo")
 
 
-def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None = None, *,
-             projects: int | None = None, progress: bool = True, seed: int = DEFAULT_SEED,
-             today: date | None = None, workers: int = 4) -> DemoResult:
+def run_demo(
+    out_dir: str | Path = "veiviser-demo",
+    data_path: str | Path | None = None,
+    *,
+    projects: int | None = None,
+    progress: bool = True,
+    seed: int = DEFAULT_SEED,
+    today: date | None = None,
+    workers: int = 4,
+) -> DemoResult:
     """Run the whole tour and return where everything is (see the module docstring).
 
     ``projects`` limits the number of Trondheim rows (a quick look, or a fast test); ``today``
@@ -180,10 +205,16 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
     out = _check_out_dir(Path(out_dir))
     data_file = _check_data_path(Path(data_path)) if data_path else None
     if projects is not None and projects < 1:
-        raise DemoError(f"--projects must be 1 or more, not {projects}", hint="Leave it out for the whole portfolio.")
+        raise DemoError(
+            f"--projects must be 1 or more, not {projects}", hint="Leave it out for the whole portfolio."
+        )
     today = today or date.today()
     state_file = out / STATE_NAME
-    for stale in (state_file, state_file.with_name(state_file.name + "-wal"), state_file.with_name(state_file.name + "-shm")):
+    for stale in (
+        state_file,
+        state_file.with_name(state_file.name + "-wal"),
+        state_file.with_name(state_file.name + "-shm"),
+    ):
         stale.unlink(missing_ok=True)  # the demo's own store from an earlier run (another emulator)
 
     bundle = load_bundle()
@@ -193,8 +224,19 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
     scale_max = int(scale_field.default) if scale_field.default is not None else 5
     phases = bundle.project.get_list("properties").field("GtProjectPhase").choices
     specs = read_projects(portfolio_csv(), phases=phases).projects[:projects]
-    generated = [generate_project(s.title, index=i, unit=s.unit, alias=s.alias, seed=seed, today=today,
-                                  criteria=criteria, scale_max=scale_max) for i, s in enumerate(specs)]
+    generated = [
+        generate_project(
+            s.title,
+            index=i,
+            unit=s.unit,
+            alias=s.alias,
+            seed=seed,
+            today=today,
+            criteria=criteria,
+            scale_max=scale_max,
+        )
+        for i, s in enumerate(specs)
+    ]
 
     steps = _Steps(progress)
     syncs: list[dict[str, Any]] = []
@@ -204,8 +246,16 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
         settings = _settings(server)
         limiter = RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request)
         hub_url = f"{server.url}/sites/{HUB_ALIAS}"
-        prov = Provisioner(hub_url, settings=settings, project_template=bundle.project, hub_template=bundle.hub,
-                           owner=ADMIN, limiter=limiter, wait_timeout=60, wait_interval=0.02)
+        prov = Provisioner(
+            hub_url,
+            settings=settings,
+            project_template=bundle.project,
+            hub_template=bundle.hub,
+            owner=ADMIN,
+            limiter=limiter,
+            wait_timeout=60,
+            wait_interval=0.02,
+        )
         with steps.step("Portfolio hub"):
             prov.hub(title="Porteføljeoversikt Trondheim (demo)")
 
@@ -213,8 +263,13 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
 
         def provision_and_fill(i: int) -> None:
             spec, data = specs[i], generated[i]
-            request = dataclasses.replace(ProjectRequest.from_spec(spec), phase=data.phase, leader=data.leader.email,
-                                          owner=data.owner.email, start_year=spec.start_year or 2018 + i % 3)
+            request = dataclasses.replace(
+                ProjectRequest.from_spec(spec),
+                phase=data.phase,
+                leader=data.leader.email,
+                owner=data.owner.email,
+                start_year=spec.start_year or 2018 + i % 3,
+            )
             res = prov.project(request)
             if not res.ok:
                 raise DemoError(f"site {res.url}: provisioning failed: {res.error}")
@@ -229,33 +284,63 @@ def run_demo(out_dir: str | Path = "veiviser-demo", data_path: str | Path | None
         with StateStore(f"sqlite:///{state_file}") as store:
             options = SyncOptions(workers=workers)
             with steps.step("Sync 1", len(specs)) as advance:
-                first = sync_portfolio(hub_url, settings=settings, state=store, options=options, limiter=limiter,
-                                       progress=lambda *_: advance())
+                first = sync_portfolio(
+                    hub_url,
+                    settings=settings,
+                    state=store,
+                    options=options,
+                    limiter=limiter,
+                    progress=lambda *_: advance(),
+                )
                 _sync_ok(first)
                 syncs.append(first.to_dict())
             # "Changes since" = the end of the first sync: the report shows the change step.
             first_synced = first.finished_at or datetime.now(UTC)
             with steps.step("Changes in the projects", len(pairs)) as advance:
+
                 def change(i: int) -> None:
                     d, w = pairs[i]
-                    counts = apply_changes(prov.client(w.url), w, plan_changes(d, seed=seed, today=today), bundle.project)
+                    counts = apply_changes(
+                        prov.client(w.url), w, plan_changes(d, seed=seed, today=today), bundle.project
+                    )
                     with lock:
                         for k, v in counts.items():
                             changes_total[k] += v
+
                 _run_all(len(pairs), change, workers, advance)
             with steps.step("Sync 2", len(specs)) as advance:
-                second = sync_portfolio(hub_url, settings=settings, state=store, options=options, limiter=limiter,
-                                        progress=lambda *_: advance())
+                second = sync_portfolio(
+                    hub_url,
+                    settings=settings,
+                    state=store,
+                    options=options,
+                    limiter=limiter,
+                    progress=lambda *_: advance(),
+                )
                 _sync_ok(second)
                 syncs.append(second.to_dict())
             with steps.step("Reports (Excel, HTML, Power BI)"):
-                dataset = load_dataset(store, prov.client(hub_url), title="Porteføljerapport – Trondheim (demo)")
+                dataset = load_dataset(
+                    store, prov.client(hub_url), title="Porteføljerapport – Trondheim (demo)"
+                )
                 paths = write_reports(dataset, out, since=first_synced)
 
-    return DemoResult(out_dir=out, html=paths.html, excel=paths.excel, star_dir=paths.star_dir, state=state_file,
-                      data_path=data_file, hub_url=hub_url, projects=len(pairs),
-                      items_written=sum(w.count() for _, w in pairs), changes=changes_total, syncs=syncs,
-                      seconds=round(time.perf_counter() - started, 1), timings=steps.timings, findings=paths.findings)
+    return DemoResult(
+        out_dir=out,
+        html=paths.html,
+        excel=paths.excel,
+        star_dir=paths.star_dir,
+        state=state_file,
+        data_path=data_file,
+        hub_url=hub_url,
+        projects=len(pairs),
+        items_written=sum(w.count() for _, w in pairs),
+        changes=changes_total,
+        syncs=syncs,
+        seconds=round(time.perf_counter() - started, 1),
+        timings=steps.timings,
+        findings=paths.findings,
+    )
 
 
 def _run_all(n: int, func: Callable[[int], None], workers: int, advance: Callable[[], None]) -> None:
@@ -276,23 +361,33 @@ def _run_all(n: int, func: Callable[[int], None], workers: int, advance: Callabl
         first = errors[0]
         if isinstance(first, VeiviserError):
             raise first
-        raise DemoError(f"The demo failed unexpectedly: {first!r}",
-                        hint="Please report this with the command you ran.") from first
+        raise DemoError(
+            f"The demo failed unexpectedly: {first!r}", hint="Please report this with the command you ran."
+        ) from first
 
 
 def _sync_ok(report: Any) -> None:
     if report.exit_code != 0:
-        failed = "; ".join(f"{s.url}: {s.error}" for s in report.failed_sites[:3]) or report.message or report.status
-        raise DemoError(f"The demo sync did not complete: {failed}", hint="Run the demo again; report it if it repeats.")
+        failed = (
+            "; ".join(f"{s.url}: {s.error}" for s in report.failed_sites[:3])
+            or report.message
+            or report.status
+        )
+        raise DemoError(
+            f"The demo sync did not complete: {failed}", hint="Run the demo again; report it if it repeats."
+        )
 
 
 def summary_lines(result: DemoResult) -> list[str]:
     """What to open and how to go on with a real tenant (printed by ``veiviser demo``)."""
     first, second = [*result.syncs, {}, {}][:2]
+
     def sync_line(n: int, run: dict) -> str:
         t = run.get("totals", {})
-        return (f"  Sync {n}: {t.get('created', 0)} new, {t.get('updated', 0)} changed, {t.get('deleted', 0)} deleted, "
-                f"{t.get('unchanged', 0)} unchanged central items ({t.get('full_reads', 0)} full list reads)")
+        return (
+            f"  Sync {n}: {t.get('created', 0)} new, {t.get('updated', 0)} changed, {t.get('deleted', 0)} deleted, "
+            f"{t.get('unchanged', 0)} unchanged central items ({t.get('full_reads', 0)} full list reads)"
+        )
 
     lines = [
         f"Demo finished in {result.seconds:.0f} s: {result.projects} projects, {result.items_written} list items "

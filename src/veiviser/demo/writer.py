@@ -53,22 +53,37 @@ def _check(results: Sequence[OperationResult], site: str, list_title: str, keys:
     if failed:
         key, r = failed[0]
         more = f" (and {len(failed) - 1} more rows)" if len(failed) > 1 else ""
-        raise DemoError(f"site {site}, list {list_title!r}, demo row {key!r}: {r.error}{more}",
-                        hint="The demo writes to a fresh emulator; remove the --data file and run it again.")
+        raise DemoError(
+            f"site {site}, list {list_title!r}, demo row {key!r}: {r.error}{more}",
+            hint="The demo writes to a fresh emulator; remove the --data file and run it again.",
+        )
 
 
 def _prepare(site: SiteClient, written: WrittenProject, people: Sequence[Person], risks_title: str) -> None:
     """EnsureUser for new people and the Usikkerhet content types, in one ``$batch``."""
-    ops = [Operation("POST", f"Web/EnsureUser({title_segment(p.email)})", key=("user", p.email))
-           for p in people if p.email not in written.users]
+    ops = [
+        Operation("POST", f"Web/EnsureUser({title_segment(p.email)})", key=("user", p.email))
+        for p in people
+        if p.email not in written.users
+    ]
     if not written.content_types:
-        ops.append(Operation("GET", f"Web/lists/GetByTitle({title_segment(risks_title)})/ContentTypes?$select=StringId,Name,Parent/StringId"
-                                    "&$expand=Parent", key=("ct", ""), list=risks_title))
+        ops.append(
+            Operation(
+                "GET",
+                f"Web/lists/GetByTitle({title_segment(risks_title)})/ContentTypes?$select=StringId,Name,Parent/StringId"
+                "&$expand=Parent",
+                key=("ct", ""),
+                list=risks_title,
+            )
+        )
     if not ops:
         return
     for r in site.batch(ops):
         if not r.ok:
-            raise DemoError(f"site {site.url}: {r.error}", hint="Check that the site was provisioned with the project template.")
+            raise DemoError(
+                f"site {site.url}: {r.error}",
+                hint="Check that the site was provisioned with the project template.",
+            )
         kind, name = r.key
         if kind == "user":
             written.users[name] = int(r.value["Id"])
@@ -83,8 +98,10 @@ def _content_type_id(written: WrittenProject, name: str, template: Template) -> 
     for ct_name, ct_id in written.content_types.items():
         if ct_id.upper().startswith(site_ct) or ct_name == name:
             return ct_id
-    raise DemoError(f"site {written.url}, list 'Usikkerhet': content type {name!r} is missing",
-                    hint="Provision the site with the standard project template first.")
+    raise DemoError(
+        f"site {written.url}, list 'Usikkerhet': content type {name!r} is missing",
+        hint="Provision the site with the standard project template first.",
+    )
 
 
 def _resolve(row: Row, written: WrittenProject, template: Template) -> dict[str, Any]:
@@ -105,8 +122,14 @@ def _resolve(row: Row, written: WrittenProject, template: Template) -> dict[str,
     return out
 
 
-def _create(site: SiteClient, written: WrittenProject, kind: str, rows: Sequence[Row], titles: Mapping[str, str],
-            template: Template) -> None:
+def _create(
+    site: SiteClient,
+    written: WrittenProject,
+    kind: str,
+    rows: Sequence[Row],
+    titles: Mapping[str, str],
+    template: Template,
+) -> None:
     if not rows:
         return
     results = site.create_items(titles[kind], [_resolve(r, written, template) for r in rows])
@@ -115,7 +138,9 @@ def _create(site: SiteClient, written: WrittenProject, kind: str, rows: Sequence
         written.ids[kind][row.key] = int(res.value["Id"])
 
 
-def write_project(site: SiteClient, data: ProjectData, template: Template, site_id: str = "") -> WrittenProject:
+def write_project(
+    site: SiteClient, data: ProjectData, template: Template, site_id: str = ""
+) -> WrittenProject:
     """Create every generated row of ``data`` on its (provisioned) project site."""
     titles = list_titles(template)
     written = WrittenProject(site.url, site_id)
@@ -125,10 +150,18 @@ def write_project(site: SiteClient, data: ProjectData, template: Template, site_
     return written
 
 
-def apply_changes(site: SiteClient, written: WrittenProject, changes: ChangeSet, template: Template) -> dict[str, int]:
+def apply_changes(
+    site: SiteClient, written: WrittenProject, changes: ChangeSet, template: Template
+) -> dict[str, int]:
     """Apply the change step to a written project; returns counts (updated, deleted, created)."""
     titles = list_titles(template)
-    people = [v for rows in changes.creates.values() for r in rows for v in r.values.values() if isinstance(v, Person)]
+    people = [
+        v
+        for rows in changes.creates.values()
+        for r in rows
+        for v in r.values.values()
+        if isinstance(v, Person)
+    ]
     _prepare(site, written, people, titles["risks"])
     counts = {"updated": 0, "deleted": 0, "created": 0}
     for kind, by_key in changes.updates.items():
@@ -142,14 +175,21 @@ def apply_changes(site: SiteClient, written: WrittenProject, changes: ChangeSet,
         counts["created"] += len(rows)
     for kind, keys in changes.deletes.items():
         if keys:
-            _check(site.delete_items(titles[kind], [written.ids[kind][k] for k in keys]), site.url, titles[kind], keys)
+            _check(
+                site.delete_items(titles[kind], [written.ids[kind][k] for k in keys]),
+                site.url,
+                titles[kind],
+                keys,
+            )
             for k in keys:
                 written.ids[kind].pop(k, None)
             counts["deleted"] += len(keys)
     return counts
 
 
-def write_hub_ratings(hub: SiteClient, projects: Sequence[tuple[ProjectData, WrittenProject]]) -> dict[str, int]:
+def write_hub_ratings(
+    hub: SiteClient, projects: Sequence[tuple[ProjectData, WrittenProject]]
+) -> dict[str, int]:
     """ITPOSMO ratings on the register items of ``Prosjekter`` and one ``Prioriteringsvurderinger``
     item per project and criterion (keyed ``<siteId>:<criterion>`` as the hub template says)."""
     urls = {w.url.rstrip("/").lower(): (d, w) for d, w in projects}
@@ -161,22 +201,37 @@ def write_hub_ratings(hub: SiteClient, projects: Sequence[tuple[ProjectData, Wri
             updates[int(item["ID"])] = dict(found[0].itposmo)
         if found and not found[1].site_id:
             found[1].site_id = str(item.get("GtSiteId") or "")
-    missing = [d.title for d, w in projects if w.url.rstrip("/").lower() not in
-               {str(i.get("GtSiteUrl") or "").rstrip("/").lower() for i in register}]
+    missing = [
+        d.title
+        for d, w in projects
+        if w.url.rstrip("/").lower()
+        not in {str(i.get("GtSiteUrl") or "").rstrip("/").lower() for i in register}
+    ]
     if missing:
-        raise DemoError(f"site {hub.url}, list {REGISTER_LIST!r}: no register item for {', '.join(missing)}",
-                        hint="Provision the projects before writing the ratings.")
+        raise DemoError(
+            f"site {hub.url}, list {REGISTER_LIST!r}: no register item for {', '.join(missing)}",
+            hint="Provision the projects before writing the ratings.",
+        )
     if updates:
         _check(hub.update_items(REGISTER_LIST, updates), hub.url, REGISTER_LIST, [str(k) for k in updates])
-    existing = {str(r.get("GtRatingKey") or "") for r in hub.iter_items(RATINGS_LIST, select=["ID", "GtRatingKey"])}
+    existing = {
+        str(r.get("GtRatingKey") or "") for r in hub.iter_items(RATINGS_LIST, select=["ID", "GtRatingKey"])
+    }
     rows = []
     for d, w in projects:
         for criterion, rating in d.priorities.items():
             key = f"{w.site_id}:{criterion}"
             if key not in existing:
-                rows.append({"Title": f"{d.title} – {criterion}", "GtSiteId": w.site_id, "GtProjectTitle": d.title,
-                             "GtCriterionKey": criterion, "GtPriorityRating": rating, "GtRatingKey": key})
+                rows.append(
+                    {
+                        "Title": f"{d.title} – {criterion}",
+                        "GtSiteId": w.site_id,
+                        "GtProjectTitle": d.title,
+                        "GtCriterionKey": criterion,
+                        "GtPriorityRating": rating,
+                        "GtRatingKey": key,
+                    }
+                )
     if rows:
         _check(hub.create_items(RATINGS_LIST, rows), hub.url, RATINGS_LIST, [r["GtRatingKey"] for r in rows])
     return {"itposmo": len(updates), "priority_ratings": len(rows)}
-

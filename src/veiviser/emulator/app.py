@@ -49,14 +49,16 @@ NOT_SUPPORTED = "-1, System.NotSupportedException"
 # Service operations invoked with POST that only read. A failed request of one of these leaves the
 # in-memory caches as they are (no reload from disk); anything else sent with a write method may
 # have changed cached objects in place before it failed. EnsureUser is not here: it adds the user.
-READ_ONLY_POSTS = frozenset({
-    "getchanges",  # Site/Web/List getChanges
-    "getitems",  # List GetItems (CAML query)
-    "getlistitemchangessincetoken",
-    "getlistusingpath",  # Web GetListUsingPath, invoked as a service operation
-    "getsitepropertiesfromsharepointbyfilters",  # Tenant: the site list
-    "getsitepropertiesbyurl",  # Tenant
-})
+READ_ONLY_POSTS = frozenset(
+    {
+        "getchanges",  # Site/Web/List getChanges
+        "getitems",  # List GetItems (CAML query)
+        "getlistitemchangessincetoken",
+        "getlistusingpath",  # Web GetListUsingPath, invoked as a service operation
+        "getsitepropertiesfromsharepointbyfilters",  # Tenant: the site list
+        "getsitepropertiesbyurl",  # Tenant
+    }
+)
 
 TEMPLATES = {"STS#3": 68, "STS#0": 1, "SITEPAGEPUBLISHING#0": 68, "GROUP#0": 64}
 
@@ -136,7 +138,9 @@ def is_mutating(method: str, operation: str) -> bool:
 class Ctx:
     """Per-request context: the site, the request and helpers to build absolute URLs."""
 
-    def __init__(self, app: SharePointApp, request: ApiRequest, site: dict[str, Any], opts: QueryOptions) -> None:
+    def __init__(
+        self, app: SharePointApp, request: ApiRequest, site: dict[str, Any], opts: QueryOptions
+    ) -> None:
         self.app = app
         self.request = request
         self.site = site
@@ -164,7 +168,9 @@ class SharePointApp:
         with self.lock:
             self.store.begin()
             if not self._sites():
-                self._create_site("/", "Communication site", "SITEPAGEPUBLISHING#0", 1033, "admin@emulator.local")
+                self._create_site(
+                    "/", "Communication site", "SITEPAGEPUBLISHING#0", 1033, "admin@emulator.local"
+                )
             self.store.commit()
 
     # ================================================================== protocol
@@ -195,8 +201,11 @@ class SharePointApp:
             return exc.to_response()
         except Exception:
             log.exception("emulator: unexpected error on %s %s", request.method, request.path)
-            return SharePointError(500, "-2146233088, System.Exception",
-                                   "An unexpected error occurred in the SharePoint emulator; see its log.").to_response()
+            return SharePointError(
+                500,
+                "-2146233088, System.Exception",
+                "An unexpected error occurred in the SharePoint emulator; see its log.",
+            ).to_response()
         finally:
             elapsed = time.perf_counter() - started
             if elapsed > 1.0:
@@ -224,12 +233,18 @@ class SharePointApp:
         if len(parts) >= 2 and parts[0].lower() in ("sites", "teams"):
             site = self._site_by_path("/" + "/".join(parts[:2]))
             if site is None:
-                raise SharePointError(404, "-2147024894, System.IO.FileNotFoundException",
-                                      f"File Not Found. No site exists at '/{'/'.join(parts[:2])}'.")
+                raise SharePointError(
+                    404,
+                    "-2147024894, System.IO.FileNotFoundException",
+                    f"File Not Found. No site exists at '/{'/'.join(parts[:2])}'.",
+                )
             return site
         if parts and not (len(parts) == 1 and parts[0].lower() in ("_layouts", "_vti_bin")):
-            raise SharePointError(404, "-2147024894, System.IO.FileNotFoundException",
-                                  f"File Not Found. No site exists at '{prefix}'.")
+            raise SharePointError(
+                404,
+                "-2147024894, System.IO.FileNotFoundException",
+                f"File Not Found. No site exists at '{prefix}'.",
+            )
         root = self._site_by_path("/")
         assert root is not None
         return root
@@ -239,16 +254,41 @@ class SharePointApp:
         index = len(self._sites())
         site_id, web_id = str(uuid.uuid4()), str(uuid.uuid4())
         site = {
-            "_id": site_id, "_parent": "", "Id": site_id, "WebId": web_id, "Path": path, "Title": title,
-            "WebTemplate": template, "Lcid": int(lcid), "Owner": owner, "Created": _iso(_now()),
-            "IsHubSite": False, "HubSiteId": ZERO_GUID, "NextUserId": 6 + 7 * index, "Wss": {}, "NextWss": 1,
-            "Description": "", "Status": 2,
+            "_id": site_id,
+            "_parent": "",
+            "Id": site_id,
+            "WebId": web_id,
+            "Path": path,
+            "Title": title,
+            "WebTemplate": template,
+            "Lcid": int(lcid),
+            "Owner": owner,
+            "Created": _iso(_now()),
+            "IsHubSite": False,
+            "HubSiteId": ZERO_GUID,
+            "NextUserId": 6 + 7 * index,
+            "Wss": {},
+            "NextWss": 1,
+            "Description": "",
+            "Status": 2,
         }
         self.store.put("site", site)
         for ct_id, name, group in BUILTIN_CTYPES:
-            self.store.put("ctype", {"_id": f"{web_id}:{ct_id}", "_parent": web_id, "StringId": ct_id, "Name": name,
-                                     "Group": group, "Description": "", "Hidden": False, "ReadOnly": False,
-                                     "Sealed": False, "FieldLinks": ["Title"] if ct_id == "0x01" else []})
+            self.store.put(
+                "ctype",
+                {
+                    "_id": f"{web_id}:{ct_id}",
+                    "_parent": web_id,
+                    "StringId": ct_id,
+                    "Name": name,
+                    "Group": group,
+                    "Description": "",
+                    "Hidden": False,
+                    "ReadOnly": False,
+                    "Sealed": False,
+                    "FieldLinks": ["Title"] if ct_id == "0x01" else [],
+                },
+            )
         self._seed_fields(site, web_id, builtin_only=True)
         self._ensure_user(site, APP_LOGIN, title="SharePoint App")
         if owner:
@@ -279,12 +319,20 @@ class SharePointApp:
         self.store.delete("site", site["_id"])
 
     # ================================================================== change log
-    def _log(self, site: dict[str, Any], lst: dict[str, Any] | None, item_id: int | None, change_type: int,
-             obj: str, extra: dict[str, Any] | None = None) -> int:
+    def _log(
+        self,
+        site: dict[str, Any],
+        lst: dict[str, Any] | None,
+        item_id: int | None,
+        change_type: int,
+        obj: str,
+        extra: dict[str, Any] | None = None,
+    ) -> int:
         ticks = max(_ticks(), self._last_ticks + 1)
         self._last_ticks = ticks
-        return self.store.add_change(site["Id"], site["WebId"], lst["Id"] if lst else None, item_id, change_type,
-                                     ticks, obj, extra)
+        return self.store.add_change(
+            site["Id"], site["WebId"], lst["Id"] if lst else None, item_id, change_type, ticks, obj, extra
+        )
 
     def _token(self, scope: int, object_id: str) -> str:
         return f"1;{scope};{object_id};{max(_ticks(), self._last_ticks)};{self.store.last_change_no()}"
@@ -295,16 +343,21 @@ class SharePointApp:
         low = path.lower()
         api = low.find("/_api")
         if api < 0:
-            raise SharePointError(404, "-2147024894, System.IO.FileNotFoundException", f"File Not Found: {path}")
+            raise SharePointError(
+                404, "-2147024894, System.IO.FileNotFoundException", f"File Not Found: {path}"
+            )
         site = self._site_for_path(path)
         opts = parse_query(request.query)
         ctx = Ctx(self, request, site, opts)
-        rest = path[api + len("/_api"):].strip("/")
+        rest = path[api + len("/_api") :].strip("/")
         segments = parse_path(rest, request.query)
         method = request.method.upper()
         if not segments:
-            raise SharePointError(404, "-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
-                                  "Cannot find resource for the request.")
+            raise SharePointError(
+                404,
+                "-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
+                "Cannot find resource for the request.",
+            )
         self._may_mutate = is_mutating(method, segments[-1].low)
         state: tuple[Any, ...] = ("root",)
         for i, seg in enumerate(segments):
@@ -312,15 +365,21 @@ class SharePointApp:
             result = self._step(ctx, state, seg, last, method)
             if isinstance(result, ApiResponse):
                 if not last:
-                    raise SharePointError(404, "-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
-                                          f"Cannot find resource for the request {segments[i + 1].name}.")
+                    raise SharePointError(
+                        404,
+                        "-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
+                        f"Cannot find resource for the request {segments[i + 1].name}.",
+                    )
                 return result
             state = result
         return self._finish(ctx, state, method)
 
     def _not_found(self, seg: Segment, state: tuple[Any, ...]) -> SharePointError:
-        return SharePointError(404, "-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
-                               f"Cannot find resource for the request {seg.name}.")
+        return SharePointError(
+            404,
+            "-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
+            f"Cannot find resource for the request {seg.name}.",
+        )
 
     def _step(self, ctx: Ctx, state: tuple[Any, ...], seg: Segment, last: bool, method: str) -> Any:
         kind, name = state[0], seg.low
@@ -422,7 +481,9 @@ class SharePointApp:
         if name == "ensureuser" and method == "POST":
             login = seg.args[0] if seg.args else _unwrap(ctx.request.json()).get("logonName")
             if not login:
-                raise SharePointError(400, ARGUMENT, "EnsureUser needs a logon name, e.g. EnsureUser('ola@contoso.no').")
+                raise SharePointError(
+                    400, ARGUMENT, "EnsureUser needs a logon name, e.g. EnsureUser('ola@contoso.no')."
+                )
             user = self._ensure_user(site, str(login))
             return ApiResponse.json({"d": self._user_json(ctx, user)})
         if name == "allproperties":
@@ -438,8 +499,15 @@ class SharePointApp:
         if name == "getusereffectivepermissions":
             return self._effective_permissions(ctx, seg)
         if name == "rootfolder":
-            return ApiResponse.json({"d": {"__metadata": {"type": "SP.Folder"}, "Name": "",
-                                           "ServerRelativeUrl": site["Path"] or "/"}})
+            return ApiResponse.json(
+                {
+                    "d": {
+                        "__metadata": {"type": "SP.Folder"},
+                        "Name": "",
+                        "ServerRelativeUrl": site["Path"] or "/",
+                    }
+                }
+            )
         return None
 
     # ------------------------------------------------------------------ lists
@@ -450,10 +518,13 @@ class SharePointApp:
         if name == "getbyid":
             return ("list", site, self._list_by_id(ctx, seg.args[0] if seg.args else ""))
         if name == "ensureeventslist" and method == "POST":
-            events = next((x for x in self.store.under("list", site["WebId"]) if x["BaseTemplate"] == 106), None)
+            events = next(
+                (x for x in self.store.under("list", site["WebId"]) if x["BaseTemplate"] == 106), None
+            )
             if events is None:
-                events = self._new_list(site, "Hendelser" if site["Lcid"] == 1044 else "Events", 106,
-                                        url_leaf="Calendar")
+                events = self._new_list(
+                    site, "Hendelser" if site["Lcid"] == 1044 else "Events", 106, url_leaf="Calendar"
+                )
             return ApiResponse.json({"d": self._list_json(ctx, events)})
         if name == "ensuresitepageslibrary" or name == "ensuresiteassetslibrary":
             return None
@@ -540,8 +611,14 @@ class SharePointApp:
             ct_id = item.get("ContentTypeId")
             return ("ctype", site, lst, self._ctype(site, lst, ct_id))
         if name == "fieldvaluesastext" or name == "fieldvalues":
-            return ApiResponse.json({"d": {"__metadata": {"type": "SP.FieldStringValues"},
-                                           **{k: ("" if v is None else str(v)) for k, v in item.items()}}})
+            return ApiResponse.json(
+                {
+                    "d": {
+                        "__metadata": {"type": "SP.FieldStringValues"},
+                        **{k: ("" if v is None else str(v)) for k, v in item.items()},
+                    }
+                }
+            )
         if name in ("systemupdate", "updateoverwriteversion") and method == "POST":
             return ApiResponse.empty(200)
         if name == "attachmentfiles":
@@ -567,7 +644,12 @@ class SharePointApp:
         if name == "getbytitle":
             return ("field", site, lst, self._field_by_title(site, lst, str(seg.args[0] if seg.args else "")))
         if name == "getbyinternalnameortitle":
-            return ("field", site, lst, self._field_by_name_or_title(site, lst, str(seg.args[0] if seg.args else "")))
+            return (
+                "field",
+                site,
+                lst,
+                self._field_by_name_or_title(site, lst, str(seg.args[0] if seg.args else "")),
+            )
         if name == "getbyid":
             return ("field", site, lst, self._field_by_id(site, lst, seg.args[0] if seg.args else ""))
         if name == "addfield" and method == "POST":
@@ -588,8 +670,9 @@ class SharePointApp:
         if name == "adddependentlookupfield" and method == "POST":
             body = _unwrap(ctx.request.json())
             primary = self._field_by_id(site, lst, body.get("primaryLookupFieldId"))
-            fld = self._add_dependent_lookup(site, lst, primary, str(body.get("displayName")),
-                                             str(body.get("showField")))
+            fld = self._add_dependent_lookup(
+                site, lst, primary, str(body.get("displayName")), str(body.get("showField"))
+            )
             return ApiResponse.json({"d": self._field_json(ctx, lst, fld)}, 200)
         return None
 
@@ -643,7 +726,9 @@ class SharePointApp:
             for view in self.store.under("view", lst["Id"]):
                 if view["Title"].lower() == title.lower():
                     return ("view", site, lst, view)
-            raise SharePointError(404, ARGUMENT, f"The view '{title}' does not exist in list '{lst['Title']}'.")
+            raise SharePointError(
+                404, ARGUMENT, f"The view '{title}' does not exist in list '{lst['Title']}'."
+            )
         if name == "getbyid":
             return ("view", site, lst, self._view_by_id(lst, seg.args[0] if seg.args else ""))
         if name == "add" and method == "POST":
@@ -701,7 +786,9 @@ class SharePointApp:
             for user in self.store.under("user", site["Id"]):
                 if login.lower() in (str(user["Email"]).lower(), user["LoginName"].lower()):
                     return ("user", site, user)
-            raise SharePointError(404, "-2146232832, Microsoft.SharePoint.SPException", "User cannot be found.")
+            raise SharePointError(
+                404, "-2146232832, Microsoft.SharePoint.SPException", "User cannot be found."
+            )
         return None
 
     def _step_sitemanager(self, ctx: Ctx, state, seg, name, last, method):
@@ -731,8 +818,9 @@ class SharePointApp:
             req = _unwrap(ctx.request.json(), "request")
             req.setdefault("WebTemplate", "SITEPAGEPUBLISHING#0")
             result = self._site_manager_create(ctx, req)
-            return ApiResponse.json({"d": {"Create": {"SiteStatus": result["SiteStatus"],
-                                                      "SiteUrl": result["SiteUrl"]}}})
+            return ApiResponse.json(
+                {"d": {"Create": {"SiteStatus": result["SiteStatus"], "SiteUrl": result["SiteUrl"]}}}
+            )
         return None
 
     def _step_hubsites(self, ctx: Ctx, state, seg, name, last, method):
@@ -745,7 +833,9 @@ class SharePointApp:
             hubs = [self._hub_json(ctx, s) for s in self._sites() if s["IsHubSite"]]
             return ApiResponse.json({"d": {"GetHubSites": {"results": hubs}}})
         if name == "gethubsitebyid":
-            return ApiResponse.json({"d": self._hub_json(ctx, self._hub_by_id(_guid(seg.args[0] if seg.args else "")))})
+            return ApiResponse.json(
+                {"d": self._hub_json(ctx, self._hub_by_id(_guid(seg.args[0] if seg.args else "")))}
+            )
         return None
 
     def _step_tenant(self, ctx: Ctx, state, seg, name, last, method):
@@ -754,8 +844,13 @@ class SharePointApp:
         body = _strip_meta(ctx.request.json())
         if name == "createsite":
             props = _unwrap(body, "siteCreationProperties")
-            req = {"Url": props.get("Url"), "Title": props.get("Title") or "", "Owner": props.get("Owner"),
-                   "Lcid": props.get("Lcid") or 1033, "WebTemplate": props.get("Template") or "STS#3"}
+            req = {
+                "Url": props.get("Url"),
+                "Title": props.get("Title") or "",
+                "Owner": props.get("Owner"),
+                "Lcid": props.get("Lcid") or 1033,
+                "WebTemplate": props.get("Template") or "STS#3",
+            }
             result = self._site_manager_create(ctx, req)
             if result["SiteStatus"] != 2:
                 raise SharePointError(500, SP_EXCEPTION, f"A site already exists at url {req['Url']}.")
@@ -763,7 +858,13 @@ class SharePointApp:
         if name == "registerhubsite":
             site = self._site_from_url(ctx, str(body.get("siteUrl") or ""))
             hub = self._register_hub(site)
-            return ApiResponse.json({"d": self._hub_json(ctx, hub, "Microsoft.Online.SharePoint.TenantAdministration.HubSiteProperties")})
+            return ApiResponse.json(
+                {
+                    "d": self._hub_json(
+                        ctx, hub, "Microsoft.Online.SharePoint.TenantAdministration.HubSiteProperties"
+                    )
+                }
+            )
         if name == "unregisterhubsite":
             self._unregister_hub(self._site_from_url(ctx, str(body.get("siteUrl") or "")))
             return ApiResponse.empty(200)
@@ -775,8 +876,11 @@ class SharePointApp:
             # The tenant's site list, each row with its HubSiteId (how SPO tells which sites joined a hub).
             spe = _strip_meta(_unwrap(body, "speFilter") or {})
             template = str(spe.get("Template") or "").upper()
-            rows = [self._site_properties(ctx, s) for s in self._sites()
-                    if not template or s["WebTemplate"].upper().startswith(template)]
+            rows = [
+                self._site_properties(ctx, s)
+                for s in self._sites()
+                if not template or s["WebTemplate"].upper().startswith(template)
+            ]
             return ApiResponse.json({"d": {"results": rows}})
         if name == "getsitepropertiesbyurl":
             site = self._site_from_url(ctx, str(body.get("url") or body.get("siteUrl") or ""))
@@ -821,9 +925,16 @@ class SharePointApp:
                     site[key] = value
                 elif key == "AllProperties":
                     continue  # SPO ignores property bag writes over REST (reference section 5)
-                elif key not in ("QuickLaunchEnabled", "TreeViewEnabled", "HeaderEmphasis", "MegaMenuEnabled"):
-                    raise bad_query(f"The property '{key}' does not exist on type 'SP.Web'. Make sure to only use "
-                                    "property names that are defined by the type.")
+                elif key not in (
+                    "QuickLaunchEnabled",
+                    "TreeViewEnabled",
+                    "HeaderEmphasis",
+                    "MegaMenuEnabled",
+                ):
+                    raise bad_query(
+                        f"The property '{key}' does not exist on type 'SP.Web'. Make sure to only use "
+                        "property names that are defined by the type."
+                    )
             self.store.put("site", site)
             self._log(site, None, None, 2, "Web")
             return ApiResponse.empty(204)
@@ -837,8 +948,11 @@ class SharePointApp:
     def _finish_allprops(self, ctx: Ctx, state, method):
         site = state[1]
         if method == "GET":
-            props = {"__metadata": {"type": "SP.PropertyValues"}, "vti_x005f_defaultlanguage": "nb-no"
-                     if site["Lcid"] == 1044 else "en-us", "vti_x005f_createdassitecollectionid": site["Id"]}
+            props = {
+                "__metadata": {"type": "SP.PropertyValues"},
+                "vti_x005f_defaultlanguage": "nb-no" if site["Lcid"] == 1044 else "en-us",
+                "vti_x005f_createdassitecollectionid": site["Id"],
+            }
             return self._ok(ctx, props)
         if method in ("MERGE", "PATCH"):
             return ApiResponse.empty(204)
@@ -853,8 +967,10 @@ class SharePointApp:
                 # (not by default), so a client gets every list's token in one request.
                 tail = f"{max(_ticks(), self._last_ticks)};{self.store.last_change_no()}"
                 for row in lists:
-                    row["CurrentChangeToken"] = {"__metadata": {"type": "SP.ChangeToken"},
-                                                 "StringValue": f"1;3;{row['Id']};{tail}"}
+                    row["CurrentChangeToken"] = {
+                        "__metadata": {"type": "SP.ChangeToken"},
+                        "StringValue": f"1;3;{row['Id']};{tail}",
+                    }
             return self._collection_response(ctx, lists)
         if method == "POST":
             body = ctx.request.json()
@@ -862,18 +978,43 @@ class SharePointApp:
             title = data.get("Title")
             if not isinstance(title, str) or not title.strip():
                 raise SharePointError(400, ARGUMENT, "A list needs a non-empty Title.")
-            allowed = {"Title", "Description", "BaseTemplate", "AllowContentTypes", "ContentTypesEnabled", "Url",
-                       "Hidden", "EnableVersioning", "EnableFolderCreation", "OnQuickLaunch", "NoCrawl",
-                       "TemplateFeatureId", "DocumentTemplateType", "CustomSchemaXml", "QuickLaunchOption",
-                       "EnableAttachments", "EnableMinorVersions", "ForceCheckout", "MajorVersionLimit"}
+            allowed = {
+                "Title",
+                "Description",
+                "BaseTemplate",
+                "AllowContentTypes",
+                "ContentTypesEnabled",
+                "Url",
+                "Hidden",
+                "EnableVersioning",
+                "EnableFolderCreation",
+                "OnQuickLaunch",
+                "NoCrawl",
+                "TemplateFeatureId",
+                "DocumentTemplateType",
+                "CustomSchemaXml",
+                "QuickLaunchOption",
+                "EnableAttachments",
+                "EnableMinorVersions",
+                "ForceCheckout",
+                "MajorVersionLimit",
+            }
             for key in data:
                 if key not in allowed:
-                    raise bad_query(f"The property '{key}' does not exist on type 'SP.List'. Make sure to only use "
-                                    "property names that are defined by the type.")
-            lst = self._new_list(site, title, int(data.get("BaseTemplate") or 100), data.get("Url"),
-                                 description=data.get("Description") or "",
-                                 extra={k: data[k] for k in ("Hidden", "ContentTypesEnabled", "EnableVersioning")
-                                        if k in data})
+                    raise bad_query(
+                        f"The property '{key}' does not exist on type 'SP.List'. Make sure to only use "
+                        "property names that are defined by the type."
+                    )
+            lst = self._new_list(
+                site,
+                title,
+                int(data.get("BaseTemplate") or 100),
+                data.get("Url"),
+                description=data.get("Description") or "",
+                extra={
+                    k: data[k] for k in ("Hidden", "ContentTypesEnabled", "EnableVersioning") if k in data
+                },
+            )
             return ApiResponse.json({"d": self._list_json(ctx, lst)}, 201)
         return None
 
@@ -882,24 +1023,46 @@ class SharePointApp:
         if method == "GET":
             payload = self._list_json(ctx, lst)
             if any(s.lower() == "currentchangetoken" for s in ctx.opts.select):
-                payload["CurrentChangeToken"] = {"__metadata": {"type": "SP.ChangeToken"},
-                                                 "StringValue": self._token(3, lst["Id"])}
+                payload["CurrentChangeToken"] = {
+                    "__metadata": {"type": "SP.ChangeToken"},
+                    "StringValue": self._token(3, lst["Id"]),
+                }
             return self._ok(ctx, payload)
         if method in ("MERGE", "PATCH", "PUT"):
             body = _strip_meta(ctx.request.json())
-            settable = {"Title", "Description", "Hidden", "ContentTypesEnabled", "EnableVersioning", "OnQuickLaunch",
-                        "EnableAttachments", "EnableFolderCreation", "NoCrawl", "EnableMinorVersions",
-                        "MajorVersionLimit", "ForceCheckout", "DefaultContentApprovalWorkflowId", "Direction",
-                        "EnableModeration", "IrmEnabled", "ReadSecurity", "WriteSecurity"}
+            settable = {
+                "Title",
+                "Description",
+                "Hidden",
+                "ContentTypesEnabled",
+                "EnableVersioning",
+                "OnQuickLaunch",
+                "EnableAttachments",
+                "EnableFolderCreation",
+                "NoCrawl",
+                "EnableMinorVersions",
+                "MajorVersionLimit",
+                "ForceCheckout",
+                "DefaultContentApprovalWorkflowId",
+                "Direction",
+                "EnableModeration",
+                "IrmEnabled",
+                "ReadSecurity",
+                "WriteSecurity",
+            }
             for key, value in body.items():
                 if key not in settable:
                     raise bad_query(f"The property '{key}' does not exist on type 'SP.List' or is read-only.")
                 if key == "Title":
                     other = self._find_list_by_title(site, str(value))
                     if other is not None and other["Id"] != lst["Id"]:
-                        raise SharePointError(500, DUPLICATE, "A list, survey, discussion board, or document "
-                                              "library with the specified title already exists in this Web site.  "
-                                              "Please choose another title.")
+                        raise SharePointError(
+                            500,
+                            DUPLICATE,
+                            "A list, survey, discussion board, or document "
+                            "library with the specified title already exists in this Web site.  "
+                            "Please choose another title.",
+                        )
                 lst[key] = value
             self.store.put("list", lst)
             self._log(site, lst, None, 2, "List")
@@ -913,9 +1076,18 @@ class SharePointApp:
         lst = state[2]
         if method == "GET":
             url = self._list_server_url(ctx.site, lst)
-            return self._ok(ctx, {"__metadata": {"type": "SP.Folder"}, "Name": lst["UrlLeaf"],
-                                  "ServerRelativeUrl": url, "ItemCount": len(self.store.items(lst["Id"])),
-                                  "UniqueId": lst["RootFolderId"], "Exists": True, "WelcomePage": ""})
+            return self._ok(
+                ctx,
+                {
+                    "__metadata": {"type": "SP.Folder"},
+                    "Name": lst["UrlLeaf"],
+                    "ServerRelativeUrl": url,
+                    "ItemCount": len(self.store.items(lst["Id"])),
+                    "UniqueId": lst["RootFolderId"],
+                    "Exists": True,
+                    "WelcomePage": "",
+                },
+            )
         return None
 
     def _finish_fields(self, ctx: Ctx, state, method):
@@ -948,11 +1120,15 @@ class SharePointApp:
             body = _strip_meta(ctx.request.json())
             for key, value in body.items():
                 if key not in F.SETTABLE:
-                    raise bad_query(f"The property '{key}' does not exist on type '{F.TYPES[fld['TypeAsString']][1]}' "
-                                    "or is read-only.")
+                    raise bad_query(
+                        f"The property '{key}' does not exist on type '{F.TYPES[fld['TypeAsString']][1]}' "
+                        "or is read-only."
+                    )
                 if key == "Choices":
                     if isinstance(value, list):
-                        raise bad_query("An unexpected 'StartArray' node was found; send Choices as {\"results\": [...]}.")
+                        raise bad_query(
+                            "An unexpected 'StartArray' node was found; send Choices as {\"results\": [...]}."
+                        )
                     value = _results(value)
                 if key == "FieldTypeKind":
                     continue
@@ -982,8 +1158,12 @@ class SharePointApp:
             ct_id = body.get("Id")
             if isinstance(ct_id, dict):
                 ct_id = ct_id.get("StringValue")
-            info = {"Name": body.get("Name"), "Description": body.get("Description"), "Group": body.get("Group"),
-                    "Id": ct_id}
+            info = {
+                "Name": body.get("Name"),
+                "Description": body.get("Description"),
+                "Group": body.get("Group"),
+                "Id": ct_id,
+            }
             ct = self._create_ctype(site, lst, info)
             self._log(site, lst, None, 1, "ContentType", {"ContentTypeId": ct["StringId"]})
             return ApiResponse.json({"d": self._ctype_json(ctx, lst, ct)}, 201)
@@ -996,19 +1176,36 @@ class SharePointApp:
         if method in ("MERGE", "PATCH"):
             body = _strip_meta(ctx.request.json())
             for key, value in body.items():
-                if key not in ("Name", "Description", "Group", "Hidden", "ReadOnly", "Sealed", "JSLink",
-                               "NewFormUrl", "EditFormUrl", "DisplayFormUrl", "DocumentTemplate"):
-                    raise bad_query(f"The property '{key}' does not exist on type 'SP.ContentType' or is read-only.")
+                if key not in (
+                    "Name",
+                    "Description",
+                    "Group",
+                    "Hidden",
+                    "ReadOnly",
+                    "Sealed",
+                    "JSLink",
+                    "NewFormUrl",
+                    "EditFormUrl",
+                    "DisplayFormUrl",
+                    "DocumentTemplate",
+                ):
+                    raise bad_query(
+                        f"The property '{key}' does not exist on type 'SP.ContentType' or is read-only."
+                    )
                 ct[key] = value
             self.store.put("ctype", ct)
             self._log(site, lst, None, 2, "ContentType", {"ContentTypeId": ct["StringId"]})
             return ApiResponse.empty(204)
         if method == "DELETE":
             if lst is not None:
-                in_use = any(i.get("ContentTypeId") == ct["StringId"] for i in self.store.items(lst["Id"]).values())
+                in_use = any(
+                    i.get("ContentTypeId") == ct["StringId"] for i in self.store.items(lst["Id"]).values()
+                )
             else:
-                in_use = any(c["StringId"].startswith(ct["StringId"]) and c is not ct
-                             for c in self.store.under("ctype", site["WebId"]))
+                in_use = any(
+                    c["StringId"].startswith(ct["StringId"]) and c is not ct
+                    for c in self.store.under("ctype", site["WebId"])
+                )
             if in_use:
                 raise SharePointError(400, SP_EXCEPTION, "The content type is in use.")
             self.store.delete("ctype", ct["_id"])
@@ -1041,7 +1238,9 @@ class SharePointApp:
             if link and (link["Id"] == _guid(key) or n == key):
                 name = n
         if name is None:
-            raise SharePointError(404, ARGUMENT, f"Field link '{key}' does not exist in content type '{ct['Name']}'.")
+            raise SharePointError(
+                404, ARGUMENT, f"Field link '{key}' does not exist in content type '{ct['Name']}'."
+            )
         if method == "GET":
             return self._ok(ctx, self._fieldlink_json(site, lst, ct, name) or {})
         if method == "DELETE":
@@ -1082,9 +1281,25 @@ class SharePointApp:
         if method in ("MERGE", "PATCH"):
             body = _strip_meta(ctx.request.json())
             for key, value in body.items():
-                if key not in ("Title", "RowLimit", "ViewQuery", "Paged", "Hidden", "DefaultView", "JSLink",
-                               "Scope", "Toolbar", "ViewData", "ViewJoins", "ViewProjectedFields", "TabularView",
-                               "IncludeRootFolder", "CustomFormatter", "MobileView", "MobileDefaultView"):
+                if key not in (
+                    "Title",
+                    "RowLimit",
+                    "ViewQuery",
+                    "Paged",
+                    "Hidden",
+                    "DefaultView",
+                    "JSLink",
+                    "Scope",
+                    "Toolbar",
+                    "ViewData",
+                    "ViewJoins",
+                    "ViewProjectedFields",
+                    "TabularView",
+                    "IncludeRootFolder",
+                    "CustomFormatter",
+                    "MobileView",
+                    "MobileDefaultView",
+                ):
                     raise bad_query(f"The property '{key}' does not exist on type 'SP.View' or is read-only.")
                 if key == "DefaultView" and value:
                     for other in self.store.under("view", lst["Id"]):
@@ -1111,9 +1326,12 @@ class SharePointApp:
     def _view_fields_json(self, ctx: Ctx, lst, view: dict[str, Any]) -> dict[str, Any]:
         names = view["ViewFields"]
         uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Views(guid'{view['Id']}')/ViewFields"
-        xml = "<FieldRef Name=\"" + "\" /><FieldRef Name=\"".join(names) + "\" />" if names else ""
-        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.ViewFieldCollection"}, "SchemaXml": xml,
-                "Items": _collection(list(names))}
+        xml = '<FieldRef Name="' + '" /><FieldRef Name="'.join(names) + '" />' if names else ""
+        return {
+            "__metadata": {"id": uri, "uri": uri, "type": "SP.ViewFieldCollection"},
+            "SchemaXml": xml,
+            "Items": _collection(list(names)),
+        }
 
     def _finish_users(self, ctx: Ctx, state, method):
         site = state[1]
@@ -1168,7 +1386,9 @@ class SharePointApp:
         return None
 
     # ================================================================== collections
-    def _collection_response(self, ctx: Ctx, rows: list[dict[str, Any]], entity_filter: bool = True) -> ApiResponse:
+    def _collection_response(
+        self, ctx: Ctx, rows: list[dict[str, Any]], entity_filter: bool = True
+    ) -> ApiResponse:
         """Apply ``$filter``/``$orderby``/``$top``/``$select`` to a small metadata collection."""
         opts = ctx.opts
         if opts.filter and entity_filter:
@@ -1186,8 +1406,13 @@ class SharePointApp:
             rows = [r for r in rows if keep(r)]
         if opts.orderby:
             for key, desc in reversed(parse_orderby(opts.orderby)):
-                rows.sort(key=lambda r, k=key: (r.get(k) is not None, str(r.get(k)) if not isinstance(
-                    r.get(k), (int, float)) else r.get(k)), reverse=desc)
+                rows.sort(
+                    key=lambda r, k=key: (
+                        r.get(k) is not None,
+                        str(r.get(k)) if not isinstance(r.get(k), (int, float)) else r.get(k),
+                    ),
+                    reverse=desc,
+                )
         if opts.top is not None:
             rows = rows[: opts.top]
         return ApiResponse.json({"d": {"results": [self._select(ctx, r) for r in rows]}})
@@ -1201,7 +1426,9 @@ class SharePointApp:
         return None
 
     def _list_missing(self, ctx: Ctx, title: str) -> SharePointError:
-        return SharePointError(404, LIST_MISSING, f"List '{title}' does not exist at site with URL '{ctx.site_url}'.")
+        return SharePointError(
+            404, LIST_MISSING, f"List '{title}' does not exist at site with URL '{ctx.site_url}'."
+        )
 
     def _list_by_title(self, ctx: Ctx, title: str) -> dict[str, Any]:
         lst = self._find_list_by_title(ctx.site, title)
@@ -1212,8 +1439,9 @@ class SharePointApp:
     def _list_by_id(self, ctx: Ctx, list_id: Any) -> dict[str, Any]:
         lst = self.store.get("list", _guid(list_id))
         if lst is None or lst["_parent"] != ctx.site["WebId"]:
-            raise SharePointError(404, LIST_MISSING, f"List '{list_id}' does not exist at site with URL "
-                                                     f"'{ctx.site_url}'.")
+            raise SharePointError(
+                404, LIST_MISSING, f"List '{list_id}' does not exist at site with URL '{ctx.site_url}'."
+            )
         return lst
 
     def _list_by_url(self, ctx: Ctx, url: str) -> dict[str, Any]:
@@ -1221,22 +1449,40 @@ class SharePointApp:
         path = path.rstrip("/").lower()
         for lst in self.store.under("list", ctx.site["WebId"]):
             full = self._list_server_url(ctx.site, lst).lower()
-            if path in (full, full[len(ctx.site["Path"]):]) or full.endswith("/" + path.lstrip("/")):
+            if path in (full, full[len(ctx.site["Path"]) :]) or full.endswith("/" + path.lstrip("/")):
                 return lst
-        raise SharePointError(404, "-2147024894, System.IO.FileNotFoundException", f"List '{url}' does not exist.")
+        raise SharePointError(
+            404, "-2147024894, System.IO.FileNotFoundException", f"List '{url}' does not exist."
+        )
 
     def _list_server_url(self, site: dict[str, Any], lst: dict[str, Any]) -> str:
         prefix = "" if lst["BaseTemplate"] in LIBRARY_TEMPLATES else "/Lists"
         return f"{site['Path']}{prefix}/{lst['UrlLeaf']}"
 
-    def _new_list(self, site: dict[str, Any], title: str, template: int, url_leaf: str | None = None,
-                  description: str = "", extra: dict[str, Any] | None = None, log: bool = True) -> dict[str, Any]:
+    def _new_list(
+        self,
+        site: dict[str, Any],
+        title: str,
+        template: int,
+        url_leaf: str | None = None,
+        description: str = "",
+        extra: dict[str, Any] | None = None,
+        log: bool = True,
+    ) -> dict[str, Any]:
         if self._find_list_by_title(site, title) is not None:
-            raise SharePointError(500, DUPLICATE, "A list, survey, discussion board, or document library with the "
-                                  "specified title already exists in this Web site.  Please choose another title.")
+            raise SharePointError(
+                500,
+                DUPLICATE,
+                "A list, survey, discussion board, or document library with the "
+                "specified title already exists in this Web site.  Please choose another title.",
+            )
         if template not in (100, 101, 103, 104, 105, 106, 107, 108, 119, 171):
-            raise SharePointError(400, ARGUMENT, f"List template {template} is not supported by the emulator; "
-                                  "use 100 (GenericList) or 101 (DocumentLibrary).")
+            raise SharePointError(
+                400,
+                ARGUMENT,
+                f"List template {template} is not supported by the emulator; "
+                "use 100 (GenericList) or 101 (DocumentLibrary).",
+            )
         leaf = list_url_leaf(url_leaf.rstrip("/").split("/")[-1] if url_leaf else title)
         taken = {lst_["UrlLeaf"].lower() for lst_ in self.store.under("list", site["WebId"])}
         base, n = leaf, 1
@@ -1246,11 +1492,24 @@ class SharePointApp:
         list_id = str(uuid.uuid4())
         now = _iso(_now())
         lst = {
-            "_id": list_id, "_parent": site["WebId"], "Id": list_id, "Title": title, "Description": description,
-            "BaseTemplate": template, "BaseType": 1 if template in LIBRARY_TEMPLATES else 0, "UrlLeaf": leaf, "Created": now,
-            "LastItemModifiedDate": now, "LastItemDeletedDate": now, "NextItemId": 1, "Hidden": False,
-            "ContentTypesEnabled": False, "EnableVersioning": template in LIBRARY_TEMPLATES, "RootFolderId": str(uuid.uuid4()),
-            "EnableAttachments": template not in LIBRARY_TEMPLATES, "OnQuickLaunch": False,
+            "_id": list_id,
+            "_parent": site["WebId"],
+            "Id": list_id,
+            "Title": title,
+            "Description": description,
+            "BaseTemplate": template,
+            "BaseType": 1 if template in LIBRARY_TEMPLATES else 0,
+            "UrlLeaf": leaf,
+            "Created": now,
+            "LastItemModifiedDate": now,
+            "LastItemDeletedDate": now,
+            "NextItemId": 1,
+            "Hidden": False,
+            "ContentTypesEnabled": False,
+            "EnableVersioning": template in LIBRARY_TEMPLATES,
+            "RootFolderId": str(uuid.uuid4()),
+            "EnableAttachments": template not in LIBRARY_TEMPLATES,
+            "OnQuickLaunch": False,
         }
         lst.update(extra or {})
         self.store.put("list", lst)
@@ -1259,8 +1518,15 @@ class SharePointApp:
             self._seed_task_fields(site, lst)
         base_ct = "0x0101" if template in LIBRARY_TEMPLATES else "0x01"
         self._add_list_ctype(site, lst, base_ct, log=False)
-        view_title = "Alle dokumenter" if template in LIBRARY_TEMPLATES and site["Lcid"] == 1044 else (
-            "Alle elementer" if site["Lcid"] == 1044 else ("All Documents" if template in LIBRARY_TEMPLATES else "All Items"))
+        view_title = (
+            "Alle dokumenter"
+            if template in LIBRARY_TEMPLATES and site["Lcid"] == 1044
+            else (
+                "Alle elementer"
+                if site["Lcid"] == 1044
+                else ("All Documents" if template in LIBRARY_TEMPLATES else "All Items")
+            )
+        )
         # The template's base view (BaseViewID 1): its fields are also what a view created without
         # ViewFields gets.
         if template in LIBRARY_TEMPLATES:
@@ -1270,8 +1536,17 @@ class SharePointApp:
         else:
             lst["BaseViewFields"] = ["LinkTitle"]
         self.store.put("list", lst)
-        self._add_view(site, lst, {"Title": view_title, "ViewFields": list(lst["BaseViewFields"]),
-                                   "SetAsDefaultView": True, "RowLimit": 30}, url_name="AllItems")
+        self._add_view(
+            site,
+            lst,
+            {
+                "Title": view_title,
+                "ViewFields": list(lst["BaseViewFields"]),
+                "SetAsDefaultView": True,
+                "RowLimit": 30,
+            },
+            url_name="AllItems",
+        )
         if log:
             self._log(site, lst, None, 1, "List")
         return lst
@@ -1299,17 +1574,27 @@ class SharePointApp:
             "Items": {"__deferred": {"uri": uri + "/Items"}},
             "Views": {"__deferred": {"uri": uri + "/Views"}},
             "ContentTypes": {"__deferred": {"uri": uri + "/ContentTypes"}},
-            "AllowContentTypes": True, "BaseTemplate": tmpl, "BaseType": lst["BaseType"],
-            "ContentTypesEnabled": bool(lst.get("ContentTypesEnabled")), "Created": lst["Created"],
+            "AllowContentTypes": True,
+            "BaseTemplate": tmpl,
+            "BaseType": lst["BaseType"],
+            "ContentTypesEnabled": bool(lst.get("ContentTypesEnabled")),
+            "Created": lst["Created"],
             "DefaultViewUrl": f"{self._list_server_url(ctx.site, lst)}/AllItems.aspx",
-            "Description": lst.get("Description", ""), "EnableAttachments": bool(lst.get("EnableAttachments")),
-            "EnableVersioning": bool(lst.get("EnableVersioning")), "EnableFolderCreation": bool(lst.get("EnableFolderCreation", tmpl in LIBRARY_TEMPLATES)),
-            "EntityTypeName": list_entity_type_name(lst["UrlLeaf"], tmpl), "Hidden": bool(lst.get("Hidden")),
-            "Id": lst["Id"], "ItemCount": len(self.store.items(lst["Id"])),
-            "LastItemDeletedDate": lst.get("LastItemDeletedDate"), "LastItemModifiedDate": lst["LastItemModifiedDate"],
+            "Description": lst.get("Description", ""),
+            "EnableAttachments": bool(lst.get("EnableAttachments")),
+            "EnableVersioning": bool(lst.get("EnableVersioning")),
+            "EnableFolderCreation": bool(lst.get("EnableFolderCreation", tmpl in LIBRARY_TEMPLATES)),
+            "EntityTypeName": list_entity_type_name(lst["UrlLeaf"], tmpl),
+            "Hidden": bool(lst.get("Hidden")),
+            "Id": lst["Id"],
+            "ItemCount": len(self.store.items(lst["Id"])),
+            "LastItemDeletedDate": lst.get("LastItemDeletedDate"),
+            "LastItemModifiedDate": lst["LastItemModifiedDate"],
             "ListItemEntityTypeFullName": list_item_entity_type_full_name(lst["UrlLeaf"], tmpl),
-            "NoCrawl": bool(lst.get("NoCrawl")), "OnQuickLaunch": bool(lst.get("OnQuickLaunch")),
-            "ParentWebUrl": ctx.site["Path"] or "/", "Title": lst["Title"],
+            "NoCrawl": bool(lst.get("NoCrawl")),
+            "OnQuickLaunch": bool(lst.get("OnQuickLaunch")),
+            "ParentWebUrl": ctx.site["Path"] or "/",
+            "Title": lst["Title"],
         }
 
     # ================================================================== fields
@@ -1332,21 +1617,36 @@ class SharePointApp:
         ("Computed", "Name", "LinkFilename", {"ReadOnlyField": True}),
     )
 
-    def _seed_fields(self, site: dict[str, Any], parent: str, builtin_only: bool, library: bool = False) -> None:
+    def _seed_fields(
+        self, site: dict[str, Any], parent: str, builtin_only: bool, library: bool = False
+    ) -> None:
         for ftype, title, internal, extra in self._BUILTIN:
             if library and internal == "Title":
                 extra = {**extra, "Required": False}
             extra = {"CanBeDeleted": False, **extra}
-            fld = F.new_field(ftype, title, internal, Group="_Hidden" if extra.get("Hidden") else "Base Columns",
-                              FromBaseType=True, Sealed=True, **extra)
+            fld = F.new_field(
+                ftype,
+                title,
+                internal,
+                Group="_Hidden" if extra.get("Hidden") else "Base Columns",
+                FromBaseType=True,
+                Sealed=True,
+                **extra,
+            )
             fld["Id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"builtin:{internal}"))
             fld["_id"] = f"{parent}:{fld['Id']}"
             fld["_parent"] = parent
             self.store.put("field", fld)
         if library:
             for title, internal in (("Name", "FileLeafRef"), ("URL Path", "FileRef")):
-                fld = F.new_field("Text", title, internal, ReadOnlyField=internal == "FileRef", FromBaseType=True,
-                                  CanBeDeleted=False)
+                fld = F.new_field(
+                    "Text",
+                    title,
+                    internal,
+                    ReadOnlyField=internal == "FileRef",
+                    FromBaseType=True,
+                    CanBeDeleted=False,
+                )
                 fld["Id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"builtin:{internal}"))
                 fld["_id"], fld["_parent"] = f"{parent}:{fld['Id']}", parent
                 self.store.put("field", fld)
@@ -1354,7 +1654,9 @@ class SharePointApp:
     def _fields(self, site: dict[str, Any], lst: dict[str, Any] | None) -> list[dict[str, Any]]:
         return self.store.under("field", lst["Id"] if lst else site["WebId"])
 
-    def _find_field(self, site: dict[str, Any], lst: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+    def _find_field(
+        self, site: dict[str, Any], lst: dict[str, Any] | None, name: str
+    ) -> dict[str, Any] | None:
         low = name.lower()
         flds = self._fields(site, lst)
         for fld in flds:
@@ -1366,8 +1668,9 @@ class SharePointApp:
         return None
 
     def _field_missing(self, name: str) -> SharePointError:
-        return SharePointError(404, ARGUMENT, f"Column '{name}' does not exist. It may have been deleted by another "
-                                              "user.")
+        return SharePointError(
+            404, ARGUMENT, f"Column '{name}' does not exist. It may have been deleted by another user."
+        )
 
     def _field_by_title(self, site, lst, title: str) -> dict[str, Any]:
         for fld in self._fields(site, lst):
@@ -1398,8 +1701,11 @@ class SharePointApp:
         parent = lst["Id"] if lst else site["WebId"]
         existing = self._fields(site, lst)
         if any(f["Id"] == fld["Id"] for f in existing):
-            raise SharePointError(500, DUPLICATE, f"A field with ID '{fld['Id']}' already exists in this "
-                                  f"{'list' if lst else 'site'}.")
+            raise SharePointError(
+                500,
+                DUPLICATE,
+                f"A field with ID '{fld['Id']}' already exists in this {'list' if lst else 'site'}.",
+            )
         fld["_id"] = f"{parent}:{fld['Id']}"
         fld["_parent"] = parent
         if fld["TypeAsString"] in ("Lookup", "LookupMulti") and fld.get("LookupList"):
@@ -1408,13 +1714,21 @@ class SharePointApp:
             names = {f["InternalName"] for f in existing}
             for ref in F.formula_names(fld.get("Formula") or ""):
                 if ref not in names:
-                    raise SharePointError(400, "-2130575245, Microsoft.SharePoint.SPException",
-                                          f"The formula refers to a column that does not exist: '{ref}'. Check the "
-                                          "formula for spelling mistakes or change the column to an existing one.")
+                    raise SharePointError(
+                        400,
+                        "-2130575245, Microsoft.SharePoint.SPException",
+                        f"The formula refers to a column that does not exist: '{ref}'. Check the "
+                        "formula for spelling mistakes or change the column to an existing one.",
+                    )
         self.store.put("field", fld)
         if fld["TypeAsString"].startswith("Taxonomy") and lst is not None and not fld.get("TextField"):
-            note = F.new_field("Note", f"{fld['InternalName']}_0", uuid.uuid4().hex[:32].replace("-", ""),
-                               Hidden=True, CanBeDeleted=True)
+            note = F.new_field(
+                "Note",
+                f"{fld['InternalName']}_0",
+                uuid.uuid4().hex[:32].replace("-", ""),
+                Hidden=True,
+                CanBeDeleted=True,
+            )
             note["_id"], note["_parent"] = f"{parent}:{note['Id']}", parent
             self.store.put("field", note)
             fld["TextField"] = note["Id"]
@@ -1432,22 +1746,37 @@ class SharePointApp:
             kind = info.get("FieldTypeKind")
             type_name = F.KIND_TO_TYPE.get(int(kind)) if kind is not None else None
         if type_name is None:
-            raise SharePointError(400, ARGUMENT, f"FieldTypeKind {info.get('FieldTypeKind')} is not supported.")
+            raise SharePointError(
+                400, ARGUMENT, f"FieldTypeKind {info.get('FieldTypeKind')} is not supported."
+            )
         props: dict[str, Any] = {}
         for key, value in info.items():
             if key in ("Title", "FieldTypeKind", "TypeAsString"):
                 continue
             if key == "Choices":
                 if isinstance(value, list):
-                    raise bad_query("An unexpected 'StartArray' node was found; send Choices as {\"results\": [...]}.")
+                    raise bad_query(
+                        "An unexpected 'StartArray' node was found; send Choices as {\"results\": [...]}."
+                    )
                 props["Choices"] = _results(value)
             elif key == "LookupListId":
                 props["LookupList"] = value
             elif key == "LookupFieldName":
                 props["LookupField"] = value
-            elif key in ("IsCompactName", "ClientSideComponentId", "ClientSideComponentProperties",
-                         "CustomFormatter", "StaticName", "DefaultFormula", "ValidationFormula",
-                         "ValidationMessage") or key in F.SETTABLE:
+            elif (
+                key
+                in (
+                    "IsCompactName",
+                    "ClientSideComponentId",
+                    "ClientSideComponentProperties",
+                    "CustomFormatter",
+                    "StaticName",
+                    "DefaultFormula",
+                    "ValidationFormula",
+                    "ValidationMessage",
+                )
+                or key in F.SETTABLE
+            ):
                 if key not in ("IsCompactName",):
                     props[key] = value
             else:
@@ -1471,13 +1800,20 @@ class SharePointApp:
         use_title = bool(options & 8) and not attrs.get("Name") and False
         del use_title
         if fld["InternalName"].lower() in {t.lower() for t in taken}:
-            raise SharePointError(500, DUPLICATE, f"A duplicate field name \"{fld['InternalName']}\" was found.")
+            raise SharePointError(
+                500, DUPLICATE, f'A duplicate field name "{fld["InternalName"]}" was found.'
+            )
         if fld["TypeAsString"] in ("Lookup", "LookupMulti"):
             target = attrs.get("List", "")
             if target and not _looks_like_guid(target):
                 found = self._find_list_by_title(site, target) or next(
-                    (x for x in self.store.under("list", site["WebId"])
-                     if target.lower().rstrip("/").endswith(x["UrlLeaf"].lower())), None)
+                    (
+                        x
+                        for x in self.store.under("list", site["WebId"])
+                        if target.lower().rstrip("/").endswith(x["UrlLeaf"].lower())
+                    ),
+                    None,
+                )
                 if found is None:
                     raise SharePointError(400, SP_EXCEPTION, f"The lookup list '{target}' does not exist.")
                 target = found["Id"]
@@ -1485,8 +1821,12 @@ class SharePointApp:
             if fld.get("IsDependentLookup"):
                 primary = next((f for f in self._fields(site, lst) if f["Id"] == fld["PrimaryFieldId"]), None)
                 if primary is None:
-                    raise SharePointError(400, SP_EXCEPTION, f"The primary lookup field {fld['PrimaryFieldId']} "
-                                          "of a dependent lookup does not exist.")
+                    raise SharePointError(
+                        400,
+                        SP_EXCEPTION,
+                        f"The primary lookup field {fld['PrimaryFieldId']} "
+                        "of a dependent lookup does not exist.",
+                    )
                 fld["LookupList"] = primary.get("LookupList")
             self._check_lookup_target(site, fld)
         if fld["TypeAsString"] == "Calculated":
@@ -1497,8 +1837,16 @@ class SharePointApp:
     def _add_dependent_lookup(self, site, lst, primary, title: str, show_field: str) -> dict[str, Any]:
         taken = {f["InternalName"] for f in self._fields(site, lst)}
         name = unique_internal_name(F.field_internal_name(f"{primary['InternalName']}_{show_field}"), taken)
-        fld = F.new_field("Lookup", title, name, LookupList=primary.get("LookupList"), LookupField=show_field,
-                          IsDependentLookup=True, PrimaryFieldId=primary["Id"], ReadOnlyField=True)
+        fld = F.new_field(
+            "Lookup",
+            title,
+            name,
+            LookupList=primary.get("LookupList"),
+            LookupField=show_field,
+            IsDependentLookup=True,
+            PrimaryFieldId=primary["Id"],
+            ReadOnlyField=True,
+        )
         return self._store_field(site, lst, fld)
 
     def _check_lookup_target(self, site, fld: dict[str, Any]) -> None:
@@ -1506,7 +1854,9 @@ class SharePointApp:
         if not target:
             return
         if self.store.get("list", target) is None:
-            raise SharePointError(400, SP_EXCEPTION, f"The lookup list {{{target}}} does not exist on this site.")
+            raise SharePointError(
+                400, SP_EXCEPTION, f"The lookup list {{{target}}} does not exist on this site."
+            )
 
     def _field_json(self, ctx: Ctx, lst: dict[str, Any] | None, fld: dict[str, Any]) -> dict[str, Any]:
         base = f"{ctx.api}Web/Lists(guid'{lst['Id']}')" if lst else f"{ctx.api}Web"
@@ -1542,16 +1892,24 @@ class SharePointApp:
         parent = lst["Id"] if lst else site["WebId"]
         existing = self._ctypes(site, lst)
         if any(c["Name"].lower() == str(name).lower() for c in existing):
-            raise SharePointError(500, "-2130575342, Microsoft.SharePoint.SPException",
-                                  f"A duplicate content type \"{name}\" was found.")
+            raise SharePointError(
+                500,
+                "-2130575342, Microsoft.SharePoint.SPException",
+                f'A duplicate content type "{name}" was found.',
+            )
         ct_id = info.get("Id")
         if not ct_id:
             parent_id = info.get("ParentId") or "0x01"
             ct_id = f"{parent_id}00{uuid.uuid4().hex.upper()}"
         ct_id = str(ct_id)
-        if not ct_id.lower().startswith("0x") or any(c["StringId"].lower() == ct_id.lower() for c in existing):
-            raise SharePointError(500, DUPLICATE if ct_id.lower().startswith("0x") else ARGUMENT,
-                                  f"A duplicate content type ID or an invalid ID was given: '{ct_id}'.")
+        if not ct_id.lower().startswith("0x") or any(
+            c["StringId"].lower() == ct_id.lower() for c in existing
+        ):
+            raise SharePointError(
+                500,
+                DUPLICATE if ct_id.lower().startswith("0x") else ARGUMENT,
+                f"A duplicate content type ID or an invalid ID was given: '{ct_id}'.",
+            )
         parent_ct = None
         for c in sorted(existing, key=lambda c: -len(c["StringId"])):
             if ct_id.lower().startswith(c["StringId"].lower()) and ct_id.lower() != c["StringId"].lower():
@@ -1559,9 +1917,18 @@ class SharePointApp:
                 break
         if parent_ct is None:
             raise SharePointError(400, SP_EXCEPTION, f"The parent of content type '{ct_id}' does not exist.")
-        ct = {"_id": f"{parent}:{ct_id}", "_parent": parent, "StringId": ct_id, "Name": name,
-              "Description": info.get("Description") or "", "Group": info.get("Group") or "Custom Content Types",
-              "Hidden": False, "ReadOnly": False, "Sealed": False, "FieldLinks": list(parent_ct["FieldLinks"])}
+        ct = {
+            "_id": f"{parent}:{ct_id}",
+            "_parent": parent,
+            "StringId": ct_id,
+            "Name": name,
+            "Description": info.get("Description") or "",
+            "Group": info.get("Group") or "Custom Content Types",
+            "Hidden": False,
+            "ReadOnly": False,
+            "Sealed": False,
+            "FieldLinks": list(parent_ct["FieldLinks"]),
+        }
         self.store.put("ctype", ct)
         return ct
 
@@ -1569,7 +1936,9 @@ class SharePointApp:
         site_ct = self._ctype(site, None, ct_id)
         for ct in self._ctypes(site, lst):
             if ct.get("Parent") == site_ct["StringId"]:
-                raise SharePointError(500, DUPLICATE, f"A duplicate content type \"{site_ct['Name']}\" was found.")
+                raise SharePointError(
+                    500, DUPLICATE, f'A duplicate content type "{site_ct["Name"]}" was found.'
+                )
         list_ct_id = f"{site_ct['StringId']}00{uuid.uuid4().hex.upper()}"
         for name in site_ct["FieldLinks"]:
             if self._find_field(site, lst, name) is None:
@@ -1577,9 +1946,14 @@ class SharePointApp:
                 if site_field is not None:
                     copy = {k: v for k, v in site_field.items() if not k.startswith("_")}
                     self._store_field(site, lst, copy)
-        ct = {**{k: v for k, v in site_ct.items() if not k.startswith("_")}, "_id": f"{lst['Id']}:{list_ct_id}",
-              "_parent": lst["Id"], "StringId": list_ct_id, "Parent": site_ct["StringId"],
-              "FieldLinks": list(site_ct["FieldLinks"])}
+        ct = {
+            **{k: v for k, v in site_ct.items() if not k.startswith("_")},
+            "_id": f"{lst['Id']}:{list_ct_id}",
+            "_parent": lst["Id"],
+            "StringId": list_ct_id,
+            "Parent": site_ct["StringId"],
+            "FieldLinks": list(site_ct["FieldLinks"]),
+        }
         self.store.put("ctype", ct)
         if log:
             self._log(site, lst, None, 2, "ContentType", {"ContentTypeId": list_ct_id})
@@ -1588,28 +1962,43 @@ class SharePointApp:
     def _ctype_json(self, ctx: Ctx, lst, ct: dict[str, Any]) -> dict[str, Any]:
         base = f"{ctx.api}Web/Lists(guid'{lst['Id']}')" if lst else f"{ctx.api}Web"
         uri = f"{base}/ContentTypes('{ct['StringId']}')"
-        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.ContentType"},
-                "FieldLinks": {"__deferred": {"uri": uri + "/FieldLinks"}},
-                "Fields": {"__deferred": {"uri": uri + "/Fields"}},
-                "Id": {"__metadata": {"type": "SP.ContentTypeId"}, "StringValue": ct["StringId"]},
-                "StringId": ct["StringId"], "Name": ct["Name"], "Description": ct.get("Description", ""),
-                "Group": ct.get("Group", ""), "Hidden": bool(ct.get("Hidden")), "ReadOnly": bool(ct.get("ReadOnly")),
-                "Sealed": bool(ct.get("Sealed")), "SchemaXml": f"<ContentType ID=\"{ct['StringId']}\" "
-                f"Name=\"{ct['Name']}\" />", "Scope": (ctx.site["Path"] or "/")}
+        return {
+            "__metadata": {"id": uri, "uri": uri, "type": "SP.ContentType"},
+            "FieldLinks": {"__deferred": {"uri": uri + "/FieldLinks"}},
+            "Fields": {"__deferred": {"uri": uri + "/Fields"}},
+            "Id": {"__metadata": {"type": "SP.ContentTypeId"}, "StringValue": ct["StringId"]},
+            "StringId": ct["StringId"],
+            "Name": ct["Name"],
+            "Description": ct.get("Description", ""),
+            "Group": ct.get("Group", ""),
+            "Hidden": bool(ct.get("Hidden")),
+            "ReadOnly": bool(ct.get("ReadOnly")),
+            "Sealed": bool(ct.get("Sealed")),
+            "SchemaXml": f'<ContentType ID="{ct["StringId"]}" Name="{ct["Name"]}" />',
+            "Scope": (ctx.site["Path"] or "/"),
+        }
 
     def _fieldlink_json(self, site, lst, ct, name: str) -> dict[str, Any] | None:
         fld = self._find_field(site, lst, name) or self._find_field(site, None, name)
         if fld is None:
             return None
-        return {"__metadata": {"type": "SP.FieldLink"}, "Id": fld["Id"], "Name": fld["InternalName"],
-                "FieldInternalName": fld["InternalName"], "Hidden": bool(fld.get("Hidden")),
-                "Required": bool(fld.get("Required")), "ReadOnly": bool(fld.get("ReadOnlyField"))}
+        return {
+            "__metadata": {"type": "SP.FieldLink"},
+            "Id": fld["Id"],
+            "Name": fld["InternalName"],
+            "FieldInternalName": fld["InternalName"],
+            "Hidden": bool(fld.get("Hidden")),
+            "Required": bool(fld.get("Required")),
+            "ReadOnly": bool(fld.get("ReadOnlyField")),
+        }
 
     # ================================================================== views
     def _view_by_id(self, lst, view_id: Any) -> dict[str, Any]:
         view = self.store.get("view", _guid(view_id))
         if view is None or view["_parent"] != lst["Id"]:
-            raise SharePointError(404, ARGUMENT, f"The view {view_id} does not exist in list '{lst['Title']}'.")
+            raise SharePointError(
+                404, ARGUMENT, f"The view {view_id} does not exist in list '{lst['Title']}'."
+            )
         return view
 
     def _check_view_field(self, site, lst, name: str) -> None:
@@ -1621,8 +2010,11 @@ class SharePointApp:
         if not title:
             raise SharePointError(400, ARGUMENT, "A view needs a Title.")
         fields_in = info.get("ViewFields")
-        names = [str(x) for x in _results(fields_in)] if fields_in is not None else \
-            list(lst.get("BaseViewFields") or ["LinkTitle"])
+        names = (
+            [str(x) for x in _results(fields_in)]
+            if fields_in is not None
+            else list(lst.get("BaseViewFields") or ["LinkTitle"])
+        )
         for name in names:
             self._check_view_field(site, lst, name)
         views = self.store.under("view", lst["Id"])
@@ -1634,27 +2026,45 @@ class SharePointApp:
                     self.store.put("view", other)
         view_id = str(uuid.uuid4())
         leaf = url_name or (list_url_leaf(str(title)).replace(" ", "") or "View")
-        view = {"_id": view_id, "_parent": lst["Id"], "Id": view_id, "Title": title, "DefaultView": default,
-                "RowLimit": int(info.get("RowLimit") or 30), "ViewQuery": info.get("Query") or "",
-                "ViewFields": names, "Paged": info.get("Paged", True) is not False,
-                "Hidden": False, "PersonalView": bool(info.get("PersonalView")),
-                "ServerRelativeUrl": f"{self._list_server_url(site, lst)}/{leaf}.aspx"}
+        view = {
+            "_id": view_id,
+            "_parent": lst["Id"],
+            "Id": view_id,
+            "Title": title,
+            "DefaultView": default,
+            "RowLimit": int(info.get("RowLimit") or 30),
+            "ViewQuery": info.get("Query") or "",
+            "ViewFields": names,
+            "Paged": info.get("Paged", True) is not False,
+            "Hidden": False,
+            "PersonalView": bool(info.get("PersonalView")),
+            "ServerRelativeUrl": f"{self._list_server_url(site, lst)}/{leaf}.aspx",
+        }
         self.store.put("view", view)
         return view
 
     def _view_json(self, ctx: Ctx, lst, view: dict[str, Any]) -> dict[str, Any]:
         uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Views(guid'{view['Id']}')"
         names = view["ViewFields"]
-        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.View"},
-                "ViewFields": {"__deferred": {"uri": uri + "/ViewFields"}},
-                "Id": view["Id"], "Title": view["Title"], "DefaultView": view["DefaultView"],
-                "RowLimit": view["RowLimit"], "ViewQuery": view["ViewQuery"], "Paged": view["Paged"],
-                "Hidden": view["Hidden"], "PersonalView": view["PersonalView"], "ViewType": "HTML",
-                "ServerRelativeUrl": view["ServerRelativeUrl"], "BaseViewId": "1",
-                "HtmlSchemaXml": f"<View Name=\"{{{view['Id'].upper()}}}\" DisplayName=\"{view['Title']}\">"
-                                 f"<Query>{view['ViewQuery']}</Query><ViewFields>"
-                                 + "".join(f'<FieldRef Name="{n}" />' for n in names)
-                                 + f"</ViewFields><RowLimit Paged=\"TRUE\">{view['RowLimit']}</RowLimit></View>"}
+        return {
+            "__metadata": {"id": uri, "uri": uri, "type": "SP.View"},
+            "ViewFields": {"__deferred": {"uri": uri + "/ViewFields"}},
+            "Id": view["Id"],
+            "Title": view["Title"],
+            "DefaultView": view["DefaultView"],
+            "RowLimit": view["RowLimit"],
+            "ViewQuery": view["ViewQuery"],
+            "Paged": view["Paged"],
+            "Hidden": view["Hidden"],
+            "PersonalView": view["PersonalView"],
+            "ViewType": "HTML",
+            "ServerRelativeUrl": view["ServerRelativeUrl"],
+            "BaseViewId": "1",
+            "HtmlSchemaXml": f'<View Name="{{{view["Id"].upper()}}}" DisplayName="{view["Title"]}">'
+            f"<Query>{view['ViewQuery']}</Query><ViewFields>"
+            + "".join(f'<FieldRef Name="{n}" />' for n in names)
+            + f'</ViewFields><RowLimit Paged="TRUE">{view["RowLimit"]}</RowLimit></View>',
+        }
 
     # ================================================================== users
     def _ensure_user(self, site: dict[str, Any], login: str, title: str | None = None) -> dict[str, Any]:
@@ -1663,20 +2073,31 @@ class SharePointApp:
         full_login = login if "|" in login else f"i:0#.f|membership|{login.lower()}"
         for user in self.store.under("user", site["Id"]):
             if user["LoginName"].lower() == full_login.lower() or (
-                    "@" in email and str(user["Email"]).lower() == email.lower()):
+                "@" in email and str(user["Email"]).lower() == email.lower()
+            ):
                 return user
         if "@" not in email and "|" not in login:
-            raise SharePointError(404, "-2146232832, Microsoft.SharePoint.SPException",
-                                  f"The specified user {login} could not be found.")
+            raise SharePointError(
+                404,
+                "-2146232832, Microsoft.SharePoint.SPException",
+                f"The specified user {login} could not be found.",
+            )
         user_id = site["NextUserId"]
         site["NextUserId"] = user_id + 1
         self.store.put("site", site)
         local = email.split("@")[0]
-        user = {"_id": f"{site['Id']}:{user_id}", "_parent": site["Id"], "Id": user_id,
-                "Title": title or " ".join(p.capitalize() for p in local.replace("_", ".").split(".")),
-                "Email": email if "@" in email and not login.startswith("i:0i.t") else "",
-                "LoginName": full_login, "IsSiteAdmin": False, "PrincipalType": 1, "IsHiddenInUI": False,
-                "UserPrincipalName": email if "@" in email and not login.startswith("i:0i.t") else None}
+        user = {
+            "_id": f"{site['Id']}:{user_id}",
+            "_parent": site["Id"],
+            "Id": user_id,
+            "Title": title or " ".join(p.capitalize() for p in local.replace("_", ".").split(".")),
+            "Email": email if "@" in email and not login.startswith("i:0i.t") else "",
+            "LoginName": full_login,
+            "IsSiteAdmin": False,
+            "PrincipalType": 1,
+            "IsHiddenInUI": False,
+            "UserPrincipalName": email if "@" in email and not login.startswith("i:0i.t") else None,
+        }
         self.store.put("user", user)
         self._log(site, None, None, 1, "User", {"UserId": user_id})
         return user
@@ -1688,28 +2109,37 @@ class SharePointApp:
             key = -1
         user = self.store.get("user", f"{site['Id']}:{key}")
         if user is None:
-            raise SharePointError(404, "-2146232832, Microsoft.SharePoint.SPException", "User cannot be found.")
+            raise SharePointError(
+                404, "-2146232832, Microsoft.SharePoint.SPException", "User cannot be found."
+            )
         return user
 
     def _user_json(self, ctx: Ctx, user: dict[str, Any]) -> dict[str, Any]:
         uri = f"{ctx.api}Web/GetUserById({user['Id']})"
-        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.User"},
-                **{k: v for k, v in user.items() if not k.startswith("_")},
-                "UserId": {"__metadata": {"type": "SP.UserIdInfo"}, "NameId": uuid.uuid5(
-                    uuid.NAMESPACE_URL, user["LoginName"]).hex[:16], "NameIdIssuer": "urn:federation:microsoftonline"}}
+        return {
+            "__metadata": {"id": uri, "uri": uri, "type": "SP.User"},
+            **{k: v for k, v in user.items() if not k.startswith("_")},
+            "UserId": {
+                "__metadata": {"type": "SP.UserIdInfo"},
+                "NameId": uuid.uuid5(uuid.NAMESPACE_URL, user["LoginName"]).hex[:16],
+                "NameIdIssuer": "urn:federation:microsoftonline",
+            },
+        }
 
     # ================================================================== hubs and site admin
     def _hub_by_id(self, hub_id: str) -> dict[str, Any]:
         site = self.store.get("site", hub_id)
         if site is None or not site["IsHubSite"]:
-            raise SharePointError(404, "-1, System.IO.FileNotFoundException",
-                                  f"Hub site with ID '{hub_id}' was not found.")
+            raise SharePointError(
+                404, "-1, System.IO.FileNotFoundException", f"Hub site with ID '{hub_id}' was not found."
+            )
         return site
 
     def _register_hub(self, site: dict[str, Any]) -> dict[str, Any]:
         if site["IsHubSite"]:
-            raise SharePointError(400, "-1, System.InvalidOperationException",
-                                  "This site is already a HubSite.")
+            raise SharePointError(
+                400, "-1, System.InvalidOperationException", "This site is already a HubSite."
+            )
         site["IsHubSite"] = True
         site["HubSiteId"] = site["Id"]
         self.store.put("site", site)
@@ -1728,8 +2158,11 @@ class SharePointApp:
 
     def _join_hub(self, site: dict[str, Any], hub_id: str) -> None:
         if site["IsHubSite"]:
-            raise SharePointError(400, "-1, System.InvalidOperationException",
-                                  "A hub site cannot be associated with another hub in the emulator.")
+            raise SharePointError(
+                400,
+                "-1, System.InvalidOperationException",
+                "A hub site cannot be associated with another hub in the emulator.",
+            )
         if hub_id in ("", ZERO_GUID):
             site["HubSiteId"] = ZERO_GUID
         else:
@@ -1738,10 +2171,21 @@ class SharePointApp:
         self.store.put("site", site)
 
     def _hub_json(self, ctx: Ctx, site: dict[str, Any], type_name: str = "SP.HubSite") -> dict[str, Any]:
-        return {"__metadata": {"type": type_name}, "ID": site["Id"], "SiteId": site["Id"],
-                "SiteUrl": ctx.base + site["Path"], "Title": site["Title"], "Description": site["Description"],
-                "LogoUrl": "", "ParentHubSiteId": ZERO_GUID, "RequiresJoinApproval": False, "SiteDesignId": ZERO_GUID,
-                "Targets": None, "TenantInstanceId": ZERO_GUID, "HideNameInNavigation": False}
+        return {
+            "__metadata": {"type": type_name},
+            "ID": site["Id"],
+            "SiteId": site["Id"],
+            "SiteUrl": ctx.base + site["Path"],
+            "Title": site["Title"],
+            "Description": site["Description"],
+            "LogoUrl": "",
+            "ParentHubSiteId": ZERO_GUID,
+            "RequiresJoinApproval": False,
+            "SiteDesignId": ZERO_GUID,
+            "Targets": None,
+            "TenantInstanceId": ZERO_GUID,
+            "HideNameInNavigation": False,
+        }
 
     def _site_from_url(self, ctx: Ctx, url: str) -> dict[str, Any]:
         path = urlsplit(url).path if "://" in url else url
@@ -1758,20 +2202,35 @@ class SharePointApp:
         if len(segs) != 2 or segs[0].lower() not in ("sites", "teams"):
             raise SharePointError(400, ARGUMENT, f"The site URL '{url}' must look like <host>/sites/<alias>.")
         if not req.get("Owner"):
-            raise SharePointError(400, "-1, System.ArgumentException",
-                                  "Owner is required when creating a site with an app-only token.")
+            raise SharePointError(
+                400,
+                "-1, System.ArgumentException",
+                "Owner is required when creating a site with an app-only token.",
+            )
         template = str(req.get("WebTemplate") or "SITEPAGEPUBLISHING#0")
         if template not in TEMPLATES:
-            raise SharePointError(400, ARGUMENT, f"Web template '{template}' is not supported; use STS#3 or "
-                                                 "SITEPAGEPUBLISHING#0.")
+            raise SharePointError(
+                400,
+                ARGUMENT,
+                f"Web template '{template}' is not supported; use STS#3 or SITEPAGEPUBLISHING#0.",
+            )
         existing = self._site_by_path(path)
         if existing is not None:
-            return {"__metadata": {"type": "Microsoft.SharePoint.Portal.SPSiteCreationResponse"},
-                    "SiteId": existing["Id"], "SiteStatus": 3, "SiteUrl": url}
-        site = self._create_site(path, str(req.get("Title") or segs[1]), template, int(req.get("Lcid") or 1033),
-                                 str(req["Owner"]))
-        return {"__metadata": {"type": "Microsoft.SharePoint.Portal.SPSiteCreationResponse"},
-                "SiteId": site["Id"], "SiteStatus": 2, "SiteUrl": ctx.base + site["Path"]}
+            return {
+                "__metadata": {"type": "Microsoft.SharePoint.Portal.SPSiteCreationResponse"},
+                "SiteId": existing["Id"],
+                "SiteStatus": 3,
+                "SiteUrl": url,
+            }
+        site = self._create_site(
+            path, str(req.get("Title") or segs[1]), template, int(req.get("Lcid") or 1033), str(req["Owner"])
+        )
+        return {
+            "__metadata": {"type": "Microsoft.SharePoint.Portal.SPSiteCreationResponse"},
+            "SiteId": site["Id"],
+            "SiteStatus": 2,
+            "SiteUrl": ctx.base + site["Path"],
+        }
 
     def _site_status(self, ctx: Ctx, url: str) -> dict[str, Any]:
         path = urlsplit(url).path if "://" in url else url
@@ -1782,38 +2241,72 @@ class SharePointApp:
         return {"__metadata": meta, "SiteId": site["Id"], "SiteStatus": 2, "SiteUrl": ctx.base + site["Path"]}
 
     def _spo_operation(self) -> dict[str, Any]:
-        return {"__metadata": {"type": "Microsoft.Online.SharePoint.TenantAdministration.SpoOperation"},
-                "HasTimedout": False, "IsComplete": True, "PollingInterval": 15000}
+        return {
+            "__metadata": {"type": "Microsoft.Online.SharePoint.TenantAdministration.SpoOperation"},
+            "HasTimedout": False,
+            "IsComplete": True,
+            "PollingInterval": 15000,
+        }
 
     def _site_properties(self, ctx: Ctx, site: dict[str, Any]) -> dict[str, Any]:
-        return {"__metadata": {"type": "Microsoft.Online.SharePoint.TenantAdministration.SiteProperties"},
-                "Url": ctx.base + (site["Path"] or "/"), "Title": site["Title"], "Owner": site["Owner"],
-                "OwnerEmail": site["Owner"], "Template": site["WebTemplate"], "Lcid": site["Lcid"],
-                "Status": "Active", "SiteId": site["Id"], "IsHubSite": site["IsHubSite"],
-                "HubSiteId": site["HubSiteId"], "LockState": "Unlock", "StorageUsage": 1, "WebsCount": 1}
+        return {
+            "__metadata": {"type": "Microsoft.Online.SharePoint.TenantAdministration.SiteProperties"},
+            "Url": ctx.base + (site["Path"] or "/"),
+            "Title": site["Title"],
+            "Owner": site["Owner"],
+            "OwnerEmail": site["Owner"],
+            "Template": site["WebTemplate"],
+            "Lcid": site["Lcid"],
+            "Status": "Active",
+            "SiteId": site["Id"],
+            "IsHubSite": site["IsHubSite"],
+            "HubSiteId": site["HubSiteId"],
+            "LockState": "Unlock",
+            "StorageUsage": 1,
+            "WebsCount": 1,
+        }
 
     def _web_json(self, ctx: Ctx, site: dict[str, Any]) -> dict[str, Any]:
         uri = f"{ctx.api}Web"
-        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.Web"},
-                "Lists": {"__deferred": {"uri": uri + "/Lists"}},
-                "Fields": {"__deferred": {"uri": uri + "/Fields"}},
-                "SiteUsers": {"__deferred": {"uri": uri + "/SiteUsers"}},
-                "AllProperties": {"__deferred": {"uri": uri + "/AllProperties"}},
-                "Id": site["WebId"], "Title": site["Title"], "Description": site.get("Description", ""),
-                "Url": ctx.site_url, "ServerRelativeUrl": site["Path"] or "/", "Created": site["Created"],
-                "Language": site["Lcid"], "WebTemplate": site["WebTemplate"].split("#")[0],
-                "Configuration": int(site["WebTemplate"].split("#")[1]),
-                "LastItemModifiedDate": _iso(_now()), "IsMultilingual": False, "NoCrawl": False}
+        return {
+            "__metadata": {"id": uri, "uri": uri, "type": "SP.Web"},
+            "Lists": {"__deferred": {"uri": uri + "/Lists"}},
+            "Fields": {"__deferred": {"uri": uri + "/Fields"}},
+            "SiteUsers": {"__deferred": {"uri": uri + "/SiteUsers"}},
+            "AllProperties": {"__deferred": {"uri": uri + "/AllProperties"}},
+            "Id": site["WebId"],
+            "Title": site["Title"],
+            "Description": site.get("Description", ""),
+            "Url": ctx.site_url,
+            "ServerRelativeUrl": site["Path"] or "/",
+            "Created": site["Created"],
+            "Language": site["Lcid"],
+            "WebTemplate": site["WebTemplate"].split("#")[0],
+            "Configuration": int(site["WebTemplate"].split("#")[1]),
+            "LastItemModifiedDate": _iso(_now()),
+            "IsMultilingual": False,
+            "NoCrawl": False,
+        }
 
     def _site_json(self, ctx: Ctx, site: dict[str, Any]) -> dict[str, Any]:
         uri = f"{ctx.api}Site"
-        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.Site"},
-                "RootWeb": {"__deferred": {"uri": uri + "/RootWeb"}},
-                "Id": site["Id"], "Url": ctx.site_url, "ServerRelativeUrl": site["Path"] or "/",
-                "IsHubSite": site["IsHubSite"], "HubSiteId": site["HubSiteId"], "ReadOnly": False,
-                "Classification": "", "GroupId": ZERO_GUID, "PrimaryUri": ctx.site_url,
-                "CurrentChangeToken": {"__metadata": {"type": "SP.ChangeToken"},
-                                       "StringValue": self._token(1, site["Id"])}}
+        return {
+            "__metadata": {"id": uri, "uri": uri, "type": "SP.Site"},
+            "RootWeb": {"__deferred": {"uri": uri + "/RootWeb"}},
+            "Id": site["Id"],
+            "Url": ctx.site_url,
+            "ServerRelativeUrl": site["Path"] or "/",
+            "IsHubSite": site["IsHubSite"],
+            "HubSiteId": site["HubSiteId"],
+            "ReadOnly": False,
+            "Classification": "",
+            "GroupId": ZERO_GUID,
+            "PrimaryUri": ctx.site_url,
+            "CurrentChangeToken": {
+                "__metadata": {"type": "SP.ChangeToken"},
+                "StringValue": self._token(1, site["Id"]),
+            },
+        }
 
     # ================================================================== items
     def _item(self, ctx: Ctx, lst: dict[str, Any], item_id: Any) -> dict[str, Any]:
@@ -1823,7 +2316,9 @@ class SharePointApp:
             raise bad_query(f"Invalid item id '{item_id}'.") from exc
         item = self.store.items(lst["Id"]).get(key)
         if item is None:
-            raise SharePointError(404, ARGUMENT, "Item does not exist. It may have been deleted by another user.")
+            raise SharePointError(
+                404, ARGUMENT, "Item does not exist. It may have been deleted by another user."
+            )
         return item
 
     def _list_ctype_for(self, site, lst, ct_id: Any) -> str:
@@ -1837,11 +2332,16 @@ class SharePointApp:
         for ct in cts:
             if ct.get("Parent", "").lower() == ct_id.lower():
                 return ct["StringId"]
-        raise SharePointError(400, SP_EXCEPTION, f"Content type '{ct_id}' is not available on list "
-                                                 f"'{lst['Title']}'; add it with AddAvailableContentType first.")
+        raise SharePointError(
+            400,
+            SP_EXCEPTION,
+            f"Content type '{ct_id}' is not available on list "
+            f"'{lst['Title']}'; add it with AddAvailableContentType first.",
+        )
 
-    def _apply_values(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], body: dict[str, Any],
-                      entity: str) -> None:
+    def _apply_values(
+        self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], body: dict[str, Any], entity: str
+    ) -> None:
         """Validate and apply written properties to ``item`` (in place)."""
         site = ctx.site
         emap = self._entity_map(lst)
@@ -1853,9 +2353,21 @@ class SharePointApp:
             if key == "ContentTypeId":
                 item["ContentTypeId"] = self._list_ctype_for(site, lst, value)
                 continue
-            if key in ("Id", "ID", "Created", "Modified", "AuthorId", "EditorId", "GUID", "Attachments",
-                       "FileSystemObjectType", "OData__UIVersionString", "ServerRedirectedEmbedUri",
-                       "ServerRedirectedEmbedUrl", "ContentType"):
+            if key in (
+                "Id",
+                "ID",
+                "Created",
+                "Modified",
+                "AuthorId",
+                "EditorId",
+                "GUID",
+                "Attachments",
+                "FileSystemObjectType",
+                "OData__UIVersionString",
+                "ServerRedirectedEmbedUri",
+                "ServerRedirectedEmbedUrl",
+                "ContentType",
+            ):
                 continue  # read-only system properties are ignored like SPO does
             if fld is None and key.endswith("Id"):
                 lk = emap.get(key[:-2])
@@ -1878,18 +2390,24 @@ class SharePointApp:
                     item[lk["InternalName"]] = converted
                     continue
             if fld is None:
-                raise bad_query(f"The property '{key}' does not exist on type '{entity}'. Make sure to only use "
-                                "property names that are defined by the type.")
+                raise bad_query(
+                    f"The property '{key}' does not exist on type '{entity}'. Make sure to only use "
+                    "property names that are defined by the type."
+                )
             if fld["Id"] in note_to_tax:
                 tax = note_to_tax[fld["Id"]]
                 terms = F.parse_taxonomy_text(str(value or ""))
                 if not F.is_multi(tax) and len(terms) > 1:
                     raise SharePointError(400, F.VALIDATION, f"Field '{tax['Title']}' takes a single term.")
-                item[tax["InternalName"]] = (terms or None) if F.is_multi(tax) else (terms[0] if terms else None)
+                item[tax["InternalName"]] = (
+                    (terms or None) if F.is_multi(tax) else (terms[0] if terms else None)
+                )
                 continue
             if F.is_lookup(fld):
-                raise bad_query(f"A primitive value was specified for navigation property '{key}'; write lookup and "
-                                f"person values as '{key}Id'.")
+                raise bad_query(
+                    f"A primitive value was specified for navigation property '{key}'; write lookup and "
+                    f"person values as '{key}Id'."
+                )
             if fld.get("ReadOnlyField") or fld["TypeAsString"] in ("Calculated", "Computed", "Counter"):
                 raise bad_query(f"The property '{key}' cannot be set; it is read-only.")
             item[fld["InternalName"]] = F.convert(fld, value, key)
@@ -1901,8 +2419,12 @@ class SharePointApp:
         if F.is_user(fld):
             for uid in ids:
                 if self.store.get("user", f"{ctx.site['Id']}:{uid}") is None:
-                    raise SharePointError(400, SP_EXCEPTION, f"The user with ID {uid} in '{key}' does not exist on "
-                                          "this site; resolve people with EnsureUser first.")
+                    raise SharePointError(
+                        400,
+                        SP_EXCEPTION,
+                        f"The user with ID {uid} in '{key}' does not exist on "
+                        "this site; resolve people with EnsureUser first.",
+                    )
             return
         target = _guid(fld.get("LookupList"))
         if not target or self.store.get("list", target) is None:
@@ -1910,11 +2432,13 @@ class SharePointApp:
         items = self.store.items(target)
         for lid in ids:
             if lid not in items:
-                raise SharePointError(400, SP_EXCEPTION, f"The lookup value {lid} in '{key}' does not exist in the "
-                                      f"target list.")
+                raise SharePointError(
+                    400, SP_EXCEPTION, f"The lookup value {lid} in '{key}' does not exist in the target list."
+                )
 
-    def _finalize(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], creating: bool,
-                  require: bool = True) -> None:
+    def _finalize(
+        self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], creating: bool, require: bool = True
+    ) -> None:
         """Defaults, required checks (unless ``require`` is False) and calculated values."""
         flds = self.store.under("field", lst["Id"])
         for fld in flds:
@@ -1923,10 +2447,17 @@ class SharePointApp:
                 continue
             if creating and item.get(name) is None and fld.get("DefaultValue") not in (None, ""):
                 item[name] = self._default_value(fld)
-            if require and fld.get("Required") and item.get(name) in (None, "", []) and fld["TypeAsString"] not in (
-                    "Calculated", "Computed"):
-                raise SharePointError(400, F.VALIDATION, f"Field '{fld['Title']}' ({name}) is required on list "
-                                      f"'{lst['Title']}'; give it a value.")
+            if (
+                require
+                and fld.get("Required")
+                and item.get(name) in (None, "", [])
+                and fld["TypeAsString"] not in ("Calculated", "Computed")
+            ):
+                raise SharePointError(
+                    400,
+                    F.VALIDATION,
+                    f"Field '{fld['Title']}' ({name}) is required on list '{lst['Title']}'; give it a value.",
+                )
         for fld in flds:
             if fld["TypeAsString"] == "Calculated":
                 item[fld["InternalName"]] = F.evaluate_formula(fld.get("Formula") or "", item)
@@ -1956,18 +2487,29 @@ class SharePointApp:
         entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
         if not isinstance(body, dict):
             raise bad_query("The request body must be a JSON object describing the item.")
-        mtype = (body.get("__metadata") or {}).get("type") if isinstance(body.get("__metadata"), dict) else None
+        mtype = (
+            (body.get("__metadata") or {}).get("type") if isinstance(body.get("__metadata"), dict) else None
+        )
         if mtype != entity:
-            raise bad_query(f"A type named '{mtype}' could not be resolved by the model. When a model is available, "
-                            f"each type name must resolve to a valid type. List '{lst['Title']}' expects "
-                            f"__metadata.type '{entity}' (read ListItemEntityTypeFullName).")
+            raise bad_query(
+                f"A type named '{mtype}' could not be resolved by the model. When a model is available, "
+                f"each type name must resolve to a valid type. List '{lst['Title']}' expects "
+                f"__metadata.type '{entity}' (read ListItemEntityTypeFullName)."
+            )
         site = ctx.site
         user = self._ensure_user(site, APP_LOGIN, title="SharePoint App")
         item_id = int(lst["NextItemId"])
         now = _iso(_now())
-        item: dict[str, Any] = {"ID": item_id, "Created": now, "Modified": now, "Author": user["Id"],
-                                "Editor": user["Id"], "GUID": str(uuid.uuid4()), "Version": 1,
-                                "ContentTypeId": self._list_ctype_for(site, lst, None)}
+        item: dict[str, Any] = {
+            "ID": item_id,
+            "Created": now,
+            "Modified": now,
+            "Author": user["Id"],
+            "Editor": user["Id"],
+            "GUID": str(uuid.uuid4()),
+            "Version": 1,
+            "ContentTypeId": self._list_ctype_for(site, lst, None),
+        }
         self._apply_values(ctx, lst, item, body, entity)
         self._finalize(ctx, lst, item, creating=True, require=require)
         lst["NextItemId"] = item_id + 1
@@ -1977,15 +2519,18 @@ class SharePointApp:
         self._log(site, lst, item_id, 1, "Item")
         return item
 
-    def _update_item(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], body: Any,
-                     system: bool = False) -> dict[str, Any]:
+    def _update_item(
+        self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], body: Any, system: bool = False
+    ) -> dict[str, Any]:
         entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
         if not isinstance(body, dict):
             raise bad_query("The request body must be a JSON object.")
         meta = body.get("__metadata")
         if isinstance(meta, dict) and meta.get("type") not in (None, entity):
-            raise bad_query(f"A type named '{meta.get('type')}' could not be resolved by the model. List "
-                            f"'{lst['Title']}' expects __metadata.type '{entity}'.")
+            raise bad_query(
+                f"A type named '{meta.get('type')}' could not be resolved by the model. List "
+                f"'{lst['Title']}' expects __metadata.type '{entity}'."
+            )
         updated = dict(item)
         self._apply_values(ctx, lst, updated, body, entity)
         self._finalize(ctx, lst, updated, creating=False)
@@ -2012,15 +2557,26 @@ class SharePointApp:
         for fv in values:
             name, raw = fv.get("FieldName"), fv.get("FieldValue")
             fld = emap.get(name) or self._find_field(ctx.site, lst, str(name))
-            entry = {"__metadata": {"type": "SP.ListItemFormUpdateValue"}, "ErrorCode": 0, "ErrorMessage": None,
-                     "FieldName": name, "FieldValue": raw, "HasException": False, "ItemId": item["ID"]}
+            entry = {
+                "__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                "ErrorCode": 0,
+                "ErrorMessage": None,
+                "FieldName": name,
+                "FieldValue": raw,
+                "HasException": False,
+                "ItemId": item["ID"],
+            }
             if fld is None:
-                entry.update(HasException=True, ErrorCode=-2147024809, ErrorMessage=f"Column '{name}' does not exist.")
+                entry.update(
+                    HasException=True, ErrorCode=-2147024809, ErrorMessage=f"Column '{name}' does not exist."
+                )
             elif fld["InternalName"] in ("Modified", "Created"):
                 patch[fld["InternalName"]] = raw
             else:
                 try:
-                    patch[fld["EntityPropertyName"] + ("Id" if F.is_lookup(fld) else "")] = self._form_value(fld, raw)
+                    patch[fld["EntityPropertyName"] + ("Id" if F.is_lookup(fld) else "")] = self._form_value(
+                        fld, raw
+                    )
                 except SharePointError as exc:
                     entry.update(HasException=True, ErrorCode=-1, ErrorMessage=exc.message)
             results.append(entry)
@@ -2031,8 +2587,16 @@ class SharePointApp:
                 if raw:
                     updated[key] = F.convert(F.new_field("DateTime", key), _form_date(str(raw)), key)
             self.store.put_item(lst["Id"], updated)
-        return ApiResponse.json({"d": {"ValidateUpdateListItem": {"__metadata": {
-            "type": "Collection(SP.ListItemFormUpdateValue)"}, "results": results}}})
+        return ApiResponse.json(
+            {
+                "d": {
+                    "ValidateUpdateListItem": {
+                        "__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"},
+                        "results": results,
+                    }
+                }
+            }
+        )
 
     def _form_value(self, fld: dict[str, Any], raw: Any) -> Any:
         t = fld["TypeAsString"]
@@ -2066,8 +2630,12 @@ class SharePointApp:
         wss = self._wss_id(site, term["TermGuid"])
         # SPO's REST item payload carries the WssId (as text) in Label; the label itself is in the hidden
         # note field <name>_0 ("Label|TermGuid") — see the report for this choice.
-        return {"__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"}, "Label": str(wss),
-                "TermGuid": term["TermGuid"], "WssId": wss}
+        return {
+            "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"},
+            "Label": str(wss),
+            "TermGuid": term["TermGuid"],
+            "WssId": wss,
+        }
 
     def _field_value(self, ctx: Ctx, fld: dict[str, Any], item: dict[str, Any]) -> Any:
         t = fld["TypeAsString"]
@@ -2079,8 +2647,10 @@ class SharePointApp:
         if t == "TaxonomyFieldType":
             return self._tax_value(ctx.site, value) if value else None
         if t == "TaxonomyFieldTypeMulti":
-            return _collection([self._tax_value(ctx.site, v) for v in (value or [])],
-                               "Collection(SP.Taxonomy.TaxonomyFieldValue)")
+            return _collection(
+                [self._tax_value(ctx.site, v) for v in (value or [])],
+                "Collection(SP.Taxonomy.TaxonomyFieldValue)",
+            )
         return value
 
     def _note_text(self, fld_tax: dict[str, Any], item: dict[str, Any]) -> str | None:
@@ -2097,10 +2667,19 @@ class SharePointApp:
             if user is None:
                 return {"__metadata": {"type": "SP.Data.UserInfoItem"}, "Id": target_id}
             uri = f"{ctx.api}Web/SiteUserInfoList/Items({target_id})"
-            return {"__metadata": {"id": uri, "type": "SP.Data.UserInfoItem"}, "Id": user["Id"], "ID": user["Id"],
-                    "Title": user["Title"], "EMail": user["Email"], "Name": user["LoginName"],
-                    "UserName": user.get("UserPrincipalName"), "FirstName": user["Title"].split(" ")[0],
-                    "LastName": user["Title"].split(" ")[-1], "JobTitle": None, "Department": None}
+            return {
+                "__metadata": {"id": uri, "type": "SP.Data.UserInfoItem"},
+                "Id": user["Id"],
+                "ID": user["Id"],
+                "Title": user["Title"],
+                "EMail": user["Email"],
+                "Name": user["LoginName"],
+                "UserName": user.get("UserPrincipalName"),
+                "FirstName": user["Title"].split(" ")[0],
+                "LastName": user["Title"].split(" ")[-1],
+                "JobTitle": None,
+                "Department": None,
+            }
         target_list = self.store.get("list", _guid(fld.get("LookupList")))
         if target_list is None:
             return {"__metadata": {"type": "SP.Data.ListItem"}, "Id": target_id}
@@ -2115,24 +2694,51 @@ class SharePointApp:
                 out[tf["EntityPropertyName"]] = target[tf["InternalName"]]
         return out
 
-    def _item_json(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any],
-                   opts: QueryOptions | None = None, flds: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def _item_json(
+        self,
+        ctx: Ctx,
+        lst: dict[str, Any],
+        item: dict[str, Any],
+        opts: QueryOptions | None = None,
+        flds: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         flds = flds if flds is not None else self.store.under("field", lst["Id"])
         entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
         iid = item["ID"]
         uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Items({iid})"
         full: dict[str, Any] = {
-            "__metadata": {"id": item["GUID"], "uri": uri, "etag": f"\"{item.get('Version', 1)}\"", "type": entity},
+            "__metadata": {
+                "id": item["GUID"],
+                "uri": uri,
+                "etag": f'"{item.get("Version", 1)}"',
+                "type": entity,
+            },
             **{nav: {"__deferred": {"uri": f"{uri}/{nav}"}} for nav in _ITEM_NAVIGATION},
-            "FileSystemObjectType": 0, "Id": iid, "ServerRedirectedEmbedUri": None, "ServerRedirectedEmbedUrl": "",
-            "ID": iid, "ContentTypeId": item.get("ContentTypeId"),
+            "FileSystemObjectType": 0,
+            "Id": iid,
+            "ServerRedirectedEmbedUri": None,
+            "ServerRedirectedEmbedUrl": "",
+            "ID": iid,
+            "ContentTypeId": item.get("ContentTypeId"),
         }
         by_id = {f["Id"]: f for f in flds}
         primaries: dict[str, dict[str, Any]] = {}
         for fld in flds:
             name, key, t = fld["InternalName"], fld["EntityPropertyName"], fld["TypeAsString"]
-            if name in ("ID", "ContentTypeId", "ContentType", "LinkTitle", "LinkTitleNoMenu", "Edit", "DocIcon",
-                        "FileRef") or t == "Computed":
+            if (
+                name
+                in (
+                    "ID",
+                    "ContentTypeId",
+                    "ContentType",
+                    "LinkTitle",
+                    "LinkTitleNoMenu",
+                    "Edit",
+                    "DocIcon",
+                    "FileRef",
+                )
+                or t == "Computed"
+            ):
                 continue
             if name == "Attachments":
                 full["Attachments"] = False
@@ -2185,13 +2791,21 @@ class SharePointApp:
                 continue
             key = sel if sel in full else lower.get(sel.lower())
             if key is None:
-                raise SharePointError(400, ARGUMENT, f"Column '{sel}' does not exist. It may have been deleted by "
-                                                     "another user.")
-            if isinstance(full[key], dict) and "__deferred" in full[key] and key.lower() not in expand \
-                    and key in emap:
-                raise SharePointError(400, "-1, Microsoft.SharePoint.SPException",
-                                      f"The query to field '{key}' is not valid. The $select query string must "
-                                      f"specify the target fields and the $expand query string must contains {key}.")
+                raise SharePointError(
+                    400, ARGUMENT, f"Column '{sel}' does not exist. It may have been deleted by another user."
+                )
+            if (
+                isinstance(full[key], dict)
+                and "__deferred" in full[key]
+                and key.lower() not in expand
+                and key in emap
+            ):
+                raise SharePointError(
+                    400,
+                    "-1, Microsoft.SharePoint.SPException",
+                    f"The query to field '{key}' is not valid. The $select query string must "
+                    f"specify the target fields and the $expand query string must contains {key}.",
+                )
             out[key] = full[key]
         for head in opts.expand:
             fld = emap.get(head) or next((f for n, f in emap.items() if n.lower() == head.lower()), None)
@@ -2200,10 +2814,19 @@ class SharePointApp:
                     out["AttachmentFiles"] = {"results": []}
                     continue
                 if head.lower() in ("contenttype",):
-                    ct = next((c for c in self._ctypes(ctx.site, lst) if c["StringId"] == item.get("ContentTypeId")),
-                              None)
-                    out["ContentType"] = {"__metadata": {"type": "SP.ContentType"}, "Name": ct["Name"] if ct else "",
-                                          "StringId": item.get("ContentTypeId")}
+                    ct = next(
+                        (
+                            c
+                            for c in self._ctypes(ctx.site, lst)
+                            if c["StringId"] == item.get("ContentTypeId")
+                        ),
+                        None,
+                    )
+                    out["ContentType"] = {
+                        "__metadata": {"type": "SP.ContentType"},
+                        "Name": ct["Name"] if ct else "",
+                        "StringId": item.get("ContentTypeId"),
+                    }
                     continue
                 raise SharePointError(400, ARGUMENT, f"Column '{head}' does not exist or cannot be expanded.")
             key = fld["EntityPropertyName"]
@@ -2215,7 +2838,9 @@ class SharePointApp:
             if fld.get("IsDependentLookup"):
                 target_field = {**fld, "IsDependentLookup": False}
 
-            def project(tid: int, tf: dict[str, Any] = target_field, want: list[str] = wanted) -> dict[str, Any]:
+            def project(
+                tid: int, tf: dict[str, Any] = target_field, want: list[str] = wanted
+            ) -> dict[str, Any]:
                 value = self._lookup_target(ctx, tf, tid)
                 if not want:
                     return value
@@ -2248,8 +2873,11 @@ class SharePointApp:
                 return
             fld, _ = field_for(head)
             if fld is None:
-                raise SharePointError(400, ARGUMENT, f"Column '{head}' does not exist. It may have been deleted by "
-                                                     "another user.")
+                raise SharePointError(
+                    400,
+                    ARGUMENT,
+                    f"Column '{head}' does not exist. It may have been deleted by another user.",
+                )
 
         def indexed(path: str) -> bool:
             head = path.split("/")[0]
@@ -2271,7 +2899,9 @@ class SharePointApp:
             if fld is None:
                 return None
             if fld.get("IsDependentLookup"):
-                primary = next((f for f in emap.values() if f["Id"] == _guid(fld.get("PrimaryFieldId"))), None)
+                primary = next(
+                    (f for f in emap.values() if f["Id"] == _guid(fld.get("PrimaryFieldId"))), None
+                )
                 value = item.get(primary["InternalName"]) if primary else None
             else:
                 value = item.get(fld["InternalName"])
@@ -2311,8 +2941,11 @@ class SharePointApp:
         for path in referenced:
             check(path)
         if len(items) > VIEW_THRESHOLD and any(not indexed(p) for p in referenced):
-            raise SharePointError(500, THROTTLED, "The attempted operation is prohibited because it exceeds the list "
-                                  "view threshold.")
+            raise SharePointError(
+                500,
+                THROTTLED,
+                "The attempted operation is prohibited because it exceeds the list view threshold.",
+            )
         top = DEFAULT_PAGE if opts.top is None else min(opts.top, MAX_PAGE)
         after = opts.skiptoken.get("p_ID")
         try:
@@ -2328,7 +2961,7 @@ class SharePointApp:
                 import bisect
 
                 start = bisect.bisect_right(ids, after_id)
-            chosen = ids[start:start + top]
+            chosen = ids[start : start + top]
             more = start + top < len(ids)
             rows = [items[i] for i in chosen]
         else:
@@ -2345,8 +2978,10 @@ class SharePointApp:
                 if pos is not None:
                     start = pos + 1
                 elif not order:
-                    start = next((i for i, it in enumerate(candidates) if it["ID"] > after_id), len(candidates))
-            rows = candidates[start:start + top]
+                    start = next(
+                        (i for i, it in enumerate(candidates) if it["ID"] > after_id), len(candidates)
+                    )
+            rows = candidates[start : start + top]
             more = start + top < len(candidates)
         results = [self._item_json(ctx, lst, it, opts, flds) for it in rows]
         payload: dict[str, Any] = {"results": results}
@@ -2378,31 +3013,61 @@ class SharePointApp:
         items = self.store.items(lst["Id"])
         chosen = [it for iid, it in items.items() if iid > after]
         if len(items) > VIEW_THRESHOLD and "<where>" in view_xml.lower():
-            raise SharePointError(500, THROTTLED, "The attempted operation is prohibited because it exceeds the list "
-                                  "view threshold.")
+            raise SharePointError(
+                500,
+                THROTTLED,
+                "The attempted operation is prohibited because it exceeds the list view threshold.",
+            )
         if limit is not None:
             chosen = chosen[:limit]
         flds = self.store.under("field", lst["Id"])
-        return ApiResponse.json({"d": {"results": [self._item_json(ctx, lst, it, None, flds) for it in chosen]}})
+        return ApiResponse.json(
+            {"d": {"results": [self._item_json(ctx, lst, it, None, flds) for it in chosen]}}
+        )
 
     # ================================================================== changes
-    def _get_changes(self, ctx: Ctx, scope: str, site: dict[str, Any], lst: dict[str, Any] | None) -> ApiResponse:
+    def _get_changes(
+        self, ctx: Ctx, scope: str, site: dict[str, Any], lst: dict[str, Any] | None
+    ) -> ApiResponse:
         query = _unwrap(ctx.request.json(), "query")
         start = query.get("ChangeTokenStart")
         end = query.get("ChangeTokenEnd")
         if isinstance(start, str) or isinstance(end, str):
-            raise bad_query("ChangeTokenStart must be an SP.ChangeToken object {\"StringValue\": …}, not a string "
-                            "(trap T13).")
-        scope_no, object_id = {"site": (1, site["Id"]), "web": (2, site["WebId"]),
-                               "list": (3, lst["Id"] if lst else "")}[scope]
+            raise bad_query(
+                'ChangeTokenStart must be an SP.ChangeToken object {"StringValue": …}, not a string '
+                "(trap T13)."
+            )
+        scope_no, object_id = {
+            "site": (1, site["Id"]),
+            "web": (2, site["WebId"]),
+            "list": (3, lst["Id"] if lst else ""),
+        }[scope]
         after_no, after_ticks = self._parse_token(start)
         until_no, _ = self._parse_token(end)
         limit = int(query.get("FetchLimit") or 1000) if str(query.get("FetchLimit") or "").strip() else 1000
         limit = max(1, min(limit, 2000))
-        column, value = {"site": ("site_id", site["Id"]), "web": ("web_id", site["WebId"]),
-                         "list": ("list_id", object_id)}[scope]
-        objects = {"Item", "List", "Web", "Site", "Field", "ContentType", "View", "User", "Group", "File", "Folder",
-                   "Alert", "SecurityPolicy", "RoleDefinition", "RoleAssignment"}
+        column, value = {
+            "site": ("site_id", site["Id"]),
+            "web": ("web_id", site["WebId"]),
+            "list": ("list_id", object_id),
+        }[scope]
+        objects = {
+            "Item",
+            "List",
+            "Web",
+            "Site",
+            "Field",
+            "ContentType",
+            "View",
+            "User",
+            "Group",
+            "File",
+            "Folder",
+            "Alert",
+            "SecurityPolicy",
+            "RoleDefinition",
+            "RoleAssignment",
+        }
         wanted_objects = {o for o in objects if query.get(o) is True}
         type_flags = {1: "Add", 2: "Update", 3: "DeleteObject", 4: "Rename", 7: "Restore", 15: "SystemUpdate"}
         wanted_types = {n for n, f in type_flags.items() if query.get(f) is True}
@@ -2432,8 +3097,10 @@ class SharePointApp:
             return None, None
         parts = str(token["StringValue"]).split(";")
         if len(parts) < 5:
-            raise bad_query(f"The change token '{token['StringValue']}' is not valid; expected "
-                            "'1;<scope>;<id>;<ticks>;<changeNumber>'.")
+            raise bad_query(
+                f"The change token '{token['StringValue']}' is not valid; expected "
+                "'1;<scope>;<id>;<ticks>;<changeNumber>'."
+            )
         try:
             ticks, no = int(parts[3]), int(parts[4])
         except ValueError as exc:
@@ -2449,24 +3116,49 @@ class SharePointApp:
         extra = _json.loads(extra or "{}")
         out: dict[str, Any] = {
             "__metadata": {"type": f"SP.Change{obj if obj != 'Site' else ''}"},
-            "ChangeToken": {"__metadata": {"type": "SP.ChangeToken"},
-                            "StringValue": f"1;{scope_no};{object_id};{ticks};{no}"},
-            "ChangeType": ctype, "SiteId": site_id, "Time": _ticks_to_iso(ticks),
+            "ChangeToken": {
+                "__metadata": {"type": "SP.ChangeToken"},
+                "StringValue": f"1;{scope_no};{object_id};{ticks};{no}",
+            },
+            "ChangeType": ctype,
+            "SiteId": site_id,
+            "Time": _ticks_to_iso(ticks),
         }
         if obj == "Item":
-            out.update(ItemId=item_id, ListId=list_id, WebId=web_id, UniqueId=str(uuid.uuid5(
-                uuid.NAMESPACE_URL, f"{list_id}:{item_id}")), Editor="", EditorEmailHint=None, ListTemplate=100,
-                Hidden=False, ContentTypeId={"__metadata": {"type": "SP.ContentTypeId"}, "StringValue": "0x01"})
+            out.update(
+                ItemId=item_id,
+                ListId=list_id,
+                WebId=web_id,
+                UniqueId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{list_id}:{item_id}")),
+                Editor="",
+                EditorEmailHint=None,
+                ListTemplate=100,
+                Hidden=False,
+                ContentTypeId={"__metadata": {"type": "SP.ContentTypeId"}, "StringValue": "0x01"},
+            )
         elif obj == "List":
-            out.update(ListId=list_id, WebId=web_id, BaseTemplate=100, Hidden=False, RootFolderUrl="", Title="",
-                       Editor="", IsSystemList=False)
+            out.update(
+                ListId=list_id,
+                WebId=web_id,
+                BaseTemplate=100,
+                Hidden=False,
+                RootFolderUrl="",
+                Title="",
+                Editor="",
+                IsSystemList=False,
+            )
         elif obj == "Field":
             out.update(FieldId=extra.get("FieldId"), WebId=web_id)
         elif obj == "View":
             out.update(ViewId=extra.get("ViewId"), ListId=list_id, WebId=web_id)
         elif obj == "ContentType":
-            out.update(ContentTypeId={"__metadata": {"type": "SP.ContentTypeId"},
-                                      "StringValue": extra.get("ContentTypeId")}, WebId=web_id)
+            out.update(
+                ContentTypeId={
+                    "__metadata": {"type": "SP.ContentTypeId"},
+                    "StringValue": extra.get("ContentTypeId"),
+                },
+                WebId=web_id,
+            )
         elif obj == "User":
             out.update(UserId=extra.get("UserId"), Activate=True)
         elif obj == "Web":
@@ -2477,15 +3169,19 @@ class SharePointApp:
         from xml.sax.saxutils import quoteattr
 
         items = list(self.store.items(lst["Id"]).values())
-        rows = "".join(f"<z:row ows_ID={quoteattr(str(it['ID']))} ows_Title={quoteattr(str(it.get('Title') or ''))} "
-                       f"ows_Modified={quoteattr(it['Modified'])} />" for it in items)
-        xml = (f'<GetListItemChangesSinceTokenResult><listitems xmlns:rs="urn:schemas-microsoft-com:rowset" '
-               f'xmlns:z="#RowsetSchema"><Changes LastChangeToken="{self._token(3, lst["Id"])}" />'
-               f'<rs:data ItemCount="{len(items)}">{rows}</rs:data></listitems></GetListItemChangesSinceTokenResult>')
+        rows = "".join(
+            f"<z:row ows_ID={quoteattr(str(it['ID']))} ows_Title={quoteattr(str(it.get('Title') or ''))} "
+            f"ows_Modified={quoteattr(it['Modified'])} />"
+            for it in items
+        )
+        xml = (
+            f'<GetListItemChangesSinceTokenResult><listitems xmlns:rs="urn:schemas-microsoft-com:rowset" '
+            f'xmlns:z="#RowsetSchema"><Changes LastChangeToken="{self._token(3, lst["Id"])}" />'
+            f'<rs:data ItemCount="{len(items)}">{rows}</rs:data></listitems></GetListItemChangesSinceTokenResult>'
+        )
         from .api import Headers
 
         return ApiResponse(200, Headers({"Content-Type": "text/xml; charset=utf-8"}), xml.encode("utf-8"))
-
 
     # ================================================================== fidelity extras
     # Endpoints the client's own tests use (reference section 17).
@@ -2496,10 +3192,22 @@ class SharePointApp:
             raise SharePointError(400, ARGUMENT, "GetUserEffectivePermissions needs a user login name.")
         known = {u["LoginName"].lower() for u in self.store.under("user", ctx.site["Id"])}
         if login.lower() not in known:
-            raise SharePointError(404, "-2146232832, Microsoft.SharePoint.SPException",
-                                  f"The user '{login}' does not exist in this site collection.")
-        return ApiResponse.json({"d": {"GetUserEffectivePermissions": {
-            "__metadata": {"type": "SP.BasePermissions"}, "High": "2147483647", "Low": "4294967295"}}})
+            raise SharePointError(
+                404,
+                "-2146232832, Microsoft.SharePoint.SPException",
+                f"The user '{login}' does not exist in this site collection.",
+            )
+        return ApiResponse.json(
+            {
+                "d": {
+                    "GetUserEffectivePermissions": {
+                        "__metadata": {"type": "SP.BasePermissions"},
+                        "High": "2147483647",
+                        "Low": "4294967295",
+                    }
+                }
+            }
+        )
 
     def _related_fields(self, ctx: Ctx, lst: dict[str, Any]) -> ApiResponse:
         """Lookup fields in this web's lists whose LookupList is ``lst`` (``List.getRelatedFields``)."""
@@ -2507,11 +3215,21 @@ class SharePointApp:
         out = []
         for other in self.store.under("list", ctx.site["WebId"]):
             for fld in self.store.under("field", other["Id"]):
-                if F.is_lookup(fld) and not F.is_user(fld) and not fld.get("IsDependentLookup") \
-                        and _guid(fld.get("LookupList")).lower() == target:
-                    out.append({"__metadata": {"type": "SP.RelatedField"}, "FieldId": fld["Id"],
-                                "ListId": other["Id"], "WebId": ctx.site["WebId"],
-                                "RelationshipDeleteBehavior": int(fld.get("RelationshipDeleteBehavior") or 0)})
+                if (
+                    F.is_lookup(fld)
+                    and not F.is_user(fld)
+                    and not fld.get("IsDependentLookup")
+                    and _guid(fld.get("LookupList")).lower() == target
+                ):
+                    out.append(
+                        {
+                            "__metadata": {"type": "SP.RelatedField"},
+                            "FieldId": fld["Id"],
+                            "ListId": other["Id"],
+                            "WebId": ctx.site["WebId"],
+                            "RelationshipDeleteBehavior": int(fld.get("RelationshipDeleteBehavior") or 0),
+                        }
+                    )
         return ApiResponse.json({"d": {"results": out}})
 
     def _add_folder(self, site, lst, leaf: str) -> dict[str, Any]:
@@ -2529,17 +3247,36 @@ class SharePointApp:
     def _folder_json(self, ctx: Ctx, lst, folder: dict[str, Any]) -> dict[str, Any]:
         url = f"{self._list_server_url(ctx.site, lst)}/{folder['Name']}"
         uri = f"{ctx.api}Web/GetFolderByServerRelativePath(decodedurl='{quote(url)}')"
-        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.Folder"}, "Exists": True, "IsWOPIEnabled": False,
-                "ItemCount": 0, "Name": folder["Name"], "ProgID": None, "ServerRelativeUrl": url,
-                "TimeCreated": folder["Created"], "TimeLastModified": folder["Created"],
-                "UniqueId": folder["UniqueId"], "WelcomePage": ""}
+        return {
+            "__metadata": {"id": uri, "uri": uri, "type": "SP.Folder"},
+            "Exists": True,
+            "IsWOPIEnabled": False,
+            "ItemCount": 0,
+            "Name": folder["Name"],
+            "ProgID": None,
+            "ServerRelativeUrl": url,
+            "TimeCreated": folder["Created"],
+            "TimeLastModified": folder["Created"],
+            "UniqueId": folder["UniqueId"],
+            "WelcomePage": "",
+        }
 
     def _recycle_item(self, site, lst, item: dict[str, Any]) -> str:
         """Move an item to the web's recycle bin; returns the recycle bin item id (a GUID)."""
         rb_id = str(uuid.uuid4())
-        self.store.put("recycle", {"_id": rb_id, "_parent": site["WebId"], "Id": rb_id, "ListId": lst["Id"],
-                                   "Item": item, "Title": str(item.get("Title") or ""), "DeletedDate": _iso(_now()),
-                                   "DirName": self._list_server_url(site, lst)[1:]})
+        self.store.put(
+            "recycle",
+            {
+                "_id": rb_id,
+                "_parent": site["WebId"],
+                "Id": rb_id,
+                "ListId": lst["Id"],
+                "Item": item,
+                "Title": str(item.get("Title") or ""),
+                "DeletedDate": _iso(_now()),
+                "DirName": self._list_server_url(site, lst)[1:],
+            },
+        )
         self.store.delete_item(lst["Id"], item["ID"])
         self._touch_list(lst)
         self._log(site, lst, item["ID"], 3, "Item")
@@ -2547,16 +3284,26 @@ class SharePointApp:
 
     def _recycle_json(self, ctx: Ctx, rb: dict[str, Any]) -> dict[str, Any]:
         uri = f"{ctx.api}Web/RecycleBin('{rb['Id']}')"
-        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.RecycleBinItem"}, "Id": rb["Id"],
-                "Title": rb["Title"], "LeafName": f"{rb['Item']['ID']}_.000", "DirName": rb["DirName"],
-                "DeletedDate": rb["DeletedDate"], "ItemType": 3, "ItemState": 1, "Size": "0",
-                "DeletedByEmail": "", "DeletedByName": "SharePoint App"}
+        return {
+            "__metadata": {"id": uri, "uri": uri, "type": "SP.RecycleBinItem"},
+            "Id": rb["Id"],
+            "Title": rb["Title"],
+            "LeafName": f"{rb['Item']['ID']}_.000",
+            "DirName": rb["DirName"],
+            "DeletedDate": rb["DeletedDate"],
+            "ItemType": 3,
+            "ItemState": 1,
+            "Size": "0",
+            "DeletedByEmail": "",
+            "DeletedByName": "SharePoint App",
+        }
 
     def _recycled(self, site, rb_id: Any) -> dict[str, Any]:
         rb = self.store.get("recycle", _guid(rb_id))
         if rb is None or rb["_parent"] != site["WebId"]:
-            raise SharePointError(404, "-2147024809, System.ArgumentException",
-                                  "Value does not fall within the expected range.")
+            raise SharePointError(
+                404, "-2147024809, System.ArgumentException", "Value does not fall within the expected range."
+            )
         return rb
 
     def _step_recyclebin(self, ctx: Ctx, state, seg, name, last, method):
@@ -2569,10 +3316,14 @@ class SharePointApp:
         if name == "restore" and method == "POST":
             lst = self.store.get("list", rb["ListId"])
             if lst is None:
-                raise SharePointError(404, LIST_MISSING, "The list this item was deleted from no longer exists.")
+                raise SharePointError(
+                    404, LIST_MISSING, "The list this item was deleted from no longer exists."
+                )
             item = rb["Item"]
             if item["ID"] in self.store.items(lst["Id"]):
-                raise SharePointError(400, SP_EXCEPTION, "An item with the same ID already exists in the list.")
+                raise SharePointError(
+                    400, SP_EXCEPTION, "An item with the same ID already exists in the list."
+                )
             self.store.put_item(lst["Id"], item)
             self.store.delete("recycle", rb["_id"])
             self._touch_list(lst)
@@ -2618,15 +3369,23 @@ class SharePointApp:
         """
         info = _unwrap(ctx.request.json(), "parameters")
         if int(info.get("UnderlyingObjectType") or 0) != 0:
-            raise SharePointError(400, NOT_SUPPORTED, "The emulator creates list folders through "
-                                  "RootFolder/Folders/add only; addItem supports UnderlyingObjectType 0 (a file/item).")
+            raise SharePointError(
+                400,
+                NOT_SUPPORTED,
+                "The emulator creates list folders through "
+                "RootFolder/Folders/add only; addItem supports UnderlyingObjectType 0 (a file/item).",
+            )
         folder = str(info.get("FolderUrl") or "")
         path = urlsplit(folder).path if "://" in folder else folder
         root = self._list_server_url(site, lst)
         if path and path.rstrip("/").lower() != root.lower():
-            raise SharePointError(400, ARGUMENT, f"Value does not fall within the expected range. FolderUrl "
-                                  f"'{folder}' is not the root folder of list '{lst['Title']}' ({root}); the "
-                                  "office365 client doubles the site path here (trap T16): POST to <list>/items.")
+            raise SharePointError(
+                400,
+                ARGUMENT,
+                f"Value does not fall within the expected range. FolderUrl "
+                f"'{folder}' is not the root folder of list '{lst['Title']}' ({root}); the "
+                "office365 client doubles the site path here (trap T16): POST to <list>/items.",
+            )
         entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
         item = self._create_item(ctx, lst, {"__metadata": {"type": entity}}, require=False)
         return ApiResponse.json({"d": self._item_json(ctx, lst, item)})
@@ -2645,30 +3404,62 @@ class SharePointApp:
             values[culture.lower()] = str(body.get("value") or "")
             self.store.put("ctype", ct)
             return ApiResponse.json({"d": {"SetValueForUICulture": None}})
-        return ApiResponse.json({"d": {"GetValueForUICulture": values.get(culture.lower(), ct.get(prop, ""))}})
+        return ApiResponse.json(
+            {"d": {"GetValueForUICulture": values.get(culture.lower(), ct.get(prop, ""))}}
+        )
 
     def _versions_json(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any]) -> ApiResponse:
         """``items(n)/versions``: the emulator keeps no history, so only the current version is listed."""
         version = int(item.get("Version", 1))
         uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Items({item['ID']})/Versions({512 * version})"
-        return ApiResponse.json({"d": {"results": [{
-            "__metadata": {"id": uri, "uri": uri, "type": "SP.ListItemVersion"}, "Created": item["Modified"],
-            "IsCurrentVersion": True, "VersionId": 512 * version, "VersionLabel": f"{version}.0"}]}})
+        return ApiResponse.json(
+            {
+                "d": {
+                    "results": [
+                        {
+                            "__metadata": {"id": uri, "uri": uri, "type": "SP.ListItemVersion"},
+                            "Created": item["Modified"],
+                            "IsCurrentVersion": True,
+                            "VersionId": 512 * version,
+                            "VersionLabel": f"{version}.0",
+                        }
+                    ]
+                }
+            }
+        )
 
     # ------------------------------------------------------------------ User Information List
     def _user_info_list(self, site: dict[str, Any]) -> dict[str, Any]:
         """The hidden User Information List (template 112, ``/_catalogs/users``) over the site's users."""
         list_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"userinfo:{site['Id']}"))
-        return {"Id": list_id, "Title": "User Information List", "BaseTemplate": 112, "BaseType": 0,
-                "UrlLeaf": "users", "Created": site["Created"], "LastItemModifiedDate": site["Created"],
-                "LastItemDeletedDate": site["Created"], "Hidden": True, "EnableAttachments": False}
+        return {
+            "Id": list_id,
+            "Title": "User Information List",
+            "BaseTemplate": 112,
+            "BaseType": 0,
+            "UrlLeaf": "users",
+            "Created": site["Created"],
+            "LastItemModifiedDate": site["Created"],
+            "LastItemDeletedDate": site["Created"],
+            "Hidden": True,
+            "EnableAttachments": False,
+        }
 
     def _user_info_item(self, ctx: Ctx, lst: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
         uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Items({user['Id']})"
-        return {"__metadata": {"id": uri, "uri": uri, "type": "SP.Data.UserInfoItem"}, "FileSystemObjectType": 0,
-                "Id": user["Id"], "ID": user["Id"], "ContentTypeId": "0x010A", "Title": user.get("Title"),
-                "Name": user["LoginName"], "EMail": user.get("Email"), "IsSiteAdmin": bool(user.get("IsSiteAdmin")),
-                "Deleted": False, "UserName": user.get("UserPrincipalName") or user.get("Email")}
+        return {
+            "__metadata": {"id": uri, "uri": uri, "type": "SP.Data.UserInfoItem"},
+            "FileSystemObjectType": 0,
+            "Id": user["Id"],
+            "ID": user["Id"],
+            "ContentTypeId": "0x010A",
+            "Title": user.get("Title"),
+            "Name": user["LoginName"],
+            "EMail": user.get("Email"),
+            "IsSiteAdmin": bool(user.get("IsSiteAdmin")),
+            "Deleted": False,
+            "UserName": user.get("UserPrincipalName") or user.get("Email"),
+        }
 
     def _step_userinfolist(self, ctx: Ctx, state, seg, name, last, method):
         if name == "items" and method == "GET":
@@ -2678,8 +3469,9 @@ class SharePointApp:
             if seg.args:
                 found = next((u for u in users if str(u["Id"]) == str(seg.args[0])), None)
                 if found is None:
-                    raise SharePointError(404, ARGUMENT, "Item does not exist. It may have been deleted by "
-                                                         "another user.")
+                    raise SharePointError(
+                        404, ARGUMENT, "Item does not exist. It may have been deleted by another user."
+                    )
                 return ApiResponse.json({"d": self._user_info_item(ctx, lst, found)})
             rows = [self._user_info_item(ctx, lst, u) for u in sorted(users, key=lambda u: u["Id"])]
             return self._collection_response(ctx, rows, entity_filter=True)
@@ -2691,40 +3483,98 @@ class SharePointApp:
         site = state[1]
         lst = self._user_info_list(site)
         payload = self._list_json(ctx, lst)
-        payload.update(ItemCount=len(self.store.under("user", site["Id"])), EntityTypeName="UserInfo",
-                       ListItemEntityTypeFullName="SP.Data.UserInfoItem",
-                       DefaultViewUrl=f"{site['Path']}/_catalogs/users/simple.aspx")
+        payload.update(
+            ItemCount=len(self.store.under("user", site["Id"])),
+            EntityTypeName="UserInfo",
+            ListItemEntityTypeFullName="SP.Data.UserInfoItem",
+            DefaultViewUrl=f"{site['Path']}/_catalogs/users/simple.aspx",
+        )
         return self._ok(ctx, payload)
 
     def _seed_task_fields(self, site, lst: dict[str, Any]) -> None:
         """The columns SPO's Tasks templates (107, 171) carry, with their fixed field IDs (fieldswss.xml)."""
         specs = [
-            ("Computed", "Completed", "Checkmark", "ebf1c037-47eb-4355-998d-47ce9f2cc047", {"ReadOnlyField": True}),
-            ("LookupMulti", "Predecessors", "Predecessors", "c3a92d97-2b77-4a25-9698-3ab54874bc6f",
-             {"LookupList": "{" + lst["Id"] + "}", "LookupField": "Title"}),
-            ("Choice", "Priority", "Priority", "a8eb573e-9e11-481a-a8c9-1104a54b2fbd",
-             {"Choices": ["(1) High", "(2) Normal", "(3) Low"], "DefaultValue": "(2) Normal"}),
-            ("Choice", "Task Status", "Status", "c15b34c3-ce7d-490a-b133-3f4de8801b76",
-             {"Choices": ["Not Started", "In Progress", "Completed", "Deferred", "Waiting on someone else"],
-              "DefaultValue": "Not Started"}),
-            ("Number", "% Complete", "PercentComplete", "d2311440-1ed6-46ea-b46d-daa643dc3886",
-             {"MinimumValue": 0.0, "MaximumValue": 1.0}),
+            (
+                "Computed",
+                "Completed",
+                "Checkmark",
+                "ebf1c037-47eb-4355-998d-47ce9f2cc047",
+                {"ReadOnlyField": True},
+            ),
+            (
+                "LookupMulti",
+                "Predecessors",
+                "Predecessors",
+                "c3a92d97-2b77-4a25-9698-3ab54874bc6f",
+                {"LookupList": "{" + lst["Id"] + "}", "LookupField": "Title"},
+            ),
+            (
+                "Choice",
+                "Priority",
+                "Priority",
+                "a8eb573e-9e11-481a-a8c9-1104a54b2fbd",
+                {"Choices": ["(1) High", "(2) Normal", "(3) Low"], "DefaultValue": "(2) Normal"},
+            ),
+            (
+                "Choice",
+                "Task Status",
+                "Status",
+                "c15b34c3-ce7d-490a-b133-3f4de8801b76",
+                {
+                    "Choices": [
+                        "Not Started",
+                        "In Progress",
+                        "Completed",
+                        "Deferred",
+                        "Waiting on someone else",
+                    ],
+                    "DefaultValue": "Not Started",
+                },
+            ),
+            (
+                "Number",
+                "% Complete",
+                "PercentComplete",
+                "d2311440-1ed6-46ea-b46d-daa643dc3886",
+                {"MinimumValue": 0.0, "MaximumValue": 1.0},
+            ),
             ("UserMulti", "Assigned To", "AssignedTo", "53101f38-dd2e-458c-b245-0c236cc13d1a", {}),
             ("Note", "Description", "Body", "7662cd2c-f069-4dba-9e35-082cf976e170", {}),
             ("DateTime", "Start Date", "StartDate", "64cd368d-2f95-4bfc-a1f9-8d4324ecb007", {}),
             ("DateTime", "Due Date", "DueDate", "cd21b4c2-6841-4f9e-a23a-738a65f99889", {}),
         ]
         for ftype, title, internal, fid, extra in specs:
-            fld = F.new_field(ftype, title, internal, Id=fid, FromBaseType=False, CanBeDeleted=True,
-                              Group="Base Columns", **extra)
+            fld = F.new_field(
+                ftype,
+                title,
+                internal,
+                Id=fid,
+                FromBaseType=False,
+                CanBeDeleted=True,
+                Group="Base Columns",
+                **extra,
+            )
             fld["_id"], fld["_parent"] = f"{lst['Id']}:{fid}", lst["Id"]
             self.store.put("field", fld)
 
 
 # Navigation properties SPO emits as ``__deferred`` on every list item (verbose OData).
-_ITEM_NAVIGATION = ("FirstUniqueAncestorSecurableObject", "RoleAssignments", "AttachmentFiles", "ContentType",
-                    "GetDlpPolicyTip", "FieldValuesAsHtml", "FieldValuesAsText", "FieldValuesForEdit", "File",
-                    "Folder", "LikedByInformation", "ParentList", "Properties", "Versions")
+_ITEM_NAVIGATION = (
+    "FirstUniqueAncestorSecurableObject",
+    "RoleAssignments",
+    "AttachmentFiles",
+    "ContentType",
+    "GetDlpPolicyTip",
+    "FieldValuesAsHtml",
+    "FieldValuesAsText",
+    "FieldValuesForEdit",
+    "File",
+    "Folder",
+    "LikedByInformation",
+    "ParentList",
+    "Properties",
+    "Versions",
+)
 
 
 def _looks_like_guid(text: str) -> bool:

@@ -47,7 +47,9 @@ def unauthorized() -> ApiResponse:
         "-2147024891, System.UnauthorizedAccessException",
         "Access denied. You do not have permission to perform this action or access this resource.",
     ).to_response()
-    resp.headers["WWW-Authenticate"] = 'Bearer realm="emulator", client_id="00000003-0000-0ff1-ce00-000000000000"'
+    resp.headers["WWW-Authenticate"] = (
+        'Bearer realm="emulator", client_id="00000003-0000-0ff1-ce00-000000000000"'
+    )
     return resp
 
 

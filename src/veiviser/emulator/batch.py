@@ -119,7 +119,9 @@ def _operation(block: str, index: int, in_changeset: bool, scheme: str, host: st
     request_line = request_line.strip()
     first, last = request_line.find(" "), request_line.rfind(" ")
     if first <= 0:
-        raise bad_batch(f"{where}: malformed request line {request_line[:120]!r}; expected 'METHOD URL HTTP/1.1'.")
+        raise bad_batch(
+            f"{where}: malformed request line {request_line[:120]!r}; expected 'METHOD URL HTTP/1.1'."
+        )
     method = request_line[:first].upper()
     if last > first and request_line[last + 1 :].upper().startswith("HTTP/"):
         url = request_line[first + 1 : last].strip()
@@ -144,8 +146,9 @@ def _operation(block: str, index: int, in_changeset: bool, scheme: str, host: st
     return BatchOperation(index, method, scheme, host, path, query, headers, data, in_changeset)
 
 
-def parse_batch(body: bytes, content_type: str | None, scheme: str, host: str,
-                max_operations: int = MAX_BATCH_OPERATIONS) -> list[BatchOperation]:
+def parse_batch(
+    body: bytes, content_type: str | None, scheme: str, host: str, max_operations: int = MAX_BATCH_OPERATIONS
+) -> list[BatchOperation]:
     """The operations of a ``$batch`` body in request order (changesets flattened).
 
     Raises :class:`SharePointError` (400) with a message saying what is wrong.
@@ -169,7 +172,9 @@ def parse_batch(body: bytes, content_type: str | None, scheme: str, host: str,
         else:
             ops.append(_operation(part, len(ops), False, scheme, host))
         if len(ops) > max_operations:
-            raise bad_batch(f"The batch has more than {max_operations} operations; split it into smaller batches.")
+            raise bad_batch(
+                f"The batch has more than {max_operations} operations; split it into smaller batches."
+            )
     if not ops:
         raise bad_batch("The batch contains no operations.")
     return ops

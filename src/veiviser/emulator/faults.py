@@ -16,10 +16,14 @@ from typing import Any
 from veiviser.emulator.api import ApiResponse, Headers, SharePointError
 
 _DEFAULT_BODIES = {
-    429: ("-1, Microsoft.SharePoint.Client.ClientServiceException",
-          "The request has been throttled. Please retry after the time given in Retry-After."),
-    503: ("-1, Microsoft.SharePoint.Client.ServerTooBusyException",
-          "The service is temporarily unavailable. Please retry after the time given in Retry-After."),
+    429: (
+        "-1, Microsoft.SharePoint.Client.ClientServiceException",
+        "The request has been throttled. Please retry after the time given in Retry-After.",
+    ),
+    503: (
+        "-1, Microsoft.SharePoint.Client.ServerTooBusyException",
+        "The service is temporarily unavailable. Please retry after the time given in Retry-After.",
+    ),
     500: ("-2146232832, Microsoft.SharePoint.SPException", "An unexpected error occurred (injected fault)."),
     502: ("-1, System.Net.WebException", "Bad gateway (injected fault)."),
     504: ("-1, System.TimeoutException", "Gateway timeout (injected fault)."),
@@ -38,7 +42,9 @@ def fault_response(status: int, retry_after: int | None = None, body: Any = None
         data = body.encode("utf-8") if isinstance(body, str) else body
         resp = ApiResponse(status, Headers({"Content-Type": "text/plain; charset=utf-8"}), data)
     else:
-        code, message = _DEFAULT_BODIES.get(status, ("-1, Microsoft.SharePoint.SPException", "Injected fault."))
+        code, message = _DEFAULT_BODIES.get(
+            status, ("-1, Microsoft.SharePoint.SPException", "Injected fault.")
+        )
         resp = SharePointError(status, code, message).to_response()
     if retry_after is not None:
         resp.headers["Retry-After"] = str(retry_after)
@@ -155,8 +161,14 @@ class Faults:
         with self._lock:
             return list(self._rules)
 
-    def set_random(self, rate: float, statuses: tuple[int, ...] | None = None, retry_after: int | None = None,
-                   seed: int | None = None, scope: str = "any") -> None:
+    def set_random(
+        self,
+        rate: float,
+        statuses: tuple[int, ...] | None = None,
+        retry_after: int | None = None,
+        seed: int | None = None,
+        scope: str = "any",
+    ) -> None:
         """Fail a share ``rate`` (0–1) of calls with a random status from ``statuses``;
         ``scope`` limits it to top-level requests (``"top"``) or ``$batch`` parts (``"batch-part"``)."""
         if not 0.0 <= rate <= 1.0:

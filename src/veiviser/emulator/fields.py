@@ -38,32 +38,102 @@ TYPES: dict[str, tuple[int, str]] = {
     "TaxonomyFieldType": (0, "SP.Taxonomy.TaxonomyField"),
     "TaxonomyFieldTypeMulti": (0, "SP.Taxonomy.TaxonomyField"),
 }
-KIND_TO_TYPE = {1: "Integer", 2: "Text", 3: "Note", 4: "DateTime", 6: "Choice", 7: "Lookup", 8: "Boolean",
-                9: "Number", 10: "Currency", 11: "URL", 12: "Computed", 14: "Guid", 15: "MultiChoice",
-                17: "Calculated", 20: "User"}
-METADATA_TO_TYPE = {"SP.FieldText": "Text", "SP.FieldMultiLineText": "Note", "SP.FieldNumber": "Number",
-                    "SP.FieldCurrency": "Currency", "SP.FieldDateTime": "DateTime", "SP.FieldChoice": "Choice",
-                    "SP.FieldMultiChoice": "MultiChoice", "SP.FieldLookup": "Lookup", "SP.FieldUser": "User",
-                    "SP.FieldCalculated": "Calculated", "SP.FieldUrl": "URL", "SP.FieldGuid": "Guid",
-                    "SP.FieldComputed": "Computed", "SP.Taxonomy.TaxonomyField": "TaxonomyFieldType"}
+KIND_TO_TYPE = {
+    1: "Integer",
+    2: "Text",
+    3: "Note",
+    4: "DateTime",
+    6: "Choice",
+    7: "Lookup",
+    8: "Boolean",
+    9: "Number",
+    10: "Currency",
+    11: "URL",
+    12: "Computed",
+    14: "Guid",
+    15: "MultiChoice",
+    17: "Calculated",
+    20: "User",
+}
+METADATA_TO_TYPE = {
+    "SP.FieldText": "Text",
+    "SP.FieldMultiLineText": "Note",
+    "SP.FieldNumber": "Number",
+    "SP.FieldCurrency": "Currency",
+    "SP.FieldDateTime": "DateTime",
+    "SP.FieldChoice": "Choice",
+    "SP.FieldMultiChoice": "MultiChoice",
+    "SP.FieldLookup": "Lookup",
+    "SP.FieldUser": "User",
+    "SP.FieldCalculated": "Calculated",
+    "SP.FieldUrl": "URL",
+    "SP.FieldGuid": "Guid",
+    "SP.FieldComputed": "Computed",
+    "SP.Taxonomy.TaxonomyField": "TaxonomyFieldType",
+}
 
 VALIDATION = "-2146232832, Microsoft.SharePoint.SPFieldValidationException"
 BAD_QUERY = "-1, Microsoft.SharePoint.Client.InvalidClientQueryException"
 ARGUMENT = "-2147024809, System.ArgumentException"
 
 # Properties a client may set on a field (MERGE / typed POST); anything else is rejected.
-SETTABLE = {"Title", "Description", "Required", "Indexed", "Hidden", "DefaultValue", "Group", "Choices",
-            "FillInChoice", "MinimumValue", "MaximumValue", "Formula", "OutputType", "EnforceUniqueValues",
-            "ValidationFormula", "ValidationMessage", "StaticName", "ReadOnlyField", "MaxLength",
-            "NumberOfLines", "RichText", "DisplayFormat", "AllowMultipleValues", "SelectionMode",
-            "LookupList", "LookupField", "FieldTypeKind", "JSLink", "EditFormat", "CurrencyLocaleId",
-            "DateTimeCalendarType", "FriendlyDisplayFormat", "ShowInFiltersPane", "ClientSideComponentId",
-            "CustomFormatter", "TermSetId", "SspId", "IsDependentLookup", "PrimaryFieldId", "UnlimitedLengthInDocumentLibrary",
-            "AppendOnly", "AllowHyperlink", "RestrictedMode", "ShowAsPercentage", "SelectionGroup",
-            "DefaultFormula", "Direction", "Filterable", "Sortable", "Indexable"}
+SETTABLE = {
+    "Title",
+    "Description",
+    "Required",
+    "Indexed",
+    "Hidden",
+    "DefaultValue",
+    "Group",
+    "Choices",
+    "FillInChoice",
+    "MinimumValue",
+    "MaximumValue",
+    "Formula",
+    "OutputType",
+    "EnforceUniqueValues",
+    "ValidationFormula",
+    "ValidationMessage",
+    "StaticName",
+    "ReadOnlyField",
+    "MaxLength",
+    "NumberOfLines",
+    "RichText",
+    "DisplayFormat",
+    "AllowMultipleValues",
+    "SelectionMode",
+    "LookupList",
+    "LookupField",
+    "FieldTypeKind",
+    "JSLink",
+    "EditFormat",
+    "CurrencyLocaleId",
+    "DateTimeCalendarType",
+    "FriendlyDisplayFormat",
+    "ShowInFiltersPane",
+    "ClientSideComponentId",
+    "CustomFormatter",
+    "TermSetId",
+    "SspId",
+    "IsDependentLookup",
+    "PrimaryFieldId",
+    "UnlimitedLengthInDocumentLibrary",
+    "AppendOnly",
+    "AllowHyperlink",
+    "RestrictedMode",
+    "ShowAsPercentage",
+    "SelectionGroup",
+    "DefaultFormula",
+    "Direction",
+    "Filterable",
+    "Sortable",
+    "Indexable",
+}
 
 
-def new_field(type_as_string: str, title: str, internal_name: str | None = None, **props: Any) -> dict[str, Any]:
+def new_field(
+    type_as_string: str, title: str, internal_name: str | None = None, **props: Any
+) -> dict[str, Any]:
     """A field dict with the properties SP.Field* carries."""
     if type_as_string not in TYPES:
         raise SharePointError(400, ARGUMENT, f"Field type '{type_as_string}' is not supported.")
@@ -97,15 +167,27 @@ def new_field(type_as_string: str, title: str, internal_name: str | None = None,
     if type_as_string in ("Number", "Currency", "Integer"):
         field.update(MinimumValue=-1.7976931348623157e308, MaximumValue=1.7976931348623157e308)
     if type_as_string in ("Lookup", "LookupMulti", "User", "UserMulti"):
-        field.update(LookupList="", LookupField="Title", AllowMultipleValues=type_as_string.endswith("Multi"),
-                     IsDependentLookup=False, PrimaryFieldId=None)
+        field.update(
+            LookupList="",
+            LookupField="Title",
+            AllowMultipleValues=type_as_string.endswith("Multi"),
+            IsDependentLookup=False,
+            PrimaryFieldId=None,
+        )
     if type_as_string in ("User", "UserMulti"):
         field.update(LookupList="{UserInfo}", SelectionMode=0)
     if type_as_string == "Calculated":
         field.update(Formula="", OutputType=2)
     if type_as_string.startswith("Taxonomy"):
-        field.update(AllowMultipleValues=type_as_string.endswith("Multi"), TermSetId=None, SspId=None,
-                     TextField=None, IsKeyword=False, CreateValuesInEditForm=False, Open=False)
+        field.update(
+            AllowMultipleValues=type_as_string.endswith("Multi"),
+            TermSetId=None,
+            SspId=None,
+            TextField=None,
+            IsKeyword=False,
+            CreateValuesInEditForm=False,
+            Open=False,
+        )
     if type_as_string == "DateTime":
         field.update(DisplayFormat=1)
     if type_as_string == "Note":
@@ -117,9 +199,12 @@ def new_field(type_as_string: str, title: str, internal_name: str | None = None,
 
 
 def is_multi(field: dict[str, Any]) -> bool:
-    return field["TypeAsString"] in ("MultiChoice", "LookupMulti", "UserMulti", "TaxonomyFieldTypeMulti") or bool(
-        field.get("AllowMultipleValues")
-    )
+    return field["TypeAsString"] in (
+        "MultiChoice",
+        "LookupMulti",
+        "UserMulti",
+        "TaxonomyFieldTypeMulti",
+    ) or bool(field.get("AllowMultipleValues"))
 
 
 def is_lookup(field: dict[str, Any]) -> bool:
@@ -148,11 +233,15 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
-        raise SharePointError(400, "-2146232832, Microsoft.SharePoint.SPException",
-                              f"Field schema XML is not valid: {exc}") from exc
+        raise SharePointError(
+            400, "-2146232832, Microsoft.SharePoint.SPException", f"Field schema XML is not valid: {exc}"
+        ) from exc
     if root.tag != "Field":
-        raise SharePointError(400, "-2146232832, Microsoft.SharePoint.SPException",
-                              "Field schema XML must have a <Field> root element.")
+        raise SharePointError(
+            400,
+            "-2146232832, Microsoft.SharePoint.SPException",
+            "Field schema XML must have a <Field> root element.",
+        )
     a = dict(root.attrib)
     ftype = a.get("Type", "Text")
     if ftype == "Lookup" and _bool(a.get("Mult")):
@@ -160,8 +249,11 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
     if ftype == "User" and _bool(a.get("Mult")):
         ftype = "UserMulti"
     if ftype not in TYPES:
-        raise SharePointError(400, "-2146232832, Microsoft.SharePoint.SPException",
-                              f"Field type '{ftype}' is not supported by the emulator.")
+        raise SharePointError(
+            400,
+            "-2146232832, Microsoft.SharePoint.SPException",
+            f"Field type '{ftype}' is not supported by the emulator.",
+        )
     title = a.get("DisplayName") or a.get("Name") or a.get("StaticName") or "Field"
     name = a.get("Name") or a.get("StaticName") or field_internal_name(title)
     props: dict[str, Any] = {}
@@ -169,9 +261,15 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
         props["Id"] = a["ID"].strip("{}").lower()
     if a.get("StaticName"):
         props["StaticName"] = a["StaticName"]
-    for attr, key in (("Required", "Required"), ("Indexed", "Indexed"), ("Hidden", "Hidden"),
-                      ("FillInChoice", "FillInChoice"), ("EnforceUniqueValues", "EnforceUniqueValues"),
-                      ("ReadOnly", "ReadOnlyField"), ("RichText", "RichText")):
+    for attr, key in (
+        ("Required", "Required"),
+        ("Indexed", "Indexed"),
+        ("Hidden", "Hidden"),
+        ("FillInChoice", "FillInChoice"),
+        ("EnforceUniqueValues", "EnforceUniqueValues"),
+        ("ReadOnly", "ReadOnlyField"),
+        ("RichText", "RichText"),
+    ):
         if attr in a:
             props[key] = _bool(a[attr])
     if "Group" in a:
@@ -197,7 +295,8 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
         props["Formula"] = formula.text
     if ftype == "Calculated":
         props["OutputType"] = {"Number": 9, "Currency": 10, "DateTime": 4, "Boolean": 8}.get(
-            a.get("ResultType", "Text"), 2)
+            a.get("ResultType", "Text"), 2
+        )
         refs = root.find("FieldRefs")
         props["FieldRefs"] = [r.get("Name", "") for r in refs.findall("FieldRef")] if refs is not None else []
     if ftype in ("Lookup", "LookupMulti", "User", "UserMulti"):
@@ -221,8 +320,21 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
 
 # --------------------------------------------------------------------------- calculated
 
-_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name, ast.Load,
-                  ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub, ast.UAdd, ast.Pow)
+_ALLOWED_NODES = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.Add,
+    ast.Sub,
+    ast.Mult,
+    ast.Div,
+    ast.USub,
+    ast.UAdd,
+    ast.Pow,
+)
 
 
 def compile_formula(formula: str) -> ast.Expression:
@@ -234,12 +346,18 @@ def compile_formula(formula: str) -> ast.Expression:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise SharePointError(400, "-2130575245, Microsoft.SharePoint.SPException",
-                              f"The formula contains a syntax error or is not supported: {formula}") from exc
+        raise SharePointError(
+            400,
+            "-2130575245, Microsoft.SharePoint.SPException",
+            f"The formula contains a syntax error or is not supported: {formula}",
+        ) from exc
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
-            raise SharePointError(400, "-2130575245, Microsoft.SharePoint.SPException",
-                                  f"The formula contains a syntax error or is not supported: {formula}")
+            raise SharePointError(
+                400,
+                "-2130575245, Microsoft.SharePoint.SPException",
+                f"The formula contains a syntax error or is not supported: {formula}",
+            )
     return tree
 
 
@@ -293,8 +411,13 @@ def _fail(code: str, message: str, status: int = 400) -> SharePointError:
 
 def _edm(field: dict[str, Any]) -> str:
     t = field["TypeAsString"]
-    return {"Number": "Edm.Double", "Currency": "Edm.Double", "Integer": "Edm.Int32", "Boolean": "Edm.Boolean",
-            "DateTime": "Edm.DateTime"}.get(t, "Edm.String")
+    return {
+        "Number": "Edm.Double",
+        "Currency": "Edm.Double",
+        "Integer": "Edm.Int32",
+        "Boolean": "Edm.Boolean",
+        "DateTime": "Edm.DateTime",
+    }.get(t, "Edm.String")
 
 
 def _results(field: dict[str, Any], value: Any, key: str) -> list[Any] | None:
@@ -302,12 +425,17 @@ def _results(field: dict[str, Any], value: Any, key: str) -> list[Any] | None:
     if value is None:
         return None
     if isinstance(value, list):
-        raise _fail(BAD_QUERY, f"An unexpected 'StartArray' node was found when reading from the JSON reader for "
-                               f"property '{key}'. A 'StartObject' node was expected; send multiple values as "
-                               f"{{\"results\": [...]}}.")
+        raise _fail(
+            BAD_QUERY,
+            f"An unexpected 'StartArray' node was found when reading from the JSON reader for "
+            f"property '{key}'. A 'StartObject' node was expected; send multiple values as "
+            f'{{"results": [...]}}.',
+        )
     if not isinstance(value, dict) or not isinstance(value.get("results"), list):
-        raise _fail(BAD_QUERY, f"Cannot convert the value of property '{key}' to a collection; "
-                               f"send {{\"results\": [...]}}.")
+        raise _fail(
+            BAD_QUERY,
+            f"Cannot convert the value of property '{key}' to a collection; send {{\"results\": [...]}}.",
+        )
     return list(value["results"])
 
 
@@ -322,13 +450,26 @@ def convert(field: dict[str, Any], value: Any, key: str) -> Any:
             if isinstance(value, (int, float)) and not isinstance(value, bool) and t != "Choice":
                 value = str(value)
             else:
-                raise _fail(BAD_QUERY, f"Cannot convert a primitive value to the expected type 'Edm.String' "
-                                       f"for property '{key}'.")
+                raise _fail(
+                    BAD_QUERY,
+                    f"Cannot convert a primitive value to the expected type 'Edm.String' "
+                    f"for property '{key}'.",
+                )
         if t == "Text" and len(value) > int(field.get("MaxLength") or 255):
-            raise _fail(VALIDATION, f"The value of field '{title}' exceeds {field.get('MaxLength', 255)} characters.")
-        if t == "Choice" and value != "" and value not in field.get("Choices", []) and not field.get("FillInChoice"):
-            raise _fail(VALIDATION, f"Value '{value}' is not one of the choices of field '{title}' "
-                                    f"({', '.join(field.get('Choices', []))}).")
+            raise _fail(
+                VALIDATION, f"The value of field '{title}' exceeds {field.get('MaxLength', 255)} characters."
+            )
+        if (
+            t == "Choice"
+            and value != ""
+            and value not in field.get("Choices", [])
+            and not field.get("FillInChoice")
+        ):
+            raise _fail(
+                VALIDATION,
+                f"Value '{value}' is not one of the choices of field '{title}' "
+                f"({', '.join(field.get('Choices', []))}).",
+            )
         return value
     if t == "MultiChoice":
         values = _results(field, value, key)
@@ -347,15 +488,24 @@ def convert(field: dict[str, Any], value: Any, key: str) -> Any:
             try:
                 value = float(value)
             except ValueError as exc:
-                raise _fail(BAD_QUERY, f"Cannot convert a primitive value to the expected type '{_edm(field)}' "
-                                       f"for property '{key}'.") from exc
+                raise _fail(
+                    BAD_QUERY,
+                    f"Cannot convert a primitive value to the expected type '{_edm(field)}' "
+                    f"for property '{key}'.",
+                ) from exc
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(BAD_QUERY, f"Cannot convert a primitive value to the expected type '{_edm(field)}' "
-                                   f"for property '{key}'.")
+            raise _fail(
+                BAD_QUERY,
+                f"Cannot convert a primitive value to the expected type '{_edm(field)}' "
+                f"for property '{key}'.",
+            )
         lo, hi = field.get("MinimumValue"), field.get("MaximumValue")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise _fail(VALIDATION, f"The value of field '{title}' must be between {_fmt(lo)} and {_fmt(hi)} "
-                                    f"(got {_fmt(value)}).")
+            raise _fail(
+                VALIDATION,
+                f"The value of field '{title}' must be between {_fmt(lo)} and {_fmt(hi)} "
+                f"(got {_fmt(value)}).",
+            )
         return int(value) if float(value).is_integer() else float(value)
     if t == "Boolean":
         if value is None:
@@ -364,18 +514,28 @@ def convert(field: dict[str, Any], value: Any, key: str) -> Any:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
             return value.lower() in ("true", "1")
-        raise _fail(BAD_QUERY, f"Cannot convert a primitive value to the expected type 'Edm.Boolean' for property '{key}'.")
+        raise _fail(
+            BAD_QUERY,
+            f"Cannot convert a primitive value to the expected type 'Edm.Boolean' for property '{key}'.",
+        )
     if t == "DateTime":
         if value is None or value == "":
             return None
-        if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$", value):
-            raise _fail(BAD_QUERY, f"Cannot convert '{value}' to the expected type 'Edm.DateTime' for property '{key}'.")
+        if not isinstance(value, str) or not re.match(
+            r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$", value
+        ):
+            raise _fail(
+                BAD_QUERY,
+                f"Cannot convert '{value}' to the expected type 'Edm.DateTime' for property '{key}'.",
+            )
         return _to_utc(value)
     if t == "URL":
         if value is None:
             return None
         if not isinstance(value, dict) or "Url" not in value:
-            raise _fail(BAD_QUERY, f"Property '{key}' expects an SP.FieldUrlValue {{\"Url\", \"Description\"}}.")
+            raise _fail(
+                BAD_QUERY, f'Property \'{key}\' expects an SP.FieldUrlValue {{"Url", "Description"}}.'
+            )
         return {"Url": value.get("Url"), "Description": value.get("Description") or value.get("Url")}
     if t in ("Lookup", "User"):
         if value is None or value == "" or value == -1:
@@ -383,7 +543,10 @@ def convert(field: dict[str, Any], value: Any, key: str) -> Any:
         if isinstance(value, str) and value.isdigit():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(BAD_QUERY, f"Cannot convert a primitive value to the expected type 'Edm.Int32' for property '{key}'.")
+            raise _fail(
+                BAD_QUERY,
+                f"Cannot convert a primitive value to the expected type 'Edm.Int32' for property '{key}'.",
+            )
         return value
     if t in ("LookupMulti", "UserMulti"):
         values = _results(field, value, key)
@@ -401,8 +564,11 @@ def convert(field: dict[str, Any], value: Any, key: str) -> Any:
         if value is None:
             return None
         if not isinstance(value, dict) or "TermGuid" not in value:
-            raise _fail(BAD_QUERY, f"Property '{key}' expects an SP.Taxonomy.TaxonomyFieldValue "
-                                   f"{{\"Label\", \"TermGuid\", \"WssId\"}}.")
+            raise _fail(
+                BAD_QUERY,
+                f"Property '{key}' expects an SP.Taxonomy.TaxonomyFieldValue "
+                f'{{"Label", "TermGuid", "WssId"}}.',
+            )
         return {"Label": str(value.get("Label") or ""), "TermGuid": str(value["TermGuid"]).lower()}
     if t == "TaxonomyFieldTypeMulti":
         values = _results(field, value, key)
@@ -450,9 +616,15 @@ def _to_utc(value: str) -> str:
 
 def schema_xml(field: dict[str, Any]) -> str:
     """A ``SchemaXml`` string close enough to SharePoint's for clients that read it."""
-    attrs = {"ID": "{" + field["Id"] + "}", "Type": field["TypeAsString"], "Name": field["InternalName"],
-             "StaticName": field["StaticName"], "DisplayName": field["Title"],
-             "Required": str(bool(field.get("Required"))).upper(), "Indexed": str(bool(field.get("Indexed"))).upper()}
+    attrs = {
+        "ID": "{" + field["Id"] + "}",
+        "Type": field["TypeAsString"],
+        "Name": field["InternalName"],
+        "StaticName": field["StaticName"],
+        "DisplayName": field["Title"],
+        "Required": str(bool(field.get("Required"))).upper(),
+        "Indexed": str(bool(field.get("Indexed"))).upper(),
+    }
     el = ET.Element("Field", attrs)
     if field.get("Choices"):
         ch = ET.SubElement(el, "CHOICES")

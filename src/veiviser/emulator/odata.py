@@ -281,6 +281,7 @@ def normalize_datetime(text: str) -> str:
 
 def _coerce(left: Any, right: Any) -> tuple[Any, Any]:
     if isinstance(left, bool) or isinstance(right, bool):
+
         def as_bool(v: Any) -> Any:
             return bool(v) if isinstance(v, (int, float)) else v
 

@@ -23,8 +23,11 @@ class Segment:
 
 
 def _bad(path: str) -> SharePointError:
-    return SharePointError(400, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
-                           f"The expression '{path}' is not valid.")
+    return SharePointError(
+        400,
+        "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+        f"The expression '{path}' is not valid.",
+    )
 
 
 def split_segments(path: str) -> list[tuple[str, str | None]]:
@@ -129,14 +132,21 @@ def parse_value(text: str, aliases: dict[str, str]) -> Any:
 
 
 def parse_path(path: str, query: str) -> list[Segment]:
-    aliases = {k: v for k, v in parse_qsl(query, keep_blank_values=True) if k.startswith("@")} \
-        if ("@" in query or "%40" in query) else {}
+    aliases = (
+        {k: v for k, v in parse_qsl(query, keep_blank_values=True) if k.startswith("@")}
+        if ("@" in query or "%40" in query)
+        else {}
+    )
     segments = []
     for name, arg in split_segments(path):
         seg = Segment(name, has_parens=arg is not None)
         if arg:
             for part in _split_args(arg):
-                if "=" in part and not part.strip().startswith("'") and part.split("=", 1)[0].strip().isidentifier():
+                if (
+                    "=" in part
+                    and not part.strip().startswith("'")
+                    and part.split("=", 1)[0].strip().isidentifier()
+                ):
                     key, value = part.split("=", 1)
                     seg.named[key.strip()] = parse_value(value, aliases)
                 else:

@@ -82,7 +82,8 @@ def _is_loopback(host: str) -> bool:
 
 def _internal_error() -> ApiResponse:
     return SharePointError(
-        500, "-2146233088, System.InvalidOperationException",
+        500,
+        "-2146233088, System.InvalidOperationException",
         "An unexpected error occurred in the emulator; the request was not completed.",
     ).to_response()
 
@@ -130,11 +131,15 @@ class EmulatorServer:
                 hint="Use --host 127.0.0.1, or pass --allow-remote (allow_remote=True) if you really mean it.",
             )
         if not 0.0 <= fault_rate <= 1.0:
-            raise EmulatorError(f"The fault rate must be between 0 and 1, not {fault_rate}.",
-                                hint="Use e.g. --fault-rate 0.05 for 5 % failures.")
+            raise EmulatorError(
+                f"The fault rate must be between 0 and 1, not {fault_rate}.",
+                hint="Use e.g. --fault-rate 0.05 for 5 % failures.",
+            )
         if throttle_ru_per_minute is not None and throttle_ru_per_minute <= 0:
-            raise EmulatorError(f"The RU budget must be a positive number, not {throttle_ru_per_minute}.",
-                                hint="SPO allows 1250 RU per minute for tenants up to 1000 licences.")
+            raise EmulatorError(
+                f"The RU budget must be a positive number, not {throttle_ru_per_minute}.",
+                hint="SPO allows 1250 RU per minute for tenants up to 1000 licences.",
+            )
         self.host = host
         self.port = port
         self.data = data
@@ -160,8 +165,10 @@ class EmulatorServer:
             try:
                 from veiviser.emulator.app import SharePointApp as _App
             except ImportError as exc:
-                raise EmulatorError("The emulator's object model (veiviser.emulator.app) is not available.",
-                                    hint="Reinstall veiviser; the emulator needs its app module.") from exc
+                raise EmulatorError(
+                    "The emulator's object model (veiviser.emulator.app) is not available.",
+                    hint="Reinstall veiviser; the emulator needs its app module.",
+                ) from exc
             self._app = _App(self.data)
         return self._app
 
@@ -187,12 +194,16 @@ class EmulatorServer:
         try:
             httpd = _HTTPServer((self.host, self.port), _Handler, family, self)
         except OSError as exc:
-            raise EmulatorError(f"Cannot listen on {self.host}:{self.port}: {exc.strerror or exc}.",
-                                hint="Pick another --port (0 chooses a free one).") from exc
+            raise EmulatorError(
+                f"Cannot listen on {self.host}:{self.port}: {exc.strerror or exc}.",
+                hint="Pick another --port (0 chooses a free one).",
+            ) from exc
         self._httpd = httpd
         self.port = httpd.server_address[1]
         self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"veiviser-emulator-{self.port}",
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"veiviser-emulator-{self.port}",
             daemon=True,
         )
         self._thread.start()
@@ -258,7 +269,9 @@ class EmulatorServer:
         if effective == "POST" and override:
             effective = override.strip().upper()
         try:
-            resp = self._top(effective, scheme, host, path, lowered, query, headers, body, too_large, is_batch)
+            resp = self._top(
+                effective, scheme, host, path, lowered, query, headers, body, too_large, is_batch
+            )
         except SharePointError as exc:
             resp = exc.to_response()
         except Exception:
@@ -268,13 +281,25 @@ class EmulatorServer:
         self.log.record("batch" if is_batch else "request", effective, path, resp.status, elapsed)
         return resp
 
-    def _top(self, method: str, scheme: str, host: str, path: str, lowered: str, query: str,
-             headers: Headers, body: bytes, too_large: bool, is_batch: bool) -> ApiResponse:
+    def _top(
+        self,
+        method: str,
+        scheme: str,
+        host: str,
+        path: str,
+        lowered: str,
+        query: str,
+        headers: Headers,
+        body: bytes,
+        too_large: bool,
+        is_batch: bool,
+    ) -> ApiResponse:
         if not bearer_ok(headers, self.token):
             return unauthorized()
         if too_large:
             raise SharePointError(
-                413, "-2130575339, Microsoft.SharePoint.SPException",
+                413,
+                "-2130575339, Microsoft.SharePoint.SPException",
                 f"The request message is too big. A maximum of {self.max_body_bytes} bytes is allowed.",
             )
         injected = self.faults.apply(method, path, body, "top")
@@ -296,8 +321,11 @@ class EmulatorServer:
                 raise invalid_digest()
             if is_batch:
                 if method != "POST":
-                    raise SharePointError(405, "-1, Microsoft.SharePoint.Client.ClientServiceException",
-                                          "$batch accepts POST only.")
+                    raise SharePointError(
+                        405,
+                        "-1, Microsoft.SharePoint.Client.ClientServiceException",
+                        "$batch accepts POST only.",
+                    )
                 resp = self._batch(scheme, host, path, headers, body)
             else:
                 resp = self.app.handle(ApiRequest(method, host, path, query, headers, body, scheme))
@@ -331,12 +359,16 @@ class EmulatorServer:
     def _run_part(self, op: BatchOperation, method: str, envelope: SiteLocation, auth: str) -> ApiResponse:
         lowered = op.path.lower().rstrip("/")
         if lowered.endswith(("/_api/$batch", "/_api/contextinfo")):
-            raise SharePointError(400, "-1, Microsoft.Data.OData.ODataException",
-                                  f"$batch operation {op.index + 1}: {op.path} cannot be used inside a $batch.")
+            raise SharePointError(
+                400,
+                "-1, Microsoft.Data.OData.ODataException",
+                f"$batch operation {op.index + 1}: {op.path} cannot be used inside a $batch.",
+            )
         location = self.app.locate(op.host, op.path, op.scheme)
         if location.site_url.rstrip("/").lower() != envelope.site_url.rstrip("/").lower():
             raise SharePointError(
-                400, "-1, System.InvalidOperationException",
+                400,
+                "-1, System.InvalidOperationException",
                 f"$batch operation {op.index + 1} targets {location.site_url}, but all operations in a batch "
                 f"must target the site of the $batch request ({envelope.site_url}).",
             )
@@ -364,7 +396,9 @@ class _HTTPServer(ThreadingHTTPServer):
     block_on_close = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], handler: type, family: int, emulator: EmulatorServer) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type, family: int, emulator: EmulatorServer
+    ) -> None:
         self.address_family = family
         self.emulator = emulator
         self._conn_lock = threading.Lock()
@@ -493,8 +527,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Malformed HTTP gets a SharePoint-shaped error too (never an HTML page)."""
         self.close_connection = True
         text = message or HTTPStatus(code).phrase
-        resp = SharePointError(code, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
-                               f"Malformed HTTP request: {text}.").to_response()
+        resp = SharePointError(
+            code,
+            "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+            f"Malformed HTTP request: {text}.",
+        ).to_response()
         with contextlib.suppress(OSError):
             self._write(resp, 0.0, head_only=False)
 
@@ -546,8 +583,11 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         target = self.path
         if self.command.upper() == "CONNECT":
-            self.send_error(405, "the emulator proxies plain http:// URLs only (no CONNECT/https); "
-                                 "use http:// site URLs with proxies={'http': ...}")
+            self.send_error(
+                405,
+                "the emulator proxies plain http:// URLs only (no CONNECT/https); "
+                "use http:// site URLs with proxies={'http': ...}",
+            )
             return
         if _ABSOLUTE.match(target):  # absolute-form: the emulator used as an HTTP proxy
             parts = urlsplit(target)

@@ -50,7 +50,9 @@ class Store:
         self.site_generation += 1
         self.objects = {k: {} for k in KINDS}
         self.children = {k: {} for k in KINDS}
-        for kind, oid, parent, data in self.db.execute("SELECT kind, id, parent, data FROM objects ORDER BY rowid"):
+        for kind, oid, parent, data in self.db.execute(
+            "SELECT kind, id, parent, data FROM objects ORDER BY rowid"
+        ):
             obj = json.loads(data)
             self.objects[kind][oid] = obj
             self.children[kind].setdefault(parent or "", {})[oid] = obj

@@ -89,7 +89,9 @@ class Achievement:
     direction: str | None  # "increase", "decrease", "none" (desired == start), None if unknown
 
 
-def achievement(start: object, desired: object, measured: object, *, equal_target_direction: str = "increase") -> Achievement:
+def achievement(
+    start: object, desired: object, measured: object, *, equal_target_direction: str = "increase"
+) -> Achievement:
     """Achievement of one measured value, with the guards documented in this module."""
     if is_missing(start) or is_missing(desired) or is_missing(measured):
         return Achievement(NOT_MEASURABLE, None, None, None)
@@ -130,14 +132,20 @@ class BenefitAnalysis:
 
 
 def _owner(benefits: pd.DataFrame) -> pd.Series:
-    owner = benefits["GtGainsOwner"].where(~benefits["GtGainsOwner"].map(is_missing), benefits["GtGainsResponsible"])
+    owner = benefits["GtGainsOwner"].where(
+        ~benefits["GtGainsOwner"].map(is_missing), benefits["GtGainsResponsible"]
+    )
     return owner.where(~owner.map(is_missing), NO_OWNER)
 
 
-def _measurement_rows(ind: pd.DataFrame, meas: pd.DataFrame, rules: BenefitRules, findings: list[Finding]) -> pd.DataFrame:
+def _measurement_rows(
+    ind: pd.DataFrame, meas: pd.DataFrame, rules: BenefitRules, findings: list[Finding]
+) -> pd.DataFrame:
     cols = ["source_key", "GtStartValue", "GtDesiredValue", "GtMeasurementUnit", "benefit_key", "Title"]
     joined = meas.merge(
-        ind[cols].rename(columns={"source_key": "indicator_key", "benefit_key": "_ind_benefit", "Title": "indicator_title"}),
+        ind[cols].rename(
+            columns={"source_key": "indicator_key", "benefit_key": "_ind_benefit", "Title": "indicator_title"}
+        ),
         on="indicator_key",
         how="left",
         indicator=True,
@@ -157,11 +165,15 @@ def _measurement_rows(ind: pd.DataFrame, meas: pd.DataFrame, rules: BenefitRules
             )
         )
     joined = joined[~orphan].drop(columns="_merge")
-    joined["benefit_key"] = joined["_ind_benefit"].where(~joined["_ind_benefit"].map(is_missing), joined["benefit_key"])
+    joined["benefit_key"] = joined["_ind_benefit"].where(
+        ~joined["_ind_benefit"].map(is_missing), joined["benefit_key"]
+    )
     joined = joined.drop(columns="_ind_benefit")
     results = [
         achievement(s, d, m, equal_target_direction=rules.equal_target_direction)
-        for s, d, m in zip(joined["GtStartValue"], joined["GtDesiredValue"], joined["GtMeasurementValue"], strict=True)
+        for s, d, m in zip(
+            joined["GtStartValue"], joined["GtDesiredValue"], joined["GtMeasurementValue"], strict=True
+        )
     ]
     joined["achievement_status"] = [r.status for r in results]
     joined["achievement_pct"] = pd.array([r.pct for r in results], dtype="Float64")
@@ -194,13 +206,17 @@ def _measurement_rows(ind: pd.DataFrame, meas: pd.DataFrame, rules: BenefitRules
                 hint="Set Dato for måling.",
             )
         )
-    joined = joined.sort_values(["indicator_key", "GtMeasurementDate", "source_key"], na_position="first", kind="stable")
+    joined = joined.sort_values(
+        ["indicator_key", "GtMeasurementDate", "source_key"], na_position="first", kind="stable"
+    )
     # Trend against the next-older dated measurement of the same indicator.
     prev = joined.groupby("indicator_key", sort=False)["GtMeasurementValue"].shift(1)
     delta = joined["GtMeasurementValue"] - prev
     sign = np.where(joined["direction"] == "decrease", -1.0, 1.0)
     moved = delta * sign
-    trend = np.select([prev.isna() | delta.isna(), moved > 0, moved < 0], [None, "up", "down"], default="unchanged")
+    trend = np.select(
+        [prev.isna() | delta.isna(), moved > 0, moved < 0], [None, "up", "down"], default="unchanged"
+    )
     trend_s = pd.Series(trend, index=joined.index, dtype="object")
     joined["trend"] = trend_s.where(trend_s.notna() & joined["GtMeasurementDate"].notna(), None)
     dated = joined[joined["GtMeasurementDate"].notna()]
@@ -216,7 +232,9 @@ def _indicator_status(row: pd.Series, as_of: pd.Timestamp, rules: BenefitRules) 
         return NO_MEASUREMENTS
     if row["current_status"] == NOT_MEASURABLE:
         return NOT_MEASURABLE
-    if row["current_achieved"] is True or (not is_missing(row["current_achieved"]) and bool(row["current_achieved"])):
+    if row["current_achieved"] is True or (
+        not is_missing(row["current_achieved"]) and bool(row["current_achieved"])
+    ):
         return ACHIEVED
     if (as_of - row["current_date"]).days > rules.stale_after_days:
         return STALE
@@ -276,44 +294,73 @@ def analyse_benefits(
             "_date": mrows["GtMeasurementDate"].astype("datetime64[ns]"),
         }
     )
-    stats = stats.groupby("source_key", as_index=False).agg(measurement_count=("_date", "size"), first_date=("_date", "min"))
+    stats = stats.groupby("source_key", as_index=False).agg(
+        measurement_count=("_date", "size"), first_date=("_date", "min")
+    )
     ind_out = ind.merge(stats, on="source_key", how="left").merge(summary, on="source_key", how="left")
     ind_out["measurement_count"] = ind_out["measurement_count"].fillna(0).astype(int)
     ind_out["first_date"] = ind_out["first_date"].astype("datetime64[ns]")
     ind_out["current_date"] = ind_out["current_date"].astype("datetime64[ns]")
-    ind_out["current_trend"] = ind_out["current_trend"].astype("object").where(ind_out["current_trend"].notna(), None)
+    ind_out["current_trend"] = (
+        ind_out["current_trend"].astype("object").where(ind_out["current_trend"].notna(), None)
+    )
     ben_info = ben[["source_key", "GtRealizationTime", "owner"]].rename(columns={"source_key": "benefit_key"})
     ben_info = ben_info.assign(benefit_key=ben_info["benefit_key"].astype("object"))
     ind_out = ind_out.merge(ben_info, on="benefit_key", how="left")
     ind_out["GtRealizationTime"] = ind_out["GtRealizationTime"].astype("datetime64[ns]")
     ben_lookup = ben.set_index("source_key")
     ind_out["days_since_measurement"] = (as_of_ts - ind_out["current_date"]).dt.days
-    ind_out["status"] = [_indicator_status(r, as_of_ts, rules) for _, r in ind_out.iterrows()] if len(ind_out) else []
+    ind_out["status"] = (
+        [_indicator_status(r, as_of_ts, rules) for _, r in ind_out.iterrows()] if len(ind_out) else []
+    )
     ind_out["status"] = ind_out["status"].astype("object")
 
     for _, row in ind_out.iterrows():
         if is_missing(row["GtStartValue"]) or is_missing(row["GtDesiredValue"]):
             missing = [c for c in ("GtStartValue", "GtDesiredValue") if is_missing(row[c])]
             findings.append(
-                Finding("warning", "not-measurable", f"Indicator lacks {', '.join(missing)}", frame="indicators",
-                        project_key=row["project_key"], item=row["source_key"], field=missing[0],
-                        hint="Fill in Startverdi and Ønsket verdi in Måleindikatorer.")
+                Finding(
+                    "warning",
+                    "not-measurable",
+                    f"Indicator lacks {', '.join(missing)}",
+                    frame="indicators",
+                    project_key=row["project_key"],
+                    item=row["source_key"],
+                    field=missing[0],
+                    hint="Fill in Startverdi and Ønsket verdi in Måleindikatorer.",
+                )
             )
         if is_missing(row["GtMeasurementUnit"]):
             findings.append(
-                Finding("warning", "no-unit", "Indicator has no measurement unit; its values are not added to any other",
-                        frame="indicators", project_key=row["project_key"], item=row["source_key"],
-                        field="GtMeasurementUnit", hint="Choose Måleenhet (Antall, Kroner, Prosent, Timer).")
+                Finding(
+                    "warning",
+                    "no-unit",
+                    "Indicator has no measurement unit; its values are not added to any other",
+                    frame="indicators",
+                    project_key=row["project_key"],
+                    item=row["source_key"],
+                    field="GtMeasurementUnit",
+                    hint="Choose Måleenhet (Antall, Kroner, Prosent, Timer).",
+                )
             )
         if is_missing(row["benefit_key"]) or row["benefit_key"] not in ben_lookup.index:
             findings.append(
-                Finding("warning", "indicator-without-benefit", "Indicator is not linked to a known benefit",
-                        frame="indicators", project_key=row["project_key"], item=row["source_key"],
-                        field="GtGainLookup", hint="Set Gevinst on the indicator in Måleindikatorer.")
+                Finding(
+                    "warning",
+                    "indicator-without-benefit",
+                    "Indicator is not linked to a known benefit",
+                    frame="indicators",
+                    project_key=row["project_key"],
+                    item=row["source_key"],
+                    field="GtGainLookup",
+                    hint="Set Gevinst on the indicator in Måleindikatorer.",
+                )
             )
 
     # Benefits: worst indicator status by priority.
-    by_benefit = ind_out.groupby("benefit_key")["status"].agg(list) if len(ind_out) else pd.Series(dtype=object)
+    by_benefit = (
+        ind_out.groupby("benefit_key")["status"].agg(list) if len(ind_out) else pd.Series(dtype=object)
+    )
     ben_out = ben.copy()
     ben_out["indicator_count"] = ben_out["source_key"].map(lambda k: len(by_benefit.get(k, []))).astype(int)
 
@@ -328,9 +375,11 @@ def analyse_benefits(
 
     ben_out["status"] = ben_out["source_key"].map(worst).astype("object")
     for status in (ACHIEVED, ON_TRACK, BEHIND, STALE, NO_MEASUREMENTS, NOT_MEASURABLE):
-        ben_out[f"indicators_{status.replace(' ', '_')}"] = ben_out["source_key"].map(
-            lambda k, s=status: sum(1 for x in by_benefit.get(k, []) if x == s)
-        ).astype(int)
+        ben_out[f"indicators_{status.replace(' ', '_')}"] = (
+            ben_out["source_key"]
+            .map(lambda k, s=status: sum(1 for x in by_benefit.get(k, []) if x == s))
+            .astype(int)
+        )
 
     gaps = benefit_gaps_from(ben_out, ind_out)
     return BenefitAnalysis(as_of_ts, mrows, ind_out, ben_out, gaps, findings)
@@ -344,8 +393,17 @@ def benefit_gaps_from(ben: pd.DataFrame, ind: pd.DataFrame) -> pd.DataFrame:
     rows: list[dict] = []
 
     def add(gap: str, frame: str, r: pd.Series, detail: str) -> None:
-        rows.append({"gap": gap, "project_key": r["project_key"], "project_title": r.get("project_title"),
-                     "frame": frame, "source_key": r["source_key"], "Title": r["Title"], "detail": detail})
+        rows.append(
+            {
+                "gap": gap,
+                "project_key": r["project_key"],
+                "project_title": r.get("project_title"),
+                "frame": frame,
+                "source_key": r["source_key"],
+                "Title": r["Title"],
+                "detail": detail,
+            }
+        )
 
     for _, r in ben.iterrows():
         if r["indicator_count"] == 0:
@@ -354,9 +412,19 @@ def benefit_gaps_from(ben: pd.DataFrame, ind: pd.DataFrame) -> pd.DataFrame:
             add("benefit without owner", "benefits", r, "set Gevinsteier or Gevinstansvarlig")
     for _, r in ind.iterrows():
         if r["measurement_count"] == 0:
-            add("indicator without measurements", "indicators", r, "register a measurement in Gevinstoppfølging")
+            add(
+                "indicator without measurements",
+                "indicators",
+                r,
+                "register a measurement in Gevinstoppfølging",
+            )
         elif r["status"] == STALE:
-            add("stale indicator", "indicators", r, f"last measured {r['current_date']:%Y-%m-%d}, {r['days_since_measurement']} days before as_of")
+            add(
+                "stale indicator",
+                "indicators",
+                r,
+                f"last measured {r['current_date']:%Y-%m-%d}, {r['days_since_measurement']} days before as_of",
+            )
     return pd.DataFrame(rows, columns=GAP_COLUMNS)
 
 
@@ -378,11 +446,16 @@ def planned_vs_realised(analysis: BenefitAnalysis, by: Sequence[str] = ("owner",
             ind["year"] = due.dt.year.astype("Int64").astype("object").where(due.notna(), NO_YEAR)
         elif col not in ind.columns or col in ("owner",):
             if col not in ben.columns and col != "owner":
-                raise VeiviserError(f"Cannot group benefits by {col!r}: no such column", hint="Use owner, year, project_key, GtGainsType or a benefit column.")
+                raise VeiviserError(
+                    f"Cannot group benefits by {col!r}: no such column",
+                    hint="Use owner, year, project_key, GtGainsType or a benefit column.",
+                )
             if col not in ind.columns or col == "owner":
                 ind[col] = ind["benefit_key"].map(ben[col]) if len(ben) else None
         ind[col] = ind[col].where(~ind[col].map(is_missing), NO_OWNER if col == "owner" else "(missing)")
-    ind["GtMeasurementUnit"] = ind["GtMeasurementUnit"].where(~ind["GtMeasurementUnit"].map(is_missing), NO_UNIT)
+    ind["GtMeasurementUnit"] = ind["GtMeasurementUnit"].where(
+        ~ind["GtMeasurementUnit"].map(is_missing), NO_UNIT
+    )
     ind["planned"] = ind["GtDesiredValue"] - ind["GtStartValue"]
     measurable = ind["current_status"].isin([MEASURED, EQUALS_BASELINE]) & ind["planned"].notna()
     ind["realised"] = (ind["current_value"] - ind["GtStartValue"]).where(measurable)
@@ -391,13 +464,17 @@ def planned_vs_realised(analysis: BenefitAnalysis, by: Sequence[str] = ("owner",
     columns = [*keys, "indicators", "measurable", "planned", "realised", "realised_pct"]
     if ind.empty:
         return pd.DataFrame(columns=columns)
-    grouped = ind.groupby(keys, dropna=False, sort=True).agg(
-        indicators=("source_key", "size"),
-        measurable=("realised", "count"),
-        planned=("planned", lambda s: s.sum(min_count=1)),
-        realised=("realised", lambda s: s.sum(min_count=1)),
-        _pm=("_planned_measured", lambda s: s.sum(min_count=1)),
-    ).reset_index()
+    grouped = (
+        ind.groupby(keys, dropna=False, sort=True)
+        .agg(
+            indicators=("source_key", "size"),
+            measurable=("realised", "count"),
+            planned=("planned", lambda s: s.sum(min_count=1)),
+            realised=("realised", lambda s: s.sum(min_count=1)),
+            _pm=("_planned_measured", lambda s: s.sum(min_count=1)),
+        )
+        .reset_index()
+    )
     pm = grouped["_pm"]
     grouped["realised_pct"] = (grouped["realised"] / pm * 100.0).where(pm.notna() & (pm != 0))
     return grouped[columns]

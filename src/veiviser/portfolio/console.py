@@ -22,7 +22,9 @@ from veiviser.portfolio.itposmo import (
 from veiviser.portfolio.prioritisation import PriorityResult, load_model, read_priority_file, score_projects
 
 FORMATS = ("table", "csv", "json")
-_LETTER = {"objectives": "O1", "other_resources": "O2"} | {k: letter for k, letter, _ in DIMENSIONS if k not in ("objectives", "other_resources")}
+_LETTER = {"objectives": "O1", "other_resources": "O2"} | {
+    k: letter for k, letter, _ in DIMENSIONS if k not in ("objectives", "other_resources")
+}
 
 
 def itposmo_from_file(path: str | Path, bands: str | Path | None = None) -> ItposmoResult:
@@ -30,7 +32,9 @@ def itposmo_from_file(path: str | Path, bands: str | Path | None = None) -> Itpo
     return assess_itposmo(read_itposmo_file(path), load_itposmo_config(bands))
 
 
-def prioritise_from_file(path: str | Path, model: str | Path = "trondheim", weights: dict[str, float] | None = None) -> PriorityResult:
+def prioritise_from_file(
+    path: str | Path, model: str | Path = "trondheim", weights: dict[str, float] | None = None
+) -> PriorityResult:
     """Read ratings from ``path`` and score them with ``model`` and weight overrides."""
     m = load_model(model)
     if weights:
@@ -51,7 +55,9 @@ def parse_weights(items: tuple[str, ...] | list[str]) -> dict[str, float]:
                 raise ValueError
             out[name.strip()] = float(value.replace(",", "."))
         except ValueError:
-            raise VeiviserError(f"--weight {item!r} is not CRITERION=NUMBER", hint="Example: --weight Risiko=10") from None
+            raise VeiviserError(
+                f"--weight {item!r} is not CRITERION=NUMBER", hint="Example: --weight Risiko=10"
+            ) from None
     return out
 
 
@@ -75,26 +81,59 @@ def itposmo_output(result: ItposmoResult, fmt: str = "table") -> str:
     """The assessment as a rich table, CSV or JSON (problems are separate: ``result.problems``)."""
     t = result.table
     if fmt == "json":
-        return json.dumps({"projects": _records(t.drop(columns=[f"{k}__where" for k in DIMENSION_KEYS], errors="ignore")),
-                           "problems": [str(p) for p in result.problems]}, ensure_ascii=False, indent=2)
+        return json.dumps(
+            {
+                "projects": _records(
+                    t.drop(columns=[f"{k}__where" for k in DIMENSION_KEYS], errors="ignore")
+                ),
+                "problems": [str(p) for p in result.problems],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
     flat = t.assign(
         concern_dimensions=t["concern_dimensions"].map(lambda ds: " ".join(_LETTER[d] for d in ds)),
-        gaps_largest_first=t["gaps_largest_first"].map(lambda gs: " ".join(f"{_LETTER[k]}={v:g}" for k, v in gs)),
+        gaps_largest_first=t["gaps_largest_first"].map(
+            lambda gs: " ".join(f"{_LETTER[k]}={v:g}" for k, v in gs)
+        ),
     )
     if fmt == "csv":
         return flat.to_csv(index=False)
     table = Table(title="ITPOSMO design-reality gaps (largest total first)")
-    for col in ("Project", *(_LETTER[k] for k in DIMENSION_KEYS), "Total", "Band", "Likely outcome", "Concern", "Largest gaps first"):
+    for col in (
+        "Project",
+        *(_LETTER[k] for k in DIMENSION_KEYS),
+        "Total",
+        "Band",
+        "Likely outcome",
+        "Concern",
+        "Largest gaps first",
+    ):
         table.add_column(col, overflow="fold")
     for _, r in flat.iterrows():
         if isinstance(r["problem"], str) and r["problem"]:
             concern = f"not assessed: {r['problem']}"
         elif r["concern"]:
-            concern = "yes: " + ", ".join(filter(None, [r["concern_dimensions"], f"total > {result.config.total_concern_above:g}" if r["total_concern"] else ""]))
+            concern = "yes: " + ", ".join(
+                filter(
+                    None,
+                    [
+                        r["concern_dimensions"],
+                        f"total > {result.config.total_concern_above:g}" if r["total_concern"] else "",
+                    ],
+                )
+            )
         else:
             concern = "no"
-        table.add_row(str(r["project"]), *(_fmt(r[k]) for k in DIMENSION_KEYS), _fmt(r["total"]), _fmt(r["band"]),
-                      _fmt(r["outcome"]), concern, r["gaps_largest_first"])
+        table.add_row(
+            str(r["project"]),
+            *(_fmt(r[k]) for k in DIMENSION_KEYS),
+            _fmt(r["total"]),
+            _fmt(r["band"]),
+            _fmt(r["outcome"]),
+            concern,
+            r["gaps_largest_first"],
+        )
     return _render(table)
 
 
@@ -103,11 +142,19 @@ def priority_output(result: PriorityResult, fmt: str = "table") -> str:
     crit = [c.name for c in result.model.criteria]
     r = result.ranking.assign(missing=result.ranking["missing"].map(", ".join))
     if fmt == "json":
-        return json.dumps({
-            "model": result.model.name, "uncertainty": result.uncertainty, "weights": result.weights,
-            "warnings": result.warnings, "ranking": _records(result.ranking), "excluded": _records(result.excluded),
-            "problems": [str(p) for p in result.problems],
-        }, ensure_ascii=False, indent=2)
+        return json.dumps(
+            {
+                "model": result.model.name,
+                "uncertainty": result.uncertainty,
+                "weights": result.weights,
+                "warnings": result.warnings,
+                "ranking": _records(result.ranking),
+                "excluded": _records(result.excluded),
+                "problems": [str(p) for p in result.problems],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
     if fmt == "csv":
         return r.to_csv(index=False)
     table = Table(title=f"Prioritisation: {result.model.name}")
@@ -119,11 +166,18 @@ def priority_output(result: PriorityResult, fmt: str = "table") -> str:
         table.add_column(f"{c}{direction}\nw={result.weights[c]:g}", overflow="fold")
     table.add_column("Missing")
     for _, row in r.iterrows():
-        table.add_row(str(row["rank"]), str(row["project"]), f"{row['score']:.1f}",
-                      *("—" if c in row["missing"].split(", ") else f"{row[c]:.1f}" for c in crit), row["missing"])
+        table.add_row(
+            str(row["rank"]),
+            str(row["project"]),
+            f"{row['score']:.1f}",
+            *("—" if c in row["missing"].split(", ") else f"{row[c]:.1f}" for c in crit),
+            row["missing"],
+        )
     out = _render(table)
     if not result.excluded.empty:
-        out += "\nExcluded:\n" + "".join(f"  {p}: {reason} ({src})\n" for p, reason, src in result.excluded.itertuples(index=False))
+        out += "\nExcluded:\n" + "".join(
+            f"  {p}: {reason} ({src})\n" for p, reason, src in result.excluded.itertuples(index=False)
+        )
     if result.uncertainty:
         out += f"\nModel uncertainty: {result.uncertainty}\n"
     return out

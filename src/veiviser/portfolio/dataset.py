@@ -73,7 +73,9 @@ class PortfolioDataset:
             if value is None:
                 setattr(self, name, pd.DataFrame())
             elif not isinstance(value, pd.DataFrame):
-                raise DatasetError(f"Dataset frame {name!r} must be a pandas DataFrame, not {type(value).__name__}")
+                raise DatasetError(
+                    f"Dataset frame {name!r} must be a pandas DataFrame, not {type(value).__name__}"
+                )
 
     def model(self) -> PriorityModel:
         """The prioritisation model (default: the shipped Trondheim preset)."""
@@ -97,7 +99,9 @@ class PortfolioDataset:
         p = self.projects
         if p.empty or not any(c in p.columns for c in cols):
             return None
-        rated = p[[c for c in cols if c in p.columns]].apply(lambda r: not all(is_missing(v) for v in r), axis=1)
+        rated = p[[c for c in cols if c in p.columns]].apply(
+            lambda r: not all(is_missing(v) for v in r), axis=1
+        )
         p = p[rated]
         out = pd.DataFrame({"project": self._project_titles().loc[p.index].values})
         for key, col in zip(DIMENSION_KEYS, cols, strict=True):
@@ -117,7 +121,7 @@ class PortfolioDataset:
         p = p[rated]
         out = pd.DataFrame({"project": self._project_titles().loc[p.index].values})
         for col in cols:
-            out[col[len(PRIORITY_PREFIX):]] = p[col].values
+            out[col[len(PRIORITY_PREFIX) :]] = p[col].values
         out["source"] = [f"project {k}" for k in p.get("project_key", pd.Series(index=p.index, dtype=object))]
         return out
 
@@ -131,17 +135,26 @@ class PortfolioDataset:
         """
         folder = Path(path)
         if not folder.is_dir():
-            raise DatasetError(f"{folder}: dataset folder not found", hint="Give a folder with dataset.json and one file per frame.")
+            raise DatasetError(
+                f"{folder}: dataset folder not found",
+                hint="Give a folder with dataset.json and one file per frame.",
+            )
         meta_path = folder / "dataset.json"
         if not meta_path.is_file():
-            raise DatasetError(f"{meta_path}: missing", hint='Create it with at least {"as_of": "YYYY-MM-DD"}.')
+            raise DatasetError(
+                f"{meta_path}: missing", hint='Create it with at least {"as_of": "YYYY-MM-DD"}.'
+            )
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8-sig"))
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{meta_path}, line {exc.lineno}: not valid JSON: {exc.msg}") from exc
         if not isinstance(meta, dict) or "as_of" not in meta:
-            raise DatasetError(f"{meta_path}: needs an 'as_of' date", hint='Example: {"as_of": "2025-06-30"}.')
-        frames = {name: _read_frame(folder, name) for name in (*DATA_FRAMES, "history", "itposmo", "priorities")}
+            raise DatasetError(
+                f"{meta_path}: needs an 'as_of' date", hint='Example: {"as_of": "2025-06-30"}.'
+            )
+        frames = {
+            name: _read_frame(folder, name) for name in (*DATA_FRAMES, "history", "itposmo", "priorities")
+        }
         model = meta.get("priority_model")
         bands = meta.get("itposmo_bands")
         return cls(
@@ -149,7 +162,9 @@ class PortfolioDataset:
             **{n: frames[n] if frames[n] is not None else pd.DataFrame() for n in (*DATA_FRAMES, "history")},
             itposmo=frames["itposmo"],
             priorities=frames["priorities"],
-            priority_model=load_model(model if model in (None, "trondheim") or Path(model).is_absolute() else folder / model)
+            priority_model=load_model(
+                model if model in (None, "trondheim") or Path(model).is_absolute() else folder / model
+            )
             if model
             else None,
             itposmo_config=load_itposmo_config(folder / bands) if bands else None,
@@ -169,10 +184,14 @@ class PortfolioDataset:
                 if frame is not None:
                     _plain(frame).to_parquet(folder / f"{name}.parquet", index=False)
             meta = {"as_of": self.as_of.isoformat(), "title": self.title, "source": self.source}
-            (folder / "dataset.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+            (folder / "dataset.json").write_text(
+                json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
+            )
         except OSError as exc:
-            raise DatasetError(f"{folder}: cannot write the dataset: {exc.strerror or exc}",
-                               hint="Choose a folder you can write to.") from exc
+            raise DatasetError(
+                f"{folder}: cannot write the dataset: {exc.strerror or exc}",
+                hint="Choose a folder you can write to.",
+            ) from exc
         return folder
 
 
@@ -181,7 +200,13 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object and out[col].map(lambda v: isinstance(v, dict | list | tuple)).any():
-            out[col] = out[col].map(lambda v: json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, dict | list | tuple) else v)
+            out[col] = out[col].map(
+                lambda v: (
+                    json.dumps(v, ensure_ascii=False, default=str)
+                    if isinstance(v, dict | list | tuple)
+                    else v
+                )
+            )
     return out
 
 
@@ -194,6 +219,7 @@ def _read_frame(folder: Path, name: str) -> pd.DataFrame | None:
             return pd.read_csv(csv, encoding="utf-8-sig", dtype=object, keep_default_na=False, na_values=[""])
     except (OSError, ValueError) as exc:
         target = parquet if parquet.is_file() else csv
-        raise DatasetError(f"{target}: cannot read frame {name!r}: {exc}", hint="Re-export the file.") from exc
+        raise DatasetError(
+            f"{target}: cannot read frame {name!r}: {exc}", hint="Re-export the file."
+        ) from exc
     return None
-

@@ -77,7 +77,14 @@ FRAME_SPECS: dict[str, FrameSpec] = {
         name="risks",
         description="Usikkerhet: risks (ContentType «Risiko») and opportunities («Mulighet»).",
         required=(*_ROW_KEYS, "Title", "ContentType"),
-        text=("project_title", "GtRiskDescription", "GtRiskProximity", "GtRiskAction", "GtRiskStrategy", "GtRiskStatus"),
+        text=(
+            "project_title",
+            "GtRiskDescription",
+            "GtRiskProximity",
+            "GtRiskAction",
+            "GtRiskStrategy",
+            "GtRiskStatus",
+        ),
         numbers=(
             "GtRiskProbability",
             "GtRiskConsequence",
@@ -145,7 +152,15 @@ FRAME_SPECS: dict[str, FrameSpec] = {
 #: Per frame: {name the sync delivers: name used here}. The one place to adapt to the sync.
 COLUMN_RENAMES: dict[str, dict[str, str]] = {name: {} for name in FRAME_SPECS}
 
-PHASES: tuple[str, ...] = ("Idé", "Flere faser", "Konsept", "Planlegge", "Gjennomføre", "Avslutte", "Realisere")
+PHASES: tuple[str, ...] = (
+    "Idé",
+    "Flere faser",
+    "Konsept",
+    "Planlegge",
+    "Gjennomføre",
+    "Avslutte",
+    "Realisere",
+)
 
 
 def is_missing(value: Any) -> bool:
@@ -276,7 +291,9 @@ def prepare(
         df[col] = num.astype("float64")
     for col in spec.dates:
         raw = df[col]
-        dates = pd.to_datetime(raw.where(~raw.map(is_missing), None), errors="coerce", utc=True, format="mixed")
+        dates = pd.to_datetime(
+            raw.where(~raw.map(is_missing), None), errors="coerce", utc=True, format="mixed"
+        )
         coercer.bad(df, dates.isna() & ~raw.map(is_missing), col, "date")
         df[col] = dates.dt.tz_localize(None)
     for col in spec.booleans:

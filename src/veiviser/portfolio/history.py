@@ -22,9 +22,35 @@ import pandas as pd
 from veiviser.portfolio.frames import is_missing, prepare, to_timestamp
 from veiviser.portfolio.risks import CLOSED_STATUS
 
-META_COLUMNS = {"source_key", "kind", "valid_from", "valid_to", "deleted", "project_key", "project_title", "item_id",
-                "Modified", "Created", "Editor", "Author", "version", "_version", "etag"}
-CHANGE_COLUMNS = ["kind", "change", "project_key", "project_title", "source_key", "Title", "at", "changed_fields", "before", "after"]
+META_COLUMNS = {
+    "source_key",
+    "kind",
+    "valid_from",
+    "valid_to",
+    "deleted",
+    "project_key",
+    "project_title",
+    "item_id",
+    "Modified",
+    "Created",
+    "Editor",
+    "Author",
+    "version",
+    "_version",
+    "etag",
+}
+CHANGE_COLUMNS = [
+    "kind",
+    "change",
+    "project_key",
+    "project_title",
+    "source_key",
+    "Title",
+    "at",
+    "changed_fields",
+    "before",
+    "after",
+]
 
 
 def _kind(value: Any) -> str:
@@ -48,7 +74,9 @@ def _is_true(value: Any) -> bool:
 
 
 def _version_at(versions: pd.DataFrame, when: pd.Timestamp) -> pd.Series | None:
-    live = versions[(versions["valid_from"] <= when) & (versions["valid_to"].isna() | (versions["valid_to"] > when))]
+    live = versions[
+        (versions["valid_from"] <= when) & (versions["valid_to"].isna() | (versions["valid_to"] > when))
+    ]
     return None if live.empty else live.iloc[-1]
 
 
@@ -71,7 +99,9 @@ def changes_since(
         as_of_ts = df["valid_from"].max() if len(df) else since_ts
     value_cols = [c for c in df.columns if c not in META_COLUMNS]
     rows = []
-    for key, versions in df.sort_values(["source_key", "valid_from"], kind="stable").groupby("source_key", sort=True):
+    for key, versions in df.sort_values(["source_key", "valid_from"], kind="stable").groupby(
+        "source_key", sort=True
+    ):
         before = _version_at(versions, since_ts)
         if before is not None and _is_true(before["deleted"]):
             before = None
@@ -79,18 +109,34 @@ def changes_since(
         if after["valid_from"] <= since_ts and before is not None:
             continue  # nothing since
         deleted = _is_true(after["deleted"])
-        base = {"kind": after["kind"], "project_key": after.get("project_key"), "project_title": after.get("project_title"),
-                "source_key": key, "Title": after.get("Title") if not is_missing(after.get("Title")) else (before.get("Title") if before is not None else None),
-                "at": after["valid_from"]}
+        base = {
+            "kind": after["kind"],
+            "project_key": after.get("project_key"),
+            "project_title": after.get("project_title"),
+            "source_key": key,
+            "Title": after.get("Title")
+            if not is_missing(after.get("Title"))
+            else (before.get("Title") if before is not None else None),
+            "at": after["valid_from"],
+        }
         if before is None:
             if versions.iloc[0]["valid_from"] <= since_ts and deleted:
                 continue  # deleted before since
             if deleted:
                 rows.append({**base, "change": "new", "changed_fields": [], "before": None, "after": None})
-                rows.append({**base, "change": "deleted", "changed_fields": [], "before": None, "after": None})
+                rows.append(
+                    {**base, "change": "deleted", "changed_fields": [], "before": None, "after": None}
+                )
             else:
-                rows.append({**base, "change": "new", "changed_fields": [], "before": None,
-                             "after": {c: after[c] for c in value_cols if not is_missing(after[c])}})
+                rows.append(
+                    {
+                        **base,
+                        "change": "new",
+                        "changed_fields": [],
+                        "before": None,
+                        "after": {c: after[c] for c in value_cols if not is_missing(after[c])},
+                    }
+                )
             continue
         if deleted:
             rows.append({**base, "change": "deleted", "changed_fields": [], "before": None, "after": None})
@@ -101,8 +147,15 @@ def changes_since(
         was_closed = str(before.get("GtRiskStatus") or "").strip() == CLOSED_STATUS
         is_closed = str(after.get("GtRiskStatus") or "").strip() == CLOSED_STATUS
         change = "closed" if is_closed and not was_closed else "changed"
-        rows.append({**base, "change": change, "changed_fields": changed,
-                     "before": {c: before[c] for c in changed}, "after": {c: after[c] for c in changed}})
+        rows.append(
+            {
+                **base,
+                "change": change,
+                "changed_fields": changed,
+                "before": {c: before[c] for c in changed},
+                "after": {c: after[c] for c in changed},
+            }
+        )
     out = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     return out.sort_values(["kind", "change", "source_key"], kind="stable").reset_index(drop=True)
 
@@ -115,7 +168,9 @@ def value_series(history: pd.DataFrame | None, *, kind: str, field: str) -> pd.D
     df = df[df["kind"].map(_kind) == _kind(kind)]
     if field not in df.columns or df.empty:
         return pd.DataFrame(columns=columns)
-    df = df[~df["deleted"].fillna(False).astype(bool)].sort_values(["source_key", "valid_from"], kind="stable")
+    df = df[~df["deleted"].fillna(False).astype(bool)].sort_values(
+        ["source_key", "valid_from"], kind="stable"
+    )
     if "benefit_key" not in df.columns:
         df = df.assign(benefit_key=None)
     keep = []
@@ -124,23 +179,41 @@ def value_series(history: pd.DataFrame | None, *, kind: str, field: str) -> pd.D
         if key not in last or not _same(last[key], value):
             keep.append(idx)
         last[key] = value
-    out = df.loc[keep, ["source_key", "project_key", "Title", "benefit_key", "valid_from", field]].rename(columns={field: "value"})
+    out = df.loc[keep, ["source_key", "project_key", "Title", "benefit_key", "valid_from", field]].rename(
+        columns={field: "value"}
+    )
     return out.reset_index(drop=True)
 
 
 def target_moves(history: pd.DataFrame | None) -> pd.DataFrame:
     """Per indicator: first and latest ``GtDesiredValue``, the change, and how many times it moved."""
     s = value_series(history, kind="indicators", field="GtDesiredValue")
-    columns = ["source_key", "project_key", "Title", "benefit_key", "first_target", "latest_target", "change", "moves", "last_moved"]
+    columns = [
+        "source_key",
+        "project_key",
+        "Title",
+        "benefit_key",
+        "first_target",
+        "latest_target",
+        "change",
+        "moves",
+        "last_moved",
+    ]
     if s.empty:
         return pd.DataFrame(columns=columns)
     s["value"] = pd.to_numeric(s["value"], errors="coerce")
     g = s.groupby("source_key", sort=True)
-    out = pd.DataFrame({
-        "project_key": g["project_key"].last(), "Title": g["Title"].last(), "benefit_key": g["benefit_key"].last(),
-        "first_target": g["value"].first(), "latest_target": g["value"].last(),
-        "moves": g.size() - 1, "last_moved": g["valid_from"].last(),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "project_key": g["project_key"].last(),
+            "Title": g["Title"].last(),
+            "benefit_key": g["benefit_key"].last(),
+            "first_target": g["value"].first(),
+            "latest_target": g["value"].last(),
+            "moves": g.size() - 1,
+            "last_moved": g["valid_from"].last(),
+        }
+    ).reset_index()
     out["change"] = out["latest_target"] - out["first_target"]
     out.loc[out["moves"] == 0, "last_moved"] = pd.NaT
     return out[columns]

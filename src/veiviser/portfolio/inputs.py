@@ -80,14 +80,20 @@ def read_rows(path: str | Path) -> list[Row]:
     try:
         text = p.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputFileError(f"{p}: not UTF-8 text (byte {exc.start})", hint="Save the file as UTF-8.") from exc
+        raise InputFileError(
+            f"{p}: not UTF-8 text (byte {exc.start})", hint="Save the file as UTF-8."
+        ) from exc
     if p.suffix.lower() in (".yml", ".yaml"):
         return _read_yaml(p.name, text)
     return _read_csv(p.name, text)
 
 
 def _read_csv(name: str, text: str) -> list[Row]:
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip() and not line.lstrip().startswith("#")]
+    lines = [
+        (n, line)
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not lines:
         raise InputFileError(f"{name}: the file is empty", hint="Add a header row and one row per project.")
     header_line_no, header_line = lines[0]
@@ -105,10 +111,15 @@ def _read_csv(name: str, text: str) -> list[Row]:
     seen: dict[str, str] = {}
     for i, h in enumerate(header, start=1):
         if not h:
-            raise InputFileError(f"{name}, line {header_line_no}, column {i}: empty header", hint="Name every column.")
+            raise InputFileError(
+                f"{name}, line {header_line_no}, column {i}: empty header", hint="Name every column."
+            )
         key = normalise_header(h)
         if key in seen:
-            raise InputFileError(f"{name}, line {header_line_no}: header {h!r} appears twice", hint="Remove or rename one column.")
+            raise InputFileError(
+                f"{name}, line {header_line_no}: header {h!r} appears twice",
+                hint="Remove or rename one column.",
+            )
         seen[key] = h
     rows = []
     for n, cells in parsed[1:]:
@@ -118,7 +129,12 @@ def _read_csv(name: str, text: str) -> list[Row]:
                 hint=f"Check the separator ({delimiter!r}) and quoting; values with the separator must be quoted.",
             )
         cells = cells + [""] * (len(header) - len(cells))
-        rows.append(Row(f"{name}, line {n}", {h: Cell(c, f"{name}, line {n}, column {h}") for h, c in zip(header, cells, strict=True)}))
+        rows.append(
+            Row(
+                f"{name}, line {n}",
+                {h: Cell(c, f"{name}, line {n}, column {h}") for h, c in zip(header, cells, strict=True)},
+            )
+        )
     return rows
 
 
@@ -130,7 +146,9 @@ def _read_yaml(name: str, text: str) -> list[Row]:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise InputFileError(f"{name}{where}: not valid YAML: {problem}", hint="Check indentation and quoting.") from exc
+        raise InputFileError(
+            f"{name}{where}: not valid YAML: {problem}", hint="Check indentation and quoting."
+        ) from exc
     if isinstance(data, dict) and set(data) == {"projects"}:
         data = data["projects"]
         node = node.value[0][1]
@@ -139,20 +157,28 @@ def _read_yaml(name: str, text: str) -> list[Row]:
         for entry, entry_node in zip(data, node.value, strict=True):
             line = entry_node.start_mark.line + 1
             if not isinstance(entry, dict):
-                raise InputFileError(f"{name}, line {line}: each entry must be a mapping of column: value", hint="Write e.g. '- {project: A, I: 3}'.")
+                raise InputFileError(
+                    f"{name}, line {line}: each entry must be a mapping of column: value",
+                    hint="Write e.g. '- {project: A, I: 3}'.",
+                )
             rows.append(_yaml_row(name, line, entry, entry_node))
     elif isinstance(data, dict):
         for (project, entry), (key_node, value_node) in zip(data.items(), node.value, strict=True):
             line = key_node.start_mark.line + 1
             if not isinstance(entry, dict):
-                raise InputFileError(f"{name}, line {line}: the ratings of {project!r} must be a mapping", hint="Write e.g. 'A: {I: 3, T: 2}'.")
+                raise InputFileError(
+                    f"{name}, line {line}: the ratings of {project!r} must be a mapping",
+                    hint="Write e.g. 'A: {I: 3, T: 2}'.",
+                )
             row = _yaml_row(name, line, entry, value_node)
             row.cells["project"] = Cell(project, f"{name}, line {line}")
             rows.append(row)
     elif data is None:
         raise InputFileError(f"{name}: the file is empty", hint="Add one entry per project.")
     else:
-        raise InputFileError(f"{name}: expected a list or mapping of projects", hint="See 'veiviser itposmo --help'.")
+        raise InputFileError(
+            f"{name}: expected a list or mapping of projects", hint="See 'veiviser itposmo --help'."
+        )
     return rows
 
 
@@ -167,7 +193,17 @@ def _yaml_row(name: str, line: int, entry: dict, node: yaml.Node) -> Row:
     return Row(f"{name}, line {line}", cells)
 
 
-PROJECT_HEADERS = {"project", "prosjekt", "prosjektnavn", "project name", "project title", "name", "navn", "title", "tittel"}
+PROJECT_HEADERS = {
+    "project",
+    "prosjekt",
+    "prosjektnavn",
+    "project name",
+    "project title",
+    "name",
+    "navn",
+    "title",
+    "tittel",
+}
 
 
 def project_cell(row: Row) -> Cell | None:
@@ -178,7 +214,9 @@ def project_cell(row: Row) -> Cell | None:
     return None
 
 
-def read_project_records(path: str | Path, key_for: Callable[[str, Cell], str | None]) -> list[dict[str, Any]]:
+def read_project_records(
+    path: str | Path, key_for: Callable[[str, Cell], str | None]
+) -> list[dict[str, Any]]:
     """One record per row of a ratings file: ``source``, ``project`` and, for every other cell that
     ``key_for(header, cell)`` maps to a key, ``key`` and ``key__where`` (``None`` skips the cell).
 

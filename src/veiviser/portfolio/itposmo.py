@@ -64,10 +64,22 @@ HEADER_ALIASES: dict[str, str] = {
         "processes": ("p", "processes", "process", "prosesser", "prosess"),
         "objectives": ("o1", "objectives", "objectives and values", "mål", "mål og verdier"),
         "staffing": ("s", "staffing", "staffing and skills", "bemanning", "bemanning og kompetanse"),
-        "management": ("m", "management", "management systems and structures", "styring",
-                       "styringssystemer og strukturer", "ledelse"),
-        "other_resources": ("o2", "other resources", "other resources: time and money", "andre ressurser",
-                            "andre ressurser: tid og penger", "tid og penger"),
+        "management": (
+            "m",
+            "management",
+            "management systems and structures",
+            "styring",
+            "styringssystemer og strukturer",
+            "ledelse",
+        ),
+        "other_resources": (
+            "o2",
+            "other resources",
+            "other resources: time and money",
+            "andre ressurser",
+            "andre ressurser: tid og penger",
+            "tid og penger",
+        ),
     }.items()
     for alias in aliases
 }
@@ -130,7 +142,9 @@ def load_itposmo_config(path: str | Path | None = None) -> ItposmoConfig:
     if cfg.scale_max <= cfg.scale_min:
         raise ConfigError(f"{name}: scale max must be above scale min")
     if bands[0].start > cfg.scale_min * len(DIMENSIONS):
-        raise ConfigError(f"{name}: the lowest band must start at {cfg.scale_min * len(DIMENSIONS):g} or below")
+        raise ConfigError(
+            f"{name}: the lowest band must start at {cfg.scale_min * len(DIMENSIONS):g} or below"
+        )
     return cfg
 
 
@@ -143,8 +157,19 @@ class ItposmoResult:
     config: ItposmoConfig = field(default_factory=ItposmoConfig)
 
 
-RESULT_COLUMNS = ["project", *DIMENSION_KEYS, "total", "band", "outcome", "concern", "total_concern",
-                  "concern_dimensions", "gaps_largest_first", "problem", "source"]
+RESULT_COLUMNS = [
+    "project",
+    *DIMENSION_KEYS,
+    "total",
+    "band",
+    "outcome",
+    "concern",
+    "total_concern",
+    "concern_dimensions",
+    "gaps_largest_first",
+    "problem",
+    "source",
+]
 
 
 def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -> ItposmoResult:
@@ -157,55 +182,109 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
         project = rec.get("project")
         source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
         if project is None or pd.isna(project) or not str(project).strip():
-            problems.append(Finding("error", "no-project", "Row has no project name", frame=str(source), field="project",
-                                    hint="Fill in the project column."))
+            problems.append(
+                Finding(
+                    "error",
+                    "no-project",
+                    "Row has no project name",
+                    frame=str(source),
+                    field="project",
+                    hint="Fill in the project column.",
+                )
+            )
             project = f"(row {idx + 1})"
         values: dict[str, float | None] = {}
         bad: list[str] = []
         for key in DIMENSION_KEYS:
             raw = rec.get(key)
             where = rec.get(f"{key}__where") or source
-            if raw is None or (isinstance(raw, float) and pd.isna(raw)) or (isinstance(raw, str) and not raw.strip()):
+            if (
+                raw is None
+                or (isinstance(raw, float) and pd.isna(raw))
+                or (isinstance(raw, str) and not raw.strip())
+            ):
                 bad.append(f"{DIMENSION_NAMES[key]} missing")
-                problems.append(Finding("error", "missing-rating", f"{project}: rating for {DIMENSION_NAMES[key]} is missing",
-                                        frame=str(where), project_key=str(project), field=key,
-                                        hint=f"Rate every dimension {config.scale_min:g}–{config.scale_max:g}."))
+                problems.append(
+                    Finding(
+                        "error",
+                        "missing-rating",
+                        f"{project}: rating for {DIMENSION_NAMES[key]} is missing",
+                        frame=str(where),
+                        project_key=str(project),
+                        field=key,
+                        hint=f"Rate every dimension {config.scale_min:g}–{config.scale_max:g}.",
+                    )
+                )
                 values[key] = None
                 continue
             try:
                 v = parse_number(raw)
             except ValueError:
                 bad.append(f"{DIMENSION_NAMES[key]} not a number")
-                problems.append(Finding("error", "not-a-number", f"{project}: {DIMENSION_NAMES[key]} = {raw!r} is not a number",
-                                        frame=str(where), project_key=str(project), field=key,
-                                        hint=f"Use a number {config.scale_min:g}–{config.scale_max:g}."))
+                problems.append(
+                    Finding(
+                        "error",
+                        "not-a-number",
+                        f"{project}: {DIMENSION_NAMES[key]} = {raw!r} is not a number",
+                        frame=str(where),
+                        project_key=str(project),
+                        field=key,
+                        hint=f"Use a number {config.scale_min:g}–{config.scale_max:g}.",
+                    )
+                )
                 values[key] = None
                 continue
             if not config.scale_min <= v <= config.scale_max:
-                bad.append(f"{DIMENSION_NAMES[key]} = {v:g} outside {config.scale_min:g}–{config.scale_max:g}")
-                problems.append(Finding("error", "out-of-scale",
-                                        f"{project}: {DIMENSION_NAMES[key]} = {v:g} is outside {config.scale_min:g}–{config.scale_max:g}",
-                                        frame=str(where), project_key=str(project), field=key,
-                                        hint="Correct the rating; the project is not totalled until then."))
+                bad.append(
+                    f"{DIMENSION_NAMES[key]} = {v:g} outside {config.scale_min:g}–{config.scale_max:g}"
+                )
+                problems.append(
+                    Finding(
+                        "error",
+                        "out-of-scale",
+                        f"{project}: {DIMENSION_NAMES[key]} = {v:g} is outside {config.scale_min:g}–{config.scale_max:g}",
+                        frame=str(where),
+                        project_key=str(project),
+                        field=key,
+                        hint="Correct the rating; the project is not totalled until then.",
+                    )
+                )
             values[key] = v
         row: dict = {"project": str(project), **values, "source": source}
         if bad:
-            row.update(total=None, band=None, outcome=None, concern=None, total_concern=None,
-                       concern_dimensions=[], gaps_largest_first=[], problem="; ".join(bad))
+            row.update(
+                total=None,
+                band=None,
+                outcome=None,
+                concern=None,
+                total_concern=None,
+                concern_dimensions=[],
+                gaps_largest_first=[],
+                problem="; ".join(bad),
+            )
         else:
             total = sum(v for v in values.values() if v is not None)
             band, outcome = config.band(total)
             order = sorted(DIMENSION_KEYS, key=lambda k: (-(values[k] or 0), DIMENSION_KEYS.index(k)))
             concern_dims = [k for k in order if (values[k] or 0) > config.dimension_concern_above]
             total_concern = total > config.total_concern_above
-            row.update(total=total, band=band, outcome=outcome, concern=bool(concern_dims) or total_concern,
-                       total_concern=total_concern, concern_dimensions=concern_dims,
-                       gaps_largest_first=[(k, values[k]) for k in order], problem=None)
+            row.update(
+                total=total,
+                band=band,
+                outcome=outcome,
+                concern=bool(concern_dims) or total_concern,
+                total_concern=total_concern,
+                concern_dimensions=concern_dims,
+                gaps_largest_first=[(k, values[k]) for k in order],
+                problem=None,
+            )
         rows.append(row)
     table = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     if not table.empty:
         table["_bad"] = table["problem"].notna()
-        table = table.sort_values(["_bad", "total", "project"], ascending=[True, False, True], na_position="last").drop(columns="_bad")
+        table = table.sort_values(
+            ["_bad", "total", "project"], ascending=[True, False, True], na_position="last"
+        ).drop(columns="_bad")
     return ItposmoResult(table.reset_index(drop=True), problems, config)
 
 
@@ -220,17 +299,23 @@ def read_itposmo_file(path: str | Path) -> pd.DataFrame:
     def key_for(header: str, cell: Cell) -> str:
         norm = normalise_header(header)
         if norm == "o":
-            raise InputFileError(f"{cell.where}: header 'O' is ambiguous (Objectives or Other resources)",
-                                 hint="Use O1 (objectives and values) and O2 (other resources: time and money).")
+            raise InputFileError(
+                f"{cell.where}: header 'O' is ambiguous (Objectives or Other resources)",
+                hint="Use O1 (objectives and values) and O2 (other resources: time and money).",
+            )
         key = HEADER_ALIASES.get(norm)
         if key is None:
-            raise InputFileError(f"{cell.where}: unknown column {header!r}",
-                                 hint="Accepted: project, I, T, P, O1, S, M, O2 or the dimension names (see 'veiviser itposmo --help').")
+            raise InputFileError(
+                f"{cell.where}: unknown column {header!r}",
+                hint="Accepted: project, I, T, P, O1, S, M, O2 or the dimension names (see 'veiviser itposmo --help').",
+            )
         return key
 
     records = read_project_records(path, key_for)
     for key in DIMENSION_KEYS:
         if not any(key in r for r in records):
-            raise InputFileError(f"{name}: column for {DIMENSION_NAMES[key]} is missing",
-                                 hint="The file needs all seven: I, T, P, O1, S, M, O2 (or their names).")
+            raise InputFileError(
+                f"{name}: column for {DIMENSION_NAMES[key]} is missing",
+                hint="The file needs all seven: I, T, P, O1, S, M, O2 (or their names).",
+            )
     return pd.DataFrame(records)

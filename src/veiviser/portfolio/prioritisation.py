@@ -67,8 +67,10 @@ class PriorityModel:
         for c in self.criteria:
             if normalise_header(c.name) == normalise_header(name):
                 return c
-        raise ConfigError(f"Model {self.name!r} has no criterion {name!r}",
-                          hint=f"Criteria: {', '.join(c.name for c in self.criteria)}.")
+        raise ConfigError(
+            f"Model {self.name!r} has no criterion {name!r}",
+            hint=f"Criteria: {', '.join(c.name for c in self.criteria)}.",
+        )
 
     def with_weights(self, weights: dict[str, float]) -> PriorityModel:
         """A copy with the given weights set (e.g. the unknown Risiko weight)."""
@@ -76,7 +78,9 @@ class PriorityModel:
         for n, w in updated.items():
             if w < 0:
                 raise ConfigError(f"Weight of {n} must be 0 or more, not {w:g}")
-        return replace(self, criteria=tuple(replace(c, weight=updated.get(c.name, c.weight)) for c in self.criteria))
+        return replace(
+            self, criteria=tuple(replace(c, weight=updated.get(c.name, c.weight)) for c in self.criteria)
+        )
 
     def resolved_weights(self) -> tuple[dict[str, float], list[str]]:
         """Weight per criterion, and warnings for unknown weights replaced by their default."""
@@ -91,10 +95,15 @@ class PriorityModel:
                     f"{c.default_weight:g}. Set it with --weight {c.name}=W."
                 )
             else:
-                raise ConfigError(f"The weight of {c.name} is unknown in model {self.name!r} and has no default",
-                                  hint=f"Set it with --weight {c.name}=W.")
+                raise ConfigError(
+                    f"The weight of {c.name} is unknown in model {self.name!r} and has no default",
+                    hint=f"Set it with --weight {c.name}=W.",
+                )
         if sum(weights.values()) <= 0:
-            raise ConfigError(f"Model {self.name!r}: the weights add up to 0", hint="Give at least one criterion a positive weight.")
+            raise ConfigError(
+                f"Model {self.name!r}: the weights add up to 0",
+                hint="Give at least one criterion a positive weight.",
+            )
         return weights, warnings
 
 
@@ -146,7 +155,9 @@ class PriorityResult:
 
     model: PriorityModel
     weights: dict[str, float]
-    ranking: pd.DataFrame  # rank, project, score, best_case_score, complete, missing, <criterion> contributions
+    ranking: (
+        pd.DataFrame
+    )  # rank, project, score, best_case_score, complete, missing, <criterion> contributions
     breakdown: pd.DataFrame  # long: project, criterion, rating, weight, direction, normalised, contribution
     excluded: pd.DataFrame  # project, reason, source
     problems: list[Finding] = field(default_factory=list)
@@ -158,7 +169,11 @@ class PriorityResult:
 
 
 def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, str) and not value.strip())
+    return (
+        value is None
+        or (isinstance(value, float) and pd.isna(value))
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResult:
@@ -173,8 +188,18 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
         source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
         project = rec.get("project")
         if _is_blank(project):
-            problems.append(Finding("error", "no-project", "Row has no project name; left out", frame=str(source), field="project"))
-            excluded_rows.append({"project": f"(row {idx + 1})", "reason": "no project name", "source": source})
+            problems.append(
+                Finding(
+                    "error",
+                    "no-project",
+                    "Row has no project name; left out",
+                    frame=str(source),
+                    field="project",
+                )
+            )
+            excluded_rows.append(
+                {"project": f"(row {idx + 1})", "reason": "no project name", "source": source}
+            )
             continue
         project = str(project).strip()
         missing, invalid, parts = [], [], []
@@ -189,16 +214,31 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
                 v = parse_number(raw)
             except ValueError:
                 invalid.append(f"{c.name} = {raw!r} is not a number")
-                problems.append(Finding("error", "not-a-number", f"{project}: {c.name} = {raw!r} is not a number; project excluded",
-                                        frame=where, project_key=project, field=c.name,
-                                        hint=f"Use a number {model.scale_min:g}–{model.scale_max:g}."))
+                problems.append(
+                    Finding(
+                        "error",
+                        "not-a-number",
+                        f"{project}: {c.name} = {raw!r} is not a number; project excluded",
+                        frame=where,
+                        project_key=project,
+                        field=c.name,
+                        hint=f"Use a number {model.scale_min:g}–{model.scale_max:g}.",
+                    )
+                )
                 continue
             if not model.scale_min <= v <= model.scale_max:
                 invalid.append(f"{c.name} = {v:g} outside {model.scale_min:g}–{model.scale_max:g}")
-                problems.append(Finding("error", "out-of-scale",
-                                        f"{project}: {c.name} = {v:g} is outside the scale {model.scale_min:g}–{model.scale_max:g}; project excluded",
-                                        frame=where, project_key=project, field=c.name,
-                                        hint="Rate on the model's scale (or change the scale in the model file)."))
+                problems.append(
+                    Finding(
+                        "error",
+                        "out-of-scale",
+                        f"{project}: {c.name} = {v:g} is outside the scale {model.scale_min:g}–{model.scale_max:g}; project excluded",
+                        frame=where,
+                        project_key=project,
+                        field=c.name,
+                        hint="Rate on the model's scale (or change the scale in the model file).",
+                    )
+                )
                 continue
             n = (v - model.scale_min) / span
             if c.direction == "against":
@@ -208,28 +248,59 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
             excluded_rows.append({"project": project, "reason": "; ".join(invalid), "source": source})
             continue
         if missing:
-            problems.append(Finding("warning", "missing-rating",
-                                    f"{project}: no rating for {', '.join(missing)}; scored as the least favourable rating",
-                                    frame=str(source), project_key=project, field=missing[0],
-                                    hint="Rate every criterion for a comparable score."))
+            problems.append(
+                Finding(
+                    "warning",
+                    "missing-rating",
+                    f"{project}: no rating for {', '.join(missing)}; scored as the least favourable rating",
+                    frame=str(source),
+                    project_key=project,
+                    field=missing[0],
+                    hint="Rate every criterion for a comparable score.",
+                )
+            )
         contributions = {}
         for c, v, n in parts:
             contrib = 100.0 * weights[c.name] * n / total_w
             contributions[c.name] = contrib
-            breakdown_rows.append({"project": project, "criterion": c.name, "rating": v, "weight": weights[c.name],
-                                   "direction": c.direction, "normalised": None if v is None else n, "contribution": contrib})
+            breakdown_rows.append(
+                {
+                    "project": project,
+                    "criterion": c.name,
+                    "rating": v,
+                    "weight": weights[c.name],
+                    "direction": c.direction,
+                    "normalised": None if v is None else n,
+                    "contribution": contrib,
+                }
+            )
         score = sum(contributions.values())
         best = score + sum(100.0 * weights[m] / total_w for m in missing)
-        ranking_rows.append({"project": project, "score": score, "best_case_score": best, "complete": not missing,
-                             "missing": missing, **contributions, "source": source})
+        ranking_rows.append(
+            {
+                "project": project,
+                "score": score,
+                "best_case_score": best,
+                "complete": not missing,
+                "missing": missing,
+                **contributions,
+                "source": source,
+            }
+        )
     crit_names = [c.name for c in model.criteria]
-    ranking = pd.DataFrame(ranking_rows, columns=["project", "score", "best_case_score", "complete", "missing", *crit_names, "source"])
+    ranking = pd.DataFrame(
+        ranking_rows,
+        columns=["project", "score", "best_case_score", "complete", "missing", *crit_names, "source"],
+    )
     if not ranking.empty:
         ranking = ranking.sort_values(["score", "project"], ascending=[False, True]).reset_index(drop=True)
         ranking.insert(0, "rank", ranking["score"].round(9).rank(method="min", ascending=False).astype(int))
     else:
         ranking.insert(0, "rank", pd.Series(dtype=int))
-    breakdown = pd.DataFrame(breakdown_rows, columns=["project", "criterion", "rating", "weight", "direction", "normalised", "contribution"])
+    breakdown = pd.DataFrame(
+        breakdown_rows,
+        columns=["project", "criterion", "rating", "weight", "direction", "normalised", "contribution"],
+    )
     excluded = pd.DataFrame(excluded_rows, columns=["project", "reason", "source"])
     return PriorityResult(model, weights, ranking, breakdown, excluded, problems, warnings)
 
@@ -248,7 +319,10 @@ def read_priority_file(path: str | Path, model: PriorityModel) -> tuple[pd.DataF
         return crit
 
     records = read_project_records(path, key_for)
-    warnings = [f"{where}: column {h!r} matches no criterion of {model.name!r}; ignored" for h, where in unknown.items()]
+    warnings = [
+        f"{where}: column {h!r} matches no criterion of {model.name!r}; ignored"
+        for h, where in unknown.items()
+    ]
     absent = [c.name for c in model.criteria if not any(c.name in r for r in records)]
     if absent:
         warnings.append(f"{name}: no column for {', '.join(absent)}; every project lacks these ratings")

@@ -23,8 +23,13 @@ RISK = "Risiko"
 OPPORTUNITY = "Mulighet"
 CLOSED_STATUS = "Ikke lenger aktuell"
 
-_CONTENT_TYPE_ALIASES = {"risiko": RISK, "risk": RISK, "mulighet": OPPORTUNITY, "possibility": OPPORTUNITY,
-                         "opportunity": OPPORTUNITY}
+_CONTENT_TYPE_ALIASES = {
+    "risiko": RISK,
+    "risk": RISK,
+    "mulighet": OPPORTUNITY,
+    "possibility": OPPORTUNITY,
+    "opportunity": OPPORTUNITY,
+}
 
 RISK_CONSEQUENCE_LABELS = {1: "Ubetydelig", 2: "Lav", 3: "Moderat", 4: "Alvorlig", 5: "Svært alvorlig"}
 RISK_PROBABILITY_LABELS = {5: "Svært stor", 4: "Stor", 3: "Moderat", 2: "Liten", 1: "Meget liten"}
@@ -46,13 +51,22 @@ class MatrixBands:
         raise VeiviserError(f"No colour band covers S + K = {total}", hint="The last band must reach 10.")
 
 
-RISK_BANDS = MatrixBands(((4, "#7ABD7E", "green"), (5, "#F8D66D", "yellow"), (7, "#FFB54C", "orange"), (10, "#FF6961", "red")))
+RISK_BANDS = MatrixBands(
+    ((4, "#7ABD7E", "green"), (5, "#F8D66D", "yellow"), (7, "#FFB54C", "orange"), (10, "#FF6961", "red"))
+)
 OPPORTUNITY_BANDS = MatrixBands(
-    ((4, "#F8D66D", "yellow"), (5, "#A0DAA1", "light green"), (7, "#7ABD7E", "green"), (10, "#009756", "dark green"))
+    (
+        (4, "#F8D66D", "yellow"),
+        (5, "#A0DAA1", "light green"),
+        (7, "#7ABD7E", "green"),
+        (10, "#009756", "dark green"),
+    )
 )
 
 
-def cell_colour(probability: int, consequence: int, kind: str = RISK, bands: MatrixBands | None = None) -> str:
+def cell_colour(
+    probability: int, consequence: int, kind: str = RISK, bands: MatrixBands | None = None
+) -> str:
     """The hex colour of matrix cell (x = consequence, y = probability) for risks or opportunities."""
     if not (1 <= probability <= 5 and 1 <= consequence <= 5):
         raise VeiviserError(f"Cell S={probability}, K={consequence} is outside the 5×5 matrix")
@@ -79,21 +93,46 @@ def prepare_risks(risks: pd.DataFrame | None, findings: list[Finding] | None = N
     df = prepare("risks", risks, findings=sink)
     df["kind"] = df["ContentType"].map(_content_type).astype("object")
     for _, row in df[~df["kind"].isin([RISK, OPPORTUNITY])].iterrows():
-        sink.append(Finding("warning", "unknown-content-type", f"Content type {row['ContentType']!r} is neither Risiko nor Mulighet; left out",
-                            frame="risks", project_key=row["project_key"], item=row["source_key"], field="ContentType"))
+        sink.append(
+            Finding(
+                "warning",
+                "unknown-content-type",
+                f"Content type {row['ContentType']!r} is neither Risiko nor Mulighet; left out",
+                frame="risks",
+                project_key=row["project_key"],
+                item=row["source_key"],
+                field="ContentType",
+            )
+        )
     for stage, s_col, k_col, f_col in (
         ("factor", "GtRiskProbability", "GtRiskConsequence", "GtRiskFactor"),
-        ("factor_after", "GtRiskProbabilityPostAction", "GtRiskConsequencePostAction", "GtRiskFactorPostAction"),
+        (
+            "factor_after",
+            "GtRiskProbabilityPostAction",
+            "GtRiskConsequencePostAction",
+            "GtRiskFactorPostAction",
+        ),
     ):
         computed = df[s_col] * df[k_col]
         df[stage] = computed.where(computed.notna(), df[f_col])
         for col in (s_col, k_col):
             bad = df[col].notna() & ((df[col] < 0) | (df[col] > 5) | (df[col] % 1 != 0))
             for _, row in df[bad].iterrows():
-                sink.append(Finding("warning", "out-of-range", f"{col} = {row[col]:g} is not a whole number 0–5; the item is placed outside the matrix",
-                                    frame="risks", project_key=row["project_key"], item=row["source_key"], field=col,
-                                    hint="Use 1–5, or 0 for not assessed."))
-    df["closed"] = df["GtRiskStatus"].map(lambda s: not is_missing(s) and str(s).strip() == CLOSED_STATUS).astype(bool)
+                sink.append(
+                    Finding(
+                        "warning",
+                        "out-of-range",
+                        f"{col} = {row[col]:g} is not a whole number 0–5; the item is placed outside the matrix",
+                        frame="risks",
+                        project_key=row["project_key"],
+                        item=row["source_key"],
+                        field=col,
+                        hint="Use 1–5, or 0 for not assessed.",
+                    )
+                )
+    df["closed"] = (
+        df["GtRiskStatus"].map(lambda s: not is_missing(s) and str(s).strip() == CLOSED_STATUS).astype(bool)
+    )
     return df
 
 
@@ -150,18 +189,26 @@ def risk_matrix(
     if not include_closed:
         df = df[~df["closed"]]
     s_col, k_col = (
-        ("GtRiskProbability", "GtRiskConsequence") if stage == "before"
+        ("GtRiskProbability", "GtRiskConsequence")
+        if stage == "before"
         else ("GtRiskProbabilityPostAction", "GtRiskConsequencePostAction")
     )
     bands = bands or (OPPORTUNITY_BANDS if kind == OPPORTUNITY else RISK_BANDS)
     inside = _assessed(df, s_col, k_col)
     out = df[~inside].copy()
     out["reason"] = [
-        "not assessed (0 or empty)" if (is_missing(s) or s == 0 or is_missing(k) or k == 0) else "out of range"
+        "not assessed (0 or empty)"
+        if (is_missing(s) or s == 0 or is_missing(k) or k == 0)
+        else "out of range"
         for s, k in zip(out[s_col], out[k_col], strict=True)
     ]
-    outside = out[["project_key", "project_title", "source_key", "Title", s_col, k_col, "reason"]].reset_index(drop=True)
-    placed = df[inside].assign(probability=df[s_col].astype("float").astype("Int64"), consequence=df[k_col].astype("float").astype("Int64"))
+    outside = out[
+        ["project_key", "project_title", "source_key", "Title", s_col, k_col, "reason"]
+    ].reset_index(drop=True)
+    placed = df[inside].assign(
+        probability=df[s_col].astype("float").astype("Int64"),
+        consequence=df[k_col].astype("float").astype("Int64"),
+    )
 
     groups = sorted(df["project_key"].dropna().unique()) if by_project else [None]
     rows = []
@@ -171,10 +218,21 @@ def risk_matrix(
             for x in range(1, 6):
                 hit = part[(part["probability"] == y) & (part["consequence"] == x)].sort_values("source_key")
                 colour, band = bands.colour(y, x)
-                row = {"probability": y, "consequence": x, "count": len(hit), "items": hit["source_key"].tolist(),
-                       "titles": hit["Title"].tolist(), "colour": colour, "band": band}
+                row = {
+                    "probability": y,
+                    "consequence": x,
+                    "count": len(hit),
+                    "items": hit["source_key"].tolist(),
+                    "titles": hit["Title"].tolist(),
+                    "colour": colour,
+                    "band": band,
+                }
                 rows.append({"project_key": project, **row} if by_project else row)
-    cells = pd.DataFrame(rows, columns=(["project_key"] if by_project else []) + ["probability", "consequence", "count", "items", "titles", "colour", "band"])
+    cells = pd.DataFrame(
+        rows,
+        columns=(["project_key"] if by_project else [])
+        + ["probability", "consequence", "count", "items", "titles", "colour", "band"],
+    )
     return RiskMatrix(kind, stage, cells, outside, findings)
 
 
@@ -185,12 +243,27 @@ def matrix_grid(matrix: RiskMatrix, project_key: str | None = None) -> pd.DataFr
         cells = cells[cells["project_key"] == project_key]
     elif "project_key" in cells.columns:
         cells = cells.groupby(["probability", "consequence"], as_index=False)["count"].sum()
-    grid = cells.pivot_table(index="probability", columns="consequence", values="count", aggfunc="sum", fill_value=0)
+    grid = cells.pivot_table(
+        index="probability", columns="consequence", values="count", aggfunc="sum", fill_value=0
+    )
     return grid.reindex(index=range(5, 0, -1), columns=range(1, 6), fill_value=0)
 
 
-_LIST_COLUMNS = ["project_key", "project_title", "source_key", "item_id", "Title", "GtRiskProbability", "GtRiskConsequence",
-                 "factor", "factor_after", "GtRiskStatus", "GtRiskStrategy", "GtActionResponsible", "GtRiskProximity"]
+_LIST_COLUMNS = [
+    "project_key",
+    "project_title",
+    "source_key",
+    "item_id",
+    "Title",
+    "GtRiskProbability",
+    "GtRiskConsequence",
+    "factor",
+    "factor_after",
+    "GtRiskStatus",
+    "GtRiskStrategy",
+    "GtActionResponsible",
+    "GtRiskProximity",
+]
 
 
 def unacceptable_risks(risks: pd.DataFrame | None, *, threshold: float = 10) -> pd.DataFrame:
@@ -198,7 +271,9 @@ def unacceptable_risks(risks: pd.DataFrame | None, *, threshold: float = 10) -> 
     highest factor first (PP365 view «Uakseptable risikoer»)."""
     df = prepare_risks(risks)
     hit = df[(df["kind"] == RISK) & ~df["closed"] & (df["factor"] > threshold)]
-    return hit.sort_values(["factor", "project_key", "source_key"], ascending=[False, True, True])[_LIST_COLUMNS].reset_index(drop=True)
+    return hit.sort_values(["factor", "project_key", "source_key"], ascending=[False, True, True])[
+        _LIST_COLUMNS
+    ].reset_index(drop=True)
 
 
 def risks_without_owner(risks: pd.DataFrame | None, *, include_closed: bool = False) -> pd.DataFrame:
@@ -207,7 +282,9 @@ def risks_without_owner(risks: pd.DataFrame | None, *, include_closed: bool = Fa
     hit = df[(df["kind"] == RISK) & _mask(df["GtActionResponsible"], is_missing)]
     if not include_closed:
         hit = hit[~hit["closed"]]
-    return hit.sort_values(["factor", "project_key", "source_key"], ascending=[False, True, True], na_position="last")[_LIST_COLUMNS].reset_index(drop=True)
+    return hit.sort_values(
+        ["factor", "project_key", "source_key"], ascending=[False, True, True], na_position="last"
+    )[_LIST_COLUMNS].reset_index(drop=True)
 
 
 def opportunities(risks: pd.DataFrame | None, *, include_closed: bool = False) -> pd.DataFrame:
@@ -216,7 +293,9 @@ def opportunities(risks: pd.DataFrame | None, *, include_closed: bool = False) -
     hit = df[df["kind"] == OPPORTUNITY]
     if not include_closed:
         hit = hit[~hit["closed"]]
-    return hit.sort_values(["factor", "project_key", "source_key"], ascending=[False, True, True], na_position="last")[_LIST_COLUMNS].reset_index(drop=True)
+    return hit.sort_values(
+        ["factor", "project_key", "source_key"], ascending=[False, True, True], na_position="last"
+    )[_LIST_COLUMNS].reset_index(drop=True)
 
 
 def risk_summary(risks: pd.DataFrame | None, *, threshold: float = 10) -> pd.DataFrame:
@@ -224,17 +303,38 @@ def risk_summary(risks: pd.DataFrame | None, *, threshold: float = 10) -> pd.Dat
     df = prepare_risks(risks)
     open_ = df[~df["closed"]]
     r = open_[open_["kind"] == RISK]
-    columns = ["project_key", "project_title", "open_risks", "unacceptable", "without_owner", "not_assessed", "open_opportunities", "max_factor"]
+    columns = [
+        "project_key",
+        "project_title",
+        "open_risks",
+        "unacceptable",
+        "without_owner",
+        "not_assessed",
+        "open_opportunities",
+        "max_factor",
+    ]
     if df.empty:
         return pd.DataFrame(columns=columns)
     projects = df.groupby("project_key", dropna=False)["project_title"].first()
     out = pd.DataFrame({"project_key": projects.index, "project_title": projects.values})
     key = out["project_key"]
     out["open_risks"] = key.map(r.groupby("project_key").size()).fillna(0).astype(int)
-    out["unacceptable"] = key.map(r[r["factor"] > threshold].groupby("project_key").size()).fillna(0).astype(int)
-    out["without_owner"] = key.map(r[_mask(r["GtActionResponsible"], is_missing)].groupby("project_key").size()).fillna(0).astype(int)
+    out["unacceptable"] = (
+        key.map(r[r["factor"] > threshold].groupby("project_key").size()).fillna(0).astype(int)
+    )
+    out["without_owner"] = (
+        key.map(r[_mask(r["GtActionResponsible"], is_missing)].groupby("project_key").size())
+        .fillna(0)
+        .astype(int)
+    )
     assessed = _assessed(r, "GtRiskProbability", "GtRiskConsequence")
     out["not_assessed"] = key.map(r[~assessed].groupby("project_key").size()).fillna(0).astype(int)
-    out["open_opportunities"] = key.map(open_[open_["kind"] == OPPORTUNITY].groupby("project_key").size()).fillna(0).astype(int)
+    out["open_opportunities"] = (
+        key.map(open_[open_["kind"] == OPPORTUNITY].groupby("project_key").size()).fillna(0).astype(int)
+    )
     out["max_factor"] = key.map(r.groupby("project_key")["factor"].max())
-    return out[columns].sort_values(["unacceptable", "max_factor"], ascending=False, na_position="last").reset_index(drop=True)
+    return (
+        out[columns]
+        .sort_values(["unacceptable", "max_factor"], ascending=False, na_position="last")
+        .reset_index(drop=True)
+    )

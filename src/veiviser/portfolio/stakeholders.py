@@ -27,8 +27,12 @@ def stakeholder_counts(
         return pd.DataFrame(columns=[*cols, "stakeholders", "projects"])
     for col in cols:
         df[col] = _clean(df[col]) if col in df.columns else BLANK
-    out = df.groupby(cols, as_index=False).agg(stakeholders=("source_key", "size"), projects=("project_key", "nunique"))
-    return out.sort_values(["stakeholders", *cols], ascending=[False] + [True] * len(cols)).reset_index(drop=True)
+    out = df.groupby(cols, as_index=False).agg(
+        stakeholders=("source_key", "size"), projects=("project_key", "nunique")
+    )
+    return out.sort_values(["stakeholders", *cols], ascending=[False] + [True] * len(cols)).reset_index(
+        drop=True
+    )
 
 
 def influence_grid(stakeholders: pd.DataFrame | None, project_key: str | None = None) -> pd.DataFrame:
@@ -58,7 +62,9 @@ def shared_stakeholders(stakeholders: pd.DataFrame | None, *, min_projects: int 
     df = df[~df["Title"].map(is_missing)]
     if df.empty:
         return pd.DataFrame(columns=columns)
-    df = df.assign(_key=df["Title"].map(_match_key), _title=df["Title"].map(lambda t: " ".join(str(t).split())))
+    df = df.assign(
+        _key=df["Title"].map(_match_key), _title=df["Title"].map(lambda t: " ".join(str(t).split()))
+    )
     rows = []
     for _, part in df.groupby("_key", sort=True):
         projects = sorted(part["project_key"].dropna().unique())
@@ -68,13 +74,15 @@ def shared_stakeholders(stakeholders: pd.DataFrame | None, *, min_projects: int 
         # Most frequent spelling; on a tie prefer mixed case («Brukerrådet» over «BRUKERRÅDET»).
         top = min(spellings.index, key=lambda t: (-spellings[t], t.isupper() or t.islower(), t))
         titles = part.drop_duplicates("project_key").set_index("project_key")["project_title"]
-        rows.append({
-            "stakeholder": top,
-            "projects": len(projects),
-            "project_keys": projects,
-            "project_titles": [None if is_missing(titles.get(p)) else titles.get(p) for p in projects],
-            "spellings": sorted(spellings.index),
-            "groups": sorted({str(g) for g in part["GtStakeholderGroup"] if not is_missing(g)}),
-        })
+        rows.append(
+            {
+                "stakeholder": top,
+                "projects": len(projects),
+                "project_keys": projects,
+                "project_titles": [None if is_missing(titles.get(p)) else titles.get(p) for p in projects],
+                "spellings": sorted(spellings.index),
+                "groups": sorted({str(g) for g in part["GtStakeholderGroup"] if not is_missing(g)}),
+            }
+        )
     out = pd.DataFrame(rows, columns=columns)
     return out.sort_values(["projects", "stakeholder"], ascending=[False, True]).reset_index(drop=True)

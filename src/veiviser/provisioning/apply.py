@@ -55,7 +55,10 @@ class ProvisionError(VeiviserError):
     exit_code = 4
 
     def __init__(self, message: str, *, hint: str | None = None, report: ApplyReport | None = None) -> None:
-        super().__init__(message, hint=hint or "Fix the cause and run the same command again; it continues where it stopped.")
+        super().__init__(
+            message,
+            hint=hint or "Fix the cause and run the same command again; it continues where it stopped.",
+        )
         self.report = report
 
 
@@ -97,8 +100,13 @@ def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
     if step.action == "create_content_type":
         return Operation("POST", "Web/ContentTypes", d["body"], **where)
     if step.action == "create_site_field":
-        body = {"parameters": {"SchemaXml": d["schema_xml"], "Options": ADD_FIELD_INTERNAL_NAME_HINT,
-                               "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}}
+        body = {
+            "parameters": {
+                "SchemaXml": d["schema_xml"],
+                "Options": ADD_FIELD_INTERNAL_NAME_HINT,
+                "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"},
+            }
+        }
         return Operation("POST", "Web/Fields/CreateFieldAsXml", body, **where)
     if step.action == "add_field_link":
         owner = _list_path(ids, step.list) if step.list else "Web"
@@ -112,13 +120,20 @@ def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
         if d.get("lookup_list"):
             target = ids.ids[d["lookup_list"]]
             xml = xml.replace("{listid:" + d["lookup_list"] + "}", "{" + target + "}")
-        body = {"parameters": {"SchemaXml": xml, "Options": ADD_FIELD_INTERNAL_NAME_HINT,
-                               "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}}
+        body = {
+            "parameters": {
+                "SchemaXml": xml,
+                "Options": ADD_FIELD_INTERNAL_NAME_HINT,
+                "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"},
+            }
+        }
         return Operation("POST", f"{base}/Fields/CreateFieldAsXml", body, **where)
     field_path = f"{base}/Fields/getByInternalNameOrTitle({title_segment(step.target)})"
     if step.action == "extend_choices":
-        body = {"Choices": {"__metadata": {"type": "Collection(Edm.String)"}, "results": d["choices"]},
-                "__metadata": {"type": "SP.FieldMultiChoice" if d.get("multi") else "SP.FieldChoice"}}
+        body = {
+            "Choices": {"__metadata": {"type": "Collection(Edm.String)"}, "results": d["choices"]},
+            "__metadata": {"type": "SP.FieldMultiChoice" if d.get("multi") else "SP.FieldChoice"},
+        }
         return Operation("MERGE", field_path, body, **where)
     if step.action == "set_indexed":
         return Operation("MERGE", field_path, {"Indexed": True, "__metadata": {"type": "SP.Field"}}, **where)
@@ -142,11 +157,19 @@ def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
         }
         return Operation("POST", f"{base}/Views/Add", {"parameters": params}, **where)
     if step.action == "update_view":
-        return Operation("MERGE", f"{base}/Views/GetByTitle({title_segment(step.target)})",
-                         {**d["values"], "__metadata": {"type": "SP.View"}}, **where)
+        return Operation(
+            "MERGE",
+            f"{base}/Views/GetByTitle({title_segment(step.target)})",
+            {**d["values"], "__metadata": {"type": "SP.View"}},
+            **where,
+        )
     if step.action == "add_view_field":
-        return Operation("POST", f"{base}/Views/GetByTitle({title_segment(step.target)})/ViewFields/"
-                         f"AddViewField({title_segment(d['field'])})", **where)
+        return Operation(
+            "POST",
+            f"{base}/Views/GetByTitle({title_segment(step.target)})/ViewFields/"
+            f"AddViewField({title_segment(d['field'])})",
+            **where,
+        )
     if step.action in ("create_item", "update_item", "stamp_item"):
         body = row_to_sharepoint(d["values"], where=f"list {step.list!r}, {step.target}")
         body["__metadata"] = {"type": ids.types[step.list or ""]}
@@ -176,7 +199,9 @@ def apply_plan(site: SiteClient, plan: Plan, state: SiteState) -> ApplyReport:
                 report.results.append(StepResult(step, True))
                 continue
             except KeyError as exc:
-                what = f"item {exc.args[0][1]!r}" if isinstance(exc.args[0], tuple) else f"list {exc.args[0]!r}"
+                what = (
+                    f"item {exc.args[0][1]!r}" if isinstance(exc.args[0], tuple) else f"list {exc.args[0]!r}"
+                )
                 report.results.append(StepResult(step, False, f"needs {what}, which does not exist yet"))
                 continue
             except VeiviserError as exc:
@@ -197,19 +222,32 @@ def apply_plan(site: SiteClient, plan: Plan, state: SiteState) -> ApplyReport:
             else:
                 err = result.error
                 if err is not None and hasattr(err, "located"):
-                    err.located(field=step.target if step.action in ("create_field", "extend_choices", "set_indexed") else None)
+                    err.located(
+                        field=step.target
+                        if step.action in ("create_field", "extend_choices", "set_indexed")
+                        else None
+                    )
                 report.results.append(StepResult(step, False, str(err)))
     return report
 
 
 def _read_generic_cts(site: SiteClient, steps: list[Step], ids: _Ids) -> None:
     """The generic Item content type IDs of lists created in this apply (one batch of GETs)."""
-    wanted = [s.list for s in steps if s.action == "remove_content_type" and s.data.get("id") is None
-              and s.list in ids.ids and s.list not in ids.generic_ct]
+    wanted = [
+        s.list
+        for s in steps
+        if s.action == "remove_content_type"
+        and s.data.get("id") is None
+        and s.list in ids.ids
+        and s.list not in ids.generic_ct
+    ]
     if not wanted:
         return
-    ops = [Operation("GET", f"{_list_path(ids, key)}/ContentTypes?$select=StringId,Name", key=key, list=key)
-           for key in wanted if key]
+    ops = [
+        Operation("GET", f"{_list_path(ids, key)}/ContentTypes?$select=StringId,Name", key=key, list=key)
+        for key in wanted
+        if key
+    ]
     for r in site.batch(ops):
         if not r.ok:
             ids.generic_ct[r.key] = ""

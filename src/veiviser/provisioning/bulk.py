@@ -58,8 +58,10 @@ class Journal:
             try:
                 self.rows = json.loads(path.read_text(encoding="utf-8")).get("rows", {})
             except (OSError, ValueError) as exc:
-                raise VeiviserError(f"{path}: the progress journal cannot be read ({exc})",
-                                    hint="Delete it to start over; finished sites are recognised again.") from None
+                raise VeiviserError(
+                    f"{path}: the progress journal cannot be read ({exc})",
+                    hint="Delete it to start over; finished sites are recognised again.",
+                ) from None
 
     def done(self, alias: str) -> dict[str, Any] | None:
         row = self.rows.get(alias)
@@ -86,12 +88,20 @@ def _verify_done(prov: Provisioner, journal: Journal, aliases: list[str]) -> set
     if not done:
         return set()
     hub = prov.client(prov.hub_url)
-    rows = hub.get(f"Web/lists/GetByTitle('{REGISTER_LIST}')/items",
-                   {"$select": "Id,GtSiteId,GtSiteUrl,GtTemplateVersion", "$top": 5000}) or []
+    rows = (
+        hub.get(
+            f"Web/lists/GetByTitle('{REGISTER_LIST}')/items",
+            {"$select": "Id,GtSiteId,GtSiteUrl,GtTemplateVersion", "$top": 5000},
+        )
+        or []
+    )
     by_id = {str(r.get("GtSiteId") or "").lower(): r for r in rows}
     stamp = prov.project_template.stamp
-    return {a for a, d in done.items()
-            if (r := by_id.get(str(d.get("site_id") or "").lower())) and r.get("GtTemplateVersion") == stamp}
+    return {
+        a
+        for a, d in done.items()
+        if (r := by_id.get(str(d.get("site_id") or "").lower())) and r.get("GtTemplateVersion") == stamp
+    }
 
 
 def provision_bulk(
@@ -117,8 +127,14 @@ def provision_bulk(
         request = ProjectRequest.from_spec(spec)
         url = prov.project_url(spec.alias)
         if spec.alias in verified and journal is not None:
-            res = SiteResult(url, "up to date", spec.title, spec.alias, site_id=journal.rows[spec.alias].get("site_id", ""),
-                             notes=["verified from the journal"])
+            res = SiteResult(
+                url,
+                "up to date",
+                spec.title,
+                spec.alias,
+                site_id=journal.rows[spec.alias].get("site_id", ""),
+                notes=["verified from the journal"],
+            )
         else:
             try:
                 res = prov.project(request, dry_run=dry_run)
@@ -127,8 +143,14 @@ def provision_bulk(
             except Exception as exc:  # one row must never stop the others
                 res = SiteResult(url, "failed", spec.title, spec.alias, error=f"unexpected error: {exc!r}")
             if journal is not None:
-                journal.record(spec.alias, status="done" if res.ok else "failed", site_id=res.site_id,
-                               url=url, outcome=res.outcome, error=res.error)
+                journal.record(
+                    spec.alias,
+                    status="done" if res.ok else "failed",
+                    site_id=res.site_id,
+                    url=url,
+                    outcome=res.outcome,
+                    error=res.error,
+                )
         if progress is not None:
             progress(res)
         return res
@@ -148,8 +170,6 @@ class UpgradeResult:
         return all(r.ok for r in self.results)
 
 
-
-
 def hub_joined_sites(prov: Provisioner) -> tuple[list[str], str | None]:
     """URLs of the sites joined to the hub, from the tenant's site list; ``(urls, None)`` or ``([], why not)``."""
     try:
@@ -165,15 +185,26 @@ def _request_from_site(prov: Provisioner, url: str) -> ProjectRequest:
     site = prov.client(url)
     title = alias
     try:
-        rows = site.get("Web/lists/GetByTitle('Prosjektegenskaper')/items", {"$top": 1, "$orderby": "Id"}) or []
-        title = str((rows[0] if rows else {}).get("Title") or "") or str(site.get("Web", {"$select": "Title"}).get("Title") or alias)
+        rows = (
+            site.get("Web/lists/GetByTitle('Prosjektegenskaper')/items", {"$top": 1, "$orderby": "Id"}) or []
+        )
+        title = str((rows[0] if rows else {}).get("Title") or "") or str(
+            site.get("Web", {"$select": "Title"}).get("Title") or alias
+        )
     except VeiviserError:
         pass
     return ProjectRequest(title=title, alias=alias)
 
 
-def upgrade(prov: Provisioner, *, workers: int = 4, dry_run: bool = False, progress: Progress | None = None,
-            sites: Iterable[str] = (), joined: bool = True) -> UpgradeResult:
+def upgrade(
+    prov: Provisioner,
+    *,
+    workers: int = 4,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    sites: Iterable[str] = (),
+    joined: bool = True,
+) -> UpgradeResult:
     """Bring every project site of the hub to the current template (additive only).
 
     Sites come from the hub register, plus (``joined=True``) the sites the tenant reports as joined
@@ -207,11 +238,15 @@ def upgrade(prov: Provisioner, *, workers: int = 4, dry_run: bool = False, progr
     def run_registered(row: dict[str, Any]) -> SiteResult:
         url = str(row["GtSiteUrl"]).rstrip("/")
         alias = url.rsplit("/", 1)[-1]
-        request = ProjectRequest(title=str(row.get("Title") or alias), alias=alias, unit=row.get("GtProjectUnit"),
-                                 phase=row.get("GtProjectPhase") or None,
-                                 start_year=int(row["GtStartYear"]) if row.get("GtStartYear") else None,
-                                 lifecycle_status=row.get("GtProjectLifecycleStatus") or None,
-                                 service_area=row.get("GtProjectServiceAreaText") or None)
+        request = ProjectRequest(
+            title=str(row.get("Title") or alias),
+            alias=alias,
+            unit=row.get("GtProjectUnit"),
+            phase=row.get("GtProjectPhase") or None,
+            start_year=int(row["GtStartYear"]) if row.get("GtStartYear") else None,
+            lifecycle_status=row.get("GtProjectLifecycleStatus") or None,
+            service_area=row.get("GtProjectServiceAreaText") or None,
+        )
         return _upgrade_one(prov, request, url, dry_run, progress)
 
     def run_unregistered(url: str) -> SiteResult:
@@ -219,18 +254,31 @@ def upgrade(prov: Provisioner, *, workers: int = 4, dry_run: bool = False, progr
         return res
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="upgrade") as pool:
-        results = list(pool.map(run_registered, registered.values())) + list(pool.map(run_unregistered, unregistered))
+        results = list(pool.map(run_registered, registered.values())) + list(
+            pool.map(run_unregistered, unregistered)
+        )
     return UpgradeResult(results, notes)
 
 
-def _upgrade_one(prov: Provisioner, request: ProjectRequest, url: str, dry_run: bool, progress: Progress | None,
-                 *, unregistered: bool = False) -> SiteResult:
+def _upgrade_one(
+    prov: Provisioner,
+    request: ProjectRequest,
+    url: str,
+    dry_run: bool,
+    progress: Progress | None,
+    *,
+    unregistered: bool = False,
+) -> SiteResult:
     try:
         res = prov.upgrade_site(request, dry_run=dry_run)
     except VeiviserError as exc:
         res = SiteResult(url, "failed", request.title, request.alias, error=str(exc))
     if unregistered:
-        res.notes.insert(0, "joined to the hub but not in the register" + ("" if not res.ok or dry_run else "; registered again"))
+        res.notes.insert(
+            0,
+            "joined to the hub but not in the register"
+            + ("" if not res.ok or dry_run else "; registered again"),
+        )
     if progress is not None:
         progress(res)
     return res

@@ -122,8 +122,17 @@ class BulkInput:
 
 _HEADER_NAMES: dict[str, set[str]] = {
     "title": {
-        "tittel", "title", "prosjektnavn", "prosjekt navn", "prosjekt", "prosjekttittel", "navn",
-        "name", "project", "project name", "project title",
+        "tittel",
+        "title",
+        "prosjektnavn",
+        "prosjekt navn",
+        "prosjekt",
+        "prosjekttittel",
+        "navn",
+        "name",
+        "project",
+        "project name",
+        "project title",
     },
     "alias": {"alias", "nettstedsalias", "site alias", "url alias", "kortnavn", "short name"},
     "phase": {"fase", "phase", "prosjektfase", "project phase"},
@@ -181,7 +190,9 @@ def map_header(header: str) -> str | None:
 _SPACES = re.compile(r"[ \u00a0\u202f\u2009\u2007]")
 _NO_INT = r"\d{1,3}(?:[ \u00a0\u202f\u2009\u2007]\d{3})+|\d+"
 _NUMBER_NO = re.compile(rf"^(?P<int>{_NO_INT})(?:,(?P<frac>\d+))?$")  # 1 151,5 / 1151,5 / 200
-_NUMBER_DOT_THOUSANDS = re.compile(r"^(?P<int>\d{1,3}(?:\.\d{3}){2,}|\d{1,3}(?:\.\d{3})+(?=,))(?:,(?P<frac>\d+))?$")
+_NUMBER_DOT_THOUSANDS = re.compile(
+    r"^(?P<int>\d{1,3}(?:\.\d{3}){2,}|\d{1,3}(?:\.\d{3})+(?=,))(?:,(?P<frac>\d+))?$"
+)
 _NUMBER_DOT_DECIMAL = re.compile(r"^(?P<int>\d+)\.(?P<frac>\d+)$")  # 1151.5 (comma-separated files)
 _EMPTY_MARKERS = {"", "-", "–", "—"}
 
@@ -272,8 +283,28 @@ def parse_email(raw: Any) -> str | None:
 
 
 _STATUS_WORDS = {
-    "Aktivt": {"aktivt", "aktiv", "aktive", "pagaende", "i gang", "igang", "active", "ongoing", "in progress"},
-    "Avventer": {"avventer", "avventes", "pa vent", "venter", "on hold", "paused", "pending", "planlagt", "planned"},
+    "Aktivt": {
+        "aktivt",
+        "aktiv",
+        "aktive",
+        "pagaende",
+        "i gang",
+        "igang",
+        "active",
+        "ongoing",
+        "in progress",
+    },
+    "Avventer": {
+        "avventer",
+        "avventes",
+        "pa vent",
+        "venter",
+        "on hold",
+        "paused",
+        "pending",
+        "planlagt",
+        "planned",
+    },
     "Avsluttet": {"avsluttet", "avsluttede", "avslutta", "ferdig", "ferdige", "closed", "completed", "done"},
 }
 # Words in a section row's text that imply a lifecycle status for the rows under it.
@@ -342,7 +373,9 @@ def _read_bytes(path: Path) -> bytes:
     if not path.exists():
         raise VeiviserError(f"{path}: file not found", hint="Check the path and the file name.")
     if path.is_dir():
-        raise VeiviserError(f"{path}: is a folder, not a file", hint="Give the path of the CSV or .xlsx file.")
+        raise VeiviserError(
+            f"{path}: is a folder, not a file", hint="Give the path of the CSV or .xlsx file."
+        )
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -507,7 +540,9 @@ def read_projects(
             return _Reader(path, table, header_index, list(phases), existing_aliases).run()
 
     first = next(((line, cells) for t in tables for line, cells in t.rows if not _is_blank(cells)), None)
-    found = ", ".join(repr(_text(c)) for c in first[1] if _text(c)) if first else "nothing (the file is empty)"
+    found = (
+        ", ".join(repr(_text(c)) for c in first[1] if _text(c)) if first else "nothing (the file is empty)"
+    )
     where = f"line {first[0]}" if first else "the file"
     raise VeiviserError(
         f"{path}: no project-title column found (header at {where}: {found})",
@@ -560,7 +595,8 @@ class _Reader:
             target = map_header(raw) if raw else None
             if target is None:
                 has_data = any(
-                    index < len(cells) and _text(cells[index]) for _, cells in self.table.rows[self.header_index + 1 :]
+                    index < len(cells) and _text(cells[index])
+                    for _, cells in self.table.rows[self.header_index + 1 :]
                 )
                 if has_data:
                     self.fields[index] = "extra"
@@ -616,7 +652,9 @@ class _Reader:
         if title.endswith(":"):
             return True
         words = _fold(title).split()
-        return bool(set(words) & _SECTION_GROUP_WORDS) and (bool(set(words) & _SECTION_MARKERS) or len(words) <= 3)
+        return bool(set(words) & _SECTION_GROUP_WORDS) and (
+            bool(set(words) & _SECTION_MARKERS) or len(words) <= 3
+        )
 
     def _problem(self, line: int, column: str | None, value: Any, message: str) -> None:
         shown = None if value is None else _text(value)
@@ -666,7 +704,9 @@ class _Reader:
 
         title_column = self.names[self.title_index]
         if not title:
-            self._problem(line, title_column, "", "the title is empty; every project needs a title (or delete the row)")
+            self._problem(
+                line, title_column, "", "the title is empty; every project needs a title (or delete the row)"
+            )
         elif len(title) > _TITLE_MAX_LENGTH:
             self._problem(
                 line,
@@ -748,7 +788,9 @@ class _Reader:
                 alias = alias_with_hash(alias, title)
                 if alias in self.taken and self.taken[alias] != norm:
                     self._problem(
-                        line, column, title,
+                        line,
+                        column,
+                        title,
                         f"the alias derived from the title ({alias!r}) is already used by another site; "
                         "add an Alias column with an unused alias for this row",
                     )

@@ -74,9 +74,18 @@ class ProjectRequest:
     @classmethod
     def from_spec(cls, spec: Any) -> ProjectRequest:
         """From a :class:`veiviser.schemas.project.ProjectSpec` (bulk input)."""
-        return cls(title=spec.title, alias=spec.alias, owner=spec.owner, leader=spec.leader, phase=spec.phase,
-                   unit=spec.unit, service_area=spec.service_area, start_year=spec.start_year,
-                   lifecycle_status=spec.lifecycle_status, operating_costs=dict(spec.operating_costs))
+        return cls(
+            title=spec.title,
+            alias=spec.alias,
+            owner=spec.owner,
+            leader=spec.leader,
+            phase=spec.phase,
+            unit=spec.unit,
+            service_area=spec.service_area,
+            start_year=spec.start_year,
+            lifecycle_status=spec.lifecycle_status,
+            operating_costs=dict(spec.operating_costs),
+        )
 
 
 #: Request attributes that must be one of a Choice field's values: (attribute, CLI option, internal name).
@@ -120,7 +129,9 @@ def _root_of(url: str) -> str:
 def _alias_of(url: str) -> str:
     path = urlsplit(url).path.rstrip("/")
     if not path.lower().startswith("/sites/"):
-        raise VeiviserError(f"{url} is not a /sites/<alias> URL", hint="Use https://<tenant>.sharepoint.com/sites/<alias>.")
+        raise VeiviserError(
+            f"{url} is not a /sites/<alias> URL", hint="Use https://<tenant>.sharepoint.com/sites/<alias>."
+        )
     return path.rsplit("/", 1)[-1]
 
 
@@ -148,8 +159,15 @@ class Provisioner:
         self.owner = owner
         self.adopt = adopt
         self.counter = counter
-        self.limiter = limiter if limiter is not None else (RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request)
-                                                            if settings is not None else None)
+        self.limiter = (
+            limiter
+            if limiter is not None
+            else (
+                RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request)
+                if settings is not None
+                else None
+            )
+        )
         self.wait_timeout = wait_timeout
         self.wait_interval = wait_interval
         self._hub_id: str | None = None
@@ -163,14 +181,17 @@ class Provisioner:
     def _create(self, url: str, title: str, owner: str | None) -> None:
         owner = owner or self.owner
         if not owner:
-            raise VeiviserError(f"{url} does not exist and no owner was given to create it",
-                                hint="Pass --owner EMAIL (an app-only token needs an explicit site owner).")
+            raise VeiviserError(
+                f"{url} does not exist and no owner was given to create it",
+                hint="Pass --owner EMAIL (an app-only token needs an explicit site owner).",
+            )
         root = self.client(_root_of(url))
         create_site(root, _alias_of(url), title, owner)
         wait_until_ready(root, url, timeout=self.wait_timeout, interval=self.wait_interval)
 
-    def _read(self, site: SiteClient, template: Template, read_items: tuple[str, ...] = (),
-              new_site: bool = False) -> SiteState | None:
+    def _read(
+        self, site: SiteClient, template: Template, read_items: tuple[str, ...] = (), new_site: bool = False
+    ) -> SiteState | None:
         """The site's state, or None when the site does not exist."""
         try:
             state, _ = read_state(site, template, read_items=read_items, new_site=new_site)
@@ -214,12 +235,16 @@ class Provisioner:
         p = plan(template, state)
         p.notes.extend(notes)
         if dry_run:
-            return SiteResult(self.hub_url, "planned", state.title, plan=p, site_id=state.site_id, notes=notes)
+            return SiteResult(
+                self.hub_url, "planned", state.title, plan=p, site_id=state.site_id, notes=notes
+            )
         report = apply_plan(site, p, state)
         if not report.ok:
             raise ProvisionError(failure_message(report), report=report)
         outcome = "created" if created else ("updated" if report.results or notes else "up to date")
-        return SiteResult(self.hub_url, outcome, state.title, plan=p, report=report, site_id=state.site_id, notes=notes)
+        return SiteResult(
+            self.hub_url, outcome, state.title, plan=p, report=report, site_id=state.site_id, notes=notes
+        )
 
     def hub_id(self) -> str:
         """The hub's id (read once)."""
@@ -227,8 +252,10 @@ class Provisioner:
             if self._hub_id is None:
                 d = self.client(self.hub_url).get("Site", {"$select": "Id,IsHubSite,HubSiteId"})
                 if not d.get("IsHubSite"):
-                    raise VeiviserError(f"{self.hub_url} is not a hub site",
-                                        hint=f"Run `veiviser provision hub --url {self.hub_url}` first.")
+                    raise VeiviserError(
+                        f"{self.hub_url} is not a hub site",
+                        hint=f"Run `veiviser provision hub --url {self.hub_url}` first.",
+                    )
                 self._hub_id = str(d.get("HubSiteId") or d["Id"]).lower()
             return self._hub_id
 
@@ -237,13 +264,29 @@ class Provisioner:
     def project_url(self, alias: str) -> str:
         return site_url_for(self.hub_url, alias)
 
-    def hub_rows(self, hub: SiteClient, url: str, site_id: str, costs: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def hub_rows(
+        self, hub: SiteClient, url: str, site_id: str, costs: bool
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Register items for ``url`` and (if ``costs``) cost items for ``site_id``, in one ``$batch``."""
-        ops = [Operation("GET", f"Web/lists/GetByTitle('{REGISTER_LIST}')/items?$filter=GtSiteUrl eq "
-                                f"{odata_literal(url)}&$top=50", key="register", list=REGISTER_LIST)]
+        ops = [
+            Operation(
+                "GET",
+                f"Web/lists/GetByTitle('{REGISTER_LIST}')/items?$filter=GtSiteUrl eq "
+                f"{odata_literal(url)}&$top=50",
+                key="register",
+                list=REGISTER_LIST,
+            )
+        ]
         if costs:
-            ops.append(Operation("GET", f"Web/lists/GetByTitle('{COSTS_LIST}')/items?$filter=GtSiteId eq "
-                                        f"{odata_literal(site_id)}&$top=500", key="costs", list=COSTS_LIST))
+            ops.append(
+                Operation(
+                    "GET",
+                    f"Web/lists/GetByTitle('{COSTS_LIST}')/items?$filter=GtSiteId eq "
+                    f"{odata_literal(site_id)}&$top=500",
+                    key="costs",
+                    list=COSTS_LIST,
+                )
+            )
         out: dict[str, list[dict[str, Any]]] = {"register": [], "costs": []}
         for r in hub.batch(ops):
             if not r.ok:
@@ -288,15 +331,19 @@ class Provisioner:
         """Bring an existing project site to the current template; people and parameters are kept."""
         return self._project(request, self.project_url(request.alias), dry_run=dry_run, upgrade=True)
 
-    def _project(self, request: ProjectRequest, url: str, *, dry_run: bool, upgrade: bool = False) -> SiteResult:
+    def _project(
+        self, request: ProjectRequest, url: str, *, dry_run: bool, upgrade: bool = False
+    ) -> SiteResult:
         template = self.project_template
         hub = self.client(self.hub_url)
         site = self.client(url)
         state = self._read(site, template, read_items=(PROPERTIES_KEY,))
         created = False
         if state is None and upgrade:
-            raise ProvisionError(f"[{url}] the site in the hub register does not exist any more",
-                                 hint="Remove or mark the register item; upgrade never creates sites.")
+            raise ProvisionError(
+                f"[{url}] the site in the hub register does not exist any more",
+                hint="Remove or mark the register item; upgrade never creates sites.",
+            )
         if state is None:
             if dry_run:
                 p = plan(template, SiteState(url=url), data=[self._properties(request, None, None, url, {})])
@@ -305,15 +352,20 @@ class Provisioner:
                 builtin = {lst.key for lst in template.lists if lst.existing}
                 if any(d.list in builtin for d in p.drift):
                     p.drift = [d for d in p.drift if d.list not in builtin]
-                    p.notes.append("the site's own libraries (" + ", ".join(
-                        template.get_list(k).title for k in sorted(builtin)) + ") get their fields once it exists")
+                    p.notes.append(
+                        "the site's own libraries ("
+                        + ", ".join(template.get_list(k).title for k in sorted(builtin))
+                        + ") get their fields once it exists"
+                    )
                 return SiteResult(url, "planned", request.title, request.alias, plan=p)
             self._create(url, request.title, request.owner)
             created = True
             site = self.client(url)
             state = self._read(site, template, read_items=(PROPERTIES_KEY,), new_site=True)
             if state is None:
-                raise ProvisionError(f"{url} was created but cannot be read", hint="Run the command again in a minute.")
+                raise ProvisionError(
+                    f"{url} was created but cannot be read", hint="Run the command again in a minute."
+                )
         register, cost_rows = self.hub_rows(hub, url, state.site_id, bool(request.operating_costs))
         props_item = self._properties_item(state)
         if upgrade:
@@ -339,19 +391,36 @@ class Provisioner:
         p = plan(template, state, data=data)
         p.notes.extend(notes)
         if dry_run:
-            return SiteResult(url, "planned", request.title, request.alias, plan=p, site_id=state.site_id, notes=notes)
+            return SiteResult(
+                url, "planned", request.title, request.alias, plan=p, site_id=state.site_id, notes=notes
+            )
         report = apply_plan(site, p, state)
         if not report.ok:
             raise ProvisionError(failure_message(report), report=report)
         mine = [r for r in register if str(r.get("GtSiteId") or "").lower() == state.site_id]
-        wrote_register = self._write_register(hub, request, state, mine[0] if mine else None, claim=False,
-                                              people_changed=created or previous.get("leader") != request.leader
-                                              or previous.get("owner") != request.owner)
+        wrote_register = self._write_register(
+            hub,
+            request,
+            state,
+            mine[0] if mine else None,
+            claim=False,
+            people_changed=created
+            or previous.get("leader") != request.leader
+            or previous.get("owner") != request.owner,
+        )
         wrote_costs = self._write_costs(hub, request, state, cost_rows) if request.operating_costs else False
         changed = bool(report.results) or bool(notes) or wrote_register or wrote_costs
         outcome = "created" if created else ("updated" if changed else "up to date")
-        return SiteResult(url, outcome, request.title, request.alias, plan=p, report=report,
-                          site_id=state.site_id, notes=notes)
+        return SiteResult(
+            url,
+            outcome,
+            request.title,
+            request.alias,
+            plan=p,
+            report=report,
+            site_id=state.site_id,
+            notes=notes,
+        )
 
     # --- ownership, properties, register ------------------------------------------------------------
 
@@ -362,8 +431,9 @@ class Provisioner:
             return None
         return sorted(ls.items, key=lambda r: int(r.get("Id") or r.get("ID") or 0))[0]
 
-    def _check_ownership(self, state: SiteState, register: list[dict[str, Any]], props: dict[str, Any] | None,
-                         url: str) -> None:
+    def _check_ownership(
+        self, state: SiteState, register: list[dict[str, Any]], props: dict[str, Any] | None, url: str
+    ) -> None:
         ids = {str(r.get("GtSiteId") or "").lower() for r in register}
         props_id = str((props or {}).get("GtSiteId") or "").lower()
         ours = state.site_id in ids or props_id == state.site_id
@@ -383,14 +453,18 @@ class Provisioner:
             raise ForeignSiteError(
                 f"[{url}] the site already exists with someone else's content ({'; '.join(reasons)}); nothing was written",
                 hint="Choose another alias, or pass --adopt if this site should become a veiviser project site "
-                     "(veiviser only adds, it never deletes).",
+                "(veiviser only adds, it never deletes).",
             )
 
-    def _people(self, site: SiteClient, request: ProjectRequest, previous: Mapping[str, Any], new: bool,
-                dry_run: bool) -> dict[str, Any]:
+    def _people(
+        self, site: SiteClient, request: ProjectRequest, previous: Mapping[str, Any], new: bool, dry_run: bool
+    ) -> dict[str, Any]:
         """Person values to write; EnsureUser only when an e-mail changed since the last run."""
         out: dict[str, Any] = {}
-        for name, email, key in (("GtProjectManager", request.leader, "leader"), ("GtProjectOwner", request.owner, "owner")):
+        for name, email, key in (
+            ("GtProjectManager", request.leader, "leader"),
+            ("GtProjectOwner", request.owner, "owner"),
+        ):
             if email and (new or previous.get(key) != email):
                 out[name] = LookupValue(0) if dry_run else LookupValue(site.ensure_user(email))
         return out
@@ -404,7 +478,9 @@ class Provisioner:
             return None
         return value if not fdef.choices or value in fdef.choices or fdef.fill_in else None
 
-    def _common_values(self, request: ProjectRequest, url: str, site_id: str, template: Template, list_key: str) -> dict[str, Any]:
+    def _common_values(
+        self, request: ProjectRequest, url: str, site_id: str, template: Template, list_key: str
+    ) -> dict[str, Any]:
         values: dict[str, Any] = {
             "Title": request.title,
             "GtSiteUrl": url,
@@ -413,7 +489,9 @@ class Provisioner:
             "GtStartYear": request.start_year,
             "GtProjectPhase": self._choice(list_key, "GtProjectPhase", request.phase, template),
             "GtProjectPhaseText": request.phase,
-            "GtProjectLifecycleStatus": self._choice(list_key, "GtProjectLifecycleStatus", request.lifecycle_status, template),
+            "GtProjectLifecycleStatus": self._choice(
+                list_key, "GtProjectLifecycleStatus", request.lifecycle_status, template
+            ),
             "GtProjectServiceAreaText": request.service_area,
         }
         area = self._choice(list_key, "GtProjectServiceArea", request.service_area, template)
@@ -424,15 +502,31 @@ class Provisioner:
 
     def _stamp(self) -> dict[str, Any]:
         t = self.project_template
-        return {"GtProjectTemplate": t.name, "GtInstalledVersion": t.version, "GtCurrentVersion": t.version,
-                "GtTemplateVersion": t.stamp, "GtProjectExtensions": ",".join(t.extensions) or None}
+        return {
+            "GtProjectTemplate": t.name,
+            "GtInstalledVersion": t.version,
+            "GtCurrentVersion": t.version,
+            "GtTemplateVersion": t.stamp,
+            "GtProjectExtensions": ",".join(t.extensions) or None,
+        }
 
-    def _properties(self, request: ProjectRequest, state: SiteState | None, item: dict[str, Any] | None, url: str,
-                    people: Mapping[str, Any]) -> DataItem:
+    def _properties(
+        self,
+        request: ProjectRequest,
+        state: SiteState | None,
+        item: dict[str, Any] | None,
+        url: str,
+        people: Mapping[str, Any],
+    ) -> DataItem:
         site_id = state.site_id if state else ""
         values = self._common_values(request, url, site_id, self.project_template, PROPERTIES_KEY)
         values.update(people)
-        params = {"alias": request.alias, "owner": request.owner, "leader": request.leader, "hub": self.hub_url}
+        params = {
+            "alias": request.alias,
+            "owner": request.owner,
+            "leader": request.leader,
+            "hub": self.hub_url,
+        }
         previous = _parameters(item)
         if item is None or any(previous.get(k) != v for k, v in params.items()):
             values["TemplateParameters"] = json.dumps(params, ensure_ascii=False, sort_keys=True)
@@ -441,8 +535,16 @@ class Provisioner:
         stamp = {k: v for k, v in self._stamp().items() if v is not None and lst.has_field(k)}
         return DataItem(PROPERTIES_KEY, values, match=None, label="Prosjektegenskaper", stamp=stamp)
 
-    def _write_register(self, hub: SiteClient, request: ProjectRequest, state: SiteState, row: dict[str, Any] | None,
-                        *, claim: bool, people_changed: bool = False) -> bool:
+    def _write_register(
+        self,
+        hub: SiteClient,
+        request: ProjectRequest,
+        state: SiteState,
+        row: dict[str, Any] | None,
+        *,
+        claim: bool,
+        people_changed: bool = False,
+    ) -> bool:
         """Create or update the register item keyed by site id; returns True if it wrote."""
         values = self._common_values(request, state.url, state.site_id, self.hub_template, "projects")
         if claim:
@@ -456,26 +558,38 @@ class Provisioner:
         if row is None:
             results = hub.create_items(REGISTER_LIST, [values])
         else:
-            changed = {k: v for k, v in values.items()
-                       if not same_value(v, row.get(f"{k}Id") if isinstance(v, LookupValue) else row.get(k))}
+            changed = {
+                k: v
+                for k, v in values.items()
+                if not same_value(v, row.get(f"{k}Id") if isinstance(v, LookupValue) else row.get(k))
+            }
             if not changed:
                 return False
             results = hub.update_items(REGISTER_LIST, {int(row.get("Id") or row.get("ID")): changed})
         failed = [r for r in results if not r.ok]
         if failed:
-            raise ProvisionError(f"[{self.hub_url}, list {REGISTER_LIST!r}] could not write the register item for "
-                                 f"{state.url}: {failed[0].error}")
+            raise ProvisionError(
+                f"[{self.hub_url}, list {REGISTER_LIST!r}] could not write the register item for "
+                f"{state.url}: {failed[0].error}"
+            )
         return True
 
-    def _write_costs(self, hub: SiteClient, request: ProjectRequest, state: SiteState, rows: list[dict[str, Any]]) -> bool:
+    def _write_costs(
+        self, hub: SiteClient, request: ProjectRequest, state: SiteState, rows: list[dict[str, Any]]
+    ) -> bool:
         """Upsert one Driftskostnader item per year, keyed ``<site id>:<year>`` (amounts in kroner)."""
         by_key = {str(r.get("GtCostKey")): r for r in rows}
         creates: list[dict[str, Any]] = []
         updates: dict[int, dict[str, Any]] = {}
         for year, amount in sorted(request.operating_costs.items()):
-            values = {"GtSiteId": state.site_id, "GtProjectTitle": request.title, "GtCostYear": year,
-                      "GtOperatingCost": float(Decimal(amount) * 1000), "GtCostKey": f"{state.site_id}:{year}",
-                      "Title": f"{request.title[:200]} {year}"}
+            values = {
+                "GtSiteId": state.site_id,
+                "GtProjectTitle": request.title,
+                "GtCostYear": year,
+                "GtOperatingCost": float(Decimal(amount) * 1000),
+                "GtCostKey": f"{state.site_id}:{year}",
+                "Title": f"{request.title[:200]} {year}",
+            }
             row = by_key.get(values["GtCostKey"])
             if row is None:
                 creates.append(values)
@@ -490,8 +604,10 @@ class Provisioner:
             results += hub.update_items(COSTS_LIST, updates)
         failed = [r for r in results if not r.ok]
         if failed:
-            raise ProvisionError(f"[{self.hub_url}, list {COSTS_LIST!r}] could not write operating costs for "
-                                 f"{state.url}: {failed[0].error}")
+            raise ProvisionError(
+                f"[{self.hub_url}, list {COSTS_LIST!r}] could not write operating costs for "
+                f"{state.url}: {failed[0].error}"
+            )
         return bool(results)
 
 

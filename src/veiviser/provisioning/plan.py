@@ -260,7 +260,9 @@ def _order_fields(fields: list[FieldDef]) -> list[FieldDef]:
     done: list[FieldDef] = []
     names = {f.name for f in calc}
     while calc:
-        progress = [f for f in calc if all(r not in names or r in {d.name for d in done} for r in f.formula_refs())]
+        progress = [
+            f for f in calc if all(r not in names or r in {d.name for d in done} for r in f.formula_refs())
+        ]
         if not progress:
             progress = calc[:1]
         for f in progress:
@@ -280,20 +282,47 @@ def plan(template: Template, state: SiteState, *, data: Iterable[DataItem] = ())
         existing = state.lists.get(lst.key)
         if existing is None:
             if lst.existing:
-                out.drift.append(Drift(lst.key, lst.url, f"{(lst.template_type == 101 and 'library') or 'list'} "
-                                       f"{lst.title!r} should come with the site but is missing; not created"))
+                out.drift.append(
+                    Drift(
+                        lst.key,
+                        lst.url,
+                        f"{(lst.template_type == 101 and 'library') or 'list'} "
+                        f"{lst.title!r} should come with the site but is missing; not created",
+                    )
+                )
                 continue
-            out.steps.append(Step("create_list", ROUND_CREATE, lst.key, lst.url,
-                                  f"create {lst.url!r}" + (f", title {lst.title!r}" if url_leaf(lst) != lst.title else ""),
-                                  {"body": list_create_body(lst)}))
+            out.steps.append(
+                Step(
+                    "create_list",
+                    ROUND_CREATE,
+                    lst.key,
+                    lst.url,
+                    f"create {lst.url!r}" + (f", title {lst.title!r}" if url_leaf(lst) != lst.title else ""),
+                    {"body": list_create_body(lst)},
+                )
+            )
             existing = ListState(id="", title=url_leaf(lst), entity_type="", details=True, items=[])
             if url_leaf(lst) != lst.title:
-                out.steps.append(Step("update_list", ROUND_CONTENT, lst.key, lst.title, f"title {lst.title!r}",
-                                      {"values": {"Title": lst.title}}))
+                out.steps.append(
+                    Step(
+                        "update_list",
+                        ROUND_CONTENT,
+                        lst.key,
+                        lst.title,
+                        f"title {lst.title!r}",
+                        {"values": {"Title": lst.title}},
+                    )
+                )
         else:
             if existing.base_template != lst.template_type:
-                out.drift.append(Drift(lst.key, lst.url, f"list {existing.title!r} has template {existing.base_template}, "
-                                       f"not {lst.template_type}; left as it is"))
+                out.drift.append(
+                    Drift(
+                        lst.key,
+                        lst.url,
+                        f"list {existing.title!r} has template {existing.base_template}, "
+                        f"not {lst.template_type}; left as it is",
+                    )
+                )
                 continue
             changes: dict[str, Any] = {}
             if existing.title != lst.title and not lst.existing:
@@ -301,8 +330,16 @@ def plan(template: Template, state: SiteState, *, data: Iterable[DataItem] = ())
             if lst.content_types_enabled and not existing.content_types_enabled and lst.content_types:
                 changes["ContentTypesEnabled"] = True
             if changes:
-                out.steps.append(Step("update_list", ROUND_CONTENT, lst.key, lst.title,
-                                      ", ".join(f"{k} {v!r}" for k, v in changes.items()), {"values": changes}))
+                out.steps.append(
+                    Step(
+                        "update_list",
+                        ROUND_CONTENT,
+                        lst.key,
+                        lst.title,
+                        ", ".join(f"{k} {v!r}" for k, v in changes.items()),
+                        {"values": changes},
+                    )
+                )
             if not existing.details:
                 out.notes.append(f"list {lst.title!r}: could not read its fields; re-run after fixing access")
                 continue
@@ -343,8 +380,16 @@ def _plan_content_types(template: Template, state: SiteState, out: Plan) -> None
     if state.site_fields is not None:
         for fdef in _site_columns(template):
             if fdef.name not in state.site_fields:
-                out.steps.append(Step("create_site_field", ROUND_CREATE, None, fdef.name, fdef.type.value,
-                                      {"schema_xml": fdef.schema_xml()}))
+                out.steps.append(
+                    Step(
+                        "create_site_field",
+                        ROUND_CREATE,
+                        None,
+                        fdef.name,
+                        fdef.type.value,
+                        {"schema_xml": fdef.schema_xml()},
+                    )
+                )
     expected: dict[str, list[str]] = {}
     for ct in sorted(template.content_types, key=lambda c: len(c.id)):  # parents first
         want = _linkable(template, ct.id)
@@ -362,7 +407,9 @@ def _plan_content_types(template: Template, state: SiteState, out: Plan) -> None
         # Every content type inherits Title from Item (0x01); it is never added as a link.
         missing = [name for name in want if name not in have and name != "Title"]
         for name in missing:
-            out.steps.append(Step("add_field_link", ROUND_CREATE, None, ct.name, name, {"ct": ct.id, "field": name}))
+            out.steps.append(
+                Step("add_field_link", ROUND_CREATE, None, ct.name, name, {"ct": ct.id, "field": name})
+            )
         if not exists or not missing:
             continue
         for key, ls in state.lists.items():  # list content types bound before the links were complete
@@ -370,13 +417,25 @@ def _plan_content_types(template: Template, state: SiteState, out: Plan) -> None
                 if sid.upper().startswith(ct.id.upper()) and _derived_directly(sid, ct.id, template):
                     for name in missing:
                         if name in ls.fields or name in BUILTIN_FIELDS:
-                            out.steps.append(Step("add_field_link", ROUND_CONTENT, key, ct.name, name,
-                                                  {"ct": sid, "field": name}))
+                            out.steps.append(
+                                Step(
+                                    "add_field_link",
+                                    ROUND_CONTENT,
+                                    key,
+                                    ct.name,
+                                    name,
+                                    {"ct": sid, "field": name},
+                                )
+                            )
 
 
 def _derived_directly(list_ct: str, site_ct: str, template: Template) -> bool:
     """True when ``list_ct`` is bound from ``site_ct`` itself, not from one of its template children."""
-    longer = [c.id for c in template.content_types if len(c.id) > len(site_ct) and list_ct.upper().startswith(c.id.upper())]
+    longer = [
+        c.id
+        for c in template.content_types
+        if len(c.id) > len(site_ct) and list_ct.upper().startswith(c.id.upper())
+    ]
     return not longer
 
 
@@ -391,7 +450,9 @@ def _plan_create_content_type(ct: ContentTypeDef, out: Plan) -> None:
     out.steps.append(Step("create_content_type", ROUND_CREATE, None, ct.name, ct.id, {"body": body}))
 
 
-def _plan_list(template: Template, lst: ListDef, existing: ListState, state: SiteState, out: Plan, *, new: bool) -> None:
+def _plan_list(
+    template: Template, lst: ListDef, existing: ListState, state: SiteState, out: Plan, *, new: bool
+) -> None:
     list_ids = state.list_ids()
     blocked: set[str] = set()  # fields in drift: nothing that depends on them is planned
     for fdef in _field_order(lst):
@@ -408,31 +469,61 @@ def _plan_list(template: Template, lst: ListDef, existing: ListState, state: Sit
                 parent_id = parent.id if parent else str(lst.field(fdef.projected_from).field_id)
             if fdef.type is FieldType.CALCULATED and any(r in blocked for r in fdef.formula_refs()):
                 blocked.add(fdef.name)
-                out.drift.append(Drift(lst.key, fdef.name, "calculated field not added: an operand is in drift"))
+                out.drift.append(
+                    Drift(lst.key, fdef.name, "calculated field not added: an operand is in drift")
+                )
                 continue
             xml = fdef.schema_xml(parent_id=_uuid(parent_id) if parent_id else None)
             detail = fdef.type.value
             if fdef.lookup_list:
                 detail += f" → {template.get_list(fdef.lookup_list).title}"
-            out.steps.append(Step("create_field", ROUND_CONTENT, lst.key, fdef.name, detail,
-                                  {"schema_xml": xml, "lookup_list": fdef.lookup_list}))
+            out.steps.append(
+                Step(
+                    "create_field",
+                    ROUND_CONTENT,
+                    lst.key,
+                    fdef.name,
+                    detail,
+                    {"schema_xml": xml, "lookup_list": fdef.lookup_list},
+                )
+            )
             continue
         if not type_matches(fdef, have):
             blocked.add(fdef.name)
-            out.drift.append(Drift(lst.key, fdef.name, f"field is {have.type}, template says {fdef.type.value}; left as it is"))
+            out.drift.append(
+                Drift(
+                    lst.key,
+                    fdef.name,
+                    f"field is {have.type}, template says {fdef.type.value}; left as it is",
+                )
+            )
             continue
         if fdef.is_lookup and not fdef.is_projected:
             target = list_ids.get(fdef.lookup_list or "")
             if target and have.lookup_list and have.lookup_list != target.lower():
                 blocked.add(fdef.name)
-                out.drift.append(Drift(lst.key, fdef.name, f"lookup points to list {have.lookup_list}, not "
-                                       f"{template.get_list(fdef.lookup_list or '').title!r}; never re-created"))
+                out.drift.append(
+                    Drift(
+                        lst.key,
+                        fdef.name,
+                        f"lookup points to list {have.lookup_list}, not "
+                        f"{template.get_list(fdef.lookup_list or '').title!r}; never re-created",
+                    )
+                )
                 continue
         if fdef.type in CHOICE_TYPES and have.type in ("Choice", "MultiChoice"):
             missing = [c for c in fdef.choices if c not in have.choices]
             if missing:
-                out.steps.append(Step("extend_choices", ROUND_CONTENT, lst.key, fdef.name, "add " + ", ".join(missing),
-                                      {"choices": [*have.choices, *missing], "multi": have.type == "MultiChoice"}))
+                out.steps.append(
+                    Step(
+                        "extend_choices",
+                        ROUND_CONTENT,
+                        lst.key,
+                        fdef.name,
+                        "add " + ", ".join(missing),
+                        {"choices": [*have.choices, *missing], "multi": have.type == "MultiChoice"},
+                    )
+                )
         if fdef.indexed and not have.indexed:
             out.steps.append(Step("set_indexed", ROUND_CONTENT, lst.key, fdef.name, "index the column", {}))
     for ref in lst.content_types:
@@ -445,24 +536,52 @@ def _plan_list(template: Template, lst: ListDef, existing: ListState, state: Sit
         fields = [f for f in view.fields if f not in blocked]
         if have_view is None and new and view.title == NEW_LIST_VIEW.get(lst.template_type):
             # SharePoint gives a new list this view (with LinkTitle only): complete it, never duplicate it.
-            out.steps.append(Step("update_view", ROUND_CONTENT, lst.key, view.title, "query and row limit", {
-                "values": {"ViewQuery": render_view_query(view, lst), "RowLimit": view.row_limit}}))
+            out.steps.append(
+                Step(
+                    "update_view",
+                    ROUND_CONTENT,
+                    lst.key,
+                    view.title,
+                    "query and row limit",
+                    {"values": {"ViewQuery": render_view_query(view, lst), "RowLimit": view.row_limit}},
+                )
+            )
             for name in fields:
                 if name != "LinkTitle":
-                    out.steps.append(Step("add_view_field", ROUND_CONTENT, lst.key, view.title, name, {"field": name}))
+                    out.steps.append(
+                        Step("add_view_field", ROUND_CONTENT, lst.key, view.title, name, {"field": name})
+                    )
         elif have_view is None:
-            out.steps.append(Step("create_view", ROUND_CONTENT, lst.key, view.title, f"{len(fields)} fields", {
-                "fields": fields, "query": render_view_query(view, lst), "row_limit": view.row_limit,
-                "paged": view.paged, "default": view.default,
-            }))
+            out.steps.append(
+                Step(
+                    "create_view",
+                    ROUND_CONTENT,
+                    lst.key,
+                    view.title,
+                    f"{len(fields)} fields",
+                    {
+                        "fields": fields,
+                        "query": render_view_query(view, lst),
+                        "row_limit": view.row_limit,
+                        "paged": view.paged,
+                        "default": view.default,
+                    },
+                )
+            )
         elif have_view.fields is not None:
             for name in fields:
-                if name not in have_view.fields and not (name == "LinkTitle" and "LinkTitleNoMenu" in have_view.fields):
-                    out.steps.append(Step("add_view_field", ROUND_CONTENT, lst.key, view.title, name, {"field": name}))
+                if name not in have_view.fields and not (
+                    name == "LinkTitle" and "LinkTitleNoMenu" in have_view.fields
+                ):
+                    out.steps.append(
+                        Step("add_view_field", ROUND_CONTENT, lst.key, view.title, name, {"field": name})
+                    )
     _plan_seed(lst, existing, out)
 
 
-def _plan_default_content_type(template: Template, lst: ListDef, existing: ListState, out: Plan, *, new: bool) -> None:
+def _plan_default_content_type(
+    template: Template, lst: ListDef, existing: ListState, out: Plan, *, new: bool
+) -> None:
     """PP365's arrangement on lists with content types enabled: the template's content types only, in
     template order, so the first (Usikkerhet: «Risiko») is the default for new items.
 
@@ -475,21 +594,45 @@ def _plan_default_content_type(template: Template, lst: ListDef, existing: ListS
     if not (lst.content_types_enabled and lst.content_types):
         return
     if new:
-        out.steps.append(Step("remove_content_type", ROUND_CONTENT, lst.key, "Element", "generic Item content type",
-                              {"id": None}))
+        out.steps.append(
+            Step(
+                "remove_content_type",
+                ROUND_CONTENT,
+                lst.key,
+                "Element",
+                "generic Item content type",
+                {"id": None},
+            )
+        )
         return
     for sid, name in existing.content_types:
         if not is_generic_item_ct(sid):
             continue
         in_use = existing.generic_ct_in_use.get(sid)
         if in_use is None:
-            out.notes.append(f"list {lst.title!r}: could not check whether items use content type {name!r}; not removed")
+            out.notes.append(
+                f"list {lst.title!r}: could not check whether items use content type {name!r}; not removed"
+            )
         elif in_use:
-            out.drift.append(Drift(lst.key, name, f"items use the generic content type {name!r}, so it stays (and stays "
-                                   "the default for new items); give them a template content type, then run again"))
+            out.drift.append(
+                Drift(
+                    lst.key,
+                    name,
+                    f"items use the generic content type {name!r}, so it stays (and stays "
+                    "the default for new items); give them a template content type, then run again",
+                )
+            )
         else:
-            out.steps.append(Step("remove_content_type", ROUND_CONTENT, lst.key, name, "generic Item content type",
-                                  {"id": sid}))
+            out.steps.append(
+                Step(
+                    "remove_content_type",
+                    ROUND_CONTENT,
+                    lst.key,
+                    name,
+                    "generic Item content type",
+                    {"id": sid},
+                )
+            )
     wanted = [template.content_type(ref) for ref in lst.content_types]
     order = []  # template content types in the list's order
     for sid, name in existing.content_types:
@@ -497,9 +640,15 @@ def _plan_default_content_type(template: Template, lst: ListDef, existing: ListS
         if hit is not None and hit not in order:
             order.append(hit)
     if len(order) > 1 and [ct.name for ct in order] != [ct.name for ct in wanted if ct in order]:
-        out.drift.append(Drift(lst.key, "content type order", f"content types are in the order "
-                               f"{', '.join(ct.name for ct in order)}, not the template's; the default for new items "
-                               f"is {order[0].name!r}: change the order in the list settings"))
+        out.drift.append(
+            Drift(
+                lst.key,
+                "content type order",
+                f"content types are in the order "
+                f"{', '.join(ct.name for ct in order)}, not the template's; the default for new items "
+                f"is {order[0].name!r}: change the order in the list settings",
+            )
+        )
 
 
 def _uuid(text: str) -> uuid.UUID:
@@ -519,8 +668,16 @@ def _plan_seed(lst: ListDef, existing: ListState, out: Plan) -> None:
             continue
         have.add(key)
         values = {k: v for k, v in item.values.items() if v is not None}
-        out.steps.append(Step("create_item", ROUND_CONTENT, lst.key, key, _short(values.get("Title") or key),
-                              {"values": values, "seed": True}))
+        out.steps.append(
+            Step(
+                "create_item",
+                ROUND_CONTENT,
+                lst.key,
+                key,
+                _short(values.get("Title") or key),
+                {"values": values, "seed": True},
+            )
+        )
 
 
 def _short(value: Any, n: int = 60) -> str:
@@ -534,7 +691,9 @@ def _plan_data(template: Template, state: SiteState, items: list[DataItem], out:
         existing = state.lists.get(lst.key)
         rows = existing.items if existing is not None else []
         if rows is None:
-            out.notes.append(f"list {lst.title!r}: could not read its items; {data.label or 'item'} not written")
+            out.notes.append(
+                f"list {lst.title!r}: could not read its items; {data.label or 'item'} not written"
+            )
             continue
         if data.match is None:
             match = sorted(rows, key=lambda r: int(r.get("Id") or r.get("ID") or 0))[:1]
@@ -545,21 +704,51 @@ def _plan_data(template: Template, state: SiteState, items: list[DataItem], out:
             values = {**(data.match or {}), **data.create_only, **data.values}
             out.steps.append(Step("create_item", ROUND_CONTENT, lst.key, label, "new", {"values": values}))
             if data.stamp:
-                out.steps.append(Step("stamp_item", ROUND_STAMP, lst.key, label, ", ".join(data.stamp),
-                                      {"created": label, "values": dict(data.stamp)}))
+                out.steps.append(
+                    Step(
+                        "stamp_item",
+                        ROUND_STAMP,
+                        lst.key,
+                        label,
+                        ", ".join(data.stamp),
+                        {"created": label, "values": dict(data.stamp)},
+                    )
+                )
             continue
         if len(match) > 1:
-            out.drift.append(Drift(lst.key, label, f"{len(match)} items match; the first (id {match[0].get('Id')}) is kept up to date"))
+            out.drift.append(
+                Drift(
+                    lst.key,
+                    label,
+                    f"{len(match)} items match; the first (id {match[0].get('Id')}) is kept up to date",
+                )
+            )
         row = match[0]
         row_id = int(row.get("Id") or row.get("ID"))
         changed = {k: v for k, v in data.values.items() if not same_value(v, _item_value(row, k, v))}
         if changed:
-            out.steps.append(Step("update_item", ROUND_CONTENT, lst.key, label, ", ".join(changed),
-                                  {"id": row_id, "values": changed}))
+            out.steps.append(
+                Step(
+                    "update_item",
+                    ROUND_CONTENT,
+                    lst.key,
+                    label,
+                    ", ".join(changed),
+                    {"id": row_id, "values": changed},
+                )
+            )
         stamp = {k: v for k, v in data.stamp.items() if not same_value(v, row.get(k))}
         if stamp:
-            out.steps.append(Step("stamp_item", ROUND_STAMP, lst.key, label, ", ".join(stamp),
-                                  {"id": row_id, "values": stamp}))
+            out.steps.append(
+                Step(
+                    "stamp_item",
+                    ROUND_STAMP,
+                    lst.key,
+                    label,
+                    ", ".join(stamp),
+                    {"id": row_id, "values": stamp},
+                )
+            )
 
 
 def _item_value(row: Mapping[str, Any], name: str, want: Any) -> Any:

@@ -191,15 +191,25 @@ def _view_fields(value: Any) -> list[str] | None:
 def _detail_ops(lst: ListDef, base: str, prefix: str, read_items: bool) -> list[Operation]:
     ops = [
         Operation("GET", f"{base}/Fields", key=(prefix, lst.key, "fields"), list=lst.title),
-        Operation("GET", f"{base}/ContentTypes?$select=StringId,Name", key=(prefix, lst.key, "cts"), list=lst.title),
+        Operation(
+            "GET", f"{base}/ContentTypes?$select=StringId,Name", key=(prefix, lst.key, "cts"), list=lst.title
+        ),
         Operation("GET", f"{base}/Views?$select=Id,Title", key=(prefix, lst.key, "views"), list=lst.title),
     ]
     for view in lst.views:
-        ops.append(Operation("GET", f"{base}/Views/GetByTitle({title_segment(view.title)})/ViewFields",
-                             key=(prefix, lst.key, "viewfields", view.title), list=lst.title))
+        ops.append(
+            Operation(
+                "GET",
+                f"{base}/Views/GetByTitle({title_segment(view.title)})/ViewFields",
+                key=(prefix, lst.key, "viewfields", view.title),
+                list=lst.title,
+            )
+        )
     # No $select: a key field that an interrupted run did not create yet must not fail the read.
     if lst.seed_items or read_items:
-        ops.append(Operation("GET", f"{base}/items?$top=5000", key=(prefix, lst.key, "items"), list=lst.title))
+        ops.append(
+            Operation("GET", f"{base}/items?$top=5000", key=(prefix, lst.key, "items"), list=lst.title)
+        )
     return ops
 
 
@@ -207,7 +217,9 @@ def _list_base_by_title(title: str) -> str:
     return f"Web/lists/GetByTitle({title_segment(title)})"
 
 
-def match_lists(template: Template, existing: list[ListState]) -> tuple[dict[str, ListState], list[ListState]]:
+def match_lists(
+    template: Template, existing: list[ListState]
+) -> tuple[dict[str, ListState], list[ListState]]:
     """Pair template lists with existing lists: by title, entity type (URL leaf) or ASCII creation title."""
     matched: dict[str, ListState] = {}
     used: set[str] = set()
@@ -219,7 +231,11 @@ def match_lists(template: Template, existing: list[ListState]) -> tuple[dict[str
             lambda e, leaf=leaf: e.title == leaf,
         ]
         if lst.existing and lst.template_type == 101:
-            candidates.append(lambda e: e.base_template == 101 and e.title in ("Documents", "Dokumenter", "Delte dokumenter"))
+            candidates.append(
+                lambda e: (
+                    e.base_template == 101 and e.title in ("Documents", "Dokumenter", "Delte dokumenter")
+                )
+            )
         for test in candidates:
             hit = next((e for e in existing if e.id not in used and test(e)), None)
             if hit is not None:
@@ -249,8 +265,11 @@ def read_state(
     ops = [
         Operation("GET", "Site?$select=Id,IsHubSite,HubSiteId,Url", key="site"),
         Operation("GET", "Web?$select=Id,Title,Url", key="web"),
-        Operation("GET", "Web/lists?$select=Id,Title,BaseTemplate,Hidden,ListItemEntityTypeFullName,ContentTypesEnabled",
-                  key="lists"),
+        Operation(
+            "GET",
+            "Web/lists?$select=Id,Title,BaseTemplate,Hidden,ListItemEntityTypeFullName,ContentTypesEnabled",
+            key="lists",
+        ),
         Operation("GET", "Web/ContentTypes?$select=StringId,Name", key="site_cts"),
         Operation("GET", "hubSites", key="hubs"),
         Operation("GET", "Web/Fields?$select=InternalName", key="site_fields"),
@@ -258,8 +277,13 @@ def read_state(
     ]
     if not new_site:  # a new site has none of the template's content types yet: nothing to read
         for ct in template.content_types:
-            ops.append(Operation("GET", f"Web/ContentTypes('{ct.id}')/FieldLinks?$select=Name",
-                                 key=("ctlinks", ct.id.upper())))
+            ops.append(
+                Operation(
+                    "GET",
+                    f"Web/ContentTypes('{ct.id}')/FieldLinks?$select=Name",
+                    key=("ctlinks", ct.id.upper()),
+                )
+            )
     if not new_site:
         for lst in template.lists:
             ops.extend(_detail_ops(lst, _list_base_by_title(lst.title), "t", lst.key in want_items))
@@ -278,7 +302,10 @@ def read_state(
         hub_site_id=None if not hub or str(hub) == ZERO_GUID else str(hub).lower(),
     )
     if results["site_cts"].ok:
-        state.site_content_types = {str(c.get("StringId", "")).upper(): str(c.get("Name", "")) for c in _results(results["site_cts"].value)}
+        state.site_content_types = {
+            str(c.get("StringId", "")).upper(): str(c.get("Name", ""))
+            for c in _results(results["site_cts"].value)
+        }
     if results["site_fields"].ok:
         state.site_fields = {str(f.get("InternalName") or "") for f in _results(results["site_fields"].value)}
     for ct in template.content_types:
@@ -319,8 +346,15 @@ def _read_generic_ct_use(site: SiteClient, template: Template, state: SiteState)
             continue
         for sid, _name in ls.content_types:
             if is_generic_item_ct(sid):
-                ops.append(Operation("GET", f"Web/lists(guid'{ls.id}')/items?$select=Id&$top=1"
-                                     f"&$filter=startswith(ContentTypeId,'{sid}')", key=(key, sid), list=ls.title))
+                ops.append(
+                    Operation(
+                        "GET",
+                        f"Web/lists(guid'{ls.id}')/items?$select=Id&$top=1"
+                        f"&$filter=startswith(ContentTypeId,'{sid}')",
+                        key=(key, sid),
+                        list=ls.title,
+                    )
+                )
     if not ops:
         return
     for r in site.batch(ops):
@@ -339,7 +373,9 @@ def _fill_details(ls: ListState, lst: ListDef, results: dict[Any, OperationResul
     views = results.get((prefix, lst.key, "views"))
     if views is not None and views.ok:
         for v in _results(views.value):
-            ls.views[str(v.get("Title") or "")] = ViewState(str(v.get("Id") or "").lower(), str(v.get("Title") or ""))
+            ls.views[str(v.get("Title") or "")] = ViewState(
+                str(v.get("Id") or "").lower(), str(v.get("Title") or "")
+            )
     for title, vs in ls.views.items():
         vf = results.get((prefix, lst.key, "viewfields", title))
         if vf is not None and vf.ok:

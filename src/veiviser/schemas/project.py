@@ -26,7 +26,9 @@ LIFECYCLE_STATUSES: tuple[str, ...] = ("Aktivt", "Avventer", "Avsluttet")
 """Choices of ``GtProjectLifecycleStatus`` on the hub list «Prosjekter» (model section 7.1)."""
 
 # Deliberately simple: a user principal name / mail address, not full RFC 5322.
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+)
 
 AliasSource = Literal["explicit", "derived", "existing"]
 

@@ -104,9 +104,15 @@ class SourceRecord(BaseModel):
 
     site_id: str = Field(alias="GtSiteId")
     list_id: str = Field(alias="GtSourceListId")
-    item_id: int = Field(validation_alias=AliasChoices("GtSourceItemId", "Id", "ID"), serialization_alias="GtSourceItemId")
+    item_id: int = Field(
+        validation_alias=AliasChoices("GtSourceItemId", "Id", "ID"), serialization_alias="GtSourceItemId"
+    )
     title: Text = Field(None, alias="Title")
-    modified: datetime | None = Field(None, validation_alias=AliasChoices("GtSourceModified", "Modified"), serialization_alias="GtSourceModified")
+    modified: datetime | None = Field(
+        None,
+        validation_alias=AliasChoices("GtSourceModified", "Modified"),
+        serialization_alias="GtSourceModified",
+    )
     project_title: Text = Field(None, alias="GtProjectTitle")
     project_url: Text = Field(None, alias="GtSiteUrl")
     project_phase: Phase = Field(None, alias="GtProjectPhaseText")
@@ -126,11 +132,19 @@ class ProjectRecord(BaseModel):
     title: Text = Field(None, alias="Title")
     site_url: Text = Field(None, alias="GtSiteUrl")
     group_id: Text = Field(None, alias="GtGroupId")
-    phase: Phase = Field(None, validation_alias=AliasChoices("GtProjectPhase", "GtProjectPhaseText"), serialization_alias="GtProjectPhase")
+    phase: Phase = Field(
+        None,
+        validation_alias=AliasChoices("GtProjectPhase", "GtProjectPhaseText"),
+        serialization_alias="GtProjectPhase",
+    )
     project_number: Text = Field(None, alias="GtProjectNumber")
     manager: Text = Field(None, alias="GtProjectManager")
     owner: Text = Field(None, alias="GtProjectOwner")
-    service_area: Text = Field(None, validation_alias=AliasChoices("GtProjectServiceAreaText", "GtProjectServiceArea"), serialization_alias="GtProjectServiceAreaText")
+    service_area: Text = Field(
+        None,
+        validation_alias=AliasChoices("GtProjectServiceAreaText", "GtProjectServiceArea"),
+        serialization_alias="GtProjectServiceAreaText",
+    )
     unit: Text = Field(None, alias="GtProjectUnit")
     start_year: Number = Field(None, alias="GtStartYear")
     start_date: date | None = Field(None, alias="GtStartDate")
@@ -142,7 +156,11 @@ class ProjectRecord(BaseModel):
 class RiskRecord(SourceRecord):
     """A risk or opportunity from Usikkerhet; ``kind`` is the content type (Risiko / Mulighet)."""
 
-    kind: Text = Field(None, validation_alias=AliasChoices("GtUncertaintyType", "ContentType"), serialization_alias="GtUncertaintyType")
+    kind: Text = Field(
+        None,
+        validation_alias=AliasChoices("GtUncertaintyType", "ContentType"),
+        serialization_alias="GtUncertaintyType",
+    )
     description: Text = Field(None, alias="GtRiskDescription")
     phase: Phase = Field(None, alias="GtProjectPhase")
     proximity: Text = Field(None, alias="GtRiskProximity")
@@ -169,7 +187,9 @@ class StakeholderRecord(SourceRecord):
     strategy: Text = Field(None, alias="GtStakeholderStrategy")
     interest: Text = Field(None, alias="GtStakeholderInterest")
     influence: Text = Field(None, alias="GtStakeholderInfluence")
-    influence_possibility: Text = Field(None, alias="GtStakeholderInfluencePossibilty")  # misspelt as in PP365
+    influence_possibility: Text = Field(
+        None, alias="GtStakeholderInfluencePossibilty"
+    )  # misspelt as in PP365
     actions: Text = Field(None, alias="GtStakeholderActions")
 
 
@@ -181,14 +201,20 @@ class BenefitRecord(SourceRecord):
     owner: Text = Field(None, alias="GtGainsOwner")
     realization_time: date | None = Field(None, alias="GtRealizationTime")
     show_in_portfolio: Flag = Field(None, alias="GtShowInPortfolio")
-    change_keys: Annotated[list[str], BeforeValidator(_to_keys)] = Field(default_factory=list, alias="GtChangeKeys")
+    change_keys: Annotated[list[str], BeforeValidator(_to_keys)] = Field(
+        default_factory=list, alias="GtChangeKeys"
+    )
 
 
 class IndicatorRecord(SourceRecord):
     start_value: Number = Field(None, alias="GtStartValue")
     desired_value: Number = Field(None, alias="GtDesiredValue")
     unit: Text = Field(None, alias="GtMeasurementUnit")
-    benefit_item_id: LookupId = Field(None, validation_alias=AliasChoices("GtGainLookupId", "GtGainLookup"), serialization_alias="GtGainLookupId")
+    benefit_item_id: LookupId = Field(
+        None,
+        validation_alias=AliasChoices("GtGainLookupId", "GtGainLookup"),
+        serialization_alias="GtGainLookupId",
+    )
     benefit_key: Text = Field(None, alias="GtGainKey")
     benefit_title: Text = Field(None, alias="GtGainTitle")
 
@@ -198,7 +224,9 @@ class MeasurementRecord(SourceRecord):
     value: Number = Field(None, alias="GtMeasurementValue")
     comment: Text = Field(None, alias="GtMeasurementComment")
     indicator_item_id: LookupId = Field(
-        None, validation_alias=AliasChoices("GtMeasureIndicatorLookupId", "GtMeasureIndicatorLookup"), serialization_alias="GtMeasureIndicatorLookupId"
+        None,
+        validation_alias=AliasChoices("GtMeasureIndicatorLookupId", "GtMeasureIndicatorLookup"),
+        serialization_alias="GtMeasureIndicatorLookupId",
     )
     indicator_key: Text = Field(None, alias="GtIndicatorKey")
     indicator_title: Text = Field(None, alias="GtIndicatorTitle")

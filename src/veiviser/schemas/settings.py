@@ -77,7 +77,9 @@ class ConnectionSettings(BaseSettings):
                 if not getattr(self, name):
                     missing.append(f"VEIVISER_{name.upper()}")
         if missing:
-            raise ValueError(f"auth mode {self.auth!r} needs {', '.join(missing)}; set them in the environment")
+            raise ValueError(
+                f"auth mode {self.auth!r} needs {', '.join(missing)}; set them in the environment"
+            )
         return self
 
     @property

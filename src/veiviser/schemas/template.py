@@ -112,7 +112,9 @@ class FieldDef(_Model):
     indexed: bool = False
     hidden: bool = False
     read_only: bool = False
-    unique: bool = Field(False, description="EnforceUniqueValues (needs indexed): guards sync keys against duplicates.")
+    unique: bool = Field(
+        False, description="EnforceUniqueValues (needs indexed): guards sync keys against duplicates."
+    )
     show_in_new_form: bool = True
     show_in_edit_form: bool = True
     default: str | int | float | bool | None = Field(
@@ -132,10 +134,13 @@ class FieldDef(_Model):
     number_of_lines: int | None = Field(None, ge=1, description="Note: lines in the edit box.")
     rich_text: bool = Field(False, description="Note: rich text (FullHtml).")
     lcid: int | None = Field(None, description="Currency: locale, e.g. 1044.")
-    formula: str | None = Field(None, description="Calculated: formula, e.g. =GtRiskProbability*GtRiskConsequence.")
+    formula: str | None = Field(
+        None, description="Calculated: formula, e.g. =GtRiskProbability*GtRiskConsequence."
+    )
     result_type: Literal["Number", "Text", "Currency", "DateTime", "Boolean"] | None = None
     field_refs: list[str] = Field(
-        default_factory=list, description="Calculated: operand internal names; derived from the formula when empty."
+        default_factory=list,
+        description="Calculated: operand internal names; derived from the formula when empty.",
     )
     lookup_list: str | None = Field(None, description="Lookup: key of the target list in the same template.")
     show_field: str | None = Field(None, description="Lookup: field of the target list shown (Title, ID, …).")
@@ -195,7 +200,9 @@ LinkItem = Annotated[FieldLink, BeforeValidator(_link_from_str, json_schema_inpu
 class ContentTypeDef(_Model):
     """A site content type with a fixed ID; children inherit the parent's field links."""
 
-    id: str = Field(description="Content type ID, e.g. 0x0100A87AE71CBF2643A6BC9D0948BD2EE897 (quote it in YAML).")
+    id: str = Field(
+        description="Content type ID, e.g. 0x0100A87AE71CBF2643A6BC9D0948BD2EE897 (quote it in YAML)."
+    )
     name: str
     description: str | None = None
     group: str | None = None
@@ -228,7 +235,9 @@ class ViewDef(_Model):
 
     title: str
     fields: list[str] = Field(description="View fields in order (internal names; LinkTitle, ID, … allowed).")
-    query: str | None = Field(None, description="Raw CAML (<Where>…</Where><OrderBy>…), used instead of filters.")
+    query: str | None = Field(
+        None, description="Raw CAML (<Where>…</Where><OrderBy>…), used instead of filters."
+    )
     filters: list[ViewFilter] = Field(default_factory=list)
     order_by: list[OrderItem] = Field(default_factory=list)
     group_by: list[str] = Field(default_factory=list)
@@ -236,7 +245,8 @@ class ViewDef(_Model):
     paged: bool = True
     default: bool = False
     current_phase: bool = Field(
-        False, description="Filtered on the project's current phase; the engine rewrites it on a phase change."
+        False,
+        description="Filtered on the project's current phase; the engine rewrites it on a phase change.",
     )
 
 
@@ -260,12 +270,16 @@ class ListDef(_Model):
     hidden: bool = False
     versioning: bool | None = Field(True, description="Major versions on; None leaves SharePoint's default.")
     attachments: bool = True
-    existing: bool = Field(False, description="Exists with the site (e.g. the group's document library): never create.")
+    existing: bool = Field(
+        False, description="Exists with the site (e.g. the group's document library): never create."
+    )
     content_types_enabled: bool = False
     content_types: list[str] = Field(default_factory=list, description="Bound content types (ID or name).")
     fields: list[FieldDef] = Field(default_factory=list)
     views: list[ViewDef] = Field(default_factory=list)
-    key_fields: list[str] = Field(default_factory=list, description="Fields whose values identify a seed item.")
+    key_fields: list[str] = Field(
+        default_factory=list, description="Fields whose values identify a seed item."
+    )
     seed_items: list[SeedItem] = Field(default_factory=list)
 
     def field(self, name: str) -> FieldDef:
@@ -634,13 +648,22 @@ def _check_template(t: Template) -> Iterator[tuple[Loc, str]]:
         parent = t.parent_id_of(ct)
         for li, link in enumerate(ct.field_links):
             if link.name not in BUILTIN_FIELDS and not any(lst.has_field(link.name) for lst in t.lists):
-                yield ("content_types", i, "field_links", li), f"content type {ct.name!r}: field {link.name} is defined in no list"
+                yield (
+                    ("content_types", i, "field_links", li),
+                    f"content type {ct.name!r}: field {link.name} is defined in no list",
+                )
         if parent.upper() not in ct_ids:
             yield ("content_types", i, "parent"), f"content type {ct.name!r}: parent {parent} is not defined"
         elif not ct.id.upper().startswith(parent.upper()) or ct.id.upper() == parent.upper():
-            yield ("content_types", i, "id"), f"content type {ct.name!r}: ID does not extend its parent {parent}"
+            yield (
+                ("content_types", i, "id"),
+                f"content type {ct.name!r}: ID does not extend its parent {parent}",
+            )
         for value, idx in _dupes([link.name for link in ct.field_links]).items():
-            yield ("content_types", i, "field_links", idx[1]), f"content type {ct.name!r}: field {value} linked twice"
+            yield (
+                ("content_types", i, "field_links", idx[1]),
+                f"content type {ct.name!r}: field {value} linked twice",
+            )
     # One internal name means one column per site: the same type everywhere in the template.
     first_type: dict[str, tuple[FieldType, str]] = {}
     for li, lst in enumerate(t.lists):
@@ -671,7 +694,10 @@ def _check_list(t: Template, li: int, lst: ListDef) -> Iterator[tuple[Loc, str]]
         try:
             ct_links = t.content_type_field_links(ref)
         except KeyError:
-            yield (*base, "content_types", ci), f"{where}: content type {ref!r} is not defined in the template"
+            yield (
+                (*base, "content_types", ci),
+                f"{where}: content type {ref!r} is not defined in the template",
+            )
             continue
         for link in ct_links:
             if link.name not in known:
@@ -693,7 +719,10 @@ def _check_list(t: Template, li: int, lst: ListDef) -> Iterator[tuple[Loc, str]]
                 yield (*vloc, "fields", i), f"{where}, view {v.title!r}: unknown field {name}"
         for i, flt in enumerate(v.filters):
             if flt.field not in known:
-                yield (*vloc, "filters", i, "field"), f"{where}, view {v.title!r}: filter on unknown field {flt.field}"
+                yield (
+                    (*vloc, "filters", i, "field"),
+                    f"{where}, view {v.title!r}: filter on unknown field {flt.field}",
+                )
         for i, o in enumerate(v.order_by):
             if o.field not in known:
                 yield (*vloc, "order_by", i), f"{where}, view {v.title!r}: order by unknown field {o.field}"
@@ -714,10 +743,16 @@ def _check_list(t: Template, li: int, lst: ListDef) -> Iterator[tuple[Loc, str]]
                 continue
             fdef = next((f for f in lst.fields if f.name == name), None)
             if fdef and fdef.type in CHOICE_TYPES and not fdef.fill_in and value not in (None, *fdef.choices):
-                yield (*sloc, "values", name), f"{where}, seed item #{si + 1}: {value!r} is not a choice of {name}"
+                yield (
+                    (*sloc, "values", name),
+                    f"{where}, seed item #{si + 1}: {value!r} is not a choice of {name}",
+                )
         missing = [k for k in lst.key_fields if item.values.get(k) is None]
         if item.key is None and missing:
-            yield (*sloc, "values"), f"{where}, seed item #{si + 1}: key field(s) {', '.join(missing)} missing"
+            yield (
+                (*sloc, "values"),
+                f"{where}, seed item #{si + 1}: key field(s) {', '.join(missing)} missing",
+            )
             continue
         key = lst.seed_key(item)
         if key in seed_keys:
@@ -725,14 +760,19 @@ def _check_list(t: Template, li: int, lst: ListDef) -> Iterator[tuple[Loc, str]]
         seed_keys.setdefault(key, si)
 
 
-def _check_field(t: Template, lst: ListDef, loc: Loc, f: FieldDef, known: set[str]) -> Iterator[tuple[Loc, str]]:
+def _check_field(
+    t: Template, lst: ListDef, loc: Loc, f: FieldDef, known: set[str]
+) -> Iterator[tuple[Loc, str]]:
     where = f"list {lst.key!r}, field {f.name}"
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,254}", f.name):
         yield (*loc, "name"), f"{where}: internal name must be ASCII letters, digits or _ (no spaces)"
     if f.min is not None and f.max is not None and f.min > f.max:
         yield (*loc, "min"), f"{where}: min {_num(f.min)} is greater than max {_num(f.max)}"
     if (f.min is not None or f.max is not None or f.decimals is not None) and f.type not in NUMERIC_TYPES:
-        yield (*loc, "type"), f"{where}: min/max/decimals only apply to Number or Currency, not {f.type.value}"
+        yield (
+            (*loc, "type"),
+            f"{where}: min/max/decimals only apply to Number or Currency, not {f.type.value}",
+        )
     if f.type in CHOICE_TYPES:
         if not f.choices:
             yield (*loc, "choices"), f"{where}: a {f.type.value} field needs choices"
@@ -761,27 +801,45 @@ def _check_field(t: Template, lst: ListDef, loc: Loc, f: FieldDef, known: set[st
         if not f.lookup_list:
             yield (*loc, "lookup_list"), f"{where}: a lookup needs lookup_list (the key of the target list)"
         elif not any(other.key == f.lookup_list for other in t.lists):
-            yield (*loc, "lookup_list"), f"{where}: lookup to list {f.lookup_list!r}, which the template does not define"
+            yield (
+                (*loc, "lookup_list"),
+                f"{where}: lookup to list {f.lookup_list!r}, which the template does not define",
+            )
         else:
             target = t.get_list(f.lookup_list)
             show = f.show_field or "Title"
             if show not in BUILTIN_FIELDS and not target.has_field(show):
-                yield (*loc, "show_field"), f"{where}: show field {show} is not a field of list {target.key!r}"
+                yield (
+                    (*loc, "show_field"),
+                    f"{where}: show field {show} is not a field of list {target.key!r}",
+                )
         if f.projected_from is not None:
             parent = next((p for p in lst.fields if p.name == f.projected_from), None)
             if parent is None or not parent.is_lookup:
-                yield (*loc, "projected_from"), f"{where}: projected from {f.projected_from}, not a lookup of the list"
+                yield (
+                    (*loc, "projected_from"),
+                    f"{where}: projected from {f.projected_from}, not a lookup of the list",
+                )
             elif parent.lookup_list != f.lookup_list:
-                yield (*loc, "lookup_list"), f"{where}: projected field must look up the same list as {parent.name}"
+                yield (
+                    (*loc, "lookup_list"),
+                    f"{where}: projected field must look up the same list as {parent.name}",
+                )
     elif f.lookup_list or f.show_field or f.projected_from:
-        yield (*loc, "type"), f"{where}: lookup_list/show_field/projected_from need type Lookup or LookupMulti"
+        yield (
+            (*loc, "type"),
+            f"{where}: lookup_list/show_field/projected_from need type Lookup or LookupMulti",
+        )
     if f.type is FieldType.CALCULATED:
         if not f.formula:
             yield (*loc, "formula"), f"{where}: a Calculated field needs a formula"
         elif not f.formula.startswith("="):
             yield (*loc, "formula"), f"{where}: formula must start with '='"
         if f.result_type is None:
-            yield (*loc, "result_type"), f"{where}: a Calculated field needs result_type ({', '.join(_CALC_RESULT_TYPES)})"
+            yield (
+                (*loc, "result_type"),
+                f"{where}: a Calculated field needs result_type ({', '.join(_CALC_RESULT_TYPES)})",
+            )
         for name in f.formula_refs():
             if name == f.name:
                 yield (*loc, "formula"), f"{where}: formula refers to the field itself"

@@ -106,7 +106,10 @@ def _construct_mapping(loader: _MarkLoader, node: yaml.MappingNode) -> MarkedDic
         key = loader.construct_object(key_node, deep=True)
         if key in result:
             loader.problems.append(
-                (loader._mark(key_node), f"duplicate key {key!r} (first at line {result.key_marks[key].line})")
+                (
+                    loader._mark(key_node),
+                    f"duplicate key {key!r} (first at line {result.key_marks[key].line})",
+                )
             )
             continue
         result[key] = loader.construct_object(value_node, deep=True)
@@ -218,7 +221,9 @@ def _label(item: Any) -> str | None:
 
 def _problem(data: Any, loc: Sequence[str | int], message: str, file: str) -> Problem:
     mark, path = _locate(data, loc, file)
-    return Problem(mark.file if mark else file, mark.line if mark else None, mark.column if mark else None, path, message)
+    return Problem(
+        mark.file if mark else file, mark.line if mark else None, mark.column if mark else None, path, message
+    )
 
 
 def _pydantic_message(err: Any) -> str:
@@ -326,7 +331,9 @@ def load_template(
             hint="Pass it with extensions=[…] (CLI: --extension FILE).",
         )
     if kind is not None and data.get("kind") != kind:
-        raise TemplateError([_problem(data, ["kind"], f"expected a {kind} template, got {data.get('kind')!r}", label)])
+        raise TemplateError(
+            [_problem(data, ["kind"], f"expected a {kind} template, got {data.get('kind')!r}", label)]
+        )
     problems: list[Problem] = []
     for ext in extensions:
         ext_label, ext_data = read_raw(ext)
@@ -349,7 +356,9 @@ def load_bundle(name: str = "standard", *, extensions: Iterable[str | Path] = ()
         label, data = read_raw(ext)
         ext_kind = data.get("kind", "project")
         if ext_kind not in by_kind:
-            raise TemplateError([_problem(data, ["kind"], f"kind must be project or hub, not {ext_kind!r}", label)])
+            raise TemplateError(
+                [_problem(data, ["kind"], f"kind must be project or hub, not {ext_kind!r}", label)]
+            )
         by_kind[ext_kind].append(ext)
     return TemplateBundle(
         project=load_template("standard-project", extensions=by_kind["project"]),
@@ -380,7 +389,10 @@ def merge_extension(base: dict[str, Any], ext: dict[str, Any], ext_file: str) ->
     if not isinstance(version, str):
         conflict(["version"], "an extension needs a version string, e.g. version: '1.0.0'")
     if ext.get("kind", "project") != base.get("kind"):
-        conflict(["kind"], f"extension is for {ext.get('kind', 'project')!r} but the template is {base.get('kind')!r}")
+        conflict(
+            ["kind"],
+            f"extension is for {ext.get('kind', 'project')!r} but the template is {base.get('kind')!r}",
+        )
     if problems:
         return problems
     stamps = base.setdefault("extensions", MarkedList())
@@ -399,7 +411,10 @@ def merge_extension(base: dict[str, Any], ext: dict[str, Any], ext_file: str) ->
                     if _link_name(link) not in names:
                         _append(existing["field_links"], link, value, j)
             elif key in existing and existing[key] != value:
-                conflict(["content_types", i, key], f"content type {ct.get('id')}: {key} {value!r} conflicts with {existing[key]!r}")
+                conflict(
+                    ["content_types", i, key],
+                    f"content type {ct.get('id')}: {key} {value!r} conflicts with {existing[key]!r}",
+                )
 
     base_lists = base.setdefault("lists", MarkedList())
     for i, lst in enumerate(_items(ext, "lists", conflict)):
@@ -463,7 +478,9 @@ def _merge_list(existing: dict[str, Any], lst: dict[str, Any], loc: list[Any], c
                 existing.key_marks[key] = lst.key_marks[key]
 
 
-def _merge_collection(existing: dict[str, Any], key: str, value: Any, loc: list[Any], conflict: Any, where: str) -> None:
+def _merge_collection(
+    existing: dict[str, Any], key: str, value: Any, loc: list[Any], conflict: Any, where: str
+) -> None:
     id_key = _COLLECTIONS[key]
     target = existing.setdefault(key, MarkedList())
     if not isinstance(value, list):
@@ -492,8 +509,14 @@ def _merge_collection(existing: dict[str, Any], key: str, value: Any, loc: list[
                 if isinstance(current, MarkedDict) and isinstance(item, MarkedDict):
                     current.key_marks[attr] = item.key_marks.get(attr, item.mark)  # type: ignore[assignment]
             elif old != new:
-                what = "redefined with a different type" if attr == "type" else f"{attr} {new!r} conflicts with"
-                suffix = f" {old!r} in the template" if attr != "type" else f": {new!r} here, {old!r} in the template"
+                what = (
+                    "redefined with a different type" if attr == "type" else f"{attr} {new!r} conflicts with"
+                )
+                suffix = (
+                    f" {old!r} in the template"
+                    if attr != "type"
+                    else f": {new!r} here, {old!r} in the template"
+                )
                 conflict([*loc, j, attr], f"{label}: {what}{suffix}")
 
 
@@ -535,11 +558,17 @@ def check_files(paths: Iterable[str | Path]) -> list[str]:
             label, data = read_raw(path)
             if is_extension(data):
                 kind = data.get("kind", "project")
-                template = load_template(f"standard-{kind}" if kind in ("project", "hub") else "standard", extensions=[path])
-                summaries.append(f"OK {label}: extension {data.get('extension')} → {template.name} {template.stamp}")
+                template = load_template(
+                    f"standard-{kind}" if kind in ("project", "hub") else "standard", extensions=[path]
+                )
+                summaries.append(
+                    f"OK {label}: extension {data.get('extension')} → {template.name} {template.stamp}"
+                )
             else:
                 template = build_template(data, label)
-                summaries.append(f"OK {label}: {template.kind} template {template.name} {template.version}, {len(template.lists)} lists")
+                summaries.append(
+                    f"OK {label}: {template.kind} template {template.name} {template.version}, {len(template.lists)} lists"
+                )
         except TemplateError as exc:
             problems.extend(exc.problems)
     if problems:

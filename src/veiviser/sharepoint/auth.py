@@ -140,7 +140,9 @@ def device_code_token_provider(
             if not result or "access_token" not in result:
                 flow = app.initiate_device_flow(scopes=[scope])
                 if "user_code" not in flow:
-                    raise AuthError(f"device-code sign-in could not start: {flow.get('error_description', flow.get('error'))}")
+                    raise AuthError(
+                        f"device-code sign-in could not start: {flow.get('error_description', flow.get('error'))}"
+                    )
                 show(flow["message"])
                 result = app.acquire_token_by_device_flow(flow)
             checked = _checked(result, "device-code sign-in")

@@ -151,7 +151,7 @@ def render_batch(
             i += 1
             continue
         changeset = f"changeset_{uuid.uuid4()}"
-        chunk = [f"--{boundary}\r\nContent-Type: multipart/mixed; boundary=\"{changeset}\"\r\n\r\n".encode()]
+        chunk = [f'--{boundary}\r\nContent-Type: multipart/mixed; boundary="{changeset}"\r\n\r\n'.encode()]
         while i < len(ops) and not ops[i].is_read:
             chunk.append(f"--{changeset}\r\n".encode() + render_part(ops[i], service_root, extra))
             i += 1
@@ -203,7 +203,9 @@ def parse_batch_response(content_type: str, body: bytes) -> list[RawPart]:
         status_line, _, rest = payload.partition(b"\n")
         fields = status_line.decode("utf-8", "replace").split()
         status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
-        headers, content = _split_head(rest) if not rest.startswith((b"\r\n", b"\n")) else ({}, rest.lstrip(b"\r\n"))
+        headers, content = (
+            _split_head(rest) if not rest.startswith((b"\r\n", b"\n")) else ({}, rest.lstrip(b"\r\n"))
+        )
         parts.append(RawPart(status, headers, content.rstrip(b"\r\n")))
     return parts
 

@@ -162,8 +162,9 @@ class SiteClient:
         and if it ever refuses one (403 ``-2130575251``) the client fetches the site's own digest
         and re-sends once, as after an expiry.
         """
-        clone = SiteClient(self._ctx.clone(url.rstrip("/")), settings=self.settings, session=self.session,
-                           sleep=self._sleep)
+        clone = SiteClient(
+            self._ctx.clone(url.rstrip("/")), settings=self.settings, session=self.session, sleep=self._sleep
+        )
         if share_digest:
             clone._ctx.pending_request()._ctx_web_info = self.form_digest()
         return clone
@@ -260,7 +261,9 @@ class SiteClient:
         seen: set[str] = set()
         while url:
             if url in seen:
-                raise SharePointError(f"paging loops: {url} was returned twice as __next", site=self.url, **where)
+                raise SharePointError(
+                    f"paging loops: {url} was returned twice as __next", site=self.url, **where
+                )
             seen.add(url)
             payload = self._json(self._send(RequestOptions(url), **where))
             d = payload.get("d", payload) if isinstance(payload, dict) else {}
@@ -335,7 +338,9 @@ class SiteClient:
         response = self._send(request)
         return parse_batch_response(response.headers.get("Content-Type", ""), response.content)
 
-    def _chunks(self, pending: list[tuple[int, Operation]], max_ops: int, max_bytes: int) -> Iterator[list[tuple[int, Operation]]]:
+    def _chunks(
+        self, pending: list[tuple[int, Operation]], max_ops: int, max_bytes: int
+    ) -> Iterator[list[tuple[int, Operation]]]:
         chunk: list[tuple[int, Operation]] = []
         size = 200
         for index, op in pending:
@@ -371,10 +376,15 @@ class SiteClient:
         pending: list[tuple[int, Operation]] = []
         for index, op in enumerate(ops):
             if part_size(op, self.service_root) > max_bytes:
-                results[index] = self._failed(op, index, 0, ValidationError(
-                    f"operation body is larger than the {max_bytes}-byte batch limit",
-                    hint="Shorten the text fields or write this item on its own.",
-                ))
+                results[index] = self._failed(
+                    op,
+                    index,
+                    0,
+                    ValidationError(
+                        f"operation body is larger than the {max_bytes}-byte batch limit",
+                        hint="Shorten the text fields or write this item on its own.",
+                    ),
+                )
             else:
                 pending.append((index, op))
         while pending:
@@ -387,17 +397,30 @@ class SiteClient:
                     parts = self._post_batch([op for _, op in chunk])
                 except SharePointError as exc:
                     # The whole envelope failed: report it on this chunk and every chunk not yet sent.
-                    rest = [pair for later in list(self._chunks(pending, max_ops, max_bytes))[number + 1 :] for pair in later]
+                    rest = [
+                        pair
+                        for later in list(self._chunks(pending, max_ops, max_bytes))[number + 1 :]
+                        for pair in later
+                    ]
                     for index, op in chunk + rest:
-                        results[index] = self._failed(op, index, attempts[index], _copy_error(exc, op, self.url))
+                        results[index] = self._failed(
+                            op, index, attempts[index], _copy_error(exc, op, self.url)
+                        )
                     again = []
                     break
                 if len(parts) != len(chunk):
                     for index, op in chunk:
-                        results[index] = self._failed(op, index, attempts[index], SharePointError(
-                            f"$batch answered {len(parts)} parts for {len(chunk)} operations; outcome unknown",
-                            site=self.url, list=op.list, item=op.item,
-                        ))
+                        results[index] = self._failed(
+                            op,
+                            index,
+                            attempts[index],
+                            SharePointError(
+                                f"$batch answered {len(parts)} parts for {len(chunk)} operations; outcome unknown",
+                                site=self.url,
+                                list=op.list,
+                                item=op.item,
+                            ),
+                        )
                     continue
                 for (index, op), part in zip(chunk, parts, strict=True):
                     outcome = self._outcome(op, index, part, attempts[index])
@@ -418,11 +441,19 @@ class SiteClient:
             if waited + delay > policy.max_total_seconds:
                 for index, op in again:
                     prev = results[index]
-                    results[index] = self._failed(op, index, attempts[index], ThrottledError(
-                        f"still failing (HTTP {prev.status if prev else '?'}) after {attempts[index]} attempts; "
-                        f"waiting {delay:.0f} s more would exceed the {policy.max_total_seconds:.0f} s cap",
-                        site=self.url, list=op.list, item=op.item, status=prev.status if prev else None,
-                    ))
+                    results[index] = self._failed(
+                        op,
+                        index,
+                        attempts[index],
+                        ThrottledError(
+                            f"still failing (HTTP {prev.status if prev else '?'}) after {attempts[index]} attempts; "
+                            f"waiting {delay:.0f} s more would exceed the {policy.max_total_seconds:.0f} s cap",
+                            site=self.url,
+                            list=op.list,
+                            item=op.item,
+                            status=prev.status if prev else None,
+                        ),
+                    )
                 break
             log.info("re-sending %d operations in %.1f s", len(again), delay)
             if delay > 0:
@@ -439,19 +470,31 @@ class SiteClient:
         return part.status in (408, 500, 502, 504) and op.safe_to_resend
 
     def _failed(self, op: Operation, index: int, attempts: int, error: SharePointError) -> OperationResult:
-        return OperationResult(key=op.key if op.key is not None else index, status=error.status or 0, error=error, attempts=attempts)
+        return OperationResult(
+            key=op.key if op.key is not None else index,
+            status=error.status or 0,
+            error=error,
+            attempts=attempts,
+        )
 
     def _outcome(self, op: Operation, index: int, part: RawPart, attempts: int) -> OperationResult:
         key = op.key if op.key is not None else index
         try:
-            payload = part.json() if part.headers.get("content-type", "").lower().startswith("application/json") else part.body or None
+            payload = (
+                part.json()
+                if part.headers.get("content-type", "").lower().startswith("application/json")
+                else part.body or None
+            )
         except ValueError:
             payload = part.body
         if 200 <= part.status < 300:
-            return OperationResult(key, part.status, unwrap(payload, op.path), None, attempts, part.headers,
-                                   next_link(payload))
+            return OperationResult(
+                key, part.status, unwrap(payload, op.path), None, attempts, part.headers, next_link(payload)
+            )
         code, message = _error_of(payload)
-        error = classify(part.status, code, message or f"HTTP {part.status}", site=self.url, list=op.list, item=op.item)
+        error = classify(
+            part.status, code, message or f"HTTP {part.status}", site=self.url, list=op.list, item=op.item
+        )
         if part.status in (500, 502, 504) and not op.safe_to_resend:
             error.hint = "The server failed while creating; it may have been applied. Look the row up by its key before retrying."
         return OperationResult(key, part.status, None, error, attempts, part.headers)
@@ -463,29 +506,49 @@ class SiteClient:
         body["__metadata"] = {"type": info.entity_type}  # last key, as SharePoint expects
         return body
 
-    def create_items(self, list_ref: ListRef, rows: Iterable[Mapping[str, Any]], **batch_options: Any) -> list[OperationResult]:
+    def create_items(
+        self, list_ref: ListRef, rows: Iterable[Mapping[str, Any]], **batch_options: Any
+    ) -> list[OperationResult]:
         """Create one item per row (keys = row positions); ``value`` is the created item."""
         info = self.resolve_list(list_ref)
         ops = [
-            Operation("POST", f"{info.path}/items", self._item_body(info, row, f"list {info.title!r}, row {n}"), key=n, list=info.title)
+            Operation(
+                "POST",
+                f"{info.path}/items",
+                self._item_body(info, row, f"list {info.title!r}, row {n}"),
+                key=n,
+                list=info.title,
+            )
             for n, row in enumerate(rows)
         ]
         return self.batch(ops, **batch_options)
 
-    def update_items(self, list_ref: ListRef, changes: Mapping[int, Mapping[str, Any]], **batch_options: Any) -> list[OperationResult]:
+    def update_items(
+        self, list_ref: ListRef, changes: Mapping[int, Mapping[str, Any]], **batch_options: Any
+    ) -> list[OperationResult]:
         """MERGE changed values into items by id (keys = item ids); no per-item type lookups."""
         info = self.resolve_list(list_ref)
         ops = [
-            Operation("MERGE", f"{info.path}/items({int(item_id)})", self._item_body(info, values, f"list {info.title!r}, item {item_id}"),
-                      key=item_id, list=info.title, item=item_id)
+            Operation(
+                "MERGE",
+                f"{info.path}/items({int(item_id)})",
+                self._item_body(info, values, f"list {info.title!r}, item {item_id}"),
+                key=item_id,
+                list=info.title,
+                item=item_id,
+            )
             for item_id, values in changes.items()
         ]
         return self.batch(ops, **batch_options)
 
-    def delete_items(self, list_ref: ListRef, ids: Iterable[int], **batch_options: Any) -> list[OperationResult]:
+    def delete_items(
+        self, list_ref: ListRef, ids: Iterable[int], **batch_options: Any
+    ) -> list[OperationResult]:
         """Delete items by id (keys = item ids)."""
         info = self.resolve_list(list_ref)
-        ops = [Operation("DELETE", f"{info.path}/items({int(i)})", key=i, list=info.title, item=i) for i in ids]
+        ops = [
+            Operation("DELETE", f"{info.path}/items({int(i)})", key=i, list=info.title, item=i) for i in ids
+        ]
         return self.batch(ops, **batch_options)
 
     def ensure_user(self, email: str) -> int:
@@ -520,8 +583,16 @@ def _error_of(payload: Any) -> tuple[str | None, str]:
 
 
 def _copy_error(exc: SharePointError, op: Operation, site: str) -> SharePointError:
-    error = type(exc)(exc.detail, site=site, list=op.list, item=op.item, field=exc.field,
-                      status=exc.status, code=exc.code, hint=exc.hint)
+    error = type(exc)(
+        exc.detail,
+        site=site,
+        list=op.list,
+        item=op.item,
+        field=exc.field,
+        status=exc.status,
+        code=exc.code,
+        hint=exc.hint,
+    )
     return error
 
 
@@ -541,16 +612,22 @@ def connect(
             settings = ConnectionSettings()
         except pydantic.ValidationError as exc:
             problems = "; ".join(str(e["msg"]) for e in exc.errors())
-            raise VeiviserError(f"SharePoint connection settings are incomplete: {problems}",
-                                hint="See the VEIVISER_* variables in the README.") from None
+            raise VeiviserError(
+                f"SharePoint connection settings are incomplete: {problems}",
+                hint="See the VEIVISER_* variables in the README.",
+            ) from None
     if not re.match(r"^https?://[^/]+", site_url or ""):
-        raise VeiviserError(f"not a site URL: {site_url!r}", hint="Use https://<tenant>.sharepoint.com/sites/<name>.")
+        raise VeiviserError(
+            f"not a site URL: {site_url!r}", hint="Use https://<tenant>.sharepoint.com/sites/<name>."
+        )
     site_url = site_url.rstrip("/")
     session = GatewaySession(
         user_agent=user_agent(settings.org),
         policy=RetryPolicy(settings.retry_max_attempts, settings.retry_max_total_seconds),
         counter=counter,
-        limiter=limiter if limiter is not None else RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request),
+        limiter=limiter
+        if limiter is not None
+        else RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request),
         proxy=settings.proxy,
     )
     proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None

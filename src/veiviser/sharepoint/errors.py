@@ -79,7 +79,9 @@ class SharePointError(VeiviserError):
 
 
 class NotFoundError(SharePointError):
-    default_hint = "Check the name or id; provision the site/list first (veiviser provision) if it is missing."
+    default_hint = (
+        "Check the name or id; provision the site/list first (veiviser provision) if it is missing."
+    )
 
 
 class ThrottledError(SharePointError):

@@ -87,8 +87,11 @@ def create_site(
     d = root.call("POST", "spSiteManager/Create", request)
     status = _status(d, url)
     if status.status == 3:
-        raise SharePointError(f"SharePoint could not create the site {url}", site=url,
-                              hint="Check the owner account and that the alias is free, then run again.")
+        raise SharePointError(
+            f"SharePoint could not create the site {url}",
+            site=url,
+            hint="Check the owner account and that the alias is free, then run again.",
+        )
     return status
 
 
@@ -114,11 +117,17 @@ def wait_until_ready(
         if status.ready:
             return status
         if status.status == 3:
-            raise SharePointError(f"site creation failed for {url}", site=url,
-                                  hint="Delete the half-created site in the admin centre and run again.")
+            raise SharePointError(
+                f"site creation failed for {url}",
+                site=url,
+                hint="Delete the half-created site in the admin centre and run again.",
+            )
         if clock() + interval > deadline:
-            raise SharePointError(f"site {url} is still {status.label} after {timeout:.0f} s", site=url,
-                                  hint="SharePoint may be slow; run the command again later (it is idempotent).")
+            raise SharePointError(
+                f"site {url} is still {status.label} after {timeout:.0f} s",
+                site=url,
+                hint="SharePoint may be slow; run the command again later (it is idempotent).",
+            )
         sleep(interval)
 
 
@@ -153,8 +162,11 @@ def join_hub(site: SiteClient, hub_id: str) -> None:
         return
     site.call("POST", f"Site/JoinHubSite('{hub_id}')")
     if site_info(site).hub_site_id != (None if hub_id == ZERO_GUID else hub_id):
-        raise SharePointError(f"the site did not join hub {hub_id}", site=site.url,
-                              hint="Check that the hub exists (register_hub) and that the app may join sites to it.")
+        raise SharePointError(
+            f"the site did not join hub {hub_id}",
+            site=site.url,
+            hint="Check that the hub exists (register_hub) and that the app may join sites to it.",
+        )
 
 
 def ensure_user(site: SiteClient, email: str) -> int:
@@ -180,8 +192,13 @@ def hub_joined_site_urls(admin: SiteClient, hub_id: str, *, exclude: str | None 
     urls: list[str] = []
     start: str | None = "0"
     while start is not None:
-        body = {"speFilter": {"StartIndex": start, "IncludeDetail": True,
-                              "__metadata": {"type": f"{TENANT.rsplit('.', 1)[0]}.SPOSitePropertiesEnumerableFilter"}}}
+        body = {
+            "speFilter": {
+                "StartIndex": start,
+                "IncludeDetail": True,
+                "__metadata": {"type": f"{TENANT.rsplit('.', 1)[0]}.SPOSitePropertiesEnumerableFilter"},
+            }
+        }
         page = admin.call("POST", f"{TENANT}/GetSitePropertiesFromSharePointByFilters", body) or {}
         rows = (page.get("_Child_Items_") or page.get("results") or []) if isinstance(page, dict) else page
         for row in rows:

@@ -85,7 +85,9 @@ def effective_method(method: str, headers: Mapping[str, str]) -> str:
     return (override or method or "GET").upper()
 
 
-_GUID = re.compile(r"guid'[0-9a-fA-F-]{36}'|'?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'?")
+_GUID = re.compile(
+    r"guid'[0-9a-fA-F-]{36}'|'?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'?"
+)
 _QUOTED = re.compile(r"'(?:[^']|'')*'")
 _NUMBER = re.compile(r"\((\d+)\)")
 

@@ -78,7 +78,11 @@ def format_datetime(value: datetime | date, *, where: str = "value") -> str:
 def _collection(values: list[Any], where: str) -> dict[str, Any]:
     items = [to_sharepoint(v, where=where) for v in values]
     items = [v for v in items if v is not None]
-    kind = "Edm.Int32" if items and all(isinstance(v, int) and not isinstance(v, bool) for v in items) else "Edm.String"
+    kind = (
+        "Edm.Int32"
+        if items and all(isinstance(v, int) and not isinstance(v, bool) for v in items)
+        else "Edm.String"
+    )
     if kind == "Edm.String":
         items = [v if isinstance(v, str) else str(v) for v in items]
     return {"results": items, "__metadata": {"type": f"Collection({kind})"}}
@@ -116,7 +120,9 @@ def to_sharepoint(value: Any, *, where: str = "value") -> Any:
     if isinstance(value, LookupValue):
         return value.id
     if isinstance(value, list | tuple | set | frozenset):
-        return _collection(list(value) if not isinstance(value, set | frozenset) else sorted(value, key=str), where)
+        return _collection(
+            list(value) if not isinstance(value, set | frozenset) else sorted(value, key=str), where
+        )
     if isinstance(value, Mapping):
         if "results" in value and isinstance(value["results"], list):
             return dict(value)

@@ -17,8 +17,12 @@ class JsonLogFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return json.dumps(
-            {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
-             "message": record.getMessage()},
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": record.getMessage(),
+            },
             ensure_ascii=False,
         )
 
@@ -43,13 +47,21 @@ def run_sync(
     progress: bool = True,
 ) -> SyncReport:
     """One sync run with a progress bar on a terminal; writes the JSON report when asked."""
-    options = SyncOptions(workers=workers, token_max_age=timedelta(days=token_max_age_days), extra_sites=sites)
+    options = SyncOptions(
+        workers=workers, token_max_age=timedelta(days=token_max_age_days), extra_sites=sites
+    )
     with StateStore(state) as store:
         if progress and sys.stderr.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            with Progress(TextColumn("sync"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                          TextColumn("{task.description}"), transient=True) as bar:
+            with Progress(
+                TextColumn("sync"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}"),
+                transient=True,
+            ) as bar:
                 task = bar.add_task("", total=None)
 
                 def tick(outcome: SiteOutcome, done: int, total: int) -> None:
@@ -72,9 +84,11 @@ def summary_lines(report: SyncReport) -> list[str]:
         f"{len(report.findings)} findings, {report.requests} requests."
     ]
     lines += [f"  FAILED {s.url}: {s.error}" for s in report.failed_sites]
-    lines += [f"  joined to the hub but not in the register: {s.url}"
-              + (" (added to the register)" if s.counts.get("register_created") else "")
-              for s in report.joined_unregistered]
+    lines += [
+        f"  joined to the hub but not in the register: {s.url}"
+        + (" (added to the register)" if s.counts.get("register_created") else "")
+        for s in report.joined_unregistered
+    ]
     lines += [f"  note: {n}" for n in report.notes]
     if report.message:
         lines.append(f"  {report.message}")
@@ -100,7 +114,9 @@ def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
     ]
     return {
         "lock": {k: str(v) for k, v in holder.items()} if holder else None,
-        "runs": [{**r, "started_at": str(r["started_at"]), "finished_at": str(r["finished_at"])} for r in last],
+        "runs": [
+            {**r, "started_at": str(r["started_at"]), "finished_at": str(r["finished_at"])} for r in last
+        ],
         "sites": sites,
         "failing": [s for s in sites if s["last_status"] == "failed"],
     }

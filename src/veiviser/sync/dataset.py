@@ -97,12 +97,20 @@ def _as_of(value: datetime | pd.Timestamp | str | None) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise DatasetLoadError(f"as_of {value!r} is not a date", hint="Use YYYY-MM-DD or an ISO timestamp.") from exc
+        raise DatasetLoadError(
+            f"as_of {value!r} is not a date", hint="Use YYYY-MM-DD or an ISO timestamp."
+        ) from exc
     return ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
 
 
-def _load(store: StateStore, hub: SiteClient | str, at: pd.Timestamp, settings: ConnectionSettings | None,
-          limiter: RateLimiter | None, title: str) -> PortfolioDataset:
+def _load(
+    store: StateStore,
+    hub: SiteClient | str,
+    at: pd.Timestamp,
+    settings: ConnectionSettings | None,
+    limiter: RateLimiter | None,
+    title: str,
+) -> PortfolioDataset:
     client = connect(hub, settings, limiter=limiter) if isinstance(hub, str) else hub
     when = at.to_pydatetime()
     frames = {kind: store.history_frame(kind, when) for kind in KIND_ORDER}
@@ -123,15 +131,20 @@ def _read_hub(hub: SiteClient) -> tuple[list[dict[str, Any]], list[dict[str, Any
     select = ["ID", "Title", "GtProjectPhase", *REGISTER_FIELDS, *ITPOSMO_FIELDS]
     select += [f"{p}/{a}" for p in REGISTER_PEOPLE for a in ("Title", "EMail")]
     try:
-        register = list(hub.iter_items(PROJECTS_LIST_TITLE, select=select, expand=list(REGISTER_PEOPLE), page_size=5000))
+        register = list(
+            hub.iter_items(PROJECTS_LIST_TITLE, select=select, expand=list(REGISTER_PEOPLE), page_size=5000)
+        )
     except SharePointError as exc:
         raise DatasetLoadError(
             f"Cannot read the project register {PROJECTS_LIST_TITLE!r} on the hub {hub.url}: {exc}",
             hint=exc.hint or "Check the hub URL and that the hub was provisioned (veiviser provision hub).",
         ) from exc
     try:
-        ratings = list(hub.iter_items(RATINGS_LIST_TITLE, select=["GtSiteId", "GtCriterionKey", "GtPriorityRating"],
-                                      page_size=5000))
+        ratings = list(
+            hub.iter_items(
+                RATINGS_LIST_TITLE, select=["GtSiteId", "GtCriterionKey", "GtPriorityRating"], page_size=5000
+            )
+        )
     except SharePointError as exc:
         if exc.status != 404:
             raise DatasetLoadError(
@@ -178,24 +191,24 @@ def projects_frame(
             if not site_id or site_id in seen or rec.get("deleted"):
                 continue
             seen.add(site_id)
-            rows.append({
-                "project_key": site_id,
-                "project_title": rec.get("Title") or rec.get("project_title"),
-                "GtSiteUrl": rec.get("project_url"),
-                "GtSiteId": site_id,
-                "GtProjectNumber": rec.get("GtProjectNumber"),
-                "GtProjectLifecycleStatus": rec.get("GtProjectLifecycleStatus"),
-                "GtProjectServiceAreaText": rec.get("GtProjectServiceAreaText"),
-                "GtProjectTypeText": rec.get("GtProjectTypeText"),
-                "GtProjectPhase": phase_label(rec.get("GtProjectPhase")),
-                "GtStartDate": rec.get("GtStartDate"),
-                "GtEndDate": rec.get("GtEndDate"),
-                **by_site.get(site_id, {}),
-                "in_register": False,
-            })
+            rows.append(
+                {
+                    "project_key": site_id,
+                    "project_title": rec.get("Title") or rec.get("project_title"),
+                    "GtSiteUrl": rec.get("project_url"),
+                    "GtSiteId": site_id,
+                    "GtProjectNumber": rec.get("GtProjectNumber"),
+                    "GtProjectLifecycleStatus": rec.get("GtProjectLifecycleStatus"),
+                    "GtProjectServiceAreaText": rec.get("GtProjectServiceAreaText"),
+                    "GtProjectTypeText": rec.get("GtProjectTypeText"),
+                    "GtProjectPhase": phase_label(rec.get("GtProjectPhase")),
+                    "GtStartDate": rec.get("GtStartDate"),
+                    "GtEndDate": rec.get("GtEndDate"),
+                    **by_site.get(site_id, {}),
+                    "in_register": False,
+                }
+            )
     return pd.DataFrame(rows)
-
-
 
 
 def report_from_hub(

@@ -297,8 +297,19 @@ def sync_portfolio(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
 
             def submit(site: ProjectSite) -> Future[SiteOutcome]:
-                return pool.submit(_sync_one, hub, site, store, central, project_fields, people, options, run_id,
-                                   lock.check, tokens.get(site.url.rstrip("/").lower(), {}))
+                return pool.submit(
+                    _sync_one,
+                    hub,
+                    site,
+                    store,
+                    central,
+                    project_fields,
+                    people,
+                    options,
+                    run_id,
+                    lock.check,
+                    tokens.get(site.url.rstrip("/").lower(), {}),
+                )
 
             futures = [submit(site) for site in registered]
             # The tenant's site list (one admin request) is read while the workers sync the register.
@@ -330,15 +341,22 @@ def sync_portfolio(
     return _finish(store, report, counter, before, lock)
 
 
-def _finish(store: StateStore, report: SyncReport, counter: RequestCounter, before: int, lock: Any) -> SyncReport:
+def _finish(
+    store: StateStore, report: SyncReport, counter: RequestCounter, before: int, lock: Any
+) -> SyncReport:
     report.finished_at = utcnow()
     report.requests = counter.total - before
     try:
         store.finish_run(
             report.run_id,
             report.status,
-            counts={**report.totals(), "sites": len(report.sites), "failed_sites": len(report.failed_sites),
-                    "findings": len(report.findings), "requests": report.requests},
+            counts={
+                **report.totals(),
+                "sites": len(report.sites),
+                "failed_sites": len(report.failed_sites),
+                "findings": len(report.findings),
+                "requests": report.requests,
+            },
             message=report.message,
             at=report.finished_at,
         )
@@ -356,11 +374,22 @@ class _ResultWriter:
         self.flushed = time.monotonic()
 
     def add(self, o: SiteOutcome) -> None:
-        self.pending.append((
-            SiteRunResult(site_url=o.url, status=o.status, site_id=o.site_id, title=o.title, error=o.error,
-                          counts=o.counts, requests=o.requests, started_at=o.started_at, finished_at=o.finished_at),
-            list(o.findings),
-        ))
+        self.pending.append(
+            (
+                SiteRunResult(
+                    site_url=o.url,
+                    status=o.status,
+                    site_id=o.site_id,
+                    title=o.title,
+                    error=o.error,
+                    counts=o.counts,
+                    requests=o.requests,
+                    started_at=o.started_at,
+                    finished_at=o.finished_at,
+                ),
+                list(o.findings),
+            )
+        )
         if len(self.pending) >= self.every or time.monotonic() - self.flushed >= self.seconds:
             self.flush()
 
@@ -368,7 +397,6 @@ class _ResultWriter:
         pending, self.pending = self.pending, []
         self.flushed = time.monotonic()
         self.store.record_site_results(self.run_id, pending)
-
 
 
 def discover_sites(hub: SiteClient, options: SyncOptions) -> tuple[list[ProjectSite], list[str]]:
@@ -385,10 +413,15 @@ def register_sites(hub: SiteClient, options: SyncOptions) -> tuple[list[ProjectS
     """
     sites: dict[str, ProjectSite] = {}
     select = ["ID", "Title", "GtSiteUrl", "GtSiteId", "GtProjectPhaseText", *PROPERTY_FIELDS]
-    register_path = f"Web/lists/GetByTitle({title_segment(PROJECTS_LIST_TITLE)})/items" + \
-        query_string({"$select": ",".join(dict.fromkeys(select)), "$top": 5000})
-    first, site = hub.batch([Operation("GET", register_path, key="register", list=PROJECTS_LIST_TITLE),
-                             Operation("GET", "Site?$select=Id,IsHubSite,HubSiteId", key="site")])
+    register_path = f"Web/lists/GetByTitle({title_segment(PROJECTS_LIST_TITLE)})/items" + query_string(
+        {"$select": ",".join(dict.fromkeys(select)), "$top": 5000}
+    )
+    first, site = hub.batch(
+        [
+            Operation("GET", register_path, key="register", list=PROJECTS_LIST_TITLE),
+            Operation("GET", "Site?$select=Id,IsHubSite,HubSiteId", key="site"),
+        ]
+    )
     for res in (first, site):
         if not res.ok:
             raise res.error or SharePointError(f"HTTP {res.status}", site=hub.url, list=res.key)
@@ -399,12 +432,17 @@ def register_sites(hub: SiteClient, options: SyncOptions) -> tuple[list[ProjectS
         url = str(item.get("GtSiteUrl") or "").strip().rstrip("/")
         if not url:
             continue
-        sites.setdefault(url.lower(), ProjectSite(url, str(item.get("Title") or ""), int(item["ID"]), dict(item)))
-    return sorted(sites.values(), key=lambda s: s.url.lower()), site.value if isinstance(site.value, dict) else {}
+        sites.setdefault(
+            url.lower(), ProjectSite(url, str(item.get("Title") or ""), int(item["ID"]), dict(item))
+        )
+    return sorted(sites.values(), key=lambda s: s.url.lower()), site.value if isinstance(
+        site.value, dict
+    ) else {}
 
 
-def joined_sites(hub: SiteClient, hub_info: dict[str, Any], options: SyncOptions,
-                 known: set[str]) -> tuple[list[ProjectSite], list[str]]:
+def joined_sites(
+    hub: SiteClient, hub_info: dict[str, Any], options: SyncOptions, known: set[str]
+) -> tuple[list[ProjectSite], list[str]]:
     """Sites the tenant reports as joined to the hub that ``known`` (lower-case URLs) lacks
     (``source="joined"``; the sync adds them to the register), then ``options.extra_sites``
     (``source="explicit"``); and notes for the run report. Never raises: a listing that fails
@@ -418,14 +456,18 @@ def joined_sites(hub: SiteClient, hub_info: dict[str, Any], options: SyncOptions
         if not hub_info.get("IsHubSite"):
             notes.append(f"{hub.url} is not a hub site; only the register was used")
         elif not hub.settings.admin_url:
-            notes.append("VEIVISER_ADMIN_URL is not set, so sites joined to the hub but missing from the register "
-                         "could not be listed; only the register was used")
+            notes.append(
+                "VEIVISER_ADMIN_URL is not set, so sites joined to the hub but missing from the register "
+                "could not be listed; only the register was used"
+            )
         else:
             try:
                 admin = hub.for_site(hub.settings.admin_url, share_digest=True)
                 joined = hub_joined_site_urls(admin, hub_id, exclude=hub.url)
             except VeiviserError as exc:
-                notes.append(f"could not list the sites joined to the hub ({exc}); only the register was used")
+                notes.append(
+                    f"could not list the sites joined to the hub ({exc}); only the register was used"
+                )
         for url in joined:
             if url.lower() not in known:
                 out.setdefault(url.lower(), ProjectSite(url, source="joined"))
@@ -448,7 +490,10 @@ class PeopleCache:
         with self._lock:
             missing = sorted(e for e in wanted if e not in self._ids)
         if missing:
-            ops = [Operation("POST", f"Web/EnsureUser({title_segment(e)})", key=e, idempotent=True) for e in missing]
+            ops = [
+                Operation("POST", f"Web/EnsureUser({title_segment(e)})", key=e, idempotent=True)
+                for e in missing
+            ]
             for result in hub.batch(ops):
                 value = result.value if result.ok and isinstance(result.value, dict) else None
                 with self._lock:
@@ -477,8 +522,17 @@ def _sync_one(
         # still fails here has outlasted the retry caps, and the site is reported as failed.
         check_lock()
         # Both clients send the hub's form digest: no contextinfo request per site.
-        syncer = SiteSync(hub.for_site(site.url, share_digest=True), hub.for_site(hub.url, share_digest=True),
-                          site, store, central, project_fields, people, options, run_id)
+        syncer = SiteSync(
+            hub.for_site(site.url, share_digest=True),
+            hub.for_site(hub.url, share_digest=True),
+            site,
+            store,
+            central,
+            project_fields,
+            people,
+            options,
+            run_id,
+        )
         syncer.tokens = tokens
         syncer.run(outcome)
     except VeiviserError as exc:
@@ -575,8 +629,10 @@ class SiteSync:
         states: dict[str, ListState] = {}
         # Every list's id and current token in one operation: the list collection read with
         # $select=CurrentChangeToken carries each list's token (a GET per list would cost six).
-        ops = [Operation("GET", "Site?$select=Id,Url", key="site"),
-               Operation("GET", "Web/lists?$select=Id,Title,CurrentChangeToken", key="lists")]
+        ops = [
+            Operation("GET", "Site?$select=Id,Url", key="site"),
+            Operation("GET", "Web/lists?$select=Id,Title,CurrentChangeToken", key="lists"),
+        ]
         for name in names:
             title = PROPERTIES_LIST_TITLE if name == PROPERTIES else KINDS[name].list_title
             st = ListState(name, title, token=tokens.get(name))
@@ -593,15 +649,27 @@ class SiteSync:
                         "SystemUpdate": True,
                         "DeleteObject": True,
                         "Restore": True,
-                        "ChangeTokenStart": {"__metadata": {"type": "SP.ChangeToken"}, "StringValue": tok.token},
+                        "ChangeTokenStart": {
+                            "__metadata": {"type": "SP.ChangeToken"},
+                            "StringValue": tok.token,
+                        },
                     }
                 }
-                ops.append(Operation("POST", f"{path}/getChanges", body, key=("changes", name), list=title,
-                                     idempotent=True))
+                ops.append(
+                    Operation(
+                        "POST", f"{path}/getChanges", body, key=("changes", name), list=title, idempotent=True
+                    )
+                )
             else:
                 st.full = True
-                ops.append(Operation("GET", self._items_path(title, self._query(name, f"$top={self.options.page_size}")),
-                                     key=("items", name), list=title))
+                ops.append(
+                    Operation(
+                        "GET",
+                        self._items_path(title, self._query(name, f"$top={self.options.page_size}")),
+                        key=("items", name),
+                        list=title,
+                    )
+                )
         results = {r.key: r for r in self.site.batch(ops)}
         site_res = results["site"]
         if not site_res.ok:
@@ -615,9 +683,11 @@ class SiteSync:
         for name, st in states.items():
             meta = by_title.get(st.title.lower())
             if meta is None:
-                raise SiteFailure(f"could not read list {st.title!r} at {self.project.url}: not found "
-                                  "(the site has no list with this title)",
-                                  hint="The site or list is missing; check the project register entry.")
+                raise SiteFailure(
+                    f"could not read list {st.title!r} at {self.project.url}: not found "
+                    "(the site has no list with this title)",
+                    hint="The site or list is missing; check the project register entry.",
+                )
             st.list_id = str(meta["Id"]).strip("{}").lower()
             ctok = meta.get("CurrentChangeToken")
             st.current_token = str(ctok.get("StringValue") if isinstance(ctok, dict) else ctok or "")
@@ -664,8 +734,14 @@ class SiteSync:
             for i in range(0, len(ids), self.options.ids_per_filter):
                 chunk = ids[i : i + self.options.ids_per_filter]
                 flt = " or ".join(f"ID eq {n}" for n in chunk)
-                ops.append(Operation("GET", self._items_path(st.title, self._query(name, f"$filter={flt}&$top={len(chunk)}")),
-                                     key=(name, i), list=st.title))
+                ops.append(
+                    Operation(
+                        "GET",
+                        self._items_path(st.title, self._query(name, f"$filter={flt}&$top={len(chunk)}")),
+                        key=(name, i),
+                        list=st.title,
+                    )
+                )
         fetched: dict[str, dict[int, dict[str, Any]]] = {}
         if ops:
             for res in self.site.batch(ops):
@@ -679,11 +755,18 @@ class SiteSync:
             if st.full:
                 if st.items is None:  # list re-created: its token is void, read it all
                     select, expand = self._select(name)
-                    st.items = list(self.site.iter_items(st.title, select=select, expand=expand or None,
-                                                         page_size=min(self.options.page_size, 5000)))
+                    st.items = list(
+                        self.site.iter_items(
+                            st.title,
+                            select=select,
+                            expand=expand or None,
+                            page_size=min(self.options.page_size, 5000),
+                        )
+                    )
                 elif st.next_url:  # only the pages after the batched first one
                     st.items += self.site.rest_of_pages(
-                        OperationResult(key=name, status=200, next_url=st.next_url), list=st.title)
+                        OperationResult(key=name, status=200, next_url=st.next_url), list=st.title
+                    )
                 continue
             got = fetched.get(name, {})
             # A changed item that is gone by now was deleted after the change was logged.
@@ -711,7 +794,10 @@ class SiteSync:
         project = {
             "site_id": site_id,
             "url": self.project.url,
-            "title": (prop_item or {}).get("Title") or self.project.title or self.project.register.get("Title") or "",
+            "title": (prop_item or {}).get("Title")
+            or self.project.title
+            or self.project.register.get("Title")
+            or "",
             "phase": phase_label((prop_item or {}).get("GtProjectPhase"))
             or self.project.register.get("GtProjectPhaseText"),
         }
@@ -725,7 +811,12 @@ class SiteSync:
             kind = KINDS[name]
             before = previous.get(name, {})
             if st.full:
-                rows = {r["source_key"]: r for r in (source_row(kind, i, site_id=site_id, list_id=st.list_id) for i in st.items or [])}
+                rows = {
+                    r["source_key"]: r
+                    for r in (
+                        source_row(kind, i, site_id=site_id, list_id=st.list_id) for i in st.items or []
+                    )
+                }
                 known = set(before) | set(cmap.get(name, {}))
                 deleted[name] = {k for k in known if k not in rows}
                 current[name] = rows
@@ -744,8 +835,13 @@ class SiteSync:
         }
         for name in KIND_ORDER:
             for row in current[name].values():
-                resolve_lookups(KINDS[name], row, site_id=site_id, list_ids=list_ids,
-                                indicator_benefits=indicator_benefits)
+                resolve_lookups(
+                    KINDS[name],
+                    row,
+                    site_id=site_id,
+                    list_ids=list_ids,
+                    indicator_benefits=indicator_benefits,
+                )
 
         # Central values and the diff against what the hub has.
         emails = {
@@ -753,7 +849,8 @@ class SiteSync:
             for name in KIND_ORDER
             for row in current[name].values()
             for f in KINDS[name].people
-            if isinstance(p := row.get(f), dict) and p.get("EMail")
+            if isinstance(p := row.get(f), dict)
+            and p.get("EMail")
             and self.central[name].fields.get(f) in ("User", "UserMulti")
         }
         people = self.people.resolve(self.hub, emails) if emails else {}
@@ -779,8 +876,14 @@ class SiteSync:
         ]
         if prop_item is not None:
             snapshots.append(
-                RowSnapshot(PROPERTIES, f"{site_id}:properties", site_id, prop_item,
-                            project_url=self.project.url, project_title=project["title"])
+                RowSnapshot(
+                    PROPERTIES,
+                    f"{site_id}:properties",
+                    site_id,
+                    prop_item,
+                    project_url=self.project.url,
+                    project_title=project["title"],
+                )
             )
         self.store.record_versions(snapshots, run_id=self.run_id, at=self.now)
         for name in KIND_ORDER:
@@ -798,9 +901,13 @@ class SiteSync:
         )
         # The summary an unchanged site's next run reports from: written before the tokens, so a
         # run killed in between re-reads the changes and writes it again.
-        self.store.set_site_summary(site_id, site_url=self.project.url, title=project["title"],
-                                    rows=sum(len(current[name]) for name in KIND_ORDER),
-                                    findings=[f.to_dict() for f in outcome.findings])
+        self.store.set_site_summary(
+            site_id,
+            site_url=self.project.url,
+            title=project["title"],
+            rows=sum(len(current[name]) for name in KIND_ORDER),
+            findings=[f.to_dict() for f in outcome.findings],
+        )
         self.store.set_tokens(tokens, run_id=self.run_id)
         outcome.counts = counts
         outcome.counts["full_reads"] = sum(1 for st in states.values() if st.full)
@@ -812,15 +919,33 @@ class SiteSync:
         if summary is None:
             previous = self.store.current_rows(site_id)
             props = next(iter(previous.get(PROPERTIES, {}).values()), {})
-            findings = check_site(self.project.url, {name: list(previous.get(name, {}).values()) for name in KIND_ORDER})
-            summary = {"title": props.get("Title"), "rows": sum(len(previous.get(name, {})) for name in KIND_ORDER),
-                       "findings": [f.to_dict() for f in findings]}
+            findings = check_site(
+                self.project.url, {name: list(previous.get(name, {}).values()) for name in KIND_ORDER}
+            )
+            summary = {
+                "title": props.get("Title"),
+                "rows": sum(len(previous.get(name, {})) for name in KIND_ORDER),
+                "findings": [f.to_dict() for f in findings],
+            }
             self.store.set_site_summary(site_id, site_url=self.project.url, **summary)
         outcome.title = summary["title"] or self.project.title or outcome.title
-        outcome.counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": summary["rows"], "full_reads": 0}
+        outcome.counts = {
+            "created": 0,
+            "updated": 0,
+            "deleted": 0,
+            "unchanged": summary["rows"],
+            "full_reads": 0,
+        }
         outcome.findings = [
-            Finding(self.project.url, f.get("list") or "", f.get("item_id"), f.get("field"), f.get("value"),
-                    f.get("rule") or "", f.get("message") or "")
+            Finding(
+                self.project.url,
+                f.get("list") or "",
+                f.get("item_id"),
+                f.get("field"),
+                f.get("value"),
+                f.get("rule") or "",
+                f.get("message") or "",
+            )
             for f in summary["findings"]
         ]
 
@@ -855,26 +980,49 @@ class SiteSync:
             title = self.central[name].title
             if not known:
                 flt = f"GtSiteId eq {odata_literal(site_id)}"
-                lookups.append(Operation("GET", f"Web/lists/GetByTitle({title_segment(title)})/items?"
-                                         f"$select=ID,GtSourceKey&$filter={flt}&$top=5000", key=(name, "site"), list=title))
+                lookups.append(
+                    Operation(
+                        "GET",
+                        f"Web/lists/GetByTitle({title_segment(title)})/items?"
+                        f"$select=ID,GtSourceKey&$filter={flt}&$top=5000",
+                        key=(name, "site"),
+                        list=title,
+                    )
+                )
                 continue
             for i in range(0, len(unknown), self.options.keys_per_filter):
                 chunk = unknown[i : i + self.options.keys_per_filter]
                 flt = " or ".join(f"GtSourceKey eq {odata_literal(k)}" for k in chunk)
-                lookups.append(Operation("GET", f"Web/lists/GetByTitle({title_segment(title)})/items?"
-                                         f"$select=ID,GtSourceKey&$filter={flt}&$top=5000", key=(name, i), list=title))
+                lookups.append(
+                    Operation(
+                        "GET",
+                        f"Web/lists/GetByTitle({title_segment(title)})/items?"
+                        f"$select=ID,GtSourceKey&$filter={flt}&$top=5000",
+                        key=(name, i),
+                        list=title,
+                    )
+                )
         found: dict[str, dict[str, list[int]]] = {}
         if lookups:
             for res in self.hub.batch(lookups):
                 name = res.key[0]
                 if not res.ok:
-                    raise _site_error(res, self.hub.url, f"look up central rows in {self.central[name].title!r}")
+                    raise _site_error(
+                        res, self.hub.url, f"look up central rows in {self.central[name].title!r}"
+                    )
                 page = res.value if isinstance(res.value, list) else []
                 if res.key[1] == "site" and len(page) >= 5000:
-                    page = list(self.hub.iter_items(self.central[name].title, select=["ID", "GtSourceKey"],
-                                                    filter=f"GtSiteId eq {odata_literal(site_id)}"))
+                    page = list(
+                        self.hub.iter_items(
+                            self.central[name].title,
+                            select=["ID", "GtSourceKey"],
+                            filter=f"GtSiteId eq {odata_literal(site_id)}",
+                        )
+                    )
                 for raw in page:
-                    found.setdefault(name, {}).setdefault(str(raw.get("GtSourceKey")), []).append(int(raw["ID"]))
+                    found.setdefault(name, {}).setdefault(str(raw.get("GtSourceKey")), []).append(
+                        int(raw["ID"])
+                    )
 
         ops: list[Operation] = []
         for name in KIND_ORDER:
@@ -889,16 +1037,44 @@ class SiteSync:
                     counts["unchanged"] += 1
                     continue
                 if ids:
-                    ops.append(Operation("MERGE", f"{path}/items({ids[0]})", values, key=("update", name, key, ids[0], digest),
-                                         list=title, item=ids[0]))
+                    ops.append(
+                        Operation(
+                            "MERGE",
+                            f"{path}/items({ids[0]})",
+                            values,
+                            key=("update", name, key, ids[0], digest),
+                            list=title,
+                            item=ids[0],
+                        )
+                    )
                     for dup in ids[1:]:  # duplicates from an older failure: keep one
-                        ops.append(Operation("DELETE", f"{path}/items({dup})", key=("dedupe", name, key, dup, ""), list=title, item=dup))
+                        ops.append(
+                            Operation(
+                                "DELETE",
+                                f"{path}/items({dup})",
+                                key=("dedupe", name, key, dup, ""),
+                                list=title,
+                                item=dup,
+                            )
+                        )
                 else:
-                    ops.append(Operation("POST", f"{path}/items", values, key=("create", name, key, 0, digest), list=title))
+                    ops.append(
+                        Operation(
+                            "POST", f"{path}/items", values, key=("create", name, key, 0, digest), list=title
+                        )
+                    )
             for key in deleted[name]:
                 ids = [known[key][0]] if key in known else sorted(extra_ids.get(key, []))
                 for cid in ids:
-                    ops.append(Operation("DELETE", f"{path}/items({cid})", key=("delete", name, key, cid, ""), list=title, item=cid))
+                    ops.append(
+                        Operation(
+                            "DELETE",
+                            f"{path}/items({cid})",
+                            key=("delete", name, key, cid, ""),
+                            list=title,
+                            item=cid,
+                        )
+                    )
                 if not ids:
                     self.store.drop_central(name, [key])
         if not ops:
@@ -932,9 +1108,18 @@ class SiteSync:
                     dropped.setdefault(name, []).append(key)
                     body = next(op.body for op in ops if op.key == res.key)
                     title = self.central[name].title
-                    retry_creates.append(_with_type(Operation(
-                        "POST", f"Web/lists/GetByTitle({title_segment(title)})/items", body,
-                        key=("create", name, key, 0, digest), list=title), entity))
+                    retry_creates.append(
+                        _with_type(
+                            Operation(
+                                "POST",
+                                f"Web/lists/GetByTitle({title_segment(title)})/items",
+                                body,
+                                key=("create", name, key, 0, digest),
+                                list=title,
+                            ),
+                            entity,
+                        )
+                    )
                 else:
                     failures.append(str(res.error) if res.error else f"HTTP {res.status}")
             for name, entries in mapped.items():
@@ -946,8 +1131,10 @@ class SiteSync:
             ops, retry_creates = retry_creates, []
         if failures:
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-            raise SiteFailure(f"writing to the hub failed: {failures[0]}{more}",
-                              hint="The next run retries; nothing was lost at the source.")
+            raise SiteFailure(
+                f"writing to the hub failed: {failures[0]}{more}",
+                hint="The next run retries; nothing was lost at the source.",
+            )
         return counts
 
     def _entity_types(self) -> dict[str, str]:
@@ -955,15 +1142,26 @@ class SiteSync:
         with _ENTITY_LOCK:
             missing = [c for c in self.central.values() if not c.entity_type]
             if missing:
-                ops = [Operation("GET", f"Web/lists/GetByTitle({title_segment(c.title)})?$select=ListItemEntityTypeFullName",
-                                 key=c.kind, list=c.title) for c in missing]
+                ops = [
+                    Operation(
+                        "GET",
+                        f"Web/lists/GetByTitle({title_segment(c.title)})?$select=ListItemEntityTypeFullName",
+                        key=c.kind,
+                        list=c.title,
+                    )
+                    for c in missing
+                ]
                 for res in self.hub.batch(ops):
                     if not res.ok or not isinstance(res.value, dict):
-                        raise _site_error(res, self.hub.url, f"read the central list {self.central[res.key].title!r}")
+                        raise _site_error(
+                            res, self.hub.url, f"read the central list {self.central[res.key].title!r}"
+                        )
                     self.central[res.key].entity_type = str(res.value.get("ListItemEntityTypeFullName") or "")
             return {c.title: c.entity_type for c in self.central.values()}
 
-    def _reconcile_project(self, prop_item: dict[str, Any] | None, project: dict[str, Any], counts: dict[str, Any]) -> None:
+    def _reconcile_project(
+        self, prop_item: dict[str, Any] | None, project: dict[str, Any], counts: dict[str, Any]
+    ) -> None:
         """Bring the hub's Prosjekter item in step with Prosjektegenskaper (write only on difference)."""
         wanted: dict[str, Any] = {"GtSiteId": project["site_id"], "GtSiteUrl": self.project.url}
         if prop_item:
@@ -975,7 +1173,14 @@ class SiteSync:
                     value = phase_label(value)
                     if "GtProjectPhaseText" in self.project_fields:
                         wanted["GtProjectPhaseText"] = value
-                if self.project_fields.get(name) in ("Text", "Note", "Choice", "Number", "DateTime", "Boolean"):
+                if self.project_fields.get(name) in (
+                    "Text",
+                    "Note",
+                    "Choice",
+                    "Number",
+                    "DateTime",
+                    "Boolean",
+                ):
                     wanted[name] = value
         reg = self.project.register
         diff = {k: v for k, v in wanted.items() if not _same(reg.get(k), v)}
@@ -1016,8 +1221,13 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _add_titles(name: str, row: Mapping[str, Any], values: dict[str, Any], fields: Mapping[str, str],
-                titles: Mapping[str, Mapping[str, Any]]) -> None:
+def _add_titles(
+    name: str,
+    row: Mapping[str, Any],
+    values: dict[str, Any],
+    fields: Mapping[str, str],
+    titles: Mapping[str, Mapping[str, Any]],
+) -> None:
     """Looked-up titles and keys the central lists carry (GtGainKey/Title, GtIndicatorKey/Title, …)."""
     bkey, ikey = row.get("benefit_key"), row.get("indicator_key")
     extra = {
@@ -1044,14 +1254,22 @@ def _with_type(op: Operation, entity: Mapping[str, str]) -> Operation:
 def _site_error(res: OperationResult, site_url: str, what: str) -> SharePointError | SiteFailure:
     err = res.error
     if err is None or isinstance(err, ThrottledError) or res.status in (408, 429, 503):
-        failure = SiteFailure(f"could not {what} at {site_url} (HTTP {res.status}): {err.detail if err else ''}")
+        failure = SiteFailure(
+            f"could not {what} at {site_url} (HTTP {res.status}): {err.detail if err else ''}"
+        )
         failure.transient = True
         return failure
     if isinstance(err, NotFoundError):
-        return SiteFailure(f"could not {what} at {site_url}: not found ({err.detail})",
-                           hint="The site or list is missing; check the project register entry.")
+        return SiteFailure(
+            f"could not {what} at {site_url}: not found ({err.detail})",
+            hint="The site or list is missing; check the project register entry.",
+        )
     if isinstance(err, AuthError):
-        return SiteFailure(f"could not {what} at {site_url}: access denied ({err.detail})",
-                           hint="Give the sync app read access to the site.")
-    return SiteFailure(f"could not {what} at {site_url}: {err.detail}",
-                       hint=err.hint or "Check the list's columns against the template (schema drift).")
+        return SiteFailure(
+            f"could not {what} at {site_url}: access denied ({err.detail})",
+            hint="Give the sync app read access to the site.",
+        )
+    return SiteFailure(
+        f"could not {what} at {site_url}: {err.detail}",
+        hint=err.hint or "Check the list's columns against the template (schema drift).",
+    )

@@ -85,7 +85,12 @@ KINDS: dict[str, SourceKind] = {
         name="measurements",
         list_title="Gevinstoppfølging",
         list_url="Lists/Gevinstoppflging",
-        fields=("GtMeasurementDate", "GtMeasurementValue", "GtMeasurementComment", "GtMeasureIndicatorLookup"),
+        fields=(
+            "GtMeasurementDate",
+            "GtMeasurementValue",
+            "GtMeasurementComment",
+            "GtMeasureIndicatorLookup",
+        ),
         lookups=(("GtMeasureIndicatorLookup", "indicators"),),
     ),
 }

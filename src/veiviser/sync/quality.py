@@ -180,30 +180,64 @@ def check_indicators(
         start, desired = as_number(row.get("GtStartValue")), as_number(row.get("GtDesiredValue"))
         if start is None:
             out.append(
-                Finding(site_url, title, item, "GtStartValue", row.get("GtStartValue"),
-                        "indicator-missing-start", f"Indicator {row.get('Title')!r} has no start value.")
+                Finding(
+                    site_url,
+                    title,
+                    item,
+                    "GtStartValue",
+                    row.get("GtStartValue"),
+                    "indicator-missing-start",
+                    f"Indicator {row.get('Title')!r} has no start value.",
+                )
             )
         if desired is None:
             out.append(
-                Finding(site_url, title, item, "GtDesiredValue", row.get("GtDesiredValue"),
-                        "indicator-missing-desired", f"Indicator {row.get('Title')!r} has no desired value.")
+                Finding(
+                    site_url,
+                    title,
+                    item,
+                    "GtDesiredValue",
+                    row.get("GtDesiredValue"),
+                    "indicator-missing-desired",
+                    f"Indicator {row.get('Title')!r} has no desired value.",
+                )
             )
         if start is not None and desired is not None and start == desired:
             out.append(
-                Finding(site_url, title, item, "GtDesiredValue", row.get("GtDesiredValue"),
-                        "indicator-target-equals-baseline",
-                        f"Indicator {row.get('Title')!r}: desired value equals start value ({start:g}).")
+                Finding(
+                    site_url,
+                    title,
+                    item,
+                    "GtDesiredValue",
+                    row.get("GtDesiredValue"),
+                    "indicator-target-equals-baseline",
+                    f"Indicator {row.get('Title')!r}: desired value equals start value ({start:g}).",
+                )
             )
         benefit = lookup_id(row, "GtGainLookup")
         if benefit is None:
             out.append(
-                Finding(site_url, title, item, "GtGainLookup", None, "indicator-without-benefit",
-                        f"Indicator {row.get('Title')!r} is not linked to a benefit.")
+                Finding(
+                    site_url,
+                    title,
+                    item,
+                    "GtGainLookup",
+                    None,
+                    "indicator-without-benefit",
+                    f"Indicator {row.get('Title')!r} is not linked to a benefit.",
+                )
             )
         elif benefit not in benefit_ids:
             out.append(
-                Finding(site_url, title, item, "GtGainLookup", benefit, "indicator-benefit-missing",
-                        f"Indicator {row.get('Title')!r} points at benefit {benefit}, which does not exist.")
+                Finding(
+                    site_url,
+                    title,
+                    item,
+                    "GtGainLookup",
+                    benefit,
+                    "indicator-benefit-missing",
+                    f"Indicator {row.get('Title')!r} points at benefit {benefit}, which does not exist.",
+                )
             )
     return out
 
@@ -218,19 +252,39 @@ def check_measurements(
         indicator = lookup_id(row, "GtMeasureIndicatorLookup")
         if indicator is None:
             out.append(
-                Finding(site_url, title, item, "GtMeasureIndicatorLookup", None, "measurement-without-indicator",
-                        f"Measurement {item} is not linked to a measure indicator.")
+                Finding(
+                    site_url,
+                    title,
+                    item,
+                    "GtMeasureIndicatorLookup",
+                    None,
+                    "measurement-without-indicator",
+                    f"Measurement {item} is not linked to a measure indicator.",
+                )
             )
         elif indicator not in indicator_ids:
             out.append(
-                Finding(site_url, title, item, "GtMeasureIndicatorLookup", indicator,
-                        "measurement-indicator-missing",
-                        f"Measurement {item} points at indicator {indicator}, which does not exist.")
+                Finding(
+                    site_url,
+                    title,
+                    item,
+                    "GtMeasureIndicatorLookup",
+                    indicator,
+                    "measurement-indicator-missing",
+                    f"Measurement {item} points at indicator {indicator}, which does not exist.",
+                )
             )
         if as_number(row.get("GtMeasurementValue")) is None:
             out.append(
-                Finding(site_url, title, item, "GtMeasurementValue", row.get("GtMeasurementValue"),
-                        "measurement-without-value", f"Measurement {item} has no measured value.")
+                Finding(
+                    site_url,
+                    title,
+                    item,
+                    "GtMeasurementValue",
+                    row.get("GtMeasurementValue"),
+                    "measurement-without-value",
+                    f"Measurement {item} has no measured value.",
+                )
             )
     return out
 

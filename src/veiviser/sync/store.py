@@ -420,24 +420,40 @@ class StateStore:
             out.setdefault((row.site_url or "").rstrip("/").lower(), {})[row.list_name] = _token_from_row(row)
         return out
 
-    def set_site_summary(self, site_id: str, *, site_url: str, title: str | None, rows: int,
-                         findings: list[dict[str, Any]]) -> None:
+    def set_site_summary(
+        self, site_id: str, *, site_url: str, title: str | None, rows: int, findings: list[dict[str, Any]]
+    ) -> None:
         """Store the row count and findings of a site's current rows (call before its tokens)."""
-        values = {"site_url": site_url.rstrip("/").lower(), "title": title, "rows": rows,
-                  "findings": findings, "updated_at": _to_db(utcnow())}
+        values = {
+            "site_url": site_url.rstrip("/").lower(),
+            "title": title,
+            "rows": rows,
+            "findings": findings,
+            "updated_at": _to_db(utcnow()),
+        }
         with self._begin() as conn:
-            if not conn.execute(summaries_table.update().where(summaries_table.c.site_id == site_id)
-                                .values(**values)).rowcount:
+            if not conn.execute(
+                summaries_table.update().where(summaries_table.c.site_id == site_id).values(**values)
+            ).rowcount:
                 conn.execute(summaries_table.insert().values(site_id=site_id, **values))
 
     def site_summary(self, site_id: str) -> dict[str, Any] | None:
         """``{"title", "rows", "findings"}`` stored by :meth:`set_site_summary`, or None."""
         with self._begin() as conn:
-            row = conn.execute(sa.select(summaries_table).where(summaries_table.c.site_id == site_id)).mappings().first()
-        return None if row is None else {"title": row["title"], "rows": int(row["rows"]),
-                                         "findings": list(row["findings"] or [])}
+            row = (
+                conn.execute(sa.select(summaries_table).where(summaries_table.c.site_id == site_id))
+                .mappings()
+                .first()
+            )
+        return (
+            None
+            if row is None
+            else {"title": row["title"], "rows": int(row["rows"]), "findings": list(row["findings"] or [])}
+        )
 
-    def record_site_results(self, run_id: int, results: Sequence[tuple[SiteRunResult, Iterable[Finding]]]) -> None:
+    def record_site_results(
+        self, run_id: int, results: Sequence[tuple[SiteRunResult, Iterable[Finding]]]
+    ) -> None:
         """Several sites' outcomes and findings in one transaction (see :meth:`record_site_result`)."""
         if not results:
             return
@@ -495,14 +511,18 @@ class StateStore:
         with self._begin() as conn:
             for chunk in _chunks(keys):
                 conn.execute(
-                    central_table.delete().where(central_table.c.kind == kind, central_table.c.source_key.in_(chunk))
+                    central_table.delete().where(
+                        central_table.c.kind == kind, central_table.c.source_key.in_(chunk)
+                    )
                 )
 
     def current_rows(self, site_id: str) -> dict[str, dict[str, dict[str, Any]]]:
         """``{kind: {source_key: values}}`` of the live current versions of one site."""
         with self._begin() as conn:
             rows = conn.execute(
-                sa.select(versions_table.c.kind, versions_table.c.source_key, versions_table.c["values"]).where(
+                sa.select(
+                    versions_table.c.kind, versions_table.c.source_key, versions_table.c["values"]
+                ).where(
                     versions_table.c.site_id == site_id,
                     versions_table.c.valid_to.is_(None),
                     versions_table.c.deleted.is_(False),
@@ -589,9 +609,11 @@ class StateStore:
     def runs(self, limit: int = 10) -> list[dict[str, Any]]:
         """The latest runs, newest first."""
         with self._begin() as conn:
-            rows = conn.execute(
-                sa.select(runs_table).order_by(runs_table.c.id.desc()).limit(limit)
-            ).mappings().all()
+            rows = (
+                conn.execute(sa.select(runs_table).order_by(runs_table.c.id.desc()).limit(limit))
+                .mappings()
+                .all()
+            )
             failed = dict(
                 conn.execute(
                     sa.select(run_sites_table.c.run_id, sa.func.count())
@@ -627,11 +649,15 @@ class StateStore:
 
     def site_results(self, run_id: int) -> list[dict[str, Any]]:
         with self._begin() as conn:
-            rows = conn.execute(
-                sa.select(run_sites_table)
-                .where(run_sites_table.c.run_id == run_id)
-                .order_by(run_sites_table.c.site_url)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    sa.select(run_sites_table)
+                    .where(run_sites_table.c.run_id == run_id)
+                    .order_by(run_sites_table.c.site_url)
+                )
+                .mappings()
+                .all()
+            )
         return [
             {
                 **dict(r),
@@ -643,9 +669,15 @@ class StateStore:
 
     def findings(self, run_id: int) -> list[dict[str, Any]]:
         with self._begin() as conn:
-            rows = conn.execute(
-                sa.select(findings_table).where(findings_table.c.run_id == run_id).order_by(findings_table.c.id)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    sa.select(findings_table)
+                    .where(findings_table.c.run_id == run_id)
+                    .order_by(findings_table.c.id)
+                )
+                .mappings()
+                .all()
+            )
         out = []
         for r in rows:
             item = dict(r)
@@ -684,7 +716,8 @@ class StateStore:
             )
             .join(
                 latest,
-                (latest.c.site_url == run_sites_table.c.site_url) & (latest.c.run_id == run_sites_table.c.run_id),
+                (latest.c.site_url == run_sites_table.c.site_url)
+                & (latest.c.run_id == run_sites_table.c.run_id),
             )
             .outerjoin(ok, ok.c.site_url == run_sites_table.c.site_url)
             .order_by(run_sites_table.c.site_url)
@@ -920,7 +953,9 @@ class StateStore:
                 )
         except IntegrityError:
             with self._begin() as conn:
-                row = conn.execute(sa.select(locks_table).where(locks_table.c.name == name)).mappings().first()
+                row = (
+                    conn.execute(sa.select(locks_table).where(locks_table.c.name == name)).mappings().first()
+                )
                 if row is None:  # released between our insert and select: try once more
                     return self.acquire_lock(name, owner=owner, ttl=ttl, now=now)
                 if row["expires_at"] > now_db:

@@ -96,7 +96,9 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> Path:
     return path
 
 
-def write_reports(dataset: PortfolioDataset, out_dir: str | Path, *, since: object | None = None) -> ReportPaths:
+def write_reports(
+    dataset: PortfolioDataset, out_dir: str | Path, *, since: object | None = None
+) -> ReportPaths:
     """Write the Excel workbook, the HTML report and the Power BI star schema for ``dataset``.
 
     ``since``: start of "changes since" (a date; default 30 days before ``dataset.as_of``).
@@ -116,7 +118,9 @@ def write_views(views: ReportViews, out_dir: str | Path) -> ReportPaths:
     schema = build_star_schema(views)
     for name in TABLES:
         table = schema.tables[name]
-        paths.parquet[name] = _atomic(star / f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False))
+        paths.parquet[name] = _atomic(
+            star / f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False)
+        )
         paths.csv[name] = _atomic(star / f"{name}.csv", lambda p, t=table: write_csv(t, p))
     workbook = build_workbook(views)
     _atomic(paths.excel, workbook.save)

@@ -139,7 +139,11 @@ def _table(table: ViewTable, *, limit: int | None = None, caption: str | None = 
                 cls = f' class="sev-{escape(str(value))}"'
             cells.append(f"<td{cls}>{text}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    more = f'<p class="note">Viser {len(shown)} av {len(rows)} rader; alle finnes i Excel-arbeidsboken.</p>' if len(shown) < len(rows) else ""
+    more = (
+        f'<p class="note">Viser {len(shown)} av {len(rows)} rader; alle finnes i Excel-arbeidsboken.</p>'
+        if len(shown) < len(rows)
+        else ""
+    )
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
     return f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>{more}'
 
@@ -152,7 +156,9 @@ def _simple_table(headers: Iterable[str], rows: Iterable[Iterable[str]], numeric
     num = set(numeric)
     head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
     body = "".join(
-        "<tr>" + "".join(f'<td{" class=n" if i in num else ""}>{escape(str(c))}</td>' for i, c in enumerate(r)) + "</tr>"
+        "<tr>"
+        + "".join(f"<td{' class=n' if i in num else ''}>{escape(str(c))}</td>" for i, c in enumerate(r))
+        + "</tr>"
         for r in rows
     )
     return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
@@ -168,8 +174,13 @@ def _kpi(value: object, label: str, tone: str = "") -> str:
 def _overview(v: ReportViews) -> str:
     no_benefits = v.benefits is None or v.benefits.benefits.empty
     if v.projects.empty and (v.risks is None or v.risks.empty) and no_benefits:
-        return _section("oversikt", _no_data("Porteføljen har ingen prosjekter ennå. Kjør synkroniseringen, eller sjekk at "
-                                             "prosjektene er knyttet til huben."))
+        return _section(
+            "oversikt",
+            _no_data(
+                "Porteføljen har ingen prosjekter ennå. Kjør synkroniseringen, eller sjekk at "
+                "prosjektene er knyttet til huben."
+            ),
+        )
     ben = v.benefits.benefits if v.benefits is not None else pd.DataFrame()
     status = ben["status"].value_counts() if not ben.empty else pd.Series(dtype=int)
     open_risks = int(((v.risks["kind"] == RISK) & ~v.risks["closed"]).sum()) if not v.risks.empty else 0
@@ -177,24 +188,48 @@ def _overview(v: ReportViews) -> str:
     tiles = [
         _kpi(len(v.projects), "prosjekter"),
         _kpi(open_risks, "åpne risikoer"),
-        _kpi(len(v.unacceptable), "uakseptable risikoer (faktor > 10)", "bad" if len(v.unacceptable) else "good"),
+        _kpi(
+            len(v.unacceptable),
+            "uakseptable risikoer (faktor > 10)",
+            "bad" if len(v.unacceptable) else "good",
+        ),
         _kpi(len(ben), "gevinster"),
-        _kpi(int(status.get(ACHIEVED, 0) + status.get(ON_TRACK, 0)), "gevinster oppnådd eller i rute", "good"),
-        _kpi(int(status.get(BEHIND, 0) + status.get(STALE, 0)), "gevinster etter plan eller utdatert",
-             "warn" if status.get(BEHIND, 0) + status.get(STALE, 0) else "good"),
-        _kpi(int(status.get(NO_INDICATORS, 0)), "gevinster uten måleindikator", "warn" if status.get(NO_INDICATORS, 0) else "good"),
-        _kpi(len(v.findings), f"funn i datakvalitet ({errors} feil)", "bad" if errors else ("warn" if v.findings else "good")),
+        _kpi(
+            int(status.get(ACHIEVED, 0) + status.get(ON_TRACK, 0)), "gevinster oppnådd eller i rute", "good"
+        ),
+        _kpi(
+            int(status.get(BEHIND, 0) + status.get(STALE, 0)),
+            "gevinster etter plan eller utdatert",
+            "warn" if status.get(BEHIND, 0) + status.get(STALE, 0) else "good",
+        ),
+        _kpi(
+            int(status.get(NO_INDICATORS, 0)),
+            "gevinster uten måleindikator",
+            "warn" if status.get(NO_INDICATORS, 0) else "good",
+        ),
+        _kpi(
+            len(v.findings),
+            f"funn i datakvalitet ({errors} feil)",
+            "bad" if errors else ("warn" if v.findings else "good"),
+        ),
     ]
-    return _section("oversikt", f'<div class="kpis">{"".join(tiles)}</div>',
-                    "Tallene gjelder hele porteføljen. Detaljer finnes i seksjonene under og i Excel-arbeidsboken.")
+    return _section(
+        "oversikt",
+        f'<div class="kpis">{"".join(tiles)}</div>',
+        "Tallene gjelder hele porteføljen. Detaljer finnes i seksjonene under og i Excel-arbeidsboken.",
+    )
 
 
 def _risk_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     if not v.matrices or v.risks.empty:
-        return _section("risiko", _no_data("Ingen risikoer eller muligheter er registrert i Usikkerhet-listene."))
+        return _section(
+            "risiko", _no_data("Ingen risikoer eller muligheter er registrert i Usikkerhet-listene.")
+        )
     parts = []
-    for kind, heading, xl, yl in ((RISK, "Risikoer", RISK_CONSEQUENCE_LABELS, RISK_PROBABILITY_LABELS),
-                                  (OPPORTUNITY, "Muligheter", OPPORTUNITY_CONSEQUENCE_LABELS, OPPORTUNITY_PROBABILITY_LABELS)):
+    for kind, heading, xl, yl in (
+        (RISK, "Risikoer", RISK_CONSEQUENCE_LABELS, RISK_PROBABILITY_LABELS),
+        (OPPORTUNITY, "Muligheter", OPPORTUNITY_CONSEQUENCE_LABELS, OPPORTUNITY_PROBABILITY_LABELS),
+    ):
         before, after = v.matrices[(kind, "before")], v.matrices[(kind, "after")]
         if int(before.cells["count"].sum()) + int(after.cells["count"].sum()) + len(before.outside) == 0:
             parts.append(f"<h3>{heading}</h3>" + _no_data(f"Ingen åpne {heading.lower()} i porteføljen."))
@@ -204,18 +239,35 @@ def _risk_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
             counts = {(int(r.probability), int(r.consequence)): int(r.count) for r in m.cells.itertuples()}
             colours = {(int(r.probability), int(r.consequence)): r.colour for r in m.cells.itertuples()}
             svgs.append(charts.heatmap(counts, colours, title=f"{heading} {label}", x_labels=xl, y_labels=yl))
-            grid_rows = [[f"S={y}"] + [str(counts.get((y, x), 0)) for x in range(1, 6)] for y in range(5, 0, -1)]
-            alts.append(f"<h4>{heading} {label}</h4>" + _simple_table(["Sannsynlighet \\ Konsekvens", "1", "2", "3", "4", "5"],
-                                                                      grid_rows, numeric=range(1, 6)))
+            grid_rows = [
+                [f"S={y}"] + [str(counts.get((y, x), 0)) for x in range(1, 6)] for y in range(5, 0, -1)
+            ]
+            alts.append(
+                f"<h4>{heading} {label}</h4>"
+                + _simple_table(
+                    ["Sannsynlighet \\ Konsekvens", "1", "2", "3", "4", "5"], grid_rows, numeric=range(1, 6)
+                )
+            )
         outside = len(after.outside)
-        note = (f'<p class="note">{len(before.outside)} før tiltak og {outside} etter tiltak er ikke vurdert (0 eller tomt) '
-                "eller har verdier utenfor 1–5, og står ikke i matrisen; se Datakvalitet.</p>") if len(before.outside) or outside else ""
-        parts.append(f"<h3>{heading}</h3><div class=\"charts\">{''.join(svgs)}</div>{note}{_alt(''.join(alts))}")
+        note = (
+            (
+                f'<p class="note">{len(before.outside)} før tiltak og {outside} etter tiltak er ikke vurdert (0 eller tomt) '
+                "eller har verdier utenfor 1–5, og står ikke i matrisen; se Datakvalitet.</p>"
+            )
+            if len(before.outside) or outside
+            else ""
+        )
+        parts.append(
+            f'<h3>{heading}</h3><div class="charts">{"".join(svgs)}</div>{note}{_alt("".join(alts))}'
+        )
     parts.append("<h3>Uakseptable risikoer</h3>" + _table(tables["Uakseptable risikoer"], limit=25))
     parts.append("<h3>Risikoer uten tiltaksansvarlig</h3>" + _table(tables["Risikoer uten eier"], limit=25))
-    return _section("risiko", "".join(parts),
-                    "Antall åpne elementer per celle (sannsynlighet × konsekvens), farger som i Prosjektportalen. "
-                    "Lukkede («Ikke lenger aktuell») er ikke med.")
+    return _section(
+        "risiko",
+        "".join(parts),
+        "Antall åpne elementer per celle (sannsynlighet × konsekvens), farger som i Prosjektportalen. "
+        "Lukkede («Ikke lenger aktuell») er ikke med.",
+    )
 
 
 def _benefit_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
@@ -226,28 +278,50 @@ def _benefit_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     m = m[m["GtMeasurementDate"].notna() & m["achievement_pct"].notna()] if not m.empty else m
     parts = []
     if m.empty:
-        parts.append(_no_data("Ingen målinger med beregnbar måloppnåelse ennå; kurvene vises når måleindikatorene har "
-                              "startverdi, ønsket verdi og minst én datert måling."))
+        parts.append(
+            _no_data(
+                "Ingen målinger med beregnbar måloppnåelse ennå; kurvene vises når måleindikatorene har "
+                "startverdi, ønsket verdi og minst én datert måling."
+            )
+        )
     else:
         svgs = []
         for project_key, part in m.groupby("project_key", sort=True):
             series = []
-            for (_, title), ind in part.sort_values("GtMeasurementDate").groupby(["indicator_key", "indicator_title"], sort=True):
+            for (_, title), ind in part.sort_values("GtMeasurementDate").groupby(
+                ["indicator_key", "indicator_title"], sort=True
+            ):
                 unit = ind["GtMeasurementUnit"].iloc[0]
                 label = f"{title} ({unit})" if not is_missing(unit) else str(title)
-                series.append(charts.Series(label, [(d.date(), float(p)) for d, p in zip(ind["GtMeasurementDate"], ind["achievement_pct"], strict=True)]))
+                series.append(
+                    charts.Series(
+                        label,
+                        [
+                            (d.date(), float(p))
+                            for d, p in zip(ind["GtMeasurementDate"], ind["achievement_pct"], strict=True)
+                        ],
+                    )
+                )
             ptitle = part["project_title"].iloc[0]
             name = str(ptitle) if not is_missing(ptitle) else str(project_key)
             svgs.append(charts.realisation_curves(series, title=f"Måloppnåelse – {name}"))
         parts.append(f'<div class="charts">{"".join(svgs)}</div>')
-        parts.append('<p class="note">Kurvene er klippet til 0–100 % bare i tegningen: ▲ = over målet (overoppfyllelse), '
-                     "▼ = beveget seg i feil retning. Den virkelige verdien står i tabellen og i verktøytipset.</p>")
+        parts.append(
+            '<p class="note">Kurvene er klippet til 0–100 % bare i tegningen: ▲ = over målet (overoppfyllelse), '
+            "▼ = beveget seg i feil retning. Den virkelige verdien står i tabellen og i verktøytipset.</p>"
+        )
         parts.append(_alt(_table(tables["Måloppnåelse"])))
     status = a.benefits["status"].map(nb_status).value_counts()
-    parts.append("<h3>Status per gevinst</h3>" + _simple_table(["Status", "Gevinster"], [[s, str(n)] for s, n in status.items()], numeric=[1]))
+    parts.append(
+        "<h3>Status per gevinst</h3>"
+        + _simple_table(["Status", "Gevinster"], [[s, str(n)] for s, n in status.items()], numeric=[1])
+    )
     parts.append(_alt(_table(tables["Gevinster"]), "Vis alle gevinster"))
-    return _section("gevinster", "".join(parts),
-                    "Måloppnåelse = (målt − start) / (ønsket − start), per måleindikator over tid.")
+    return _section(
+        "gevinster",
+        "".join(parts),
+        "Måloppnåelse = (målt − start) / (ønsket − start), per måleindikator over tid.",
+    )
 
 
 def _planned_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
@@ -256,46 +330,80 @@ def _planned_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
         return _section("planlagt-realisert", _no_data("Ingen måleindikatorer med planlagt endring ennå."))
     parts = []
     for unit, part in pvr.groupby("GtMeasurementUnit", sort=True):
-        rows = [charts.PlannedRealised(f"{r.owner} · {r.year}", float(r.planned),
-                                       None if is_missing(r.realised) else float(r.realised))
-                for r in part.itertuples() if not is_missing(r.planned)]
+        rows = [
+            charts.PlannedRealised(
+                f"{r.owner} · {r.year}",
+                float(r.planned),
+                None if is_missing(r.realised) else float(r.realised),
+            )
+            for r in part.itertuples()
+            if not is_missing(r.planned)
+        ]
         if not rows:
-            parts.append(f"<h3>{escape(str(unit))}</h3>" + _no_data("Ingen planlagt endring er fylt ut for denne enheten."))
+            parts.append(
+                f"<h3>{escape(str(unit))}</h3>"
+                + _no_data("Ingen planlagt endring er fylt ut for denne enheten.")
+            )
             continue
         label = "uten måleenhet" if unit == NO_UNIT else str(unit)
         parts.append(charts.planned_realised_bars(rows, title=f"Planlagt mot realisert: {label}", unit=label))
-    parts.append('<p class="note">Én figur per måleenhet, enheter blandes aldri. Søylene viser endring i målets retning '
-                 "(en reduksjon vises som et positivt beløp å redusere); tallene har riktig fortegn.</p>")
+    parts.append(
+        '<p class="note">Én figur per måleenhet, enheter blandes aldri. Søylene viser endring i målets retning '
+        "(en reduksjon vises som et positivt beløp å redusere); tallene har riktig fortegn.</p>"
+    )
     parts.append(_alt(_table(tables["Planlagt mot realisert"])))
-    return _section("planlagt-realisert", f'<div class="charts">{"".join(parts[:-2])}</div>' + "".join(parts[-2:]),
-                    "Per gevinsteier og år for realiseringstidspunktet.")
+    return _section(
+        "planlagt-realisert",
+        f'<div class="charts">{"".join(parts[:-2])}</div>' + "".join(parts[-2:]),
+        "Per gevinsteier og år for realiseringstidspunktet.",
+    )
 
 
 def _priority_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     p = v.priority
     if p is None:
-        return _section("prioritering", _no_data("Ingen prosjekter har vurderinger mot prioriteringskriteriene."))
+        return _section(
+            "prioritering", _no_data("Ingen prosjekter har vurderinger mot prioriteringskriteriene.")
+        )
     parts = []
     if p.uncertainty:
-        parts.append(f'<div class="warning"><strong>Usikkerhet i modellen «{escape(p.model.name)}»:</strong> {escape(p.uncertainty)}</div>')
+        parts.append(
+            f'<div class="warning"><strong>Usikkerhet i modellen «{escape(p.model.name)}»:</strong> {escape(p.uncertainty)}</div>'
+        )
     for w in p.warnings:
         parts.append(f'<p class="note">{escape(w)}</p>')
     crits = [c.name for c in p.model.criteria]
     if p.ranking.empty:
         parts.append(_no_data("Ingen prosjekter kunne rangeres; se utelatte prosjekter under."))
     else:
-        rows = [(str(r["project"]), [(c, float(r[c]) if not is_missing(r[c]) else 0.0) for c in crits], bool(r["complete"]))
-                for _, r in p.ranking.iterrows()]
-        parts.append(charts.stacked_scores(rows, crits, title="Rangering (poeng 0–100, bidrag per kriterium)"))
+        rows = [
+            (
+                str(r["project"]),
+                [(c, float(r[c]) if not is_missing(r[c]) else 0.0) for c in crits],
+                bool(r["complete"]),
+            )
+            for _, r in p.ranking.iterrows()
+        ]
+        parts.append(
+            charts.stacked_scores(rows, crits, title="Rangering (poeng 0–100, bidrag per kriterium)")
+        )
         if not p.ranking["complete"].all():
-            parts.append('<p class="note">* Ufullstendig vurdering (stiplet ramme): manglende kriterier teller som dårligste '
-                         "vurdering. Kolonnen «Poeng om manglende var best» viser spennet.</p>")
+            parts.append(
+                '<p class="note">* Ufullstendig vurdering (stiplet ramme): manglende kriterier teller som dårligste '
+                "vurdering. Kolonnen «Poeng om manglende var best» viser spennet.</p>"
+            )
         parts.append(_alt(_table(tables["Prioritering"])))
     if not p.excluded.empty:
-        parts.append("<h3>Utelatt fra rangeringen</h3>" + _simple_table(
-            ["Prosjekt", "Årsak"], [[r["project"], r["reason"]] for _, r in p.excluded.iterrows()]))
+        parts.append(
+            "<h3>Utelatt fra rangeringen</h3>"
+            + _simple_table(
+                ["Prosjekt", "Årsak"], [[r["project"], r["reason"]] for _, r in p.excluded.iterrows()]
+            )
+        )
     weights = ", ".join(f"{c} {number_nb(w, 0)}" for c, w in p.weights.items())
-    parts.append(f'<p class="note">Vekter: {escape(weights)}. Skala {number_nb(p.model.scale_min, 0)}–{number_nb(p.model.scale_max, 0)}.</p>')
+    parts.append(
+        f'<p class="note">Vekter: {escape(weights)}. Skala {number_nb(p.model.scale_min, 0)}–{number_nb(p.model.scale_max, 0)}.</p>'
+    )
     return _section("prioritering", "".join(parts))
 
 
@@ -314,11 +422,20 @@ def _itposmo_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     ok = t[t["problem"].isna()]
     parts = []
     if not ok.empty:
-        parts.append(charts.itposmo_totals([(str(x.project), float(x.total)) for x in ok.itertuples()],
-                                           [(b.start, b.outcome) for b in cfg.bands], title="Samlet avstand per prosjekt",
-                                           max_total=cfg.scale_max * len(DIMENSION_KEYS), concern_total=cfg.total_concern_above))
+        parts.append(
+            charts.itposmo_totals(
+                [(str(x.project), float(x.total)) for x in ok.itertuples()],
+                [(b.start, b.outcome) for b in cfg.bands],
+                title="Samlet avstand per prosjekt",
+                max_total=cfg.scale_max * len(DIMENSION_KEYS),
+                concern_total=cfg.total_concern_above,
+            )
+        )
     letters = {"objectives": "O1", "other_resources": "O2"}
-    head = ["Prosjekt"] + [f'<abbr title="{escape(DIMENSION_NAMES[k])}">{letters.get(k, letter)}</abbr>' for k, letter, _ in DIMENSIONS]
+    head = ["Prosjekt"] + [
+        f'<abbr title="{escape(DIMENSION_NAMES[k])}">{letters.get(k, letter)}</abbr>'
+        for k, letter, _ in DIMENSIONS
+    ]
     head += ["Sum", "Sannsynlig utfall", "Største avstand først"]
     rows = []
     for _, x in t.iterrows():
@@ -330,21 +447,34 @@ def _itposmo_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
             else:
                 colour = _gap_colour(float(val), cfg.dimension_concern_above)
                 out = float(val) > cfg.scale_max or float(val) < cfg.scale_min
-                cells.append(f'<td class="gap" style="background:{"#BDBDBD" if out else colour}">{number_nb(float(val), 0)}{"!" if out else ""}</td>')
+                cells.append(
+                    f'<td class="gap" style="background:{"#BDBDBD" if out else colour}">{number_nb(float(val), 0)}{"!" if out else ""}</td>'
+                )
         if is_missing(x["total"]):
             cells.append(f'<td colspan="3" class="sev-error">Ikke summert: {escape(str(x["problem"]))}</td>')
         else:
-            order = ", ".join(f"{letters.get(k, k[0].upper())} {number_nb(val, 0)}" for k, val in x["gaps_largest_first"][:3])
+            order = ", ".join(
+                f"{letters.get(k, k[0].upper())} {number_nb(val, 0)}"
+                for k, val in x["gaps_largest_first"][:3]
+            )
             cells.append(f'<td class="n"><strong>{number_nb(float(x["total"]), 0)}</strong></td>')
             cells.append(f"<td>{escape(str(x['outcome']))}</td><td>{escape(order)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     thead = "".join(f'<th scope="col">{h}</th>' for h in head)
-    parts.append(f'<h3>Dimensjoner per prosjekt</h3><div class="table-wrap"><table><thead><tr>{thead}</tr></thead>'
-                 f'<tbody>{"".join(rows)}</tbody></table></div>')
-    parts.append(f'<p class="note">Celler over {number_nb(cfg.dimension_concern_above, 0)} er markert oransje/rødt; en sum over '
-                 f"{number_nb(cfg.total_concern_above, 0)} gir grunn til bekymring (Heeks). «!» = utenfor skalaen "
-                 f"{number_nb(cfg.scale_min, 0)}–{number_nb(cfg.scale_max, 0)}.</p>")
-    return _section("itposmo", "".join(parts), "Avstand mellom prosjektets forutsetninger og dagens virkelighet, 0–10 per dimensjon.")
+    parts.append(
+        f'<h3>Dimensjoner per prosjekt</h3><div class="table-wrap"><table><thead><tr>{thead}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    parts.append(
+        f'<p class="note">Celler over {number_nb(cfg.dimension_concern_above, 0)} er markert oransje/rødt; en sum over '
+        f"{number_nb(cfg.total_concern_above, 0)} gir grunn til bekymring (Heeks). «!» = utenfor skalaen "
+        f"{number_nb(cfg.scale_min, 0)}–{number_nb(cfg.scale_max, 0)}.</p>"
+    )
+    return _section(
+        "itposmo",
+        "".join(parts),
+        "Avstand mellom prosjektets forutsetninger og dagens virkelighet, 0–10 per dimensjon.",
+    )
 
 
 def _stakeholder_section(tables: dict[str, ViewTable]) -> str:
@@ -358,23 +488,40 @@ def _quality_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     parts = []
     findings, gaps = tables["Datakvalitet"], tables["Avvik gevinster"]
     if findings.empty and gaps.empty:
-        return _section("datakvalitet", _no_data("Ingen funn: alle verdier kunne leses og alle gevinster har eier, "
-                                                 "måleindikatorer og målinger."))
+        return _section(
+            "datakvalitet",
+            _no_data(
+                "Ingen funn: alle verdier kunne leses og alle gevinster har eier, "
+                "måleindikatorer og målinger."
+            ),
+        )
     parts.append("<h3>Gevinster og indikatorer som mangler noe</h3>" + _table(gaps, limit=100))
     parts.append("<h3>Verdier som ikke kunne brukes</h3>" + _table(findings, limit=200))
-    return _section("datakvalitet", "".join(parts), "Hvert funn sier hvor (liste, prosjekt, element, felt) og hva som må gjøres.")
+    return _section(
+        "datakvalitet",
+        "".join(parts),
+        "Hvert funn sier hvor (liste, prosjekt, element, felt) og hva som må gjøres.",
+    )
 
 
 def _changes_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     if v.history is None or v.history.empty:
-        return _section("endringer", _no_data("Ingen historikk ennå: endringer vises etter minst to synkroniseringer."))
+        return _section(
+            "endringer", _no_data("Ingen historikk ennå: endringer vises etter minst to synkroniseringer.")
+        )
     parts = []
     changes = tables["Endringer"]
     if changes.empty:
-        parts.append(_no_data(f"Ingen nye, lukkede eller endrede risikoer, gevinster eller indikatorer siden {v.since:%Y-%m-%d}."))
+        parts.append(
+            _no_data(
+                f"Ingen nye, lukkede eller endrede risikoer, gevinster eller indikatorer siden {v.since:%Y-%m-%d}."
+            )
+        )
     else:
         counts = v.changes.groupby(["kind", "change"]).size()
-        summary = "; ".join(f"{n} {escape(nb_status(ch))} ({escape(KIND_NB.get(k, str(k)))})" for (k, ch), n in counts.items())
+        summary = "; ".join(
+            f"{n} {escape(nb_status(ch))} ({escape(KIND_NB.get(k, str(k)))})" for (k, ch), n in counts.items()
+        )
         parts.append(f"<p>{summary}</p>" + _table(changes, limit=100))
     moves = tables["Målendringer"]
     if not moves.empty:

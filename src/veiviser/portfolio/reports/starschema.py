@@ -25,12 +25,32 @@ import pandas as pd
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.reports.views import ReportViews
 
-MONTHS_NB = ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
-             "november", "desember")
+MONTHS_NB = (
+    "januar",
+    "februar",
+    "mars",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "desember",
+)
 WEEKDAYS_NB = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
 UNKNOWN_PROJECT = "Ukjent prosjekt"
-TABLES = ("dim_project", "dim_date", "fact_risks", "fact_stakeholders", "fact_benefits", "fact_indicators",
-          "fact_measurements", "fact_snapshots")
+TABLES = (
+    "dim_project",
+    "dim_date",
+    "fact_risks",
+    "fact_stakeholders",
+    "fact_benefits",
+    "fact_indicators",
+    "fact_measurements",
+    "fact_snapshots",
+)
 
 
 @dataclass
@@ -57,7 +77,11 @@ def _keys(series: pd.Series) -> pd.Series:
 
 def _sk(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Sort by source_key and number rows 1..n in column ``name``."""
-    out = frame.sort_values("source_key", kind="stable").reset_index(drop=True) if "source_key" in frame.columns else frame
+    out = (
+        frame.sort_values("source_key", kind="stable").reset_index(drop=True)
+        if "source_key" in frame.columns
+        else frame
+    )
     out.insert(0, name, pd.array(range(1, len(out) + 1), dtype="Int64"))
     return out
 
@@ -67,12 +91,21 @@ def _lookup(values: pd.Series, mapping: dict[str, int]) -> pd.Series:
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
-    return frame[name] if name in frame.columns else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    return (
+        frame[name]
+        if name in frame.columns
+        else pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    )
 
 
 def _text(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: None if is_missing(v) else (json.dumps(v, ensure_ascii=False, default=str)
-                                                           if isinstance(v, dict | list) else str(v))).astype("string")
+    return series.map(
+        lambda v: (
+            None
+            if is_missing(v)
+            else (json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, dict | list) else str(v))
+        )
+    ).astype("string")
 
 
 def _num(series: pd.Series) -> pd.Series:
@@ -84,7 +117,10 @@ def build_star_schema(views: ReportViews) -> StarSchema:
     projects = views.projects
     rows = []
     if not projects.empty:
-        rows = [{"project_key": str(k), "project_title": t} for k, t in zip(projects["project_key"], projects["project_title"], strict=True)]
+        rows = [
+            {"project_key": str(k), "project_title": t}
+            for k, t in zip(projects["project_key"], projects["project_title"], strict=True)
+        ]
     known = {r["project_key"] for r in rows}
     ben = views.benefits
     fact_sources = [views.risks, views.stakeholders, views.history]
@@ -103,8 +139,14 @@ def build_star_schema(views: ReportViews) -> StarSchema:
     stakeholders = _fact_stakeholders(views, psk)
     benefits, indicators, measurements = _fact_benefits(views, psk)
     snapshots = _fact_snapshots(views, psk)
-    facts = {"fact_risks": risks, "fact_stakeholders": stakeholders, "fact_benefits": benefits,
-             "fact_indicators": indicators, "fact_measurements": measurements, "fact_snapshots": snapshots}
+    facts = {
+        "fact_risks": risks,
+        "fact_stakeholders": stakeholders,
+        "fact_benefits": benefits,
+        "fact_indicators": indicators,
+        "fact_measurements": measurements,
+        "fact_snapshots": snapshots,
+    }
     keys = [views.as_of]
     for table in (dim_project, *facts.values()):
         for col in table.columns:
@@ -120,142 +162,320 @@ def _dim_project(projects: pd.DataFrame, extra: dict[str, Any]) -> pd.DataFrame:
     base = base.sort_values("project_key", kind="stable").reset_index(drop=True)
     more = pd.DataFrame([{"project_key": k, "project_title": t} for k, t in sorted(extra.items())])
     base = pd.concat([base, more], ignore_index=True) if not more.empty else base
-    out = pd.DataFrame({
-        "project_sk": pd.array(range(1, len(base) + 1), dtype="Int64"),
-        "project_key": _text(base["project_key"]),
-        "project_title": _text(_col(base, "project_title")),
-        "project_number": _text(_col(base, "GtProjectNumber")),
-        "phase": _text(_col(base, "GtProjectPhase")),
-        "lifecycle_status": _text(_col(base, "GtProjectLifecycleStatus")),
-        "service_area": _text(_col(base, "GtProjectServiceAreaText")),
-        "project_type": _text(_col(base, "GtProjectTypeText")),
-        "project_manager": _text(_col(base, "GtProjectManager")),
-        "project_owner": _text(_col(base, "GtProjectOwner")),
-        "site_url": _text(_col(base, "GtSiteUrl")),
-        "start_date_key": _keys(_col(base, "GtStartDate")),
-        "end_date_key": _keys(_col(base, "GtEndDate")),
-        "in_project_list": pd.array([i < len(base) - len(more) for i in range(len(base))], dtype="boolean"),
-    })
-    unknown = pd.DataFrame({"project_sk": pd.array([0], dtype="Int64"), "project_key": pd.array([None], dtype="string"),
-                            "project_title": pd.array([UNKNOWN_PROJECT], dtype="string"),
-                            "in_project_list": pd.array([False], dtype="boolean")})
+    out = pd.DataFrame(
+        {
+            "project_sk": pd.array(range(1, len(base) + 1), dtype="Int64"),
+            "project_key": _text(base["project_key"]),
+            "project_title": _text(_col(base, "project_title")),
+            "project_number": _text(_col(base, "GtProjectNumber")),
+            "phase": _text(_col(base, "GtProjectPhase")),
+            "lifecycle_status": _text(_col(base, "GtProjectLifecycleStatus")),
+            "service_area": _text(_col(base, "GtProjectServiceAreaText")),
+            "project_type": _text(_col(base, "GtProjectTypeText")),
+            "project_manager": _text(_col(base, "GtProjectManager")),
+            "project_owner": _text(_col(base, "GtProjectOwner")),
+            "site_url": _text(_col(base, "GtSiteUrl")),
+            "start_date_key": _keys(_col(base, "GtStartDate")),
+            "end_date_key": _keys(_col(base, "GtEndDate")),
+            "in_project_list": pd.array(
+                [i < len(base) - len(more) for i in range(len(base))], dtype="boolean"
+            ),
+        }
+    )
+    unknown = pd.DataFrame(
+        {
+            "project_sk": pd.array([0], dtype="Int64"),
+            "project_key": pd.array([None], dtype="string"),
+            "project_title": pd.array([UNKNOWN_PROJECT], dtype="string"),
+            "in_project_list": pd.array([False], dtype="boolean"),
+        }
+    )
     return pd.concat([unknown, out], ignore_index=True).astype(out.dtypes.to_dict())
 
 
 def _dim_date(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
     days = pd.date_range(first.normalize(), last.normalize(), freq="D")
     iso = days.isocalendar()
-    return pd.DataFrame({
-        "date_key": pd.array(days.year * 10000 + days.month * 100 + days.day, dtype="Int64"),
-        "date": days.date,
-        "year": pd.array(days.year, dtype="Int64"),
-        "quarter": pd.array(days.quarter, dtype="Int64"),
-        "quarter_label": [f"{y} K{q}" for y, q in zip(days.year, days.quarter, strict=True)],
-        "month": pd.array(days.month, dtype="Int64"),
-        "month_name": [MONTHS_NB[m - 1] for m in days.month],
-        "month_short": [MONTHS_NB[m - 1][:3] for m in days.month],
-        "year_month": [f"{y}-{m:02d}" for y, m in zip(days.year, days.month, strict=True)],
-        "iso_year": pd.array(iso["year"].to_numpy(), dtype="Int64"),
-        "iso_week": pd.array(iso["week"].to_numpy(), dtype="Int64"),
-        "iso_year_week": [f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"], strict=True)],
-        "iso_weekday": pd.array(iso["day"].to_numpy(), dtype="Int64"),
-        "weekday_name": [WEEKDAYS_NB[d - 1] for d in iso["day"]],
-        "day_of_month": pd.array(days.day, dtype="Int64"),
-        "is_weekend": pd.array(iso["day"].to_numpy() >= 6, dtype="boolean"),
-    }).astype({"quarter_label": "string", "month_name": "string", "month_short": "string", "year_month": "string",
-               "iso_year_week": "string", "weekday_name": "string"})
+    return pd.DataFrame(
+        {
+            "date_key": pd.array(days.year * 10000 + days.month * 100 + days.day, dtype="Int64"),
+            "date": days.date,
+            "year": pd.array(days.year, dtype="Int64"),
+            "quarter": pd.array(days.quarter, dtype="Int64"),
+            "quarter_label": [f"{y} K{q}" for y, q in zip(days.year, days.quarter, strict=True)],
+            "month": pd.array(days.month, dtype="Int64"),
+            "month_name": [MONTHS_NB[m - 1] for m in days.month],
+            "month_short": [MONTHS_NB[m - 1][:3] for m in days.month],
+            "year_month": [f"{y}-{m:02d}" for y, m in zip(days.year, days.month, strict=True)],
+            "iso_year": pd.array(iso["year"].to_numpy(), dtype="Int64"),
+            "iso_week": pd.array(iso["week"].to_numpy(), dtype="Int64"),
+            "iso_year_week": [f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"], strict=True)],
+            "iso_weekday": pd.array(iso["day"].to_numpy(), dtype="Int64"),
+            "weekday_name": [WEEKDAYS_NB[d - 1] for d in iso["day"]],
+            "day_of_month": pd.array(days.day, dtype="Int64"),
+            "is_weekend": pd.array(iso["day"].to_numpy() >= 6, dtype="boolean"),
+        }
+    ).astype(
+        {
+            "quarter_label": "string",
+            "month_name": "string",
+            "month_short": "string",
+            "year_month": "string",
+            "iso_year_week": "string",
+            "weekday_name": "string",
+        }
+    )
 
 
 def _fact_risks(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
     r = views.risks
-    cols = ["risk_sk", "project_sk", "source_key", "item_id", "title", "kind", "status", "closed", "probability",
-            "consequence", "factor", "probability_after", "consequence_after", "factor_after", "unacceptable",
-            "action_responsible", "has_action_owner", "strategy", "proximity", "phase"]
+    cols = [
+        "risk_sk",
+        "project_sk",
+        "source_key",
+        "item_id",
+        "title",
+        "kind",
+        "status",
+        "closed",
+        "probability",
+        "consequence",
+        "factor",
+        "probability_after",
+        "consequence_after",
+        "factor_after",
+        "unacceptable",
+        "action_responsible",
+        "has_action_owner",
+        "strategy",
+        "proximity",
+        "phase",
+    ]
     if r is None or r.empty:
         return _empty(cols)
     r = _sk(r.copy(), "risk_sk")
     factor = _num(r["factor"])
-    return pd.DataFrame({
-        "risk_sk": r["risk_sk"], "project_sk": _lookup(r["project_key"], psk), "source_key": _text(r["source_key"]),
-        "item_id": _text(r["item_id"]), "title": _text(r["Title"]), "kind": _text(r["kind"]),
-        "status": _text(r["GtRiskStatus"]), "closed": r["closed"].astype("boolean"),
-        "probability": _num(r["GtRiskProbability"]), "consequence": _num(r["GtRiskConsequence"]), "factor": factor,
-        "probability_after": _num(r["GtRiskProbabilityPostAction"]),
-        "consequence_after": _num(r["GtRiskConsequencePostAction"]), "factor_after": _num(r["factor_after"]),
-        "unacceptable": ((r["kind"] == "Risiko") & ~r["closed"] & (factor > 10).fillna(False)).astype("boolean"),
-        "action_responsible": _text(r["GtActionResponsible"]),
-        "has_action_owner": (~r["GtActionResponsible"].map(is_missing)).astype("boolean"),
-        "strategy": _text(r["GtRiskStrategy"]), "proximity": _text(r["GtRiskProximity"]), "phase": _text(r["GtProjectPhase"]),
-    })[cols]
+    return pd.DataFrame(
+        {
+            "risk_sk": r["risk_sk"],
+            "project_sk": _lookup(r["project_key"], psk),
+            "source_key": _text(r["source_key"]),
+            "item_id": _text(r["item_id"]),
+            "title": _text(r["Title"]),
+            "kind": _text(r["kind"]),
+            "status": _text(r["GtRiskStatus"]),
+            "closed": r["closed"].astype("boolean"),
+            "probability": _num(r["GtRiskProbability"]),
+            "consequence": _num(r["GtRiskConsequence"]),
+            "factor": factor,
+            "probability_after": _num(r["GtRiskProbabilityPostAction"]),
+            "consequence_after": _num(r["GtRiskConsequencePostAction"]),
+            "factor_after": _num(r["factor_after"]),
+            "unacceptable": ((r["kind"] == "Risiko") & ~r["closed"] & (factor > 10).fillna(False)).astype(
+                "boolean"
+            ),
+            "action_responsible": _text(r["GtActionResponsible"]),
+            "has_action_owner": (~r["GtActionResponsible"].map(is_missing)).astype("boolean"),
+            "strategy": _text(r["GtRiskStrategy"]),
+            "proximity": _text(r["GtRiskProximity"]),
+            "phase": _text(r["GtProjectPhase"]),
+        }
+    )[cols]
 
 
 def _fact_stakeholders(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
     s = views.stakeholders
-    cols = ["stakeholder_sk", "project_sk", "source_key", "item_id", "title", "group", "interest", "influence",
-            "influence_possibility", "strategy", "context"]
+    cols = [
+        "stakeholder_sk",
+        "project_sk",
+        "source_key",
+        "item_id",
+        "title",
+        "group",
+        "interest",
+        "influence",
+        "influence_possibility",
+        "strategy",
+        "context",
+    ]
     if s is None or s.empty:
         return _empty(cols)
     s = _sk(s.copy(), "stakeholder_sk")
-    return pd.DataFrame({
-        "stakeholder_sk": s["stakeholder_sk"], "project_sk": _lookup(s["project_key"], psk),
-        "source_key": _text(s["source_key"]), "item_id": _text(s["item_id"]), "title": _text(s["Title"]),
-        "group": _text(s["GtStakeholderGroup"]), "interest": _text(s["GtStakeholderInterest"]),
-        "influence": _text(s["GtStakeholderInfluence"]), "influence_possibility": _text(s["GtStakeholderInfluencePossibilty"]),
-        "strategy": _text(s["GtStakeholderStrategy"]), "context": _text(s["GtStakeholderContext"]),
-    })[cols]
+    return pd.DataFrame(
+        {
+            "stakeholder_sk": s["stakeholder_sk"],
+            "project_sk": _lookup(s["project_key"], psk),
+            "source_key": _text(s["source_key"]),
+            "item_id": _text(s["item_id"]),
+            "title": _text(s["Title"]),
+            "group": _text(s["GtStakeholderGroup"]),
+            "interest": _text(s["GtStakeholderInterest"]),
+            "influence": _text(s["GtStakeholderInfluence"]),
+            "influence_possibility": _text(s["GtStakeholderInfluencePossibilty"]),
+            "strategy": _text(s["GtStakeholderStrategy"]),
+            "context": _text(s["GtStakeholderContext"]),
+        }
+    )[cols]
 
 
-def _fact_benefits(views: ReportViews, psk: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    bcols = ["benefit_sk", "project_sk", "source_key", "item_id", "title", "benefit_type", "owner", "responsible",
-             "realization_date_key", "status", "indicator_count"]
-    icols = ["indicator_sk", "benefit_sk", "project_sk", "source_key", "item_id", "title", "unit", "start_value",
-             "desired_value", "planned_change", "current_value", "realised_change", "current_date_key",
-             "current_achievement_pct", "status", "measurement_count", "days_since_measurement"]
-    mcols = ["measurement_sk", "indicator_sk", "benefit_sk", "project_sk", "date_key", "source_key", "item_id", "value",
-             "achievement_pct", "achievement_status", "achieved", "trend", "is_current", "comment"]
+def _fact_benefits(
+    views: ReportViews, psk: dict[str, int]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    bcols = [
+        "benefit_sk",
+        "project_sk",
+        "source_key",
+        "item_id",
+        "title",
+        "benefit_type",
+        "owner",
+        "responsible",
+        "realization_date_key",
+        "status",
+        "indicator_count",
+    ]
+    icols = [
+        "indicator_sk",
+        "benefit_sk",
+        "project_sk",
+        "source_key",
+        "item_id",
+        "title",
+        "unit",
+        "start_value",
+        "desired_value",
+        "planned_change",
+        "current_value",
+        "realised_change",
+        "current_date_key",
+        "current_achievement_pct",
+        "status",
+        "measurement_count",
+        "days_since_measurement",
+    ]
+    mcols = [
+        "measurement_sk",
+        "indicator_sk",
+        "benefit_sk",
+        "project_sk",
+        "date_key",
+        "source_key",
+        "item_id",
+        "value",
+        "achievement_pct",
+        "achievement_status",
+        "achieved",
+        "trend",
+        "is_current",
+        "comment",
+    ]
     a = views.benefits
     if a is None:
         return _empty(bcols), _empty(icols), _empty(mcols)
     b = _sk(a.benefits.copy(), "benefit_sk") if not a.benefits.empty else None
     bsk = dict(zip(b["source_key"].astype(str), b["benefit_sk"], strict=True)) if b is not None else {}
-    benefits = _empty(bcols) if b is None else pd.DataFrame({
-        "benefit_sk": b["benefit_sk"], "project_sk": _lookup(b["project_key"], psk), "source_key": _text(b["source_key"]),
-        "item_id": _text(b["item_id"]), "title": _text(b["Title"]), "benefit_type": _text(b["GtGainsType"]),
-        "owner": _text(b["owner"]), "responsible": _text(b["GtGainsResponsible"]),
-        "realization_date_key": _keys(b["GtRealizationTime"]), "status": _text(b["status"]),
-        "indicator_count": b["indicator_count"].astype("Int64"),
-    })[bcols]
+    benefits = (
+        _empty(bcols)
+        if b is None
+        else pd.DataFrame(
+            {
+                "benefit_sk": b["benefit_sk"],
+                "project_sk": _lookup(b["project_key"], psk),
+                "source_key": _text(b["source_key"]),
+                "item_id": _text(b["item_id"]),
+                "title": _text(b["Title"]),
+                "benefit_type": _text(b["GtGainsType"]),
+                "owner": _text(b["owner"]),
+                "responsible": _text(b["GtGainsResponsible"]),
+                "realization_date_key": _keys(b["GtRealizationTime"]),
+                "status": _text(b["status"]),
+                "indicator_count": b["indicator_count"].astype("Int64"),
+            }
+        )[bcols]
+    )
     i = _sk(a.indicators.copy(), "indicator_sk") if not a.indicators.empty else None
     isk = dict(zip(i["source_key"].astype(str), i["indicator_sk"], strict=True)) if i is not None else {}
-    indicators = _empty(icols) if i is None else pd.DataFrame({
-        "indicator_sk": i["indicator_sk"], "benefit_sk": _lookup(i["benefit_key"], bsk), "project_sk": _lookup(i["project_key"], psk),
-        "source_key": _text(i["source_key"]), "item_id": _text(i["item_id"]), "title": _text(i["Title"]),
-        "unit": _text(i["GtMeasurementUnit"]), "start_value": _num(i["GtStartValue"]), "desired_value": _num(i["GtDesiredValue"]),
-        "planned_change": _num(i["GtDesiredValue"] - i["GtStartValue"]), "current_value": _num(i["current_value"]),
-        "realised_change": _num(i["current_value"] - i["GtStartValue"]), "current_date_key": _keys(i["current_date"]),
-        "current_achievement_pct": _num(i["current_pct"]), "status": _text(i["status"]),
-        "measurement_count": i["measurement_count"].astype("Int64"),
-        "days_since_measurement": pd.to_numeric(i["days_since_measurement"], errors="coerce").astype("Int64"),
-    })[icols]
+    indicators = (
+        _empty(icols)
+        if i is None
+        else pd.DataFrame(
+            {
+                "indicator_sk": i["indicator_sk"],
+                "benefit_sk": _lookup(i["benefit_key"], bsk),
+                "project_sk": _lookup(i["project_key"], psk),
+                "source_key": _text(i["source_key"]),
+                "item_id": _text(i["item_id"]),
+                "title": _text(i["Title"]),
+                "unit": _text(i["GtMeasurementUnit"]),
+                "start_value": _num(i["GtStartValue"]),
+                "desired_value": _num(i["GtDesiredValue"]),
+                "planned_change": _num(i["GtDesiredValue"] - i["GtStartValue"]),
+                "current_value": _num(i["current_value"]),
+                "realised_change": _num(i["current_value"] - i["GtStartValue"]),
+                "current_date_key": _keys(i["current_date"]),
+                "current_achievement_pct": _num(i["current_pct"]),
+                "status": _text(i["status"]),
+                "measurement_count": i["measurement_count"].astype("Int64"),
+                "days_since_measurement": pd.to_numeric(i["days_since_measurement"], errors="coerce").astype(
+                    "Int64"
+                ),
+            }
+        )[icols]
+    )
     m = _sk(a.measurements.copy(), "measurement_sk") if not a.measurements.empty else None
-    measurements = _empty(mcols) if m is None else pd.DataFrame({
-        "measurement_sk": m["measurement_sk"], "indicator_sk": _lookup(m["indicator_key"], isk),
-        "benefit_sk": _lookup(m["benefit_key"], bsk), "project_sk": _lookup(m["project_key"], psk),
-        "date_key": _keys(m["GtMeasurementDate"]), "source_key": _text(m["source_key"]), "item_id": _text(m["item_id"]),
-        "value": _num(m["GtMeasurementValue"]), "achievement_pct": _num(m["achievement_pct"]),
-        "achievement_status": _text(m["achievement_status"]), "achieved": m["achieved"].astype("boolean"),
-        "trend": _text(m["trend"]), "is_current": m["is_current"].astype("boolean"), "comment": _text(_col(m, "GtMeasurementComment")),
-    })[mcols]
+    measurements = (
+        _empty(mcols)
+        if m is None
+        else pd.DataFrame(
+            {
+                "measurement_sk": m["measurement_sk"],
+                "indicator_sk": _lookup(m["indicator_key"], isk),
+                "benefit_sk": _lookup(m["benefit_key"], bsk),
+                "project_sk": _lookup(m["project_key"], psk),
+                "date_key": _keys(m["GtMeasurementDate"]),
+                "source_key": _text(m["source_key"]),
+                "item_id": _text(m["item_id"]),
+                "value": _num(m["GtMeasurementValue"]),
+                "achievement_pct": _num(m["achievement_pct"]),
+                "achievement_status": _text(m["achievement_status"]),
+                "achieved": m["achieved"].astype("boolean"),
+                "trend": _text(m["trend"]),
+                "is_current": m["is_current"].astype("boolean"),
+                "comment": _text(_col(m, "GtMeasurementComment")),
+            }
+        )[mcols]
+    )
     return benefits, indicators, measurements
 
 
-_SNAPSHOT_META = {"source_key", "kind", "valid_from", "valid_to", "deleted", "project_key", "project_title", "Title"}
+_SNAPSHOT_META = {
+    "source_key",
+    "kind",
+    "valid_from",
+    "valid_to",
+    "deleted",
+    "project_key",
+    "project_title",
+    "Title",
+}
 
 
 def _fact_snapshots(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
     h = views.history
-    cols = ["snapshot_sk", "project_sk", "kind", "source_key", "title", "valid_from", "valid_to", "valid_from_date_key",
-            "valid_to_date_key", "is_current", "deleted", "values_json"]
+    cols = [
+        "snapshot_sk",
+        "project_sk",
+        "kind",
+        "source_key",
+        "title",
+        "valid_from",
+        "valid_to",
+        "valid_from_date_key",
+        "valid_to_date_key",
+        "is_current",
+        "deleted",
+        "values_json",
+    ]
     if h is None or h.empty:
         return _empty(cols)
     h = h.sort_values(["source_key", "valid_from"], kind="stable").reset_index(drop=True)
@@ -265,20 +485,32 @@ def _fact_snapshots(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
         data = {c: row[c] for c in value_cols if not is_missing(row[c])}
         return json.dumps(data, ensure_ascii=False, default=str, sort_keys=True)
 
-    return pd.DataFrame({
-        "snapshot_sk": pd.array(range(1, len(h) + 1), dtype="Int64"), "project_sk": _lookup(h["project_key"], psk),
-        "kind": _text(h["kind"]), "source_key": _text(h["source_key"]), "title": _text(_col(h, "Title")),
-        "valid_from": pd.to_datetime(h["valid_from"]), "valid_to": pd.to_datetime(h["valid_to"]),
-        "valid_from_date_key": _keys(h["valid_from"]), "valid_to_date_key": _keys(h["valid_to"]),
-        "is_current": h["valid_to"].isna().astype("boolean"), "deleted": h["deleted"].astype("boolean"),
-        "values_json": pd.array([values(r) for _, r in h.iterrows()], dtype="string"),
-    })[cols]
+    return pd.DataFrame(
+        {
+            "snapshot_sk": pd.array(range(1, len(h) + 1), dtype="Int64"),
+            "project_sk": _lookup(h["project_key"], psk),
+            "kind": _text(h["kind"]),
+            "source_key": _text(h["source_key"]),
+            "title": _text(_col(h, "Title")),
+            "valid_from": pd.to_datetime(h["valid_from"]),
+            "valid_to": pd.to_datetime(h["valid_to"]),
+            "valid_from_date_key": _keys(h["valid_from"]),
+            "valid_to_date_key": _keys(h["valid_to"]),
+            "is_current": h["valid_to"].isna().astype("boolean"),
+            "deleted": h["deleted"].astype("boolean"),
+            "values_json": pd.array([values(r) for _, r in h.iterrows()], dtype="string"),
+        }
+    )[cols]
 
 
 def _empty(cols: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.array([], dtype="Int64" if c.endswith(("_sk", "date_key")) else "string") for c in cols})
+    return pd.DataFrame(
+        {c: pd.array([], dtype="Int64" if c.endswith(("_sk", "date_key")) else "string") for c in cols}
+    )
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> None:
     """One table as CSV: UTF-8 with BOM, comma, decimal point, ISO dates, CRLF (see README)."""
-    table.to_csv(path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%dT%H:%M:%S", lineterminator="\r\n")
+    table.to_csv(
+        path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%dT%H:%M:%S", lineterminator="\r\n"
+    )

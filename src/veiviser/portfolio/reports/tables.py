@@ -19,7 +19,15 @@ from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES
 from veiviser.portfolio.reports.views import ReportViews
 
-TEXT, INT, NUMBER, PERCENT, DATE, DATETIME, BOOL = "text", "int", "number", "percent", "date", "datetime", "bool"
+TEXT, INT, NUMBER, PERCENT, DATE, DATETIME, BOOL = (
+    "text",
+    "int",
+    "number",
+    "percent",
+    "date",
+    "datetime",
+    "bool",
+)
 
 
 @dataclass(frozen=True)
@@ -124,15 +132,31 @@ def number_nb(v: float, decimals: int) -> str:
 
 
 STATUS_NB = {
-    "achieved": "oppnådd", "on track": "i rute", "behind": "etter plan", "stale": "utdatert måling",
-    "no measurements": "ingen målinger", "not measurable": "ikke målbar", "no indicators": "ingen indikatorer",
-    "measured": "målt", "target equals baseline": "mål lik startverdi",
-    "new": "ny", "changed": "endret", "closed": "lukket", "deleted": "slettet",
-    "before": "før tiltak", "after": "etter tiltak",
+    "achieved": "oppnådd",
+    "on track": "i rute",
+    "behind": "etter plan",
+    "stale": "utdatert måling",
+    "no measurements": "ingen målinger",
+    "not measurable": "ikke målbar",
+    "no indicators": "ingen indikatorer",
+    "measured": "målt",
+    "target equals baseline": "mål lik startverdi",
+    "new": "ny",
+    "changed": "endret",
+    "closed": "lukket",
+    "deleted": "slettet",
+    "before": "før tiltak",
+    "after": "etter tiltak",
 }
 
-KIND_NB = {"risks": "risiko", "benefits": "gevinst", "indicators": "måleindikator", "risk": "risiko",
-           "benefit": "gevinst", "indicator": "måleindikator"}
+KIND_NB = {
+    "risks": "risiko",
+    "benefits": "gevinst",
+    "indicators": "måleindikator",
+    "risk": "risiko",
+    "benefit": "gevinst",
+    "indicator": "måleindikator",
+}
 
 
 def nb_status(value: Any) -> Any:
@@ -148,76 +172,200 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
     """Every tabular view of the report, in sheet order."""
     ben = v.benefits
     tables = [
-        ViewTable("Prosjekter", "Prosjekter", v.projects, [
-            Column("project_key", "Prosjekt-ID"), P, Column("GtProjectNumber", "Prosjektnummer"),
-            Column("GtProjectPhase", "Fase"), Column("GtProjectServiceAreaText", "Tjenesteområde"),
-            Column("GtProjectManager", "Prosjektleder"), Column("GtProjectOwner", "Prosjekteier"),
-            Column("GtStartDate", "Startdato", DATE), Column("GtEndDate", "Sluttdato", DATE),
-            Column("open_risks", "Åpne risikoer", INT), Column("unacceptable", "Uakseptable risikoer", INT),
-            Column("without_owner", "Risikoer uten tiltakseier", INT), Column("open_opportunities", "Åpne muligheter", INT),
-            Column("max_factor", "Høyeste risikofaktor", NUMBER), Column("benefits", "Gevinster", INT),
-            Column("benefits_behind_or_stale", "Gevinster etter plan/utdatert", INT),
-        ]),
-        ViewTable("Gevinster", "Gevinster: status", _nb(ben.benefits if ben else None, "status"), [
-            P, T, Column("GtGainsType", "Gevinsttype"), Column("owner", "Gevinsteier"),
-            Column("GtRealizationTime", "Realiseringstidspunkt", DATE), Column("status", "Status"),
-            Column("indicator_count", "Måleindikatorer", INT), Column("indicators_achieved", "Oppnådd", INT),
-            Column("indicators_on_track", "I rute", INT), Column("indicators_behind", "Etter plan", INT),
-            Column("indicators_stale", "Utdatert", INT), Column("indicators_no_measurements", "Uten målinger", INT),
-            Column("indicators_not_measurable", "Ikke målbar", INT),
-        ], "Status per gevinst = den dårligste statusen blant måleindikatorene."),
-        ViewTable("Måloppnåelse", "Måloppnåelse per måling", _nb(ben.measurements if ben else None, "achievement_status"), [
-            P, Column("indicator_title", "Måleindikator"), Column("GtMeasurementUnit", "Måleenhet"),
-            Column("GtMeasurementDate", "Dato for måling", DATE), Column("GtStartValue", "Startverdi", NUMBER),
-            Column("GtDesiredValue", "Ønsket verdi", NUMBER), Column("GtMeasurementValue", "Målt verdi", NUMBER),
-            Column("achievement_pct", "Måloppnåelse", PERCENT), Column("achievement_status", "Beregning"),
-            Column("achieved", "Oppnådd", BOOL), Column("trend", "Trend"), Column("is_current", "Gjeldende måling", BOOL),
-        ], "Måloppnåelse = (målt − start) / (ønsket − start). Verdier over 100 % og under 0 % er reelle og beholdes."),
-        ViewTable("Planlagt mot realisert", "Planlagt mot realisert per gevinsteier, år og måleenhet", v.planned_realised, [
-            Column("owner", "Gevinsteier"), Column("year", "År (realiseringstidspunkt)"),
-            Column("GtMeasurementUnit", "Måleenhet"), Column("indicators", "Måleindikatorer", INT),
-            Column("measurable", "Målbare", INT), Column("planned", "Planlagt endring", NUMBER),
-            Column("realised", "Realisert endring", NUMBER), Column("realised_pct", "Realisert andel", PERCENT),
-        ], "Måleenheter summeres aldri sammen."),
-        ViewTable("Avvik gevinster", "Gevinster og indikatorer som mangler noe", _gaps(v), [
-            Column("gap", "Avvik"), P, T, Column("frame", "Liste"), Column("detail", "Hva må gjøres"),
-        ]),
-        ViewTable("Risikomatrise", "Risikomatrise 5×5 (før og etter tiltak)", _matrix_cells(v), [
-            Column("kind", "Type"), Column("stage", "Tidspunkt"), Column("probability", "Sannsynlighet", INT),
-            Column("consequence", "Konsekvens", INT), Column("band", "Farge"), Column("count", "Antall", INT),
-            Column("titles", "Elementer"),
-        ], "Lukkede elementer («Ikke lenger aktuell») er ikke med. Fargebånd etter S + K som i Prosjektportalen."),
-        ViewTable("Uakseptable risikoer", "Uakseptable risikoer (faktor > 10, ikke lukket)", v.unacceptable, _risk_columns()),
+        ViewTable(
+            "Prosjekter",
+            "Prosjekter",
+            v.projects,
+            [
+                Column("project_key", "Prosjekt-ID"),
+                P,
+                Column("GtProjectNumber", "Prosjektnummer"),
+                Column("GtProjectPhase", "Fase"),
+                Column("GtProjectServiceAreaText", "Tjenesteområde"),
+                Column("GtProjectManager", "Prosjektleder"),
+                Column("GtProjectOwner", "Prosjekteier"),
+                Column("GtStartDate", "Startdato", DATE),
+                Column("GtEndDate", "Sluttdato", DATE),
+                Column("open_risks", "Åpne risikoer", INT),
+                Column("unacceptable", "Uakseptable risikoer", INT),
+                Column("without_owner", "Risikoer uten tiltakseier", INT),
+                Column("open_opportunities", "Åpne muligheter", INT),
+                Column("max_factor", "Høyeste risikofaktor", NUMBER),
+                Column("benefits", "Gevinster", INT),
+                Column("benefits_behind_or_stale", "Gevinster etter plan/utdatert", INT),
+            ],
+        ),
+        ViewTable(
+            "Gevinster",
+            "Gevinster: status",
+            _nb(ben.benefits if ben else None, "status"),
+            [
+                P,
+                T,
+                Column("GtGainsType", "Gevinsttype"),
+                Column("owner", "Gevinsteier"),
+                Column("GtRealizationTime", "Realiseringstidspunkt", DATE),
+                Column("status", "Status"),
+                Column("indicator_count", "Måleindikatorer", INT),
+                Column("indicators_achieved", "Oppnådd", INT),
+                Column("indicators_on_track", "I rute", INT),
+                Column("indicators_behind", "Etter plan", INT),
+                Column("indicators_stale", "Utdatert", INT),
+                Column("indicators_no_measurements", "Uten målinger", INT),
+                Column("indicators_not_measurable", "Ikke målbar", INT),
+            ],
+            "Status per gevinst = den dårligste statusen blant måleindikatorene.",
+        ),
+        ViewTable(
+            "Måloppnåelse",
+            "Måloppnåelse per måling",
+            _nb(ben.measurements if ben else None, "achievement_status"),
+            [
+                P,
+                Column("indicator_title", "Måleindikator"),
+                Column("GtMeasurementUnit", "Måleenhet"),
+                Column("GtMeasurementDate", "Dato for måling", DATE),
+                Column("GtStartValue", "Startverdi", NUMBER),
+                Column("GtDesiredValue", "Ønsket verdi", NUMBER),
+                Column("GtMeasurementValue", "Målt verdi", NUMBER),
+                Column("achievement_pct", "Måloppnåelse", PERCENT),
+                Column("achievement_status", "Beregning"),
+                Column("achieved", "Oppnådd", BOOL),
+                Column("trend", "Trend"),
+                Column("is_current", "Gjeldende måling", BOOL),
+            ],
+            "Måloppnåelse = (målt − start) / (ønsket − start). Verdier over 100 % og under 0 % er reelle og beholdes.",
+        ),
+        ViewTable(
+            "Planlagt mot realisert",
+            "Planlagt mot realisert per gevinsteier, år og måleenhet",
+            v.planned_realised,
+            [
+                Column("owner", "Gevinsteier"),
+                Column("year", "År (realiseringstidspunkt)"),
+                Column("GtMeasurementUnit", "Måleenhet"),
+                Column("indicators", "Måleindikatorer", INT),
+                Column("measurable", "Målbare", INT),
+                Column("planned", "Planlagt endring", NUMBER),
+                Column("realised", "Realisert endring", NUMBER),
+                Column("realised_pct", "Realisert andel", PERCENT),
+            ],
+            "Måleenheter summeres aldri sammen.",
+        ),
+        ViewTable(
+            "Avvik gevinster",
+            "Gevinster og indikatorer som mangler noe",
+            _gaps(v),
+            [
+                Column("gap", "Avvik"),
+                P,
+                T,
+                Column("frame", "Liste"),
+                Column("detail", "Hva må gjøres"),
+            ],
+        ),
+        ViewTable(
+            "Risikomatrise",
+            "Risikomatrise 5×5 (før og etter tiltak)",
+            _matrix_cells(v),
+            [
+                Column("kind", "Type"),
+                Column("stage", "Tidspunkt"),
+                Column("probability", "Sannsynlighet", INT),
+                Column("consequence", "Konsekvens", INT),
+                Column("band", "Farge"),
+                Column("count", "Antall", INT),
+                Column("titles", "Elementer"),
+            ],
+            "Lukkede elementer («Ikke lenger aktuell») er ikke med. Fargebånd etter S + K som i Prosjektportalen.",
+        ),
+        ViewTable(
+            "Uakseptable risikoer",
+            "Uakseptable risikoer (faktor > 10, ikke lukket)",
+            v.unacceptable,
+            _risk_columns(),
+        ),
         ViewTable("Risikoer uten eier", "Risikoer uten tiltaksansvarlig", v.without_owner, _risk_columns()),
         ViewTable("Muligheter", "Muligheter", v.opportunities, _risk_columns()),
-        ViewTable("Interessenter", "Interessenter etter gruppe, påvirkning og interesse", v.stakeholder_counts, [
-            Column("GtStakeholderGroup", "Gruppe"), Column("GtStakeholderInfluence", "Påvirkes i hvilken grad"),
-            Column("GtStakeholderInterest", "Interesse"), Column("stakeholders", "Interessenter", INT),
-            Column("projects", "Prosjekter", INT),
-        ]),
-        ViewTable("ITPOSMO", "ITPOSMO: avstand mellom design og virkelighet", v.itposmo.table if v.itposmo else None, [
-            Column("project", "Prosjekt"), *[Column(k, DIMENSION_NAMES[k], NUMBER) for k in DIMENSION_KEYS],
-            Column("total", "Sum", NUMBER), Column("band", "Intervall"), Column("outcome", "Sannsynlig utfall"),
-            Column("concern", "Bekymring", BOOL), Column("concern_dimensions", "Dimensjoner over terskel"),
-            Column("problem", "Problem"),
-        ], "Heeks: hver dimensjon 0–10; en dimensjon over 5 eller sum over 20 gir grunn til bekymring."),
-        ViewTable("Prioritering", "Prioritering: rangering med bidrag per kriterium",
-                  v.priority.ranking if v.priority else None, _priority_columns(v),
-                  v.priority.uncertainty if v.priority else ""),
-        ViewTable("Endringer", f"Endringer siden {v.since:%Y-%m-%d}", _nb(_changes(v), "change"), [
-            Column("kind", "Type"), Column("change", "Endring"), P, T, Column("at", "Tidspunkt", DATETIME),
-            Column("changed_fields", "Endrede felt"), Column("before", "Før"), Column("after", "Etter"),
-        ]),
-        ViewTable("Målendringer", "Endrede mål (ønsket verdi) per måleindikator", v.target_moves, [
-            Column("project_key", "Prosjekt-ID"), T, Column("first_target", "Første mål", NUMBER),
-            Column("latest_target", "Gjeldende mål", NUMBER), Column("change", "Endring", NUMBER),
-            Column("moves", "Antall endringer", INT), Column("last_moved", "Sist endret", DATE),
-        ]),
-        ViewTable("Datakvalitet", "Datakvalitet: funn", v.findings_frame, [
-            Column("severity", "Alvorlighet"), Column("message", "Funn"), Column("frame", "Liste/fil"),
-            Column("project_key", "Prosjekt"), Column("item", "Element"), Column("field", "Felt"),
-            Column("hint", "Hva må gjøres"), Column("code", "Kode"),
-        ]),
+        ViewTable(
+            "Interessenter",
+            "Interessenter etter gruppe, påvirkning og interesse",
+            v.stakeholder_counts,
+            [
+                Column("GtStakeholderGroup", "Gruppe"),
+                Column("GtStakeholderInfluence", "Påvirkes i hvilken grad"),
+                Column("GtStakeholderInterest", "Interesse"),
+                Column("stakeholders", "Interessenter", INT),
+                Column("projects", "Prosjekter", INT),
+            ],
+        ),
+        ViewTable(
+            "ITPOSMO",
+            "ITPOSMO: avstand mellom design og virkelighet",
+            v.itposmo.table if v.itposmo else None,
+            [
+                Column("project", "Prosjekt"),
+                *[Column(k, DIMENSION_NAMES[k], NUMBER) for k in DIMENSION_KEYS],
+                Column("total", "Sum", NUMBER),
+                Column("band", "Intervall"),
+                Column("outcome", "Sannsynlig utfall"),
+                Column("concern", "Bekymring", BOOL),
+                Column("concern_dimensions", "Dimensjoner over terskel"),
+                Column("problem", "Problem"),
+            ],
+            "Heeks: hver dimensjon 0–10; en dimensjon over 5 eller sum over 20 gir grunn til bekymring.",
+        ),
+        ViewTable(
+            "Prioritering",
+            "Prioritering: rangering med bidrag per kriterium",
+            v.priority.ranking if v.priority else None,
+            _priority_columns(v),
+            v.priority.uncertainty if v.priority else "",
+        ),
+        ViewTable(
+            "Endringer",
+            f"Endringer siden {v.since:%Y-%m-%d}",
+            _nb(_changes(v), "change"),
+            [
+                Column("kind", "Type"),
+                Column("change", "Endring"),
+                P,
+                T,
+                Column("at", "Tidspunkt", DATETIME),
+                Column("changed_fields", "Endrede felt"),
+                Column("before", "Før"),
+                Column("after", "Etter"),
+            ],
+        ),
+        ViewTable(
+            "Målendringer",
+            "Endrede mål (ønsket verdi) per måleindikator",
+            v.target_moves,
+            [
+                Column("project_key", "Prosjekt-ID"),
+                T,
+                Column("first_target", "Første mål", NUMBER),
+                Column("latest_target", "Gjeldende mål", NUMBER),
+                Column("change", "Endring", NUMBER),
+                Column("moves", "Antall endringer", INT),
+                Column("last_moved", "Sist endret", DATE),
+            ],
+        ),
+        ViewTable(
+            "Datakvalitet",
+            "Datakvalitet: funn",
+            v.findings_frame,
+            [
+                Column("severity", "Alvorlighet"),
+                Column("message", "Funn"),
+                Column("frame", "Liste/fil"),
+                Column("project_key", "Prosjekt"),
+                Column("item", "Element"),
+                Column("field", "Felt"),
+                Column("hint", "Hva må gjøres"),
+                Column("code", "Kode"),
+            ],
+        ),
     ]
     return tables
 
@@ -233,18 +381,30 @@ def _nb(frame: pd.DataFrame | None, *cols: str) -> pd.DataFrame | None:
 
 def _risk_columns() -> list[Column]:
     return [
-        P, T, Column("GtRiskProbability", "Sannsynlighet", NUMBER), Column("GtRiskConsequence", "Konsekvens", NUMBER),
-        Column("factor", "Risikofaktor", NUMBER), Column("factor_after", "Faktor etter tiltak", NUMBER),
-        Column("GtRiskStatus", "Status"), Column("GtRiskStrategy", "Strategi"),
-        Column("GtActionResponsible", "Tiltaksansvarlig"), Column("GtRiskProximity", "Nærhet"),
+        P,
+        T,
+        Column("GtRiskProbability", "Sannsynlighet", NUMBER),
+        Column("GtRiskConsequence", "Konsekvens", NUMBER),
+        Column("factor", "Risikofaktor", NUMBER),
+        Column("factor_after", "Faktor etter tiltak", NUMBER),
+        Column("GtRiskStatus", "Status"),
+        Column("GtRiskStrategy", "Strategi"),
+        Column("GtActionResponsible", "Tiltaksansvarlig"),
+        Column("GtRiskProximity", "Nærhet"),
     ]
 
 
 def _priority_columns(v: ReportViews) -> list[Column]:
     crits = [c.name for c in v.priority.model.criteria] if v.priority else []
-    return [Column("rank", "Rang", INT), Column("project", "Prosjekt"), Column("score", "Poeng (0–100)", NUMBER),
-            Column("best_case_score", "Poeng om manglende var best", NUMBER), Column("complete", "Komplett", BOOL),
-            Column("missing", "Mangler vurdering"), *[Column(c, c, NUMBER) for c in crits]]
+    return [
+        Column("rank", "Rang", INT),
+        Column("project", "Prosjekt"),
+        Column("score", "Poeng (0–100)", NUMBER),
+        Column("best_case_score", "Poeng om manglende var best", NUMBER),
+        Column("complete", "Komplett", BOOL),
+        Column("missing", "Mangler vurdering"),
+        *[Column(c, c, NUMBER) for c in crits],
+    ]
 
 
 def _gaps(v: ReportViews) -> pd.DataFrame | None:

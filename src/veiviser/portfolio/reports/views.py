@@ -74,8 +74,15 @@ def _attempt(findings: list[Finding], what: str, frame: str, func: Callable[[], 
     try:
         return func()
     except VeiviserError as exc:
-        findings.append(Finding("error", "view-not-computed", f"{what} could not be computed: {exc}", frame=frame,
-                                hint=exc.hint or "Correct the input named in the message and run the report again."))
+        findings.append(
+            Finding(
+                "error",
+                "view-not-computed",
+                f"{what} could not be computed: {exc}",
+                frame=frame,
+                hint=exc.hint or "Correct the input named in the message and run the report again.",
+            )
+        )
         return fallback
 
 
@@ -83,24 +90,39 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
     """Compute every view of the report for ``dataset`` (changes since ``since``; default 30 days
     before ``as_of``)."""
     as_of = dataset.as_of
-    since_ts = to_timestamp(since, "since") if since is not None else as_of - pd.Timedelta(days=DEFAULT_SINCE_DAYS)
+    since_ts = (
+        to_timestamp(since, "since") if since is not None else as_of - pd.Timedelta(days=DEFAULT_SINCE_DAYS)
+    )
     if since_ts > as_of:
-        raise VeiviserError(f"--since {since_ts:%Y-%m-%d} is after the report date {as_of:%Y-%m-%d}",
-                            hint="Give a date on or before the as-of date of the data.")
+        raise VeiviserError(
+            f"--since {since_ts:%Y-%m-%d} is after the report date {as_of:%Y-%m-%d}",
+            hint="Give a date on or before the as-of date of the data.",
+        )
     findings: list[Finding] = []
     empty = pd.DataFrame()
 
-    projects = _attempt(findings, "Project list", "projects", lambda: prepare("projects", dataset.projects, findings=findings), empty)
+    projects = _attempt(
+        findings,
+        "Project list",
+        "projects",
+        lambda: prepare("projects", dataset.projects, findings=findings),
+        empty,
+    )
     analysis = _attempt(
-        findings, "Benefits realisation", "benefits",
-        lambda: analyse_benefits(dataset.benefits, dataset.indicators, dataset.measurements, as_of=as_of), None,
+        findings,
+        "Benefits realisation",
+        "benefits",
+        lambda: analyse_benefits(dataset.benefits, dataset.indicators, dataset.measurements, as_of=as_of),
+        None,
     )
     if analysis is not None:
         findings.extend(analysis.findings)
     pvr = planned_vs_realised(analysis, by=("owner", "year")) if analysis is not None else empty
 
     risk_findings: list[Finding] = []
-    risks = _attempt(findings, "Risk picture", "risks", lambda: prepare_risks(dataset.risks, risk_findings), None)
+    risks = _attempt(
+        findings, "Risk picture", "risks", lambda: prepare_risks(dataset.risks, risk_findings), None
+    )
     matrices: dict[tuple[str, str], RiskMatrix] = {}
     if risks is not None:
         findings.extend(risk_findings)
@@ -114,33 +136,55 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
     else:
         risks = unacceptable = no_owner = opps = summary = empty
 
-    stakeholders = _attempt(findings, "Stakeholders", "stakeholders",
-                            lambda: prepare("stakeholders", dataset.stakeholders, findings=findings), empty)
-    counts = (stakeholder_counts(dataset.stakeholders, by=("GtStakeholderGroup", "GtStakeholderInfluence", "GtStakeholderInterest"))
-              if not stakeholders.empty else empty)
+    stakeholders = _attempt(
+        findings,
+        "Stakeholders",
+        "stakeholders",
+        lambda: prepare("stakeholders", dataset.stakeholders, findings=findings),
+        empty,
+    )
+    counts = (
+        stakeholder_counts(
+            dataset.stakeholders, by=("GtStakeholderGroup", "GtStakeholderInfluence", "GtStakeholderInterest")
+        )
+        if not stakeholders.empty
+        else empty
+    )
 
     itposmo = None
     ratings = dataset.itposmo_ratings()
     if ratings is not None and not ratings.empty:
-        itposmo = _attempt(findings, "ITPOSMO", "itposmo", lambda: assess_itposmo(ratings, dataset.itposmo_settings()), None)
+        itposmo = _attempt(
+            findings, "ITPOSMO", "itposmo", lambda: assess_itposmo(ratings, dataset.itposmo_settings()), None
+        )
         if itposmo is not None:
             findings.extend(itposmo.problems)
 
     priority = None
     pratings = dataset.priority_ratings()
     if pratings is not None and not pratings.empty:
-        priority = _attempt(findings, "Prioritisation", "priorities", lambda: score_projects(pratings, dataset.model()), None)
+        priority = _attempt(
+            findings, "Prioritisation", "priorities", lambda: score_projects(pratings, dataset.model()), None
+        )
         if priority is not None:
             findings.extend(priority.problems)
-            findings.extend(Finding("warning", "model-weight", w, frame="priorities") for w in priority.warnings)
+            findings.extend(
+                Finding("warning", "model-weight", w, frame="priorities") for w in priority.warnings
+            )
 
     history = _attempt(findings, "History", "history", lambda: prepare("history", dataset.history), empty)
     changes = empty
     moves = empty
     if not history.empty:
-        changes = _attempt(findings, "Changes since", "history",
-                           lambda: changes_since(dataset.history, since_ts, as_of=as_of, kinds=("risks", "benefits", "indicators")),
-                           empty)
+        changes = _attempt(
+            findings,
+            "Changes since",
+            "history",
+            lambda: changes_since(
+                dataset.history, since_ts, as_of=as_of, kinds=("risks", "benefits", "indicators")
+            ),
+            empty,
+        )
         moves = _attempt(findings, "Target moves", "history", lambda: target_moves(dataset.history), empty)
         if not moves.empty:
             moves = moves[moves["moves"] > 0].reset_index(drop=True)
@@ -154,10 +198,27 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
     )
     projects = _project_view(projects, analysis, summary)
     return ReportViews(
-        as_of=as_of, since=since_ts, title=dataset.title, source=dataset.source, projects=projects, benefits=analysis,
-        planned_realised=pvr, risks=risks, matrices=matrices, unacceptable=unacceptable, without_owner=no_owner,
-        opportunities=opps, risk_summary=summary, stakeholders=stakeholders, stakeholder_counts=counts,
-        itposmo=itposmo, priority=priority, changes=changes, target_moves=moves, history=history, findings=findings,
+        as_of=as_of,
+        since=since_ts,
+        title=dataset.title,
+        source=dataset.source,
+        projects=projects,
+        benefits=analysis,
+        planned_realised=pvr,
+        risks=risks,
+        matrices=matrices,
+        unacceptable=unacceptable,
+        without_owner=no_owner,
+        opportunities=opps,
+        risk_summary=summary,
+        stakeholders=stakeholders,
+        stakeholder_counts=counts,
+        itposmo=itposmo,
+        priority=priority,
+        changes=changes,
+        target_moves=moves,
+        history=history,
+        findings=findings,
     )
 
 
@@ -190,7 +251,9 @@ def _fill_titles(frame: pd.DataFrame, titles: dict[str, str]) -> pd.DataFrame:
     return out
 
 
-def _project_view(projects: pd.DataFrame, analysis: BenefitAnalysis | None, summary: pd.DataFrame) -> pd.DataFrame:
+def _project_view(
+    projects: pd.DataFrame, analysis: BenefitAnalysis | None, summary: pd.DataFrame
+) -> pd.DataFrame:
     """One row per project with its key properties, risk counts and benefit status counts."""
     if projects.empty:
         return projects
@@ -204,7 +267,14 @@ def _project_view(projects: pd.DataFrame, analysis: BenefitAnalysis | None, summ
         out["benefits"] = out["project_key"].map(ben.groupby("project_key").size()).fillna(0).astype(int)
         worst = ben[ben["status"].isin(["behind", "stale"])].groupby("project_key").size()
         out["benefits_behind_or_stale"] = out["project_key"].map(worst).fillna(0).astype(int)
-    for col in ("open_risks", "unacceptable", "without_owner", "open_opportunities", "benefits", "benefits_behind_or_stale"):
+    for col in (
+        "open_risks",
+        "unacceptable",
+        "without_owner",
+        "open_opportunities",
+        "benefits",
+        "benefits_behind_or_stale",
+    ):
         if col in out.columns:
             out[col] = out[col].map(lambda v: 0 if is_missing(v) else int(v))
     return out
