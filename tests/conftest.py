@@ -1,1 +1,77 @@
-"""Shared test setup: this folder is on ``sys.path``, so tests import ``browser_helper`` from here."""
+"""Fixtures shared by every test folder.
+
+- ``server``: a fresh in-process emulator (the real object model) on a free loopback port;
+- ``state_url`` / ``state_store``: the sync's state and history store in a temporary SQLite file;
+- ``provisioned_hub``: a factory returning a real :class:`Provisioner` whose hub is provisioned;
+- ``browser``: one headless Chromium for the whole session (skips only when none is installed).
+
+Helper functions live in ``tests/support/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.emulator import make_provisioner
+from veiviser.emulator.server import EmulatorServer
+from veiviser.provisioning.engine import Provisioner
+from veiviser.sync.store import StateStore
+
+# --- the emulator -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    """A fresh emulator over the real object model, in memory, on 127.0.0.1:<free port>."""
+    with EmulatorServer() as srv:
+        yield srv
+
+
+# --- provisioning -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def provisioned_hub(server: EmulatorServer) -> Callable[..., Provisioner]:
+    """``provisioned_hub(**provisioner_kwargs)`` → a real Provisioner whose hub exists and carries
+    the hub template (``.hub_url``; ``.project(ProjectRequest(…))`` adds project sites)."""
+
+    def factory(**kwargs: Any) -> Provisioner:
+        prov = make_provisioner(server, **kwargs)
+        result = prov.hub()
+        assert result.ok, result.error
+        return prov
+
+    return factory
+
+
+# --- the sync's state store -------------------------------------------------------------------
+
+
+@pytest.fixture
+def state_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'state.sqlite'}"
+
+
+@pytest.fixture
+def state_store(state_url: str) -> Iterator[StateStore]:
+    with StateStore(state_url) as store:
+        yield store
+
+
+# --- the browser ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the session; skips with the install hint when none exists."""
+    from tests.support.browser import CHROMIUM, NO_CHROMIUM, Browser
+
+    if CHROMIUM is None:
+        pytest.skip(NO_CHROMIUM)
+    b = Browser()
+    yield b
+    b.close()

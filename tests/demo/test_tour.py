@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from browser_helper import (
+from tests.support.browser import (
     CHROMIUM,
     NO_CHROMIUM,
     Browser,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_helper import (
+from tests.support.browser import (
     CHROMIUM,
     NO_CHROMIUM,
     Browser,
