@@ -14,7 +14,7 @@ from office365.sharepoint.changes.query import ChangeQuery
 from office365.sharepoint.changes.token import ChangeToken
 from office365.sharepoint.lists.creation_information import ListCreationInformation
 
-from veiviser.emulator.app import READ_ONLY_POSTS, is_mutating
+from veiviser.emulator.app import READ_ONLY_OPERATIONS, is_mutating
 from veiviser.emulator.server import EmulatorServer
 
 
@@ -63,7 +63,7 @@ def test_failed_write_still_reloads(model_server, site, reloads):  # noqa: F811
 def test_failed_ensure_user_counts_as_a_write():
     # EnsureUser adds the user to the site: a write, so a failure reloads.
     assert is_mutating("POST", "ensureuser")
-    assert "ensureuser" not in READ_ONLY_POSTS
+    assert "ensureuser" not in READ_ONLY_OPERATIONS
     for name in ("getchanges", "getitems", "getlistitemchangessincetoken"):
         assert not is_mutating("POST", name)
         assert is_mutating("MERGE", name) and is_mutating("DELETE", name)
