@@ -7,6 +7,7 @@ from typing import Any
 
 from ..api import ApiResponse, SharePointError
 from ..odata import bad_query
+from ..paths import Segment
 from .common import (
     ARGUMENT,
     DUPLICATE,
@@ -17,13 +18,16 @@ from .common import (
     strip_meta,
     unwrap,
 )
+from .state import Node, NodeKind, Step
 
 
 class ContentTypes(ModelCore):
-    def _step_ctypes(self, ctx: Ctx, state, seg, name, last, method):
-        site, lst = state[1], state[2]
+    def _step_ctypes(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site, lst = node.site, node.parent_list
         if name == "getbyid":
-            return ("ctype", site, lst, self._ctype(site, lst, str(seg.args[0] if seg.args else "")))
+            return Node(
+                NodeKind.CONTENT_TYPE, site, lst, self._ctype(site, lst, str(seg.args[0] if seg.args else ""))
+            )
         if name == "create" and method == "POST":
             info = unwrap(ctx.request.json(), "parameters")
             ct = self._create_ctype(site, lst, info)
@@ -39,25 +43,33 @@ class ContentTypes(ModelCore):
             return ApiResponse.json({"d": self._ctype_json(ctx, lst, ct)})
         return None
 
-    def _step_ctype(self, ctx: Ctx, state, seg, name, last, method):
-        site, lst, ct = state[1], state[2], state[3]
+    def _step_ctype(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site, lst, ct = node.site, node.parent_list, node.obj
         if name in ("nameresource", "descriptionresource"):
-            return ("resource", site, lst, ct, "Name" if name == "nameresource" else "Description")
+            return Node(NodeKind.RESOURCE, site, lst, ct, "Name" if name == "nameresource" else "Description")
         if name == "fieldlinks":
             if seg.args:
-                return ("fieldlink", site, lst, ct, str(seg.args[0]))
-            return ("fieldlinks", site, lst, ct)
+                return Node(NodeKind.FIELD_LINK, site, lst, ct, str(seg.args[0]))
+            return Node(NodeKind.FIELD_LINKS, site, lst, ct)
         if name == "fields":
-            return ("ctfields", site, lst, ct)
+            return Node(NodeKind.CONTENT_TYPE_FIELDS, site, lst, ct)
         return None
 
-    def _step_fieldlinks(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_fieldlinks(
+        self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str
+    ) -> Step:
         if name == "getbyid":
-            return ("fieldlink", state[1], state[2], state[3], str(seg.args[0] if seg.args else ""))
+            return Node(
+                NodeKind.FIELD_LINK,
+                node.site,
+                node.parent_list,
+                node.obj,
+                str(seg.args[0] if seg.args else ""),
+            )
         return None
 
-    def _finish_ctypes(self, ctx: Ctx, state, method):
-        site, lst = state[1], state[2]
+    def _finish_ctypes(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst = node.site, node.parent_list
         if method == "GET":
             cts = [self._ctype_json(ctx, lst, ct) for ct in self._ctypes(site, lst)]
             return self._collection_response(ctx, cts, entity_filter=True)
@@ -77,8 +89,8 @@ class ContentTypes(ModelCore):
             return ApiResponse.json({"d": self._ctype_json(ctx, lst, ct)}, 201)
         return None
 
-    def _finish_ctype(self, ctx: Ctx, state, method):
-        site, lst, ct = state[1], state[2], state[3]
+    def _finish_ctype(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst, ct = node.site, node.parent_list, node.obj
         if method == "GET":
             return self._ok(ctx, self._ctype_json(ctx, lst, ct))
         if method in ("MERGE", "PATCH"):
@@ -121,8 +133,8 @@ class ContentTypes(ModelCore):
             return ApiResponse.empty(200)
         return None
 
-    def _finish_fieldlinks(self, ctx: Ctx, state, method):
-        site, lst, ct = state[1], state[2], state[3]
+    def _finish_fieldlinks(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst, ct = node.site, node.parent_list, node.obj
         if method == "GET":
             links = [self._fieldlink_json(site, lst, ct, n) for n in ct["FieldLinks"]]
             return self._collection_response(ctx, [x for x in links if x])
@@ -138,8 +150,8 @@ class ContentTypes(ModelCore):
             return ApiResponse.json({"d": self._fieldlink_json(site, lst, ct, fld["InternalName"])}, 201)
         return None
 
-    def _finish_fieldlink(self, ctx: Ctx, state, method):
-        site, lst, ct, key = state[1], state[2], state[3], state[4]
+    def _finish_fieldlink(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst, ct, key = node.site, node.parent_list, node.obj, node.key
         name = None
         for n in ct["FieldLinks"]:
             link = self._fieldlink_json(site, lst, ct, n)
@@ -157,8 +169,8 @@ class ContentTypes(ModelCore):
             return ApiResponse.empty(200)
         return None
 
-    def _finish_ctfields(self, ctx: Ctx, state, method):
-        site, lst, ct = state[1], state[2], state[3]
+    def _finish_ctfields(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst, ct = node.site, node.parent_list, node.obj
         if method == "GET":
             out = []
             for n in ct["FieldLinks"]:
@@ -269,9 +281,9 @@ class ContentTypes(ModelCore):
             f"'{lst['Title']}'; add it with AddAvailableContentType first.",
         )
 
-    def _step_resource(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_resource(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         """``<content type>/NameResource`` (SP.UserResource): per-culture values of Name/Description."""
-        ct, prop = state[3], state[4]
+        ct, prop = node.obj, node.key
         if method != "POST" or name not in ("setvalueforuiculture", "getvalueforuiculture"):
             return None
         body = unwrap(ctx.request.json())

@@ -11,6 +11,7 @@ from ..naming import (
     unique_internal_name,
 )
 from ..odata import bad_query
+from ..paths import Segment
 from .common import (
     ARGUMENT,
     DUPLICATE,
@@ -24,6 +25,7 @@ from .common import (
     strip_meta,
     unwrap,
 )
+from .state import Node, NodeKind, Step
 
 # Fields every site and list starts with.
 BUILTIN_FIELDS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
@@ -47,19 +49,26 @@ BUILTIN_FIELDS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 
 
 class Fields(ModelCore):
-    def _step_fields(self, ctx: Ctx, state, seg, name, last, method):
-        site, lst = state[1], state[2]
+    def _step_fields(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site, lst = node.site, node.parent_list
         if name == "getbytitle":
-            return ("field", site, lst, self._field_by_title(site, lst, str(seg.args[0] if seg.args else "")))
+            return Node(
+                NodeKind.FIELD,
+                site,
+                lst,
+                self._field_by_title(site, lst, str(seg.args[0] if seg.args else "")),
+            )
         if name == "getbyinternalnameortitle":
-            return (
-                "field",
+            return Node(
+                NodeKind.FIELD,
                 site,
                 lst,
                 self._field_by_name_or_title(site, lst, str(seg.args[0] if seg.args else "")),
             )
         if name == "getbyid":
-            return ("field", site, lst, self._field_by_id(site, lst, seg.args[0] if seg.args else ""))
+            return Node(
+                NodeKind.FIELD, site, lst, self._field_by_id(site, lst, seg.args[0] if seg.args else "")
+            )
         if name == "addfield" and method == "POST":
             info = unwrap(ctx.request.json(), "parameters")
             fld = self._add_field_from_info(site, lst, info)
@@ -84,13 +93,13 @@ class Fields(ModelCore):
             return ApiResponse.json({"d": self._field_json(ctx, lst, fld)}, 200)
         return None
 
-    def _step_field(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_field(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         if name == "setshowineditform" or name == "setshowindisplayform" or name == "setshowinnewform":
             return ApiResponse.empty(200)
         return None
 
-    def _finish_fields(self, ctx: Ctx, state, method):
-        site, lst = state[1], state[2]
+    def _finish_fields(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst = node.site, node.parent_list
         if method == "GET":
             flds = [self._field_json(ctx, lst, f) for f in self._fields(site, lst)]
             return self._collection_response(ctx, flds, entity_filter=True)
@@ -111,8 +120,8 @@ class Fields(ModelCore):
             return ApiResponse.json({"d": self._field_json(ctx, lst, fld)}, 201)
         return None
 
-    def _finish_field(self, ctx: Ctx, state, method):
-        site, lst, fld = state[1], state[2], state[3]
+    def _finish_field(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst, fld = node.site, node.parent_list, node.obj
         if method == "GET":
             return self._ok(ctx, self._field_json(ctx, lst, fld))
         if method in ("MERGE", "PATCH", "PUT"):

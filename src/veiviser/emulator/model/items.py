@@ -12,6 +12,7 @@ from ..naming import (
     list_item_entity_type_full_name,
 )
 from ..odata import bad_query
+from ..paths import Segment
 from .common import (
     APP_LOGIN,
     ARGUMENT,
@@ -27,26 +28,27 @@ from .common import (
     unwrap,
     utc_now,
 )
+from .state import Node, NodeKind, Step
 
 
 class Items(ModelCore):
-    def _step_items(self, ctx: Ctx, state, seg, name, last, method):
-        site, lst = state[1], state[2]
+    def _step_items(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site, lst = node.site, node.lst
         if name == "getbyid":
-            return ("item", site, lst, self._item(ctx, lst, seg.args[0] if seg.args else None))
+            return Node(NodeKind.ITEM, site, lst, self._item(ctx, lst, seg.args[0] if seg.args else None))
         return None
 
-    def _step_item(self, ctx: Ctx, state, seg, name, last, method):
-        site, lst, item = state[1], state[2], state[3]
+    def _step_item(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site, lst, item = node.site, node.lst, node.obj
         if name == "parentlist":
-            return ("list", site, lst)
+            return Node(NodeKind.LIST, site, lst)
         if name == "recycle" and method == "POST":
             return ApiResponse.json({"d": {"Recycle": self._recycle_item(site, lst, item)}})
         if name == "validateupdatelistitem" and method == "POST":
             return self._validate_update(ctx, lst, item)
         if name == "contenttype":
             ct_id = item.get("ContentTypeId")
-            return ("ctype", site, lst, self._ctype(site, lst, ct_id))
+            return Node(NodeKind.CONTENT_TYPE, site, lst, self._ctype(site, lst, ct_id))
         if name == "fieldvaluesastext" or name == "fieldvalues":
             return ApiResponse.json(
                 {
@@ -59,7 +61,7 @@ class Items(ModelCore):
         if name in ("systemupdate", "updateoverwriteversion") and method == "POST":
             return ApiResponse.empty(200)
         if name == "attachmentfiles":
-            return ("attachments", site, lst, item)
+            return Node(NodeKind.ATTACHMENTS, site, lst, item)
         if name == "getcomments":
             return ApiResponse.json({"d": {"results": []}})
         if name == "setcommentsdisabled" and method == "POST":
@@ -72,11 +74,11 @@ class Items(ModelCore):
         # navigation to a lookup/user value: items(1)/Author
         fld = self._field_by_entity(lst, seg.name)
         if fld is not None and F.is_user(fld) and not F.is_multi(fld) and item.get(fld["InternalName"]):
-            return ("user", site, self._user_by_id(site, item[fld["InternalName"]]))
+            return Node(NodeKind.USER, site, target=self._user_by_id(site, item[fld["InternalName"]]))
         return None
 
-    def _finish_items(self, ctx: Ctx, state, method):
-        lst = state[2]
+    def _finish_items(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        lst = node.lst
         if method == "GET":
             return self._query_items(ctx, lst)
         if method == "POST":
@@ -84,8 +86,8 @@ class Items(ModelCore):
             return ApiResponse.json({"d": self._item_json(ctx, lst, item)}, 201)
         return None
 
-    def _finish_item(self, ctx: Ctx, state, method):
-        site, lst, item = state[1], state[2], state[3]
+    def _finish_item(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst, item = node.site, node.lst, node.obj
         if method == "GET":
             return ApiResponse.json({"d": self._item_json(ctx, lst, item, ctx.opts)})
         if method in ("MERGE", "PATCH", "PUT"):
@@ -407,7 +409,7 @@ class Items(ModelCore):
             "WssId": wss,
         }
 
-    def _finish_attachments(self, ctx: Ctx, state, method):
+    def _finish_attachments(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         if method == "GET":
             return ApiResponse.json({"d": {"results": []}})
         return None

@@ -13,6 +13,7 @@ from ..naming import (
     list_url_leaf,
 )
 from ..odata import bad_query
+from ..paths import Segment
 from .common import (
     ARGUMENT,
     DUPLICATE,
@@ -26,15 +27,16 @@ from .common import (
     unwrap,
     utc_now,
 )
+from .state import Node, NodeKind, Step
 
 
 class Lists(ModelCore):
-    def _step_lists(self, ctx: Ctx, state, seg, name, last, method):
-        site = state[1]
+    def _step_lists(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site = node.site
         if name == "getbytitle":
-            return ("list", site, self._list_by_title(ctx, str(seg.args[0] if seg.args else "")))
+            return Node(NodeKind.LIST, site, self._list_by_title(ctx, str(seg.args[0] if seg.args else "")))
         if name == "getbyid":
-            return ("list", site, self._list_by_id(ctx, seg.args[0] if seg.args else ""))
+            return Node(NodeKind.LIST, site, self._list_by_id(ctx, seg.args[0] if seg.args else ""))
         if name == "ensureeventslist" and method == "POST":
             events = next(
                 (x for x in self.store.under("list", site["WebId"]) if x["BaseTemplate"] == 106), None
@@ -48,35 +50,35 @@ class Lists(ModelCore):
             return None
         return None
 
-    def _step_list(self, ctx: Ctx, state, seg, name, last, method):
-        site, lst = state[1], state[2]
+    def _step_list(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site, lst = node.site, node.lst
         if name == "items":
             if seg.args:
-                return ("item", site, lst, self._item(ctx, lst, seg.args[0]))
-            return ("items", site, lst)
+                return Node(NodeKind.ITEM, site, lst, self._item(ctx, lst, seg.args[0]))
+            return Node(NodeKind.ITEMS, site, lst)
         if name == "getitembyid":
-            return ("item", site, lst, self._item(ctx, lst, seg.args[0] if seg.args else None))
+            return Node(NodeKind.ITEM, site, lst, self._item(ctx, lst, seg.args[0] if seg.args else None))
         if name == "fields":
             if seg.args:
-                return ("field", site, lst, self._field_by_id(site, lst, seg.args[0]))
-            return ("fields", site, lst)
+                return Node(NodeKind.FIELD, site, lst, self._field_by_id(site, lst, seg.args[0]))
+            return Node(NodeKind.FIELDS, site, lst)
         if name == "views":
             if seg.args:
-                return ("view", site, lst, self._view_by_id(lst, seg.args[0]))
-            return ("views", site, lst)
+                return Node(NodeKind.VIEW, site, lst, self._view_by_id(lst, seg.args[0]))
+            return Node(NodeKind.VIEWS, site, lst)
         if name == "defaultview":
             views = [v for v in self.store.under("view", lst["Id"]) if v["DefaultView"]]
             if not views:
                 raise SharePointError(404, ARGUMENT, f"List '{lst['Title']}' has no default view.")
-            return ("view", site, lst, views[0])
+            return Node(NodeKind.VIEW, site, lst, views[0])
         if name == "getview":
-            return ("view", site, lst, self._view_by_id(lst, seg.args[0] if seg.args else ""))
+            return Node(NodeKind.VIEW, site, lst, self._view_by_id(lst, seg.args[0] if seg.args else ""))
         if name == "contenttypes":
             if seg.args:
-                return ("ctype", site, lst, self._ctype(site, lst, str(seg.args[0])))
-            return ("ctypes", site, lst)
+                return Node(NodeKind.CONTENT_TYPE, site, lst, self._ctype(site, lst, str(seg.args[0])))
+            return Node(NodeKind.CONTENT_TYPES, site, lst)
         if name == "rootfolder":
-            return ("rootfolder", site, lst)
+            return Node(NodeKind.ROOT_FOLDER, site, lst)
         if name == "getitems" and method == "POST":
             return self._get_items_caml(ctx, lst)
         if name == "getchanges" and method == "POST":
@@ -86,7 +88,7 @@ class Lists(ModelCore):
         if name == "additem" and method == "POST":
             return self._add_item_with_info(ctx, site, lst)
         if name == "parentweb":
-            return ("web", site)
+            return Node(NodeKind.WEB, site)
         if name == "getrelatedfields" and method == "GET":
             return self._related_fields(ctx, lst)
         if name == "getusereffectivepermissions":
@@ -96,13 +98,15 @@ class Lists(ModelCore):
             return ApiResponse.json({"d": {"Recycle": str(uuid.uuid4())}})
         return None
 
-    def _step_rootfolder(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_rootfolder(
+        self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str
+    ) -> Step:
         if name == "folders":
-            return ("folders", state[1], state[2])
+            return Node(NodeKind.FOLDERS, node.site, node.lst)
         return None
 
-    def _step_folders(self, ctx: Ctx, state, seg, name, last, method):
-        site, lst = state[1], state[2]
+    def _step_folders(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site, lst = node.site, node.lst
         if name == "add" and method == "POST":
             leaf = str(seg.args[0] if seg.args else "").strip("/")
             if not leaf or any(c in leaf for c in '"*:<>?\\|#%') or "/" in leaf:
@@ -110,8 +114,8 @@ class Lists(ModelCore):
             return ApiResponse.json({"d": self._folder_json(ctx, lst, self._add_folder(site, lst, leaf))})
         return None
 
-    def _finish_lists(self, ctx: Ctx, state, method):
-        site = state[1]
+    def _finish_lists(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site = node.site
         if method == "GET":
             lists = [self._list_json(ctx, lst) for lst in self.store.under("list", site["WebId"])]
             if any(s.lower() == "currentchangetoken" for s in ctx.opts.select):
@@ -170,8 +174,8 @@ class Lists(ModelCore):
             return ApiResponse.json({"d": self._list_json(ctx, lst)}, 201)
         return None
 
-    def _finish_list(self, ctx: Ctx, state, method):
-        site, lst = state[1], state[2]
+    def _finish_list(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst = node.site, node.lst
         if method == "GET":
             payload = self._list_json(ctx, lst)
             if any(s.lower() == "currentchangetoken" for s in ctx.opts.select):
@@ -224,8 +228,8 @@ class Lists(ModelCore):
             return ApiResponse.empty(200)
         return None
 
-    def _finish_rootfolder(self, ctx: Ctx, state, method):
-        lst = state[2]
+    def _finish_rootfolder(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        lst = node.lst
         if method == "GET":
             url = self._list_server_url(ctx.site, lst)
             return self._ok(
@@ -423,9 +427,9 @@ class Lists(ModelCore):
             self._log(site, lst, None, 1, "Folder", {"UniqueId": folder["UniqueId"]})
         return folder
 
-    def _finish_folders(self, ctx: Ctx, state, method):
+    def _finish_folders(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         if method == "GET":
-            lst = state[2]
+            lst = node.lst
             rows = [self._folder_json(ctx, lst, f) for f in (lst.get("Folders") or {}).values()]
             return self._collection_response(ctx, rows)
         return None

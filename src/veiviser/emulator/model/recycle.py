@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from ..api import ApiResponse, SharePointError
+from ..paths import Segment
 from .common import (
     LIST_MISSING,
     SP_EXCEPTION,
@@ -15,6 +16,7 @@ from .common import (
     norm_guid,
     utc_now,
 )
+from .state import Node, NodeKind, Step
 
 
 class RecycleBin(ModelCore):
@@ -47,13 +49,21 @@ class RecycleBin(ModelCore):
             )
         return rb
 
-    def _step_recyclebin(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_recyclebin(
+        self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str
+    ) -> Step:
         if name == "getbyid":
-            return ("recycleitem", state[1], self._recycled(state[1], seg.args[0] if seg.args else ""))
+            return Node(
+                NodeKind.RECYCLE_ITEM,
+                node.site,
+                target=self._recycled(node.site, seg.args[0] if seg.args else ""),
+            )
         return None
 
-    def _step_recycleitem(self, ctx: Ctx, state, seg, name, last, method):
-        site, rb = state[1], state[2]
+    def _step_recycleitem(
+        self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str
+    ) -> Step:
+        site, rb = node.site, node.obj
         if name == "restore" and method == "POST":
             lst = self.store.get("list", rb["ListId"])
             if lst is None:
@@ -75,16 +85,16 @@ class RecycleBin(ModelCore):
             return ApiResponse.empty(200)
         return None
 
-    def _finish_recyclebin(self, ctx: Ctx, state, method):
+    def _finish_recyclebin(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         if method == "GET":
-            rows = [self._recycle_json(ctx, rb) for rb in self.store.under("recycle", state[1]["WebId"])]
+            rows = [self._recycle_json(ctx, rb) for rb in self.store.under("recycle", node.site["WebId"])]
             return self._collection_response(ctx, rows)
         return None
 
-    def _finish_recycleitem(self, ctx: Ctx, state, method):
+    def _finish_recycleitem(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         if method == "GET":
-            return self._ok(ctx, self._recycle_json(ctx, state[2]))
+            return self._ok(ctx, self._recycle_json(ctx, node.obj))
         if method == "DELETE":
-            self.store.delete("recycle", state[2]["_id"])
+            self.store.delete("recycle", node.obj["_id"])
             return ApiResponse.empty(200)
         return None

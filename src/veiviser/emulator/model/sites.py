@@ -22,6 +22,7 @@ from .common import (
     unwrap,
     utc_now,
 )
+from .state import Node, NodeKind, Step
 
 
 class Sites(ModelCore):
@@ -131,10 +132,10 @@ class Sites(ModelCore):
                 self.store.put("site", other)
         self.store.delete("site", site["_id"])
 
-    def _step_site(self, ctx: Ctx, state, seg, name, last, method):
-        site = state[1]
+    def _step_site(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site = node.site
         if name == "rootweb":
-            return ("web", site)
+            return Node(NodeKind.WEB, site)
         if name == "registerhubsite" and method == "POST":
             return ApiResponse.json({"d": self._hub_json(ctx, self._register_hub(site))})
         if name == "unregisterhubsite" and method == "POST":
@@ -149,15 +150,15 @@ class Sites(ModelCore):
         if name == "features":
             return ApiResponse.json({"d": {"results": []}})
         if name == "recyclebin":
-            return ("recyclebin", site)
+            return Node(NodeKind.RECYCLE_BIN, site)
         return None
 
-    def _step_web(self, ctx: Ctx, state, seg, name, last, method):
-        site = state[1]
+    def _step_web(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site = node.site
         if name == "lists":
             if seg.args:
-                return ("list", site, self._list_by_id(ctx, seg.args[0]))
-            return ("lists", site)
+                return Node(NodeKind.LIST, site, self._list_by_id(ctx, seg.args[0]))
+            return Node(NodeKind.LISTS, site)
         if name in ("getlist", "getlistusingpath"):
             url = seg.args[0] if seg.args else ""
             if isinstance(url, dict):
@@ -165,32 +166,34 @@ class Sites(ModelCore):
             found = self._list_by_url(ctx, str(url))
             if last and method == "POST":  # invoked as a service operation (GetListUsingPath)
                 return ApiResponse.json({"d": self._list_json(ctx, found)})
-            return ("list", site, found)
+            return Node(NodeKind.LIST, site, found)
         if name == "getlistbytitle":
-            return ("list", site, self._list_by_title(ctx, str(seg.args[0] if seg.args else "")))
+            return Node(NodeKind.LIST, site, self._list_by_title(ctx, str(seg.args[0] if seg.args else "")))
         if name == "defaultdocumentlibrary":
             libs = [x for x in self.store.under("list", site["WebId"]) if x["BaseTemplate"] == 101]
             if not libs:
                 raise SharePointError(404, LIST_MISSING, "This site has no document library.")
-            return ("list", site, libs[0])
+            return Node(NodeKind.LIST, site, libs[0])
         if name == "fields":
             if seg.args:
-                return ("field", site, None, self._field_by_id(site, None, seg.args[0]))
-            return ("fields", site, None)
+                return Node(NodeKind.FIELD, site, None, self._field_by_id(site, None, seg.args[0]))
+            return Node(NodeKind.FIELDS, site, None)
         if name in ("contenttypes", "availablecontenttypes"):
             if seg.args:
-                return ("ctype", site, None, self._ctype(site, None, str(seg.args[0])))
-            return ("ctypes", site, None)
+                return Node(NodeKind.CONTENT_TYPE, site, None, self._ctype(site, None, str(seg.args[0])))
+            return Node(NodeKind.CONTENT_TYPES, site, None)
         if name == "siteuserinfolist" and not seg.args:
-            return ("userinfolist", site)
+            return Node(NodeKind.USER_INFO_LIST, site)
         if name in ("siteusers", "siteuserinfolist"):
             if seg.args:
-                return ("user", site, self._user_by_id(site, seg.args[0]))
-            return ("users", site)
+                return Node(NodeKind.USER, site, target=self._user_by_id(site, seg.args[0]))
+            return Node(NodeKind.USERS, site)
         if name == "getuserbyid":
-            return ("user", site, self._user_by_id(site, seg.args[0] if seg.args else None))
+            return Node(NodeKind.USER, site, target=self._user_by_id(site, seg.args[0] if seg.args else None))
         if name == "currentuser":
-            return ("user", site, self._ensure_user(site, APP_LOGIN, title="SharePoint App"))
+            return Node(
+                NodeKind.USER, site, target=self._ensure_user(site, APP_LOGIN, title="SharePoint App")
+            )
         if name == "ensureuser" and method == "POST":
             login = seg.args[0] if seg.args else unwrap(ctx.request.json()).get("logonName")
             if not login:
@@ -200,15 +203,15 @@ class Sites(ModelCore):
             user = self._ensure_user(site, str(login))
             return ApiResponse.json({"d": self._user_json(ctx, user)})
         if name == "allproperties":
-            return ("allprops", site)
+            return Node(NodeKind.ALL_PROPERTIES, site)
         if name == "getchanges" and method == "POST":
             return self._get_changes(ctx, "web", site, None)
         if name == "webs":
             return ApiResponse.json({"d": {"results": []}})
         if name == "recyclebin":
             if seg.args:
-                return ("recycleitem", site, self._recycled(site, seg.args[0]))
-            return ("recyclebin", site)
+                return Node(NodeKind.RECYCLE_ITEM, site, target=self._recycled(site, seg.args[0]))
+            return Node(NodeKind.RECYCLE_BIN, site)
         if name == "getusereffectivepermissions":
             return self._effective_permissions(ctx, seg)
         if name == "rootfolder":
@@ -223,8 +226,8 @@ class Sites(ModelCore):
             )
         return None
 
-    def _finish_web(self, ctx: Ctx, state, method):
-        site = state[1]
+    def _finish_web(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site = node.site
         if method == "GET":
             return self._ok(ctx, self._web_json(ctx, site))
         if method in ("MERGE", "PATCH", "PUT"):
@@ -249,13 +252,13 @@ class Sites(ModelCore):
             return ApiResponse.empty(204)
         return None
 
-    def _finish_site(self, ctx: Ctx, state, method):
+    def _finish_site(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         if method == "GET":
-            return self._ok(ctx, self._site_json(ctx, state[1]))
+            return self._ok(ctx, self._site_json(ctx, node.site))
         return None
 
-    def _finish_allprops(self, ctx: Ctx, state, method):
-        site = state[1]
+    def _finish_allprops(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site = node.site
         if method == "GET":
             props = {
                 "__metadata": {"type": "SP.PropertyValues"},

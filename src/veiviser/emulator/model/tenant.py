@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..api import ApiResponse, SharePointError
+from ..paths import Segment
 from .common import (
     ARGUMENT,
     NO_SITE,
@@ -18,10 +19,13 @@ from .common import (
     strip_meta,
     unwrap,
 )
+from .state import Node, NodeKind, Step
 
 
 class Tenant(ModelCore):
-    def _step_sitemanager(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_sitemanager(
+        self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str
+    ) -> Step:
         if name == "create" and method == "POST":
             req = unwrap(ctx.request.json(), "request")
             return ApiResponse.json({"d": {"Create": self._site_manager_create(ctx, req)}})
@@ -38,12 +42,12 @@ class Tenant(ModelCore):
             return ApiResponse.empty(200)
         return None
 
-    def _step_sitepages(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_sitepages(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         if name == "communicationsite":
-            return ("commsite",)
+            return Node(NodeKind.COMMUNICATION_SITE, ctx.site)
         return None
 
-    def _step_commsite(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_commsite(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         if name == "create" and method == "POST":
             req = unwrap(ctx.request.json(), "request")
             req.setdefault("WebTemplate", "SITEPAGEPUBLISHING#0")
@@ -53,12 +57,12 @@ class Tenant(ModelCore):
             )
         return None
 
-    def _step_hubsites(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_hubsites(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         if name == "getbyid":
-            return ("hub", self._hub_by_id(norm_guid(seg.args[0] if seg.args else "")))
+            return Node(NodeKind.HUB, self._hub_by_id(norm_guid(seg.args[0] if seg.args else "")))
         return None
 
-    def _step_hubutil(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_hubutil(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         if name == "gethubsites":
             hubs = [self._hub_json(ctx, s) for s in self._sites() if s["IsHubSite"]]
             return ApiResponse.json({"d": {"GetHubSites": {"results": hubs}}})
@@ -68,7 +72,7 @@ class Tenant(ModelCore):
             )
         return None
 
-    def _step_tenant(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_tenant(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         if method != "POST":
             return None
         body = strip_meta(ctx.request.json())
@@ -123,15 +127,15 @@ class Tenant(ModelCore):
             return ApiResponse.json({"d": self._spo_operation()})
         return None
 
-    def _finish_hubsites(self, ctx: Ctx, state, method):
+    def _finish_hubsites(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         if method == "GET":
             hubs = [self._hub_json(ctx, s) for s in self._sites() if s["IsHubSite"]]
             return self._collection_response(ctx, hubs)
         return None
 
-    def _finish_hub(self, ctx: Ctx, state, method):
+    def _finish_hub(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         if method == "GET":
-            return self._ok(ctx, self._hub_json(ctx, state[1]))
+            return self._ok(ctx, self._hub_json(ctx, node.site))
         return None
 
     def _hub_by_id(self, hub_id: str) -> dict[str, Any]:

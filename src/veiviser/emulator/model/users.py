@@ -6,31 +6,33 @@ import uuid
 from typing import Any
 
 from ..api import ApiResponse, SharePointError
+from ..paths import Segment
 from .common import (
     ARGUMENT,
     Ctx,
     ModelCore,
     strip_meta,
 )
+from .state import Node, NodeKind, Step
 
 
 class Users(ModelCore):
-    def _step_users(self, ctx: Ctx, state, seg, name, last, method):
-        site = state[1]
+    def _step_users(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site = node.site
         if name == "getbyid":
-            return ("user", site, self._user_by_id(site, seg.args[0] if seg.args else None))
+            return Node(NodeKind.USER, site, target=self._user_by_id(site, seg.args[0] if seg.args else None))
         if name in ("getbyemail", "getbyloginname"):
             login = str(seg.args[0] if seg.args else "")
             for user in self.store.under("user", site["Id"]):
                 if login.lower() in (str(user["Email"]).lower(), user["LoginName"].lower()):
-                    return ("user", site, user)
+                    return Node(NodeKind.USER, site, target=user)
             raise SharePointError(
                 404, "-2146232832, Microsoft.SharePoint.SPException", "User cannot be found."
             )
         return None
 
-    def _finish_users(self, ctx: Ctx, state, method):
-        site = state[1]
+    def _finish_users(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site = node.site
         if method == "GET":
             users = [self._user_json(ctx, u) for u in self.store.under("user", site["Id"])]
             return self._collection_response(ctx, users, entity_filter=True)
@@ -42,9 +44,9 @@ class Users(ModelCore):
             return ApiResponse.json({"d": self._user_json(ctx, self._ensure_user(site, str(login)))}, 201)
         return None
 
-    def _finish_user(self, ctx: Ctx, state, method):
+    def _finish_user(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         if method == "GET":
-            return self._ok(ctx, self._user_json(ctx, state[2]))
+            return self._ok(ctx, self._user_json(ctx, node.obj))
         return None
 
     def _ensure_user(self, site: dict[str, Any], login: str, title: str | None = None) -> dict[str, Any]:
@@ -126,9 +128,11 @@ class Users(ModelCore):
             "UserName": user.get("UserPrincipalName") or user.get("Email"),
         }
 
-    def _step_userinfolist(self, ctx: Ctx, state, seg, name, last, method):
+    def _step_userinfolist(
+        self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str
+    ) -> Step:
         if name == "items" and method == "GET":
-            site = state[1]
+            site = node.site
             lst = self._user_info_list(site)
             users = self.store.under("user", site["Id"])
             if seg.args:
@@ -142,10 +146,10 @@ class Users(ModelCore):
             return self._collection_response(ctx, rows, entity_filter=True)
         return None
 
-    def _finish_userinfolist(self, ctx: Ctx, state, method):
+    def _finish_userinfolist(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         if method != "GET":
             return None
-        site = state[1]
+        site = node.site
         lst = self._user_info_list(site)
         payload = self._list_json(ctx, lst)
         payload.update(

@@ -10,6 +10,7 @@ from ..naming import (
     list_url_leaf,
 )
 from ..odata import bad_query
+from ..paths import Segment
 from .common import (
     ARGUMENT,
     SP_EXCEPTION,
@@ -20,37 +21,40 @@ from .common import (
     strip_meta,
     unwrap,
 )
+from .state import Node, NodeKind, Step
 
 
 class Views(ModelCore):
-    def _step_views(self, ctx: Ctx, state, seg, name, last, method):
-        site, lst = state[1], state[2]
+    def _step_views(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site, lst = node.site, node.lst
         if name == "getbytitle":
             title = str(seg.args[0] if seg.args else "")
             for view in self.store.under("view", lst["Id"]):
                 if view["Title"].lower() == title.lower():
-                    return ("view", site, lst, view)
+                    return Node(NodeKind.VIEW, site, lst, view)
             raise SharePointError(
                 404, ARGUMENT, f"The view '{title}' does not exist in list '{lst['Title']}'."
             )
         if name == "getbyid":
-            return ("view", site, lst, self._view_by_id(lst, seg.args[0] if seg.args else ""))
+            return Node(NodeKind.VIEW, site, lst, self._view_by_id(lst, seg.args[0] if seg.args else ""))
         if name == "add" and method == "POST":
             info = unwrap(ctx.request.json(), "parameters")
             view = self._add_view(site, lst, info)
             return ApiResponse.json({"d": self._view_json(ctx, lst, view)})
         return None
 
-    def _step_view(self, ctx: Ctx, state, seg, name, last, method):
-        site, lst, view = state[1], state[2], state[3]
+    def _step_view(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
+        site, lst, view = node.site, node.lst, node.obj
         if name == "viewfields":
-            return ("viewfields", site, lst, view)
+            return Node(NodeKind.VIEW_FIELDS, site, lst, view)
         if name == "renderashtml":
             return ApiResponse.json({"d": {"RenderAsHtml": "<table></table>"}})
         return None
 
-    def _step_viewfields(self, ctx: Ctx, state, seg, name, last, method):
-        site, lst, view = state[1], state[2], state[3]
+    def _step_viewfields(
+        self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str
+    ) -> Step:
+        site, lst, view = node.site, node.lst, node.obj
         if method != "POST":
             return None
         names: list[str] = view["ViewFields"]
@@ -80,8 +84,8 @@ class Views(ModelCore):
         self._log(site, lst, None, 2, "View", {"ViewId": view["Id"]})
         return ApiResponse.empty(200)
 
-    def _finish_views(self, ctx: Ctx, state, method):
-        site, lst = state[1], state[2]
+    def _finish_views(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst = node.site, node.lst
         if method == "GET":
             views = [self._view_json(ctx, lst, v) for v in self.store.under("view", lst["Id"])]
             return self._collection_response(ctx, views, entity_filter=True)
@@ -91,8 +95,8 @@ class Views(ModelCore):
             return ApiResponse.json({"d": self._view_json(ctx, lst, view)}, 201)
         return None
 
-    def _finish_view(self, ctx: Ctx, state, method):
-        site, lst, view = state[1], state[2], state[3]
+    def _finish_view(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        site, lst, view = node.site, node.lst, node.obj
         if method == "GET":
             payload = self._view_json(ctx, lst, view)
             if any(e.lower() == "viewfields" for e in ctx.opts.expand):
@@ -137,10 +141,10 @@ class Views(ModelCore):
             return ApiResponse.empty(200)
         return None
 
-    def _finish_viewfields(self, ctx: Ctx, state, method):
-        view = state[3]
+    def _finish_viewfields(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
+        view = node.obj
         if method == "GET":
-            return self._ok(ctx, self._view_fields_json(ctx, state[2], view))
+            return self._ok(ctx, self._view_fields_json(ctx, node.lst, view))
         return None
 
     def _view_by_id(self, lst, view_id: Any) -> dict[str, Any]:
