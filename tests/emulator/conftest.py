@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from office365.sharepoint.client_context import ClientContext
 
-from veiviser.emulator.api import ApiRequest, ApiResponse, SharePointError, SiteLocation
+from veiviser.emulator.api import ApiRequest, ApiResponse, RestError, SiteLocation
 from veiviser.emulator.server import EmulatorServer
 
 SITE = "/sites/demo"
@@ -46,7 +46,7 @@ class MiniApp:
         m = re.match(r"^(/sites/[^/]+)", path, re.IGNORECASE)
         prefix = m.group(1) if m else ""
         if prefix.lower() == "/sites/missing":
-            raise SharePointError(404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.")
+            raise RestError(404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.")
         url = f"{scheme}://{host}{prefix}"
         return SiteLocation(
             url, url, str(uuid.uuid5(uuid.NAMESPACE_URL, url)), str(uuid.uuid5(uuid.NAMESPACE_URL, url))
@@ -56,7 +56,7 @@ class MiniApp:
         try:
             with self._lock:
                 return self._handle(req)
-        except SharePointError as exc:
+        except RestError as exc:
             return exc.to_response()
 
     def _list(self, title: str | None, list_id: str | None) -> dict[str, Any]:
@@ -64,7 +64,7 @@ class MiniApp:
             for lst in self.lists.values():
                 if lst["Id"] == list_id:
                     return lst
-            raise SharePointError(404, "-1, System.ArgumentException", f"List '{list_id}' does not exist.")
+            raise RestError(404, "-1, System.ArgumentException", f"List '{list_id}' does not exist.")
         assert title is not None
         title = title.replace("''", "'")
         if title not in self.lists:
@@ -90,7 +90,7 @@ class MiniApp:
             )
         m = self._LIST.match(api)
         if not m:
-            raise SharePointError(
+            raise RestError(
                 404, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", f"No endpoint '{api}'."
             )
         lst = self._list(m.group("title"), m.group("id"))
@@ -104,7 +104,7 @@ class MiniApp:
             if req.method == "POST":
                 data = req.json() or {}
                 if "Fail" in data:
-                    raise SharePointError(
+                    raise RestError(
                         400,
                         "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
                         "The property 'Fail' does not exist on type 'SP.Data.MiniListItem'.",
@@ -120,7 +120,7 @@ class MiniApp:
             n = int(mi.group("n") or mi.group("m"))
             item = lst["items"].get(n)
             if item is None:
-                raise SharePointError(
+                raise RestError(
                     404,
                     "-2147024809, System.ArgumentException",
                     "Item does not exist. It may have been deleted by another user.",
@@ -134,7 +134,7 @@ class MiniApp:
             if req.method == "DELETE":
                 del lst["items"][n]
                 return ApiResponse.empty(200)
-        raise SharePointError(
+        raise RestError(
             400,
             "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
             f"Unsupported {req.method} on '{api}'.",

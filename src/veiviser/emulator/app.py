@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from .api import ApiRequest, ApiResponse, SharePointError, SiteLocation
+from .api import ApiRequest, ApiResponse, RestError, SiteLocation
 from .model.changes import Changes
 from .model.common import READ_ONLY_OPERATIONS, ModelCore, is_mutating
 from .model.content_types import ContentTypes
@@ -93,11 +93,11 @@ class SharePointApp(
                     raise
                 self.store.commit()
                 return response
-        except SharePointError as exc:
+        except RestError as exc:
             return exc.to_response()
         except Exception:
             log.exception("emulator: unexpected error on %s %s", request.method, request.path)
-            return SharePointError(
+            return RestError(
                 500,
                 "-2146233088, System.Exception",
                 "An unexpected error occurred in the SharePoint emulator; see its log.",

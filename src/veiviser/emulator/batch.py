@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import quote, unquote, urlsplit
 
-from veiviser.emulator.api import ApiResponse, Headers, SharePointError
+from veiviser.emulator.api import ApiResponse, Headers, RestError
 
 MAX_BATCH_OPERATIONS = 1000
 _BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))""", re.IGNORECASE)
 _QUERY_SAFE = "=&$%'(),/:;@!*+?~-._"
 
 
-def bad_batch(message: str) -> SharePointError:
+def bad_batch(message: str) -> RestError:
     """A SharePoint-shaped 400 for a malformed ``$batch`` request."""
-    return SharePointError(400, "-1, Microsoft.Data.OData.ODataException", message)
+    return RestError(400, "-1, Microsoft.Data.OData.ODataException", message)
 
 
 @dataclass
@@ -151,7 +151,7 @@ def parse_batch(
 ) -> list[BatchOperation]:
     """The operations of a ``$batch`` body in request order (changesets flattened).
 
-    Raises :class:`SharePointError` (400) with a message saying what is wrong.
+    Raises :class:`RestError` (400) with a message saying what is wrong.
     """
     boundary = boundary_of(content_type)
     if not boundary:

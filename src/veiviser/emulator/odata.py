@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .api import SharePointError
+from .api import RestError
 
 _BAD_QUERY = "-1, Microsoft.SharePoint.Client.InvalidClientQueryException"
 
 
-def bad_query(message: str) -> SharePointError:
-    return SharePointError(400, _BAD_QUERY, message)
+def bad_query(message: str) -> RestError:
+    return RestError(400, _BAD_QUERY, message)
 
 
 @dataclass

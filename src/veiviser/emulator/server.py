@@ -29,10 +29,11 @@ from veiviser.emulator.api import (
     ApiRequest,
     ApiResponse,
     Headers,
-    SharePointApp,
-    SharePointError,
+    ObjectModel,
+    RestError,
     SiteLocation,
 )
+from veiviser.emulator.app import SharePointApp
 from veiviser.emulator.auth import (
     DIGEST_TIMEOUT_S,
     DigestStore,
@@ -81,7 +82,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _internal_error() -> ApiResponse:
-    return SharePointError(
+    return RestError(
         500,
         "-2146233088, System.InvalidOperationException",
         "An unexpected error occurred in the emulator; the request was not completed.",
@@ -118,7 +119,7 @@ class EmulatorServer:
         allow_remote: bool = False,
         seed: int | None = 0,
         *,
-        app: SharePointApp | None = None,
+        app: ObjectModel | None = None,
         throttle_window_s: float = 60.0,
         digest_timeout_s: int = DIGEST_TIMEOUT_S,
         max_body_bytes: int = MAX_BODY_BYTES,
@@ -160,16 +161,9 @@ class EmulatorServer:
     # --- lifecycle ------------------------------------------------------------------------------
 
     @property
-    def app(self) -> SharePointApp:
+    def app(self) -> ObjectModel:
         if self._app is None:
-            try:
-                from veiviser.emulator.app import SharePointApp as _App
-            except ImportError as exc:
-                raise EmulatorError(
-                    "The emulator's object model (veiviser.emulator.app) is not available.",
-                    hint="Reinstall veiviser; the emulator needs its app module.",
-                ) from exc
-            self._app = _App(self.data)
+            self._app = SharePointApp(self.data)
         return self._app
 
     @property
@@ -272,7 +266,7 @@ class EmulatorServer:
             resp = self._top(
                 effective, scheme, host, path, lowered, query, headers, body, too_large, is_batch
             )
-        except SharePointError as exc:
+        except RestError as exc:
             resp = exc.to_response()
         except Exception:
             log.exception("emulator: unhandled error on %s %s", method, path)
@@ -297,7 +291,7 @@ class EmulatorServer:
         if not bearer_ok(headers, self.token):
             return unauthorized()
         if too_large:
-            raise SharePointError(
+            raise RestError(
                 413,
                 "-2130575339, Microsoft.SharePoint.SPException",
                 f"The request message is too big. A maximum of {self.max_body_bytes} bytes is allowed.",
@@ -321,7 +315,7 @@ class EmulatorServer:
                 raise invalid_digest()
             if is_batch:
                 if method != "POST":
-                    raise SharePointError(
+                    raise RestError(
                         405,
                         "-1, Microsoft.SharePoint.Client.ClientServiceException",
                         "$batch accepts POST only.",
@@ -347,7 +341,7 @@ class EmulatorServer:
             method = override.strip().upper()
         try:
             resp = self._run_part(op, method, envelope, auth)
-        except SharePointError as exc:
+        except RestError as exc:
             resp = exc.to_response()
         except Exception:
             log.exception("emulator: unhandled error in $batch part %s %s", method, op.path)
@@ -359,14 +353,14 @@ class EmulatorServer:
     def _run_part(self, op: BatchOperation, method: str, envelope: SiteLocation, auth: str) -> ApiResponse:
         lowered = op.path.lower().rstrip("/")
         if lowered.endswith(("/_api/$batch", "/_api/contextinfo")):
-            raise SharePointError(
+            raise RestError(
                 400,
                 "-1, Microsoft.Data.OData.ODataException",
                 f"$batch operation {op.index + 1}: {op.path} cannot be used inside a $batch.",
             )
         location = self.app.locate(op.host, op.path, op.scheme)
         if location.site_url.rstrip("/").lower() != envelope.site_url.rstrip("/").lower():
-            raise SharePointError(
+            raise RestError(
                 400,
                 "-1, System.InvalidOperationException",
                 f"$batch operation {op.index + 1} targets {location.site_url}, but all operations in a batch "
@@ -527,7 +521,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Malformed HTTP gets a SharePoint-shaped error too (never an HTML page)."""
         self.close_connection = True
         text = message or HTTPStatus(code).phrase
-        resp = SharePointError(
+        resp = RestError(
             code,
             "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
             f"Malformed HTTP request: {text}.",

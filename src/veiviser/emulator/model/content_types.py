@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..api import ApiResponse, SharePointError
+from ..api import ApiResponse, RestError
 from ..odata import bad_query
 from ..paths import Segment
 from .common import (
@@ -127,7 +127,7 @@ class ContentTypes(ModelCore):
                     for c in self.store.under("ctype", site["WebId"])
                 )
             if in_use:
-                raise SharePointError(400, SP_EXCEPTION, "The content type is in use.")
+                raise RestError(400, SP_EXCEPTION, "The content type is in use.")
             self.store.delete("ctype", ct["_id"])
             self._log(site, lst, None, 3, "ContentType", {"ContentTypeId": ct["StringId"]})
             return ApiResponse.empty(200)
@@ -158,7 +158,7 @@ class ContentTypes(ModelCore):
             if link and (link["Id"] == norm_guid(key) or n == key):
                 name = n
         if name is None:
-            raise SharePointError(
+            raise RestError(
                 404, ARGUMENT, f"Field link '{key}' does not exist in content type '{ct['Name']}'."
             )
         if method == "GET":
@@ -187,16 +187,16 @@ class ContentTypes(ModelCore):
         for ct in self._ctypes(site, lst):
             if ct["StringId"].lower() == str(ct_id).lower():
                 return ct
-        raise SharePointError(404, ARGUMENT, f"Content type '{ct_id}' does not exist.")
+        raise RestError(404, ARGUMENT, f"Content type '{ct_id}' does not exist.")
 
     def _create_ctype(self, site, lst, info: dict[str, Any]) -> dict[str, Any]:
         name = info.get("Name")
         if not name:
-            raise SharePointError(400, ARGUMENT, "A content type needs a Name.")
+            raise RestError(400, ARGUMENT, "A content type needs a Name.")
         parent = lst["Id"] if lst else site["WebId"]
         existing = self._ctypes(site, lst)
         if any(c["Name"].lower() == str(name).lower() for c in existing):
-            raise SharePointError(
+            raise RestError(
                 500,
                 "-2130575342, Microsoft.SharePoint.SPException",
                 f'A duplicate content type "{name}" was found.',
@@ -209,7 +209,7 @@ class ContentTypes(ModelCore):
         if not ct_id.lower().startswith("0x") or any(
             c["StringId"].lower() == ct_id.lower() for c in existing
         ):
-            raise SharePointError(
+            raise RestError(
                 500,
                 DUPLICATE if ct_id.lower().startswith("0x") else ARGUMENT,
                 f"A duplicate content type ID or an invalid ID was given: '{ct_id}'.",
@@ -220,7 +220,7 @@ class ContentTypes(ModelCore):
                 parent_ct = c
                 break
         if parent_ct is None:
-            raise SharePointError(400, SP_EXCEPTION, f"The parent of content type '{ct_id}' does not exist.")
+            raise RestError(400, SP_EXCEPTION, f"The parent of content type '{ct_id}' does not exist.")
         ct = {
             "_id": f"{parent}:{ct_id}",
             "_parent": parent,
@@ -240,9 +240,7 @@ class ContentTypes(ModelCore):
         site_ct = self._ctype(site, None, ct_id)
         for ct in self._ctypes(site, lst):
             if ct.get("Parent") == site_ct["StringId"]:
-                raise SharePointError(
-                    500, DUPLICATE, f'A duplicate content type "{site_ct["Name"]}" was found.'
-                )
+                raise RestError(500, DUPLICATE, f'A duplicate content type "{site_ct["Name"]}" was found.')
         list_ct_id = f"{site_ct['StringId']}00{uuid.uuid4().hex.upper()}"
         for name in site_ct["FieldLinks"]:
             if self._find_field(site, lst, name) is None:
@@ -274,7 +272,7 @@ class ContentTypes(ModelCore):
         for ct in cts:
             if ct.get("Parent", "").lower() == ct_id.lower():
                 return ct["StringId"]
-        raise SharePointError(
+        raise RestError(
             400,
             SP_EXCEPTION,
             f"Content type '{ct_id}' is not available on list "
@@ -289,7 +287,7 @@ class ContentTypes(ModelCore):
         body = unwrap(ctx.request.json())
         culture = str(body.get("cultureName") or "")
         if not culture:
-            raise SharePointError(400, ARGUMENT, f"{seg.name} needs a cultureName such as 'nb-NO'.")
+            raise RestError(400, ARGUMENT, f"{seg.name} needs a cultureName such as 'nb-NO'.")
         values = ct.setdefault("Resources", {}).setdefault(prop, {})
         if name == "setvalueforuiculture":
             values[culture.lower()] = str(body.get("value") or "")

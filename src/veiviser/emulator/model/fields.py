@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from .. import fields as F
-from ..api import ApiResponse, SharePointError
+from ..api import ApiResponse, RestError
 from ..naming import (
     unique_internal_name,
 )
@@ -77,7 +77,7 @@ class Fields(ModelCore):
             info = unwrap(ctx.request.json(), "parameters")
             xml = info.get("SchemaXml")
             if not isinstance(xml, str):
-                raise SharePointError(400, ARGUMENT, "CreateFieldAsXml needs parameters.SchemaXml.")
+                raise RestError(400, ARGUMENT, "CreateFieldAsXml needs parameters.SchemaXml.")
             fld = self._add_field_from_xml(site, lst, xml, int(info.get("Options") or 0))
             return ApiResponse.json({"d": self._field_json(ctx, lst, fld)}, 200)
         if name == "addfieldasxml" and method == "POST":
@@ -149,7 +149,7 @@ class Fields(ModelCore):
             return ApiResponse.empty(204)
         if method == "DELETE":
             if not fld.get("CanBeDeleted", True):
-                raise SharePointError(400, SP_EXCEPTION, f"The field '{fld['Title']}' cannot be deleted.")
+                raise RestError(400, SP_EXCEPTION, f"The field '{fld['Title']}' cannot be deleted.")
             self.store.delete("field", fld["_id"])
             if lst is not None:
                 self._log(site, lst, None, 3, "Field", {"FieldId": fld["Id"]})
@@ -206,8 +206,8 @@ class Fields(ModelCore):
                 return fld
         return None
 
-    def _field_missing(self, name: str) -> SharePointError:
-        return SharePointError(
+    def _field_missing(self, name: str) -> RestError:
+        return RestError(
             404, ARGUMENT, f"Column '{name}' does not exist. It may have been deleted by another user."
         )
 
@@ -228,7 +228,7 @@ class Fields(ModelCore):
         for fld in self._fields(site, lst):
             if fld["Id"] == key:
                 return fld
-        raise SharePointError(404, ARGUMENT, f"Invalid field name. {{{key}}}  {ctx_url(site)} ")
+        raise RestError(404, ARGUMENT, f"Invalid field name. {{{key}}}  {ctx_url(site)} ")
 
     def _field_by_entity(self, lst: dict[str, Any], key: str) -> dict[str, Any] | None:
         return self._entity_map(lst).get(key)
@@ -240,7 +240,7 @@ class Fields(ModelCore):
         parent = lst["Id"] if lst else site["WebId"]
         existing = self._fields(site, lst)
         if any(f["Id"] == fld["Id"] for f in existing):
-            raise SharePointError(
+            raise RestError(
                 500,
                 DUPLICATE,
                 f"A field with ID '{fld['Id']}' already exists in this {'list' if lst else 'site'}.",
@@ -253,7 +253,7 @@ class Fields(ModelCore):
             names = {f["InternalName"] for f in existing}
             for ref in F.formula_names(fld.get("Formula") or ""):
                 if ref not in names:
-                    raise SharePointError(
+                    raise RestError(
                         400,
                         "-2130575245, Microsoft.SharePoint.SPException",
                         f"The formula refers to a column that does not exist: '{ref}'. Check the "
@@ -279,15 +279,13 @@ class Fields(ModelCore):
     def _add_field_from_info(self, site, lst, info: dict[str, Any]) -> dict[str, Any]:
         title = info.get("Title")
         if not isinstance(title, str) or not title:
-            raise SharePointError(400, ARGUMENT, "A field needs a Title.")
+            raise RestError(400, ARGUMENT, "A field needs a Title.")
         type_name = info.pop("_type", None)
         if type_name is None:
             kind = info.get("FieldTypeKind")
             type_name = F.KIND_TO_TYPE.get(int(kind)) if kind is not None else None
         if type_name is None:
-            raise SharePointError(
-                400, ARGUMENT, f"FieldTypeKind {info.get('FieldTypeKind')} is not supported."
-            )
+            raise RestError(400, ARGUMENT, f"FieldTypeKind {info.get('FieldTypeKind')} is not supported.")
         props: dict[str, Any] = {}
         for key, value in info.items():
             if key in ("Title", "FieldTypeKind", "TypeAsString"):
@@ -339,9 +337,7 @@ class Fields(ModelCore):
         use_title = bool(options & 8) and not attrs.get("Name") and False
         del use_title
         if fld["InternalName"].lower() in {t.lower() for t in taken}:
-            raise SharePointError(
-                500, DUPLICATE, f'A duplicate field name "{fld["InternalName"]}" was found.'
-            )
+            raise RestError(500, DUPLICATE, f'A duplicate field name "{fld["InternalName"]}" was found.')
         if fld["TypeAsString"] in ("Lookup", "LookupMulti"):
             target = attrs.get("List", "")
             if target and not looks_like_guid(target):
@@ -354,13 +350,13 @@ class Fields(ModelCore):
                     None,
                 )
                 if found is None:
-                    raise SharePointError(400, SP_EXCEPTION, f"The lookup list '{target}' does not exist.")
+                    raise RestError(400, SP_EXCEPTION, f"The lookup list '{target}' does not exist.")
                 target = found["Id"]
             fld["LookupList"] = target
             if fld.get("IsDependentLookup"):
                 primary = next((f for f in self._fields(site, lst) if f["Id"] == fld["PrimaryFieldId"]), None)
                 if primary is None:
-                    raise SharePointError(
+                    raise RestError(
                         400,
                         SP_EXCEPTION,
                         f"The primary lookup field {fld['PrimaryFieldId']} "
@@ -393,9 +389,7 @@ class Fields(ModelCore):
         if not target:
             return
         if self.store.get("list", target) is None:
-            raise SharePointError(
-                400, SP_EXCEPTION, f"The lookup list {{{target}}} does not exist on this site."
-            )
+            raise RestError(400, SP_EXCEPTION, f"The lookup list {{{target}}} does not exist on this site.")
 
     def _seed_task_fields(self, site, lst: dict[str, Any]) -> None:
         """The columns SPO's Tasks templates (107, 171) carry, with their fixed field IDs (fieldswss.xml)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import fields as F
-from ..api import SharePointError
+from ..api import RestError
 from ..naming import (
     list_item_entity_type_full_name,
 )
@@ -175,7 +175,7 @@ class ItemShapes(ModelCore):
                 continue
             key = sel if sel in full else lower.get(sel.lower())
             if key is None:
-                raise SharePointError(
+                raise RestError(
                     400, ARGUMENT, f"Column '{sel}' does not exist. It may have been deleted by another user."
                 )
             if (
@@ -184,7 +184,7 @@ class ItemShapes(ModelCore):
                 and key.lower() not in expand
                 and key in emap
             ):
-                raise SharePointError(
+                raise RestError(
                     400,
                     "-1, Microsoft.SharePoint.SPException",
                     f"The query to field '{key}' is not valid. The $select query string must "
@@ -212,7 +212,7 @@ class ItemShapes(ModelCore):
                         "StringId": item.get("ContentTypeId"),
                     }
                     continue
-                raise SharePointError(400, ARGUMENT, f"Column '{head}' does not exist or cannot be expanded.")
+                raise RestError(400, ARGUMENT, f"Column '{head}' does not exist or cannot be expanded.")
             key = fld["EntityPropertyName"]
             wanted = subs.get(key) or subs.get(head) or []
             ids = full.get(key + "Id")

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import fields as F
-from ..api import ApiResponse, SharePointError
+from ..api import ApiResponse, RestError
 from ..naming import (
     list_item_entity_type_full_name,
 )
@@ -107,9 +107,7 @@ class Items(ModelCore):
             raise bad_query(f"Invalid item id '{item_id}'.") from exc
         item = self.store.items(lst["Id"]).get(key)
         if item is None:
-            raise SharePointError(
-                404, ARGUMENT, "Item does not exist. It may have been deleted by another user."
-            )
+            raise RestError(404, ARGUMENT, "Item does not exist. It may have been deleted by another user.")
         return item
 
     def _apply_values(
@@ -171,7 +169,7 @@ class Items(ModelCore):
                 tax = note_to_tax[fld["Id"]]
                 terms = F.parse_taxonomy_text(str(value or ""))
                 if not F.is_multi(tax) and len(terms) > 1:
-                    raise SharePointError(400, F.VALIDATION, f"Field '{tax['Title']}' takes a single term.")
+                    raise RestError(400, F.VALIDATION, f"Field '{tax['Title']}' takes a single term.")
                 item[tax["InternalName"]] = (
                     (terms or None) if F.is_multi(tax) else (terms[0] if terms else None)
                 )
@@ -192,7 +190,7 @@ class Items(ModelCore):
         if F.is_user(fld):
             for uid in ids:
                 if self.store.get("user", f"{ctx.site['Id']}:{uid}") is None:
-                    raise SharePointError(
+                    raise RestError(
                         400,
                         SP_EXCEPTION,
                         f"The user with ID {uid} in '{key}' does not exist on "
@@ -205,7 +203,7 @@ class Items(ModelCore):
         items = self.store.items(target)
         for lid in ids:
             if lid not in items:
-                raise SharePointError(
+                raise RestError(
                     400, SP_EXCEPTION, f"The lookup value {lid} in '{key}' does not exist in the target list."
                 )
 
@@ -226,7 +224,7 @@ class Items(ModelCore):
                 and item.get(name) in (None, "", [])
                 and fld["TypeAsString"] not in ("Calculated", "Computed")
             ):
-                raise SharePointError(
+                raise RestError(
                     400,
                     F.VALIDATION,
                     f"Field '{fld['Title']}' ({name}) is required on list '{lst['Title']}'; give it a value.",
@@ -350,7 +348,7 @@ class Items(ModelCore):
                     patch[fld["EntityPropertyName"] + ("Id" if F.is_lookup(fld) else "")] = self._form_value(
                         fld, raw
                     )
-                except SharePointError as exc:
+                except RestError as exc:
                     entry.update(HasException=True, ErrorCode=-1, ErrorMessage=exc.message)
             results.append(entry)
         if not any(r["HasException"] for r in results):
@@ -423,7 +421,7 @@ class Items(ModelCore):
         """
         info = unwrap(ctx.request.json(), "parameters")
         if int(info.get("UnderlyingObjectType") or 0) != 0:
-            raise SharePointError(
+            raise RestError(
                 400,
                 NOT_SUPPORTED,
                 "The emulator creates list folders through "
@@ -433,7 +431,7 @@ class Items(ModelCore):
         path = urlsplit(folder).path if "://" in folder else folder
         root = self._list_server_url(site, lst)
         if path and path.rstrip("/").lower() != root.lower():
-            raise SharePointError(
+            raise RestError(
                 400,
                 ARGUMENT,
                 f"Value does not fall within the expected range. FolderUrl "

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import fields as F
-from ..api import ApiResponse, SharePointError
+from ..api import ApiResponse, RestError
 from ..naming import (
     LIBRARY_TEMPLATES,
     list_url_leaf,
@@ -69,7 +69,7 @@ class Lists(ModelCore):
         if name == "defaultview":
             views = [v for v in self.store.under("view", lst["Id"]) if v["DefaultView"]]
             if not views:
-                raise SharePointError(404, ARGUMENT, f"List '{lst['Title']}' has no default view.")
+                raise RestError(404, ARGUMENT, f"List '{lst['Title']}' has no default view.")
             return Node(NodeKind.VIEW, site, lst, views[0])
         if name == "getview":
             return Node(NodeKind.VIEW, site, lst, self._view_by_id(lst, seg.args[0] if seg.args else ""))
@@ -110,7 +110,7 @@ class Lists(ModelCore):
         if name == "add" and method == "POST":
             leaf = str(seg.args[0] if seg.args else "").strip("/")
             if not leaf or any(c in leaf for c in '"*:<>?\\|#%') or "/" in leaf:
-                raise SharePointError(400, ARGUMENT, f"The folder name '{leaf}' is not valid.")
+                raise RestError(400, ARGUMENT, f"The folder name '{leaf}' is not valid.")
             return ApiResponse.json({"d": self._folder_json(ctx, lst, self._add_folder(site, lst, leaf))})
         return None
 
@@ -133,7 +133,7 @@ class Lists(ModelCore):
             data = unwrap(body, "parameters")
             title = data.get("Title")
             if not isinstance(title, str) or not title.strip():
-                raise SharePointError(400, ARGUMENT, "A list needs a non-empty Title.")
+                raise RestError(400, ARGUMENT, "A list needs a non-empty Title.")
             allowed = {
                 "Title",
                 "Description",
@@ -212,7 +212,7 @@ class Lists(ModelCore):
                 if key == "Title":
                     other = self._find_list_by_title(site, str(value))
                     if other is not None and other["Id"] != lst["Id"]:
-                        raise SharePointError(
+                        raise RestError(
                             500,
                             DUPLICATE,
                             "A list, survey, discussion board, or document "
@@ -253,8 +253,8 @@ class Lists(ModelCore):
                 return lst
         return None
 
-    def _list_missing(self, ctx: Ctx, title: str) -> SharePointError:
-        return SharePointError(
+    def _list_missing(self, ctx: Ctx, title: str) -> RestError:
+        return RestError(
             404, LIST_MISSING, f"List '{title}' does not exist at site with URL '{ctx.site_url}'."
         )
 
@@ -267,7 +267,7 @@ class Lists(ModelCore):
     def _list_by_id(self, ctx: Ctx, list_id: Any) -> dict[str, Any]:
         lst = self.store.get("list", norm_guid(list_id))
         if lst is None or lst["_parent"] != ctx.site["WebId"]:
-            raise SharePointError(
+            raise RestError(
                 404, LIST_MISSING, f"List '{list_id}' does not exist at site with URL '{ctx.site_url}'."
             )
         return lst
@@ -279,9 +279,7 @@ class Lists(ModelCore):
             full = self._list_server_url(ctx.site, lst).lower()
             if path in (full, full[len(ctx.site["Path"]) :]) or full.endswith("/" + path.lstrip("/")):
                 return lst
-        raise SharePointError(
-            404, "-2147024894, System.IO.FileNotFoundException", f"List '{url}' does not exist."
-        )
+        raise RestError(404, "-2147024894, System.IO.FileNotFoundException", f"List '{url}' does not exist.")
 
     def _list_server_url(self, site: dict[str, Any], lst: dict[str, Any]) -> str:
         prefix = "" if lst["BaseTemplate"] in LIBRARY_TEMPLATES else "/Lists"
@@ -298,14 +296,14 @@ class Lists(ModelCore):
         log: bool = True,
     ) -> dict[str, Any]:
         if self._find_list_by_title(site, title) is not None:
-            raise SharePointError(
+            raise RestError(
                 500,
                 DUPLICATE,
                 "A list, survey, discussion board, or document library with the "
                 "specified title already exists in this Web site.  Please choose another title.",
             )
         if template not in (100, 101, 103, 104, 105, 106, 107, 108, 119, 171):
-            raise SharePointError(
+            raise RestError(
                 400,
                 ARGUMENT,
                 f"List template {template} is not supported by the emulator; "

@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import fields as F
-from ..api import ApiResponse, SharePointError
+from ..api import ApiResponse, RestError
 from ..odata import bad_query, evaluate, filter_fields, parse_filter, parse_orderby
 from .common import (
     ARGUMENT,
@@ -43,7 +43,7 @@ class Queries(ModelCore):
                 return
             fld, _ = field_for(head)
             if fld is None:
-                raise SharePointError(
+                raise RestError(
                     400,
                     ARGUMENT,
                     f"Column '{head}' does not exist. It may have been deleted by another user.",
@@ -111,7 +111,7 @@ class Queries(ModelCore):
         for path in referenced:
             check(path)
         if len(items) > VIEW_THRESHOLD and any(not indexed(p) for p in referenced):
-            raise SharePointError(
+            raise RestError(
                 500,
                 THROTTLED,
                 "The attempted operation is prohibited because it exceeds the list view threshold.",
@@ -183,7 +183,7 @@ class Queries(ModelCore):
         items = self.store.items(lst["Id"])
         chosen = [it for iid, it in items.items() if iid > after]
         if len(items) > VIEW_THRESHOLD and "<where>" in view_xml.lower():
-            raise SharePointError(
+            raise RestError(
                 500,
                 THROTTLED,
                 "The attempted operation is prohibited because it exceeds the list view threshold.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..api import ApiResponse, SharePointError
+from ..api import ApiResponse, RestError
 from ..paths import Segment
 from .common import (
     LIST_MISSING,
@@ -44,7 +44,7 @@ class RecycleBin(ModelCore):
     def _recycled(self, site, rb_id: Any) -> dict[str, Any]:
         rb = self.store.get("recycle", norm_guid(rb_id))
         if rb is None or rb["_parent"] != site["WebId"]:
-            raise SharePointError(
+            raise RestError(
                 404, "-2147024809, System.ArgumentException", "Value does not fall within the expected range."
             )
         return rb
@@ -67,14 +67,10 @@ class RecycleBin(ModelCore):
         if name == "restore" and method == "POST":
             lst = self.store.get("list", rb["ListId"])
             if lst is None:
-                raise SharePointError(
-                    404, LIST_MISSING, "The list this item was deleted from no longer exists."
-                )
+                raise RestError(404, LIST_MISSING, "The list this item was deleted from no longer exists.")
             item = rb["Item"]
             if item["ID"] in self.store.items(lst["Id"]):
-                raise SharePointError(
-                    400, SP_EXCEPTION, "An item with the same ID already exists in the list."
-                )
+                raise RestError(400, SP_EXCEPTION, "An item with the same ID already exists in the list.")
             self.store.put_item(lst["Id"], item)
             self.store.delete("recycle", rb["_id"])
             self._touch_list(lst)

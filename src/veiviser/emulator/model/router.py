@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..api import ApiRequest, ApiResponse, SharePointError
+from ..api import ApiRequest, ApiResponse, RestError
 from ..odata import parse_query
 from ..paths import Segment, parse_path
 from .common import (
@@ -38,9 +38,7 @@ class Router(ModelCore):
         low = path.lower()
         api = low.find("/_api")
         if api < 0:
-            raise SharePointError(
-                404, "-2147024894, System.IO.FileNotFoundException", f"File Not Found: {path}"
-            )
+            raise RestError(404, "-2147024894, System.IO.FileNotFoundException", f"File Not Found: {path}")
         site = self._site_for_path(path)
         opts = parse_query(request.query)
         ctx = Ctx(self, request, site, opts)
@@ -48,7 +46,7 @@ class Router(ModelCore):
         segments = parse_path(rest, request.query)
         method = request.method.upper()
         if not segments:
-            raise SharePointError(
+            raise RestError(
                 404,
                 "-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
                 "Cannot find resource for the request.",
@@ -60,7 +58,7 @@ class Router(ModelCore):
             result = self._step(ctx, node, seg, last, method)
             if isinstance(result, ApiResponse):
                 if not last:
-                    raise SharePointError(
+                    raise RestError(
                         404,
                         "-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
                         f"Cannot find resource for the request {segments[i + 1].name}.",
@@ -69,8 +67,8 @@ class Router(ModelCore):
             node = result
         return self._finish(ctx, node, method)
 
-    def _not_found(self, seg: Segment) -> SharePointError:
-        return SharePointError(
+    def _not_found(self, seg: Segment) -> RestError:
+        return RestError(
             404,
             "-1, Microsoft.SharePoint.Client.ResourceNotFoundException",
             f"Cannot find resource for the request {seg.name}.",
@@ -114,7 +112,7 @@ class Router(ModelCore):
         handler = FINISHES.get(node.kind)
         result = handler(self, ctx, node, method) if handler is not None else None
         if result is None:
-            raise SharePointError(405, NOT_SUPPORTED, f"The HTTP method '{method}' cannot be used here.")
+            raise RestError(405, NOT_SUPPORTED, f"The HTTP method '{method}' cannot be used here.")
         return result
 
 

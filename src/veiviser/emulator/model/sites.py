@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..api import ApiResponse, SharePointError
+from ..api import ApiResponse, RestError
 from ..odata import bad_query
 from ..paths import Segment
 from .common import (
@@ -47,14 +47,14 @@ class Sites(ModelCore):
         if len(parts) >= 2 and parts[0].lower() in ("sites", "teams"):
             site = self._site_by_path("/" + "/".join(parts[:2]))
             if site is None:
-                raise SharePointError(
+                raise RestError(
                     404,
                     "-2147024894, System.IO.FileNotFoundException",
                     f"File Not Found. No site exists at '/{'/'.join(parts[:2])}'.",
                 )
             return site
         if parts and not (len(parts) == 1 and parts[0].lower() in ("_layouts", "_vti_bin")):
-            raise SharePointError(
+            raise RestError(
                 404,
                 "-2147024894, System.IO.FileNotFoundException",
                 f"File Not Found. No site exists at '{prefix}'.",
@@ -172,7 +172,7 @@ class Sites(ModelCore):
         if name == "defaultdocumentlibrary":
             libs = [x for x in self.store.under("list", site["WebId"]) if x["BaseTemplate"] == 101]
             if not libs:
-                raise SharePointError(404, LIST_MISSING, "This site has no document library.")
+                raise RestError(404, LIST_MISSING, "This site has no document library.")
             return Node(NodeKind.LIST, site, libs[0])
         if name == "fields":
             if seg.args:
@@ -197,7 +197,7 @@ class Sites(ModelCore):
         if name == "ensureuser" and method == "POST":
             login = seg.args[0] if seg.args else unwrap(ctx.request.json()).get("logonName")
             if not login:
-                raise SharePointError(
+                raise RestError(
                     400, ARGUMENT, "EnsureUser needs a logon name, e.g. EnsureUser('ola@contoso.no')."
                 )
             user = self._ensure_user(site, str(login))
@@ -274,10 +274,10 @@ class Sites(ModelCore):
         """``GetUserEffectivePermissions('login')``: the emulator's principals all hold full control."""
         login = str(seg.args[0] if seg.args else "")
         if not login:
-            raise SharePointError(400, ARGUMENT, "GetUserEffectivePermissions needs a user login name.")
+            raise RestError(400, ARGUMENT, "GetUserEffectivePermissions needs a user login name.")
         known = {u["LoginName"].lower() for u in self.store.under("user", ctx.site["Id"])}
         if login.lower() not in known:
-            raise SharePointError(
+            raise RestError(
                 404,
                 "-2146232832, Microsoft.SharePoint.SPException",
                 f"The user '{login}' does not exist in this site collection.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..api import ApiResponse, SharePointError
+from ..api import ApiResponse, RestError
 from ..paths import Segment
 from .common import (
     ARGUMENT,
@@ -37,7 +37,7 @@ class Tenant(ModelCore):
             body = unwrap(ctx.request.json())
             site = self.store.get("site", norm_guid(body.get("siteId")))
             if site is None:
-                raise SharePointError(404, NO_SITE, f"Site '{body.get('siteId')}' does not exist.")
+                raise RestError(404, NO_SITE, f"Site '{body.get('siteId')}' does not exist.")
             self._remove_site(site)
             return ApiResponse.empty(200)
         return None
@@ -87,7 +87,7 @@ class Tenant(ModelCore):
             }
             result = self._site_manager_create(ctx, req)
             if result["SiteStatus"] != 2:
-                raise SharePointError(500, SP_EXCEPTION, f"A site already exists at url {req['Url']}.")
+                raise RestError(500, SP_EXCEPTION, f"A site already exists at url {req['Url']}.")
             return ApiResponse.json({"d": self._spo_operation()})
         if name == "registerhubsite":
             site = self._site_from_url(ctx, str(body.get("siteUrl") or ""))
@@ -122,7 +122,7 @@ class Tenant(ModelCore):
         if name == "removesite":
             site = self._site_from_url(ctx, str(body.get("siteUrl") or ""))
             if site["Path"] == "":
-                raise SharePointError(400, SP_EXCEPTION, "The root site collection cannot be removed.")
+                raise RestError(400, SP_EXCEPTION, "The root site collection cannot be removed.")
             self._remove_site(site)
             return ApiResponse.json({"d": self._spo_operation()})
         return None
@@ -141,16 +141,14 @@ class Tenant(ModelCore):
     def _hub_by_id(self, hub_id: str) -> dict[str, Any]:
         site = self.store.get("site", hub_id)
         if site is None or not site["IsHubSite"]:
-            raise SharePointError(
+            raise RestError(
                 404, "-1, System.IO.FileNotFoundException", f"Hub site with ID '{hub_id}' was not found."
             )
         return site
 
     def _register_hub(self, site: dict[str, Any]) -> dict[str, Any]:
         if site["IsHubSite"]:
-            raise SharePointError(
-                400, "-1, System.InvalidOperationException", "This site is already a HubSite."
-            )
+            raise RestError(400, "-1, System.InvalidOperationException", "This site is already a HubSite.")
         site["IsHubSite"] = True
         site["HubSiteId"] = site["Id"]
         self.store.put("site", site)
@@ -158,7 +156,7 @@ class Tenant(ModelCore):
 
     def _unregister_hub(self, site: dict[str, Any]) -> None:
         if not site["IsHubSite"]:
-            raise SharePointError(400, "-1, System.InvalidOperationException", "This site is not a HubSite.")
+            raise RestError(400, "-1, System.InvalidOperationException", "This site is not a HubSite.")
         site["IsHubSite"] = False
         site["HubSiteId"] = ZERO_GUID
         self.store.put("site", site)
@@ -169,7 +167,7 @@ class Tenant(ModelCore):
 
     def _join_hub(self, site: dict[str, Any], hub_id: str) -> None:
         if site["IsHubSite"]:
-            raise SharePointError(
+            raise RestError(
                 400,
                 "-1, System.InvalidOperationException",
                 "A hub site cannot be associated with another hub in the emulator.",
@@ -185,7 +183,7 @@ class Tenant(ModelCore):
         path = urlsplit(url).path if "://" in url else url
         site = self._site_by_path(path)
         if site is None:
-            raise SharePointError(404, NO_SITE, f"Cannot get site {url}.")
+            raise RestError(404, NO_SITE, f"Cannot get site {url}.")
         return site
 
     def _site_manager_create(self, ctx: Ctx, req: dict[str, Any]) -> dict[str, Any]:
@@ -194,16 +192,16 @@ class Tenant(ModelCore):
         path = parts.path.rstrip("/")
         segs = [p for p in path.split("/") if p]
         if len(segs) != 2 or segs[0].lower() not in ("sites", "teams"):
-            raise SharePointError(400, ARGUMENT, f"The site URL '{url}' must look like <host>/sites/<alias>.")
+            raise RestError(400, ARGUMENT, f"The site URL '{url}' must look like <host>/sites/<alias>.")
         if not req.get("Owner"):
-            raise SharePointError(
+            raise RestError(
                 400,
                 "-1, System.ArgumentException",
                 "Owner is required when creating a site with an app-only token.",
             )
         template = str(req.get("WebTemplate") or "SITEPAGEPUBLISHING#0")
         if template not in TEMPLATES:
-            raise SharePointError(
+            raise RestError(
                 400,
                 ARGUMENT,
                 f"Web template '{template}' is not supported; use STS#3 or SITEPAGEPUBLISHING#0.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..api import ApiResponse, SharePointError
+from ..api import ApiResponse, RestError
 from ..paths import Segment
 from .common import (
     ARGUMENT,
@@ -26,9 +26,7 @@ class Users(ModelCore):
             for user in self.store.under("user", site["Id"]):
                 if login.lower() in (str(user["Email"]).lower(), user["LoginName"].lower()):
                     return Node(NodeKind.USER, site, target=user)
-            raise SharePointError(
-                404, "-2146232832, Microsoft.SharePoint.SPException", "User cannot be found."
-            )
+            raise RestError(404, "-2146232832, Microsoft.SharePoint.SPException", "User cannot be found.")
         return None
 
     def _finish_users(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
@@ -40,7 +38,7 @@ class Users(ModelCore):
             body = strip_meta(ctx.request.json())
             login = body.get("LoginName")
             if not login:
-                raise SharePointError(400, ARGUMENT, "A user needs a LoginName.")
+                raise RestError(400, ARGUMENT, "A user needs a LoginName.")
             return ApiResponse.json({"d": self._user_json(ctx, self._ensure_user(site, str(login)))}, 201)
         return None
 
@@ -59,7 +57,7 @@ class Users(ModelCore):
             ):
                 return user
         if "@" not in email and "|" not in login:
-            raise SharePointError(
+            raise RestError(
                 404,
                 "-2146232832, Microsoft.SharePoint.SPException",
                 f"The specified user {login} could not be found.",
@@ -91,9 +89,7 @@ class Users(ModelCore):
             key = -1
         user = self.store.get("user", f"{site['Id']}:{key}")
         if user is None:
-            raise SharePointError(
-                404, "-2146232832, Microsoft.SharePoint.SPException", "User cannot be found."
-            )
+            raise RestError(404, "-2146232832, Microsoft.SharePoint.SPException", "User cannot be found.")
         return user
 
     def _user_info_list(self, site: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +134,7 @@ class Users(ModelCore):
             if seg.args:
                 found = next((u for u in users if str(u["Id"]) == str(seg.args[0])), None)
                 if found is None:
-                    raise SharePointError(
+                    raise RestError(
                         404, ARGUMENT, "Item does not exist. It may have been deleted by another user."
                     )
                 return ApiResponse.json({"d": self._user_info_item(ctx, lst, found)})

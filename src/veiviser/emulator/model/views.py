@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..api import ApiResponse, SharePointError
+from ..api import ApiResponse, RestError
 from ..naming import (
     list_url_leaf,
 )
@@ -32,9 +32,7 @@ class Views(ModelCore):
             for view in self.store.under("view", lst["Id"]):
                 if view["Title"].lower() == title.lower():
                     return Node(NodeKind.VIEW, site, lst, view)
-            raise SharePointError(
-                404, ARGUMENT, f"The view '{title}' does not exist in list '{lst['Title']}'."
-            )
+            raise RestError(404, ARGUMENT, f"The view '{title}' does not exist in list '{lst['Title']}'.")
         if name == "getbyid":
             return Node(NodeKind.VIEW, site, lst, self._view_by_id(lst, seg.args[0] if seg.args else ""))
         if name == "add" and method == "POST":
@@ -66,7 +64,7 @@ class Views(ModelCore):
         elif name == "removeviewfield":
             fname = str(seg.args[0] if seg.args else unwrap(ctx.request.json()).get("strField"))
             if fname not in names:
-                raise SharePointError(404, ARGUMENT, f"Field '{fname}' is not in view '{view['Title']}'.")
+                raise RestError(404, ARGUMENT, f"Field '{fname}' is not in view '{view['Title']}'.")
             names.remove(fname)
         elif name == "removeallviewfields":
             names.clear()
@@ -75,7 +73,7 @@ class Views(ModelCore):
             fname = str(body.get("field") or body.get("Field") or "")
             index = int(body.get("index") or 0)
             if fname not in names:
-                raise SharePointError(404, ARGUMENT, f"Field '{fname}' is not in view '{view['Title']}'.")
+                raise RestError(404, ARGUMENT, f"Field '{fname}' is not in view '{view['Title']}'.")
             names.remove(fname)
             names.insert(max(0, min(index, len(names))), fname)
         else:
@@ -136,7 +134,7 @@ class Views(ModelCore):
             return ApiResponse.empty(204)
         if method == "DELETE":
             if view["DefaultView"]:
-                raise SharePointError(400, SP_EXCEPTION, "The default view of a list cannot be deleted.")
+                raise RestError(400, SP_EXCEPTION, "The default view of a list cannot be deleted.")
             self.store.delete("view", view["_id"])
             return ApiResponse.empty(200)
         return None
@@ -150,9 +148,7 @@ class Views(ModelCore):
     def _view_by_id(self, lst, view_id: Any) -> dict[str, Any]:
         view = self.store.get("view", norm_guid(view_id))
         if view is None or view["_parent"] != lst["Id"]:
-            raise SharePointError(
-                404, ARGUMENT, f"The view {view_id} does not exist in list '{lst['Title']}'."
-            )
+            raise RestError(404, ARGUMENT, f"The view {view_id} does not exist in list '{lst['Title']}'.")
         return view
 
     def _check_view_field(self, site, lst, name: str) -> None:
@@ -162,7 +158,7 @@ class Views(ModelCore):
     def _add_view(self, site, lst, info: dict[str, Any], url_name: str | None = None) -> dict[str, Any]:
         title = info.get("Title")
         if not title:
-            raise SharePointError(400, ARGUMENT, "A view needs a Title.")
+            raise RestError(400, ARGUMENT, "A view needs a Title.")
         fields_in = info.get("ViewFields")
         names = (
             [str(x) for x in results_of(fields_in)]
