@@ -15,8 +15,9 @@ from typing import Any
 
 from .api import ApiRequest, ApiResponse, RestError, SiteLocation
 from .model.changes import Changes
-from .model.common import READ_ONLY_OPERATIONS, ModelCore, is_mutating
+from .model.common import READ_ONLY_OPERATIONS, is_mutating
 from .model.content_types import ContentTypes
+from .model.core import ModelCore
 from .model.fields import Fields
 from .model.item_shapes import ItemShapes
 from .model.items import Items

@@ -307,12 +307,12 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
             props["ReadOnlyField"] = True
     if ftype.startswith("Taxonomy"):
         for prop in root.iter("Property"):
-            key, value = prop.findtext("Name"), prop.findtext("Value")
-            if key == "TermSetId" and value:
+            prop_name, value = prop.findtext("Name"), prop.findtext("Value")
+            if prop_name == "TermSetId" and value:
                 props["TermSetId"] = value.strip("{}").lower()
-            elif key == "SspId" and value:
+            elif prop_name == "SspId" and value:
                 props["SspId"] = value.strip("{}").lower()
-            elif key == "TextField" and value:
+            elif prop_name == "TextField" and value:
                 props["TextField"] = value.strip("{}").lower()
     field = new_field(ftype, title, name, **props)
     return field, a
@@ -574,12 +574,12 @@ def convert(field: dict[str, Any], value: Any, key: str) -> Any:
         values = _results(field, value, key)
         if values is None:
             return None
-        out = []
+        terms: list[dict[str, str]] = []
         for v in values:
             if not isinstance(v, dict) or "TermGuid" not in v:
                 raise _fail(BAD_QUERY, f"Property '{key}' expects SP.Taxonomy.TaxonomyFieldValue entries.")
-            out.append({"Label": str(v.get("Label") or ""), "TermGuid": str(v["TermGuid"]).lower()})
-        return out
+            terms.append({"Label": str(v.get("Label") or ""), "TermGuid": str(v["TermGuid"]).lower()})
+        return terms
     raise _fail(BAD_QUERY, f"The property '{key}' is read-only and cannot be set.")
 
 

@@ -332,20 +332,20 @@ def evaluate(node: Any, resolve: Callable[[str], Any]) -> Any:
 def _compare(op: str, left: Any, right: Any) -> bool:
     if op == "eq":
         left, right = _coerce(left, right)
-        return left == right
+        return bool(left == right)
     if op == "ne":
         left, right = _coerce(left, right)
-        return left != right
+        return bool(left != right)
     if left is None or right is None:
         return False
     left, right = _coerce(left, right)
     try:
         if op == "gt":
-            return left > right
+            return bool(left > right)
         if op == "ge":
-            return left >= right
+            return bool(left >= right)
         if op == "lt":
-            return left < right
-        return left <= right
+            return bool(left < right)
+        return bool(left <= right)
     except TypeError:
         return False

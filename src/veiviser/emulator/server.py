@@ -65,7 +65,7 @@ def _http_date() -> str:
     now = int(time.time())
     if _date_cache[0] != now:
         _date_cache[:] = [now, formatdate(now, usegmt=True)]
-    return _date_cache[1]
+    return str(_date_cache[1])
 
 
 class EmulatorError(VeiviserError):
@@ -588,7 +588,7 @@ class _Handler(BaseHTTPRequestHandler):
             scheme, host, raw_path, query = parts.scheme.lower(), parts.netloc, parts.path or "/", parts.query
         else:
             scheme = "http"
-            host = self.headers.get("Host") or f"{self.server.server_address[0]}:{emulator.port}"
+            host = self.headers.get("Host") or f"{self.server.server_address[0]!s}:{emulator.port}"
             raw_path, _, query = target.partition("?")
         read = self._read_body()
         if read is None:

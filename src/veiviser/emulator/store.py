@@ -181,7 +181,9 @@ class Store:
         row = self.db.execute("SELECT MAX(no) FROM changes").fetchone()
         return int(row[0] or 0)
 
-    def changes(self, column: str, value: str, after: int, until: int | None, limit: int) -> list[tuple]:
+    def changes(
+        self, column: str, value: str, after: int, until: int | None, limit: int
+    ) -> list[tuple[Any, ...]]:
         assert column in ("site_id", "list_id", "web_id")
         sql = f"SELECT no, site_id, web_id, list_id, item_id, change_type, ticks, object, extra FROM changes WHERE {column}=? AND no>?"
         args: list[Any] = [value, after]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
-from ..api import ApiResponse
+from ..api import ApiResponse, Headers
 from ..odata import bad_query
 from .common import (
     Ctx,
-    ModelCore,
     ticks_now,
     ticks_to_iso,
     unwrap,
 )
+from .core import ModelCore
 
 
 class Changes(ModelCore):
@@ -80,7 +81,7 @@ class Changes(ModelCore):
         wanted_objects = {o for o in objects if query.get(o) is True}
         type_flags = {1: "Add", 2: "Update", 3: "DeleteObject", 4: "Rename", 7: "Restore", 15: "SystemUpdate"}
         wanted_types = {n for n, f in type_flags.items() if query.get(f) is True}
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         scan_after = after_no if after_no is not None else 0
         while len(rows) < limit:
             batch = self.store.changes(column, value, scan_after, until_no, 500)
@@ -118,11 +119,10 @@ class Changes(ModelCore):
             return None, ticks
         return no, ticks
 
-    def _change_json(self, scope_no: int, object_id: str, row: tuple) -> dict[str, Any]:
-        import json as _json
+    def _change_json(self, scope_no: int, object_id: str, row: tuple[Any, ...]) -> dict[str, Any]:
 
         no, site_id, web_id, list_id, item_id, ctype, ticks, obj, extra = row
-        extra = _json.loads(extra or "{}")
+        extra = json.loads(extra or "{}")
         out: dict[str, Any] = {
             "__metadata": {"type": f"SP.Change{obj if obj != 'Site' else ''}"},
             "ChangeToken": {
@@ -188,6 +188,4 @@ class Changes(ModelCore):
             f'xmlns:z="#RowsetSchema"><Changes LastChangeToken="{self._token(3, lst["Id"])}" />'
             f'<rs:data ItemCount="{len(items)}">{rows}</rs:data></listitems></GetListItemChangesSinceTokenResult>'
         )
-        from .api import Headers
-
         return ApiResponse(200, Headers({"Content-Type": "text/xml; charset=utf-8"}), xml.encode("utf-8"))

@@ -1,5 +1,5 @@
 """What every part of the object model shares: constants, error codes, small value helpers, the
-per-request :class:`Ctx` and :class:`ModelCore`, the base of the object-kind mixins.
+per-request :class:`Ctx`.
 
 The error codes and wire details are those SharePoint Online answers with; see docs/emulator.md.
 """
@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..api import ApiRequest
 from ..odata import QueryOptions, bad_query
-from ..store import Store
 
 if TYPE_CHECKING:
-    from ..app import SharePointApp
+    from .core import ModelCore
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +93,12 @@ def strip_meta(body: Any) -> dict[str, Any]:
 
 def unwrap(body: Any, *names: str) -> dict[str, Any]:
     """The parameters object of a service operation (``{"parameters": {...}}`` or the body itself)."""
-    body = strip_meta(body)
+    params = strip_meta(body)
     for name in names:
-        for key, value in body.items():
+        for key, value in params.items():
             if key.lower() == name.lower() and isinstance(value, dict):
                 return strip_meta(value)
-    return body
+    return params
 
 
 def results_of(value: Any) -> list[Any]:
@@ -126,9 +124,7 @@ def is_mutating(method: str, operation: str) -> bool:
 class Ctx:
     """Per-request context: the site, the request and helpers to build absolute URLs."""
 
-    def __init__(
-        self, app: SharePointApp, request: ApiRequest, site: dict[str, Any], opts: QueryOptions
-    ) -> None:
+    def __init__(self, app: ModelCore, request: ApiRequest, site: dict[str, Any], opts: QueryOptions) -> None:
         self.app = app
         self.request = request
         self.site = site
@@ -141,26 +137,6 @@ class Ctx:
         # the addressed web's own URLs keep the host it was addressed on (the admin site is its own web)
         self.site_url = f"{request.scheme}://{request.host}" + site["Path"]
         self.api = self.site_url + "/_api/"
-
-
-class ModelCore:
-    """The state every object-kind mixin of :class:`~veiviser.emulator.app.SharePointApp` works on.
-
-    The mixins (sites, lists, fields, …) call each other's methods through ``self``; for the type
-    checker the methods of the other mixins are reached through ``__getattr__`` below, which exists
-    only while type checking.
-    """
-
-    store: Store
-    lock: threading.RLock
-    _last_ticks: int
-    _may_mutate: bool
-    _path_index: dict[str, dict[str, Any]]
-    _path_index_generation: int
-
-    if TYPE_CHECKING:
-
-        def __getattr__(self, name: str) -> Any: ...
 
 
 # Navigation properties SPO emits as ``__deferred`` on every list item (verbose OData).

@@ -13,11 +13,11 @@ from .common import (
     DUPLICATE,
     SP_EXCEPTION,
     Ctx,
-    ModelCore,
     norm_guid,
     strip_meta,
     unwrap,
 )
+from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 
@@ -180,16 +180,18 @@ class ContentTypes(ModelCore):
             return self._collection_response(ctx, out)
         return None
 
-    def _ctypes(self, site, lst) -> list[dict[str, Any]]:
+    def _ctypes(self, site: dict[str, Any], lst: dict[str, Any] | None) -> list[dict[str, Any]]:
         return self.store.under("ctype", lst["Id"] if lst else site["WebId"])
 
-    def _ctype(self, site, lst, ct_id: str) -> dict[str, Any]:
+    def _ctype(self, site: dict[str, Any], lst: dict[str, Any] | None, ct_id: str | None) -> dict[str, Any]:
         for ct in self._ctypes(site, lst):
             if ct["StringId"].lower() == str(ct_id).lower():
                 return ct
         raise RestError(404, ARGUMENT, f"Content type '{ct_id}' does not exist.")
 
-    def _create_ctype(self, site, lst, info: dict[str, Any]) -> dict[str, Any]:
+    def _create_ctype(
+        self, site: dict[str, Any], lst: dict[str, Any] | None, info: dict[str, Any]
+    ) -> dict[str, Any]:
         name = info.get("Name")
         if not name:
             raise RestError(400, ARGUMENT, "A content type needs a Name.")
@@ -236,7 +238,9 @@ class ContentTypes(ModelCore):
         self.store.put("ctype", ct)
         return ct
 
-    def _add_list_ctype(self, site, lst, ct_id: str, log: bool = True) -> dict[str, Any]:
+    def _add_list_ctype(
+        self, site: dict[str, Any], lst: dict[str, Any], ct_id: str, log: bool = True
+    ) -> dict[str, Any]:
         site_ct = self._ctype(site, None, ct_id)
         for ct in self._ctypes(site, lst):
             if ct.get("Parent") == site_ct["StringId"]:
@@ -261,17 +265,17 @@ class ContentTypes(ModelCore):
             self._log(site, lst, None, 2, "ContentType", {"ContentTypeId": list_ct_id})
         return ct
 
-    def _list_ctype_for(self, site, lst, ct_id: Any) -> str:
+    def _list_ctype_for(self, site: dict[str, Any], lst: dict[str, Any], ct_id: Any) -> str:
         cts = self._ctypes(site, lst)
         if ct_id is None:
             return cts[0]["StringId"] if cts else "0x01"
         ct_id = str(ct_id)
         for ct in cts:
             if ct["StringId"].lower() == ct_id.lower():
-                return ct["StringId"]
+                return str(ct["StringId"])
         for ct in cts:
             if ct.get("Parent", "").lower() == ct_id.lower():
-                return ct["StringId"]
+                return str(ct["StringId"])
         raise RestError(
             400,
             SP_EXCEPTION,

@@ -8,6 +8,7 @@ from typing import Any
 from .. import fields as F
 from ..api import ApiResponse, RestError
 from ..naming import (
+    field_internal_name,
     unique_internal_name,
 )
 from ..odata import bad_query
@@ -17,7 +18,6 @@ from .common import (
     DUPLICATE,
     SP_EXCEPTION,
     Ctx,
-    ModelCore,
     ctx_url,
     looks_like_guid,
     norm_guid,
@@ -25,6 +25,7 @@ from .common import (
     strip_meta,
     unwrap,
 )
+from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 # Fields every site and list starts with.
@@ -211,19 +212,21 @@ class Fields(ModelCore):
             404, ARGUMENT, f"Column '{name}' does not exist. It may have been deleted by another user."
         )
 
-    def _field_by_title(self, site, lst, title: str) -> dict[str, Any]:
+    def _field_by_title(self, site: dict[str, Any], lst: dict[str, Any] | None, title: str) -> dict[str, Any]:
         for fld in self._fields(site, lst):
             if fld["Title"].lower() == title.lower():
                 return fld
         raise self._field_missing(title)
 
-    def _field_by_name_or_title(self, site, lst, name: str) -> dict[str, Any]:
+    def _field_by_name_or_title(
+        self, site: dict[str, Any], lst: dict[str, Any] | None, name: str
+    ) -> dict[str, Any]:
         fld = self._find_field(site, lst, name)
         if fld is None:
             raise self._field_missing(name)
         return fld
 
-    def _field_by_id(self, site, lst, field_id: Any) -> dict[str, Any]:
+    def _field_by_id(self, site: dict[str, Any], lst: dict[str, Any] | None, field_id: Any) -> dict[str, Any]:
         key = norm_guid(field_id)
         for fld in self._fields(site, lst):
             if fld["Id"] == key:
@@ -236,7 +239,9 @@ class Fields(ModelCore):
     def _entity_map(self, lst: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {f["EntityPropertyName"]: f for f in self.store.under("field", lst["Id"])}
 
-    def _store_field(self, site, lst, fld: dict[str, Any]) -> dict[str, Any]:
+    def _store_field(
+        self, site: dict[str, Any], lst: dict[str, Any] | None, fld: dict[str, Any]
+    ) -> dict[str, Any]:
         parent = lst["Id"] if lst else site["WebId"]
         existing = self._fields(site, lst)
         if any(f["Id"] == fld["Id"] for f in existing):
@@ -276,7 +281,9 @@ class Fields(ModelCore):
             self._log(site, lst, None, 1, "Field", {"FieldId": fld["Id"]})
         return fld
 
-    def _add_field_from_info(self, site, lst, info: dict[str, Any]) -> dict[str, Any]:
+    def _add_field_from_info(
+        self, site: dict[str, Any], lst: dict[str, Any] | None, info: dict[str, Any]
+    ) -> dict[str, Any]:
         title = info.get("Title")
         if not isinstance(title, str) or not title:
             raise RestError(400, ARGUMENT, "A field needs a Title.")
@@ -325,13 +332,15 @@ class Fields(ModelCore):
         if type_name == "Calculated":
             F.compile_formula(str(props.get("Formula") or ""))
         taken = {f["InternalName"] for f in self._fields(site, lst)}
-        name = unique_internal_name(F.field_internal_name(title), taken)
+        name = unique_internal_name(field_internal_name(title), taken)
         fld = F.new_field(type_name, title, name, **props)
         if type_name in ("Lookup", "LookupMulti"):
             self._check_lookup_target(site, fld)
         return self._store_field(site, lst, fld)
 
-    def _add_field_from_xml(self, site, lst, xml: str, options: int) -> dict[str, Any]:
+    def _add_field_from_xml(
+        self, site: dict[str, Any], lst: dict[str, Any] | None, xml: str, options: int
+    ) -> dict[str, Any]:
         fld, attrs = F.from_schema_xml(xml)
         taken = {f["InternalName"] for f in self._fields(site, lst)}
         use_title = bool(options & 8) and not attrs.get("Name") and False
@@ -369,9 +378,16 @@ class Fields(ModelCore):
             del refs
         return self._store_field(site, lst, fld)
 
-    def _add_dependent_lookup(self, site, lst, primary, title: str, show_field: str) -> dict[str, Any]:
+    def _add_dependent_lookup(
+        self,
+        site: dict[str, Any],
+        lst: dict[str, Any] | None,
+        primary: dict[str, Any],
+        title: str,
+        show_field: str,
+    ) -> dict[str, Any]:
         taken = {f["InternalName"] for f in self._fields(site, lst)}
-        name = unique_internal_name(F.field_internal_name(f"{primary['InternalName']}_{show_field}"), taken)
+        name = unique_internal_name(field_internal_name(f"{primary['InternalName']}_{show_field}"), taken)
         fld = F.new_field(
             "Lookup",
             title,
@@ -384,14 +400,14 @@ class Fields(ModelCore):
         )
         return self._store_field(site, lst, fld)
 
-    def _check_lookup_target(self, site, fld: dict[str, Any]) -> None:
+    def _check_lookup_target(self, site: dict[str, Any], fld: dict[str, Any]) -> None:
         target = norm_guid(fld.get("LookupList"))
         if not target:
             return
         if self.store.get("list", target) is None:
             raise RestError(400, SP_EXCEPTION, f"The lookup list {{{target}}} does not exist on this site.")
 
-    def _seed_task_fields(self, site, lst: dict[str, Any]) -> None:
+    def _seed_task_fields(self, site: dict[str, Any], lst: dict[str, Any]) -> None:
         """The columns SPO's Tasks templates (107, 171) carry, with their fixed field IDs (fieldswss.xml)."""
         specs = [
             (

@@ -14,10 +14,10 @@ from .common import (
     ARGUMENT,
     ITEM_NAVIGATION,
     Ctx,
-    ModelCore,
     collection_of,
     norm_guid,
 )
+from .core import ModelCore
 
 
 class ItemShapes(ModelCore):
@@ -156,7 +156,15 @@ class ItemShapes(ModelCore):
             return full
         return self._project_item(ctx, lst, item, full, opts, flds)
 
-    def _project_item(self, ctx: Ctx, lst, item, full, opts: QueryOptions, flds) -> dict[str, Any]:
+    def _project_item(
+        self,
+        ctx: Ctx,
+        lst: dict[str, Any],
+        item: dict[str, Any],
+        full: dict[str, Any],
+        opts: QueryOptions,
+        flds: list[dict[str, Any]],
+    ) -> dict[str, Any]:
         emap = {f["EntityPropertyName"]: f for f in flds}
         lower = {k.lower(): k for k in full}
         expand = {e.lower() for e in opts.expand}

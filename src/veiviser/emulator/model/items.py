@@ -19,7 +19,6 @@ from .common import (
     NOT_SUPPORTED,
     SP_EXCEPTION,
     Ctx,
-    ModelCore,
     form_date,
     iso_z,
     norm_guid,
@@ -28,6 +27,7 @@ from .common import (
     unwrap,
     utc_now,
 )
+from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 
@@ -240,7 +240,7 @@ class Items(ModelCore):
             return str(raw) in ("1", "true", "True", "TRUE")
         if t in ("Number", "Currency", "Integer"):
             try:
-                v = float(raw)
+                v = float(raw)  # type: ignore[arg-type]  # None and other non-numbers: TypeError below
                 return int(v) if v.is_integer() else v
             except (TypeError, ValueError):
                 return None
@@ -319,7 +319,7 @@ class Items(ModelCore):
         self._log(ctx.site, lst, item["ID"], 15 if system else 2, "Item")
         return updated
 
-    def _validate_update(self, ctx: Ctx, lst, item) -> ApiResponse:
+    def _validate_update(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any]) -> ApiResponse:
         body = strip_meta(ctx.request.json())
         values = results_of(body.get("formValues"))
         emap = self._entity_map(lst)
@@ -396,7 +396,7 @@ class Items(ModelCore):
             self.store.put("site", site)
         return int(wss[term_guid])
 
-    def _tax_value(self, site, term: dict[str, str]) -> dict[str, Any]:
+    def _tax_value(self, site: dict[str, Any], term: dict[str, str]) -> dict[str, Any]:
         wss = self._wss_id(site, term["TermGuid"])
         # SPO's REST item payload carries the WssId (as text) in Label; the label itself is in the hidden
         # note field <name>_0 ("Label|TermGuid") — see the report for this choice.
@@ -412,7 +412,7 @@ class Items(ModelCore):
             return ApiResponse.json({"d": {"results": []}})
         return None
 
-    def _add_item_with_info(self, ctx: Ctx, site, lst: dict[str, Any]) -> ApiResponse:
+    def _add_item_with_info(self, ctx: Ctx, site: dict[str, Any], lst: dict[str, Any]) -> ApiResponse:
         """``<list>/addItem`` with SP.ListItemCreationInformation: an empty item in the list's root folder.
 
         ``FolderUrl`` may be empty, server-relative or absolute but must name the list's root folder;

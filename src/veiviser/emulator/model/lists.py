@@ -19,7 +19,6 @@ from .common import (
     DUPLICATE,
     LIST_MISSING,
     Ctx,
-    ModelCore,
     iso_z,
     norm_guid,
     strip_meta,
@@ -27,6 +26,7 @@ from .common import (
     unwrap,
     utc_now,
 )
+from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 
@@ -413,11 +413,11 @@ class Lists(ModelCore):
                     )
         return ApiResponse.json({"d": {"results": out}})
 
-    def _add_folder(self, site, lst, leaf: str) -> dict[str, Any]:
+    def _add_folder(self, site: dict[str, Any], lst: dict[str, Any], leaf: str) -> dict[str, Any]:
         """``RootFolder/Folders/add``: in a list (not a library) SPO creates the folder in the list's
         file system only; it gets no list item, so ``items`` does not show it."""
         folders = lst.setdefault("Folders", {})
-        folder = folders.get(leaf.lower())
+        folder: dict[str, Any] | None = folders.get(leaf.lower())
         if folder is None:
             folder = {"Name": leaf, "UniqueId": str(uuid.uuid4()), "Created": iso_z(utc_now())}
             folders[leaf.lower()] = folder

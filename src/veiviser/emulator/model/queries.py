@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
+import functools
+import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -15,15 +19,20 @@ from .common import (
     THROTTLED,
     VIEW_THRESHOLD,
     Ctx,
-    ModelCore,
     norm_guid,
     sort_key,
     unwrap,
 )
+from .core import ModelCore
 
 
 class Queries(ModelCore):
-    def _resolver(self, ctx: Ctx, lst: dict[str, Any], emap: dict[str, dict[str, Any]]):
+    def _resolver(
+        self, ctx: Ctx, lst: dict[str, Any], emap: dict[str, dict[str, Any]]
+    ) -> tuple[Callable[[str], None], Callable[[str], bool], Callable[[dict[str, Any], str], Any]]:
+        """Three closures over the list's fields: ``check(path)`` raises for an unknown column,
+        ``indexed(path)`` tells whether a filter on it passes the view threshold, and
+        ``resolve_in(item, path)`` reads a (lookup, taxonomy, URL, …) value as filters compare it."""
         lowmap = {k.lower(): v for k, v in emap.items()}
         ct_names = {c["StringId"]: c["Name"] for c in self._ctypes(ctx.site, lst)}
 
@@ -128,8 +137,6 @@ class Queries(ModelCore):
             ids = list(items.keys())
             start = 0
             if after_id is not None:
-                import bisect
-
                 start = bisect.bisect_right(ids, after_id)
             chosen = ids[start : start + top]
             more = start + top < len(ids)
@@ -137,11 +144,15 @@ class Queries(ModelCore):
         else:
             candidates = list(items.values())
             if tree is not None:
-                candidates = [it for it in candidates if evaluate(tree, lambda p, it=it: resolve_in(it, p))]
+                candidates = [it for it in candidates if evaluate(tree, functools.partial(resolve_in, it))]
             if order:
                 candidates.sort(key=lambda it: it["ID"])
                 for key, desc in reversed(order):
-                    candidates.sort(key=lambda it, k=key: sort_key(resolve_in(it, k)), reverse=desc)
+
+                    def by_key(it: dict[str, Any], k: str = key) -> tuple[int, Any]:
+                        return sort_key(resolve_in(it, k))
+
+                    candidates.sort(key=by_key, reverse=desc)
             start = 0
             if after_id is not None:
                 pos = next((i for i, it in enumerate(candidates) if it["ID"] == after_id), None)
@@ -169,8 +180,6 @@ class Queries(ModelCore):
         return f"{ctx.request.scheme}://{ctx.request.host}{path}?{query}{sep}$skiptoken={token}"
 
     def _get_items_caml(self, ctx: Ctx, lst: dict[str, Any]) -> ApiResponse:
-        import re
-
         query = unwrap(ctx.request.json(), "query")
         view_xml = str(query.get("ViewXml") or "")
         m = re.search(r"<RowLimit[^>]*>\s*(\d+)\s*</RowLimit>", view_xml, re.I)

@@ -11,16 +11,16 @@ from .common import (
     LIST_MISSING,
     SP_EXCEPTION,
     Ctx,
-    ModelCore,
     iso_z,
     norm_guid,
     utc_now,
 )
+from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 
 class RecycleBin(ModelCore):
-    def _recycle_item(self, site, lst, item: dict[str, Any]) -> str:
+    def _recycle_item(self, site: dict[str, Any], lst: dict[str, Any], item: dict[str, Any]) -> str:
         """Move an item to the web's recycle bin; returns the recycle bin item id (a GUID)."""
         rb_id = str(uuid.uuid4())
         self.store.put(
@@ -41,7 +41,7 @@ class RecycleBin(ModelCore):
         self._log(site, lst, item["ID"], 3, "Item")
         return rb_id
 
-    def _recycled(self, site, rb_id: Any) -> dict[str, Any]:
+    def _recycled(self, site: dict[str, Any], rb_id: Any) -> dict[str, Any]:
         rb = self.store.get("recycle", norm_guid(rb_id))
         if rb is None or rb["_parent"] != site["WebId"]:
             raise RestError(

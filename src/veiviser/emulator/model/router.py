@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ..api import ApiRequest, ApiResponse, RestError
 from ..odata import parse_query
@@ -11,11 +11,11 @@ from ..paths import Segment, parse_path
 from .common import (
     NOT_SUPPORTED,
     Ctx,
-    ModelCore,
     is_mutating,
     norm_guid,
 )
 from .content_types import ContentTypes
+from .core import ModelCore
 from .fields import Fields
 from .items import Items
 from .lists import Lists
@@ -25,9 +25,6 @@ from .state import Node, NodeKind, Step
 from .tenant import Tenant
 from .users import Users
 from .views import Views
-
-if TYPE_CHECKING:
-    from ..app import SharePointApp
 
 
 class Router(ModelCore):
@@ -116,8 +113,9 @@ class Router(ModelCore):
         return result
 
 
-StepHandler = Callable[["SharePointApp", Ctx, Node, Segment, str, bool, str], Step]
-FinishHandler = Callable[["SharePointApp", Ctx, Node, str], ApiResponse | None]
+# A handler is a mixin method taken from its class; its first argument is the app itself.
+StepHandler = Callable[[Any, Ctx, Node, Segment, str, bool, str], Step]
+FinishHandler = Callable[[Any, Ctx, Node, str], ApiResponse | None]
 
 # The dispatch tables: which handler takes the next path segment from a node of each kind, and
 # which answers the HTTP method when the path ends there. A kind missing from STEPS has no

@@ -17,11 +17,11 @@ from ..odata import evaluate, parse_filter, parse_orderby
 from .common import (
     ZERO_GUID,
     Ctx,
-    ModelCore,
     collection_of,
     iso_z,
     utc_now,
 )
+from .core import ModelCore
 
 
 class Shapes(ModelCore):
@@ -35,7 +35,7 @@ class Shapes(ModelCore):
         wanted = {s.split("/")[0].lower() for s in sel}
         return {k: v for k, v in payload.items() if k == "__metadata" or k.lower() in wanted}
 
-    def _view_fields_json(self, ctx: Ctx, lst, view: dict[str, Any]) -> dict[str, Any]:
+    def _view_fields_json(self, ctx: Ctx, lst: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
         names = view["ViewFields"]
         uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Views(guid'{view['Id']}')/ViewFields"
         xml = '<FieldRef Name="' + '" /><FieldRef Name="'.join(names) + '" />' if names else ""
@@ -65,13 +65,12 @@ class Shapes(ModelCore):
             rows = [r for r in rows if keep(r)]
         if opts.orderby:
             for key, desc in reversed(parse_orderby(opts.orderby)):
-                rows.sort(
-                    key=lambda r, k=key: (
-                        r.get(k) is not None,
-                        str(r.get(k)) if not isinstance(r.get(k), (int, float)) else r.get(k),
-                    ),
-                    reverse=desc,
-                )
+
+                def by_key(r: dict[str, Any], k: str = key) -> tuple[bool, Any]:
+                    value = r.get(k)
+                    return (value is not None, str(value) if not isinstance(value, (int, float)) else value)
+
+                rows.sort(key=by_key, reverse=desc)
         if opts.top is not None:
             rows = rows[: opts.top]
         return ApiResponse.json({"d": {"results": [self._select(ctx, r) for r in rows]}})
@@ -126,7 +125,7 @@ class Shapes(ModelCore):
             out["DateFormat"] = 0
         return out
 
-    def _ctype_json(self, ctx: Ctx, lst, ct: dict[str, Any]) -> dict[str, Any]:
+    def _ctype_json(self, ctx: Ctx, lst: dict[str, Any] | None, ct: dict[str, Any]) -> dict[str, Any]:
         base = f"{ctx.api}Web/Lists(guid'{lst['Id']}')" if lst else f"{ctx.api}Web"
         uri = f"{base}/ContentTypes('{ct['StringId']}')"
         return {
@@ -145,7 +144,9 @@ class Shapes(ModelCore):
             "Scope": (ctx.site["Path"] or "/"),
         }
 
-    def _fieldlink_json(self, site, lst, ct, name: str) -> dict[str, Any] | None:
+    def _fieldlink_json(
+        self, site: dict[str, Any], lst: dict[str, Any] | None, ct: dict[str, Any], name: str
+    ) -> dict[str, Any] | None:
         fld = self._find_field(site, lst, name) or self._find_field(site, None, name)
         if fld is None:
             return None
@@ -159,7 +160,7 @@ class Shapes(ModelCore):
             "ReadOnly": bool(fld.get("ReadOnlyField")),
         }
 
-    def _view_json(self, ctx: Ctx, lst, view: dict[str, Any]) -> dict[str, Any]:
+    def _view_json(self, ctx: Ctx, lst: dict[str, Any], view: dict[str, Any]) -> dict[str, Any]:
         uri = f"{ctx.api}Web/Lists(guid'{lst['Id']}')/Views(guid'{view['Id']}')"
         names = view["ViewFields"]
         return {
@@ -271,7 +272,7 @@ class Shapes(ModelCore):
             },
         }
 
-    def _folder_json(self, ctx: Ctx, lst, folder: dict[str, Any]) -> dict[str, Any]:
+    def _folder_json(self, ctx: Ctx, lst: dict[str, Any], folder: dict[str, Any]) -> dict[str, Any]:
         url = f"{self._list_server_url(ctx.site, lst)}/{folder['Name']}"
         uri = f"{ctx.api}Web/GetFolderByServerRelativePath(decodedurl='{quote(url)}')"
         return {

@@ -15,13 +15,13 @@ from .common import (
     LIST_MISSING,
     ZERO_GUID,
     Ctx,
-    ModelCore,
     iso_z,
     norm_guid,
     strip_meta,
     unwrap,
     utc_now,
 )
+from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 

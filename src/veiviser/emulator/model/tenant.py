@@ -14,11 +14,11 @@ from .common import (
     TEMPLATES,
     ZERO_GUID,
     Ctx,
-    ModelCore,
     norm_guid,
     strip_meta,
     unwrap,
 )
+from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 

@@ -10,9 +10,9 @@ from ..paths import Segment
 from .common import (
     ARGUMENT,
     Ctx,
-    ModelCore,
     strip_meta,
 )
+from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 
@@ -82,7 +82,7 @@ class Users(ModelCore):
         self._log(site, None, None, 1, "User", {"UserId": user_id})
         return user
 
-    def _user_by_id(self, site, user_id: Any) -> dict[str, Any]:
+    def _user_by_id(self, site: dict[str, Any], user_id: Any) -> dict[str, Any]:
         try:
             key = int(user_id)
         except (TypeError, ValueError):

@@ -15,12 +15,12 @@ from .common import (
     ARGUMENT,
     SP_EXCEPTION,
     Ctx,
-    ModelCore,
     norm_guid,
     results_of,
     strip_meta,
     unwrap,
 )
+from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 
@@ -145,17 +145,19 @@ class Views(ModelCore):
             return self._ok(ctx, self._view_fields_json(ctx, node.lst, view))
         return None
 
-    def _view_by_id(self, lst, view_id: Any) -> dict[str, Any]:
+    def _view_by_id(self, lst: dict[str, Any], view_id: Any) -> dict[str, Any]:
         view = self.store.get("view", norm_guid(view_id))
         if view is None or view["_parent"] != lst["Id"]:
             raise RestError(404, ARGUMENT, f"The view {view_id} does not exist in list '{lst['Title']}'.")
         return view
 
-    def _check_view_field(self, site, lst, name: str) -> None:
+    def _check_view_field(self, site: dict[str, Any], lst: dict[str, Any], name: str) -> None:
         if self._find_field(site, lst, name) is None:
             raise self._field_missing(name)
 
-    def _add_view(self, site, lst, info: dict[str, Any], url_name: str | None = None) -> dict[str, Any]:
+    def _add_view(
+        self, site: dict[str, Any], lst: dict[str, Any], info: dict[str, Any], url_name: str | None = None
+    ) -> dict[str, Any]:
         title = info.get("Title")
         if not title:
             raise RestError(400, ARGUMENT, "A view needs a Title.")
