@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/upstream_fidelity.py /tmp/o365-upstream/tests            # reference section 17 subset
+    python bench/upstream_fidelity.py /tmp/o365-upstream/tests            # the subset in upstream_runner.SUBSET
     python bench/upstream_fidelity.py /tmp/o365-upstream/tests --full     # every test in those files
     python bench/upstream_fidelity.py /tmp/o365-upstream/tests --full test_web.py test_folder.py
 

@@ -1,4 +1,4 @@
-"""``$batch`` through the real client and as raw wire text (section 7 of the client reference)."""
+"""``$batch`` through the real client and as raw wire text (docs/emulator.md, "$batch")."""
 
 from __future__ import annotations
 

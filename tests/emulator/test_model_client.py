@@ -48,7 +48,9 @@ def test_web_site_and_lists(ctx):
     s = ctx.site.select(["Id", "IsHubSite", "HubSiteId"]).get().execute_query()
     assert s.properties["HubSiteId"] == "00000000-0000-0000-0000-000000000000"
     lst = make_list(ctx, "Måleindikatorer")
-    assert lst.properties["ListItemEntityTypeFullName"] == "SP.Data.MleindikatorerListItem"  # T6
+    assert (
+        lst.properties["ListItemEntityTypeFullName"] == "SP.Data.MleindikatorerListItem"
+    )  # from the URL leaf
     again = ctx.web.lists.get_by_title("Måleindikatorer").get().execute_query()
     assert again.id == lst.id
     by_id = ctx.web.lists.get_by_id(lst.id).get().execute_query()
@@ -62,7 +64,9 @@ def test_web_site_and_lists(ctx):
     root = renamed.root_folder.get().execute_query()
     assert root.properties["ServerRelativeUrl"].endswith("/Lists/Mleindikatorer")
     renamed.delete_object().execute_query()
-    with pytest.raises(ClientRequestException) as err:  # T15: a missing list is a plain 404
+    with pytest.raises(
+        ClientRequestException
+    ) as err:  # a missing list is a plain 404 (docs/emulator.md, "Errors")
         ctx.web.lists.get_by_title("Måleindikatorer 2").get().execute_query()
     assert err.value.response.status_code == 404 and err.value.code == "-1, System.ArgumentException"
 
@@ -92,7 +96,7 @@ def test_fields_of_each_type(ctx):
     users = f.add_user_field("Medlemmer", allow_multiple_values=True).execute_query()
     calc = f.add_calculated("Dobbel", "=Budsjett*2").execute_query()
     typed = f.add(FieldType.Currency, Title="Beløp").execute_query()
-    assert text.internal_name == "Kort_x0020_tekst"  # T7
+    assert text.internal_name == "Kort_x0020_tekst"  # docs/emulator.md, "Internal names"
     assert text.type_as_string == "Text" and note.type_as_string == "Note" and num.type_as_string == "Number"
     assert (
         dt.type_as_string == "DateTime" and url.type_as_string == "URL" and choice.type_as_string == "Choice"
@@ -162,7 +166,7 @@ def test_items_roundtrip_with_lookups_users_and_multivalues(ctx):
     got = lst.get_item_by_id(item.id).get().execute_query()
     props = got.properties
     assert props["Id"] == props["ID"] == item.id and props["Verdi"] == 42.5
-    assert list(props["Tags"].values()) == ["a", "b"]  # T5: multi-values come back as dicts
+    assert list(props["Tags"].values()) == ["a", "b"]  # the client turns multi-values into dicts
     assert list(props["MedlemmerId"].values()) == [ola.id, kari.id]
     assert props["EierId"] == ola.id and props["IndikatorId"] == t1.id
     assert props["Indikator_GtDesiredValueId"] == t1.id
@@ -217,7 +221,7 @@ def test_manual_next_loop_and_skip_ignored(ctx):
         seen += [r["Id"] for r in d["results"]]
         pages += 1
         url = d.get("__next")
-    assert seen == [1, 2, 3, 4, 5, 6] and pages == 2  # T4: no extra page when the count equals the page size
+    assert seen == [1, 2, 3, 4, 5, 6] and pages == 2  # no extra page when the count equals the page size
     skipped = ctx.pending_request().execute_request_direct(
         RequestOptions(f"{ctx.service_root_url}/Web/Lists(guid'{lst.id}')/items?$top=3&$skip=3")
     )
@@ -310,7 +314,7 @@ def test_changes_with_change_token_object(ctx):
     item = lst.add_item({"Title": "a"}).execute_query()
     item.set_property("Title", "b").update().execute_query()
     item.delete_object().execute_query()
-    # T13: the start token must be a ChangeToken object, not a string
+    # the start token must be a ChangeToken object, not a string (docs/emulator.md, "Change tokens")
     query = ChangeQuery(
         Item=True,
         Add=True,
@@ -330,7 +334,7 @@ def test_changes_with_change_token_object(ctx):
 def test_site_creation_status_hubs_and_admin(model_server):
     root = client(model_server, model_server.url)
     hub_url = model_server.url + "/sites/portefolje"
-    # T17: build the request ourselves instead of the client's hard-coded 1033 / SITEPAGEPUBLISHING#0
+    # build the request ourselves instead of the client's hard-coded 1033 / SITEPAGEPUBLISHING#0
     req = SPSiteCreationRequest(
         Title="Portefølje", Url=hub_url, Owner="pmo@kommune.no", Lcid=1044, WebTemplate="STS#3"
     )

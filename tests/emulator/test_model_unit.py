@@ -489,7 +489,7 @@ def test_change_tokens_and_change_log(app, call):
     # FetchLimit and only adds
     limited = {"query": {"Item": True, "Add": True, "FetchLimit": 2}}
     assert [ch["ItemId"] for ch in call("POST", f"{base}/getChanges", limited).d["results"]] == [a, b]
-    # a bare string token is refused (trap T13)
+    # a bare string token is refused (docs/emulator.md, "Change tokens")
     bare = call("POST", f"{base}/getChanges", {"query": {"Item": True, "ChangeTokenStart": tok}})
     assert bare.status == 400
 

@@ -2,7 +2,8 @@
 
 Set ``VEIVISER_UPSTREAM_TESTS`` to an export of the client's ``tests/`` folder (e.g.
 ``git -C <mirror> archive <commit> tests | tar -x -C /tmp/o365-upstream``); without it this test
-is skipped. The subset is reference section 17's (see ``upstream_runner.SUBSET``); every selected
+is skipped. The subset is described in docs/emulator.md, "Upstream fidelity tests" (see
+``upstream_runner.SUBSET``); every selected
 test must pass.
 """
 

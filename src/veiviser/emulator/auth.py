@@ -4,7 +4,7 @@ SharePoint Online demands ``Authorization: Bearer <token>`` on every call and a 
 ``X-RequestDigest`` on every write. An invalid or expired digest is answered with 403 and
 exactly ``-2130575251, Microsoft.SharePoint.SPException``: office365-rest-python-client 3.3.0
 recovers (drops the digest, re-fetches, re-sends once) only on that code
-(shared/reference/sharepoint-rest-and-client.md, sections 8.2 and 14).
+(docs/emulator.md, "Authentication and form digests").
 """
 
 from __future__ import annotations

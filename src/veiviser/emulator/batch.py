@@ -1,12 +1,12 @@
 """``$batch``: parse the OData v3 multipart request dialect and write SPO's flat response.
 
-Request dialect (shared/reference/sharepoint-rest-and-client.md, section 7.1): a MIME header
+Request dialect (docs/emulator.md, "$batch"): a MIME header
 preamble may precede the first boundary; lines may end in bare LF; sub-request headers may be
 ``Name:value``; an extra blank line may precede the body; absolute URLs may carry raw UTF-8 and
 spaces (method = text before the first space, URL = text between the first and the last space);
 changesets are nested ``multipart/mixed`` parts, flattened here in order.
 
-Response (section 7.2): ``multipart/mixed; boundary=batchresponse_<guid>`` with **flat**
+Response: ``multipart/mixed; boundary=batchresponse_<guid>`` with **flat**
 ``application/http`` parts in request order, CRLF inside every part.
 """
 

@@ -2,7 +2,7 @@
 
 ``server.faults`` holds the latency/jitter, the random-failure rate (seeded RNG) and a list of
 :class:`FaultRule` (regex on the path, method, body fragment, status, body, delay, count, nth
-call). Facts on what SPO sends are in shared/reference/sharepoint-rest-and-client.md, section 15.
+call). What SPO sends, and what the emulator can imitate, is in docs/emulator.md, "Fault injection".
 """
 
 from __future__ import annotations

@@ -2,8 +2,7 @@
 
 :class:`EmulatorServer` runs in-process on a free port (threaded, keep-alive) and hands every
 REST call, and every part of a ``$batch``, to :class:`veiviser.emulator.app.SharePointApp` as an
-:class:`~veiviser.emulator.api.ApiRequest`. Wire formats follow
-shared/reference/sharepoint-rest-and-client.md (sections 2–4, 7, 8, 14–16).
+:class:`~veiviser.emulator.api.ApiRequest`. The wire formats are described in docs/emulator.md.
 
     with EmulatorServer() as server:
         ctx = ClientContext(server.url + "/sites/demo").with_access_token(server.access_token)
@@ -51,7 +50,7 @@ from veiviser.errors import VeiviserError
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1_048_576  # SPO request body limit (reference section 16.3)
+MAX_BODY_BYTES = 1_048_576  # SPO request body limit (docs/emulator.md, "Throttling and limits")
 _DISCARD_LIMIT = 64 * 1024 * 1024  # above this an oversized body is not even read
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)

@@ -45,7 +45,7 @@ class Changes(ModelCore):
         if isinstance(start, str) or isinstance(end, str):
             raise bad_query(
                 'ChangeTokenStart must be an SP.ChangeToken object {"StringValue": …}, not a string '
-                "(trap T13)."
+                '(see docs/emulator.md, "Change tokens").'
             )
         scope_no, object_id = {
             "site": (1, site["Id"]),

@@ -417,7 +417,7 @@ class Items(ModelCore):
 
         ``FolderUrl`` may be empty, server-relative or absolute but must name the list's root folder;
         the client's ``add_item(ListItemCreationInformation)`` sends ``base_url + ServerRelativeUrl``,
-        i.e. ``/sites/x`` twice (trap T16), which names no folder and is refused.
+        i.e. ``/sites/x`` twice, which names no folder and is refused (docs/emulator.md, "Client quirks").
         """
         info = unwrap(ctx.request.json(), "parameters")
         if int(info.get("UnderlyingObjectType") or 0) != 0:
@@ -436,7 +436,7 @@ class Items(ModelCore):
                 ARGUMENT,
                 f"Value does not fall within the expected range. FolderUrl "
                 f"'{folder}' is not the root folder of list '{lst['Title']}' ({root}); the "
-                "office365 client doubles the site path here (trap T16): POST to <list>/items.",
+                "office365 client doubles the site path here (see docs/emulator.md, 'Client quirks'): POST to <list>/items.",
             )
         entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
         item = self._create_item(ctx, lst, {"__metadata": {"type": entity}}, require=False)

@@ -236,7 +236,7 @@ class Sites(ModelCore):
                 if key in ("Title", "Description"):
                     site[key] = value
                 elif key == "AllProperties":
-                    continue  # SPO ignores property bag writes over REST (reference section 5)
+                    continue  # SPO ignores property bag writes over REST (docs/emulator.md, "Sites and hubs")
                 elif key not in (
                     "QuickLaunchEnabled",
                     "TreeViewEnabled",
