@@ -17,9 +17,9 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "upstream"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.*
 
-from upstream_runner import SUBSET, run_upstream, select
+from tests.upstream.upstream_runner import SUBSET, run_upstream, select
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,6 @@ content type changes on the web and the doubled ``FolderUrl`` of ``addItem`` (do
 
 from __future__ import annotations
 
-import fixtures_model
 import pytest
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.runtime.queries.service_operation import ServiceOperationQuery
@@ -21,10 +20,6 @@ from office365.sharepoint.lists.creation_information import ListCreationInformat
 from office365.sharepoint.lists.templates.type import ListTemplateType
 from office365.sharepoint.permissions.base_permissions import BasePermissions
 from office365.sharepoint.views.create_information import ViewCreationInformation
-
-model_server = fixtures_model.model_server
-site = fixtures_model.site
-ctx = fixtures_model.ctx
 
 
 def _type(change) -> int:

@@ -6,16 +6,12 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qsl, quote, urlsplit
 
-import fixtures_model
 import pytest
-from fixtures_model import call_app, create_site
+from tests.support.emulator_model import call_app, create_site
 
 from veiviser.emulator.app import SharePointApp
 from veiviser.emulator.naming import field_internal_name, list_item_entity_type_full_name, list_url_leaf
 from veiviser.emulator.odata import parse_filter
-
-app = fixtures_model.app
-call = fixtures_model.call
 
 
 def new_list(call, site: str, title: str, url: str | None = None) -> dict:

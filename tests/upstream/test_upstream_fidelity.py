@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from upstream_runner import SUBSET, run_upstream, select
+from tests.upstream.upstream_runner import SUBSET, run_upstream, select
 
 TESTS_DIR = os.environ.get("VEIVISER_UPSTREAM_TESTS", "")
 
