@@ -490,6 +490,20 @@ def test_change_tokens_and_change_log(app, call):
     assert bare.status == 400
 
 
+def test_list_item_changes_since_token_answers_an_xml_rowset(app, call):
+    site = create_site(app)
+    lst = new_list(call, site, "Rader")
+    add_item(call, site, lst, {"Title": "a & b"})
+    add_item(call, site, lst, {"Title": "c"})
+    reply = call("POST", f"{site}/_api/Web/lists('{lst['Id']}')/GetListItemChangesSinceToken", {"query": {}})
+    assert reply.status == 200 and reply.body is None  # not JSON: the client hands back the bytes
+    xml = reply.raw.decode("utf-8")
+    assert xml.startswith("<GetListItemChangesSinceTokenResult>")
+    assert f'LastChangeToken="1;3;{lst["Id"]};' in xml
+    assert '<rs:data ItemCount="2">' in xml
+    assert 'ows_ID="1" ows_Title="a &amp; b"' in xml and 'ows_ID="2" ows_Title="c"' in xml
+
+
 def test_token_from_before_the_list_existed_and_recreated_list(app, call):
     site = create_site(app)
     web_tok = call("POST", f"{site}/_api/Web/getChanges", {"query": {"Web": True}}).d["results"]

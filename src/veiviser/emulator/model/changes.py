@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 from ..api import ApiResponse, Headers
 from ..odata import bad_query
@@ -175,8 +176,6 @@ class Changes(ModelCore):
         return out
 
     def _changes_since_token_xml(self, ctx: Ctx, lst: dict[str, Any]) -> ApiResponse:
-        from xml.sax.saxutils import quoteattr
-
         items = list(self.store.items(lst["Id"]).values())
         rows = "".join(
             f"<z:row ows_ID={quoteattr(str(it['ID']))} ows_Title={quoteattr(str(it.get('Title') or ''))} "
