@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/upstream_fidelity.py /tmp/o365-upstream/tests            # reference section 17 subset
+    python bench/upstream_fidelity.py /tmp/o365-upstream/tests            # the subset in upstream_runner.SUBSET
     python bench/upstream_fidelity.py /tmp/o365-upstream/tests --full     # every test in those files
     python bench/upstream_fidelity.py /tmp/o365-upstream/tests --full test_web.py test_folder.py
 
@@ -17,9 +17,9 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "upstream"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests.*
 
-from upstream_runner import SUBSET, run_upstream, select
+from tests.upstream.upstream_runner import SUBSET, run_upstream, select
 
 
 def main(argv: list[str] | None = None) -> int:

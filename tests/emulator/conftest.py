@@ -1,9 +1,13 @@
-"""General emulator fixtures: a running in-process server and a client-context factory.
+"""Emulator fixtures.
 
-``emulator`` runs :class:`EmulatorServer` over the real object model (``app.py``) when it is
-importable, else over :class:`MiniApp`, a tiny test-only stand-in that speaks just enough REST
-for the HTTP-layer tests (web, one list per title, items). The model engineer's own fixtures live
-in ``tests/emulator/fixtures_model.py``.
+- ``emulator``: :class:`EmulatorServer` over :class:`MiniApp`, a tiny test-only stand-in that
+  speaks just enough REST for the HTTP-layer tests (web, one list per title, items);
+  ``make_context`` builds real client contexts for it;
+- ``app`` / ``call``: the real object model in memory, called directly through ``handle``;
+- ``site`` / ``ctx``: a new team site on the shared ``server`` fixture (tests/conftest.py) and a
+  real client context for it.
+
+Helper functions are in ``tests/support/emulator_model.py``.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from typing import Any
 
 import pytest
 from office365.sharepoint.client_context import ClientContext
+from tests.support.emulator_model import Reply, call_app, client, create_site
 
-from veiviser.emulator.api import ApiRequest, ApiResponse, SharePointError, SiteLocation
+from veiviser.emulator.api import ApiRequest, ApiResponse, RestError, SiteLocation
+from veiviser.emulator.app import SharePointApp
 from veiviser.emulator.server import EmulatorServer
 
 SITE = "/sites/demo"
@@ -46,7 +52,7 @@ class MiniApp:
         m = re.match(r"^(/sites/[^/]+)", path, re.IGNORECASE)
         prefix = m.group(1) if m else ""
         if prefix.lower() == "/sites/missing":
-            raise SharePointError(404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.")
+            raise RestError(404, "-2147024894, System.IO.FileNotFoundException", "File Not Found.")
         url = f"{scheme}://{host}{prefix}"
         return SiteLocation(
             url, url, str(uuid.uuid5(uuid.NAMESPACE_URL, url)), str(uuid.uuid5(uuid.NAMESPACE_URL, url))
@@ -56,7 +62,7 @@ class MiniApp:
         try:
             with self._lock:
                 return self._handle(req)
-        except SharePointError as exc:
+        except RestError as exc:
             return exc.to_response()
 
     def _list(self, title: str | None, list_id: str | None) -> dict[str, Any]:
@@ -64,7 +70,7 @@ class MiniApp:
             for lst in self.lists.values():
                 if lst["Id"] == list_id:
                     return lst
-            raise SharePointError(404, "-1, System.ArgumentException", f"List '{list_id}' does not exist.")
+            raise RestError(404, "-1, System.ArgumentException", f"List '{list_id}' does not exist.")
         assert title is not None
         title = title.replace("''", "'")
         if title not in self.lists:
@@ -90,7 +96,7 @@ class MiniApp:
             )
         m = self._LIST.match(api)
         if not m:
-            raise SharePointError(
+            raise RestError(
                 404, "-1, Microsoft.SharePoint.Client.InvalidClientQueryException", f"No endpoint '{api}'."
             )
         lst = self._list(m.group("title"), m.group("id"))
@@ -104,7 +110,7 @@ class MiniApp:
             if req.method == "POST":
                 data = req.json() or {}
                 if "Fail" in data:
-                    raise SharePointError(
+                    raise RestError(
                         400,
                         "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
                         "The property 'Fail' does not exist on type 'SP.Data.MiniListItem'.",
@@ -120,7 +126,7 @@ class MiniApp:
             n = int(mi.group("n") or mi.group("m"))
             item = lst["items"].get(n)
             if item is None:
-                raise SharePointError(
+                raise RestError(
                     404,
                     "-2147024809, System.ArgumentException",
                     "Item does not exist. It may have been deleted by another user.",
@@ -134,7 +140,7 @@ class MiniApp:
             if req.method == "DELETE":
                 del lst["items"][n]
                 return ApiResponse.empty(200)
-        raise SharePointError(
+        raise RestError(
             400,
             "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
             f"Unsupported {req.method} on '{api}'.",
@@ -172,3 +178,37 @@ def make_context(emulator: EmulatorServer) -> Callable[..., ClientContext]:
 def mini_app_class() -> type[MiniApp]:
     """The test-only object model class, for tests that start their own servers."""
     return MiniApp
+
+
+# --- the real object model ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def app() -> Iterator[SharePointApp]:
+    """A fresh in-memory object model."""
+    model = SharePointApp()
+    yield model
+    model.close()
+
+
+@pytest.fixture
+def call(app: SharePointApp) -> Callable[..., Reply]:
+    """``call(method, path, body=None, query="")`` against the fresh ``app``."""
+
+    def _call(method: str, path: str, body: Any = None, query: str = "") -> Reply:
+        return call_app(app, method, path, body, query)
+
+    return _call
+
+
+@pytest.fixture
+def site(server: EmulatorServer) -> str:
+    """A new, empty team site on ``server``; returns its absolute URL."""
+    host = server.url.split("://", 1)[1]
+    return server.url + create_site(server.app, host=host)
+
+
+@pytest.fixture
+def ctx(server: EmulatorServer, site: str) -> ClientContext:
+    """A real office365 ClientContext for ``site``."""
+    return client(server, site)

@@ -1,4 +1,4 @@
-"""``$batch`` through the real client and as raw wire text (section 7 of the client reference)."""
+"""``$batch`` through the real client and as raw wire text (docs/emulator.md, "$batch")."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from email import message_from_bytes
 import pytest
 import requests
 
-from veiviser.emulator.api import ApiResponse, SharePointError
+from veiviser.emulator.api import ApiResponse, RestError
 from veiviser.emulator.batch import build_batch_response, parse_batch
 
 SITE = "/sites/demo"
@@ -156,7 +156,7 @@ def test_parse_batch_units():
     )
     op = parse_batch(spaced.encode(), "multipart/mixed; boundary=b", "http", "h")[0]
     assert op.query == "$filter=Title%20eq%20'A%20b'"
-    with pytest.raises(SharePointError) as info:
+    with pytest.raises(RestError) as info:
         parse_batch(
             b"--b\nContent-Type: application/http\n\nGET /x HTTP/1.1\n\n",
             "multipart/mixed; boundary=b",
@@ -167,7 +167,7 @@ def test_parse_batch_units():
     many = "".join(
         "--b\nContent-Type: application/http\n\nGET /sites/demo/_api/Web HTTP/1.1\n\n" for _ in range(6)
     )
-    with pytest.raises(SharePointError) as info:
+    with pytest.raises(RestError) as info:
         parse_batch((many + "--b--\n").encode(), "multipart/mixed; boundary=b", "http", "h", max_operations=5)
     assert "more than 5 operations" in info.value.message
 

@@ -1,13 +1,14 @@
-"""Fidelity details the client's own tests rely on (reference section 17), with the real client over HTTP.
+"""Fidelity details the client's own tests rely on (docs/emulator.md, "Upstream fidelity tests"), with
+the real client over HTTP.
 
 Recycle bin restore, RootFolder/Folders/add, getRelatedFields, GetUserEffectivePermissions, the
 Tasks templates' columns and base view, ``$expand=ViewFields``, item navigation properties,
-content type changes on the web and trap T16 (addItem).
+content type changes on the web and the doubled ``FolderUrl`` of ``addItem`` (docs/emulator.md,
+"Client quirks").
 """
 
 from __future__ import annotations
 
-import fixtures_model
 import pytest
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.runtime.queries.service_operation import ServiceOperationQuery
@@ -19,10 +20,6 @@ from office365.sharepoint.lists.creation_information import ListCreationInformat
 from office365.sharepoint.lists.templates.type import ListTemplateType
 from office365.sharepoint.permissions.base_permissions import BasePermissions
 from office365.sharepoint.views.create_information import ViewCreationInformation
-
-model_server = fixtures_model.model_server
-site = fixtures_model.site
-ctx = fixtures_model.ctx
 
 
 def _type(change) -> int:
@@ -126,13 +123,13 @@ def test_content_type_changes_are_logged_on_the_web(ctx):
     assert [_type(c) for c in changes][before:] == [1, 2, 3]
 
 
-def test_t16_add_item_with_creation_information_is_refused_with_a_clear_error(ctx):
-    lst = _generic(ctx, "T16")
+def test_add_item_with_creation_information_is_refused_with_a_clear_error(ctx):
+    lst = _generic(ctx, "AddItem")
     with pytest.raises(ClientRequestException) as info:
         lst.add_item(ListItemCreationInformation()).execute_query()
     assert info.value.response.status_code == 400
     message = info.value.response.json()["error"]["message"]["value"]
-    assert "/sites/" in message and "T16" in message
+    assert "/sites/" in message and "docs/emulator.md" in message
     assert len(lst.items.get().execute_query()) == 0  # nothing was written
     # with a correct FolderUrl, addItem itself works (an empty item in the root folder)
     root = lst.root_folder.get().execute_query().server_relative_url

@@ -10,13 +10,12 @@ test gets a variant that reads the list's real ``ListItemEntityTypeFullName``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 import requests
 from office365.sharepoint.client_context import ClientContext
 from office365.sharepoint.lists.creation_information import ListCreationInformation
-from test_batch_wire import (  # noqa: F401  (re-collected here over the real app)
+from tests.emulator.test_batch_wire import (  # noqa: F401  (re-collected here over the real app)
     RAW_BATCH,
     _digest,
     _parts,
@@ -24,7 +23,7 @@ from test_batch_wire import (  # noqa: F401  (re-collected here over the real ap
     test_expired_digest_on_a_batch_is_recovered,
     test_one_failing_part_does_not_undo_the_others,
 )
-from test_faults_throttle import (  # noqa: F401
+from tests.emulator.test_faults_throttle import (  # noqa: F401
     test_batch_members_are_charged_and_throttled_individually,
     test_client_honours_retry_after_and_early_retry_is_punished,
     test_path_rule_nth_count_and_body_fragment,
@@ -33,7 +32,7 @@ from test_faults_throttle import (  # noqa: F401
     test_ratelimit_headers_from_80_percent_then_429,
     test_scripted_sub_response_faults,
 )
-from test_server_http import (  # noqa: F401
+from tests.emulator.test_server_http import (  # noqa: F401
     test_connect_is_refused_with_a_clear_error,
     test_expired_digest_is_recovered_by_the_client,
     test_malformed_requests_get_sharepoint_errors_and_server_survives,
@@ -50,34 +49,33 @@ LISTS = ("Gevinster", "Risiko", "Interessenter", "R", "Prosjekt Status æøå")
 
 
 @pytest.fixture
-def emulator() -> Iterator[EmulatorServer]:
-    """The real object model behind the HTTP layer, with /sites/demo and the tests' lists."""
-    with EmulatorServer() as server:
-        auth = {"Authorization": f"Bearer {server.token}", "Accept": "application/json;odata=verbose"}
-        digest = requests.post(server.url + "/_api/contextinfo", headers=auth, timeout=10).json()
-        auth["X-RequestDigest"] = digest["d"]["GetContextWebInformation"]["FormDigestValue"]
-        for alias in ("demo", "other"):
-            r = requests.post(
-                server.url + "/_api/spSiteManager/Create",
-                headers=auth,
-                timeout=10,
-                json={
-                    "request": {
-                        "Title": alias.title(),
-                        "Url": f"{server.url}/sites/{alias}",
-                        "Owner": "eier@kommune.no",
-                        "Lcid": 1044,
-                        "WebTemplate": "STS#3",
-                    }
-                },
-            )
-            assert r.status_code == 200, r.text
-        ctx = ClientContext(server.url + SITE).with_access_token(server.access_token)
-        for title in LISTS:
-            ctx.web.lists.add(ListCreationInformation(title, None, 100))
-        ctx.execute_batch()
-        server.log.reset()
-        yield server
+def emulator(server: EmulatorServer) -> EmulatorServer:
+    """The shared ``server`` (the real object model) with /sites/demo and the tests' lists."""
+    auth = {"Authorization": f"Bearer {server.token}", "Accept": "application/json;odata=verbose"}
+    digest = requests.post(server.url + "/_api/contextinfo", headers=auth, timeout=10).json()
+    auth["X-RequestDigest"] = digest["d"]["GetContextWebInformation"]["FormDigestValue"]
+    for alias in ("demo", "other"):
+        r = requests.post(
+            server.url + "/_api/spSiteManager/Create",
+            headers=auth,
+            timeout=10,
+            json={
+                "request": {
+                    "Title": alias.title(),
+                    "Url": f"{server.url}/sites/{alias}",
+                    "Owner": "eier@kommune.no",
+                    "Lcid": 1044,
+                    "WebTemplate": "STS#3",
+                }
+            },
+        )
+        assert r.status_code == 200, r.text
+    ctx = ClientContext(server.url + SITE).with_access_token(server.access_token)
+    for title in LISTS:
+        ctx.web.lists.add(ListCreationInformation(title, None, 100))
+    ctx.execute_batch()
+    server.log.reset()
+    return server
 
 
 def test_raw_dialect_over_the_real_model(emulator):

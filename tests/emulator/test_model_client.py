@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import fixtures_model
 import pytest
-from fixtures_model import client, create_site
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.runtime.client_result import ClientResult
 from office365.runtime.http.request_options import RequestOptions
@@ -24,10 +22,7 @@ from office365.sharepoint.portal.sites.creation_request import SPSiteCreationReq
 from office365.sharepoint.portal.sites.creation_response import SPSiteCreationResponse
 from office365.sharepoint.tenant.administration.tenant import Tenant
 from office365.sharepoint.views.create_information import ViewCreationInformation
-
-model_server = fixtures_model.model_server
-site = fixtures_model.site
-ctx = fixtures_model.ctx
+from tests.support.emulator_model import client, create_site
 
 
 def as_list(value) -> list:
@@ -48,7 +43,9 @@ def test_web_site_and_lists(ctx):
     s = ctx.site.select(["Id", "IsHubSite", "HubSiteId"]).get().execute_query()
     assert s.properties["HubSiteId"] == "00000000-0000-0000-0000-000000000000"
     lst = make_list(ctx, "Måleindikatorer")
-    assert lst.properties["ListItemEntityTypeFullName"] == "SP.Data.MleindikatorerListItem"  # T6
+    assert (
+        lst.properties["ListItemEntityTypeFullName"] == "SP.Data.MleindikatorerListItem"
+    )  # from the URL leaf
     again = ctx.web.lists.get_by_title("Måleindikatorer").get().execute_query()
     assert again.id == lst.id
     by_id = ctx.web.lists.get_by_id(lst.id).get().execute_query()
@@ -62,7 +59,9 @@ def test_web_site_and_lists(ctx):
     root = renamed.root_folder.get().execute_query()
     assert root.properties["ServerRelativeUrl"].endswith("/Lists/Mleindikatorer")
     renamed.delete_object().execute_query()
-    with pytest.raises(ClientRequestException) as err:  # T15: a missing list is a plain 404
+    with pytest.raises(
+        ClientRequestException
+    ) as err:  # a missing list is a plain 404 (docs/emulator.md, "Errors")
         ctx.web.lists.get_by_title("Måleindikatorer 2").get().execute_query()
     assert err.value.response.status_code == 404 and err.value.code == "-1, System.ArgumentException"
 
@@ -92,7 +91,7 @@ def test_fields_of_each_type(ctx):
     users = f.add_user_field("Medlemmer", allow_multiple_values=True).execute_query()
     calc = f.add_calculated("Dobbel", "=Budsjett*2").execute_query()
     typed = f.add(FieldType.Currency, Title="Beløp").execute_query()
-    assert text.internal_name == "Kort_x0020_tekst"  # T7
+    assert text.internal_name == "Kort_x0020_tekst"  # docs/emulator.md, "Internal names"
     assert text.type_as_string == "Text" and note.type_as_string == "Note" and num.type_as_string == "Number"
     assert (
         dt.type_as_string == "DateTime" and url.type_as_string == "URL" and choice.type_as_string == "Choice"
@@ -162,7 +161,7 @@ def test_items_roundtrip_with_lookups_users_and_multivalues(ctx):
     got = lst.get_item_by_id(item.id).get().execute_query()
     props = got.properties
     assert props["Id"] == props["ID"] == item.id and props["Verdi"] == 42.5
-    assert list(props["Tags"].values()) == ["a", "b"]  # T5: multi-values come back as dicts
+    assert list(props["Tags"].values()) == ["a", "b"]  # the client turns multi-values into dicts
     assert list(props["MedlemmerId"].values()) == [ola.id, kari.id]
     assert props["EierId"] == ola.id and props["IndikatorId"] == t1.id
     assert props["Indikator_GtDesiredValueId"] == t1.id
@@ -217,7 +216,7 @@ def test_manual_next_loop_and_skip_ignored(ctx):
         seen += [r["Id"] for r in d["results"]]
         pages += 1
         url = d.get("__next")
-    assert seen == [1, 2, 3, 4, 5, 6] and pages == 2  # T4: no extra page when the count equals the page size
+    assert seen == [1, 2, 3, 4, 5, 6] and pages == 2  # no extra page when the count equals the page size
     skipped = ctx.pending_request().execute_request_direct(
         RequestOptions(f"{ctx.service_root_url}/Web/Lists(guid'{lst.id}')/items?$top=3&$skip=3")
     )
@@ -287,10 +286,10 @@ def test_content_types(ctx):
     assert "Risiko" in names
 
 
-def test_users_have_per_site_ids(model_server, site):
-    host = model_server.url.split("://", 1)[1]
-    other = model_server.url + create_site(model_server.app, host=host)
-    a, b = client(model_server, site), client(model_server, other)
+def test_users_have_per_site_ids(server, site):
+    host = server.url.split("://", 1)[1]
+    other = server.url + create_site(server.app, host=host)
+    a, b = client(server, site), client(server, other)
     ua = a.web.ensure_user("per@kommune.no").execute_query()
     ub = b.web.ensure_user("per@kommune.no").execute_query()
     assert ua.id != ub.id and ua.email == ub.email == "per@kommune.no"
@@ -310,7 +309,7 @@ def test_changes_with_change_token_object(ctx):
     item = lst.add_item({"Title": "a"}).execute_query()
     item.set_property("Title", "b").update().execute_query()
     item.delete_object().execute_query()
-    # T13: the start token must be a ChangeToken object, not a string
+    # the start token must be a ChangeToken object, not a string (docs/emulator.md, "Change tokens")
     query = ChangeQuery(
         Item=True,
         Add=True,
@@ -327,10 +326,10 @@ def test_changes_with_change_token_object(ctx):
     assert site_changes is not None
 
 
-def test_site_creation_status_hubs_and_admin(model_server):
-    root = client(model_server, model_server.url)
-    hub_url = model_server.url + "/sites/portefolje"
-    # T17: build the request ourselves instead of the client's hard-coded 1033 / SITEPAGEPUBLISHING#0
+def test_site_creation_status_hubs_and_admin(server):
+    root = client(server, server.url)
+    hub_url = server.url + "/sites/portefolje"
+    # build the request ourselves instead of the client's hard-coded 1033 / SITEPAGEPUBLISHING#0
     req = SPSiteCreationRequest(
         Title="Portefølje", Url=hub_url, Owner="pmo@kommune.no", Lcid=1044, WebTemplate="STS#3"
     )
@@ -341,55 +340,48 @@ def test_site_creation_status_hubs_and_admin(model_server):
     status = root.site_manager.get_status(hub_url).execute_query()
     assert status.value.SiteStatus.value == 2
     assert (
-        root.site_manager.get_status(model_server.url + "/sites/finnesikke")
-        .execute_query()
-        .value.SiteStatus.value
+        root.site_manager.get_status(server.url + "/sites/finnesikke").execute_query().value.SiteStatus.value
         == 0
     )
-    hub = client(model_server, hub_url)
+    hub = client(server, hub_url)
     assert hub.web.get().execute_query().properties["Language"] == 1044
     hub.site.register_hub_site().execute_query()
     hub_site = hub.site.select(["Id", "IsHubSite", "HubSiteId"]).get().execute_query()
     assert hub_site.properties["IsHubSite"] is True
     hub_id = hub_site.id
-    host = model_server.url.split("://", 1)[1]
-    project_url = model_server.url + create_site(model_server.app, "prosjekt1", host=host)
-    project = client(model_server, project_url)
+    host = server.url.split("://", 1)[1]
+    project_url = server.url + create_site(server.app, "prosjekt1", host=host)
+    project = client(server, project_url)
     project.site.join_hub_site(hub_id).execute_query()
     joined = project.site.select(["HubSiteId"]).get().execute_query()
     assert joined.properties["HubSiteId"] == hub_id
     hubs = root.hub_sites.get().execute_query()
     assert [h.properties["SiteUrl"] for h in hubs] == [hub_url]
-    admin = Tenant(client(model_server, model_server.url))
-    admin.create_site(model_server.url + "/sites/prosjekt2", "pl@kommune.no", "P2").execute_query()
-    props = admin.get_site_properties_by_url(model_server.url + "/sites/prosjekt2").execute_query()
+    admin = Tenant(client(server, server.url))
+    admin.create_site(server.url + "/sites/prosjekt2", "pl@kommune.no", "P2").execute_query()
+    props = admin.get_site_properties_by_url(server.url + "/sites/prosjekt2").execute_query()
     assert props.properties["Title"] == "P2"
-    admin.connect_site_to_hub_site_by_id(model_server.url + "/sites/prosjekt2", hub_id).execute_query()
-    p2 = (
-        client(model_server, model_server.url + "/sites/prosjekt2")
-        .site.select(["HubSiteId"])
-        .get()
-        .execute_query()
-    )
+    admin.connect_site_to_hub_site_by_id(server.url + "/sites/prosjekt2", hub_id).execute_query()
+    p2 = client(server, server.url + "/sites/prosjekt2").site.select(["HubSiteId"]).get().execute_query()
     assert p2.properties["HubSiteId"] == hub_id
     # the tenant's site list tells which sites joined the hub (as SPO's admin API does)
     listed = admin.get_site_properties_from_sharepoint_by_filters().execute_query()
     joined_urls = sorted(s.properties["Url"] for s in listed if s.properties["HubSiteId"] == hub_id)
     # a hub site's own HubSiteId is its hub id, so it lists itself too (callers leave it out)
-    assert joined_urls == [hub_url, project_url, model_server.url + "/sites/prosjekt2"]
-    assert {s.properties["Url"] for s in listed} >= {hub_url, model_server.url + "/"}
-    admin.remove_site(model_server.url + "/sites/prosjekt2").execute_query()
-    gone = root.site_manager.get_status(model_server.url + "/sites/prosjekt2").execute_query()
+    assert joined_urls == [hub_url, project_url, server.url + "/sites/prosjekt2"]
+    assert {s.properties["Url"] for s in listed} >= {hub_url, server.url + "/"}
+    admin.remove_site(server.url + "/sites/prosjekt2").execute_query()
+    gone = root.site_manager.get_status(server.url + "/sites/prosjekt2").execute_query()
     assert gone.value.SiteStatus.value == 0
     hub.site.unregister_hub_site().execute_query()
     assert hub.site.select(["IsHubSite"]).get().execute_query().properties["IsHubSite"] is False
 
 
-def test_admin_host_via_proxy(model_server):
+def test_admin_host_via_proxy(server):
     """Workaround B: production-like host names through the emulator as an HTTP proxy."""
-    proxies = {"http": model_server.url}
+    proxies = {"http": server.url}
     url = "http://contoso.sharepoint.com"
-    c = ClientContext(url).with_access_token(model_server.access_token)
+    c = ClientContext(url).with_access_token(server.access_token)
     try:
         c = c.with_transport(timeout=(10, 60), proxies=proxies)
     except TypeError:
@@ -400,7 +392,7 @@ def test_admin_host_via_proxy(model_server):
     assert props.properties["Url"] == url + "/sites/proxysite"
     web = (
         ClientContext(url + "/sites/proxysite")
-        .with_access_token(model_server.access_token)
+        .with_access_token(server.access_token)
         .with_transport(timeout=(10, 60), proxies=proxies)
         .web.get()
         .execute_query()

@@ -8,20 +8,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fixtures_model import client, model_server, site  # noqa: F401  (fixtures)
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.sharepoint.changes.query import ChangeQuery
 from office365.sharepoint.changes.token import ChangeToken
 from office365.sharepoint.lists.creation_information import ListCreationInformation
+from tests.support.emulator_model import client
 
-from veiviser.emulator.app import READ_ONLY_POSTS, is_mutating
+from veiviser.emulator.app import READ_ONLY_OPERATIONS, is_mutating
 from veiviser.emulator.server import EmulatorServer
 
 
 @pytest.fixture
-def reloads(model_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:  # noqa: F811
+def reloads(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """Counts the store's reloads from disk (the cost a failed request must not pay needlessly)."""
-    store = model_server.app.store
+    store = server.app.store
     calls: list[int] = []
     original = store._load_objects
 
@@ -37,8 +37,8 @@ def _list(ctx, title: str = "Usikkerhet"):
     return ctx.web.lists.add(ListCreationInformation(title, None, 100)).execute_query()
 
 
-def test_failed_get_changes_does_not_reload(model_server, site, reloads):  # noqa: F811
-    ctx = client(model_server, site)
+def test_failed_get_changes_does_not_reload(server, site, reloads):
+    ctx = client(server, site)
     lst = _list(ctx)
     lst.add_item({"Title": "a"}).execute_query()
     bad = ChangeQuery(Item=True, ChangeTokenStart=ChangeToken("not-a-token"))
@@ -51,8 +51,8 @@ def test_failed_get_changes_does_not_reload(model_server, site, reloads):  # noq
     assert [i.properties["Title"] for i in lst.items.get().execute_query()] == ["a"]
 
 
-def test_failed_write_still_reloads(model_server, site, reloads):  # noqa: F811
-    ctx = client(model_server, site)
+def test_failed_write_still_reloads(server, site, reloads):
+    ctx = client(server, site)
     lst = _list(ctx)
     with pytest.raises(ClientRequestException):
         lst.add_item({"Title": "a", "NoSuchField": 1}).execute_query()
@@ -63,7 +63,7 @@ def test_failed_write_still_reloads(model_server, site, reloads):  # noqa: F811
 def test_failed_ensure_user_counts_as_a_write():
     # EnsureUser adds the user to the site: a write, so a failure reloads.
     assert is_mutating("POST", "ensureuser")
-    assert "ensureuser" not in READ_ONLY_POSTS
+    assert "ensureuser" not in READ_ONLY_OPERATIONS
     for name in ("getchanges", "getitems", "getlistitemchangessincetoken"):
         assert not is_mutating("POST", name)
         assert is_mutating("MERGE", name) and is_mutating("DELETE", name)
@@ -75,8 +75,8 @@ def _token_value(value) -> str:
     return value.StringValue if isinstance(value, ChangeToken) else value["StringValue"]
 
 
-def test_list_collection_with_select_returns_each_lists_change_token(model_server, site):  # noqa: F811
-    ctx = client(model_server, site)
+def test_list_collection_with_select_returns_each_lists_change_token(server, site):
+    ctx = client(server, site)
     risks, other = _list(ctx, "Usikkerhet"), _list(ctx, "Interessentregister")
     risks.add_item({"Title": "før"}).execute_query()
     lists = ctx.web.lists.select(["Id", "Title", "CurrentChangeToken"]).get().execute_query()
@@ -117,15 +117,15 @@ def test_batch_delimiters_only_at_line_start_and_alone():
         _split_parts("--b\nA\n--b--x\n", "b")
 
 
-def test_site_lookup_follows_new_and_rolled_back_sites(model_server, site, reloads):  # noqa: F811
+def test_site_lookup_follows_new_and_rolled_back_sites(server, site, reloads):
     # the path index is rebuilt when sites change, also after a failed write reloads from disk
-    ctx = client(model_server, site)
+    ctx = client(server, site)
     assert ctx.web.get().execute_query().url.rstrip("/") == site
     with pytest.raises(ClientRequestException):
         _list(ctx).add_item({"Title": "a", "NoSuchField": 1}).execute_query()
     assert len(reloads) == 1
     assert ctx.web.get().execute_query().url.rstrip("/") == site
-    missing = client(model_server, site + "x")
+    missing = client(server, site + "x")
     with pytest.raises(ClientRequestException) as info:
         missing.web.get().execute_query()
     assert info.value.response.status_code == 404

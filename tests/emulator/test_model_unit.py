@@ -6,16 +6,12 @@ from __future__ import annotations
 import time
 from urllib.parse import parse_qsl, quote, urlsplit
 
-import fixtures_model
 import pytest
-from fixtures_model import call_app, create_site
+from tests.support.emulator_model import call_app, create_site
 
 from veiviser.emulator.app import SharePointApp
 from veiviser.emulator.naming import field_internal_name, list_item_entity_type_full_name, list_url_leaf
 from veiviser.emulator.odata import parse_filter
-
-app = fixtures_model.app
-call = fixtures_model.call
 
 
 def new_list(call, site: str, title: str, url: str | None = None) -> dict:
@@ -489,9 +485,23 @@ def test_change_tokens_and_change_log(app, call):
     # FetchLimit and only adds
     limited = {"query": {"Item": True, "Add": True, "FetchLimit": 2}}
     assert [ch["ItemId"] for ch in call("POST", f"{base}/getChanges", limited).d["results"]] == [a, b]
-    # a bare string token is refused (trap T13)
+    # a bare string token is refused (docs/emulator.md, "Change tokens")
     bare = call("POST", f"{base}/getChanges", {"query": {"Item": True, "ChangeTokenStart": tok}})
     assert bare.status == 400
+
+
+def test_list_item_changes_since_token_answers_an_xml_rowset(app, call):
+    site = create_site(app)
+    lst = new_list(call, site, "Rader")
+    add_item(call, site, lst, {"Title": "a & b"})
+    add_item(call, site, lst, {"Title": "c"})
+    reply = call("POST", f"{site}/_api/Web/lists('{lst['Id']}')/GetListItemChangesSinceToken", {"query": {}})
+    assert reply.status == 200 and reply.body is None  # not JSON: the client hands back the bytes
+    xml = reply.raw.decode("utf-8")
+    assert xml.startswith("<GetListItemChangesSinceTokenResult>")
+    assert f'LastChangeToken="1;3;{lst["Id"]};' in xml
+    assert '<rs:data ItemCount="2">' in xml
+    assert 'ows_ID="1" ows_Title="a &amp; b"' in xml and 'ows_ID="2" ows_Title="c"' in xml
 
 
 def test_token_from_before_the_list_existed_and_recreated_list(app, call):

@@ -8,7 +8,7 @@ token, it changes no test. It
 - sets the ``OFFICE365_*`` settings variables to the emulator's URLs (``tests/settings.py``
   requires five of them; the secrets are dummies the emulator never sees),
 - replaces ``SPTestCase.setUpClass`` with one building
-  ``ClientContext(team_site_url).with_access_token(...)`` (reference section 17),
+  ``ClientContext(team_site_url).with_access_token(...)``,
 - writes each test's outcome to ``VEIVISER_UPSTREAM_REPORT`` (JSON lines) for the runner.
 
 Inputs (environment): ``VEIVISER_EMULATOR_URL`` (root site), ``VEIVISER_EMULATOR_TOKEN``,

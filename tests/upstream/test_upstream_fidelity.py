@@ -2,7 +2,8 @@
 
 Set ``VEIVISER_UPSTREAM_TESTS`` to an export of the client's ``tests/`` folder (e.g.
 ``git -C <mirror> archive <commit> tests | tar -x -C /tmp/o365-upstream``); without it this test
-is skipped. The subset is reference section 17's (see ``upstream_runner.SUBSET``); every selected
+is skipped. The subset is described in docs/emulator.md, "Upstream fidelity tests" (see
+``upstream_runner.SUBSET``); every selected
 test must pass.
 """
 
@@ -12,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from upstream_runner import SUBSET, run_upstream, select
+from tests.upstream.upstream_runner import SUBSET, run_upstream, select
 
 TESTS_DIR = os.environ.get("VEIVISER_UPSTREAM_TESTS", "")
 

@@ -26,10 +26,11 @@ from veiviser.emulator.server import EmulatorServer
 HERE = Path(__file__).resolve().parent
 TEAM_SITE = "/sites/project"
 
-# Reference section 17's subset (file order; tests within a file are order-dependent), grown with
-# the tests the emulator passes since it gained their endpoints (recycle bin restore, RenderAsHtml,
-# GetListUsingPath/getList/GetListByTitle with the Site Pages library, EnsureEventsList,
-# SystemUpdate, versions, comments, NameResource, defaultDocumentLibrary, SiteUserInfoList).
+# The client's list, field, list item, view, content type and change tests (file order; tests
+# within a file are order-dependent), grown with the tests the emulator passes since it gained
+# their endpoints (recycle bin restore, RenderAsHtml, GetListUsingPath/getList/GetListByTitle with
+# the Site Pages library, EnsureEventsList, SystemUpdate, versions, comments, NameResource,
+# defaultDocumentLibrary, SiteUserInfoList).
 # None = every test.
 # Left out: test_list 12 (currency list), 14 (metadata navigation), 15 (RenderListDataAsStream);
 # test_list_item 06 (WOPI), 12 (DLP policy tip), 16 (ratings).

@@ -1,12 +1,12 @@
 """The contract between the emulator's HTTP layer and its SharePoint object model.
 
 The HTTP layer (``server.py``, ``batch.py``, ``faults.py``, ...) turns each HTTP exchange, and each
-part of a ``$batch``, into an :class:`ApiRequest` and hands it to :class:`SharePointApp.handle`
-(``app.py``), which answers with an :class:`ApiResponse`. Authentication, form digests,
+part of a ``$batch``, into an :class:`ApiRequest` and hands it to the object model's
+``handle`` (:class:`veiviser.emulator.app.SharePointApp`), which answers with an :class:`ApiResponse`. Authentication, form digests,
 contextinfo, ``$batch``, latency, throttling and fault injection live in the HTTP layer; sites,
 webs, lists, fields, items, views, content types, users, hubs and change logs live in the app.
 
-Anything the app raises as :class:`SharePointError` becomes a SharePoint-shaped error response.
+Anything the app raises as :class:`RestError` becomes a SharePoint-shaped error response.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Headers(dict[str, str]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and super().__contains__(key.lower())
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
 
 
@@ -70,7 +70,7 @@ class ApiRequest:
         try:
             return json.loads(self.body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SharePointError(
+            raise RestError(
                 400,
                 "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
                 f"Invalid JSON. {exc}",
@@ -93,8 +93,10 @@ class ApiResponse:
         return cls(status, Headers(), b"")
 
 
-class SharePointError(Exception):
-    """An error SharePoint would answer with: HTTP status, ``"<hresult>, <.NET type>"``, message."""
+class RestError(Exception):
+    """An error the emulated REST API answers with: HTTP status, ``"<hresult>, <.NET type>"``,
+    message (see docs/emulator.md, "Errors"). Not the client's
+    :class:`veiviser.sharepoint.errors.SharePointError`, which is what a caller sees of it."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -119,7 +121,7 @@ class SiteLocation:
     web_id: str
 
 
-class SharePointApp(Protocol):
+class ObjectModel(Protocol):
     """What the HTTP layer needs from the object model."""
 
     def handle(self, request: ApiRequest) -> ApiResponse:
@@ -127,7 +129,7 @@ class SharePointApp(Protocol):
         ...
 
     def locate(self, host: str, path: str, scheme: str = "http") -> SiteLocation:
-        """The site and web for a request path; raises SharePointError(404) if there is none."""
+        """The site and web for a request path; raises RestError(404) if there is none."""
         ...
 
     def close(self) -> None: ...

@@ -4,7 +4,7 @@ SharePoint Online demands ``Authorization: Bearer <token>`` on every call and a 
 ``X-RequestDigest`` on every write. An invalid or expired digest is answered with 403 and
 exactly ``-2130575251, Microsoft.SharePoint.SPException``: office365-rest-python-client 3.3.0
 recovers (drops the digest, re-fetches, re-sends once) only on that code
-(shared/reference/sharepoint-rest-and-client.md, sections 8.2 and 14).
+(docs/emulator.md, "Authentication and form digests").
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from veiviser.emulator.api import ApiResponse, Headers, SharePointError, SiteLocation
+from veiviser.emulator.api import ApiResponse, Headers, RestError, SiteLocation
 
 DIGEST_TIMEOUT_S = 1800
 LIBRARY_VERSION = "16.0.25919.12007"
@@ -42,7 +42,7 @@ def bearer_ok(headers: Headers, token: str) -> bool:
 
 def unauthorized() -> ApiResponse:
     """The 401 SharePoint Online answers to a missing or rejected token."""
-    resp = SharePointError(
+    resp = RestError(
         401,
         "-2147024891, System.UnauthorizedAccessException",
         "Access denied. You do not have permission to perform this action or access this resource.",
@@ -53,9 +53,9 @@ def unauthorized() -> ApiResponse:
     return resp
 
 
-def invalid_digest() -> SharePointError:
+def invalid_digest() -> RestError:
     """The 403 for a write without a valid, unexpired form digest."""
-    return SharePointError(403, INVALID_DIGEST_CODE, INVALID_DIGEST_MESSAGE)
+    return RestError(403, INVALID_DIGEST_CODE, INVALID_DIGEST_MESSAGE)
 
 
 class DigestStore:

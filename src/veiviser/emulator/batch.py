@@ -1,12 +1,12 @@
 """``$batch``: parse the OData v3 multipart request dialect and write SPO's flat response.
 
-Request dialect (shared/reference/sharepoint-rest-and-client.md, section 7.1): a MIME header
+Request dialect (docs/emulator.md, "$batch"): a MIME header
 preamble may precede the first boundary; lines may end in bare LF; sub-request headers may be
 ``Name:value``; an extra blank line may precede the body; absolute URLs may carry raw UTF-8 and
 spaces (method = text before the first space, URL = text between the first and the last space);
 changesets are nested ``multipart/mixed`` parts, flattened here in order.
 
-Response (section 7.2): ``multipart/mixed; boundary=batchresponse_<guid>`` with **flat**
+Response: ``multipart/mixed; boundary=batchresponse_<guid>`` with **flat**
 ``application/http`` parts in request order, CRLF inside every part.
 """
 
@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import quote, unquote, urlsplit
 
-from veiviser.emulator.api import ApiResponse, Headers, SharePointError
+from veiviser.emulator.api import ApiResponse, Headers, RestError
 
 MAX_BATCH_OPERATIONS = 1000
 _BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))""", re.IGNORECASE)
 _QUERY_SAFE = "=&$%'(),/:;@!*+?~-._"
 
 
-def bad_batch(message: str) -> SharePointError:
+def bad_batch(message: str) -> RestError:
     """A SharePoint-shaped 400 for a malformed ``$batch`` request."""
-    return SharePointError(400, "-1, Microsoft.Data.OData.ODataException", message)
+    return RestError(400, "-1, Microsoft.Data.OData.ODataException", message)
 
 
 @dataclass
@@ -151,7 +151,7 @@ def parse_batch(
 ) -> list[BatchOperation]:
     """The operations of a ``$batch`` body in request order (changesets flattened).
 
-    Raises :class:`SharePointError` (400) with a message saying what is wrong.
+    Raises :class:`RestError` (400) with a message saying what is wrong.
     """
     boundary = boundary_of(content_type)
     if not boundary:

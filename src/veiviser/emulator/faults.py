@@ -2,7 +2,7 @@
 
 ``server.faults`` holds the latency/jitter, the random-failure rate (seeded RNG) and a list of
 :class:`FaultRule` (regex on the path, method, body fragment, status, body, delay, count, nth
-call). Facts on what SPO sends are in shared/reference/sharepoint-rest-and-client.md, section 15.
+call). What SPO sends, and what the emulator can imitate, is in docs/emulator.md, "Fault injection".
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from veiviser.emulator.api import ApiResponse, Headers, SharePointError
+from veiviser.emulator.api import ApiResponse, Headers, RestError
 
 _DEFAULT_BODIES = {
     429: (
@@ -45,7 +45,7 @@ def fault_response(status: int, retry_after: int | None = None, body: Any = None
         code, message = _DEFAULT_BODIES.get(
             status, ("-1, Microsoft.SharePoint.SPException", "Injected fault.")
         )
-        resp = SharePointError(status, code, message).to_response()
+        resp = RestError(status, code, message).to_response()
     if retry_after is not None:
         resp.headers["Retry-After"] = str(retry_after)
     return resp

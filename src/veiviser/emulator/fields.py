@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC
 from typing import Any
 
-from .api import SharePointError
+from .api import RestError
 from .naming import entity_property_name, field_internal_name
 from .odata import normalize_datetime
 
@@ -136,7 +136,7 @@ def new_field(
 ) -> dict[str, Any]:
     """A field dict with the properties SP.Field* carries."""
     if type_as_string not in TYPES:
-        raise SharePointError(400, ARGUMENT, f"Field type '{type_as_string}' is not supported.")
+        raise RestError(400, ARGUMENT, f"Field type '{type_as_string}' is not supported.")
     name = internal_name or field_internal_name(title)
     fid = props.pop("Id", None) or str(uuid.uuid4())
     field: dict[str, Any] = {
@@ -225,7 +225,7 @@ def _num(text: str | None) -> float | None:
     try:
         return float(text)
     except ValueError as exc:
-        raise SharePointError(400, ARGUMENT, f"Invalid number '{text}' in field schema.") from exc
+        raise RestError(400, ARGUMENT, f"Invalid number '{text}' in field schema.") from exc
 
 
 def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -233,11 +233,11 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
-        raise SharePointError(
+        raise RestError(
             400, "-2146232832, Microsoft.SharePoint.SPException", f"Field schema XML is not valid: {exc}"
         ) from exc
     if root.tag != "Field":
-        raise SharePointError(
+        raise RestError(
             400,
             "-2146232832, Microsoft.SharePoint.SPException",
             "Field schema XML must have a <Field> root element.",
@@ -249,7 +249,7 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
     if ftype == "User" and _bool(a.get("Mult")):
         ftype = "UserMulti"
     if ftype not in TYPES:
-        raise SharePointError(
+        raise RestError(
             400,
             "-2146232832, Microsoft.SharePoint.SPException",
             f"Field type '{ftype}' is not supported by the emulator.",
@@ -307,12 +307,12 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
             props["ReadOnlyField"] = True
     if ftype.startswith("Taxonomy"):
         for prop in root.iter("Property"):
-            key, value = prop.findtext("Name"), prop.findtext("Value")
-            if key == "TermSetId" and value:
+            prop_name, value = prop.findtext("Name"), prop.findtext("Value")
+            if prop_name == "TermSetId" and value:
                 props["TermSetId"] = value.strip("{}").lower()
-            elif key == "SspId" and value:
+            elif prop_name == "SspId" and value:
                 props["SspId"] = value.strip("{}").lower()
-            elif key == "TextField" and value:
+            elif prop_name == "TextField" and value:
                 props["TextField"] = value.strip("{}").lower()
     field = new_field(ftype, title, name, **props)
     return field, a
@@ -346,14 +346,14 @@ def compile_formula(formula: str) -> ast.Expression:
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise SharePointError(
+        raise RestError(
             400,
             "-2130575245, Microsoft.SharePoint.SPException",
             f"The formula contains a syntax error or is not supported: {formula}",
         ) from exc
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED_NODES):
-            raise SharePointError(
+            raise RestError(
                 400,
                 "-2130575245, Microsoft.SharePoint.SPException",
                 f"The formula contains a syntax error or is not supported: {formula}",
@@ -405,8 +405,8 @@ def evaluate_formula(formula: str, values: dict[str, Any]) -> Any:
 # --------------------------------------------------------------------------- values
 
 
-def _fail(code: str, message: str, status: int = 400) -> SharePointError:
-    return SharePointError(status, code, message)
+def _fail(code: str, message: str, status: int = 400) -> RestError:
+    return RestError(status, code, message)
 
 
 def _edm(field: dict[str, Any]) -> str:
@@ -574,12 +574,12 @@ def convert(field: dict[str, Any], value: Any, key: str) -> Any:
         values = _results(field, value, key)
         if values is None:
             return None
-        out = []
+        terms: list[dict[str, str]] = []
         for v in values:
             if not isinstance(v, dict) or "TermGuid" not in v:
                 raise _fail(BAD_QUERY, f"Property '{key}' expects SP.Taxonomy.TaxonomyFieldValue entries.")
-            out.append({"Label": str(v.get("Label") or ""), "TermGuid": str(v["TermGuid"]).lower()})
-        return out
+            terms.append({"Label": str(v.get("Label") or ""), "TermGuid": str(v["TermGuid"]).lower()})
+        return terms
     raise _fail(BAD_QUERY, f"The property '{key}' is read-only and cannot be set.")
 
 

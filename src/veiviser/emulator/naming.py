@@ -1,6 +1,6 @@
 """How SharePoint derives URLs, entity type names and internal names from titles.
 
-See shared/reference/sharepoint-rest-and-client.md section 6 (traps T6/T7): every character outside
+See docs/emulator.md, "List URLs and entity type names" and "Internal names": every character outside
 ``[A-Za-z0-9]`` becomes ``_xHHHH_`` (lower-case hex of the UTF-16 code unit) in entity names;
 field internal names keep ``_`` and are cut to 32 characters (even through an escape).
 """

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .api import SharePointError
+from .api import RestError
 
 _BAD_QUERY = "-1, Microsoft.SharePoint.Client.InvalidClientQueryException"
 
 
-def bad_query(message: str) -> SharePointError:
-    return SharePointError(400, _BAD_QUERY, message)
+def bad_query(message: str) -> RestError:
+    return RestError(400, _BAD_QUERY, message)
 
 
 @dataclass
@@ -332,20 +332,20 @@ def evaluate(node: Any, resolve: Callable[[str], Any]) -> Any:
 def _compare(op: str, left: Any, right: Any) -> bool:
     if op == "eq":
         left, right = _coerce(left, right)
-        return left == right
+        return bool(left == right)
     if op == "ne":
         left, right = _coerce(left, right)
-        return left != right
+        return bool(left != right)
     if left is None or right is None:
         return False
     left, right = _coerce(left, right)
     try:
         if op == "gt":
-            return left > right
+            return bool(left > right)
         if op == "ge":
-            return left >= right
+            return bool(left >= right)
         if op == "lt":
-            return left < right
-        return left <= right
+            return bool(left < right)
+        return bool(left <= right)
     except TypeError:
         return False

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .api import SharePointError
+from .api import RestError
 
 
 @dataclass
@@ -22,8 +22,8 @@ class Segment:
         return self.name.lower()
 
 
-def _bad(path: str) -> SharePointError:
-    return SharePointError(
+def _bad(path: str) -> RestError:
+    return RestError(
         400,
         "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
         f"The expression '{path}' is not valid.",

@@ -13,7 +13,8 @@ import threading
 from collections import Counter, deque
 from dataclasses import dataclass
 
-KINDS = ("request", "batch", "batch-part")
+# What one log entry records: a plain request, a whole $batch, or one part of a $batch.
+ENTRY_KINDS = ("request", "batch", "batch-part")
 
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _QUOTED_GUID = re.compile(rf"(?:guid)?'{_GUID}'", re.IGNORECASE)
@@ -111,7 +112,7 @@ class RequestLog:
 
     def totals(self) -> dict[str, int]:
         """``{"request": n, "batch": n, "batch-part": n, "http": requests + batches}``."""
-        out = dict.fromkeys(KINDS, 0)
+        out = dict.fromkeys(ENTRY_KINDS, 0)
         with self._lock:
             for (k, _m, _e), n in self._counts.items():
                 out[k] = out.get(k, 0) + n

@@ -2,8 +2,7 @@
 
 :class:`EmulatorServer` runs in-process on a free port (threaded, keep-alive) and hands every
 REST call, and every part of a ``$batch``, to :class:`veiviser.emulator.app.SharePointApp` as an
-:class:`~veiviser.emulator.api.ApiRequest`. Wire formats follow
-shared/reference/sharepoint-rest-and-client.md (sections 2–4, 7, 8, 14–16).
+:class:`~veiviser.emulator.api.ApiRequest`. The wire formats are described in docs/emulator.md.
 
     with EmulatorServer() as server:
         ctx = ClientContext(server.url + "/sites/demo").with_access_token(server.access_token)
@@ -29,10 +28,11 @@ from veiviser.emulator.api import (
     ApiRequest,
     ApiResponse,
     Headers,
-    SharePointApp,
-    SharePointError,
+    ObjectModel,
+    RestError,
     SiteLocation,
 )
+from veiviser.emulator.app import SharePointApp
 from veiviser.emulator.auth import (
     DIGEST_TIMEOUT_S,
     DigestStore,
@@ -50,7 +50,7 @@ from veiviser.errors import VeiviserError
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1_048_576  # SPO request body limit (reference section 16.3)
+MAX_BODY_BYTES = 1_048_576  # SPO request body limit (docs/emulator.md, "Throttling and limits")
 _DISCARD_LIMIT = 64 * 1024 * 1024  # above this an oversized body is not even read
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
@@ -64,7 +64,7 @@ def _http_date() -> str:
     now = int(time.time())
     if _date_cache[0] != now:
         _date_cache[:] = [now, formatdate(now, usegmt=True)]
-    return _date_cache[1]
+    return str(_date_cache[1])
 
 
 class EmulatorError(VeiviserError):
@@ -81,7 +81,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _internal_error() -> ApiResponse:
-    return SharePointError(
+    return RestError(
         500,
         "-2146233088, System.InvalidOperationException",
         "An unexpected error occurred in the emulator; the request was not completed.",
@@ -118,7 +118,7 @@ class EmulatorServer:
         allow_remote: bool = False,
         seed: int | None = 0,
         *,
-        app: SharePointApp | None = None,
+        app: ObjectModel | None = None,
         throttle_window_s: float = 60.0,
         digest_timeout_s: int = DIGEST_TIMEOUT_S,
         max_body_bytes: int = MAX_BODY_BYTES,
@@ -160,16 +160,9 @@ class EmulatorServer:
     # --- lifecycle ------------------------------------------------------------------------------
 
     @property
-    def app(self) -> SharePointApp:
+    def app(self) -> ObjectModel:
         if self._app is None:
-            try:
-                from veiviser.emulator.app import SharePointApp as _App
-            except ImportError as exc:
-                raise EmulatorError(
-                    "The emulator's object model (veiviser.emulator.app) is not available.",
-                    hint="Reinstall veiviser; the emulator needs its app module.",
-                ) from exc
-            self._app = _App(self.data)
+            self._app = SharePointApp(self.data)
         return self._app
 
     @property
@@ -272,7 +265,7 @@ class EmulatorServer:
             resp = self._top(
                 effective, scheme, host, path, lowered, query, headers, body, too_large, is_batch
             )
-        except SharePointError as exc:
+        except RestError as exc:
             resp = exc.to_response()
         except Exception:
             log.exception("emulator: unhandled error on %s %s", method, path)
@@ -297,7 +290,7 @@ class EmulatorServer:
         if not bearer_ok(headers, self.token):
             return unauthorized()
         if too_large:
-            raise SharePointError(
+            raise RestError(
                 413,
                 "-2130575339, Microsoft.SharePoint.SPException",
                 f"The request message is too big. A maximum of {self.max_body_bytes} bytes is allowed.",
@@ -321,7 +314,7 @@ class EmulatorServer:
                 raise invalid_digest()
             if is_batch:
                 if method != "POST":
-                    raise SharePointError(
+                    raise RestError(
                         405,
                         "-1, Microsoft.SharePoint.Client.ClientServiceException",
                         "$batch accepts POST only.",
@@ -347,7 +340,7 @@ class EmulatorServer:
             method = override.strip().upper()
         try:
             resp = self._run_part(op, method, envelope, auth)
-        except SharePointError as exc:
+        except RestError as exc:
             resp = exc.to_response()
         except Exception:
             log.exception("emulator: unhandled error in $batch part %s %s", method, op.path)
@@ -359,14 +352,14 @@ class EmulatorServer:
     def _run_part(self, op: BatchOperation, method: str, envelope: SiteLocation, auth: str) -> ApiResponse:
         lowered = op.path.lower().rstrip("/")
         if lowered.endswith(("/_api/$batch", "/_api/contextinfo")):
-            raise SharePointError(
+            raise RestError(
                 400,
                 "-1, Microsoft.Data.OData.ODataException",
                 f"$batch operation {op.index + 1}: {op.path} cannot be used inside a $batch.",
             )
         location = self.app.locate(op.host, op.path, op.scheme)
         if location.site_url.rstrip("/").lower() != envelope.site_url.rstrip("/").lower():
-            raise SharePointError(
+            raise RestError(
                 400,
                 "-1, System.InvalidOperationException",
                 f"$batch operation {op.index + 1} targets {location.site_url}, but all operations in a batch "
@@ -527,7 +520,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Malformed HTTP gets a SharePoint-shaped error too (never an HTML page)."""
         self.close_connection = True
         text = message or HTTPStatus(code).phrase
-        resp = SharePointError(
+        resp = RestError(
             code,
             "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
             f"Malformed HTTP request: {text}.",
@@ -594,7 +587,7 @@ class _Handler(BaseHTTPRequestHandler):
             scheme, host, raw_path, query = parts.scheme.lower(), parts.netloc, parts.path or "/", parts.query
         else:
             scheme = "http"
-            host = self.headers.get("Host") or f"{self.server.server_address[0]}:{emulator.port}"
+            host = self.headers.get("Host") or f"{self.server.server_address[0]!s}:{emulator.port}"
             raw_path, _, query = target.partition("?")
         read = self._read_body()
         if read is None:

@@ -11,7 +11,8 @@ import json
 import sqlite3
 from typing import Any
 
-KINDS = ("site", "list", "field", "ctype", "view", "user", "recycle")
+# The kinds of object the store keeps (rows of the `objects` table, cached in memory by kind).
+OBJECT_KINDS = ("site", "list", "field", "ctype", "view", "user", "recycle")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -38,8 +39,8 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
-        self.objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
-        self.children: dict[str, dict[str, dict[str, dict[str, Any]]]] = {k: {} for k in KINDS}
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in OBJECT_KINDS}
+        self.children: dict[str, dict[str, dict[str, dict[str, Any]]]] = {k: {} for k in OBJECT_KINDS}
         self._items: dict[str, dict[int, dict[str, Any]]] = {}
         self._in_tx = False
         self._wrote = False  # whether the open transaction wrote anything
@@ -48,8 +49,8 @@ class Store:
 
     def _load_objects(self) -> None:
         self.site_generation += 1
-        self.objects = {k: {} for k in KINDS}
-        self.children = {k: {} for k in KINDS}
+        self.objects = {k: {} for k in OBJECT_KINDS}
+        self.children = {k: {} for k in OBJECT_KINDS}
         for kind, oid, parent, data in self.db.execute(
             "SELECT kind, id, parent, data FROM objects ORDER BY rowid"
         ):
@@ -180,7 +181,9 @@ class Store:
         row = self.db.execute("SELECT MAX(no) FROM changes").fetchone()
         return int(row[0] or 0)
 
-    def changes(self, column: str, value: str, after: int, until: int | None, limit: int) -> list[tuple]:
+    def changes(
+        self, column: str, value: str, after: int, until: int | None, limit: int
+    ) -> list[tuple[Any, ...]]:
         assert column in ("site_id", "list_id", "web_id")
         sql = f"SELECT no, site_id, web_id, list_id, item_id, change_type, ticks, object, extra FROM changes WHERE {column}=? AND no>?"
         args: list[Any] = [value, after]

@@ -1,6 +1,6 @@
 """A resource-unit (RU) meter like SharePoint Online's per-app one-minute budget.
 
-Facts (shared/reference/sharepoint-rest-and-client.md, section 16): RU are counted per app in a
+Facts (docs/emulator.md, "Throttling and limits"): RU are counted per app in a
 window (1 250 RU/min for ≤ 1 000 licences; configurable here); ``RateLimit-Limit``,
 ``RateLimit-Remaining`` and ``RateLimit-Reset`` appear once ≥ 80 % is used; when the budget is
 exhausted the answer is 429 with ``Retry-After`` (seconds). A client that comes back before that

@@ -1,21 +1,18 @@
-"""Fixtures for the object-model tests: the real SharePointApp, direct calls and real-client contexts.
-
-Import them explicitly in ``test_model_*.py``: ``from fixtures_model import model_server, site, call``.
+"""Helpers for the object-model tests: direct calls to the real SharePointApp, site creation and
+real-client contexts. The fixtures built on them (``app``, ``call``, ``site``, ``ctx``) are in
+``tests/emulator/conftest.py``.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from office365.sharepoint.client_context import ClientContext
 
-from veiviser.emulator.api import ApiRequest, Headers
-from veiviser.emulator.app import SharePointApp
+from veiviser.emulator.api import ApiRequest, Headers, ObjectModel
 from veiviser.emulator.server import EmulatorServer
 
 HOST = "127.0.0.1:5999"
@@ -41,7 +38,7 @@ class Reply:
 
 
 def call_app(
-    app: SharePointApp, method: str, path: str, body: Any = None, query: str = "", host: str = HOST
+    app: ObjectModel, method: str, path: str, body: Any = None, query: str = "", host: str = HOST
 ) -> Reply:
     """One REST call through ``app.handle`` (JSON body encoded like the client does)."""
     raw = json.dumps(body).encode() if body is not None else b""
@@ -56,7 +53,7 @@ def call_app(
 
 
 def create_site(
-    app: SharePointApp, alias: str | None = None, lcid: int = 1044, template: str = "STS#3", host: str = HOST
+    app: ObjectModel, alias: str | None = None, lcid: int = 1044, template: str = "STS#3", host: str = HOST
 ) -> str:
     """Create ``/sites/<alias>`` through spSiteManager/Create; returns its server-relative path."""
     alias = alias or "t" + uuid.uuid4().hex[:10]
@@ -80,44 +77,6 @@ def create_site(
     return f"/sites/{alias}"
 
 
-@pytest.fixture
-def app() -> Iterator[SharePointApp]:
-    """A fresh in-memory object model."""
-    model = SharePointApp()
-    yield model
-    model.close()
-
-
-@pytest.fixture
-def call(app: SharePointApp) -> Callable[..., Reply]:
-    """``call(method, path, body=None, query="")`` against the fresh ``app``."""
-
-    def _call(method: str, path: str, body: Any = None, query: str = "") -> Reply:
-        return call_app(app, method, path, body, query)
-
-    return _call
-
-
-@pytest.fixture(scope="module")
-def model_server() -> Iterator[EmulatorServer]:
-    """A running emulator over the real object model (in memory), shared by one test module."""
-    with EmulatorServer() as server:
-        yield server
-
-
-@pytest.fixture
-def site(model_server: EmulatorServer) -> str:
-    """A new, empty team site on ``model_server``; returns its absolute URL."""
-    host = model_server.url.split("://", 1)[1]
-    path = create_site(model_server.app, host=host)  # type: ignore[arg-type]
-    return model_server.url + path
-
-
 def client(server: EmulatorServer, url: str) -> ClientContext:
     """A real office365 ClientContext for ``url`` on ``server``."""
     return ClientContext(url).with_access_token(server.access_token).with_transport(timeout=(10, 60))
-
-
-@pytest.fixture
-def ctx(model_server: EmulatorServer, site: str) -> ClientContext:
-    return client(model_server, site)
