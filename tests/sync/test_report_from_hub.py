@@ -4,27 +4,18 @@ the dataset builder (register, people, ratings, history); sites joined to the hu
 from __future__ import annotations
 
 import pandas as pd
-import pytest
-
-pytest.importorskip("veiviser.emulator.app")
-
 from click.testing import CliRunner
-from fixtures import add_items, make_hub, make_project, settings
-from test_sync_runs import _env, seed
+from tests.support.emulator import connection_settings
+from tests.support.sync import add_items, cli_env, make_hub, make_project, seed
 
 from veiviser.cli import main
-from veiviser.emulator.server import EmulatorServer
 from veiviser.sharepoint.sites import ensure_user
 from veiviser.sync.dataset import load_dataset
-from veiviser.sync.engine import EXIT_LOCK_HELD, EXIT_OK, SyncOptions, sync_portfolio
 from veiviser.sync.kinds import RISK_CT_PREFIX
-from veiviser.sync.store import StateStore
-
-
-@pytest.fixture
-def server():
-    with EmulatorServer() as srv:
-        yield srv
+from veiviser.sync.options import SyncOptions
+from veiviser.sync.report import EXIT_LOCK_HELD, EXIT_OK
+from veiviser.sync.run import sync_portfolio
+from veiviser.sync.state import StateStore
 
 
 def test_report_command_on_a_synced_hub(server, tmp_path):
@@ -34,7 +25,7 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
     state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     prov = Provisioner(
         f"{server.url}/sites/portefolje",
-        settings=settings(server, ru_per_minute=1e9),
+        settings=connection_settings(server, ru_per_minute=1e9),
         owner="admin@kommune.no",
         wait_timeout=30,
         wait_interval=0.02,
@@ -85,14 +76,14 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
         )
     )
     runner = CliRunner()
-    result = runner.invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=_env(server))
+    result = runner.invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=cli_env(server))
     assert result.exit_code == EXIT_OK, result.output
 
     out = tmp_path / "rapport"
     result = runner.invoke(
         main,
         ["report", "--hub", hub.url, "--state", state_url, "--out", str(out), "--since", "2020-01-01"],
-        env=_env(server),
+        env=cli_env(server),
     )
     assert result.exit_code == 0, result.output
     html = (out / "portefoljerapport.html").read_text(encoding="utf-8")
@@ -110,7 +101,7 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
         ["report", "--out", str(out)],
         ["report", "--hub", hub.url, "--dataset", str(out), "--out", str(out)],
     ):
-        bad = runner.invoke(main, args, env=_env(server))
+        bad = runner.invoke(main, args, env=cli_env(server))
         assert bad.exit_code == 2 and "exactly one of --hub" in bad.output and "Traceback" not in bad.output
     missing = runner.invoke(
         main,
@@ -123,7 +114,7 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
             "--out",
             str(tmp_path / "x"),
         ],
-        env=_env(server),
+        env=cli_env(server),
     )
     assert missing.exit_code != 0 and "finnesikke" in missing.output and "Traceback" not in missing.output
 
@@ -145,7 +136,7 @@ def test_load_dataset_projects_people_ratings_and_joined_sites(server, tmp_path)
     )
     with StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}") as store:
         report = sync_portfolio(
-            hub.url, settings=settings(server), state=store, options=SyncOptions(workers=2)
+            hub.url, settings=connection_settings(server), state=store, options=SyncOptions(workers=2)
         )
         assert report.exit_code == EXIT_OK, report.to_dict()
         assert [s.url for s in report.joined_unregistered] == [loose.url], report.notes
@@ -157,7 +148,7 @@ def test_load_dataset_projects_people_ratings_and_joined_sites(server, tmp_path)
         titles = sorted(r["Title"] for r in hub.iter_items("Prosjekter", select=["Title"]))
         assert titles == ["Bare tilknyttet", "Registrert"]
         again = sync_portfolio(
-            hub.url, settings=settings(server), state=store, options=SyncOptions(workers=2)
+            hub.url, settings=connection_settings(server), state=store, options=SyncOptions(workers=2)
         )
         assert again.exit_code == EXIT_OK and again.joined_unregistered == []
 
@@ -181,7 +172,7 @@ def test_cli_exit_code_when_another_run_holds_the_lock(server, tmp_path):
     state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     with StateStore(state_url) as store, store.acquire_lock(owner="nattjobb:1"):
         result = CliRunner().invoke(
-            main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=_env(server)
+            main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=cli_env(server)
         )
     assert result.exit_code == EXIT_LOCK_HELD == 75, result.output
     assert "nattjobb:1" in result.output and "Traceback" not in result.output

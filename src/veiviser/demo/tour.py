@@ -198,8 +198,9 @@ def run_demo(
     from veiviser.provisioning.engine import ProjectRequest, Provisioner
     from veiviser.sharepoint import RateLimiter
     from veiviser.sync.dataset import load_dataset
-    from veiviser.sync.engine import SyncOptions, sync_portfolio
-    from veiviser.sync.store import StateStore
+    from veiviser.sync.options import SyncOptions
+    from veiviser.sync.run import sync_portfolio
+    from veiviser.sync.state import StateStore
 
     started = time.perf_counter()
     out = _check_out_dir(Path(out_dir))

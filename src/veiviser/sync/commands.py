@@ -8,8 +8,10 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from veiviser.sync.engine import SiteOutcome, SyncOptions, SyncReport, sync_portfolio
-from veiviser.sync.store import StateStore
+from veiviser.sync.options import SyncOptions
+from veiviser.sync.report import SiteOutcome, SyncReport
+from veiviser.sync.run import sync_portfolio
+from veiviser.sync.state import StateStore
 
 
 class JsonLogFormatter(logging.Formatter):

@@ -1,4 +1,12 @@
-"""Test helpers for the sync: exact source/central comparison, a Retry-After watch, a seeded killer."""
+"""Helpers for the sync tests: sites built on the gateway, exact source/central comparison, a
+Retry-After watch and a seeded killer.
+
+Most tests provision with the real :class:`~veiviser.provisioning.engine.Provisioner` (the shared
+``provisioned_hub`` fixture). The site builders here make what the provisioner deliberately never
+makes: project sites with some fields left out, Prosjektportalen 365-style sites, sites joined to
+the hub but missing from the register. Lists are created through the gateway with their fields as
+SchemaXml (lookups after their targets).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +17,173 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support.emulator import OWNER, connection_settings
 from veiviser.emulator.server import EmulatorServer
-from veiviser.sharepoint import SiteClient
-from veiviser.sharepoint.sites import site_info
+from veiviser.schemas.template import Template
+from veiviser.schemas.template_loader import load_bundle
+from veiviser.sharepoint import RateLimiter, SiteClient, connect
+from veiviser.sharepoint.sites import (
+    create_site,
+    join_hub,
+    register_hub,
+    site_info,
+    site_status,
+    wait_until_ready,
+)
 from veiviser.sync.kinds import KINDS
-from veiviser.sync.store import StateStore
+from veiviser.sync.options import SyncOptions
+from veiviser.sync.report import SyncReport
+from veiviser.sync.run import sync_portfolio
+from veiviser.sync.state import StateStore
+
+HUB_LISTS = (
+    "projects",
+    "portfolio_risks",
+    "portfolio_stakeholders",
+    "portfolio_benefits",
+    "portfolio_indicators",
+    "portfolio_measurements",
+)
+PROJECT_LISTS = ("risks", "stakeholders", "benefits", "indicators", "measurements", "properties")
+
+
+def client(server: EmulatorServer, url: str) -> SiteClient:
+    return connect(url, connection_settings(server), limiter=RateLimiter(1e9, 1))
+
+
+def make_site(server: EmulatorServer, alias: str) -> SiteClient:
+    root = client(server, server.url)
+    url = f"{server.url}/sites/{alias}"
+    if not site_status(root, url).ready:
+        create_site(root, alias, alias, OWNER)
+        wait_until_ready(root, url, timeout=30, interval=0.05)
+    return client(server, url)
+
+
+def apply_lists(
+    site: SiteClient, template: Template, keys: tuple[str, ...], *, skip_fields: set[str] = frozenset()
+) -> dict[str, str]:
+    """Create the template's lists ``keys`` with their fields; returns list key -> list id."""
+    ids: dict[str, str] = {}
+    for key in keys:
+        ldef = template.get_list(key)
+        leaf = ldef.url.split("/")[-1]
+        d = site.call(
+            "POST",
+            "Web/lists",
+            {"Title": leaf, "BaseTemplate": 100, "Description": "", "__metadata": {"type": "SP.List"}},
+        )
+        ids[key] = str(d["Id"])
+        if leaf != ldef.title:
+            site.call(
+                "MERGE",
+                f"Web/lists(guid'{ids[key]}')",
+                {"Title": ldef.title, "__metadata": {"type": "SP.List"}},
+            )
+    for key in keys:
+        ldef = template.get_list(key)
+        for fdef in ldef.fields:
+            if fdef.name in skip_fields:
+                continue
+            if fdef.lookup_list and fdef.lookup_list not in ids:
+                continue
+            xml = ldef.schema_xml(fdef.name, list_ids=ids)
+            site.call(
+                "POST",
+                f"Web/lists(guid'{ids[key]}')/Fields/CreateFieldAsXml",
+                {
+                    "parameters": {
+                        "SchemaXml": xml,
+                        "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"},
+                    }
+                },
+            )
+    return ids
+
+
+def make_hub(server: EmulatorServer, alias: str = "portefolje") -> tuple[SiteClient, str]:
+    hub = make_site(server, alias)
+    hub_id = register_hub(hub)
+    apply_lists(hub, load_bundle().hub, HUB_LISTS)
+    return hub, hub_id
+
+
+def make_project(
+    server: EmulatorServer,
+    hub: SiteClient,
+    hub_id: str,
+    alias: str,
+    *,
+    title: str | None = None,
+    phase: str = "Konsept",
+    skip_fields: set[str] = frozenset(),
+    register: bool = True,
+) -> SiteClient:
+    """A project site with the source lists, joined to the hub and registered in Prosjekter."""
+    site = make_site(server, alias)
+    join_hub(site, hub_id)
+    apply_lists(site, load_bundle().project, PROJECT_LISTS, skip_fields=skip_fields)
+    props = {"Title": title or alias, "GtProjectPhase": phase}
+    assert all(r.ok for r in site.create_items("Prosjektegenskaper", [props]))
+    if register:
+        assert all(
+            r.ok for r in hub.create_items("Prosjekter", [{"Title": title or alias, "GtSiteUrl": site.url}])
+        )
+    return site
+
+
+def add_items(site: SiteClient, title: str, rows: list[dict[str, Any]]) -> list[int]:
+    results = site.create_items(title, rows)
+    assert all(r.ok for r in results), [str(r.error) for r in results if not r.ok]
+    return [int(r.value["Id"]) for r in results]
+
+
+def run_sync(server: EmulatorServer, hub: SiteClient, store: StateStore, **opts: Any) -> SyncReport:
+    """One sync run of ``hub`` on ``server`` with :class:`SyncOptions` ``opts``."""
+    return sync_portfolio(
+        hub.url, settings=connection_settings(server), state=store, options=SyncOptions(**opts)
+    )
+
+
+def seed(site: SiteClient, n: int = 3, tag: str = "") -> None:
+    """A few rows in every source list, the lookups chained (benefit ← indicator ← measurements)."""
+    add_items(
+        site,
+        "Usikkerhet",
+        [{"Title": f"R{tag}{i}", "GtRiskProbability": i % 6, "GtRiskConsequence": 2} for i in range(n)],
+    )
+    add_items(site, "Interessentregister", [{"Title": f"S{tag}{i}"} for i in range(n)])
+    b = add_items(
+        site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": f"B{tag}1"}, {"Title": f"B{tag}2"}]
+    )
+    i = add_items(
+        site,
+        "Måleindikatorer",
+        [{"Title": f"I{tag}1", "GtStartValue": 1, "GtDesiredValue": 9, "GtGainLookupId": b[0]}],
+    )
+    add_items(
+        site,
+        "Gevinstoppfølging",
+        [
+            {"Title": f"M{tag}{k}", "GtMeasurementValue": k, "GtMeasureIndicatorLookupId": i[0]}
+            for k in range(2)
+        ],
+    )
+
+
+def cli_env(server: EmulatorServer) -> dict[str, str]:
+    """Environment for the CLI against ``server``."""
+    return {
+        "VEIVISER_AUTH": "token",
+        "VEIVISER_ACCESS_TOKEN": server.token,
+        "VEIVISER_ORG": "Testkommune",
+        "VEIVISER_ADMIN_URL": server.url,
+        "VEIVISER_RETRY_MAX_TOTAL_SECONDS": "20",
+    }
+
+
+# --- checks, watches and kills ------------------------------------------------------------
+
 
 CENTRAL = {
     "risks": "Porteføljeusikkerhet",
