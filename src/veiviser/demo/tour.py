@@ -383,7 +383,7 @@ def summary_lines(result: DemoResult) -> list[str]:
     """What to open and how to go on with a real tenant (printed by ``veiviser demo``)."""
     first, second = [*result.syncs, {}, {}][:2]
 
-    def sync_line(n: int, run: dict) -> str:
+    def sync_line(n: int, run: dict[str, Any]) -> str:
         t = run.get("totals", {})
         return (
             f"  Sync {n}: {t.get('created', 0)} new, {t.get('updated', 0)} changed, {t.get('deleted', 0)} deleted, "

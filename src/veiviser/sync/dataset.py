@@ -123,7 +123,11 @@ def _load(
         history=store.versions_frame(),
         title=title,
         source=client.url,
-        **frames,
+        risks=frames["risks"],
+        stakeholders=frames["stakeholders"],
+        benefits=frames["benefits"],
+        indicators=frames["indicators"],
+        measurements=frames["measurements"],
     )
 
 

@@ -170,7 +170,7 @@ def read_rest(site: SiteClient, site_url: str, states: dict[str, ListState], opt
                 raise site_error(res, site_url, f"read changed items of {states[name].title!r}")
             for raw in res.value if isinstance(res.value, list) else []:
                 item = normalise_item(raw)
-                fetched.setdefault(name, {})[int(item.get("ID") or item.get("Id"))] = item
+                fetched.setdefault(name, {})[int(item.get("ID") or item["Id"])] = item
     for name, st in states.items():
         if st.full:
             if st.items is None:  # list re-created: its token is void, read it all

@@ -450,6 +450,6 @@ def _token_from_row(row: Any) -> TokenRecord:
         list_name=row.list_name,
         list_id=row.list_id,
         token=row.token,
-        issued_at=from_db(row.issued_at),  # type: ignore[arg-type]
+        issued_at=from_db(row.issued_at),
         site_url=row.site_url or "",
     )

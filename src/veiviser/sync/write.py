@@ -156,7 +156,8 @@ def apply_actions(
             name, key = action.kind, action.key
             if res.ok:
                 if isinstance(action, Create):
-                    new_id = int((res.value or {}).get("Id") or (res.value or {}).get("ID"))
+                    created = res.value or {}
+                    new_id = int(created.get("Id") or created["ID"])
                     mapped.setdefault(name, []).append((key, site_id, new_id, action.digest))
                     counts["created"] += 1
                 elif isinstance(action, Update):
