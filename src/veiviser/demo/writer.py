@@ -221,5 +221,7 @@ def write_hub_ratings(
                     }
                 )
     if rows:
-        _check(hub.create_items(RATINGS_LIST, rows), hub.url, RATINGS_LIST, [str(r["GtRatingKey"]) for r in rows])
+        _check(
+            hub.create_items(RATINGS_LIST, rows), hub.url, RATINGS_LIST, [str(r["GtRatingKey"]) for r in rows]
+        )
     return {"itposmo": len(updates), "priority_ratings": len(rows)}

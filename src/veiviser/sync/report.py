@@ -55,16 +55,9 @@ class SiteOutcome:
     finished_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "url": self.url,
-            "status": self.status,
-            "source": self.source,
-            "site_id": self.site_id,
-            "title": self.title,
-            "error": self.error,
-            "counts": self.counts,
-            "findings": len(self.findings),
-        }
+        """The outcome for the JSON report (findings as a count; the report lists them once)."""
+        plain = ("url", "status", "source", "site_id", "title", "error", "counts")
+        return {**{name: getattr(self, name) for name in plain}, "findings": len(self.findings)}
 
 
 @dataclass

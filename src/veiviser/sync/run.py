@@ -148,22 +148,10 @@ class _ResultWriter:
         self.flushed = time.monotonic()
 
     def add(self, o: SiteOutcome) -> None:
-        self.pending.append(
-            (
-                SiteRunResult(
-                    site_url=o.url,
-                    status=o.status,
-                    site_id=o.site_id,
-                    title=o.title,
-                    error=o.error,
-                    counts=o.counts,
-                    requests=o.requests,
-                    started_at=o.started_at,
-                    finished_at=o.finished_at,
-                ),
-                list(o.findings),
-            )
+        result = SiteRunResult(
+            o.url, o.status, o.site_id, o.title, o.error, o.counts, o.requests, o.started_at, o.finished_at
         )
+        self.pending.append((result, list(o.findings)))
         if len(self.pending) >= self.every or time.monotonic() - self.flushed >= self.seconds:
             self.flush()
 

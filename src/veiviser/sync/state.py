@@ -331,17 +331,17 @@ class StateStore(RunLocks, History):
             return None
         return next(r for r in self.runs(limit=10_000) if r["id"] == run_id)
 
-    def site_results(self, run_id: int) -> list[dict[str, Any]]:
+    def _mappings(self, stmt: sa.Select[Any]) -> Sequence[sa.RowMapping]:
         with self._begin() as conn:
-            rows = (
-                conn.execute(
-                    sa.select(run_sites_table)
-                    .where(run_sites_table.c.run_id == run_id)
-                    .order_by(run_sites_table.c.site_url)
-                )
-                .mappings()
-                .all()
-            )
+            return conn.execute(stmt).mappings().all()
+
+    def site_results(self, run_id: int) -> list[dict[str, Any]]:
+        """Every site's outcome in a run, by URL."""
+        rows = self._mappings(
+            sa.select(run_sites_table)
+            .where(run_sites_table.c.run_id == run_id)
+            .order_by(run_sites_table.c.site_url)
+        )
         return [
             {
                 **dict(r),
@@ -352,16 +352,10 @@ class StateStore(RunLocks, History):
         ]
 
     def findings(self, run_id: int) -> list[dict[str, Any]]:
-        with self._begin() as conn:
-            rows = (
-                conn.execute(
-                    sa.select(findings_table)
-                    .where(findings_table.c.run_id == run_id)
-                    .order_by(findings_table.c.id)
-                )
-                .mappings()
-                .all()
-            )
+        """A run's data-quality findings, in the order they were recorded."""
+        rows = self._mappings(
+            sa.select(findings_table).where(findings_table.c.run_id == run_id).order_by(findings_table.c.id)
+        )
         out = []
         for r in rows:
             item = dict(r)
