@@ -14,11 +14,13 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.emulator import OWNER, connection_settings
 from veiviser.emulator.server import EmulatorServer
+from veiviser.provisioning.engine import ProjectRequest, Provisioner
 from veiviser.schemas.template import Template
 from veiviser.schemas.template_loader import load_bundle
 from veiviser.sharepoint import RateLimiter, SiteClient, connect
@@ -36,14 +38,6 @@ from veiviser.sync.report import SyncReport
 from veiviser.sync.run import sync_portfolio
 from veiviser.sync.state import StateStore
 
-HUB_LISTS = (
-    "projects",
-    "portfolio_risks",
-    "portfolio_stakeholders",
-    "portfolio_benefits",
-    "portfolio_indicators",
-    "portfolio_measurements",
-)
 PROJECT_LISTS = ("risks", "stakeholders", "benefits", "indicators", "measurements", "properties")
 
 
@@ -101,11 +95,31 @@ def apply_lists(
     return ids
 
 
-def make_hub(server: EmulatorServer, alias: str = "portefolje") -> tuple[SiteClient, str]:
-    hub = make_site(server, alias)
-    hub_id = register_hub(hub)
-    apply_lists(hub, load_bundle().hub, HUB_LISTS)
-    return hub, hub_id
+@dataclass
+class Portfolio:
+    """A hub provisioned by the real :class:`Provisioner`, and its project sites."""
+
+    prov: Provisioner
+    hub: SiteClient
+    hub_id: str
+
+    def project(self, alias: str, *, title: str | None = None, phase: str = "Konsept") -> SiteClient:
+        """A project site with the full project template, joined to the hub and in its register."""
+        result = self.prov.project(ProjectRequest(title=title or alias, alias=alias, phase=phase))
+        assert result.ok, result.error
+        return self.prov.client(result.url)
+
+    def joined_only(self, server: EmulatorServer, alias: str, *, title: str | None = None) -> SiteClient:
+        """A project site joined to the hub but missing from its register (the provisioner never
+        leaves one like that)."""
+        return make_project(server, self.hub, self.hub_id, alias, title=title, register=False)
+
+
+def portfolio(provisioned_hub: Callable[..., Provisioner], **kwargs: Any) -> Portfolio:
+    """:class:`Portfolio` from the shared ``provisioned_hub`` fixture."""
+    prov = provisioned_hub(**kwargs)
+    hub = prov.client(prov.hub_url)
+    return Portfolio(prov, hub, register_hub(hub))
 
 
 def make_project(
@@ -119,7 +133,8 @@ def make_project(
     skip_fields: set[str] = frozenset(),
     register: bool = True,
 ) -> SiteClient:
-    """A project site with the source lists, joined to the hub and registered in Prosjekter."""
+    """A project site built on the gateway with only the source lists (``skip_fields`` left out),
+    joined to the hub and (``register``) entered in Prosjekter."""
     site = make_site(server, alias)
     join_hub(site, hub_id)
     apply_lists(site, load_bundle().project, PROJECT_LISTS, skip_fields=skip_fields)

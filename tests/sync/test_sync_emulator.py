@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tests.support.emulator import connection_settings
-from tests.support.sync import RetryWatch, add_items, assert_exact, make_hub, make_project, run_sync
+from tests.support.sync import RetryWatch, add_items, assert_exact, portfolio, run_sync
 
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import EXIT_OK
@@ -46,10 +46,11 @@ def seed(site, n=3):
     )
 
 
-def test_initial_sync_then_edits_deletions_and_new_items(server, state_store):
-    hub, hub_id = make_hub(server)
-    p1 = make_project(server, hub, hub_id, "p1", title="Prosjekt En")
-    p2 = make_project(server, hub, hub_id, "p2", title="Prosjekt To")
+def test_initial_sync_then_edits_deletions_and_new_items(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    p1 = pf.project("p1", title="Prosjekt En")
+    p2 = pf.project("p2", title="Prosjekt To")
     seed(p1)
     seed(p2, 2)
     report = run_sync(server, hub, state_store, workers=2)
@@ -81,12 +82,13 @@ def test_initial_sync_then_edits_deletions_and_new_items(server, state_store):
 
 
 @pytest.mark.slow
-def test_failing_site_is_isolated_and_faults_give_exact_result(server, state_store):
-    hub, hub_id = make_hub(server)
-    healthy = [make_project(server, hub, hub_id, f"ok{n}") for n in range(3)]
+def test_failing_site_is_isolated_and_faults_give_exact_result(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    healthy = [pf.project(f"ok{n}") for n in range(3)]
     for n, site in enumerate(healthy):
         seed(site, 2 + n)
-    broken = make_project(server, hub, hub_id, "broken")
+    broken = pf.project("broken")
     broken.call("DELETE", f"Web/lists(guid'{broken.resolve_list('Interessentregister').id}')")
     watch = RetryWatch(server).install()
     server.faults.set_random(0.3, (429, 503), retry_after=1, seed=11)
@@ -107,9 +109,10 @@ def test_failing_site_is_isolated_and_faults_give_exact_result(server, state_sto
     assert status["status"] == "partial" and status["failed_sites"] == 1
 
 
-def test_kill_after_central_write_then_rerun_converges(server, state_store, monkeypatch):
-    hub, hub_id = make_hub(server)
-    p1 = make_project(server, hub, hub_id, "k1")
+def test_kill_after_central_write_then_rerun_converges(server, provisioned_hub, state_store, monkeypatch):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    p1 = pf.project("k1")
     seed(p1, 3)
     original = StateStore.record_versions
 

@@ -24,9 +24,8 @@ from tests.support.sync import (
     assert_exact,
     cli_env,
     install_killer,
-    make_hub,
-    make_project,
     make_site,
+    portfolio,
     run_sync,
     seed,
     seeded_points,
@@ -128,8 +127,9 @@ def make_pp365_project(server, hub, hub_id, alias):
     return site
 
 
-def test_pp365_style_site_syncs(server, state_store):
-    hub, hub_id = make_hub(server)
+def test_pp365_style_site_syncs(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub, hub_id = pf.hub, pf.hub_id
     site = make_pp365_project(server, hub, hub_id, "pp365")
     r = add_items(
         site,
@@ -207,9 +207,10 @@ def _mutate(site, step):
         assert site.delete_items(mlist, [mids[0]])[0].ok
 
 
-def test_kill_at_random_points_then_rerun_is_exact(server, state_store, monkeypatch):
-    hub, hub_id = make_hub(server)
-    sites = [make_project(server, hub, hub_id, f"kill{n}") for n in range(2)]
+def test_kill_at_random_points_then_rerun_is_exact(server, provisioned_hub, state_store, monkeypatch):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    sites = [pf.project(f"kill{n}") for n in range(2)]
     for n, site in enumerate(sites):
         seed(site, 3, tag=str(n))
     fired = 0
@@ -234,9 +235,10 @@ def test_kill_at_random_points_then_rerun_is_exact(server, state_store, monkeypa
 # --- lock, token age, re-created list ---------------------------------------------------------------
 
 
-def test_overlapping_runs_refuse(server, state_store, state_url):
-    hub, hub_id = make_hub(server)
-    seed(make_project(server, hub, hub_id, "lock1"), 2)
+def test_overlapping_runs_refuse(server, provisioned_hub, state_store, state_url):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    seed(pf.project("lock1"), 2)
     server.faults.add(path=r"/_api/\$batch", status=None, delay_s=1.5, count=1)  # hold the first run a while
     first: dict[str, object] = {}
     thread = threading.Thread(target=lambda: first.setdefault("report", run_sync(server, hub, state_store)))
@@ -251,9 +253,10 @@ def test_overlapping_runs_refuse(server, state_store, state_url):
     assert run_sync(server, hub, state_store).exit_code == EXIT_OK  # the lock is free again
 
 
-def test_old_token_and_recreated_list_give_full_reads(server, state_store):
-    hub, hub_id = make_hub(server)
-    site = make_project(server, hub, hub_id, "tok")
+def test_old_token_and_recreated_list_give_full_reads(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    site = pf.project("tok")
     seed(site, 3)
     assert run_sync(server, hub, state_store).exit_code == EXIT_OK
     quiet = run_sync(server, hub, state_store)
@@ -280,9 +283,10 @@ def test_old_token_and_recreated_list_give_full_reads(server, state_store):
     assert closed["deleted"].sum() == 3  # the old rows are closed in history, not lost
 
 
-def test_long_list_reads_only_remaining_pages(server, state_store):
-    hub, hub_id = make_hub(server)
-    site = make_project(server, hub, hub_id, "long")
+def test_long_list_reads_only_remaining_pages(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    site = pf.project("long")
     add_items(site, "Interessentregister", [{"Title": f"S{n}"} for n in range(23)])
     from veiviser.sharepoint import RequestCounter
 
@@ -320,9 +324,10 @@ def test_retry_watch_catches_an_early_resend(server):
 # --- the CLI ---------------------------------------------------------------------------------------
 
 
-def test_cli_run_and_status(server, state_url, tmp_path):
-    hub, hub_id = make_hub(server)
-    seed(make_project(server, hub, hub_id, "cli1"), 2)
+def test_cli_run_and_status(server, provisioned_hub, state_url, tmp_path):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    seed(pf.project("cli1"), 2)
     runner = CliRunner()
     report_file = tmp_path / "rapport.json"
     result = runner.invoke(
@@ -348,7 +353,7 @@ def test_cli_run_and_status(server, state_url, tmp_path):
         data["exit_code"] == 0 and data["sites_total"] == 1 and data["totals"]["created"] == 2 + 2 + 2 + 1 + 2
     )
 
-    broken = make_project(server, hub, hub_id, "cli2")
+    broken = pf.project("cli2")
     broken.call("DELETE", f"Web/lists(guid'{broken.resolve_list('Måleindikatorer').id}')")
     result = runner.invoke(
         main,
@@ -378,11 +383,12 @@ def test_cli_run_and_status(server, state_url, tmp_path):
     assert "finnesikke" in result.output
 
 
-def test_unchanged_sites_cost_one_request_each_and_keep_findings(server, state_store):
+def test_unchanged_sites_cost_one_request_each_and_keep_findings(server, provisioned_hub, state_store):
     from veiviser.sharepoint import RequestCounter
 
-    hub, hub_id = make_hub(server)
-    sites = [make_project(server, hub, hub_id, f"quiet{n}") for n in range(3)]
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    sites = [pf.project(f"quiet{n}") for n in range(3)]
     for site in sites:
         seed(site, 2)
         add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "Uten eier"}])
