@@ -168,22 +168,24 @@ def seed(site: SiteClient, n: int = 3, tag: str = "") -> None:
         [{"Title": f"R{tag}{i}", "GtRiskProbability": i % 6, "GtRiskConsequence": 2} for i in range(n)],
     )
     add_items(site, "Interessentregister", [{"Title": f"S{tag}{i}"} for i in range(n)])
-    b = add_items(
-        site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": f"B{tag}1"}, {"Title": f"B{tag}2"}]
-    )
-    i = add_items(
+    add_benefit_chain(
         site,
-        "Måleindikatorer",
-        [{"Title": f"I{tag}1", "GtStartValue": 1, "GtDesiredValue": 9, "GtGainLookupId": b[0]}],
+        [{"Title": f"B{tag}1"}, {"Title": f"B{tag}2"}],
+        {"Title": f"I{tag}1", "GtStartValue": 1, "GtDesiredValue": 9},
+        [{"Title": f"M{tag}{k}", "GtMeasurementValue": k} for k in range(2)],
     )
-    add_items(
-        site,
-        "Gevinstoppfølging",
-        [
-            {"Title": f"M{tag}{k}", "GtMeasurementValue": k, "GtMeasureIndicatorLookupId": i[0]}
-            for k in range(2)
-        ],
-    )
+
+
+def add_benefit_chain(
+    site: SiteClient,
+    benefits: list[dict[str, Any]],
+    indicator: dict[str, Any],
+    measurements: list[dict[str, Any]],
+) -> None:
+    """Benefits, one indicator of the first benefit, and measurements of that indicator."""
+    b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", benefits)
+    i = add_items(site, "Måleindikatorer", [{**indicator, "GtGainLookupId": b[0]}])
+    add_items(site, "Gevinstoppfølging", [{**m, "GtMeasureIndicatorLookupId": i[0]} for m in measurements])
 
 
 def cli_env(server: EmulatorServer) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tests.support.emulator import connection_settings
-from tests.support.sync import RetryWatch, add_items, assert_exact, portfolio, run_sync
+from tests.support.sync import RetryWatch, add_benefit_chain, add_items, assert_exact, portfolio, run_sync
 
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import EXIT_OK
@@ -33,16 +33,11 @@ def seed(site, n=3):
     add_items(
         site, "Interessentregister", [{"Title": f"S{i}", "GtStakeholderInfluence": "Stor"} for i in range(n)]
     )
-    b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "B1"}])
-    i = add_items(
+    add_benefit_chain(
         site,
-        "Måleindikatorer",
-        [{"Title": "I1", "GtStartValue": 10, "GtDesiredValue": 20, "GtGainLookupId": b[0]}],
-    )
-    add_items(
-        site,
-        "Gevinstoppfølging",
-        [{"Title": "M1", "GtMeasurementValue": 15, "GtMeasureIndicatorLookupId": i[0]}],
+        [{"Title": "B1"}],
+        {"Title": "I1", "GtStartValue": 10, "GtDesiredValue": 20},
+        [{"Title": "M1", "GtMeasurementValue": 15}],
     )
 
 

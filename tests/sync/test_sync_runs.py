@@ -19,6 +19,7 @@ from tests.support.sync import (
     Killed,
     Killer,
     RetryWatch,
+    add_benefit_chain,
     add_items,
     apply_lists,
     assert_exact,
@@ -150,16 +151,11 @@ def test_pp365_style_site_syncs(server, provisioned_hub, state_store):
         {"$select": "EntityPropertyName"},
     )["EntityPropertyName"]
     assert site.update_items("Usikkerhet", {r[1]: {note: f"-1;#Gjennomføre|{GJENNOMFORE}"}})[0].ok
-    b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "Færre manuelle timer"}])
-    i = add_items(
+    add_benefit_chain(
         site,
-        "Måleindikatorer",
-        [{"Title": "Timer per uke", "GtStartValue": 40, "GtDesiredValue": 10, "GtGainLookupId": b[0]}],
-    )
-    add_items(
-        site,
-        "Gevinstoppfølging",
-        [{"Title": "Mars", "GtMeasurementValue": 30, "GtMeasureIndicatorLookupId": i[0]}],
+        [{"Title": "Færre manuelle timer"}],
+        {"Title": "Timer per uke", "GtStartValue": 40, "GtDesiredValue": 10},
+        [{"Title": "Mars", "GtMeasurementValue": 30}],
     )
     add_items(site, "Interessentregister", [{"Title": "Brukerne"}])
 
