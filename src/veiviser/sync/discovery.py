@@ -2,7 +2,7 @@
 
 The register's first page and the hub's ``Site`` facts come in one ``$batch``; the tenant's list of
 sites joined to the hub costs one admin request and is read while the workers sync the register
-(see docs/sync.md, "Discovery").
+(see docs/sync.md, "The shape: discover → read → diff → write").
 """
 
 from __future__ import annotations

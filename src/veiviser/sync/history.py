@@ -3,7 +3,7 @@
 ``sync_versions`` holds one row per version of a source row (``valid_from``/``valid_to``, and a
 tombstone for a deletion), so "what did this look like on date D" (:func:`history_frame`) and
 "what changed since D" (:func:`changes_since`) are queries. Every write is idempotent: recording
-the same row twice, or a deletion twice, changes nothing (see docs/sync.md, "History").
+the same row twice, or a deletion twice, changes nothing (see docs/sync.md, "The state store").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Round one is **one** ``$batch``: the site id, every list's id and current change
 list either ``getChanges`` since the stored token or, with no usable token, the first page of all
 items. An unchanged site costs this one request. Round two (only when needed) fetches the changed
 items together (``ID eq … or …``) and the pages after the first of any full read. See
-docs/sync.md, "Reading a site" and "Change tokens".
+docs/sync.md, "One site, step by step" and "Change tokens".
 """
 
 from __future__ import annotations

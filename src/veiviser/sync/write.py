@@ -2,7 +2,7 @@
 
 Writes go in ``$batch`` requests (≤ 100 operations each; the gateway splits). Each write is
 idempotent and the central item map is updated from each result, so a run killed at any point
-and started again converges (see docs/sync.md, "Writing to the hub").
+and started again converges (see docs/sync.md, "One site, step by step").
 """
 
 from __future__ import annotations
