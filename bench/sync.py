@@ -42,8 +42,10 @@ from veiviser.schemas.settings import ConnectionSettings
 from veiviser.schemas.template_loader import load_bundle
 from veiviser.sharepoint import Operation, RateLimiter, RequestCounter, SiteClient, connect
 from veiviser.sharepoint.sites import create_site, join_hub, register_hub, site_status, wait_until_ready
-from veiviser.sync.engine import KIND_ORDER, SyncOptions, load_central_lists, sync_portfolio
 from veiviser.sync.kinds import KINDS
+from veiviser.sync.lists import KIND_ORDER, load_central_lists
+from veiviser.sync.options import SyncOptions
+from veiviser.sync.run import sync_portfolio
 
 HUB_LISTS = (
     "projects",

@@ -19,7 +19,7 @@ import pytest
 from tests.support.emulator import make_provisioner
 from veiviser.emulator.server import EmulatorServer
 from veiviser.provisioning.engine import Provisioner
-from veiviser.sync.store import StateStore
+from veiviser.sync.state import StateStore
 
 # --- the emulator -----------------------------------------------------------------------------
 

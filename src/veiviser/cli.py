@@ -203,7 +203,7 @@ def report_command(
 
         paths = write_reports(PortfolioDataset.from_directory(dataset_dir), out_dir, since=since)
     else:
-        from veiviser.sync.dataset import report_from_hub
+        from veiviser.reporting import report_from_hub
 
         paths = report_from_hub(str(hub), out_dir, state=state, since=since)
     click.echo(f"HTML report:  {paths.html}")

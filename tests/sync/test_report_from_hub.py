@@ -4,42 +4,24 @@ the dataset builder (register, people, ratings, history); sites joined to the hu
 from __future__ import annotations
 
 import pandas as pd
-import pytest
-
-pytest.importorskip("veiviser.emulator.app")
-
 from click.testing import CliRunner
-from fixtures import add_items, make_hub, make_project, settings
-from test_sync_runs import _env, seed
+from tests.support.emulator import connection_settings
+from tests.support.sync import add_items, cli_env, portfolio, seed
 
 from veiviser.cli import main
-from veiviser.emulator.server import EmulatorServer
 from veiviser.sharepoint.sites import ensure_user
 from veiviser.sync.dataset import load_dataset
-from veiviser.sync.engine import EXIT_LOCK_HELD, EXIT_OK, SyncOptions, sync_portfolio
 from veiviser.sync.kinds import RISK_CT_PREFIX
-from veiviser.sync.store import StateStore
+from veiviser.sync.options import SyncOptions
+from veiviser.sync.report import EXIT_LOCK_HELD, EXIT_OK
+from veiviser.sync.run import sync_portfolio
 
 
-@pytest.fixture
-def server():
-    with EmulatorServer() as srv:
-        yield srv
-
-
-def test_report_command_on_a_synced_hub(server, tmp_path):
+def test_report_command_on_a_synced_hub(server, provisioned_hub, state_url, tmp_path):
     """Provision (hub + two projects) → add items → ``sync run`` → ``report --hub``: three outputs."""
-    from veiviser.provisioning.engine import ProjectRequest, Provisioner
+    from veiviser.provisioning.engine import ProjectRequest
 
-    state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
-    prov = Provisioner(
-        f"{server.url}/sites/portefolje",
-        settings=settings(server, ru_per_minute=1e9),
-        owner="admin@kommune.no",
-        wait_timeout=30,
-        wait_interval=0.02,
-    )
-    assert prov.hub(title="Portefølje").outcome != "failed"
+    prov = provisioned_hub(wait_timeout=30, wait_interval=0.02)
     urls = {}
     for title, alias, unit in (
         ("Digitale politikere", "alfa", "Oppvekst"),
@@ -85,14 +67,14 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
         )
     )
     runner = CliRunner()
-    result = runner.invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=_env(server))
+    result = runner.invoke(main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=cli_env(server))
     assert result.exit_code == EXIT_OK, result.output
 
     out = tmp_path / "rapport"
     result = runner.invoke(
         main,
         ["report", "--hub", hub.url, "--state", state_url, "--out", str(out), "--since", "2020-01-01"],
-        env=_env(server),
+        env=cli_env(server),
     )
     assert result.exit_code == 0, result.output
     html = (out / "portefoljerapport.html").read_text(encoding="utf-8")
@@ -110,7 +92,7 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
         ["report", "--out", str(out)],
         ["report", "--hub", hub.url, "--dataset", str(out), "--out", str(out)],
     ):
-        bad = runner.invoke(main, args, env=_env(server))
+        bad = runner.invoke(main, args, env=cli_env(server))
         assert bad.exit_code == 2 and "exactly one of --hub" in bad.output and "Traceback" not in bad.output
     missing = runner.invoke(
         main,
@@ -123,17 +105,18 @@ def test_report_command_on_a_synced_hub(server, tmp_path):
             "--out",
             str(tmp_path / "x"),
         ],
-        env=_env(server),
+        env=cli_env(server),
     )
     assert missing.exit_code != 0 and "finnesikke" in missing.output and "Traceback" not in missing.output
 
 
-def test_load_dataset_projects_people_ratings_and_joined_sites(server, tmp_path):
-    hub, hub_id = make_hub(server)
-    registered = make_project(server, hub, hub_id, "reg", title="Registrert", phase="Planlegge")
+def test_load_dataset_projects_people_ratings_and_joined_sites(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    registered = pf.project("reg", title="Registrert", phase="Planlegge")
     seed(registered, 2)
     # Joined to the hub, but the register does not know it: synced all the same, and reported.
-    loose = make_project(server, hub, hub_id, "loes", title="Bare tilknyttet", register=False)
+    loose = pf.joined_only(server, "loes", title="Bare tilknyttet")
     seed(loose, 1, tag="x")
     manager = ensure_user(hub, "leder@kommune.no")
     reg_id = next(r["ID"] for r in hub.iter_items("Prosjekter", select=["ID"]))
@@ -143,45 +126,43 @@ def test_load_dataset_projects_people_ratings_and_joined_sites(server, tmp_path)
             "Prosjekter", {reg_id: {"GtProjectManagerId": manager, "GtProjectUnit": "Helse"}}
         )
     )
-    with StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}") as store:
-        report = sync_portfolio(
-            hub.url, settings=settings(server), state=store, options=SyncOptions(workers=2)
-        )
-        assert report.exit_code == EXIT_OK, report.to_dict()
-        assert [s.url for s in report.joined_unregistered] == [loose.url], report.notes
-        data = report.to_dict()
-        assert data["joined_not_in_register"] == [loose.url]
-        assert next(s for s in data["sites"] if s["url"] == loose.url)["source"] == "joined"
+    report = sync_portfolio(
+        hub.url, settings=connection_settings(server), state=state_store, options=SyncOptions(workers=2)
+    )
+    assert report.exit_code == EXIT_OK, report.to_dict()
+    assert [s.url for s in report.joined_unregistered] == [loose.url], report.notes
+    data = report.to_dict()
+    assert data["joined_not_in_register"] == [loose.url]
+    assert next(s for s in data["sites"] if s["url"] == loose.url)["source"] == "joined"
 
-        # The first run added the joined site to the register; the next one finds it there.
-        titles = sorted(r["Title"] for r in hub.iter_items("Prosjekter", select=["Title"]))
-        assert titles == ["Bare tilknyttet", "Registrert"]
-        again = sync_portfolio(
-            hub.url, settings=settings(server), state=store, options=SyncOptions(workers=2)
-        )
-        assert again.exit_code == EXIT_OK and again.joined_unregistered == []
+    # The first run added the joined site to the register; the next one finds it there.
+    titles = sorted(r["Title"] for r in hub.iter_items("Prosjekter", select=["Title"]))
+    assert titles == ["Bare tilknyttet", "Registrert"]
+    again = sync_portfolio(
+        hub.url, settings=connection_settings(server), state=state_store, options=SyncOptions(workers=2)
+    )
+    assert again.exit_code == EXIT_OK and again.joined_unregistered == []
 
-        dataset = load_dataset(store, hub)
-        projects = dataset.projects.set_index("project_title")
-        assert projects.loc["Registrert", "GtProjectPhase"] == "Planlegge"
-        assert projects.loc["Registrert", "GtProjectUnit"] == "Helse"
-        assert projects.loc["Registrert", "GtProjectManager"]["EMail"] == "leder@kommune.no"
-        assert projects.loc["Registrert", "GtSiteUrl"] == registered.url
-        assert set(dataset.risks["project_title"]) == {"Registrert", "Bare tilknyttet"}
-        assert len(dataset.risks) == 2 + 1 and len(dataset.measurements) == 2 + 2
-        assert set(dataset.history["kind"]) >= {"risks", "measurements"}
+    dataset = load_dataset(state_store, hub)
+    projects = dataset.projects.set_index("project_title")
+    assert projects.loc["Registrert", "GtProjectPhase"] == "Planlegge"
+    assert projects.loc["Registrert", "GtProjectUnit"] == "Helse"
+    assert projects.loc["Registrert", "GtProjectManager"]["EMail"] == "leder@kommune.no"
+    assert projects.loc["Registrert", "GtSiteUrl"] == registered.url
+    assert set(dataset.risks["project_title"]) == {"Registrert", "Bare tilknyttet"}
+    assert len(dataset.risks) == 2 + 1 and len(dataset.measurements) == 2 + 2
+    assert set(dataset.history["kind"]) >= {"risks", "measurements"}
 
-        # as_of before the first sync: nothing had been synced yet.
-        past = load_dataset(store, hub, as_of="2001-01-01")
-        assert past.risks.empty and str(past.as_of.date()) == "2001-01-01"
+    # as_of before the first sync: nothing had been synced yet.
+    past = load_dataset(state_store, hub, as_of="2001-01-01")
+    assert past.risks.empty and str(past.as_of.date()) == "2001-01-01"
 
 
-def test_cli_exit_code_when_another_run_holds_the_lock(server, tmp_path):
-    hub, _ = make_hub(server)
-    state_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
-    with StateStore(state_url) as store, store.acquire_lock(owner="nattjobb:1"):
+def test_cli_exit_code_when_another_run_holds_the_lock(server, provisioned_hub, state_store, state_url):
+    hub = portfolio(provisioned_hub).hub
+    with state_store.acquire_lock(owner="nattjobb:1"):
         result = CliRunner().invoke(
-            main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=_env(server)
+            main, ["sync", "run", "--hub", hub.url, "--state", state_url], env=cli_env(server)
         )
     assert result.exit_code == EXIT_LOCK_HELD == 75, result.output
     assert "nattjobb:1" in result.output and "Traceback" not in result.output

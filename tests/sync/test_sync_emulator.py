@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from tests.support.emulator import connection_settings
+from tests.support.sync import RetryWatch, add_benefit_chain, add_items, assert_exact, portfolio, run_sync
 
-pytest.importorskip("veiviser.emulator.app")
-
-from fixtures import add_items, make_hub, make_project, settings
-from helpers import RetryWatch, assert_exact
-
-from veiviser.emulator.server import EmulatorServer
-from veiviser.sync.engine import EXIT_OK, SyncOptions, sync_portfolio
-from veiviser.sync.store import StateStore
+from veiviser.sync.options import SyncOptions
+from veiviser.sync.report import EXIT_OK
+from veiviser.sync.run import sync_portfolio
+from veiviser.sync.state import StateStore
 
 CENTRAL = {
     "risks": "Porteføljeusikkerhet",
@@ -20,18 +18,6 @@ CENTRAL = {
     "indicators": "Porteføljemåleindikatorer",
     "measurements": "Porteføljegevinstoppfølging",
 }
-
-
-@pytest.fixture
-def server():
-    with EmulatorServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def store(tmp_path):
-    with StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}") as s:
-        yield s
 
 
 def central(hub, kind):
@@ -47,30 +33,22 @@ def seed(site, n=3):
     add_items(
         site, "Interessentregister", [{"Title": f"S{i}", "GtStakeholderInfluence": "Stor"} for i in range(n)]
     )
-    b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "B1"}])
-    i = add_items(
+    add_benefit_chain(
         site,
-        "Måleindikatorer",
-        [{"Title": "I1", "GtStartValue": 10, "GtDesiredValue": 20, "GtGainLookupId": b[0]}],
-    )
-    add_items(
-        site,
-        "Gevinstoppfølging",
-        [{"Title": "M1", "GtMeasurementValue": 15, "GtMeasureIndicatorLookupId": i[0]}],
+        [{"Title": "B1"}],
+        {"Title": "I1", "GtStartValue": 10, "GtDesiredValue": 20},
+        [{"Title": "M1", "GtMeasurementValue": 15}],
     )
 
 
-def run(server, hub, store, **opts):
-    return sync_portfolio(hub.url, settings=settings(server), state=store, options=SyncOptions(**opts))
-
-
-def test_initial_sync_then_edits_deletions_and_new_items(server, store):
-    hub, hub_id = make_hub(server)
-    p1 = make_project(server, hub, hub_id, "p1", title="Prosjekt En")
-    p2 = make_project(server, hub, hub_id, "p2", title="Prosjekt To")
+def test_initial_sync_then_edits_deletions_and_new_items(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    p1 = pf.project("p1", title="Prosjekt En")
+    p2 = pf.project("p2", title="Prosjekt To")
     seed(p1)
     seed(p2, 2)
-    report = run(server, hub, store, workers=2)
+    report = run_sync(server, hub, state_store, workers=2)
     assert report.exit_code == EXIT_OK, report.to_dict()
     risks = central(hub, "risks")
     assert len(risks) == 5
@@ -78,10 +56,10 @@ def test_initial_sync_then_edits_deletions_and_new_items(server, store):
     assert {r["GtProjectTitle"] for r in risks.values()} == {"Prosjekt En", "Prosjekt To"}
     meas = central(hub, "measurements")
     assert len(meas) == 2 and all(m["GtIndicatorKey"] and m["GtGainKey"] for m in meas.values())
-    assert len(store.history_frame("risks")) == 5
+    assert len(state_store.history_frame("risks")) == 5
 
     # unchanged re-run: nothing written
-    report = run(server, hub, store)
+    report = run_sync(server, hub, state_store)
     assert report.totals().get("created", 0) == 0 and report.totals().get("updated", 0) == 0
 
     # edit, delete, add
@@ -90,28 +68,29 @@ def test_initial_sync_then_edits_deletions_and_new_items(server, store):
     p1.update_items(lst, {items[0]["ID"]: {"Title": "R0 endret"}})
     p1.delete_items(lst, [items[1]["ID"]])
     add_items(p1, "Usikkerhet", [{"Title": "Ny", "GtRiskProbability": 4}])
-    report = run(server, hub, store)
+    report = run_sync(server, hub, state_store)
     assert report.exit_code == EXIT_OK, report.to_dict()
     risks = central(hub, "risks")
     assert sorted(r["Title"] for r in risks.values()) == sorted(["R0 endret", "R2", "Ny", "R0", "R1"])
-    changes = store.changes_since("risks")
+    changes = state_store.changes_since("risks")
     assert sorted(changes["change"]) == ["added", "changed", "deleted"]
 
 
 @pytest.mark.slow
-def test_failing_site_is_isolated_and_faults_give_exact_result(server, store):
-    hub, hub_id = make_hub(server)
-    healthy = [make_project(server, hub, hub_id, f"ok{n}") for n in range(3)]
+def test_failing_site_is_isolated_and_faults_give_exact_result(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    healthy = [pf.project(f"ok{n}") for n in range(3)]
     for n, site in enumerate(healthy):
         seed(site, 2 + n)
-    broken = make_project(server, hub, hub_id, "broken")
+    broken = pf.project("broken")
     broken.call("DELETE", f"Web/lists(guid'{broken.resolve_list('Interessentregister').id}')")
     watch = RetryWatch(server).install()
     server.faults.set_random(0.3, (429, 503), retry_after=1, seed=11)
     report = sync_portfolio(
         hub.url,
-        settings=settings(server, retry_max_attempts=20, retry_max_total_seconds=120),
-        state=store,
+        settings=connection_settings(server, retry_max_attempts=20, retry_max_total_seconds=120),
+        state=state_store,
         options=SyncOptions(workers=3),
     )
     server.faults.set_random(0.0)
@@ -120,28 +99,27 @@ def test_failing_site_is_isolated_and_faults_give_exact_result(server, store):
     assert "Interessentregister" in report.failed_sites[0].error
     assert watch.throttled > 10  # the faults really happened ...
     assert watch.early_retries() == []  # ... and nothing was re-sent before its Retry-After
-    assert_exact(hub, healthy, store)
-    status = store.runs()[0]
+    assert_exact(hub, healthy, state_store)
+    status = state_store.runs()[0]
     assert status["status"] == "partial" and status["failed_sites"] == 1
 
 
-def test_kill_after_central_write_then_rerun_converges(server, store, monkeypatch):
-    from veiviser.sync import engine
-
-    hub, hub_id = make_hub(server)
-    p1 = make_project(server, hub, hub_id, "k1")
+def test_kill_after_central_write_then_rerun_converges(server, provisioned_hub, state_store, monkeypatch):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    p1 = pf.project("k1")
     seed(p1, 3)
-    original = engine.StateStore.record_versions
+    original = StateStore.record_versions
 
     def boom(self, *a, **k):
         raise KeyboardInterrupt  # killed between the hub write and the history write
 
-    monkeypatch.setattr(engine.StateStore, "record_versions", boom)
+    monkeypatch.setattr(StateStore, "record_versions", boom)
     with pytest.raises(KeyboardInterrupt):
-        run(server, hub, store)
-    monkeypatch.setattr(engine.StateStore, "record_versions", original)
-    store.engine.dispose()
-    report = run(server, hub, store)
+        run_sync(server, hub, state_store)
+    monkeypatch.setattr(StateStore, "record_versions", original)
+    state_store.engine.dispose()
+    report = run_sync(server, hub, state_store)
     assert report.exit_code == EXIT_OK, report.to_dict()
     assert len(central(hub, "risks")) == 3  # nothing duplicated
-    assert len(store.history_frame("risks")) == 3
+    assert len(state_store.history_frame("risks")) == 3

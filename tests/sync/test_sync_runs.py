@@ -3,6 +3,7 @@ overlapping runs, token age, re-created lists, the CLI."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -10,78 +11,39 @@ from datetime import timedelta
 
 import pytest
 import requests
-
-pytest.importorskip("veiviser.emulator.app")
-
-import contextlib
-
 from click.testing import CliRunner
-from fixtures import PROJECT_LISTS, add_items, apply_lists, make_hub, make_project, settings
-from helpers import CENTRAL, Killed, Killer, RetryWatch, assert_exact, install_killer, seeded_points
+from tests.support.emulator import connection_settings
+from tests.support.sync import (
+    CENTRAL,
+    PROJECT_LISTS,
+    Killed,
+    Killer,
+    RetryWatch,
+    add_benefit_chain,
+    add_items,
+    apply_lists,
+    assert_exact,
+    cli_env,
+    install_killer,
+    make_site,
+    portfolio,
+    run_sync,
+    seed,
+    seeded_points,
+)
 
 from veiviser.cli import main
-from veiviser.emulator.server import EmulatorServer
 from veiviser.schemas.template_loader import load_bundle
 from veiviser.sharepoint.sites import site_info
-from veiviser.sync.engine import (
-    EXIT_LOCK_HELD,
-    EXIT_OK,
-    EXIT_RUN_FAILED,
-    EXIT_SITES_FAILED,
-    SyncOptions,
-    sync_portfolio,
-)
-from veiviser.sync.store import LockHeldError, StateStore
+from veiviser.sync.lock import LockHeldError
+from veiviser.sync.options import SyncOptions
+from veiviser.sync.report import EXIT_LOCK_HELD, EXIT_OK, EXIT_RUN_FAILED, EXIT_SITES_FAILED
+from veiviser.sync.run import sync_portfolio
+from veiviser.sync.state import StateStore
 
 TERMSET = "abcfc9d9-a263-4abb-8234-be973c46258a"
 PLANLEGGE = "cda4f1e1-3488-4e57-8a04-6973df239689"
 GJENNOMFORE = "99d7765a-c786-4792-a1a1-866ef0f982b9"
-
-
-@pytest.fixture
-def server():
-    with EmulatorServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def state_url(tmp_path):
-    return f"sqlite:///{tmp_path / 'state.sqlite'}"
-
-
-@pytest.fixture
-def store(state_url):
-    with StateStore(state_url) as s:
-        yield s
-
-
-def run(server, hub, store, **opts):
-    return sync_portfolio(hub.url, settings=settings(server), state=store, options=SyncOptions(**opts))
-
-
-def seed(site, n=3, tag=""):
-    add_items(
-        site,
-        "Usikkerhet",
-        [{"Title": f"R{tag}{i}", "GtRiskProbability": i % 6, "GtRiskConsequence": 2} for i in range(n)],
-    )
-    add_items(site, "Interessentregister", [{"Title": f"S{tag}{i}"} for i in range(n)])
-    b = add_items(
-        site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": f"B{tag}1"}, {"Title": f"B{tag}2"}]
-    )
-    i = add_items(
-        site,
-        "Måleindikatorer",
-        [{"Title": f"I{tag}1", "GtStartValue": 1, "GtDesiredValue": 9, "GtGainLookupId": b[0]}],
-    )
-    add_items(
-        site,
-        "Gevinstoppfølging",
-        [
-            {"Title": f"M{tag}{k}", "GtMeasurementValue": k, "GtMeasureIndicatorLookupId": i[0]}
-            for k in range(2)
-        ],
-    )
 
 
 # --- Prosjektportalen 365-style site -------------------------------------------------------------
@@ -122,8 +84,6 @@ def make_pp365_project(server, hub, hub_id, alias):
     """A site as Prosjektportalen 365 builds it: phase as a taxonomy value (with its hidden note
     field), probability without limits, the risk factor a calculated column created after its
     operands, and the projected lookup columns of Måleindikatorer/Gevinstoppfølging."""
-    from fixtures import make_site
-
     from veiviser.sharepoint.sites import join_hub
 
     site = make_site(server, alias)
@@ -168,8 +128,9 @@ def make_pp365_project(server, hub, hub_id, alias):
     return site
 
 
-def test_pp365_style_site_syncs(server, store):
-    hub, hub_id = make_hub(server)
+def test_pp365_style_site_syncs(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub, hub_id = pf.hub, pf.hub_id
     site = make_pp365_project(server, hub, hub_id, "pp365")
     r = add_items(
         site,
@@ -190,22 +151,17 @@ def test_pp365_style_site_syncs(server, store):
         {"$select": "EntityPropertyName"},
     )["EntityPropertyName"]
     assert site.update_items("Usikkerhet", {r[1]: {note: f"-1;#Gjennomføre|{GJENNOMFORE}"}})[0].ok
-    b = add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "Færre manuelle timer"}])
-    i = add_items(
+    add_benefit_chain(
         site,
-        "Måleindikatorer",
-        [{"Title": "Timer per uke", "GtStartValue": 40, "GtDesiredValue": 10, "GtGainLookupId": b[0]}],
-    )
-    add_items(
-        site,
-        "Gevinstoppfølging",
-        [{"Title": "Mars", "GtMeasurementValue": 30, "GtMeasureIndicatorLookupId": i[0]}],
+        [{"Title": "Færre manuelle timer"}],
+        {"Title": "Timer per uke", "GtStartValue": 40, "GtDesiredValue": 10},
+        [{"Title": "Mars", "GtMeasurementValue": 30}],
     )
     add_items(site, "Interessentregister", [{"Title": "Brukerne"}])
 
-    report = run(server, hub, store)
+    report = run_sync(server, hub, state_store)
     assert report.exit_code == EXIT_OK, report.to_dict()
-    assert_exact(hub, [site], store)
+    assert_exact(hub, [site], state_store)
 
     risks = {x["Title"]: x for x in hub.iter_items(CENTRAL["risks"])}
     assert risks["Leverandør svikter"]["GtProjectPhase"] == "Planlegge"  # taxonomy value -> its label
@@ -216,7 +172,7 @@ def test_pp365_style_site_syncs(server, store):
     assert any(item == r[0] and field == "GtRiskProbability" for item, field, _ in rules), (
         rules
     )  # ... and found
-    history = store.history_frame("risks").set_index("Title")
+    history = state_store.history_frame("risks").set_index("Title")
     assert float(history.loc["Forsinket", "GtRiskFactor"]) == 12  # the calculated column, as a number
 
     meas = next(iter(hub.iter_items(CENTRAL["measurements"])))
@@ -247,13 +203,14 @@ def _mutate(site, step):
         assert site.delete_items(mlist, [mids[0]])[0].ok
 
 
-def test_kill_at_random_points_then_rerun_is_exact(server, store, monkeypatch):
-    hub, hub_id = make_hub(server)
-    sites = [make_project(server, hub, hub_id, f"kill{n}") for n in range(2)]
+def test_kill_at_random_points_then_rerun_is_exact(server, provisioned_hub, state_store, monkeypatch):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    sites = [pf.project(f"kill{n}") for n in range(2)]
     for n, site in enumerate(sites):
         seed(site, 3, tag=str(n))
     fired = 0
-    # A run with work on both sites is 34-40 events (HTTP out, HTTP back, store writes): kill inside it.
+    # A run with work on both sites is 34-40 events (HTTP out, HTTP back, state_store writes): kill inside it.
     for step, point in enumerate(seeded_points(seed=2024, count=6, high=34)):
         if step:
             _mutate(sites[0], step)
@@ -262,48 +219,50 @@ def test_kill_at_random_points_then_rerun_is_exact(server, store, monkeypatch):
         with monkeypatch.context() as patch:
             install_killer(patch, killer)
             with contextlib.suppress(Killed):
-                run(server, hub, store, workers=2)
+                run_sync(server, hub, state_store, workers=2)
         fired += killer.fired
-        store.engine.dispose()  # a new process would open fresh connections
-        report = run(server, hub, store, workers=2)
+        state_store.engine.dispose()  # a new process would open fresh connections
+        report = run_sync(server, hub, state_store, workers=2)
         assert report.exit_code == EXIT_OK, (point, report.to_dict())
-        assert_exact(hub, sites, store)
+        assert_exact(hub, sites, state_store)
     assert fired == 6  # every point really interrupted a run
 
 
 # --- lock, token age, re-created list ---------------------------------------------------------------
 
 
-def test_overlapping_runs_refuse(server, store, state_url):
-    hub, hub_id = make_hub(server)
-    seed(make_project(server, hub, hub_id, "lock1"), 2)
+def test_overlapping_runs_refuse(server, provisioned_hub, state_store, state_url):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    seed(pf.project("lock1"), 2)
     server.faults.add(path=r"/_api/\$batch", status=None, delay_s=1.5, count=1)  # hold the first run a while
     first: dict[str, object] = {}
-    thread = threading.Thread(target=lambda: first.setdefault("report", run(server, hub, store)))
+    thread = threading.Thread(target=lambda: first.setdefault("report", run_sync(server, hub, state_store)))
     thread.start()
     time.sleep(0.5)
     with StateStore(state_url) as other, pytest.raises(LockHeldError, match="holds the lock") as info:
-        sync_portfolio(hub.url, settings=settings(server), state=other)
+        sync_portfolio(hub.url, settings=connection_settings(server), state=other)
     assert info.value.hint and info.value.exit_code == EXIT_LOCK_HELD == 75
     thread.join(30)
     assert first["report"].exit_code == EXIT_OK
-    assert len(store.runs()) == 1  # the refused run left no trace besides the error
-    assert run(server, hub, store).exit_code == EXIT_OK  # the lock is free again
+    assert len(state_store.runs()) == 1  # the refused run left no trace besides the error
+    assert run_sync(server, hub, state_store).exit_code == EXIT_OK  # the lock is free again
 
 
-def test_old_token_and_recreated_list_give_full_reads(server, store):
-    hub, hub_id = make_hub(server)
-    site = make_project(server, hub, hub_id, "tok")
+def test_old_token_and_recreated_list_give_full_reads(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    site = pf.project("tok")
     seed(site, 3)
-    assert run(server, hub, store).exit_code == EXIT_OK
-    quiet = run(server, hub, store)
+    assert run_sync(server, hub, state_store).exit_code == EXIT_OK
+    quiet = run_sync(server, hub, state_store)
     assert quiet.sites[0].counts["full_reads"] == 0
 
     # Tokens older than the configured age are not trusted: everything is read again, nothing written.
-    report = run(server, hub, store, token_max_age=timedelta(0))
+    report = run_sync(server, hub, state_store, token_max_age=timedelta(0))
     counts = report.sites[0].counts
     assert counts["full_reads"] == 6 and counts["created"] == counts["updated"] == counts["deleted"] == 0
-    assert_exact(hub, [site], store)
+    assert_exact(hub, [site], state_store)
 
     # The list deleted and created again (new id, item ids start over): its old token means nothing.
     old = site.resolve_list("Usikkerhet")
@@ -311,27 +270,32 @@ def test_old_token_and_recreated_list_give_full_reads(server, store):
     site.forget_list("Usikkerhet")
     apply_lists(site, load_bundle().project, ("risks",))
     add_items(site, "Usikkerhet", [{"Title": "Etter gjenoppretting"}])
-    report = run(server, hub, store)
+    report = run_sync(server, hub, state_store)
     assert report.exit_code == EXIT_OK, report.to_dict()
     counts = report.sites[0].counts
     assert counts["full_reads"] == 1 and counts["deleted"] == 3 and counts["created"] == 1
-    assert_exact(hub, [site], store)
-    closed = store.versions_frame("risks")
+    assert_exact(hub, [site], state_store)
+    closed = state_store.versions_frame("risks")
     assert closed["deleted"].sum() == 3  # the old rows are closed in history, not lost
 
 
-def test_long_list_reads_only_remaining_pages(server, store):
-    hub, hub_id = make_hub(server)
-    site = make_project(server, hub, hub_id, "long")
+def test_long_list_reads_only_remaining_pages(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    site = pf.project("long")
     add_items(site, "Interessentregister", [{"Title": f"S{n}"} for n in range(23)])
     from veiviser.sharepoint import RequestCounter
 
     counter = RequestCounter()
     report = sync_portfolio(
-        hub.url, settings=settings(server), state=store, counter=counter, options=SyncOptions(page_size=10)
+        hub.url,
+        settings=connection_settings(server),
+        state=state_store,
+        counter=counter,
+        options=SyncOptions(page_size=10),
     )
     assert report.exit_code == EXIT_OK, report.to_dict()
-    assert_exact(hub, [site], store)
+    assert_exact(hub, [site], state_store)
     # Pages 2 and 3 of Interessentregister only; the batched first page is not read again.
     assert counter.count("GET", "/items") == 2  # the hub register (Prosjekter) comes in a $batch
 
@@ -356,19 +320,10 @@ def test_retry_watch_catches_an_early_resend(server):
 # --- the CLI ---------------------------------------------------------------------------------------
 
 
-def _env(server):
-    return {
-        "VEIVISER_AUTH": "token",
-        "VEIVISER_ACCESS_TOKEN": server.token,
-        "VEIVISER_ORG": "Testkommune",
-        "VEIVISER_ADMIN_URL": server.url,
-        "VEIVISER_RETRY_MAX_TOTAL_SECONDS": "20",
-    }
-
-
-def test_cli_run_and_status(server, state_url, tmp_path):
-    hub, hub_id = make_hub(server)
-    seed(make_project(server, hub, hub_id, "cli1"), 2)
+def test_cli_run_and_status(server, provisioned_hub, state_url, tmp_path):
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    seed(pf.project("cli1"), 2)
     runner = CliRunner()
     report_file = tmp_path / "rapport.json"
     result = runner.invoke(
@@ -385,7 +340,7 @@ def test_cli_run_and_status(server, state_url, tmp_path):
             "--report",
             str(report_file),
         ],
-        env=_env(server),
+        env=cli_env(server),
     )
     assert result.exit_code == EXIT_OK, result.output
     assert "1 sites, 0 failed" in result.output
@@ -394,12 +349,12 @@ def test_cli_run_and_status(server, state_url, tmp_path):
         data["exit_code"] == 0 and data["sites_total"] == 1 and data["totals"]["created"] == 2 + 2 + 2 + 1 + 2
     )
 
-    broken = make_project(server, hub, hub_id, "cli2")
+    broken = pf.project("cli2")
     broken.call("DELETE", f"Web/lists(guid'{broken.resolve_list('Måleindikatorer').id}')")
     result = runner.invoke(
         main,
         ["sync", "run", "--hub", hub.url, "--state", state_url, "--report", str(report_file), "--json-logs"],
-        env=_env(server),
+        env=cli_env(server),
     )
     assert result.exit_code == EXIT_SITES_FAILED, result.output
     data = json.loads(report_file.read_text(encoding="utf-8"))
@@ -407,7 +362,7 @@ def test_cli_run_and_status(server, state_url, tmp_path):
         "error"
     ]
 
-    result = runner.invoke(main, ["sync", "status", "--state", state_url], env=_env(server))
+    result = runner.invoke(main, ["sync", "status", "--state", state_url], env=cli_env(server))
     assert result.exit_code == 0, result.output
     assert "partial" in result.output and "failed" in result.output and broken.url in result.output
     status = json.loads(
@@ -418,25 +373,30 @@ def test_cli_run_and_status(server, state_url, tmp_path):
     result = runner.invoke(
         main,
         ["sync", "run", "--hub", f"{server.url}/sites/finnesikke", "--state", state_url],
-        env=_env(server),
+        env=cli_env(server),
     )
     assert result.exit_code == EXIT_RUN_FAILED, result.output
     assert "finnesikke" in result.output
 
 
-def test_unchanged_sites_cost_one_request_each_and_keep_findings(server, store):
+def test_unchanged_sites_cost_one_request_each_and_keep_findings(server, provisioned_hub, state_store):
     from veiviser.sharepoint import RequestCounter
 
-    hub, hub_id = make_hub(server)
-    sites = [make_project(server, hub, hub_id, f"quiet{n}") for n in range(3)]
+    pf = portfolio(provisioned_hub)
+    hub = pf.hub
+    sites = [pf.project(f"quiet{n}") for n in range(3)]
     for site in sites:
         seed(site, 2)
         add_items(site, "Gevinstanalyse og gevinstrealiseringsplan", [{"Title": "Uten eier"}])
-    first = run(server, hub, store, workers=2)
+    first = run_sync(server, hub, state_store, workers=2)
     assert first.exit_code == EXIT_OK, first.to_dict()
     counter = RequestCounter()
     report = sync_portfolio(
-        hub.url, settings=settings(server), state=store, counter=counter, options=SyncOptions(workers=2)
+        hub.url,
+        settings=connection_settings(server),
+        state=state_store,
+        counter=counter,
+        options=SyncOptions(workers=2),
     )
     assert report.exit_code == EXIT_OK
     # Per run: the hub register with the hub's id (1 $batch), the hub's form digest (shared by
@@ -455,10 +415,14 @@ def test_unchanged_sites_cost_one_request_each_and_keep_findings(server, store):
     _mutate(sites[0], 1)
     counter.reset()
     report = sync_portfolio(
-        hub.url, settings=settings(server), state=store, counter=counter, options=SyncOptions(workers=2)
+        hub.url,
+        settings=connection_settings(server),
+        state=state_store,
+        counter=counter,
+        options=SyncOptions(workers=2),
     )
     assert report.exit_code == EXIT_OK
     # The changed site: + its changed items, + a hub look-up of the new items' keys, + the hub write;
     # the run: + the central lists' entity types.
     assert counter.total == 3 + len(sites) + 3 + 1, counter.snapshot()
-    assert_exact(hub, sites, store)
+    assert_exact(hub, sites, state_store)

@@ -198,8 +198,10 @@ def run_demo(
     from veiviser.provisioning.engine import ProjectRequest, Provisioner
     from veiviser.sharepoint import RateLimiter
     from veiviser.sync.dataset import load_dataset
-    from veiviser.sync.engine import SyncOptions, sync_portfolio
-    from veiviser.sync.store import StateStore
+    from veiviser.sync.options import SyncOptions
+    from veiviser.sync.report import SyncReport
+    from veiviser.sync.run import sync_portfolio
+    from veiviser.sync.state import StateStore
 
     started = time.perf_counter()
     out = _check_out_dir(Path(out_dir))
@@ -283,17 +285,22 @@ def run_demo(
 
         with StateStore(f"sqlite:///{state_file}") as store:
             options = SyncOptions(workers=workers)
-            with steps.step("Sync 1", len(specs)) as advance:
-                first = sync_portfolio(
-                    hub_url,
-                    settings=settings,
-                    state=store,
-                    options=options,
-                    limiter=limiter,
-                    progress=lambda *_: advance(),
-                )
-                _sync_ok(first)
-                syncs.append(first.to_dict())
+
+            def sync(label: str) -> SyncReport:
+                with steps.step(label, len(specs)) as advance:
+                    report = sync_portfolio(
+                        hub_url,
+                        settings=settings,
+                        state=store,
+                        options=options,
+                        limiter=limiter,
+                        progress=lambda *_: advance(),
+                    )
+                    _sync_ok(report)
+                    syncs.append(report.to_dict())
+                return report
+
+            first = sync("Sync 1")
             # "Changes since" = the end of the first sync: the report shows the change step.
             first_synced = first.finished_at or datetime.now(UTC)
             with steps.step("Changes in the projects", len(pairs)) as advance:
@@ -308,17 +315,7 @@ def run_demo(
                             changes_total[k] += v
 
                 _run_all(len(pairs), change, workers, advance)
-            with steps.step("Sync 2", len(specs)) as advance:
-                second = sync_portfolio(
-                    hub_url,
-                    settings=settings,
-                    state=store,
-                    options=options,
-                    limiter=limiter,
-                    progress=lambda *_: advance(),
-                )
-                _sync_ok(second)
-                syncs.append(second.to_dict())
+            sync("Sync 2")
             with steps.step("Reports (Excel, HTML, Power BI)"):
                 dataset = load_dataset(
                     store, prov.client(hub_url), title="Porteføljerapport – Trondheim (demo)"
@@ -382,7 +379,7 @@ def summary_lines(result: DemoResult) -> list[str]:
     """What to open and how to go on with a real tenant (printed by ``veiviser demo``)."""
     first, second = [*result.syncs, {}, {}][:2]
 
-    def sync_line(n: int, run: dict) -> str:
+    def sync_line(n: int, run: dict[str, Any]) -> str:
         t = run.get("totals", {})
         return (
             f"  Sync {n}: {t.get('created', 0)} new, {t.get('updated', 0)} changed, {t.get('deleted', 0)} deleted, "

@@ -16,8 +16,8 @@ from typing import Any
 from veiviser.demo.data import KINDS, ChangeSet, Person, ProjectData, Ref, Row
 from veiviser.errors import VeiviserError
 from veiviser.schemas.template import Template
-from veiviser.sharepoint import LookupValue, Operation, OperationResult, SiteClient
-from veiviser.sharepoint.client import title_segment
+from veiviser.sharepoint import LookupValue, OperationResult, SiteClient
+from veiviser.sharepoint import items as rest
 
 REGISTER_LIST = "Prosjekter"
 RATINGS_LIST = "Prioriteringsvurderinger"
@@ -61,21 +61,9 @@ def _check(results: Sequence[OperationResult], site: str, list_title: str, keys:
 
 def _prepare(site: SiteClient, written: WrittenProject, people: Sequence[Person], risks_title: str) -> None:
     """EnsureUser for new people and the Usikkerhet content types, in one ``$batch``."""
-    ops = [
-        Operation("POST", f"Web/EnsureUser({title_segment(p.email)})", key=("user", p.email))
-        for p in people
-        if p.email not in written.users
-    ]
+    ops = [rest.ensure_user(p.email, key=("user", p.email)) for p in people if p.email not in written.users]
     if not written.content_types:
-        ops.append(
-            Operation(
-                "GET",
-                f"Web/lists/GetByTitle({title_segment(risks_title)})/ContentTypes?$select=StringId,Name,Parent/StringId"
-                "&$expand=Parent",
-                key=("ct", ""),
-                list=risks_title,
-            )
-        )
+        ops.append(rest.get_content_types(risks_title, key=("ct", "")))
     if not ops:
         return
     for r in site.batch(ops):
@@ -233,5 +221,7 @@ def write_hub_ratings(
                     }
                 )
     if rows:
-        _check(hub.create_items(RATINGS_LIST, rows), hub.url, RATINGS_LIST, [r["GtRatingKey"] for r in rows])
+        _check(
+            hub.create_items(RATINGS_LIST, rows), hub.url, RATINGS_LIST, [str(r["GtRatingKey"]) for r in rows]
+        )
     return {"itposmo": len(updates), "priority_ratings": len(rows)}

@@ -8,8 +8,10 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from veiviser.sync.engine import SiteOutcome, SyncOptions, SyncReport, sync_portfolio
-from veiviser.sync.store import StateStore
+from veiviser.sync.options import SyncOptions
+from veiviser.sync.report import SiteOutcome, SyncReport
+from veiviser.sync.run import sync_portfolio
+from veiviser.sync.state import StateStore
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -96,7 +98,13 @@ def summary_lines(report: SyncReport) -> list[str]:
 
 
 def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
-    """Last runs, per-site lag and the latest failures, from the state store."""
+    """Last runs, per-site lag and the latest failures, from the state store, as plain data.
+
+    ``{"lock": {owner, acquired_at, heartbeat_at, expires_at, …} | None, "runs": [{id, status,
+    started_at, finished_at, counts, failed_sites, message, …}], "sites": [{site_url, title,
+    last_status, last_ok, lag_hours, last_error}], "failing": [the sites whose last run failed]}``;
+    the CLI renders it as tables or JSON.
+    """
     with StateStore(state) as store:
         last = store.runs(limit=runs)
         lag = store.site_lag()
@@ -106,8 +114,8 @@ def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
             "site_url": r.site_url,
             "title": r.title,
             "last_status": r.last_status,
-            "last_ok": r.last_ok.isoformat() if hasattr(r.last_ok, "isoformat") else None,
-            "lag_hours": round(r.lag.total_seconds() / 3600, 1) if hasattr(r.lag, "total_seconds") else None,
+            "last_ok": _iso(r.last_ok),
+            "lag_hours": _hours(r.lag),
             "last_error": r.last_error,
         }
         for r in lag.itertuples()
@@ -120,3 +128,13 @@ def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
         "sites": sites,
         "failing": [s for s in sites if s["last_status"] == "failed"],
     }
+
+
+def _iso(value: Any) -> str | None:
+    """A timestamp cell as ISO text (None when there is none)."""
+    return value.isoformat() if hasattr(value, "isoformat") else None
+
+
+def _hours(value: Any) -> float | None:
+    """A time span cell in hours, one decimal (None when there is none)."""
+    return round(value.total_seconds() / 3600, 1) if hasattr(value, "total_seconds") else None

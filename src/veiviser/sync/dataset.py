@@ -26,10 +26,10 @@ from veiviser.schemas.settings import ConnectionSettings
 from veiviser.sharepoint.client import SiteClient, connect
 from veiviser.sharepoint.errors import SharePointError
 from veiviser.sharepoint.transport import RateLimiter
-from veiviser.sync.engine import KIND_ORDER, PROPERTIES
 from veiviser.sync.kinds import PROJECTS_LIST_TITLE
+from veiviser.sync.lists import KIND_ORDER, PROPERTIES
 from veiviser.sync.rows import phase_label
-from veiviser.sync.store import StateStore
+from veiviser.sync.state import StateStore
 
 RATINGS_LIST_TITLE = "Prioriteringsvurderinger"
 
@@ -123,7 +123,11 @@ def _load(
         history=store.versions_frame(),
         title=title,
         source=client.url,
-        **frames,
+        risks=frames["risks"],
+        stakeholders=frames["stakeholders"],
+        benefits=frames["benefits"],
+        indicators=frames["indicators"],
+        measurements=frames["measurements"],
     )
 
 
@@ -211,24 +215,4 @@ def projects_frame(
     return pd.DataFrame(rows)
 
 
-def report_from_hub(
-    hub: str,
-    out_dir: str,
-    *,
-    state: str | None = None,
-    since: object | None = None,
-    as_of: object | None = None,
-    settings: ConnectionSettings | None = None,
-) -> Any:
-    """``veiviser report --hub``: load the synced dataset and write the three reports.
-
-    Returns :class:`~veiviser.portfolio.reports.ReportPaths`. ``since`` defaults to 30 days before
-    ``as_of`` (see :func:`~veiviser.portfolio.reports.write_reports`).
-    """
-    from veiviser.portfolio.reports import write_reports
-
-    dataset = load_dataset(state, hub, as_of=as_of, settings=settings)  # type: ignore[arg-type]
-    return write_reports(dataset, out_dir, since=since)
-
-
-__all__ = ["DatasetLoadError", "load_dataset", "projects_frame", "report_from_hub"]
+__all__ = ["DatasetLoadError", "load_dataset", "projects_frame"]

@@ -1,0 +1,22 @@
+"""The tunables of a sync run (workers, token age, page and filter sizes, which sites)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """Tunables of a run."""
+
+    workers: int = 4
+    #: Older change tokens are not trusted: SharePoint never reports an expired token
+    #: (see docs/sync.md, "Change tokens").
+    token_max_age: timedelta = timedelta(days=45)
+    page_size: int = 5000
+    ids_per_filter: int = 40
+    keys_per_filter: int = 20
+    lock_ttl: timedelta = timedelta(minutes=10)
+    extra_sites: tuple[str, ...] = ()
+    joined: bool = True  # also sync sites joined to the hub that the register misses

@@ -1,0 +1,194 @@
+"""Reading one project site: what changed in each source list since its stored change token.
+
+Round one is **one** ``$batch``: the site id, every list's id and current change token, and per
+list either ``getChanges`` since the stored token or, with no usable token, the first page of all
+items. An unchanged site costs this one request. Round two (only when needed) fetches the changed
+items together (``ID eq … or …``) and the pages after the first of any full read. See
+docs/sync.md, "One site, step by step" and "Change tokens".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from veiviser.sharepoint import items as rest
+from veiviser.sharepoint.batch import Operation, OperationResult
+from veiviser.sharepoint.client import SiteClient
+from veiviser.sharepoint.values import normalise_item
+from veiviser.sync.kinds import KINDS, PROPERTIES_LIST_TITLE
+from veiviser.sync.lists import KIND_ORDER, PROPERTIES, PROPERTY_FIELDS
+from veiviser.sync.options import SyncOptions
+from veiviser.sync.report import SiteFailure, site_error
+from veiviser.sync.rows import select_clause
+from veiviser.sync.state import TokenRecord
+
+
+@dataclass
+class ListState:
+    """What the reads found out about one source list."""
+
+    name: str
+    title: str
+    list_id: str = ""
+    current_token: str = ""
+    token: TokenRecord | None = None
+    full: bool = False  # a full read is needed / was done
+    items: list[dict[str, Any]] | None = None  # full read result (or, after round two, the changed items)
+    next_url: str | None = None  # the full read's second page, when the first did not hold all
+    changed_ids: set[int] = field(default_factory=set)
+    deleted_ids: set[int] = field(default_factory=set)
+    new_token: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Anything to do for this list (a full read, or changes since its token)?"""
+        return self.full or bool(self.changed_ids) or bool(self.deleted_ids)
+
+    @property
+    def token_to_store(self) -> str | None:
+        """The token to keep after this run; None keeps the stored one (and its age)."""
+        return self.current_token if self.full else self.new_token
+
+
+def select_for(name: str) -> tuple[list[str], list[str]]:
+    """``$select`` and ``$expand`` of a source list (a kind, or the project properties)."""
+    if name == PROPERTIES:
+        return ["ID", "Title", "Modified", *PROPERTY_FIELDS], []
+    return select_clause(KINDS[name])
+
+
+def list_title(name: str) -> str:
+    return PROPERTIES_LIST_TITLE if name == PROPERTIES else KINDS[name].list_title
+
+
+def read_changes(
+    site: SiteClient,
+    site_url: str,
+    tokens: dict[str, TokenRecord],
+    options: SyncOptions,
+    now: datetime,
+) -> tuple[str, dict[str, ListState]]:
+    """Round one: the site id and a :class:`ListState` per source list (one ``$batch``)."""
+    states: dict[str, ListState] = {}
+    # Every list's id and current token in one operation: the list collection read with
+    # $select=CurrentChangeToken carries each list's token (a GET per list would cost six).
+    ops: list[Operation] = [
+        rest.get_site(["Id", "Url"], key="site"),
+        rest.get_lists_with_change_tokens(key="lists"),
+    ]
+    for name in [*KIND_ORDER, PROPERTIES]:
+        st = ListState(name, list_title(name), token=tokens.get(name))
+        states[name] = st
+        tok = st.token
+        if tok is not None and now - tok.issued_at <= options.token_max_age:
+            ops.append(rest.get_list_changes(st.title, tok.token, key=("changes", name)))
+        else:
+            st.full = True
+            select, expand = select_for(name)
+            ops.append(
+                rest.get_items(
+                    st.title, select=select, expand=expand, top=options.page_size, key=("items", name)
+                )
+            )
+    results = {r.key: r for r in site.batch(ops)}
+    site_res = results["site"]
+    if not site_res.ok:
+        raise site_error(site_res, site_url, "read the site")
+    site_id = str(site_res.value["Id"]).strip("{}").lower()
+    lists_res = results["lists"]
+    if not lists_res.ok:
+        raise site_error(lists_res, site_url, "read the site's lists")
+    rows = lists_res.value if isinstance(lists_res.value, list) else []
+    by_title = {
+        str(row.get("Title") or "").lower(): row for row in rows
+    }  # list titles match without case, as in SharePoint
+    for name, st in states.items():
+        meta = by_title.get(st.title.lower())
+        if meta is None:
+            raise SiteFailure(
+                f"could not read list {st.title!r} at {site_url}: not found "
+                "(the site has no list with this title)",
+                hint="The site or list is missing; check the project register entry.",
+            )
+        st.list_id = str(meta["Id"]).strip("{}").lower()
+        st.current_token = rest.token_text(meta.get("CurrentChangeToken"))
+        tok = st.token
+        if not st.full and tok is not None and (tok.list_id != st.list_id or tok.site_id != site_id):
+            st.full = True  # list (or site) re-created: the old token means nothing here
+            st.items = None
+            continue
+        if st.full:
+            res = results.get(("items", name))
+            if res is not None:
+                if not res.ok:
+                    raise site_error(res, site_url, f"read items of {st.title!r}")
+                page = res.value if isinstance(res.value, list) else []
+                st.items = [normalise_item(i) for i in page]
+                st.next_url = res.next_url
+            continue
+        res = results[("changes", name)]
+        if not res.ok:
+            raise site_error(res, site_url, f"read changes of {st.title!r}")
+        _apply_changes(st, res.value if isinstance(res.value, list) else [])
+    return site_id, states
+
+
+def _apply_changes(st: ListState, changes: list[dict[str, Any]]) -> None:
+    """Fold a change log into changed and deleted item ids (the last change of an item wins)."""
+    for change in changes:
+        item_id = change.get("ItemId")
+        if item_id is None:
+            continue
+        if int(change.get("ChangeType", 0)) == rest.ChangeType.DELETE_OBJECT:
+            st.deleted_ids.add(int(item_id))
+            st.changed_ids.discard(int(item_id))
+        else:
+            st.changed_ids.add(int(item_id))
+            st.deleted_ids.discard(int(item_id))
+    if changes:
+        st.new_token = rest.token_text(changes[-1].get("ChangeToken")) or None
+
+
+def read_rest(site: SiteClient, site_url: str, states: dict[str, ListState], options: SyncOptions) -> None:
+    """Round two: fetch changed items together; finish full reads that did not fit one page."""
+    ops: list[Operation] = []
+    for name, st in states.items():
+        if st.full:
+            continue
+        ids = sorted(st.changed_ids)
+        select, expand = select_for(name)
+        for i in range(0, len(ids), options.ids_per_filter):
+            chunk = ids[i : i + options.ids_per_filter]
+            ops.append(rest.get_items_by_ids(st.title, chunk, select=select, expand=expand, key=(name, i)))
+    fetched: dict[str, dict[int, dict[str, Any]]] = {}
+    if ops:
+        for res in site.batch(ops):
+            name = res.key[0]
+            if not res.ok:
+                raise site_error(res, site_url, f"read changed items of {states[name].title!r}")
+            for raw in res.value if isinstance(res.value, list) else []:
+                item = normalise_item(raw)
+                fetched.setdefault(name, {})[int(item.get("ID") or item["Id"])] = item
+    for name, st in states.items():
+        if st.full:
+            if st.items is None:  # list re-created: its token is void, read it all
+                select, expand = select_for(name)
+                st.items = list(
+                    site.iter_items(
+                        st.title,
+                        select=select,
+                        expand=expand or None,
+                        page_size=min(options.page_size, rest.MAX_PAGE),
+                    )
+                )
+            elif st.next_url:  # only the pages after the batched first one
+                st.items += site.rest_of_pages(
+                    OperationResult(key=name, status=200, next_url=st.next_url), list=st.title
+                )
+            continue
+        got = fetched.get(name, {})
+        # A changed item that is gone by now was deleted after the change was logged.
+        st.deleted_ids |= {i for i in st.changed_ids if i not in got}
+        st.items = list(got.values())

@@ -1,0 +1,327 @@
+"""The state store's database: tables, schema version and migrations, engine and transactions.
+
+One database (a SQLite file by default, any SQLAlchemy URL by setting, e.g. PostgreSQL) holds the
+sync's state (:mod:`veiviser.sync.state`: change tokens, run log, the central item map, site
+summaries; :mod:`veiviser.sync.lock`: the run lock) and its history (:mod:`veiviser.sync.history`:
+row versions). This module defines the tables they share and :class:`Database`, the base that
+opens the engine, creates the tables and applies migrations (see docs/sync.md, "The state store").
+Times are stored as naive UTC and returned as aware UTC.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self, overload
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from veiviser.errors import VeiviserError
+from veiviser.sync.report import EXIT_STORE_UNUSABLE
+
+#: The schema version this code writes. Bump it and add a step to ``MIGRATIONS`` on changes.
+SCHEMA_VERSION = 1
+
+
+class StoreError(VeiviserError):
+    """The state store cannot be opened or used."""
+
+    exit_code = EXIT_STORE_UNUSABLE
+
+
+def default_state_url() -> str:
+    """``$VEIVISER_STATE_URL``, else a SQLite file under ``$XDG_STATE_HOME/veiviser`` (~/.local/state)."""
+    url = os.environ.get("VEIVISER_STATE_URL")
+    if url:
+        return url
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return f"sqlite:///{base / 'veiviser' / 'sync-state.sqlite'}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@overload
+def to_db(ts: datetime) -> datetime: ...
+@overload
+def to_db(ts: None) -> None: ...
+def to_db(ts: datetime | None) -> datetime | None:
+    """An aware (or naive-UTC) datetime as naive UTC for storage."""
+    if ts is None:
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(UTC).replace(tzinfo=None)
+    return ts
+
+
+@overload
+def from_db(ts: datetime) -> datetime: ...
+@overload
+def from_db(ts: None) -> None: ...
+def from_db(ts: datetime | None) -> datetime | None:
+    """A stored (naive UTC) datetime as aware UTC."""
+    if ts is None:
+        return None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+# --- schema --------------------------------------------------------------------------------------
+
+metadata = sa.MetaData()
+
+schema_table = sa.Table(
+    "veiviser_schema",
+    metadata,
+    sa.Column("component", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)
+
+tokens_table = sa.Table(
+    "sync_tokens",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("list_name", sa.String(255), primary_key=True),
+    sa.Column("list_id", sa.String(64), nullable=False),
+    sa.Column("token", sa.Text, nullable=False),
+    sa.Column("issued_at", sa.DateTime, nullable=False),
+    sa.Column("site_url", sa.String(1024), nullable=False, default=""),
+    sa.Column("run_id", sa.Integer, nullable=True),
+)
+
+runs_table = sa.Table(
+    "sync_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("hub_url", sa.String(1024), nullable=False),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+    # running | ok | partial | failed | abandoned
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("counts", sa.JSON, nullable=False, default=dict),
+    sa.Column("message", sa.Text, nullable=True),
+)
+
+run_sites_table = sa.Table(
+    "sync_run_sites",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_runs.id"), primary_key=True),
+    sa.Column("site_url", sa.String(1024), primary_key=True),
+    sa.Column("site_id", sa.String(64), nullable=True),
+    sa.Column("title", sa.String(512), nullable=True),
+    # ok | failed | skipped
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("counts", sa.JSON, nullable=False, default=dict),
+    sa.Column("requests", sa.Integer, nullable=False, default=0),
+    sa.Column("started_at", sa.DateTime, nullable=True),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+)
+
+findings_table = sa.Table(
+    "sync_findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_runs.id"), nullable=False, index=True),
+    sa.Column("site_url", sa.String(1024), nullable=False),
+    sa.Column("list_title", sa.String(255), nullable=False),
+    sa.Column("item_id", sa.Integer, nullable=True),
+    sa.Column("field", sa.String(255), nullable=True),
+    sa.Column("value", sa.Text, nullable=True),
+    sa.Column("rule", sa.String(128), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+)
+
+versions_table = sa.Table(
+    "sync_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("source_key", sa.String(255), nullable=False),
+    sa.Column("site_id", sa.String(64), nullable=False),
+    sa.Column("project_url", sa.String(1024), nullable=False, default=""),
+    sa.Column("project_title", sa.String(512), nullable=False, default=""),
+    sa.Column("values", sa.JSON, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("valid_from", sa.DateTime, nullable=False),
+    sa.Column("valid_to", sa.DateTime, nullable=True),
+    sa.Column("deleted", sa.Boolean, nullable=False, default=False),
+    sa.Column("run_id", sa.Integer, nullable=True),
+    sa.Index("ix_sync_versions_key", "kind", "source_key", "valid_to"),
+    sa.Index("ix_sync_versions_site", "kind", "site_id", "valid_to"),
+    sa.Index("ix_sync_versions_from", "kind", "valid_from"),
+)
+
+central_table = sa.Table(
+    "sync_central",
+    metadata,
+    sa.Column("kind", sa.String(64), primary_key=True),
+    sa.Column("source_key", sa.String(255), primary_key=True),
+    sa.Column("site_id", sa.String(64), nullable=False),
+    sa.Column("central_id", sa.Integer, nullable=False),
+    sa.Column("central_hash", sa.String(64), nullable=False),
+    sa.Index("ix_sync_central_site", "kind", "site_id"),
+)
+
+#: Per site: row counts and data-quality findings of its current rows, written with its history,
+#: so an unchanged site's outcome needs one small read instead of loading every row.
+summaries_table = sa.Table(
+    "sync_site_summary",
+    metadata,
+    sa.Column("site_id", sa.String(64), primary_key=True),
+    sa.Column("site_url", sa.String(1024), nullable=False, default=""),
+    sa.Column("title", sa.String(512), nullable=True),
+    sa.Column("rows", sa.Integer, nullable=False, default=0),
+    sa.Column("findings", sa.JSON, nullable=False, default=list),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+locks_table = sa.Table(
+    "sync_locks",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(255), nullable=False),
+    sa.Column("acquired_at", sa.DateTime, nullable=False),
+    sa.Column("heartbeat_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+# version -> function(conn) that upgrades from version-1. Version 1 is created by create_all.
+#: version -> function(conn) that upgrades from version-1. Version 1 is created by create_all.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+class Database:
+    """An open state store database: the engine, transactions and the schema check on open."""
+
+    def __init__(self, url: str | None = None, *, echo: bool = False) -> None:
+        self.url = url or default_state_url()
+        self.engine = make_engine(self.url, echo=echo)
+        self._ensure_schema()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise StoreError(
+                f"State store {self._safe_url()} failed: {exc.orig}",
+                hint="Check that the database is reachable and not locked by another tool.",
+            ) from exc
+
+    def _safe_url(self) -> str:
+        try:
+            return sa.make_url(self.url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "<invalid URL>"
+
+    def _ensure_schema(self) -> None:
+        with self._begin() as conn:
+            metadata.create_all(conn)
+            row = conn.execute(
+                sa.select(schema_table.c.version).where(schema_table.c.component == "sync")
+            ).first()
+            if row is None:
+                conn.execute(
+                    schema_table.insert().values(
+                        component="sync", version=SCHEMA_VERSION, applied_at=to_db(utcnow())
+                    )
+                )
+                return
+            version = int(row.version)
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"State store {self._safe_url()} has schema version {version}, newer than this "
+                    f"veiviser understands ({SCHEMA_VERSION}).",
+                    hint="Upgrade veiviser, or point --state at another database.",
+                )
+            while version < SCHEMA_VERSION:
+                version += 1
+                MIGRATIONS[version](conn)
+                conn.execute(
+                    schema_table.update()
+                    .where(schema_table.c.component == "sync")
+                    .values(version=version, applied_at=to_db(utcnow()))
+                )
+
+    def schema_version(self) -> int:
+        with self._begin() as conn:
+            return int(
+                conn.execute(
+                    sa.select(schema_table.c.version).where(schema_table.c.component == "sync")
+                ).scalar_one()
+            )
+
+
+def last_finished_run_id(conn: Connection) -> int | None:
+    """The id of the newest run that finished (abandoned runs do not count)."""
+    stmt = (
+        sa.select(runs_table.c.id)
+        .where(runs_table.c.finished_at.is_not(None), runs_table.c.status != "abandoned")
+        .order_by(runs_table.c.id.desc())
+        .limit(1)
+    )
+    run_id = conn.execute(stmt).scalar()
+    return None if run_id is None else int(run_id)
+
+
+def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    """``items`` in slices of ``size`` (bounded ``IN (…)`` lists)."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def make_engine(url: str, *, echo: bool) -> Engine:
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(
+            f"State store URL {url!r} is not a valid SQLAlchemy URL.",
+            hint="Use e.g. sqlite:////var/lib/veiviser/state.sqlite or postgresql+psycopg://user@host/db.",
+        ) from exc
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            try:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot create the folder for the state store {database}: {exc}",
+                    hint="Choose a writable location with --state sqlite:///PATH.",
+                ) from exc
+        kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
+    try:
+        engine = sa.create_engine(url, **kwargs)
+    except (ArgumentError, ImportError, SQLAlchemyError) as exc:
+        raise StoreError(
+            f"Cannot open state store {parsed.render_as_string(hide_password=True)}: {exc}",
+            hint="Check the URL and that its database driver is installed.",
+        ) from exc
+    if parsed.get_backend_name() == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+    return engine

@@ -1,0 +1,210 @@
+"""Writing one site's actions to the hub: central items, the central item map, the register.
+
+Writes go in ``$batch`` requests (≤ 100 operations each; the gateway splits). Each write is
+idempotent and the central item map is updated from each result, so a run killed at any point
+and started again converges (see docs/sync.md, "One site, step by step").
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from veiviser.sharepoint import items as rest
+from veiviser.sharepoint.batch import Operation
+from veiviser.sharepoint.client import SiteClient
+from veiviser.sharepoint.errors import NotFoundError
+from veiviser.sharepoint.values import odata_literal
+from veiviser.sync.diff import (
+    Action,
+    CentralMap,
+    Create,
+    Delete,
+    Forget,
+    Keep,
+    RemoveDuplicate,
+    Update,
+    Write,
+)
+from veiviser.sync.discovery import ProjectSite
+from veiviser.sync.kinds import PROJECTS_LIST_TITLE
+from veiviser.sync.lists import KIND_ORDER, CentralList
+from veiviser.sync.report import SiteFailure, site_error
+from veiviser.sync.state import StateStore
+
+_ENTITY_LOCK = threading.Lock()
+
+
+class PeopleCache:
+    """E-mail -> hub user id, shared by the workers (person ids are per site collection)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int | None] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, hub: SiteClient, emails: Iterable[str]) -> dict[str, int | None]:
+        wanted = {e.lower() for e in emails if e}
+        with self._lock:
+            missing = sorted(e for e in wanted if e not in self._ids)
+        if missing:
+            for result in hub.batch([rest.ensure_user(e, key=e) for e in missing]):
+                value = result.value if result.ok and isinstance(result.value, dict) else None
+                with self._lock:
+                    self._ids[result.key] = int(value["Id"]) if value and "Id" in value else None
+        with self._lock:
+            return {e: self._ids.get(e) for e in wanted}
+
+
+def find_central_ids(
+    hub: SiteClient,
+    central: Mapping[str, CentralList],
+    site_id: str,
+    unknown: Mapping[str, Sequence[str]],
+    cmap: CentralMap,
+    keys_per_filter: int,
+) -> dict[str, dict[str, list[int]]]:
+    """Hub item ids of keys the central map does not know, looked up by the indexed source key
+    (or, when the map knows nothing of the site, all of the site's rows): ``{kind: {key: [ids]}}``."""
+    select = ["ID", "GtSourceKey"]
+    lookups: list[Operation] = []
+    for name in KIND_ORDER:
+        keys = unknown.get(name)
+        if not keys:
+            continue
+        title = central[name].title
+        if not cmap.get(name):
+            lookups.append(
+                rest.get_items_where(title, "GtSiteId", [site_id], select=select, key=(name, "site"))
+            )
+            continue
+        for i in range(0, len(keys), keys_per_filter):
+            chunk = keys[i : i + keys_per_filter]
+            lookups.append(rest.get_items_where(title, "GtSourceKey", chunk, select=select, key=(name, i)))
+    found: dict[str, dict[str, list[int]]] = {}
+    if not lookups:
+        return found
+    for res in hub.batch(lookups):
+        name = res.key[0]
+        if not res.ok:
+            raise site_error(res, hub.url, f"look up central rows in {central[name].title!r}")
+        page = res.value if isinstance(res.value, list) else []
+        if res.key[1] == "site" and len(page) >= rest.MAX_PAGE:
+            page = list(
+                hub.iter_items(
+                    central[name].title, select=select, filter=f"GtSiteId eq {odata_literal(site_id)}"
+                )
+            )
+        for raw in page:
+            found.setdefault(name, {}).setdefault(str(raw.get("GtSourceKey")), []).append(int(raw["ID"]))
+    return found
+
+
+def entity_types(hub: SiteClient, central: Mapping[str, CentralList]) -> dict[str, str]:
+    """Item entity type names of the central lists by title: one ``$batch`` per run, shared by the workers."""
+    with _ENTITY_LOCK:
+        missing = [c for c in central.values() if not c.entity_type]
+        if missing:
+            ops = [rest.get_list_entity_type(c.title, key=c.kind) for c in missing]
+            for res in hub.batch(ops):
+                if not res.ok or not isinstance(res.value, dict):
+                    raise site_error(res, hub.url, f"read the central list {central[res.key].title!r}")
+                central[res.key].entity_type = str(res.value.get("ListItemEntityTypeFullName") or "")
+        return {c.title: c.entity_type for c in central.values()}
+
+
+def _operation(action: Write, title: str, entity_type: str) -> Operation:
+    if isinstance(action, Create):
+        return rest.create_item(title, action.values, entity_type, key=action)
+    if isinstance(action, Update):
+        return rest.merge_item(title, action.central_id, action.values, entity_type, key=action)
+    return rest.delete_item(title, action.central_id, key=action)
+
+
+def apply_actions(
+    hub: SiteClient,
+    store: StateStore,
+    central: Mapping[str, CentralList],
+    site_id: str,
+    actions: Sequence[Action],
+) -> dict[str, Any]:
+    """Apply the diff's actions to the hub and the central item map; returns the counts.
+
+    A hub item someone removed is created again; a failed write raises :class:`SiteFailure`
+    after every other write was applied (the next run retries it).
+    """
+    counts: dict[str, Any] = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+    writes: list[Write] = []
+    for action in actions:
+        if isinstance(action, Keep):
+            counts["unchanged"] += 1
+        elif isinstance(action, Forget):
+            store.drop_central(action.kind, [action.key])
+        else:
+            writes.append(action)
+    if not writes:
+        return counts
+    types = entity_types(hub, central)  # item bodies need the central lists' entity type names
+    failures: list[str] = []
+    for attempt in range(2):
+        ops = [_operation(a, central[a.kind].title, types.get(central[a.kind].title, "")) for a in writes]
+        mapped: dict[str, list[tuple[str, str, int, str]]] = {}
+        dropped: dict[str, list[str]] = {}
+        recreate: list[Write] = []
+        for res in hub.batch(ops):
+            action = res.key
+            name, key = action.kind, action.key
+            if res.ok:
+                if isinstance(action, Create):
+                    created = res.value or {}
+                    new_id = int(created.get("Id") or created["ID"])
+                    mapped.setdefault(name, []).append((key, site_id, new_id, action.digest))
+                    counts["created"] += 1
+                elif isinstance(action, Update):
+                    mapped.setdefault(name, []).append((key, site_id, action.central_id, action.digest))
+                    counts["updated"] += 1
+                elif isinstance(action, Delete):
+                    dropped.setdefault(name, []).append(key)
+                    counts["deleted"] += 1
+            elif isinstance(res.error, NotFoundError) and isinstance(action, Delete | RemoveDuplicate):
+                if isinstance(action, Delete):
+                    dropped.setdefault(name, []).append(key)
+            elif isinstance(res.error, NotFoundError) and isinstance(action, Update) and attempt == 0:
+                # Someone removed the central item: create it again.
+                dropped.setdefault(name, []).append(key)
+                recreate.append(Create(name, key, action.values, action.digest))
+            else:
+                failures.append(str(res.error) if res.error else f"HTTP {res.status}")
+        for name, entries in mapped.items():
+            store.set_central(name, entries)
+        for name, keys in dropped.items():
+            store.drop_central(name, keys)
+        if not recreate:
+            break
+        writes = recreate
+    if failures:
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        raise SiteFailure(
+            f"writing to the hub failed: {failures[0]}{more}",
+            hint="The next run retries; nothing was lost at the source.",
+        )
+    return counts
+
+
+def update_register(
+    hub: SiteClient, site: ProjectSite, changes: Mapping[str, Any], project_title: str, counts: dict[str, Any]
+) -> None:
+    """Write :func:`~veiviser.sync.diff.register_changes` to the site's Prosjekter item (or create it)."""
+    if not changes:
+        return
+    typed = dict(changes)
+    info = hub.resolve_list(PROJECTS_LIST_TITLE)
+    if site.register_id:
+        results = hub.update_items(info, {site.register_id: typed})
+    else:
+        typed.setdefault("Title", project_title or site.url)
+        results = hub.create_items(info, [typed])
+    for res in results:
+        if not res.ok:
+            raise SiteFailure(f"updating the project register failed: {res.error}")
+    counts["register_updated" if site.register_id else "register_created"] = 1
