@@ -21,6 +21,8 @@ from typing import Any
 from veiviser.errors import VeiviserError
 from veiviser.provisioning.bulk_input import BulkInput, read_projects
 from veiviser.provisioning.engine import REGISTER_LIST, ProjectRequest, Provisioner, SiteResult
+from veiviser.sharepoint import schema as sp
+from veiviser.sharepoint.schema import ListTarget
 from veiviser.sharepoint.sites import hub_joined_site_urls
 
 Progress = Callable[[SiteResult], None]
@@ -88,13 +90,8 @@ def _verify_done(prov: Provisioner, journal: Journal, aliases: list[str]) -> set
     if not done:
         return set()
     hub = prov.client(prov.hub_url)
-    rows = (
-        hub.get(
-            f"Web/lists/GetByTitle('{REGISTER_LIST}')/items",
-            {"$select": "Id,GtSiteId,GtSiteUrl,GtTemplateVersion", "$top": 5000},
-        )
-        or []
-    )
+    register = ListTarget.by_title(REGISTER_LIST)
+    rows = hub.run(sp.query_items(register, select="Id,GtSiteId,GtSiteUrl,GtTemplateVersion", top=5000)) or []
     by_id = {str(r.get("GtSiteId") or "").lower(): r for r in rows}
     stamp = prov.project_template.stamp
     return {
@@ -186,10 +183,15 @@ def _request_from_site(prov: Provisioner, url: str) -> ProjectRequest:
     title = alias
     try:
         rows = (
-            site.get("Web/lists/GetByTitle('Prosjektegenskaper')/items", {"$top": 1, "$orderby": "Id"}) or []
+            site.run(
+                sp.query_items(
+                    ListTarget.by_title("Prosjektegenskaper"), top=1, orderby="Id", order=("top", "orderby")
+                )
+            )
+            or []
         )
         title = str((rows[0] if rows else {}).get("Title") or "") or str(
-            site.get("Web", {"$select": "Title"}).get("Title") or alias
+            site.run(sp.read_web("Title")).get("Title") or alias
         )
     except VeiviserError:
         pass
@@ -213,7 +215,7 @@ def upgrade(
     it is then registered again) and is reported as "not in the register".
     """
     hub = prov.client(prov.hub_url)
-    rows = hub.get(f"Web/lists/GetByTitle('{REGISTER_LIST}')/items", {"$top": 5000}) or []
+    rows = hub.run(sp.query_items(ListTarget.by_title(REGISTER_LIST), top=5000)) or []
     registered: dict[str, dict[str, Any]] = {}
     for r in rows:
         url = str(r.get("GtSiteUrl") or "").rstrip("/")
@@ -228,7 +230,7 @@ def upgrade(
             notes.append(why)
     hub_id = prov.hub_id() if sites else ""
     for url in sites:
-        d = prov.client(url).get("Site", {"$select": "HubSiteId"})
+        d = prov.client(url).run(sp.read_site("HubSiteId"))
         if str(d.get("HubSiteId") or "").lower() != hub_id:
             notes.append(f"{url} is not joined to the hub {prov.hub_url}; left out")
         else:

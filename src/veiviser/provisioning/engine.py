@@ -34,7 +34,6 @@ from veiviser.schemas.template_loader import load_template
 from veiviser.sharepoint import (
     LookupValue,
     NotFoundError,
-    Operation,
     RateLimiter,
     RequestCounter,
     SharePointError,
@@ -43,6 +42,8 @@ from veiviser.sharepoint import (
     normalise_item,
     odata_literal,
 )
+from veiviser.sharepoint import schema as sp
+from veiviser.sharepoint.schema import ListTarget
 from veiviser.sharepoint.sites import create_site, site_url_for, wait_until_ready
 
 REGISTER_LIST = "Prosjekter"
@@ -227,7 +228,7 @@ class Provisioner:
             if dry_run:
                 notes.append("would register the site as a hub")
             else:
-                d = site.call("POST", "Site/RegisterHubSite")
+                d = site.run(sp.register_hub_site())
                 hub_id = (d or {}).get("ID") or (d or {}).get("Id") if isinstance(d, dict) else None
                 state.is_hub, state.hub_site_id = True, str(hub_id or state.site_id).lower()
                 notes.append("registered as hub")
@@ -250,7 +251,7 @@ class Provisioner:
         """The hub's id (read once)."""
         with self._lock:
             if self._hub_id is None:
-                d = self.client(self.hub_url).get("Site", {"$select": "Id,IsHubSite,HubSiteId"})
+                d = self.client(self.hub_url).run(sp.read_site("Id,IsHubSite,HubSiteId"))
                 if not d.get("IsHubSite"):
                     raise VeiviserError(
                         f"{self.hub_url} is not a hub site",
@@ -269,20 +270,20 @@ class Provisioner:
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Register items for ``url`` and (if ``costs``) cost items for ``site_id``, in one ``$batch``."""
         ops = [
-            Operation(
-                "GET",
-                f"Web/lists/GetByTitle('{REGISTER_LIST}')/items?$filter=GtSiteUrl eq "
-                f"{odata_literal(url)}&$top=50",
+            sp.query_items(
+                ListTarget.by_title(REGISTER_LIST),
+                filter=f"GtSiteUrl eq {odata_literal(url)}",
+                top=50,
                 key="register",
                 list=REGISTER_LIST,
             )
         ]
         if costs:
             ops.append(
-                Operation(
-                    "GET",
-                    f"Web/lists/GetByTitle('{COSTS_LIST}')/items?$filter=GtSiteId eq "
-                    f"{odata_literal(site_id)}&$top=500",
+                sp.query_items(
+                    ListTarget.by_title(COSTS_LIST),
+                    filter=f"GtSiteId eq {odata_literal(site_id)}",
+                    top=500,
                     key="costs",
                     list=COSTS_LIST,
                 )
@@ -384,7 +385,7 @@ class Provisioner:
         if state.hub_site_id != hub_id:
             notes.append("joined the hub" if not dry_run else "would join the hub")
             if not dry_run:
-                site.call("POST", f"Site/JoinHubSite('{hub_id}')")
+                site.run(sp.join_hub_site(hub_id))
         previous = _parameters(props_item)
         people = self._people(site, request, previous, props_item is None, dry_run)
         data = [self._properties(request, state, props_item, url, people)]

@@ -24,7 +24,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from veiviser.provisioning.state import FieldState, ListState, SiteState, is_generic_item_ct, url_leaf
+from veiviser.provisioning.state import FieldState, ListState, SiteState, url_leaf
 from veiviser.schemas.template import (
     BUILTIN_FIELDS,
     CHOICE_TYPES,
@@ -36,6 +36,7 @@ from veiviser.schemas.template import (
     render_view_query,
 )
 from veiviser.sharepoint import LookupValue
+from veiviser.sharepoint.schema import is_generic_item_ct
 
 #: ``TypeAsString`` SharePoint reports for each template field type.
 SP_TYPES: dict[FieldType, tuple[str, ...]] = {
@@ -221,8 +222,8 @@ def key_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def list_create_body(lst: ListDef) -> dict[str, Any]:
-    """The ``SP.List`` body: created under its ASCII URL leaf (renamed to the Norwegian title afterwards)."""
+def list_create_values(lst: ListDef) -> dict[str, Any]:
+    """A new list's properties: created under its ASCII URL leaf (renamed to the Norwegian title afterwards)."""
     body: dict[str, Any] = {
         "Title": url_leaf(lst),
         "BaseTemplate": lst.template_type,
@@ -234,7 +235,6 @@ def list_create_body(lst: ListDef) -> dict[str, Any]:
         body["Hidden"] = True
     if lst.versioning is not None:
         body["EnableVersioning"] = lst.versioning
-    body["__metadata"] = {"type": "SP.List"}
     return body
 
 
@@ -298,7 +298,7 @@ def plan(template: Template, state: SiteState, *, data: Iterable[DataItem] = ())
                     lst.key,
                     lst.url,
                     f"create {lst.url!r}" + (f", title {lst.title!r}" if url_leaf(lst) != lst.title else ""),
-                    {"body": list_create_body(lst)},
+                    {"values": list_create_values(lst)},
                 )
             )
             existing = ListState(id="", title=url_leaf(lst), entity_type="", details=True, items=[])
@@ -440,14 +440,13 @@ def _derived_directly(list_ct: str, site_ct: str, template: Template) -> bool:
 
 
 def _plan_create_content_type(ct: ContentTypeDef, out: Plan) -> None:
-    body = {
-        "Id": {"StringValue": ct.id, "__metadata": {"type": "SP.ContentTypeId"}},
-        "Name": ct.name,
-        "Description": ct.description or "",
-        "Group": ct.group or "Prosjektportalen",
-        "__metadata": {"type": "SP.ContentType"},
+    values = {
+        "id": ct.id,
+        "name": ct.name,
+        "description": ct.description or "",
+        "group": ct.group or "Prosjektportalen",
     }
-    out.steps.append(Step("create_content_type", ROUND_CREATE, None, ct.name, ct.id, {"body": body}))
+    out.steps.append(Step("create_content_type", ROUND_CREATE, None, ct.name, ct.id, values))
 
 
 def _plan_list(

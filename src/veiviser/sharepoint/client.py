@@ -54,6 +54,7 @@ from veiviser.sharepoint.errors import (
     classify,
     from_client_exception,
 )
+from veiviser.sharepoint.schema import title_segment
 from veiviser.sharepoint.transport import (
     GatewaySession,
     RateLimiter,
@@ -101,11 +102,6 @@ def query_string(params: Mapping[str, Any] | None) -> str:
         return ""
     pairs = [f"{k}={quote(str(v), safe=_QUERY_SAFE)}" for k, v in params.items() if v is not None]
     return "?" + "&".join(pairs) if pairs else ""
-
-
-def title_segment(title: str) -> str:
-    """``GetByTitle('…')`` argument: quotes doubled (the URL encoder handles the rest)."""
-    return "'" + title.replace("'", "''") + "'"
 
 
 class SiteClient:
@@ -227,6 +223,14 @@ class SiteClient:
             request.set_header("X-HTTP-Method", verb)
             request.set_header("IF-MATCH", "*")
         return unwrap(self._json(self._send(request, **where)), path)
+
+    def run(self, op: Operation) -> Any:
+        """One :class:`Operation` as a single (non-batched) call; returns the unwrapped answer.
+
+        Raises the operation's :class:`SharePointError` on failure (``list``/``item`` filled in).
+        """
+        where = {name: value for name, value in (("list", op.list), ("item", op.item)) if value is not None}
+        return self.call(op.method, op.path, op.body, **where)
 
     # -- lists and items --------------------------------------------------------------------
 
@@ -647,4 +651,5 @@ __all__ = [
     "SiteClient",
     "TransportError",
     "connect",
+    "title_segment",
 ]
