@@ -26,8 +26,8 @@ from urllib.parse import quote
 from veiviser.sharepoint.errors import SharePointError
 
 READ_METHODS = frozenset({"GET"})
-#: POST service operations that only read, so they may be re-sent after a 5xx.
-READ_ONLY_POSTS = ("getchanges", "getitems", "ensureuser", "getlistitemchangessincetoken", "gethubsites")
+#: Service operations called with POST that only read, so they may be re-sent after a 5xx.
+SAFE_TO_RESEND_POSTS = ("getchanges", "getitems", "ensureuser", "getlistitemchangessincetoken", "gethubsites")
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%"
 
@@ -63,7 +63,7 @@ class Operation:
         if self.verb in ("GET", "MERGE", "DELETE", "PUT", "PATCH"):
             return True
         tail = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1].split("(")[0].lower()
-        return tail in READ_ONLY_POSTS
+        return tail in SAFE_TO_RESEND_POSTS
 
 
 @dataclass
