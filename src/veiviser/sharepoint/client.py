@@ -613,7 +613,7 @@ def connect(
     """
     if settings is None:
         try:
-            settings = ConnectionSettings()
+            settings = ConnectionSettings()  # type: ignore[call-arg]  # fields come from VEIVISER_* variables
         except pydantic.ValidationError as exc:
             problems = "; ".join(str(e["msg"]) for e in exc.errors())
             raise VeiviserError(
