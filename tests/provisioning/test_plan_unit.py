@@ -6,8 +6,8 @@ import json
 
 from veiviser.provisioning.plan import DataItem, plan
 from veiviser.provisioning.state import FieldState, ListState, SiteState, expected_entity_type
-from veiviser.sharepoint.schema import encode_leaf
 from veiviser.schemas.template_loader import load_template
+from veiviser.sharepoint.schema import encode_leaf
 
 
 def test_empty_site_plans_everything_in_dependency_order() -> None:
