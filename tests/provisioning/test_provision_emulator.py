@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.support.emulator import OWNER
 
 from veiviser.emulator.faults import FaultRule
 from veiviser.emulator.server import EmulatorServer
@@ -15,8 +16,6 @@ from veiviser.provisioning.engine import ForeignSiteError, ProjectRequest, Provi
 from veiviser.schemas.template_loader import load_template
 from veiviser.sharepoint import connect
 from veiviser.sharepoint.sites import create_site, wait_until_ready
-
-OWNER = "admin@kommune.no"
 
 ALFA = ProjectRequest(
     title="Alfa (digitalt løft)",

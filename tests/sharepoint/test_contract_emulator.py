@@ -1,16 +1,11 @@
-"""Contract tests: the gateway drives the real office365 client against the emulator over HTTP.
-
-They need the emulator's object model (``veiviser.emulator.app``); they skip until it is there.
-"""
+"""Contract tests: the gateway drives the real office365 client against the emulator over HTTP."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
-
-pytest.importorskip("veiviser.emulator.app")
+from tests.support.emulator import connection_settings
 
 from veiviser.emulator.server import EmulatorServer
 from veiviser.schemas.settings import ConnectionSettings
@@ -24,6 +19,7 @@ from veiviser.sharepoint import (
     connect,
     odata_literal,
 )
+from veiviser.sharepoint import schema as sp
 from veiviser.sharepoint.sites import (
     create_site,
     join_hub,
@@ -37,21 +33,7 @@ OWNER = "admin@contoso.onmicrosoft.com"
 
 
 def _settings(server: EmulatorServer, **extra: object) -> ConnectionSettings:
-    values: dict[str, object] = {
-        "auth": "token",
-        "access_token": server.token,
-        "org": "Testkommune",
-        "admin_url": server.url,
-        "retry_max_total_seconds": 30,
-    }
-    values.update(extra)
-    return ConnectionSettings(**values)
-
-
-@pytest.fixture
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as srv:
-        yield srv
+    return connection_settings(server, **{"retry_max_total_seconds": 30, **extra})
 
 
 @pytest.fixture
@@ -76,11 +58,7 @@ def _site(
 
 
 def _new_list(site: SiteClient, title: str) -> str:
-    d = site.call(
-        "POST",
-        "Web/lists",
-        {"Title": title, "BaseTemplate": 100, "Description": "", "__metadata": {"type": "SP.List"}},
-    )
+    d = site.run(sp.create_list({"Title": title, "BaseTemplate": 100, "Description": ""}))
     return str(d["Id"])
 
 
