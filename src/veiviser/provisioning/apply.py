@@ -143,7 +143,9 @@ def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
         if step.action == "create_item":
             return sp.add_item(lst, entity_type, d["values"], context=context, **where)
         item_id = int(d["id"]) if d.get("id") is not None else ids.items[(step.list or "", d["created"])]
-        return sp.merge_item(lst, item_id, entity_type, d["values"], context=context, item=item_id, **where)
+        return sp.merge_item(
+            lst, item_id, entity_type, d["values"], context=context, key=index, list=step.list, item=item_id
+        )
     raise ValueError(f"unknown step action {step.action!r}")
 
 

@@ -35,6 +35,8 @@ class BulkResult:
     input: BulkInput
     results: list[SiteResult] = field(default_factory=list)
     journal: Path | None = None
+    file: str = ""
+    """The input file as given."""
 
     @property
     def ok(self) -> bool:
@@ -85,8 +87,7 @@ def journal_path(file: str | Path, state_dir: str | Path | None = None) -> Path:
 
 def _verify_done(prov: Provisioner, journal: Journal, aliases: list[str]) -> set[str]:
     """Aliases whose journal entry still matches the hub register (site id and template version)."""
-    done = {a: journal.done(a) for a in aliases}
-    done = {a: d for a, d in done.items() if d}
+    done = {a: d for a in aliases if (d := journal.done(a))}
     if not done:
         return set()
     hub = prov.client(prov.hub_url)
@@ -116,7 +117,7 @@ def provision_bulk(
     data = read_projects(file, phases=phases)
     if on_input is not None:
         on_input(data)
-    result = BulkResult(data, journal=None if dry_run else journal_path(file, state_dir))
+    result = BulkResult(data, journal=None if dry_run else journal_path(file, state_dir), file=str(file))
     journal = Journal(result.journal) if result.journal else None
     verified = _verify_done(prov, journal, [s.alias for s in data.projects]) if journal else set()
 

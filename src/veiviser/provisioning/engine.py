@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from veiviser.errors import VeiviserError
 from veiviser.provisioning.apply import ApplyReport, ProvisionError, apply_plan, failure_message
 from veiviser.provisioning.plan import DataItem, Plan, plan, same_value
-from veiviser.provisioning.state import SiteState, read_state
+from veiviser.provisioning.state import SiteState, item_id, read_state
 from veiviser.schemas.settings import ConnectionSettings
 from veiviser.schemas.template import Template
 from veiviser.schemas.template_loader import load_template
@@ -120,6 +120,18 @@ class SiteResult:
     @property
     def ok(self) -> bool:
         return self.outcome != "failed"
+
+    @property
+    def detail(self) -> str:
+        """One line for a result table: the error, else the plan's short summary, else the notes."""
+        if self.error:
+            return self.error
+        return self.plan.short_summary() if self.plan is not None else "; ".join(self.notes)
+
+    @property
+    def register_notes(self) -> list[str]:
+        """The notes about the hub register (e.g. a joined site that was registered again)."""
+        return [n for n in self.notes if "register" in n]
 
 
 def _root_of(url: str) -> str:
@@ -307,7 +319,7 @@ class Provisioner:
 
     def checked_request(self, request: ProjectRequest) -> ProjectRequest:
         """``request`` with its choice values in the template's spelling; :class:`RequestError` if one is unknown."""
-        fixed: dict[str, str] = {}
+        fixed: dict[str, Any] = {}
         for attr, option, name in _CHOICE_OPTIONS:
             value = getattr(request, attr)
             if not value:
@@ -566,7 +578,7 @@ class Provisioner:
             }
             if not changed:
                 return False
-            results = hub.update_items(REGISTER_LIST, {int(row.get("Id") or row.get("ID")): changed})
+            results = hub.update_items(REGISTER_LIST, {item_id(row): changed})
         failed = [r for r in results if not r.ok]
         if failed:
             raise ProvisionError(
@@ -583,7 +595,7 @@ class Provisioner:
         creates: list[dict[str, Any]] = []
         updates: dict[int, dict[str, Any]] = {}
         for year, amount in sorted(request.operating_costs.items()):
-            values = {
+            values: dict[str, Any] = {
                 "GtSiteId": state.site_id,
                 "GtProjectTitle": request.title,
                 "GtCostYear": year,
@@ -597,7 +609,7 @@ class Provisioner:
                 continue
             changed = {k: v for k, v in values.items() if not same_value(v, row.get(k))}
             if changed:
-                updates[int(row.get("Id") or row.get("ID"))] = changed
+                updates[item_id(row)] = changed
         results = []
         if creates:
             results += hub.create_items(COSTS_LIST, creates)

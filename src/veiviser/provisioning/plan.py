@@ -24,7 +24,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from veiviser.provisioning.state import FieldState, ListState, SiteState, url_leaf
+from veiviser.provisioning.state import FieldState, ListState, SiteState, item_id, url_leaf
 from veiviser.schemas.template import (
     BUILTIN_FIELDS,
     CHOICE_TYPES,
@@ -723,7 +723,7 @@ def _plan_data(template: Template, state: SiteState, items: list[DataItem], out:
                 )
             )
         row = match[0]
-        row_id = int(row.get("Id") or row.get("ID"))
+        row_id = item_id(row)
         changed = {k: v for k, v in data.values.items() if not same_value(v, _item_value(row, k, v))}
         if changed:
             out.steps.append(

@@ -10,7 +10,7 @@ lists get a second batch that reads their details by id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +90,11 @@ class SiteState:
 
     def list_ids(self) -> dict[str, str]:
         return {key: lst.id for key, lst in self.lists.items()}
+
+
+def item_id(row: Mapping[str, Any]) -> int:
+    """An item's id from a row as read (``Id``, or ``ID`` in some answers)."""
+    return int(row.get("Id") or row["ID"])
 
 
 def url_leaf(lst: ListDef) -> str:
@@ -179,6 +184,31 @@ def _detail_ops(lst: ListDef, target: ListTarget, prefix: str, read_items: bool)
     return ops
 
 
+_DEFAULT_LIBRARY_TITLES = ("Documents", "Dokumenter", "Delte dokumenter")
+
+
+def _matchers(lst: ListDef) -> list[Callable[[ListState], bool]]:
+    """Tests that pair an existing list with ``lst``, strongest first."""
+    want_type, title, leaf = expected_entity_type(lst).lower(), lst.title, url_leaf(lst)
+
+    def by_title(e: ListState) -> bool:
+        return e.title == title
+
+    def by_entity_type(e: ListState) -> bool:
+        return e.entity_type.lower() == want_type
+
+    def by_creation_title(e: ListState) -> bool:
+        return e.title == leaf
+
+    def the_site_library(e: ListState) -> bool:
+        return e.base_template == 101 and e.title in _DEFAULT_LIBRARY_TITLES
+
+    tests: list[Callable[[ListState], bool]] = [by_title, by_entity_type, by_creation_title]
+    if lst.existing and lst.template_type == 101:
+        tests.append(the_site_library)
+    return tests
+
+
 def match_lists(
     template: Template, existing: list[ListState]
 ) -> tuple[dict[str, ListState], list[ListState]]:
@@ -186,19 +216,7 @@ def match_lists(
     matched: dict[str, ListState] = {}
     used: set[str] = set()
     for lst in template.lists:
-        want_type, title, leaf = expected_entity_type(lst).lower(), lst.title, url_leaf(lst)
-        candidates = [
-            lambda e, title=title: e.title == title,
-            lambda e, t=want_type: e.entity_type.lower() == t,
-            lambda e, leaf=leaf: e.title == leaf,
-        ]
-        if lst.existing and lst.template_type == 101:
-            candidates.append(
-                lambda e: (
-                    e.base_template == 101 and e.title in ("Documents", "Dokumenter", "Delte dokumenter")
-                )
-            )
-        for test in candidates:
+        for test in _matchers(lst):
             hit = next((e for e in existing if e.id not in used and test(e)), None)
             if hit is not None:
                 matched[lst.key] = hit
