@@ -38,31 +38,25 @@ from veiviser.sharepoint.batch import (
     OperationResult,
     RawPart,
     encode_url,
-    next_link,
     parse_batch_response,
-    part_size,
     render_batch,
     unwrap,
 )
+from veiviser.sharepoint.batching import BatchRunner
 from veiviser.sharepoint.errors import (
-    HR_DIGEST_EXPIRED,
     NotFoundError,
     SharePointError,
-    ThrottledError,
     TransportError,
-    ValidationError,
-    classify,
     from_client_exception,
 )
-from veiviser.sharepoint.schema import title_segment
+from veiviser.sharepoint.schema import ListTarget, add_item, delete_item, merge_item, title_segment
 from veiviser.sharepoint.transport import (
     GatewaySession,
     RateLimiter,
     RequestCounter,
     RetryPolicy,
-    retry_delay,
 )
-from veiviser.sharepoint.values import normalise_item, row_to_sharepoint
+from veiviser.sharepoint.values import normalise_item
 
 log = logging.getLogger("veiviser.sharepoint")
 log.addHandler(logging.NullHandler())
@@ -83,8 +77,12 @@ class ListInfo:
     entity_type: str
 
     @property
+    def target(self) -> ListTarget:
+        return ListTarget.by_id(self.id)
+
+    @property
     def path(self) -> str:
-        return f"Web/lists(guid'{self.id}')"
+        return self.target.path
 
 
 ListRef = str | ListInfo
@@ -342,21 +340,6 @@ class SiteClient:
         response = self._send(request)
         return parse_batch_response(response.headers.get("Content-Type", ""), response.content)
 
-    def _chunks(
-        self, pending: list[tuple[int, Operation]], max_ops: int, max_bytes: int
-    ) -> Iterator[list[tuple[int, Operation]]]:
-        chunk: list[tuple[int, Operation]] = []
-        size = 200
-        for index, op in pending:
-            n = part_size(op, self.service_root)
-            if chunk and (len(chunk) >= max_ops or size + n > max_bytes):
-                yield chunk
-                chunk, size = [], 200
-            chunk.append((index, op))
-            size += n
-        if chunk:
-            yield chunk
-
     def batch(
         self,
         operations: Iterable[Operation],
@@ -370,145 +353,18 @@ class SiteClient:
         for operations safe to re-send) are re-sent after the largest ``Retry-After``, within the
         retry caps; permanent failures are reported per row and do not stop the others.
         """
-        ops = list(operations)
-        if not 1 <= max_ops <= 100:
-            raise ValueError("max_ops must be between 1 and 100 (SharePoint's practical cap)")
-        results: list[OperationResult | None] = [None] * len(ops)
-        attempts = [0] * len(ops)
-        policy = self.session.policy
-        waited = 0.0
-        pending: list[tuple[int, Operation]] = []
-        for index, op in enumerate(ops):
-            if part_size(op, self.service_root) > max_bytes:
-                results[index] = self._failed(
-                    op,
-                    index,
-                    0,
-                    ValidationError(
-                        f"operation body is larger than the {max_bytes}-byte batch limit",
-                        hint="Shorten the text fields or write this item on its own.",
-                    ),
-                )
-            else:
-                pending.append((index, op))
-        while pending:
-            again: list[tuple[int, Operation]] = []
-            delay = 0.0
-            for number, chunk in enumerate(self._chunks(pending, max_ops, max_bytes)):
-                for index, _ in chunk:
-                    attempts[index] += 1
-                try:
-                    parts = self._post_batch([op for _, op in chunk])
-                except SharePointError as exc:
-                    # The whole envelope failed: report it on this chunk and every chunk not yet sent.
-                    rest = [
-                        pair
-                        for later in list(self._chunks(pending, max_ops, max_bytes))[number + 1 :]
-                        for pair in later
-                    ]
-                    for index, op in chunk + rest:
-                        results[index] = self._failed(
-                            op, index, attempts[index], _copy_error(exc, op, self.url)
-                        )
-                    again = []
-                    break
-                if len(parts) != len(chunk):
-                    for index, op in chunk:
-                        results[index] = self._failed(
-                            op,
-                            index,
-                            attempts[index],
-                            SharePointError(
-                                f"$batch answered {len(parts)} parts for {len(chunk)} operations; outcome unknown",
-                                site=self.url,
-                                list=op.list,
-                                item=op.item,
-                            ),
-                        )
-                    continue
-                for (index, op), part in zip(chunk, parts, strict=True):
-                    outcome = self._outcome(op, index, part, attempts[index])
-                    retryable = self._retryable(op, part) and attempts[index] < policy.max_attempts
-                    if retryable:
-                        part_delay = retry_delay(part.headers)
-                        if part_delay is None:
-                            part_delay = 0.0 if _is_digest_expiry(part) else policy.backoff(attempts[index])
-                        if part.status in (429, 503) and self.limiter is not None and part_delay > 0:
-                            self.limiter.pause(part_delay)  # every worker waits, as for a top-level 429
-                        delay = max(delay, part_delay)
-                        again.append((index, op))
-                        if _is_digest_expiry(part):
-                            self._ctx.pending_request().invalidate_digest()
-                    results[index] = outcome
-            if not again:
-                break
-            if waited + delay > policy.max_total_seconds:
-                for index, op in again:
-                    prev = results[index]
-                    results[index] = self._failed(
-                        op,
-                        index,
-                        attempts[index],
-                        ThrottledError(
-                            f"still failing (HTTP {prev.status if prev else '?'}) after {attempts[index]} attempts; "
-                            f"waiting {delay:.0f} s more would exceed the {policy.max_total_seconds:.0f} s cap",
-                            site=self.url,
-                            list=op.list,
-                            item=op.item,
-                            status=prev.status if prev else None,
-                        ),
-                    )
-                break
-            log.info("re-sending %d operations in %.1f s", len(again), delay)
-            if delay > 0:
-                self._sleep(delay)
-            waited += delay
-            pending = sorted(again, key=lambda pair: pair[0])
-        return [r for r in results if r is not None]
-
-    def _retryable(self, op: Operation, part: RawPart) -> bool:
-        if _is_digest_expiry(part):
-            return True
-        if part.status in (429, 503):
-            return True
-        return part.status in (408, 500, 502, 504) and op.safe_to_resend
-
-    def _failed(self, op: Operation, index: int, attempts: int, error: SharePointError) -> OperationResult:
-        return OperationResult(
-            key=op.key if op.key is not None else index,
-            status=error.status or 0,
-            error=error,
-            attempts=attempts,
+        runner = BatchRunner(
+            site=self.url,
+            service_root=self.service_root,
+            post=self._post_batch,
+            invalidate_digest=lambda: self._ctx.pending_request().invalidate_digest(),
+            policy=self.session.policy,
+            limiter=self.limiter,
+            sleep=self._sleep,
         )
-
-    def _outcome(self, op: Operation, index: int, part: RawPart, attempts: int) -> OperationResult:
-        key = op.key if op.key is not None else index
-        try:
-            payload = (
-                part.json()
-                if part.headers.get("content-type", "").lower().startswith("application/json")
-                else part.body or None
-            )
-        except ValueError:
-            payload = part.body
-        if 200 <= part.status < 300:
-            return OperationResult(
-                key, part.status, unwrap(payload, op.path), None, attempts, part.headers, next_link(payload)
-            )
-        code, message = _error_of(payload)
-        error = classify(
-            part.status, code, message or f"HTTP {part.status}", site=self.url, list=op.list, item=op.item
-        )
-        if part.status in (500, 502, 504) and not op.safe_to_resend:
-            error.hint = "The server failed while creating; it may have been applied. Look the row up by its key before retrying."
-        return OperationResult(key, part.status, None, error, attempts, part.headers)
+        return runner.run(operations, max_ops=max_ops, max_bytes=max_bytes)
 
     # -- item helpers -----------------------------------------------------------------------
-
-    def _item_body(self, info: ListInfo, values: Mapping[str, Any], where: str) -> dict[str, Any]:
-        body = row_to_sharepoint(values, where=where)
-        body["__metadata"] = {"type": info.entity_type}  # last key, as SharePoint expects
-        return body
 
     def create_items(
         self, list_ref: ListRef, rows: Iterable[Mapping[str, Any]], **batch_options: Any
@@ -516,10 +372,11 @@ class SiteClient:
         """Create one item per row (keys = row positions); ``value`` is the created item."""
         info = self.resolve_list(list_ref)
         ops = [
-            Operation(
-                "POST",
-                f"{info.path}/items",
-                self._item_body(info, row, f"list {info.title!r}, row {n}"),
+            add_item(
+                info.target,
+                info.entity_type,
+                row,
+                context=f"list {info.title!r}, row {n}",
                 key=n,
                 list=info.title,
             )
@@ -533,10 +390,12 @@ class SiteClient:
         """MERGE changed values into items by id (keys = item ids); no per-item type lookups."""
         info = self.resolve_list(list_ref)
         ops = [
-            Operation(
-                "MERGE",
-                f"{info.path}/items({int(item_id)})",
-                self._item_body(info, values, f"list {info.title!r}, item {item_id}"),
+            merge_item(
+                info.target,
+                int(item_id),
+                info.entity_type,
+                values,
+                context=f"list {info.title!r}, item {item_id}",
                 key=item_id,
                 list=info.title,
                 item=item_id,
@@ -550,9 +409,7 @@ class SiteClient:
     ) -> list[OperationResult]:
         """Delete items by id (keys = item ids)."""
         info = self.resolve_list(list_ref)
-        ops = [
-            Operation("DELETE", f"{info.path}/items({int(i)})", key=i, list=info.title, item=i) for i in ids
-        ]
+        ops = [delete_item(info.target, int(i), key=i, list=info.title, item=i) for i in ids]
         return self.batch(ops, **batch_options)
 
     def ensure_user(self, email: str) -> int:
@@ -566,38 +423,6 @@ class SiteClient:
         with self._lock:
             self._users[key] = user_id
         return user_id
-
-
-def _is_digest_expiry(part: RawPart) -> bool:
-    if part.status != 403:
-        return False
-    return HR_DIGEST_EXPIRED.encode() in part.body
-
-
-def _error_of(payload: Any) -> tuple[str | None, str]:
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        err = payload["error"]
-        msg = err.get("message")
-        if isinstance(msg, dict):
-            msg = msg.get("value")
-        return err.get("code"), str(msg or "")
-    if isinstance(payload, bytes | bytearray):
-        return None, payload.decode("utf-8", "replace")[:300]
-    return None, ""
-
-
-def _copy_error(exc: SharePointError, op: Operation, site: str) -> SharePointError:
-    error = type(exc)(
-        exc.detail,
-        site=site,
-        list=op.list,
-        item=op.item,
-        field=exc.field,
-        status=exc.status,
-        code=exc.code,
-        hint=exc.hint,
-    )
-    return error
 
 
 def connect(

@@ -335,3 +335,8 @@ def merge_item(
     """MERGE changed values into one item by id."""
     body = item_body(entity_type, values, where=context)
     return Operation("MERGE", f"{lst.path}/items({item_id})", body, **where)
+
+
+def delete_item(lst: ListTarget, item_id: int, **where: Unpack[Where]) -> Operation:
+    """Delete one item by id (it goes to the recycle bin)."""
+    return Operation("DELETE", f"{lst.path}/items({item_id})", **where)
