@@ -286,7 +286,7 @@ def test_content_types_carry_their_field_links_in_order(
     t = prov.project_template
     uncertainty = t.content_type("Usikkerhet")
     want = [link.name for link in uncertainty.field_links]
-    assert _links(site, "Web", uncertainty.id) == want  # model section 3, in order
+    assert _links(site, "Web", uncertainty.id) == want  # the template's order
     assert _links(site, "Web", t.content_type("Risiko").id) == want  # inherited
     stakeholders = "Web/lists/GetByTitle('Interessentregister')"
     list_ct = next(

@@ -69,7 +69,7 @@ def test_paging_when_item_count_equals_page_size(server: EmulatorServer, counter
     counter.reset()
     rows = list(site.iter_items(list_id, select=["Id", "Title"], page_size=5))
     assert [r["Title"] for r in rows] == [f"T{n}" for n in range(10)]
-    assert counter.count("GET", "/items") <= 3  # terminates: no $skip fallback loop (trap T4)
+    assert counter.count("GET", "/items") <= 3  # terminates: no $skip fallback loop
     counter.reset()
     assert len(list(site.iter_items(list_id, page_size=10))) == 10
     assert counter.count("GET", "/items") <= 2
@@ -178,7 +178,7 @@ def test_site_creation_status_and_hub_join(server: EmulatorServer) -> None:
     created = create_site(root, "hub", "Porteføljehub", OWNER)
     assert created.url.endswith("/sites/hub")
     assert wait_until_ready(root, created.url, timeout=30, interval=0.2).ready
-    assert root.url == server.url  # the caller's client is not re-pointed (trap T10)
+    assert root.url == server.url  # the caller's client is not re-pointed
     hub = root.for_site(created.url)
     hub_id = register_hub(hub)
     assert site_info(hub).is_hub

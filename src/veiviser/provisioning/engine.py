@@ -391,7 +391,7 @@ class Provisioner:
         mine = [r for r in register if str(r.get("GtSiteId") or "").lower() == state.site_id]
         if not mine and not dry_run:
             # Claim the site in the register before the template is applied: an interrupted run is
-            # recognised as ours on the next run (model section 13.3: explicit per-site state).
+            # recognised as ours on the next run (docs/provisioning.md, "Idempotence").
             self._write_register(hub, request, state, None, claim=True)
             register, _ = self.hub_rows(hub, url, state.site_id, False)
         if state.hub_site_id != hub_id:

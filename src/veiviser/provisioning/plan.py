@@ -3,7 +3,7 @@
 Pure: no SharePoint calls. Ensure semantics only — a list, field, view or item is never dropped
 (the one removal is SharePoint's generic Item content type, and only while no item uses it),
 a lookup is never re-created, and seed items are matched on their key so re-seeding never
-duplicates (prosjektveiviseren-model.md, section 13.3). What the engine will not fix (a field of
+duplicates (docs/provisioning.md, "Idempotence"). What the engine will not fix (a field of
 another type, a lookup pointing to another list) becomes a :class:`Drift` entry, not a step.
 
 Steps run in two dependency rounds: round 1 creates lists and site content types; round 2 (which
@@ -369,7 +369,7 @@ def _linkable(template: Template, ref: str) -> list[str]:
 
 
 def _plan_content_types(template: Template, state: SiteState, out: Plan) -> None:
-    """Site columns, content types with fixed IDs and their field links, in order (model section 3).
+    """Site columns, content types with fixed IDs and their field links, in order (docs/provisioning.md, "Template facts the plan relies on").
 
     A new child content type inherits the links its parent has at that moment; the parent's are
     added first. A list content type copies its site content type's links when it is bound, so
@@ -585,8 +585,8 @@ def _plan_default_content_type(
     template order, so the first (Usikkerhet: «Risiko») is the default for new items.
 
     SharePoint gives every new list the generic «Element» (Item) content type, first, so it would stay
-    the default. It is removed right after the bindings, before seed items are written (model
-    section 2: Usikkerhet has Risiko and Mulighet; section 7.1: «0x01 removed»), but never while an
+    the default. It is removed right after the bindings, before seed items are written (docs/provisioning.md,
+    "Template facts the plan relies on"), but never while an
     item uses it: that is reported as drift. On a list created in this run its ID is unknown until
     apply time (``id`` None).
     """

@@ -4,13 +4,13 @@ veiviser builds the multipart body itself and sends it through the client's requ
 (``execute_request_direct``: the client's auth, form digest and digest-expiry recovery still
 apply, and our transport retries the envelope on 429/503). We do not queue client queries and call
 ``execute_batch`` because that path re-orders reads after writes (one changeset first, GETs after,
-reference section 7.1), raises on the first permanent failure, sends ``add_item`` as one batch per
-item and ``item.update()`` as N+1 batches (section 7.4), and gives no result per row. Building the
+docs/sharepoint.md, "$batch"), raises on the first permanent failure, sends ``add_item`` as one batch per
+item and ``item.update()`` as N+1 batches, and gives no result per row. Building the
 body gives: the caller's order, one HTTP request per 100 operations, and a result for every row.
 
 Layout: consecutive writes share one changeset, reads stand alone between them, all in the given
-order; SharePoint answers flat ``application/http`` parts positionally (section 7.2), and
-changesets are not transactional (section 7.3), so every row succeeds or fails on its own.
+order; SharePoint answers flat ``application/http`` parts positionally, and
+changesets are not transactional, so every row succeeds or fails on its own.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A :class:`SiteClient` wraps one short-lived ``ClientContext``. All calls go through the client's
 request pipeline (``execute_request_direct``: auth, form digest, digest-expiry recovery) and our
 :class:`~veiviser.sharepoint.transport.GatewaySession` (retry, pacing, counting). No client
-queries are ever queued, so nothing can be left pending (trap T14).
+queries are ever queued, so nothing can be left pending (docs/sharepoint.md, "Retries in the transport").
 
 Ordering contract of :meth:`SiteClient.batch`: operations are sent in the given order and
 SharePoint applies them in that order. An operation that fails transiently (408/429/5xx) and is
@@ -70,7 +70,7 @@ _QUERY_SAFE = "'(),/:=*@!$;~"
 
 @dataclass(frozen=True)
 class ListInfo:
-    """A resolved list: id, title and the entity type name item bodies need (trap T6)."""
+    """A resolved list: id, title and the entity type name item bodies need (docs/sharepoint.md, "List names")."""
 
     id: str
     title: str
@@ -90,7 +90,7 @@ ListRef = str | ListInfo
 
 
 def user_agent(org: str) -> str:
-    """``NONISV|<org>|veiviser/<version>`` (decorated traffic is not deprioritised, section 16.2)."""
+    """``NONISV|<org>|veiviser/<version>`` (decorated traffic is not deprioritised; docs/sharepoint.md, "Throttling")."""
     return f"NONISV|{org}|veiviser/{__version__}"
 
 
@@ -173,7 +173,7 @@ class SiteClient:
         return request.context_info
 
     def admin(self) -> SiteClient:
-        """The tenant admin site from ``VEIVISER_ADMIN_URL`` (never derived from the host, trap T11)."""
+        """The tenant admin site from ``VEIVISER_ADMIN_URL`` (never derived from the host; docs/sharepoint.md, "Client-library habits we work around")."""
         if not self.settings.admin_url:
             raise VeiviserError(
                 "tenant admin operations need the admin site URL",
@@ -182,7 +182,7 @@ class SiteClient:
         return self.for_site(self.settings.admin_url)
 
     def _send(self, request: RequestOptions, **where: Any) -> Any:
-        if self._ctx.has_pending_request:  # trap T14: never send someone's stale queries
+        if self._ctx.has_pending_request:  # never send someone's stale queries
             raise SharePointError("internal: the client context has queued queries", site=self.url)
         request.ensure_header("Accept", VERBOSE)
         try:
@@ -297,10 +297,10 @@ class SiteClient:
         orderby: str | None = None,
         page_size: int = 500,
     ) -> Iterator[dict[str, Any]]:
-        """All items of a list, page by page via ``__next`` (never ``get_all``/``paged``: trap T4).
+        """All items of a list, page by page via ``__next`` (never ``get_all``/``paged``; docs/sharepoint.md, "Paging").
 
         Items are normalised (:func:`~veiviser.sharepoint.values.normalise_item`). ``orderby`` is
-        sent as ``$orderby`` (trap T3). Build ``filter`` literals with ``odata_literal``.
+        sent as ``$orderby`` (the library's ``order_by`` sends ``$order_by``). Build ``filter`` literals with ``odata_literal``.
         """
         if not 1 <= page_size <= 5000:
             raise ValueError("page_size must be between 1 and 5000")

@@ -1,8 +1,8 @@
-"""Site collections and hubs (reference section 12).
+"""Site collections and hubs (docs/sharepoint.md, "Client-library habits we work around").
 
 Sites are created with our own ``SPSiteCreationRequest`` body posted to ``spSiteManager/Create``
 (Lcid 1044, ``STS#3`` and an owner; the client's ``SPSiteManager.create`` hard-codes 1033 and a
-communication site, trap T17). The caller's client is never re-pointed to the new site (trap T10):
+communication site). The caller's client is never re-pointed to the new site, as the library's would be:
 work on the new site through ``client.for_site(url)``.
 """
 

@@ -2,10 +2,10 @@
 
 Retries live here, in a ``requests.Session`` handed to ``ClientContext.with_transport``, and not
 around ``execute_query``: the client pops a query before sending it, so a retry wrapped around
-``execute_query`` silently loses the throttled query (reference section 9.2). At this level the
-client never sees the failed attempts.
+``execute_query`` silently loses the throttled query. At this level the client never sees the
+failed attempts (docs/sharepoint.md, "Retries in the transport").
 
-Policy (reference sections 9.3 and 16.2):
+Policy (docs/sharepoint.md, "Throttling" and "Retries in the transport"), built on :mod:`tenacity`:
 
 * 429 and 503 are retried for every request (SharePoint has not processed them);
 * 408/500/502/504 and connection errors only for idempotent requests (GET, MERGE, DELETE,

@@ -1,4 +1,4 @@
-"""Value conversion between Python/pandas and SharePoint's verbose JSON (traps T5, T8, T9).
+"""Value conversion between Python/pandas and SharePoint's verbose JSON (docs/sharepoint.md, "Verbose OData" and "List names").
 
 Writes (:func:`to_sharepoint`, :func:`row_to_sharepoint`):
 
