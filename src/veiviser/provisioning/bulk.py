@@ -20,7 +20,8 @@ from typing import Any
 
 from veiviser.errors import VeiviserError
 from veiviser.provisioning.bulk_input import BulkInput, read_projects
-from veiviser.provisioning.engine import REGISTER_LIST, ProjectRequest, Provisioner, SiteResult
+from veiviser.provisioning.engine import ProjectRequest, Provisioner, SiteResult
+from veiviser.provisioning.register import REGISTER_LIST
 from veiviser.sharepoint import schema as sp
 from veiviser.sharepoint.schema import ListTarget
 from veiviser.sharepoint.sites import hub_joined_site_urls
