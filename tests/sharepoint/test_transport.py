@@ -10,7 +10,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from veiviser.sharepoint import RequestCounter, RetryPolicy, ThrottledError, TransportError
+from veiviser.sharepoint import RateLimiter, RequestCounter, RetryPolicy, ThrottledError, TransportError
 from veiviser.sharepoint.transport import GatewaySession
 
 SITE = "https://contoso.sharepoint.com/sites/alfa/_api"
@@ -146,3 +146,31 @@ def test_tls_errors_are_never_retried() -> None:
     with pytest.raises(TransportError, match="TLS error"):
         s.get(f"{SITE}/Web")
     assert len(adapter.sent) == 1
+
+
+class CountingLimiter(RateLimiter):
+    """A limiter that records what each attempt asked for and never waits."""
+
+    def __init__(self) -> None:
+        super().__init__(ru_per_minute=1e9, cost_per_request=1)
+        self.asked: list[int] = []
+        self.observed: list[int] = []
+
+    def acquire(self, requests_count: int = 1) -> float:
+        self.asked.append(requests_count)
+        return 0.0
+
+    def observe(self, response: requests.Response) -> None:
+        self.observed.append(response.status_code)
+
+
+def test_every_attempt_is_paced_by_its_batch_members() -> None:
+    s, adapter, _ = session([(429, {"Retry-After": "0"}), 200])
+    limiter = CountingLimiter()
+    s.limiter = limiter
+    body = b"".join(b"--b\r\nContent-Type: application/http\r\n\r\nGET x HTTP/1.1\r\n\r\n" for _ in range(3))
+    response = s.post(f"{SITE}/$batch", data=body, headers={"Content-Type": "multipart/mixed; boundary=b"})
+    assert response.status_code == 200
+    assert limiter.asked == [3, 3]  # the envelope costs its three operations, on each attempt
+    assert limiter.observed == [429, 200]
+    assert len(adapter.sent) == 2
