@@ -37,12 +37,12 @@ from veiviser.emulator.server import EmulatorServer
 from veiviser.provisioning.bulk import provision_bulk
 from veiviser.provisioning.bulk_input import read_projects
 from veiviser.provisioning.engine import ProjectRequest, Provisioner
-from veiviser.provisioning.plan import NEW_LIST_VIEW, _field_order, list_create_body
+from veiviser.provisioning.plan import NEW_LIST_VIEW, _field_order, list_create_values
 from veiviser.provisioning.state import url_leaf
 from veiviser.schemas.settings import ConnectionSettings
 from veiviser.schemas.template import BUILTIN_FIELDS, Template, render_view_query
 from veiviser.sharepoint import RateLimiter, SiteClient, connect, odata_literal
-from veiviser.sharepoint.client import title_segment
+from veiviser.sharepoint.schema import title_segment
 from veiviser.sharepoint.sites import create_site, wait_until_ready
 
 OWNER = "admin@kommune.no"
@@ -132,7 +132,9 @@ class Naive:
         for lst in t.lists:
             if lst.existing:
                 continue
-            created = site.call("POST", "Web/lists", list_create_body(lst))
+            created = site.call(
+                "POST", "Web/lists", {**list_create_values(lst), "__metadata": {"type": "SP.List"}}
+            )
             ids[lst.key] = str(created["Id"])
             types[lst.key] = str(created["ListItemEntityTypeFullName"])
             if url_leaf(lst) != lst.title:

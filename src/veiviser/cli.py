@@ -600,12 +600,11 @@ def _bulk(
             progress=lambda r: bar.advance(task),
             on_input=on_input,
         )
-    table = Table(title=f"{file}: " + ", ".join(f"{n} {k}" for k, n in result.counts().items()))
+    table = Table(title=f"{result.file}: " + ", ".join(f"{n} {k}" for k, n in result.counts().items()))
     for col in ("alias", "title", "result", "detail"):
         table.add_column(col)
     for r in result.results:
-        detail = r.error or (r.plan.short_summary() if r.plan is not None else "; ".join(r.notes))
-        table.add_row(r.alias, r.title[:60], r.outcome, detail)
+        table.add_row(r.alias, r.title[:60], r.outcome, r.detail)
     console.print(table)
     if not result.ok:
         sys.exit(1)
@@ -646,7 +645,7 @@ def provision_upgrade(
         click.echo(
             f"{r.url}: {r.outcome}"
             + (f" — {r.error}" if r.error else f" ({r.plan.summary()})" if r.plan is not None else "")
-            + "".join(f" [{n}]" for n in r.notes if "register" in n)
+            + "".join(f" [{n}]" for n in r.register_notes)
         )
     if not result.ok:
         sys.exit(1)

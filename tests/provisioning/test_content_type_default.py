@@ -11,7 +11,7 @@ from office365.sharepoint.client_context import ClientContext
 from veiviser.emulator.server import EmulatorServer
 from veiviser.provisioning import plan as plan_module
 from veiviser.provisioning.engine import ProjectRequest, Provisioner
-from veiviser.provisioning.state import is_generic_item_ct
+from veiviser.sharepoint.schema import is_generic_item_ct
 
 ALFA = ProjectRequest(
     title="Alfa",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from veiviser.provisioning.plan import DataItem, plan
-from veiviser.provisioning.state import FieldState, ListState, SiteState, encode_leaf, expected_entity_type
+from veiviser.provisioning.state import FieldState, ListState, SiteState, expected_entity_type
 from veiviser.schemas.template_loader import load_template
+from veiviser.sharepoint.schema import encode_leaf
 
 
 def test_empty_site_plans_everything_in_dependency_order() -> None:
@@ -15,7 +16,7 @@ def test_empty_site_plans_everything_in_dependency_order() -> None:
     rounds = [s.round for s in p.steps]
     assert rounds == sorted(rounds)
     creates = [s for s in p.steps if s.action == "create_list"]
-    assert {s.data["body"]["Title"] for s in creates} >= {"Mleindikatorer", "Gevinstoppflging"}
+    assert {s.data["values"]["Title"] for s in creates} >= {"Mleindikatorer", "Gevinstoppflging"}
     renames = {s.target for s in p.steps if s.action == "update_list"}
     assert renames == {"Måleindikatorer", "Gevinstoppfølging"}
     fields = [(s.list, s.target) for s in p.steps if s.action == "create_field"]

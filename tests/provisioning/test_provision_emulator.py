@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tests.support.emulator import OWNER
 
 from veiviser.emulator.faults import FaultRule
 from veiviser.emulator.server import EmulatorServer
@@ -15,8 +16,6 @@ from veiviser.provisioning.engine import ForeignSiteError, ProjectRequest, Provi
 from veiviser.schemas.template_loader import load_template
 from veiviser.sharepoint import connect
 from veiviser.sharepoint.sites import create_site, wait_until_ready
-
-OWNER = "admin@kommune.no"
 
 ALFA = ProjectRequest(
     title="Alfa (digitalt løft)",
@@ -287,7 +286,7 @@ def test_content_types_carry_their_field_links_in_order(
     t = prov.project_template
     uncertainty = t.content_type("Usikkerhet")
     want = [link.name for link in uncertainty.field_links]
-    assert _links(site, "Web", uncertainty.id) == want  # model section 3, in order
+    assert _links(site, "Web", uncertainty.id) == want  # the template's order
     assert _links(site, "Web", t.content_type("Risiko").id) == want  # inherited
     stakeholders = "Web/lists/GetByTitle('Interessentregister')"
     list_ct = next(

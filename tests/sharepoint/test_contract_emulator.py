@@ -1,16 +1,11 @@
-"""Contract tests: the gateway drives the real office365 client against the emulator over HTTP.
-
-They need the emulator's object model (``veiviser.emulator.app``); they skip until it is there.
-"""
+"""Contract tests: the gateway drives the real office365 client against the emulator over HTTP."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
-
-pytest.importorskip("veiviser.emulator.app")
+from tests.support.emulator import connection_settings
 
 from veiviser.emulator.server import EmulatorServer
 from veiviser.schemas.settings import ConnectionSettings
@@ -24,6 +19,7 @@ from veiviser.sharepoint import (
     connect,
     odata_literal,
 )
+from veiviser.sharepoint import schema as sp
 from veiviser.sharepoint.sites import (
     create_site,
     join_hub,
@@ -37,21 +33,7 @@ OWNER = "admin@contoso.onmicrosoft.com"
 
 
 def _settings(server: EmulatorServer, **extra: object) -> ConnectionSettings:
-    values: dict[str, object] = {
-        "auth": "token",
-        "access_token": server.token,
-        "org": "Testkommune",
-        "admin_url": server.url,
-        "retry_max_total_seconds": 30,
-    }
-    values.update(extra)
-    return ConnectionSettings(**values)
-
-
-@pytest.fixture
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as srv:
-        yield srv
+    return connection_settings(server, **{"retry_max_total_seconds": 30, **extra})
 
 
 @pytest.fixture
@@ -76,11 +58,7 @@ def _site(
 
 
 def _new_list(site: SiteClient, title: str) -> str:
-    d = site.call(
-        "POST",
-        "Web/lists",
-        {"Title": title, "BaseTemplate": 100, "Description": "", "__metadata": {"type": "SP.List"}},
-    )
+    d = site.run(sp.create_list({"Title": title, "BaseTemplate": 100, "Description": ""}))
     return str(d["Id"])
 
 
@@ -91,7 +69,7 @@ def test_paging_when_item_count_equals_page_size(server: EmulatorServer, counter
     counter.reset()
     rows = list(site.iter_items(list_id, select=["Id", "Title"], page_size=5))
     assert [r["Title"] for r in rows] == [f"T{n}" for n in range(10)]
-    assert counter.count("GET", "/items") <= 3  # terminates: no $skip fallback loop (trap T4)
+    assert counter.count("GET", "/items") <= 3  # terminates: no $skip fallback loop
     counter.reset()
     assert len(list(site.iter_items(list_id, page_size=10))) == 10
     assert counter.count("GET", "/items") <= 2
@@ -200,7 +178,7 @@ def test_site_creation_status_and_hub_join(server: EmulatorServer) -> None:
     created = create_site(root, "hub", "Porteføljehub", OWNER)
     assert created.url.endswith("/sites/hub")
     assert wait_until_ready(root, created.url, timeout=30, interval=0.2).ready
-    assert root.url == server.url  # the caller's client is not re-pointed (trap T10)
+    assert root.url == server.url  # the caller's client is not re-pointed
     hub = root.for_site(created.url)
     hub_id = register_hub(hub)
     assert site_info(hub).is_hub

@@ -159,7 +159,7 @@ def _client_exc(status: int, code: str | None, message: str) -> ClientRequestExc
     return ClientRequestException.from_response(resp)
 
 
-def test_missing_list_maps_to_not_found_t15() -> None:
+def test_missing_list_maps_to_not_found() -> None:
     exc = _client_exc(
         404, "-1, System.ArgumentException", "List 'Usikkerhet' does not exist at site with URL 'x'."
     )

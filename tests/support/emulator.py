@@ -35,3 +35,18 @@ def make_provisioner(server: EmulatorServer, *, hub_alias: str = HUB_ALIAS, **kw
     kwargs.setdefault("wait_interval", 0.05)
     settings = kwargs.pop("settings", None) or connection_settings(server, retry_max_total_seconds=10)
     return Provisioner(f"{server.url}/sites/{hub_alias}", settings=settings, **kwargs)
+
+
+#: POSTs that only read (SharePoint's query verbs): not counted as writes.
+QUERY_POSTS = ("/contextinfo", "/getsitepropertiesfromsharepointbyfilters")
+
+
+def writes(server: EmulatorServer) -> int:
+    """Write requests served since the last log reset: non-GET calls and ``$batch`` parts, except
+    query POSTs (:data:`QUERY_POSTS`) and the ``$batch`` envelopes themselves."""
+    n = 0
+    for (kind, method, endpoint), count in server.log.counts().items():
+        if kind == "batch" or method in ("GET", "HEAD") or endpoint.lower().endswith(QUERY_POSTS):
+            continue
+        n += count
+    return n

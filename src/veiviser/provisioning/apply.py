@@ -2,7 +2,7 @@
 
 Round 1 creates lists and content types; their ids come back in the answers and feed round 2
 (fields, lookups, views, items). Every step succeeds or fails on its own (SharePoint changesets
-are not transactional, reference section 7.3); a failed step is reported with site, list and
+are not transactional, see docs/sharepoint.md, "$batch"); a failed step is reported with site, list and
 field, and because every step is additive and planned from the site's actual state, the next run
 plans only what is still missing — interrupted runs converge without duplicates.
 """
@@ -13,13 +13,10 @@ from dataclasses import dataclass, field
 
 from veiviser.errors import VeiviserError
 from veiviser.provisioning.plan import ROUND_CONTENT, ROUND_CREATE, ROUND_STAMP, Plan, Step
-from veiviser.provisioning.state import SiteState, is_generic_item_ct
+from veiviser.provisioning.state import SiteState
 from veiviser.sharepoint import Operation, SiteClient
-from veiviser.sharepoint.client import title_segment
-from veiviser.sharepoint.values import row_to_sharepoint
-
-#: SPO's AddFieldInternalNameHint: keep the SchemaXml ``Name`` as the internal name.
-ADD_FIELD_INTERNAL_NAME_HINT = 8
+from veiviser.sharepoint import schema as sp
+from veiviser.sharepoint.schema import is_generic_item_ct
 
 
 @dataclass
@@ -87,96 +84,68 @@ class _Ids:
         """List key → its generic Item content type ID, read at apply time for lists created in this apply."""
 
 
-def _list_path(ids: _Ids, key: str) -> str:
-    return f"Web/lists(guid'{ids.ids[key]}')"
+def _list(ids: _Ids, key: str) -> sp.ListTarget:
+    return sp.ListTarget.by_id(ids.ids[key])
 
 
 def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
-    """The REST call for one step; KeyError when a list it needs does not exist (yet)."""
+    """The request for one step; KeyError when a list it needs does not exist (yet)."""
     d = step.data
-    where = {"key": index, "list": step.list}
+    where: sp.Where = {"key": index, "list": step.list}
     if step.action == "create_list":
-        return Operation("POST", "Web/lists", d["body"], **where)
+        return sp.create_list(d["values"], **where)
     if step.action == "create_content_type":
-        return Operation("POST", "Web/ContentTypes", d["body"], **where)
+        return sp.create_content_type(d["id"], d["name"], d["description"], d["group"], **where)
     if step.action == "create_site_field":
-        body = {
-            "parameters": {
-                "SchemaXml": d["schema_xml"],
-                "Options": ADD_FIELD_INTERNAL_NAME_HINT,
-                "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"},
-            }
-        }
-        return Operation("POST", "Web/Fields/CreateFieldAsXml", body, **where)
+        return sp.create_field_as_xml(d["schema_xml"], **where)
     if step.action == "add_field_link":
-        owner = _list_path(ids, step.list) if step.list else "Web"
-        body = {"FieldInternalName": d["field"], "__metadata": {"type": "SP.FieldLink"}}
-        return Operation("POST", f"{owner}/ContentTypes('{d['ct']}')/FieldLinks", body, **where)
-    base = _list_path(ids, step.list or "")
+        owner = _list(ids, step.list) if step.list else None
+        return sp.add_field_link(d["ct"], d["field"], owner, **where)
+    lst = _list(ids, step.list or "")
     if step.action == "update_list":
-        return Operation("MERGE", base, {**d["values"], "__metadata": {"type": "SP.List"}}, **where)
+        return sp.update_list(lst, d["values"], **where)
     if step.action == "create_field":
         xml = d["schema_xml"]
         if d.get("lookup_list"):
             target = ids.ids[d["lookup_list"]]
             xml = xml.replace("{listid:" + d["lookup_list"] + "}", "{" + target + "}")
-        body = {
-            "parameters": {
-                "SchemaXml": xml,
-                "Options": ADD_FIELD_INTERNAL_NAME_HINT,
-                "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"},
-            }
-        }
-        return Operation("POST", f"{base}/Fields/CreateFieldAsXml", body, **where)
-    field_path = f"{base}/Fields/getByInternalNameOrTitle({title_segment(step.target)})"
+        return sp.create_field_as_xml(xml, lst, **where)
     if step.action == "extend_choices":
-        body = {
-            "Choices": {"__metadata": {"type": "Collection(Edm.String)"}, "results": d["choices"]},
-            "__metadata": {"type": "SP.FieldMultiChoice" if d.get("multi") else "SP.FieldChoice"},
-        }
-        return Operation("MERGE", field_path, body, **where)
+        return sp.set_choices(lst, step.target, d["choices"], multi=bool(d.get("multi")), **where)
     if step.action == "set_indexed":
-        return Operation("MERGE", field_path, {"Indexed": True, "__metadata": {"type": "SP.Field"}}, **where)
+        return sp.set_indexed(lst, step.target, **where)
     if step.action == "bind_content_type":
-        return Operation("POST", f"{base}/ContentTypes/AddAvailableContentType('{d['id']}')", **where)
+        return sp.bind_content_type(lst, d["id"], **where)
     if step.action == "remove_content_type":
         ct_id = d["id"] or ids.generic_ct[step.list or ""]
         if ct_id is None:
             raise _AlreadyDone
         if not ct_id:
             raise VeiviserError("could not read the list's content types; the generic one was not removed")
-        return Operation("DELETE", f"{base}/ContentTypes('{ct_id}')", **where)
+        return sp.remove_content_type(lst, ct_id, **where)
     if step.action == "create_view":
-        params = {
-            "Title": step.target,
-            "ViewFields": {"__metadata": {"type": "Collection(Edm.String)"}, "results": d["fields"]},
-            "RowLimit": d["row_limit"],
-            "Query": d["query"],
-            "SetAsDefaultView": d["default"],
-            "__metadata": {"type": "SP.ViewCreationInformation"},
-        }
-        return Operation("POST", f"{base}/Views/Add", {"parameters": params}, **where)
+        return sp.create_view(
+            lst,
+            step.target,
+            fields=d["fields"],
+            row_limit=d["row_limit"],
+            query=d["query"],
+            default=d["default"],
+            **where,
+        )
     if step.action == "update_view":
-        return Operation(
-            "MERGE",
-            f"{base}/Views/GetByTitle({title_segment(step.target)})",
-            {**d["values"], "__metadata": {"type": "SP.View"}},
-            **where,
-        )
+        return sp.update_view(lst, step.target, d["values"], **where)
     if step.action == "add_view_field":
-        return Operation(
-            "POST",
-            f"{base}/Views/GetByTitle({title_segment(step.target)})/ViewFields/"
-            f"AddViewField({title_segment(d['field'])})",
-            **where,
-        )
+        return sp.add_view_field(lst, step.target, d["field"], **where)
     if step.action in ("create_item", "update_item", "stamp_item"):
-        body = row_to_sharepoint(d["values"], where=f"list {step.list!r}, {step.target}")
-        body["__metadata"] = {"type": ids.types[step.list or ""]}
+        entity_type = ids.types[step.list or ""]
+        context = f"list {step.list!r}, {step.target}"
         if step.action == "create_item":
-            return Operation("POST", f"{base}/items", body, **where)
+            return sp.add_item(lst, entity_type, d["values"], context=context, **where)
         item_id = int(d["id"]) if d.get("id") is not None else ids.items[(step.list or "", d["created"])]
-        return Operation("MERGE", f"{base}/items({item_id})", body, item=item_id, **where)
+        return sp.merge_item(
+            lst, item_id, entity_type, d["values"], context=context, key=index, list=step.list, item=item_id
+        )
     raise ValueError(f"unknown step action {step.action!r}")
 
 
@@ -243,11 +212,7 @@ def _read_generic_cts(site: SiteClient, steps: list[Step], ids: _Ids) -> None:
     ]
     if not wanted:
         return
-    ops = [
-        Operation("GET", f"{_list_path(ids, key)}/ContentTypes?$select=StringId,Name", key=key, list=key)
-        for key in wanted
-        if key
-    ]
+    ops = [sp.read_list_content_types(_list(ids, key), key=key, list=key) for key in wanted if key]
     for r in site.batch(ops):
         if not r.ok:
             ids.generic_ct[r.key] = ""

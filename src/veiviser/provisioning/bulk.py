@@ -20,7 +20,10 @@ from typing import Any
 
 from veiviser.errors import VeiviserError
 from veiviser.provisioning.bulk_input import BulkInput, read_projects
-from veiviser.provisioning.engine import REGISTER_LIST, ProjectRequest, Provisioner, SiteResult
+from veiviser.provisioning.engine import ProjectRequest, Provisioner, SiteResult
+from veiviser.provisioning.register import REGISTER_LIST
+from veiviser.sharepoint import schema as sp
+from veiviser.sharepoint.schema import ListTarget
 from veiviser.sharepoint.sites import hub_joined_site_urls
 
 Progress = Callable[[SiteResult], None]
@@ -33,6 +36,8 @@ class BulkResult:
     input: BulkInput
     results: list[SiteResult] = field(default_factory=list)
     journal: Path | None = None
+    file: str = ""
+    """The input file as given."""
 
     @property
     def ok(self) -> bool:
@@ -83,18 +88,12 @@ def journal_path(file: str | Path, state_dir: str | Path | None = None) -> Path:
 
 def _verify_done(prov: Provisioner, journal: Journal, aliases: list[str]) -> set[str]:
     """Aliases whose journal entry still matches the hub register (site id and template version)."""
-    done = {a: journal.done(a) for a in aliases}
-    done = {a: d for a, d in done.items() if d}
+    done = {a: d for a in aliases if (d := journal.done(a))}
     if not done:
         return set()
     hub = prov.client(prov.hub_url)
-    rows = (
-        hub.get(
-            f"Web/lists/GetByTitle('{REGISTER_LIST}')/items",
-            {"$select": "Id,GtSiteId,GtSiteUrl,GtTemplateVersion", "$top": 5000},
-        )
-        or []
-    )
+    register = ListTarget.by_title(REGISTER_LIST)
+    rows = hub.run(sp.query_items(register, select="Id,GtSiteId,GtSiteUrl,GtTemplateVersion", top=5000)) or []
     by_id = {str(r.get("GtSiteId") or "").lower(): r for r in rows}
     stamp = prov.project_template.stamp
     return {
@@ -119,7 +118,7 @@ def provision_bulk(
     data = read_projects(file, phases=phases)
     if on_input is not None:
         on_input(data)
-    result = BulkResult(data, journal=None if dry_run else journal_path(file, state_dir))
+    result = BulkResult(data, journal=None if dry_run else journal_path(file, state_dir), file=str(file))
     journal = Journal(result.journal) if result.journal else None
     verified = _verify_done(prov, journal, [s.alias for s in data.projects]) if journal else set()
 
@@ -186,10 +185,15 @@ def _request_from_site(prov: Provisioner, url: str) -> ProjectRequest:
     title = alias
     try:
         rows = (
-            site.get("Web/lists/GetByTitle('Prosjektegenskaper')/items", {"$top": 1, "$orderby": "Id"}) or []
+            site.run(
+                sp.query_items(
+                    ListTarget.by_title("Prosjektegenskaper"), top=1, orderby="Id", order=("top", "orderby")
+                )
+            )
+            or []
         )
         title = str((rows[0] if rows else {}).get("Title") or "") or str(
-            site.get("Web", {"$select": "Title"}).get("Title") or alias
+            site.run(sp.read_web("Title")).get("Title") or alias
         )
     except VeiviserError:
         pass
@@ -213,7 +217,7 @@ def upgrade(
     it is then registered again) and is reported as "not in the register".
     """
     hub = prov.client(prov.hub_url)
-    rows = hub.get(f"Web/lists/GetByTitle('{REGISTER_LIST}')/items", {"$top": 5000}) or []
+    rows = hub.run(sp.query_items(ListTarget.by_title(REGISTER_LIST), top=5000)) or []
     registered: dict[str, dict[str, Any]] = {}
     for r in rows:
         url = str(r.get("GtSiteUrl") or "").rstrip("/")
@@ -228,7 +232,7 @@ def upgrade(
             notes.append(why)
     hub_id = prov.hub_id() if sites else ""
     for url in sites:
-        d = prov.client(url).get("Site", {"$select": "HubSiteId"})
+        d = prov.client(url).run(sp.read_site("HubSiteId"))
         if str(d.get("HubSiteId") or "").lower() != hub_id:
             notes.append(f"{url} is not joined to the hub {prov.hub_url}; left out")
         else:

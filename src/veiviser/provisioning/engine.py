@@ -26,7 +26,12 @@ from urllib.parse import urlsplit
 
 from veiviser.errors import VeiviserError
 from veiviser.provisioning.apply import ApplyReport, ProvisionError, apply_plan, failure_message
-from veiviser.provisioning.plan import DataItem, Plan, plan, same_value
+from veiviser.provisioning.plan import DataItem, Plan, plan
+from veiviser.provisioning.register import (
+    read_register,
+    write_costs,
+    write_register_item,
+)
 from veiviser.provisioning.state import SiteState, read_state
 from veiviser.schemas.settings import ConnectionSettings
 from veiviser.schemas.template import Template
@@ -34,19 +39,15 @@ from veiviser.schemas.template_loader import load_template
 from veiviser.sharepoint import (
     LookupValue,
     NotFoundError,
-    Operation,
     RateLimiter,
     RequestCounter,
     SharePointError,
     SiteClient,
     connect,
-    normalise_item,
-    odata_literal,
 )
+from veiviser.sharepoint import schema as sp
 from veiviser.sharepoint.sites import create_site, site_url_for, wait_until_ready
 
-REGISTER_LIST = "Prosjekter"
-COSTS_LIST = "Driftskostnader"
 PROPERTIES_KEY = "properties"
 
 
@@ -74,18 +75,9 @@ class ProjectRequest:
     @classmethod
     def from_spec(cls, spec: Any) -> ProjectRequest:
         """From a :class:`veiviser.schemas.project.ProjectSpec` (bulk input)."""
-        return cls(
-            title=spec.title,
-            alias=spec.alias,
-            owner=spec.owner,
-            leader=spec.leader,
-            phase=spec.phase,
-            unit=spec.unit,
-            service_area=spec.service_area,
-            start_year=spec.start_year,
-            lifecycle_status=spec.lifecycle_status,
-            operating_costs=dict(spec.operating_costs),
-        )
+        same = ("title", "alias", "owner", "leader", "phase", "unit", "service_area", "start_year")
+        values = {name: getattr(spec, name) for name in (*same, "lifecycle_status")}
+        return cls(**values, operating_costs=dict(spec.operating_costs))
 
 
 #: Request attributes that must be one of a Choice field's values: (attribute, CLI option, internal name).
@@ -119,6 +111,18 @@ class SiteResult:
     @property
     def ok(self) -> bool:
         return self.outcome != "failed"
+
+    @property
+    def detail(self) -> str:
+        """One line for a result table: the error, else the plan's short summary, else the notes."""
+        if self.error:
+            return self.error
+        return self.plan.short_summary() if self.plan is not None else "; ".join(self.notes)
+
+    @property
+    def register_notes(self) -> list[str]:
+        """The notes about the hub register (e.g. a joined site that was registered again)."""
+        return [n for n in self.notes if "register" in n]
 
 
 def _root_of(url: str) -> str:
@@ -227,7 +231,7 @@ class Provisioner:
             if dry_run:
                 notes.append("would register the site as a hub")
             else:
-                d = site.call("POST", "Site/RegisterHubSite")
+                d = site.run(sp.register_hub_site())
                 hub_id = (d or {}).get("ID") or (d or {}).get("Id") if isinstance(d, dict) else None
                 state.is_hub, state.hub_site_id = True, str(hub_id or state.site_id).lower()
                 notes.append("registered as hub")
@@ -250,7 +254,7 @@ class Provisioner:
         """The hub's id (read once)."""
         with self._lock:
             if self._hub_id is None:
-                d = self.client(self.hub_url).get("Site", {"$select": "Id,IsHubSite,HubSiteId"})
+                d = self.client(self.hub_url).run(sp.read_site("Id,IsHubSite,HubSiteId"))
                 if not d.get("IsHubSite"):
                     raise VeiviserError(
                         f"{self.hub_url} is not a hub site",
@@ -264,37 +268,6 @@ class Provisioner:
     def project_url(self, alias: str) -> str:
         return site_url_for(self.hub_url, alias)
 
-    def hub_rows(
-        self, hub: SiteClient, url: str, site_id: str, costs: bool
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Register items for ``url`` and (if ``costs``) cost items for ``site_id``, in one ``$batch``."""
-        ops = [
-            Operation(
-                "GET",
-                f"Web/lists/GetByTitle('{REGISTER_LIST}')/items?$filter=GtSiteUrl eq "
-                f"{odata_literal(url)}&$top=50",
-                key="register",
-                list=REGISTER_LIST,
-            )
-        ]
-        if costs:
-            ops.append(
-                Operation(
-                    "GET",
-                    f"Web/lists/GetByTitle('{COSTS_LIST}')/items?$filter=GtSiteId eq "
-                    f"{odata_literal(site_id)}&$top=500",
-                    key="costs",
-                    list=COSTS_LIST,
-                )
-            )
-        out: dict[str, list[dict[str, Any]]] = {"register": [], "costs": []}
-        for r in hub.batch(ops):
-            if not r.ok:
-                assert r.error is not None
-                raise r.error.located(site=self.hub_url)
-            out[r.key] = [normalise_item(row) for row in (r.value or [])]
-        return out["register"], out["costs"]
-
     def project(self, request: ProjectRequest, *, dry_run: bool = False) -> SiteResult:
         """Provision one project site end to end (see the module docstring).
 
@@ -306,7 +279,7 @@ class Provisioner:
 
     def checked_request(self, request: ProjectRequest) -> ProjectRequest:
         """``request`` with its choice values in the template's spelling; :class:`RequestError` if one is unknown."""
-        fixed: dict[str, str] = {}
+        fixed: dict[str, Any] = {}
         for attr, option, name in _CHOICE_OPTIONS:
             value = getattr(request, attr)
             if not value:
@@ -366,7 +339,9 @@ class Provisioner:
                 raise ProvisionError(
                     f"{url} was created but cannot be read", hint="Run the command again in a minute."
                 )
-        register, cost_rows = self.hub_rows(hub, url, state.site_id, bool(request.operating_costs))
+        register, cost_rows = read_register(
+            hub, self.hub_url, url, state.site_id, costs=bool(request.operating_costs)
+        )
         props_item = self._properties_item(state)
         if upgrade:
             kept = _parameters(props_item)
@@ -378,13 +353,13 @@ class Provisioner:
         mine = [r for r in register if str(r.get("GtSiteId") or "").lower() == state.site_id]
         if not mine and not dry_run:
             # Claim the site in the register before the template is applied: an interrupted run is
-            # recognised as ours on the next run (model section 13.3: explicit per-site state).
+            # recognised as ours on the next run (docs/provisioning.md, "Idempotence").
             self._write_register(hub, request, state, None, claim=True)
-            register, _ = self.hub_rows(hub, url, state.site_id, False)
+            register, _ = read_register(hub, self.hub_url, url, state.site_id, costs=False)
         if state.hub_site_id != hub_id:
             notes.append("joined the hub" if not dry_run else "would join the hub")
             if not dry_run:
-                site.call("POST", f"Site/JoinHubSite('{hub_id}')")
+                site.run(sp.join_hub_site(hub_id))
         previous = _parameters(props_item)
         people = self._people(site, request, previous, props_item is None, dry_run)
         data = [self._properties(request, state, props_item, url, people)]
@@ -408,7 +383,11 @@ class Provisioner:
             or previous.get("leader") != request.leader
             or previous.get("owner") != request.owner,
         )
-        wrote_costs = self._write_costs(hub, request, state, cost_rows) if request.operating_costs else False
+        wrote_costs = (
+            write_costs(hub, self.hub_url, state, request.title, request.operating_costs, cost_rows)
+            if request.operating_costs
+            else False
+        )
         changed = bool(report.results) or bool(notes) or wrote_register or wrote_costs
         outcome = "created" if created else ("updated" if changed else "up to date")
         return SiteResult(
@@ -551,64 +530,10 @@ class Provisioner:
             values.update({"GtInstalledVersion": "0.0.0", "GtTemplateVersion": "0.0.0"})
         else:
             values.update({k: v for k, v in self._stamp().items() if v is not None})
-        if people_changed or row is None:
-            for name, email in (("GtProjectManager", request.leader), ("GtProjectOwner", request.owner)):
-                if email:
-                    values[name] = LookupValue(hub.ensure_user(email))
-        if row is None:
-            results = hub.create_items(REGISTER_LIST, [values])
-        else:
-            changed = {
-                k: v
-                for k, v in values.items()
-                if not same_value(v, row.get(f"{k}Id") if isinstance(v, LookupValue) else row.get(k))
-            }
-            if not changed:
-                return False
-            results = hub.update_items(REGISTER_LIST, {int(row.get("Id") or row.get("ID")): changed})
-        failed = [r for r in results if not r.ok]
-        if failed:
-            raise ProvisionError(
-                f"[{self.hub_url}, list {REGISTER_LIST!r}] could not write the register item for "
-                f"{state.url}: {failed[0].error}"
-            )
-        return True
-
-    def _write_costs(
-        self, hub: SiteClient, request: ProjectRequest, state: SiteState, rows: list[dict[str, Any]]
-    ) -> bool:
-        """Upsert one Driftskostnader item per year, keyed ``<site id>:<year>`` (amounts in kroner)."""
-        by_key = {str(r.get("GtCostKey")): r for r in rows}
-        creates: list[dict[str, Any]] = []
-        updates: dict[int, dict[str, Any]] = {}
-        for year, amount in sorted(request.operating_costs.items()):
-            values = {
-                "GtSiteId": state.site_id,
-                "GtProjectTitle": request.title,
-                "GtCostYear": year,
-                "GtOperatingCost": float(Decimal(amount) * 1000),
-                "GtCostKey": f"{state.site_id}:{year}",
-                "Title": f"{request.title[:200]} {year}",
-            }
-            row = by_key.get(values["GtCostKey"])
-            if row is None:
-                creates.append(values)
-                continue
-            changed = {k: v for k, v in values.items() if not same_value(v, row.get(k))}
-            if changed:
-                updates[int(row.get("Id") or row.get("ID"))] = changed
-        results = []
-        if creates:
-            results += hub.create_items(COSTS_LIST, creates)
-        if updates:
-            results += hub.update_items(COSTS_LIST, updates)
-        failed = [r for r in results if not r.ok]
-        if failed:
-            raise ProvisionError(
-                f"[{self.hub_url}, list {COSTS_LIST!r}] could not write operating costs for "
-                f"{state.url}: {failed[0].error}"
-            )
-        return bool(results)
+        people = (request.leader, request.owner) if people_changed or row is None else (None, None)
+        return write_register_item(
+            hub, self.hub_url, state.url, values, row, leader=people[0], owner=people[1]
+        )
 
 
 def _parameters(item: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -3,28 +3,35 @@
 Pure: no SharePoint calls. Ensure semantics only — a list, field, view or item is never dropped
 (the one removal is SharePoint's generic Item content type, and only while no item uses it),
 a lookup is never re-created, and seed items are matched on their key so re-seeding never
-duplicates (prosjektveiviseren-model.md, section 13.3). What the engine will not fix (a field of
+duplicates (docs/provisioning.md, "Idempotence"). What the engine will not fix (a field of
 another type, a lookup pointing to another list) becomes a :class:`Drift` entry, not a step.
 
 Steps run in two dependency rounds: round 1 creates lists and site content types; round 2 (which
 needs the new list ids) renames lists to their Norwegian titles, adds fields (plain, then
 calculated after their operands, then lookups, then projected lookups after their parent),
 binds content types, extends choices, sets indexes, adds views and view fields, and writes items.
+
+The plan's types (:class:`Step`, :class:`Plan`, …) live in :mod:`veiviser.provisioning.steps`
+and are importable from here too.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
-
-from veiviser.provisioning.state import FieldState, ListState, SiteState, is_generic_item_ct, url_leaf
+from veiviser.provisioning.plan_items import key_text, plan_data, plan_seed, same_value
+from veiviser.provisioning.state import FieldState, ListState, SiteState, url_leaf
+from veiviser.provisioning.steps import (
+    ROUND_CONTENT,
+    ROUND_CREATE,
+    ROUND_STAMP,
+    DataItem,
+    Drift,
+    Plan,
+    Step,
+)
 from veiviser.schemas.template import (
     BUILTIN_FIELDS,
     CHOICE_TYPES,
@@ -35,7 +42,7 @@ from veiviser.schemas.template import (
     Template,
     render_view_query,
 )
-from veiviser.sharepoint import LookupValue
+from veiviser.sharepoint.schema import is_generic_item_ct
 
 #: ``TypeAsString`` SharePoint reports for each template field type.
 SP_TYPES: dict[FieldType, tuple[str, ...]] = {
@@ -60,130 +67,6 @@ SP_TYPES: dict[FieldType, tuple[str, ...]] = {
 #: The view SharePoint creates with every new list on a Norwegian (1044) site.
 NEW_LIST_VIEW = {100: "Alle elementer", 101: "Alle dokumenter"}
 
-ROUND_CREATE = 1
-ROUND_CONTENT = 2
-ROUND_STAMP = 3
-"""Version stamps: applied only when every step of rounds 1 and 2 succeeded."""
-
-
-@dataclass(frozen=True)
-class Step:
-    """One additive change; ``data`` holds what the apply engine needs to build the REST call."""
-
-    action: str
-    round: int
-    list: str | None
-    target: str
-    detail: str
-    data: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    @property
-    def label(self) -> str:
-        where = f"{self.list}: " if self.list else ""
-        return f"{self.action} {where}{self.target}"
-
-
-@dataclass(frozen=True)
-class Drift:
-    """A difference the engine reports but does not change."""
-
-    list: str | None
-    target: str
-    message: str
-
-
-@dataclass(frozen=True)
-class DataItem:
-    """Site data to upsert into a list: matched on ``match`` (field → value), or the list's only item when ``None``.
-
-    ``create_only`` values are written when the item is created and never changed afterwards.
-    ``stamp`` values (the template version) are written in the last round, only after a clean
-    apply, so a site is never stamped with a version whose steps failed.
-    """
-
-    list_key: str
-    values: Mapping[str, Any]
-    match: Mapping[str, Any] | None = None
-    create_only: Mapping[str, Any] = field(default_factory=dict)
-    label: str = ""
-    stamp: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Plan:
-    """The steps and drift for one site; prints as rich tables and serialises to JSON."""
-
-    site: str
-    template: str
-    steps: list[Step] = field(default_factory=list)
-    drift: list[Drift] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        """Nothing to write."""
-        return not self.steps
-
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for step in self.steps:
-            out[step.action] = out.get(step.action, 0) + 1
-        return out
-
-    def summary(self) -> str:
-        if self.empty:
-            text = "up to date"
-        else:
-            text = ", ".join(f"{n} {action.replace('_', ' ')}" for action, n in self.counts().items())
-        if self.drift:
-            text += f"; {len(self.drift)} drift"
-        return text
-
-    def short_summary(self) -> str:
-        """One line for a table row: ``"511 steps on 12 lists; 1 drift"``."""
-        if self.empty:
-            text = "up to date"
-        else:
-            lists = {s.list for s in self.steps if s.list}
-            text = f"{len(self.steps)} steps" + (f" on {len(lists)} lists" if lists else "")
-        if self.drift:
-            text += f"; {len(self.drift)} drift"
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "site": self.site,
-            "template": self.template,
-            "summary": self.summary(),
-            "steps": [{k: v for k, v in asdict(s).items() if k != "data"} for s in self.steps],
-            "drift": [asdict(d) for d in self.drift],
-            "notes": list(self.notes),
-        }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
-    def __rich__(self) -> Group:
-        title = f"{self.site} — {self.template}: {self.summary()}"
-        parts: list[Any] = [Text(title, style="bold")]
-        if self.steps:
-            table = Table(show_lines=False)
-            for col in ("#", "round", "action", "list", "target", "detail"):
-                table.add_column(col)
-            for i, s in enumerate(self.steps, 1):
-                table.add_row(str(i), str(s.round), s.action, s.list or "", s.target, s.detail)
-            parts.append(table)
-        if self.drift:
-            dt = Table(title="Drift (reported, not changed)")
-            for col in ("list", "target", "message"):
-                dt.add_column(col)
-            for d in self.drift:
-                dt.add_row(d.list or "", d.target, d.message)
-            parts.append(dt)
-        parts.extend(Text(n, style="dim") for n in self.notes)
-        return Group(*parts)
-
-
 # --- helpers ------------------------------------------------------------------------------------
 
 
@@ -195,34 +78,8 @@ def type_matches(fdef: FieldDef, existing: FieldState) -> bool:
     return existing.type in allowed
 
 
-def same_value(want: Any, have: Any) -> bool:
-    """Loose equality for item values as SharePoint returns them (numbers as floats, empty as None)."""
-    if isinstance(want, LookupValue):
-        return isinstance(have, int | float | str) and str(have).isdigit() and int(have) == want.id
-    if want in (None, "") and have in (None, ""):
-        return True
-    if isinstance(want, bool) or isinstance(have, bool):
-        return bool(want) == bool(have) and want is not None and have is not None
-    if isinstance(want, int | float) and isinstance(have, int | float | str):
-        try:
-            return float(want) == float(have)
-        except ValueError:
-            return False
-    if isinstance(want, list | tuple):
-        return isinstance(have, list | tuple) and [str(x) for x in want] == [str(x) for x in have]
-    if isinstance(want, dict) and "Id" in want:
-        return isinstance(have, int | float) and int(have) == int(want["Id"])
-    return str(want) == str(have)
-
-
-def key_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return "" if value is None else str(value)
-
-
-def list_create_body(lst: ListDef) -> dict[str, Any]:
-    """The ``SP.List`` body: created under its ASCII URL leaf (renamed to the Norwegian title afterwards)."""
+def list_create_values(lst: ListDef) -> dict[str, Any]:
+    """A new list's properties: created under its ASCII URL leaf (renamed to the Norwegian title afterwards)."""
     body: dict[str, Any] = {
         "Title": url_leaf(lst),
         "BaseTemplate": lst.template_type,
@@ -234,7 +91,6 @@ def list_create_body(lst: ListDef) -> dict[str, Any]:
         body["Hidden"] = True
     if lst.versioning is not None:
         body["EnableVersioning"] = lst.versioning
-    body["__metadata"] = {"type": "SP.List"}
     return body
 
 
@@ -298,7 +154,7 @@ def plan(template: Template, state: SiteState, *, data: Iterable[DataItem] = ())
                     lst.key,
                     lst.url,
                     f"create {lst.url!r}" + (f", title {lst.title!r}" if url_leaf(lst) != lst.title else ""),
-                    {"body": list_create_body(lst)},
+                    {"values": list_create_values(lst)},
                 )
             )
             existing = ListState(id="", title=url_leaf(lst), entity_type="", details=True, items=[])
@@ -344,7 +200,7 @@ def plan(template: Template, state: SiteState, *, data: Iterable[DataItem] = ())
                 out.notes.append(f"list {lst.title!r}: could not read its fields; re-run after fixing access")
                 continue
         _plan_list(template, lst, existing, state, out, new=not existing.id)
-    _plan_data(template, state, list(data), out)
+    plan_data(template, state, list(data), out)
     out.steps.sort(key=lambda s: s.round)  # stable: keeps the dependency order inside a round
     return out
 
@@ -369,7 +225,7 @@ def _linkable(template: Template, ref: str) -> list[str]:
 
 
 def _plan_content_types(template: Template, state: SiteState, out: Plan) -> None:
-    """Site columns, content types with fixed IDs and their field links, in order (model section 3).
+    """Site columns, content types with fixed IDs and their field links, in order (docs/provisioning.md, "Template facts the plan relies on").
 
     A new child content type inherits the links its parent has at that moment; the parent's are
     added first. A list content type copies its site content type's links when it is bound, so
@@ -440,14 +296,13 @@ def _derived_directly(list_ct: str, site_ct: str, template: Template) -> bool:
 
 
 def _plan_create_content_type(ct: ContentTypeDef, out: Plan) -> None:
-    body = {
-        "Id": {"StringValue": ct.id, "__metadata": {"type": "SP.ContentTypeId"}},
-        "Name": ct.name,
-        "Description": ct.description or "",
-        "Group": ct.group or "Prosjektportalen",
-        "__metadata": {"type": "SP.ContentType"},
+    values = {
+        "id": ct.id,
+        "name": ct.name,
+        "description": ct.description or "",
+        "group": ct.group or "Prosjektportalen",
     }
-    out.steps.append(Step("create_content_type", ROUND_CREATE, None, ct.name, ct.id, {"body": body}))
+    out.steps.append(Step("create_content_type", ROUND_CREATE, None, ct.name, ct.id, values))
 
 
 def _plan_list(
@@ -576,7 +431,7 @@ def _plan_list(
                     out.steps.append(
                         Step("add_view_field", ROUND_CONTENT, lst.key, view.title, name, {"field": name})
                     )
-    _plan_seed(lst, existing, out)
+    plan_seed(lst, existing, out)
 
 
 def _plan_default_content_type(
@@ -586,8 +441,8 @@ def _plan_default_content_type(
     template order, so the first (Usikkerhet: «Risiko») is the default for new items.
 
     SharePoint gives every new list the generic «Element» (Item) content type, first, so it would stay
-    the default. It is removed right after the bindings, before seed items are written (model
-    section 2: Usikkerhet has Risiko and Mulighet; section 7.1: «0x01 removed»), but never while an
+    the default. It is removed right after the bindings, before seed items are written (docs/provisioning.md,
+    "Template facts the plan relies on"), but never while an
     item uses it: that is reported as drift. On a list created in this run its ID is unknown until
     apply time (``id`` None).
     """
@@ -655,104 +510,19 @@ def _uuid(text: str) -> uuid.UUID:
     return uuid.UUID(text.strip("{}"))
 
 
-def _plan_seed(lst: ListDef, existing: ListState, out: Plan) -> None:
-    if not lst.seed_items:
-        return
-    if existing.items is None:
-        out.notes.append(f"list {lst.title!r}: could not read its items; seed items not planned")
-        return
-    have = {"|".join(key_text(i.get(k)) for k in lst.key_fields) for i in existing.items}
-    for item in lst.seed_items:
-        key = lst.seed_key(item)
-        if key in have:
-            continue
-        have.add(key)
-        values = {k: v for k, v in item.values.items() if v is not None}
-        out.steps.append(
-            Step(
-                "create_item",
-                ROUND_CONTENT,
-                lst.key,
-                key,
-                _short(values.get("Title") or key),
-                {"values": values, "seed": True},
-            )
-        )
-
-
-def _short(value: Any, n: int = 60) -> str:
-    text = str(value)
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _plan_data(template: Template, state: SiteState, items: list[DataItem], out: Plan) -> None:
-    for data in items:
-        lst = template.get_list(data.list_key)
-        existing = state.lists.get(lst.key)
-        rows = existing.items if existing is not None else []
-        if rows is None:
-            out.notes.append(
-                f"list {lst.title!r}: could not read its items; {data.label or 'item'} not written"
-            )
-            continue
-        if data.match is None:
-            match = sorted(rows, key=lambda r: int(r.get("Id") or r.get("ID") or 0))[:1]
-        else:
-            match = [r for r in rows if all(same_value(v, r.get(k)) for k, v in data.match.items())]
-        label = data.label or (", ".join(f"{k}={v}" for k, v in (data.match or {}).items()) or "the item")
-        if not match:
-            values = {**(data.match or {}), **data.create_only, **data.values}
-            out.steps.append(Step("create_item", ROUND_CONTENT, lst.key, label, "new", {"values": values}))
-            if data.stamp:
-                out.steps.append(
-                    Step(
-                        "stamp_item",
-                        ROUND_STAMP,
-                        lst.key,
-                        label,
-                        ", ".join(data.stamp),
-                        {"created": label, "values": dict(data.stamp)},
-                    )
-                )
-            continue
-        if len(match) > 1:
-            out.drift.append(
-                Drift(
-                    lst.key,
-                    label,
-                    f"{len(match)} items match; the first (id {match[0].get('Id')}) is kept up to date",
-                )
-            )
-        row = match[0]
-        row_id = int(row.get("Id") or row.get("ID"))
-        changed = {k: v for k, v in data.values.items() if not same_value(v, _item_value(row, k, v))}
-        if changed:
-            out.steps.append(
-                Step(
-                    "update_item",
-                    ROUND_CONTENT,
-                    lst.key,
-                    label,
-                    ", ".join(changed),
-                    {"id": row_id, "values": changed},
-                )
-            )
-        stamp = {k: v for k, v in data.stamp.items() if not same_value(v, row.get(k))}
-        if stamp:
-            out.steps.append(
-                Step(
-                    "stamp_item",
-                    ROUND_STAMP,
-                    lst.key,
-                    label,
-                    ", ".join(stamp),
-                    {"id": row_id, "values": stamp},
-                )
-            )
-
-
-def _item_value(row: Mapping[str, Any], name: str, want: Any) -> Any:
-    """The current value; person/lookup values are compared on ``<Name>Id``."""
-    if isinstance(want, LookupValue):
-        return row.get(f"{name}Id")
-    return row.get(name)
+__all__ = [
+    "NEW_LIST_VIEW",
+    "ROUND_CONTENT",
+    "ROUND_CREATE",
+    "ROUND_STAMP",
+    "SP_TYPES",
+    "DataItem",
+    "Drift",
+    "Plan",
+    "Step",
+    "key_text",
+    "list_create_values",
+    "plan",
+    "same_value",
+    "type_matches",
+]

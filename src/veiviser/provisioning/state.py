@@ -3,33 +3,23 @@
 Everything is addressed from the template, so one batch of GETs reads the site, the web, every
 list (with its fields, content types, views, view fields and the key values of seeded items), the
 site content types and the hubs. Lists are matched by title, by the entity type name that follows
-their URL leaf (reference sharepoint-rest-and-client.md, section 6) or by their ASCII creation
+their URL leaf (docs/sharepoint.md, "List names") or by their ASCII creation
 title, so a list created by an interrupted run before its Norwegian rename is found again; such
 lists get a second batch that reads their details by id.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from veiviser.schemas.template import ListDef, Template
 from veiviser.sharepoint import Operation, OperationResult, SiteClient, normalise_item
-from veiviser.sharepoint.client import title_segment
+from veiviser.sharepoint import schema as sp
+from veiviser.sharepoint.schema import ListTarget, is_generic_item_ct
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
-
-_GENERIC_ITEM_CT = re.compile(r"^0x0100[0-9a-f]{32}$", re.IGNORECASE)
-
-
-def is_generic_item_ct(list_ct_id: str) -> bool:
-    """True for the list copy of the generic «Element»/Item content type (``0x01`` + ``00`` + GUID).
-
-    A list content type bound from a template content type is longer (its site ID, ``00``, a GUID).
-    """
-    return bool(_GENERIC_ITEM_CT.match(list_ct_id))
 
 
 @dataclass
@@ -102,20 +92,9 @@ class SiteState:
         return {key: lst.id for key, lst in self.lists.items()}
 
 
-def encode_leaf(leaf: str) -> str:
-    """SharePoint's ``_xHHHH_`` encoding of a URL leaf (section 6): letters and digits stay."""
-    out = []
-    for ch in leaf:
-        if ch.isascii() and ch.isalnum():
-            out.append(ch)
-        else:
-            out.extend(f"_x{unit:04x}_" for unit in _utf16_units(ch))
-    return "".join(out)
-
-
-def _utf16_units(ch: str) -> list[int]:
-    data = ch.encode("utf-16-be")
-    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+def item_id(row: Mapping[str, Any]) -> int:
+    """An item's id from a row as read (``Id``, or ``ID`` in some answers)."""
+    return int(row.get("Id") or row["ID"])
 
 
 def url_leaf(lst: ListDef) -> str:
@@ -125,8 +104,7 @@ def url_leaf(lst: ListDef) -> str:
 
 def expected_entity_type(lst: ListDef) -> str:
     """The entity type name SharePoint gives a list created at the template's URL."""
-    enc = encode_leaf(url_leaf(lst))
-    return f"SP.Data.{enc}ListItem" if lst.template_type == 100 else f"SP.Data.{enc}Item"
+    return sp.item_entity_type(url_leaf(lst), lst.template_type)
 
 
 # --- parsing ------------------------------------------------------------------------------------
@@ -188,33 +166,47 @@ def _view_fields(value: Any) -> list[str] | None:
 # --- reading ------------------------------------------------------------------------------------
 
 
-def _detail_ops(lst: ListDef, base: str, prefix: str, read_items: bool) -> list[Operation]:
+def _detail_ops(lst: ListDef, target: ListTarget, prefix: str, read_items: bool) -> list[Operation]:
     ops = [
-        Operation("GET", f"{base}/Fields", key=(prefix, lst.key, "fields"), list=lst.title),
-        Operation(
-            "GET", f"{base}/ContentTypes?$select=StringId,Name", key=(prefix, lst.key, "cts"), list=lst.title
-        ),
-        Operation("GET", f"{base}/Views?$select=Id,Title", key=(prefix, lst.key, "views"), list=lst.title),
+        sp.read_list_fields(target, key=(prefix, lst.key, "fields"), list=lst.title),
+        sp.read_list_content_types(target, key=(prefix, lst.key, "cts"), list=lst.title),
+        sp.read_views(target, key=(prefix, lst.key, "views"), list=lst.title),
     ]
     for view in lst.views:
         ops.append(
-            Operation(
-                "GET",
-                f"{base}/Views/GetByTitle({title_segment(view.title)})/ViewFields",
-                key=(prefix, lst.key, "viewfields", view.title),
-                list=lst.title,
+            sp.read_view_fields(
+                target, view.title, key=(prefix, lst.key, "viewfields", view.title), list=lst.title
             )
         )
     # No $select: a key field that an interrupted run did not create yet must not fail the read.
     if lst.seed_items or read_items:
-        ops.append(
-            Operation("GET", f"{base}/items?$top=5000", key=(prefix, lst.key, "items"), list=lst.title)
-        )
+        ops.append(sp.query_items(target, top=5000, key=(prefix, lst.key, "items"), list=lst.title))
     return ops
 
 
-def _list_base_by_title(title: str) -> str:
-    return f"Web/lists/GetByTitle({title_segment(title)})"
+_DEFAULT_LIBRARY_TITLES = ("Documents", "Dokumenter", "Delte dokumenter")
+
+
+def _matchers(lst: ListDef) -> list[Callable[[ListState], bool]]:
+    """Tests that pair an existing list with ``lst``, strongest first."""
+    want_type, title, leaf = expected_entity_type(lst).lower(), lst.title, url_leaf(lst)
+
+    def by_title(e: ListState) -> bool:
+        return e.title == title
+
+    def by_entity_type(e: ListState) -> bool:
+        return e.entity_type.lower() == want_type
+
+    def by_creation_title(e: ListState) -> bool:
+        return e.title == leaf
+
+    def the_site_library(e: ListState) -> bool:
+        return e.base_template == 101 and e.title in _DEFAULT_LIBRARY_TITLES
+
+    tests: list[Callable[[ListState], bool]] = [by_title, by_entity_type, by_creation_title]
+    if lst.existing and lst.template_type == 101:
+        tests.append(the_site_library)
+    return tests
 
 
 def match_lists(
@@ -224,19 +216,7 @@ def match_lists(
     matched: dict[str, ListState] = {}
     used: set[str] = set()
     for lst in template.lists:
-        want_type, title, leaf = expected_entity_type(lst).lower(), lst.title, url_leaf(lst)
-        candidates = [
-            lambda e, title=title: e.title == title,
-            lambda e, t=want_type: e.entity_type.lower() == t,
-            lambda e, leaf=leaf: e.title == leaf,
-        ]
-        if lst.existing and lst.template_type == 101:
-            candidates.append(
-                lambda e: (
-                    e.base_template == 101 and e.title in ("Documents", "Dokumenter", "Delte dokumenter")
-                )
-            )
-        for test in candidates:
+        for test in _matchers(lst):
             hit = next((e for e in existing if e.id not in used and test(e)), None)
             if hit is not None:
                 matched[lst.key] = hit
@@ -263,30 +243,20 @@ def read_state(
     """
     want_items = set(read_items)
     ops = [
-        Operation("GET", "Site?$select=Id,IsHubSite,HubSiteId,Url", key="site"),
-        Operation("GET", "Web?$select=Id,Title,Url", key="web"),
-        Operation(
-            "GET",
-            "Web/lists?$select=Id,Title,BaseTemplate,Hidden,ListItemEntityTypeFullName,ContentTypesEnabled",
-            key="lists",
-        ),
-        Operation("GET", "Web/ContentTypes?$select=StringId,Name", key="site_cts"),
-        Operation("GET", "hubSites", key="hubs"),
-        Operation("GET", "Web/Fields?$select=InternalName", key="site_fields"),
+        sp.read_site(key="site"),
+        sp.read_web(key="web"),
+        sp.read_lists(key="lists"),
+        sp.read_site_content_types(key="site_cts"),
+        sp.read_hub_sites(key="hubs"),
+        sp.read_site_fields(key="site_fields"),
         *extra_ops,
     ]
     if not new_site:  # a new site has none of the template's content types yet: nothing to read
         for ct in template.content_types:
-            ops.append(
-                Operation(
-                    "GET",
-                    f"Web/ContentTypes('{ct.id}')/FieldLinks?$select=Name",
-                    key=("ctlinks", ct.id.upper()),
-                )
-            )
+            ops.append(sp.read_field_links(ct.id, key=("ctlinks", ct.id.upper())))
     if not new_site:
         for lst in template.lists:
-            ops.extend(_detail_ops(lst, _list_base_by_title(lst.title), "t", lst.key in want_items))
+            ops.extend(_detail_ops(lst, ListTarget.by_title(lst.title), "t", lst.key in want_items))
     results = {r.key: r for r in site.batch(ops)}
     for key in ("site", "web", "lists"):
         if not results[key].ok:
@@ -327,7 +297,7 @@ def read_state(
     if missing:
         more: list[Operation] = []
         for lst, ls in missing:
-            more.extend(_detail_ops(lst, f"Web/lists(guid'{ls.id}')", "i", lst.key in want_items))
+            more.extend(_detail_ops(lst, ListTarget.by_id(ls.id), "i", lst.key in want_items))
         results2 = {r.key: r for r in site.batch(more)}
         for lst, ls in missing:
             _fill_details(ls, lst, results2, "i")
@@ -347,13 +317,7 @@ def _read_generic_ct_use(site: SiteClient, template: Template, state: SiteState)
         for sid, _name in ls.content_types:
             if is_generic_item_ct(sid):
                 ops.append(
-                    Operation(
-                        "GET",
-                        f"Web/lists(guid'{ls.id}')/items?$select=Id&$top=1"
-                        f"&$filter=startswith(ContentTypeId,'{sid}')",
-                        key=(key, sid),
-                        list=ls.title,
-                    )
+                    sp.items_with_content_type(ListTarget.by_id(ls.id), sid, key=(key, sid), list=ls.title)
                 )
     if not ops:
         return

@@ -1,11 +1,17 @@
-"""The SharePoint gateway: the only code that imports office365-rest-python-client or msal.
+"""The SharePoint gateway: the only code that imports office365-rest-python-client, msal or requests.
 
 Public API::
 
-    from veiviser.sharepoint import connect, Operation, odata_literal
+    from veiviser.sharepoint import ListTarget, connect, odata_literal, schema
     with connect("https://contoso.sharepoint.com/sites/alfa", counter=counter) as site:
         rows = list(site.iter_items("Usikkerhet", select=["Id", "Title"]))
         results = site.create_items("Usikkerhet", [{"Title": "Ny"}])
+        risks = ListTarget.by_title("Usikkerhet")
+        answers = site.batch([schema.read_views(risks), schema.set_indexed(risks, "GtRiskFactor")])
+        web = site.run(schema.read_web())
+
+Callers speak in list titles or ids, field names and values; the request builders in
+:mod:`veiviser.sharepoint.schema` own the REST dialect (docs/sharepoint.md).
 """
 
 from veiviser.sharepoint.batch import Operation, OperationResult
@@ -19,6 +25,7 @@ from veiviser.sharepoint.errors import (
     TransportError,
     ValidationError,
 )
+from veiviser.sharepoint.schema import ListTarget
 from veiviser.sharepoint.transport import RateLimiter, RequestCounter, RetryPolicy
 from veiviser.sharepoint.values import LookupValue, normalise_item, odata_literal, to_sharepoint
 
@@ -27,6 +34,7 @@ __all__ = [
     "ConflictError",
     "ListInfo",
     "ListRef",
+    "ListTarget",
     "LookupValue",
     "NotFoundError",
     "Operation",

@@ -1,4 +1,4 @@
-"""Token sources for the client's ``with_access_token`` (reference section 1).
+"""Token sources for the client's ``with_access_token``.
 
 * ``token``: a static bearer token (the emulator's, or one obtained elsewhere);
 * ``certificate``: app-only, ``msal.ConfidentialClientApplication.acquire_token_for_client`` with
@@ -7,7 +7,7 @@
   (file mode 0600); silent acquisition first, the device-code prompt only when needed.
 
 Every provider returns a dict with ``token_type: "Bearer"``: without it the client sends
-``Authorization: None <token>`` (reference section 1). Tokens are never logged.
+``Authorization: None <token>``, which SharePoint refuses. Tokens are never logged.
 """
 
 from __future__ import annotations

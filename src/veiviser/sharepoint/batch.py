@@ -4,19 +4,19 @@ veiviser builds the multipart body itself and sends it through the client's requ
 (``execute_request_direct``: the client's auth, form digest and digest-expiry recovery still
 apply, and our transport retries the envelope on 429/503). We do not queue client queries and call
 ``execute_batch`` because that path re-orders reads after writes (one changeset first, GETs after,
-reference section 7.1), raises on the first permanent failure, sends ``add_item`` as one batch per
-item and ``item.update()`` as N+1 batches (section 7.4), and gives no result per row. Building the
+docs/sharepoint.md, "$batch"), raises on the first permanent failure, sends ``add_item`` as one batch per
+item and ``item.update()`` as N+1 batches, and gives no result per row. Building the
 body gives: the caller's order, one HTTP request per 100 operations, and a result for every row.
 
 Layout: consecutive writes share one changeset, reads stand alone between them, all in the given
-order; SharePoint answers flat ``application/http`` parts positionally (section 7.2), and
-changesets are not transactional (section 7.3), so every row succeeds or fails on its own.
+order; SharePoint answers flat ``application/http`` parts positionally, and
+changesets are not transactional, so every row succeeds or fails on its own.
 """
 
 from __future__ import annotations
 
+import email
 import json
-import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,8 +26,8 @@ from urllib.parse import quote
 from veiviser.sharepoint.errors import SharePointError
 
 READ_METHODS = frozenset({"GET"})
-#: POST service operations that only read, so they may be re-sent after a 5xx.
-READ_ONLY_POSTS = ("getchanges", "getitems", "ensureuser", "getlistitemchangessincetoken", "gethubsites")
+#: Service operations called with POST that only read, so they may be re-sent after a 5xx.
+SAFE_TO_RESEND_POSTS = ("getchanges", "getitems", "ensureuser", "getlistitemchangessincetoken", "gethubsites")
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%"
 
@@ -63,7 +63,7 @@ class Operation:
         if self.verb in ("GET", "MERGE", "DELETE", "PUT", "PATCH"):
             return True
         tail = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1].split("(")[0].lower()
-        return tail in READ_ONLY_POSTS
+        return tail in SAFE_TO_RESEND_POSTS
 
 
 @dataclass
@@ -166,48 +166,36 @@ def part_size(op: Operation, service_root: str) -> int:
     return len(render_part(op, service_root, {})) + 600  # boundaries, auth and digest headers
 
 
-_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
-
-
-def _split_head(blob: bytes) -> tuple[dict[str, str], bytes]:
-    """Headers (lower-case) and the rest of a MIME/HTTP block; tolerates LF or CRLF."""
-    m = re.search(rb"\r?\n\r?\n", blob)
-    head, rest = (blob[: m.start()], blob[m.end() :]) if m else (blob, b"")
-    headers: dict[str, str] = {}
-    for line in re.split(rb"\r?\n", head):
-        if b":" in line:
-            name, _, value = line.decode("utf-8", "replace").partition(":")
-            headers[name.strip().lower()] = value.strip()
-    return headers, rest
-
-
 def parse_batch_response(content_type: str, body: bytes) -> list[RawPart]:
-    """The sub-responses of a ``$batch`` answer, in order (nested changeset answers flattened)."""
-    m = _BOUNDARY.search(content_type or "")
-    if not m:
+    """The sub-responses of a ``$batch`` answer, in order (nested changeset answers flattened).
+
+    The MIME structure is read by the standard library's :mod:`email` parser (CRLF or LF line
+    ends, preambles and epilogues, nested changesets); each ``application/http`` part then holds
+    one HTTP response: a status line, headers and the body.
+    """
+    envelope = email.message_from_bytes(
+        b"Content-Type: " + (content_type or "").encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not envelope.is_multipart() or envelope.get_boundary() is None:
         raise SharePointError(f"$batch answer is not multipart (Content-Type {content_type!r})")
-    delimiter = b"--" + m.group(1).encode()
     parts: list[RawPart] = []
-    for chunk in body.split(delimiter)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        chunk = chunk.lstrip(b"\r\n")
-        mime, payload = _split_head(chunk)
-        ctype = mime.get("content-type", "")
-        if ctype.lower().startswith("multipart/mixed"):
-            parts.extend(parse_batch_response(ctype, payload))
+    for part in envelope.walk():
+        if part.is_multipart() or part.get_content_type() != "application/http":
             continue
-        if not ctype.lower().startswith("application/http"):
-            continue
-        payload = payload.lstrip(b"\r\n")
-        status_line, _, rest = payload.partition(b"\n")
-        fields = status_line.decode("utf-8", "replace").split()
-        status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
-        headers, content = (
-            _split_head(rest) if not rest.startswith((b"\r\n", b"\n")) else ({}, rest.lstrip(b"\r\n"))
-        )
-        parts.append(RawPart(status, headers, content.rstrip(b"\r\n")))
+        payload = part.get_payload(decode=True)
+        parts.append(_http_response(payload if isinstance(payload, bytes) else b""))
     return parts
+
+
+def _http_response(blob: bytes) -> RawPart:
+    """Status, headers (lower-case keys) and body of one ``application/http`` part."""
+    status_line, _, rest = blob.lstrip(b"\r\n").partition(b"\n")
+    fields = status_line.decode("utf-8", "replace").split()
+    status = int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else 0
+    message = email.message_from_bytes(rest)
+    headers = {name.lower(): str(value).strip() for name, value in message.items()}
+    content = message.get_payload(decode=True)
+    return RawPart(status, headers, (content if isinstance(content, bytes) else b"").rstrip(b"\r\n"))
 
 
 def operation_name(path: str) -> str:

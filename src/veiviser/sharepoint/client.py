@@ -3,7 +3,7 @@
 A :class:`SiteClient` wraps one short-lived ``ClientContext``. All calls go through the client's
 request pipeline (``execute_request_direct``: auth, form digest, digest-expiry recovery) and our
 :class:`~veiviser.sharepoint.transport.GatewaySession` (retry, pacing, counting). No client
-queries are ever queued, so nothing can be left pending (trap T14).
+queries are ever queued, so nothing can be left pending (docs/sharepoint.md, "Retries in the transport").
 
 Ordering contract of :meth:`SiteClient.batch`: operations are sent in the given order and
 SharePoint applies them in that order. An operation that fails transiently (408/429/5xx) and is
@@ -38,30 +38,25 @@ from veiviser.sharepoint.batch import (
     OperationResult,
     RawPart,
     encode_url,
-    next_link,
     parse_batch_response,
-    part_size,
     render_batch,
     unwrap,
 )
+from veiviser.sharepoint.batching import BatchRunner
 from veiviser.sharepoint.errors import (
-    HR_DIGEST_EXPIRED,
     NotFoundError,
     SharePointError,
-    ThrottledError,
     TransportError,
-    ValidationError,
-    classify,
     from_client_exception,
 )
+from veiviser.sharepoint.schema import ListTarget, add_item, delete_item, merge_item, title_segment
 from veiviser.sharepoint.transport import (
     GatewaySession,
     RateLimiter,
     RequestCounter,
     RetryPolicy,
-    retry_delay,
 )
-from veiviser.sharepoint.values import normalise_item, row_to_sharepoint
+from veiviser.sharepoint.values import normalise_item
 
 log = logging.getLogger("veiviser.sharepoint")
 log.addHandler(logging.NullHandler())
@@ -75,15 +70,19 @@ _QUERY_SAFE = "'(),/:=*@!$;~"
 
 @dataclass(frozen=True)
 class ListInfo:
-    """A resolved list: id, title and the entity type name item bodies need (trap T6)."""
+    """A resolved list: id, title and the entity type name item bodies need (docs/sharepoint.md, "List names")."""
 
     id: str
     title: str
     entity_type: str
 
     @property
+    def target(self) -> ListTarget:
+        return ListTarget.by_id(self.id)
+
+    @property
     def path(self) -> str:
-        return f"Web/lists(guid'{self.id}')"
+        return self.target.path
 
 
 ListRef = str | ListInfo
@@ -91,7 +90,7 @@ ListRef = str | ListInfo
 
 
 def user_agent(org: str) -> str:
-    """``NONISV|<org>|veiviser/<version>`` (decorated traffic is not deprioritised, section 16.2)."""
+    """``NONISV|<org>|veiviser/<version>`` (decorated traffic is not deprioritised; docs/sharepoint.md, "Throttling")."""
     return f"NONISV|{org}|veiviser/{__version__}"
 
 
@@ -101,11 +100,6 @@ def query_string(params: Mapping[str, Any] | None) -> str:
         return ""
     pairs = [f"{k}={quote(str(v), safe=_QUERY_SAFE)}" for k, v in params.items() if v is not None]
     return "?" + "&".join(pairs) if pairs else ""
-
-
-def title_segment(title: str) -> str:
-    """``GetByTitle('…')`` argument: quotes doubled (the URL encoder handles the rest)."""
-    return "'" + title.replace("'", "''") + "'"
 
 
 class SiteClient:
@@ -179,7 +173,7 @@ class SiteClient:
         return request.context_info
 
     def admin(self) -> SiteClient:
-        """The tenant admin site from ``VEIVISER_ADMIN_URL`` (never derived from the host, trap T11)."""
+        """The tenant admin site from ``VEIVISER_ADMIN_URL`` (never derived from the host; docs/sharepoint.md, "Client-library habits we work around")."""
         if not self.settings.admin_url:
             raise VeiviserError(
                 "tenant admin operations need the admin site URL",
@@ -188,7 +182,7 @@ class SiteClient:
         return self.for_site(self.settings.admin_url)
 
     def _send(self, request: RequestOptions, **where: Any) -> Any:
-        if self._ctx.has_pending_request:  # trap T14: never send someone's stale queries
+        if self._ctx.has_pending_request:  # never send someone's stale queries
             raise SharePointError("internal: the client context has queued queries", site=self.url)
         request.ensure_header("Accept", VERBOSE)
         try:
@@ -227,6 +221,14 @@ class SiteClient:
             request.set_header("X-HTTP-Method", verb)
             request.set_header("IF-MATCH", "*")
         return unwrap(self._json(self._send(request, **where)), path)
+
+    def run(self, op: Operation) -> Any:
+        """One :class:`Operation` as a single (non-batched) call; returns the unwrapped answer.
+
+        Raises the operation's :class:`SharePointError` on failure (``list``/``item`` filled in).
+        """
+        where = {name: value for name, value in (("list", op.list), ("item", op.item)) if value is not None}
+        return self.call(op.method, op.path, op.body, **where)
 
     # -- lists and items --------------------------------------------------------------------
 
@@ -295,10 +297,10 @@ class SiteClient:
         orderby: str | None = None,
         page_size: int = 500,
     ) -> Iterator[dict[str, Any]]:
-        """All items of a list, page by page via ``__next`` (never ``get_all``/``paged``: trap T4).
+        """All items of a list, page by page via ``__next`` (never ``get_all``/``paged``; docs/sharepoint.md, "Paging").
 
         Items are normalised (:func:`~veiviser.sharepoint.values.normalise_item`). ``orderby`` is
-        sent as ``$orderby`` (trap T3). Build ``filter`` literals with ``odata_literal``.
+        sent as ``$orderby`` (the library's ``order_by`` sends ``$order_by``). Build ``filter`` literals with ``odata_literal``.
         """
         if not 1 <= page_size <= 5000:
             raise ValueError("page_size must be between 1 and 5000")
@@ -338,21 +340,6 @@ class SiteClient:
         response = self._send(request)
         return parse_batch_response(response.headers.get("Content-Type", ""), response.content)
 
-    def _chunks(
-        self, pending: list[tuple[int, Operation]], max_ops: int, max_bytes: int
-    ) -> Iterator[list[tuple[int, Operation]]]:
-        chunk: list[tuple[int, Operation]] = []
-        size = 200
-        for index, op in pending:
-            n = part_size(op, self.service_root)
-            if chunk and (len(chunk) >= max_ops or size + n > max_bytes):
-                yield chunk
-                chunk, size = [], 200
-            chunk.append((index, op))
-            size += n
-        if chunk:
-            yield chunk
-
     def batch(
         self,
         operations: Iterable[Operation],
@@ -366,145 +353,18 @@ class SiteClient:
         for operations safe to re-send) are re-sent after the largest ``Retry-After``, within the
         retry caps; permanent failures are reported per row and do not stop the others.
         """
-        ops = list(operations)
-        if not 1 <= max_ops <= 100:
-            raise ValueError("max_ops must be between 1 and 100 (SharePoint's practical cap)")
-        results: list[OperationResult | None] = [None] * len(ops)
-        attempts = [0] * len(ops)
-        policy = self.session.policy
-        waited = 0.0
-        pending: list[tuple[int, Operation]] = []
-        for index, op in enumerate(ops):
-            if part_size(op, self.service_root) > max_bytes:
-                results[index] = self._failed(
-                    op,
-                    index,
-                    0,
-                    ValidationError(
-                        f"operation body is larger than the {max_bytes}-byte batch limit",
-                        hint="Shorten the text fields or write this item on its own.",
-                    ),
-                )
-            else:
-                pending.append((index, op))
-        while pending:
-            again: list[tuple[int, Operation]] = []
-            delay = 0.0
-            for number, chunk in enumerate(self._chunks(pending, max_ops, max_bytes)):
-                for index, _ in chunk:
-                    attempts[index] += 1
-                try:
-                    parts = self._post_batch([op for _, op in chunk])
-                except SharePointError as exc:
-                    # The whole envelope failed: report it on this chunk and every chunk not yet sent.
-                    rest = [
-                        pair
-                        for later in list(self._chunks(pending, max_ops, max_bytes))[number + 1 :]
-                        for pair in later
-                    ]
-                    for index, op in chunk + rest:
-                        results[index] = self._failed(
-                            op, index, attempts[index], _copy_error(exc, op, self.url)
-                        )
-                    again = []
-                    break
-                if len(parts) != len(chunk):
-                    for index, op in chunk:
-                        results[index] = self._failed(
-                            op,
-                            index,
-                            attempts[index],
-                            SharePointError(
-                                f"$batch answered {len(parts)} parts for {len(chunk)} operations; outcome unknown",
-                                site=self.url,
-                                list=op.list,
-                                item=op.item,
-                            ),
-                        )
-                    continue
-                for (index, op), part in zip(chunk, parts, strict=True):
-                    outcome = self._outcome(op, index, part, attempts[index])
-                    retryable = self._retryable(op, part) and attempts[index] < policy.max_attempts
-                    if retryable:
-                        part_delay = retry_delay(part.headers)
-                        if part_delay is None:
-                            part_delay = 0.0 if _is_digest_expiry(part) else policy.backoff(attempts[index])
-                        if part.status in (429, 503) and self.limiter is not None and part_delay > 0:
-                            self.limiter.pause(part_delay)  # every worker waits, as for a top-level 429
-                        delay = max(delay, part_delay)
-                        again.append((index, op))
-                        if _is_digest_expiry(part):
-                            self._ctx.pending_request().invalidate_digest()
-                    results[index] = outcome
-            if not again:
-                break
-            if waited + delay > policy.max_total_seconds:
-                for index, op in again:
-                    prev = results[index]
-                    results[index] = self._failed(
-                        op,
-                        index,
-                        attempts[index],
-                        ThrottledError(
-                            f"still failing (HTTP {prev.status if prev else '?'}) after {attempts[index]} attempts; "
-                            f"waiting {delay:.0f} s more would exceed the {policy.max_total_seconds:.0f} s cap",
-                            site=self.url,
-                            list=op.list,
-                            item=op.item,
-                            status=prev.status if prev else None,
-                        ),
-                    )
-                break
-            log.info("re-sending %d operations in %.1f s", len(again), delay)
-            if delay > 0:
-                self._sleep(delay)
-            waited += delay
-            pending = sorted(again, key=lambda pair: pair[0])
-        return [r for r in results if r is not None]
-
-    def _retryable(self, op: Operation, part: RawPart) -> bool:
-        if _is_digest_expiry(part):
-            return True
-        if part.status in (429, 503):
-            return True
-        return part.status in (408, 500, 502, 504) and op.safe_to_resend
-
-    def _failed(self, op: Operation, index: int, attempts: int, error: SharePointError) -> OperationResult:
-        return OperationResult(
-            key=op.key if op.key is not None else index,
-            status=error.status or 0,
-            error=error,
-            attempts=attempts,
+        runner = BatchRunner(
+            site=self.url,
+            service_root=self.service_root,
+            post=self._post_batch,
+            invalidate_digest=lambda: self._ctx.pending_request().invalidate_digest(),
+            policy=self.session.policy,
+            limiter=self.limiter,
+            sleep=self._sleep,
         )
-
-    def _outcome(self, op: Operation, index: int, part: RawPart, attempts: int) -> OperationResult:
-        key = op.key if op.key is not None else index
-        try:
-            payload = (
-                part.json()
-                if part.headers.get("content-type", "").lower().startswith("application/json")
-                else part.body or None
-            )
-        except ValueError:
-            payload = part.body
-        if 200 <= part.status < 300:
-            return OperationResult(
-                key, part.status, unwrap(payload, op.path), None, attempts, part.headers, next_link(payload)
-            )
-        code, message = _error_of(payload)
-        error = classify(
-            part.status, code, message or f"HTTP {part.status}", site=self.url, list=op.list, item=op.item
-        )
-        if part.status in (500, 502, 504) and not op.safe_to_resend:
-            error.hint = "The server failed while creating; it may have been applied. Look the row up by its key before retrying."
-        return OperationResult(key, part.status, None, error, attempts, part.headers)
+        return runner.run(operations, max_ops=max_ops, max_bytes=max_bytes)
 
     # -- item helpers -----------------------------------------------------------------------
-
-    def _item_body(self, info: ListInfo, values: Mapping[str, Any], where: str) -> dict[str, Any]:
-        body = row_to_sharepoint(values, where=where)
-        body["__metadata"] = {"type": info.entity_type}  # last key, as SharePoint expects
-        return body
 
     def create_items(
         self, list_ref: ListRef, rows: Iterable[Mapping[str, Any]], **batch_options: Any
@@ -512,10 +372,11 @@ class SiteClient:
         """Create one item per row (keys = row positions); ``value`` is the created item."""
         info = self.resolve_list(list_ref)
         ops = [
-            Operation(
-                "POST",
-                f"{info.path}/items",
-                self._item_body(info, row, f"list {info.title!r}, row {n}"),
+            add_item(
+                info.target,
+                info.entity_type,
+                row,
+                context=f"list {info.title!r}, row {n}",
                 key=n,
                 list=info.title,
             )
@@ -529,10 +390,12 @@ class SiteClient:
         """MERGE changed values into items by id (keys = item ids); no per-item type lookups."""
         info = self.resolve_list(list_ref)
         ops = [
-            Operation(
-                "MERGE",
-                f"{info.path}/items({int(item_id)})",
-                self._item_body(info, values, f"list {info.title!r}, item {item_id}"),
+            merge_item(
+                info.target,
+                int(item_id),
+                info.entity_type,
+                values,
+                context=f"list {info.title!r}, item {item_id}",
                 key=item_id,
                 list=info.title,
                 item=item_id,
@@ -546,9 +409,7 @@ class SiteClient:
     ) -> list[OperationResult]:
         """Delete items by id (keys = item ids)."""
         info = self.resolve_list(list_ref)
-        ops = [
-            Operation("DELETE", f"{info.path}/items({int(i)})", key=i, list=info.title, item=i) for i in ids
-        ]
+        ops = [delete_item(info.target, int(i), key=i, list=info.title, item=i) for i in ids]
         return self.batch(ops, **batch_options)
 
     def ensure_user(self, email: str) -> int:
@@ -564,38 +425,6 @@ class SiteClient:
         return user_id
 
 
-def _is_digest_expiry(part: RawPart) -> bool:
-    if part.status != 403:
-        return False
-    return HR_DIGEST_EXPIRED.encode() in part.body
-
-
-def _error_of(payload: Any) -> tuple[str | None, str]:
-    if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-        err = payload["error"]
-        msg = err.get("message")
-        if isinstance(msg, dict):
-            msg = msg.get("value")
-        return err.get("code"), str(msg or "")
-    if isinstance(payload, bytes | bytearray):
-        return None, payload.decode("utf-8", "replace")[:300]
-    return None, ""
-
-
-def _copy_error(exc: SharePointError, op: Operation, site: str) -> SharePointError:
-    error = type(exc)(
-        exc.detail,
-        site=site,
-        list=op.list,
-        item=op.item,
-        field=exc.field,
-        status=exc.status,
-        code=exc.code,
-        hint=exc.hint,
-    )
-    return error
-
-
 def connect(
     site_url: str,
     settings: ConnectionSettings | None = None,
@@ -609,7 +438,7 @@ def connect(
     """
     if settings is None:
         try:
-            settings = ConnectionSettings()
+            settings = ConnectionSettings()  # type: ignore[call-arg]  # fields come from VEIVISER_* variables
         except pydantic.ValidationError as exc:
             problems = "; ".join(str(e["msg"]) for e in exc.errors())
             raise VeiviserError(
@@ -647,4 +476,5 @@ __all__ = [
     "SiteClient",
     "TransportError",
     "connect",
+    "title_segment",
 ]

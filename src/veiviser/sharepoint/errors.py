@@ -15,7 +15,7 @@ from office365.runtime.client_request_exception import ClientRequestException
 
 from veiviser.errors import VeiviserError
 
-# HRESULTs (reference section 8.2).
+# HRESULTs (docs/sharepoint.md, "Errors").
 HR_NOT_FOUND = ("-2147024809", "-2147024894")
 HR_DUPLICATE = "-2130575342"
 HR_DIGEST_EXPIRED = "-2130575251"
@@ -158,7 +158,7 @@ def classify(status: int | None, code: str | None, message: str, **where: Any) -
     if hresult == HR_DUPLICATE or (hresult == "-1" and "already exists" in low) or status == 409:
         return ConflictError(message, **kwargs)
     if status == 404 or hresult in HR_NOT_FOUND or ctype.endswith("NotFoundException"):
-        # Trap T15: a missing list is "-1, System.ArgumentException" with 404.
+        # A missing list is "-1, System.ArgumentException" with 404 (docs/sharepoint.md, "Errors").
         return NotFoundError(message, **kwargs)
     if status in (401, 403) or "accessdenied" in (code or "").lower():
         return AuthError(message, **kwargs)

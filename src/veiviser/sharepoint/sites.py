@@ -1,8 +1,8 @@
-"""Site collections and hubs (reference section 12).
+"""Site collections and hubs (docs/sharepoint.md, "Client-library habits we work around").
 
 Sites are created with our own ``SPSiteCreationRequest`` body posted to ``spSiteManager/Create``
 (Lcid 1044, ``STS#3`` and an owner; the client's ``SPSiteManager.create`` hard-codes 1033 and a
-communication site, trap T17). The caller's client is never re-pointed to the new site (trap T10):
+communication site). The caller's client is never re-pointed to the new site, as the library's would be:
 work on the new site through ``client.for_site(url)``.
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from veiviser.sharepoint import schema
 from veiviser.sharepoint.client import SiteClient
 from veiviser.sharepoint.errors import NotFoundError, SharePointError, ValidationError
 
@@ -133,8 +134,8 @@ def wait_until_ready(
 
 def site_info(site: SiteClient) -> SiteInfo:
     """Ids, hub state, title and URL of the site the client points at."""
-    s = site.get("Site", {"$select": "Id,IsHubSite,HubSiteId,Url"})
-    w = site.get("Web", {"$select": "Id,Title,Url"})
+    s = site.run(schema.read_site())
+    w = site.run(schema.read_web())
     hub = s.get("HubSiteId")
     return SiteInfo(
         site_id=str(s["Id"]),
@@ -151,7 +152,7 @@ def register_hub(site: SiteClient) -> str:
     info = site_info(site)
     if info.is_hub:
         return info.hub_site_id or info.site_id
-    d = site.call("POST", "Site/RegisterHubSite")
+    d = site.run(schema.register_hub_site())
     hub_id = (d or {}).get("ID") or (d or {}).get("Id") if isinstance(d, dict) else None
     return str(hub_id or info.site_id)
 
@@ -160,7 +161,7 @@ def join_hub(site: SiteClient, hub_id: str) -> None:
     """Associate the site with a hub (``ZERO_GUID`` leaves it); a no-op when already joined."""
     if site_info(site).hub_site_id == (None if hub_id == ZERO_GUID else hub_id):
         return
-    site.call("POST", f"Site/JoinHubSite('{hub_id}')")
+    site.run(schema.join_hub_site(hub_id))
     if site_info(site).hub_site_id != (None if hub_id == ZERO_GUID else hub_id):
         raise SharePointError(
             f"the site did not join hub {hub_id}",

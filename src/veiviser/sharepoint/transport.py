@@ -2,10 +2,10 @@
 
 Retries live here, in a ``requests.Session`` handed to ``ClientContext.with_transport``, and not
 around ``execute_query``: the client pops a query before sending it, so a retry wrapped around
-``execute_query`` silently loses the throttled query (reference section 9.2). At this level the
-client never sees the failed attempts.
+``execute_query`` silently loses the throttled query. At this level the client never sees the
+failed attempts (docs/sharepoint.md, "Retries in the transport").
 
-Policy (reference sections 9.3 and 16.2):
+Policy (docs/sharepoint.md, "Throttling" and "Retries in the transport"), built on :mod:`tenacity`:
 
 * 429 and 503 are retried for every request (SharePoint has not processed them);
 * 408/500/502/504 and connection errors only for idempotent requests (GET, MERGE, DELETE,
@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import tenacity
 
 from veiviser.sharepoint.errors import ThrottledError, TransportError
 
@@ -268,7 +269,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter, used when the server gives no delay."""
-        return random.uniform(0.5, 1.0) * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return random.uniform(0.5, 1.0) * min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
 
 
 def _batch_members(request: requests.PreparedRequest) -> int:
@@ -316,53 +317,108 @@ class GatewaySession(requests.Session):
         log.debug("%s %s -> %s", req.method, normalise_endpoint(req.url or ""), response.status_code)
         return response
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send with pacing and the retry policy of the module docstring (a :mod:`tenacity` loop)."""
         method = request.method or "GET"
         url = request.url or ""
-        idempotent = is_idempotent(method, url, request.headers)
-        endpoint = f"{effective_method(method, request.headers)} {normalise_endpoint(url)}"
+        call = _Call(
+            endpoint=f"{effective_method(method, request.headers)} {normalise_endpoint(url)}",
+            idempotent=is_idempotent(method, url, request.headers),
+            policy=self.policy,
+        )
         members = _batch_members(request)
-        waited = 0.0
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt() -> requests.Response:
             if self.limiter is not None:
                 self.limiter.acquire(members)
             try:
-                response = super().send(request, **kwargs)
+                return super(GatewaySession, self).send(request, **kwargs)
             except requests.exceptions.SSLError as exc:
-                raise TransportError(f"TLS error talking to SharePoint ({endpoint}): {exc}") from None
-            except (
-                requests.exceptions.ConnectionError,
-                requests.exceptions.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
-                kind = type(exc).__name__
-                if not idempotent:
+                raise TransportError(f"TLS error talking to SharePoint ({call.endpoint}): {exc}") from None
+            except CONNECTION_ERRORS as exc:
+                if not call.idempotent:
                     raise TransportError(
-                        f"{endpoint} failed ({kind}); not retried because it is not idempotent"
+                        f"{call.endpoint} failed ({type(exc).__name__}); not retried because it is not idempotent"
                     ) from None
-                delay = self.policy.backoff(attempt)
-                if attempt >= self.policy.max_attempts or waited + delay > self.policy.max_total_seconds:
-                    raise TransportError(f"{endpoint} failed after {attempt} attempts ({kind})") from None
-                self._sleep(delay)
-                waited += delay
-                continue
-            status = response.status_code
-            if status not in ALWAYS_RETRY and not (idempotent and status in IDEMPOTENT_RETRY):
-                return response
-            server_delay = retry_delay(response.headers)
-            delay = server_delay if server_delay is not None else self.policy.backoff(attempt)
-            if attempt >= self.policy.max_attempts or waited + delay > self.policy.max_total_seconds:
-                if status in ALWAYS_RETRY:
-                    response.close()
-                    raise ThrottledError(
-                        f"{endpoint} still throttled (HTTP {status}) after {attempt} attempts and "
-                        f"{waited:.1f} s of waiting; the server asks for {delay:.0f} s more",
-                        status=status,
-                    )
-                return response  # the client raises its error; the caller maps it
-            log.info("HTTP %s on %s; retrying in %.1f s (attempt %d)", status, endpoint, delay, attempt)
+                raise
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(CONNECTION_ERRORS)
+            | tenacity.retry_if_result(call.retry_status),
+            wait=call.wait,
+            stop=call.stop,
+            sleep=self._sleep,
+            before_sleep=call.before_sleep,
+            retry_error_callback=call.give_up,
+        )
+        response: requests.Response = retrying(attempt)
+        return response
+
+
+#: Failures before an answer: retried for idempotent requests only (an SSL error is never retried).
+CONNECTION_ERRORS = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """The retry rules for one request, as :mod:`tenacity` callbacks (see the module docstring)."""
+
+    endpoint: str
+    idempotent: bool
+    policy: RetryPolicy
+
+    def retry_status(self, response: requests.Response) -> bool:
+        status = response.status_code
+        return status in ALWAYS_RETRY or (self.idempotent and status in IDEMPOTENT_RETRY)
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        """The server's delay (``Retry-After``/``RateLimit-Reset``), else backoff with jitter."""
+        outcome = state.outcome
+        if outcome is not None and not outcome.failed:
+            server_delay = retry_delay(outcome.result().headers)
+            if server_delay is not None:
+                return server_delay
+        return self.policy.backoff(state.attempt_number)
+
+    def stop(self, state: tenacity.RetryCallState) -> bool:
+        """Out of attempts, or the next wait would pass the total-time cap."""
+        if state.attempt_number >= self.policy.max_attempts:
+            return True
+        return state.idle_for + (state.upcoming_sleep or 0.0) > self.policy.max_total_seconds
+
+    def before_sleep(self, state: tenacity.RetryCallState) -> None:
+        outcome = state.outcome
+        if outcome is None or outcome.failed:
+            return
+        response = outcome.result()
+        log.info(
+            "HTTP %s on %s; retrying in %.1f s (attempt %d)",
+            response.status_code,
+            self.endpoint,
+            state.upcoming_sleep,
+            state.attempt_number,
+        )
+        response.close()
+
+    def give_up(self, state: tenacity.RetryCallState) -> requests.Response:
+        """The caps are spent: :class:`ThrottledError` for throttling, the last answer for a 5xx."""
+        outcome = state.outcome
+        assert outcome is not None
+        attempts = state.attempt_number
+        if outcome.failed:
+            kind = type(outcome.exception()).__name__
+            raise TransportError(f"{self.endpoint} failed after {attempts} attempts ({kind})") from None
+        response: requests.Response = outcome.result()
+        status = response.status_code
+        if status in ALWAYS_RETRY:
             response.close()
-            self._sleep(delay)
-            waited += delay
+            raise ThrottledError(
+                f"{self.endpoint} still throttled (HTTP {status}) after {attempts} attempts and "
+                f"{state.idle_for:.1f} s of waiting; the server asks for {state.upcoming_sleep:.0f} s more",
+                status=status,
+            )
+        return response  # the client raises its error; the caller maps it

@@ -1,4 +1,4 @@
-"""Value conversion between Python/pandas and SharePoint's verbose JSON (traps T5, T8, T9).
+"""Value conversion between Python/pandas and SharePoint's verbose JSON (docs/sharepoint.md, "Verbose OData" and "List names").
 
 Writes (:func:`to_sharepoint`, :func:`row_to_sharepoint`):
 
@@ -169,8 +169,7 @@ _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]
 
 def parse_datetime(value: str) -> datetime:
     """An aware UTC datetime from SharePoint's ISO text (naive text is UTC, as SharePoint sends it)."""
-    text = value[:-1] + "+00:00" if value.endswith("Z") else value
-    parsed = datetime.fromisoformat(text)
+    parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
