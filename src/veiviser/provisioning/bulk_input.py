@@ -38,6 +38,7 @@ from veiviser.provisioning.aliases import (
     derive_alias,
     normalize_title,
 )
+from veiviser.schemas.parsing import NumberFormatError, parse_decimal
 from veiviser.schemas.project import (
     DEFAULT_PHASES,
     EMAIL_RE,
@@ -187,15 +188,6 @@ def map_header(header: str) -> str | None:
 
 # --- value parsing ------------------------------------------------------------------------------
 
-_SPACES = re.compile(r"[ \u00a0\u202f\u2009\u2007]")
-_NO_INT = r"\d{1,3}(?:[ \u00a0\u202f\u2009\u2007]\d{3})+|\d+"
-_NUMBER_NO = re.compile(rf"^(?P<int>{_NO_INT})(?:,(?P<frac>\d+))?$")  # 1 151,5 / 1151,5 / 200
-_NUMBER_DOT_THOUSANDS = re.compile(
-    r"^(?P<int>\d{1,3}(?:\.\d{3}){2,}|\d{1,3}(?:\.\d{3})+(?=,))(?:,(?P<frac>\d+))?$"
-)
-_NUMBER_DOT_DECIMAL = re.compile(r"^(?P<int>\d+)\.(?P<frac>\d+)$")  # 1151.5 (comma-separated files)
-_EMPTY_MARKERS = {"", "-", "–", "—"}
-
 
 class _ValueError(Exception):
     """A cell value that cannot be used; the message says what to write instead."""
@@ -205,44 +197,23 @@ def parse_number(raw: Any) -> Decimal | None:
     """An exact Decimal from a cell: ``1 151,5`` (space/NBSP thousands, decimal comma), ``1.151,5``,
     ``1151.5``, or a spreadsheet number. Empty cells and a lone dash give ``None``.
 
-    Raises ``_ValueError`` for anything else (``12,3,4``, ``abc``) and for the ambiguous ``1.151``.
+    Raises ``_ValueError`` for anything else (``12,3,4``, ``abc``, ``1e3``) and for the ambiguous
+    ``1.151``. The formats are :func:`veiviser.schemas.parsing.parse_decimal`'s strict ones.
     """
-    if raw is None:
-        return None
-    if isinstance(raw, bool):
-        raise _ValueError("not a number")
-    if isinstance(raw, int):
-        return Decimal(raw)
-    if isinstance(raw, Decimal):
-        return raw
-    if isinstance(raw, float):
-        if raw != raw or raw in (float("inf"), float("-inf")):
-            raise _ValueError("not a number")
-        return Decimal(repr(raw))  # shortest repr: 1151.5 stays 1151.5, no binary noise
-    text = str(raw).strip().replace("\u2212", "-")
-    if text in _EMPTY_MARKERS:
-        return None
-    sign = ""
-    if text[:1] in "+-":
-        sign, text = ("-" if text[0] == "-" else ""), text[1:].strip()
-    for pattern, thousands in ((_NUMBER_NO, _SPACES), (_NUMBER_DOT_THOUSANDS, re.compile(r"\."))):
-        match = pattern.match(text)
-        if match:
-            digits = thousands.sub("", match.group("int"))
-            frac = match.group("frac")
-            return Decimal(f"{sign}{digits}.{frac}" if frac else f"{sign}{digits}")
-    match = _NUMBER_DOT_DECIMAL.match(text)
-    if match:
-        if len(match.group("frac")) == 3 and "," not in text:
+    try:
+        return parse_decimal(raw, strict=True)
+    except NumberFormatError as exc:
+        if exc.ambiguous:
             raise _ValueError(
                 "ambiguous number: a dot followed by three digits may be a thousands separator; "
                 "write it without the dot (1151) or with a decimal comma (1,151)"
-            )
-        return Decimal(f"{sign}{match.group('int')}.{match.group('frac')}")
-    raise _ValueError(
-        "not a number; write NOK thousands like 1 151,5 (space between thousands, decimal comma) "
-        "or leave the cell empty"
-    )
+            ) from None
+        if isinstance(raw, bool | float):
+            raise _ValueError("not a number") from None
+        raise _ValueError(
+            "not a number; write NOK thousands like 1 151,5 (space between thousands, decimal comma) "
+            "or leave the cell empty"
+        ) from None
 
 
 def parse_year(raw: Any) -> int | None:
@@ -485,12 +456,10 @@ def _find_header(table: _Table) -> int | None:
 
 
 def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    """The spreadsheet letter of a 0-based column index (0 -> A, 26 -> AA)."""
+    from openpyxl.utils import get_column_letter  # local import: openpyxl is slow to import
+
+    return get_column_letter(index + 1)
 
 
 @dataclass
