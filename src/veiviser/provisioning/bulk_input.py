@@ -10,7 +10,7 @@ Each row is validated on its own: a bad row becomes one or more :class:`RowProbl
 out; the valid rows proceed. Problems with the file as a whole (missing, unreadable, not UTF-8, no
 title column) raise :class:`veiviser.errors.VeiviserError`.
 
-Aliases follow :mod:`veiviser.provisioning.aliases`. Within one file the first row to claim an alias
+Aliases follow :mod:`veiviser.schemas.aliases`. Within one file the first row to claim an alias
 keeps it; a later row with the same alias (explicit, or derived from a title that differs only in
 case, accents or punctuation) is reported, never renamed, so no row's alias depends on another row.
 """
@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from veiviser.errors import VeiviserError
-from veiviser.provisioning.aliases import (
+from veiviser.schemas.aliases import (
     alias_problem,
     alias_with_hash,
     ascii_words,
@@ -485,7 +485,7 @@ def read_projects(
     whose title matches a site's title reuses that site's alias (``alias_source="existing"``), and
     only a different project's alias counts as taken. A plain iterable means every alias in it
     belongs to some other site. A derived alias that is taken gets a hash suffix
-    (:func:`~veiviser.provisioning.aliases.alias_with_hash`); an explicit one that is taken is a
+    (:func:`~veiviser.schemas.aliases.alias_with_hash`); an explicit one that is taken is a
     :class:`RowProblem`.
 
     Raises :class:`VeiviserError` for problems with the file itself; row problems are in
