@@ -24,6 +24,7 @@ import pandas as pd
 
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.reports.views import ReportViews
+from veiviser.schemas.names import F
 
 MONTHS_NB = (
     "januar",
@@ -167,16 +168,16 @@ def _dim_project(projects: pd.DataFrame, extra: dict[str, Any]) -> pd.DataFrame:
             "project_sk": pd.array(range(1, len(base) + 1), dtype="Int64"),
             "project_key": _text(base["project_key"]),
             "project_title": _text(_col(base, "project_title")),
-            "project_number": _text(_col(base, "GtProjectNumber")),
-            "phase": _text(_col(base, "GtProjectPhase")),
-            "lifecycle_status": _text(_col(base, "GtProjectLifecycleStatus")),
-            "service_area": _text(_col(base, "GtProjectServiceAreaText")),
-            "project_type": _text(_col(base, "GtProjectTypeText")),
-            "project_manager": _text(_col(base, "GtProjectManager")),
-            "project_owner": _text(_col(base, "GtProjectOwner")),
-            "site_url": _text(_col(base, "GtSiteUrl")),
-            "start_date_key": _keys(_col(base, "GtStartDate")),
-            "end_date_key": _keys(_col(base, "GtEndDate")),
+            "project_number": _text(_col(base, F.PROJECT_NUMBER)),
+            "phase": _text(_col(base, F.PROJECT_PHASE)),
+            "lifecycle_status": _text(_col(base, F.PROJECT_LIFECYCLE_STATUS)),
+            "service_area": _text(_col(base, F.PROJECT_SERVICE_AREA_TEXT)),
+            "project_type": _text(_col(base, F.PROJECT_TYPE_TEXT)),
+            "project_manager": _text(_col(base, F.PROJECT_MANAGER)),
+            "project_owner": _text(_col(base, F.PROJECT_OWNER)),
+            "site_url": _text(_col(base, F.SITE_URL)),
+            "start_date_key": _keys(_col(base, F.START_DATE)),
+            "end_date_key": _keys(_col(base, F.END_DATE)),
             "in_project_list": pd.array(
                 [i < len(base) - len(more) for i in range(len(base))], dtype="boolean"
             ),
@@ -263,22 +264,22 @@ def _fact_risks(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
             "item_id": _text(r["item_id"]),
             "title": _text(r["Title"]),
             "kind": _text(r["kind"]),
-            "status": _text(r["GtRiskStatus"]),
+            "status": _text(r[F.RISK_STATUS]),
             "closed": r["closed"].astype("boolean"),
-            "probability": _num(r["GtRiskProbability"]),
-            "consequence": _num(r["GtRiskConsequence"]),
+            "probability": _num(r[F.RISK_PROBABILITY]),
+            "consequence": _num(r[F.RISK_CONSEQUENCE]),
             "factor": factor,
-            "probability_after": _num(r["GtRiskProbabilityPostAction"]),
-            "consequence_after": _num(r["GtRiskConsequencePostAction"]),
+            "probability_after": _num(r[F.RISK_PROBABILITY_POST_ACTION]),
+            "consequence_after": _num(r[F.RISK_CONSEQUENCE_POST_ACTION]),
             "factor_after": _num(r["factor_after"]),
             "unacceptable": ((r["kind"] == "Risiko") & ~r["closed"] & (factor > 10).fillna(False)).astype(
                 "boolean"
             ),
-            "action_responsible": _text(r["GtActionResponsible"]),
-            "has_action_owner": (~r["GtActionResponsible"].map(is_missing)).astype("boolean"),
-            "strategy": _text(r["GtRiskStrategy"]),
-            "proximity": _text(r["GtRiskProximity"]),
-            "phase": _text(r["GtProjectPhase"]),
+            "action_responsible": _text(r[F.ACTION_RESPONSIBLE]),
+            "has_action_owner": (~r[F.ACTION_RESPONSIBLE].map(is_missing)).astype("boolean"),
+            "strategy": _text(r[F.RISK_STRATEGY]),
+            "proximity": _text(r[F.RISK_PROXIMITY]),
+            "phase": _text(r[F.PROJECT_PHASE]),
         }
     )[cols]
 
@@ -308,12 +309,12 @@ def _fact_stakeholders(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
             "source_key": _text(s["source_key"]),
             "item_id": _text(s["item_id"]),
             "title": _text(s["Title"]),
-            "group": _text(s["GtStakeholderGroup"]),
-            "interest": _text(s["GtStakeholderInterest"]),
-            "influence": _text(s["GtStakeholderInfluence"]),
-            "influence_possibility": _text(s["GtStakeholderInfluencePossibilty"]),
-            "strategy": _text(s["GtStakeholderStrategy"]),
-            "context": _text(s["GtStakeholderContext"]),
+            "group": _text(s[F.STAKEHOLDER_GROUP]),
+            "interest": _text(s[F.STAKEHOLDER_INTEREST]),
+            "influence": _text(s[F.STAKEHOLDER_INFLUENCE]),
+            "influence_possibility": _text(s[F.STAKEHOLDER_INFLUENCE_POSSIBILTY]),
+            "strategy": _text(s[F.STAKEHOLDER_STRATEGY]),
+            "context": _text(s[F.STAKEHOLDER_CONTEXT]),
         }
     )[cols]
 
@@ -384,10 +385,10 @@ def _fact_benefits(
                 "source_key": _text(b["source_key"]),
                 "item_id": _text(b["item_id"]),
                 "title": _text(b["Title"]),
-                "benefit_type": _text(b["GtGainsType"]),
+                "benefit_type": _text(b[F.GAINS_TYPE]),
                 "owner": _text(b["owner"]),
-                "responsible": _text(b["GtGainsResponsible"]),
-                "realization_date_key": _keys(b["GtRealizationTime"]),
+                "responsible": _text(b[F.GAINS_RESPONSIBLE]),
+                "realization_date_key": _keys(b[F.REALIZATION_TIME]),
                 "status": _text(b["status"]),
                 "indicator_count": b["indicator_count"].astype("Int64"),
             }
@@ -406,12 +407,12 @@ def _fact_benefits(
                 "source_key": _text(i["source_key"]),
                 "item_id": _text(i["item_id"]),
                 "title": _text(i["Title"]),
-                "unit": _text(i["GtMeasurementUnit"]),
-                "start_value": _num(i["GtStartValue"]),
-                "desired_value": _num(i["GtDesiredValue"]),
-                "planned_change": _num(i["GtDesiredValue"] - i["GtStartValue"]),
+                "unit": _text(i[F.MEASUREMENT_UNIT]),
+                "start_value": _num(i[F.START_VALUE]),
+                "desired_value": _num(i[F.DESIRED_VALUE]),
+                "planned_change": _num(i[F.DESIRED_VALUE] - i[F.START_VALUE]),
                 "current_value": _num(i["current_value"]),
-                "realised_change": _num(i["current_value"] - i["GtStartValue"]),
+                "realised_change": _num(i["current_value"] - i[F.START_VALUE]),
                 "current_date_key": _keys(i["current_date"]),
                 "current_achievement_pct": _num(i["current_pct"]),
                 "status": _text(i["status"]),
@@ -432,16 +433,16 @@ def _fact_benefits(
                 "indicator_sk": _lookup(m["indicator_key"], isk),
                 "benefit_sk": _lookup(m["benefit_key"], bsk),
                 "project_sk": _lookup(m["project_key"], psk),
-                "date_key": _keys(m["GtMeasurementDate"]),
+                "date_key": _keys(m[F.MEASUREMENT_DATE]),
                 "source_key": _text(m["source_key"]),
                 "item_id": _text(m["item_id"]),
-                "value": _num(m["GtMeasurementValue"]),
+                "value": _num(m[F.MEASUREMENT_VALUE]),
                 "achievement_pct": _num(m["achievement_pct"]),
                 "achievement_status": _text(m["achievement_status"]),
                 "achieved": m["achieved"].astype("boolean"),
                 "trend": _text(m["trend"]),
                 "is_current": m["is_current"].astype("boolean"),
-                "comment": _text(_col(m, "GtMeasurementComment")),
+                "comment": _text(_col(m, F.MEASUREMENT_COMMENT)),
             }
         )[mcols]
     )
