@@ -9,8 +9,8 @@ the two syncs of the tour. Nothing here talks to SharePoint.
 
 The data are a function of ``(seed, project title, project position, today)`` only: a project
 gets the same rows whether the whole portfolio or the first few projects are generated. The
-data-quality cases the report must handle (portfolio-methods.md section 2: target equal to the
-baseline, missing start value, over-delivery, decreasing targets, stale indicators, benefits
+data-quality cases the report must handle (``docs/data-model.md``, "Data-quality cases": target
+equal to the baseline, missing start value, over-delivery, decreasing targets, stale indicators, benefits
 without owner or indicators, indicators without measurements) are placed on the first three
 projects, so a short demo shows them too; the rest of the portfolio varies at random.
 """

@@ -1,7 +1,7 @@
 """Bulk project input: a municipality's project spreadsheet (CSV or .xlsx) read into ``ProjectSpec`` s.
 
-``read_projects(path)`` accepts the file as the municipality keeps it (portfolio-methods.md, section
-6; e.g. ``trondheim-portefolje-2018-2021.csv``): UTF-8 with or without BOM (or UTF-16 with BOM),
+``read_projects(path)`` accepts the file as the municipality keeps it (``docs/data-model.md``,
+"Municipal project spreadsheets"; e.g. ``trondheim-portefolje-2018-2021.csv``): UTF-8 with or without BOM (or UTF-16 with BOM),
 CRLF or LF, ``;``, ``,`` or tab as delimiter (sniffed from the header line), Norwegian numbers
 (``1 151,5``), section rows such as «Pågående prosjekter» that apply to the rows below them, a
 totals row («Sum»), and columns it does not know (kept in ``ProjectSpec.extra`` with a note).
@@ -147,7 +147,7 @@ _HEADER_NAMES: dict[str, set[str]] = {
 }
 # Trondheim's title column is «Søknader for 2018-2021» (applications for the plan period).
 _TITLE_PATTERN = re.compile(r"^soknad(?:er)?\b")
-# «Drift 2018» … «Drift 2021»: yearly operating cost in NOK thousands (portfolio-methods.md, 6).
+# «Drift 2018» … «Drift 2021»: yearly operating cost in NOK thousands (docs/data-model.md).
 _COST_PATTERN = re.compile(
     r"^(?:drift|driftskostnad|driftskostnader|operating cost|operating costs|opex)\b.*?\b((?:19|20)\d{2})\b"
 )
