@@ -738,12 +738,13 @@ def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: l
         for ind_title, unit, start, desired in indicators:
             n_ind += 1
             scale = rng.uniform(0.7, 1.3) if unit in ("Kroner", "Timer", "Antall") else 1.0
-            start_v: float | None = _rounded(unit, start * scale)
+            baseline = _rounded(unit, start * scale)
+            start_v: float | None = baseline
             desired_v = _rounded(unit, desired * scale)
             special = ""
             if index == 0 and n_ind == 1:
                 special = "equal"  # target equals baseline: keep a level
-                desired_v = start_v
+                desired_v = baseline
                 ind_title = f"{ind_title} (holdes på dagens nivå)"
             elif index == 0 and n_ind == 2:
                 special = "over"

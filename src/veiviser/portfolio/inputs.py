@@ -139,7 +139,7 @@ def _read_csv(name: str, text: str) -> list[Row]:
 
 def _read_yaml(name: str, text: str) -> list[Row]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -181,7 +181,7 @@ def _read_yaml(name: str, text: str) -> list[Row]:
     return rows
 
 
-def _yaml_row(name: str, line: int, entry: dict, node: yaml.Node) -> Row:
+def _yaml_row(name: str, line: int, entry: dict[Any, Any], node: yaml.Node) -> Row:
     lines = {}
     if isinstance(node, yaml.MappingNode):
         lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}

@@ -459,7 +459,7 @@ def _column_letter(index: int) -> str:
     """The spreadsheet letter of a 0-based column index (0 -> A, 26 -> AA)."""
     from openpyxl.utils import get_column_letter  # local import: openpyxl is slow to import
 
-    return get_column_letter(index + 1)
+    return str(get_column_letter(index + 1))
 
 
 @dataclass

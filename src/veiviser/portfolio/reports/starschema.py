@@ -83,7 +83,7 @@ def _sk(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         if "source_key" in frame.columns
         else frame
     )
-    out.insert(0, name, pd.array(range(1, len(out) + 1), dtype="Int64"))
+    out.insert(0, name, pd.array(range(1, len(out) + 1), dtype="Int64"))  # type: ignore[arg-type]  # pandas-stubs omit extension arrays
     return out
 
 
@@ -199,12 +199,12 @@ def _dim_date(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
     iso = days.isocalendar()
     return pd.DataFrame(
         {
-            "date_key": pd.array(days.year * 10000 + days.month * 100 + days.day, dtype="Int64"),
+            "date_key": pd.array((days.year * 10000 + days.month * 100 + days.day).to_numpy(), dtype="Int64"),
             "date": days.date,
-            "year": pd.array(days.year, dtype="Int64"),
-            "quarter": pd.array(days.quarter, dtype="Int64"),
+            "year": pd.array(days.year.to_numpy(), dtype="Int64"),
+            "quarter": pd.array(days.quarter.to_numpy(), dtype="Int64"),
             "quarter_label": [f"{y} K{q}" for y, q in zip(days.year, days.quarter, strict=True)],
-            "month": pd.array(days.month, dtype="Int64"),
+            "month": pd.array(days.month.to_numpy(), dtype="Int64"),
             "month_name": [MONTHS_NB[m - 1] for m in days.month],
             "month_short": [MONTHS_NB[m - 1][:3] for m in days.month],
             "year_month": [f"{y}-{m:02d}" for y, m in zip(days.year, days.month, strict=True)],
@@ -213,7 +213,7 @@ def _dim_date(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
             "iso_year_week": [f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"], strict=True)],
             "iso_weekday": pd.array(iso["day"].to_numpy(), dtype="Int64"),
             "weekday_name": [WEEKDAYS_NB[d - 1] for d in iso["day"]],
-            "day_of_month": pd.array(days.day, dtype="Int64"),
+            "day_of_month": pd.array(days.day.to_numpy(), dtype="Int64"),
             "is_weekend": pd.array(iso["day"].to_numpy() >= 6, dtype="boolean"),
         }
     ).astype(
