@@ -97,16 +97,13 @@ def test_numpy_like_numbers_are_read() -> None:
 @pytest.mark.parametrize(
     ("raw", "value"),
     [
-        ("1 151,5", Decimal("1151.5")),
         ("1\u202f151,5", Decimal("1151.5")),
         ("1.234,5", Decimal("1234.5")),
-        ("1.234.567", Decimal("1234567")),
         ("-12,5", Decimal("-12.5")),
         ("1151.5", Decimal("1151.5")),
         ("", None),
         ("-", None),
         (None, None),
-        (3, Decimal("3")),
         (0.1, Decimal("0.1")),
     ],
 )

@@ -27,22 +27,24 @@ def test_derived_id_is_stable() -> None:
 
 
 def test_flags() -> None:
-    f = FieldDef(
-        name="GtFlag",
-        display_name="Flag",
-        type="Choice",
-        description="Om <noe> & mer",
-        required=True,
-        indexed=True,
-        unique=True,
-        hidden=True,
-        read_only=True,
-        show_in_new_form=False,
-        show_in_edit_form=False,
-        fill_in=True,
-        format="RadioButtons",
-        choices=["A", "B"],
-        default="A",
+    f = FieldDef.model_validate(
+        {
+            "name": "GtFlag",
+            "display_name": "Flag",
+            "type": "Choice",
+            "description": "Om <noe> & mer",
+            "required": True,
+            "indexed": True,
+            "unique": True,
+            "hidden": True,
+            "read_only": True,
+            "show_in_new_form": False,
+            "show_in_edit_form": False,
+            "fill_in": True,
+            "format": "RadioButtons",
+            "choices": ["A", "B"],
+            "default": "A",
+        }
     )
     el = ET.fromstring(render_schema_xml(f))
     assert dict(el.attrib) == {

@@ -44,15 +44,9 @@ class FieldInfo:
 
     @classmethod
     def from_def(cls, fdef: FieldDef) -> FieldInfo:
-        return cls(
-            name=fdef.name,
-            type=fdef.type,
-            display_name=fdef.display_name,
-            lookup_list=fdef.lookup_list,
-            projected=fdef.is_projected,
-            result_type=fdef.result_type,
-            phase=fdef.taxonomy is not None and fdef.taxonomy.term_set == PHASE_TERM_SET,
-        )
+        own = fdef.model_dump(include={"name", "type", "display_name", "lookup_list", "result_type"})
+        phase = fdef.taxonomy is not None and fdef.taxonomy.term_set == PHASE_TERM_SET
+        return cls(**own, projected=fdef.is_projected, phase=phase)
 
     @property
     def is_person(self) -> bool:

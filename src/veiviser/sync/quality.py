@@ -14,7 +14,7 @@ chain"); achievement needs start, desired and measured values.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from veiviser.schemas.names import F, Kind, lookup_id_column
@@ -36,15 +36,8 @@ class QualityFinding:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "site_url": self.site_url,
-            "list": self.list_title,
-            "item_id": self.item_id,
-            "field": self.field,
-            "value": self.value,
-            "rule": self.rule,
-            "message": self.message,
-        }
+        """The report's shape: the attributes in order, ``list_title`` as ``list``."""
+        return {("list" if f.name == "list_title" else f.name): getattr(self, f.name) for f in fields(self)}
 
 
 #: The former name of :class:`QualityFinding` (the analytics have their own ``Finding``).
@@ -129,6 +122,34 @@ class _Site:
         title = SOURCE_KINDS[self.kind].list_title
         return QualityFinding(self.site_url, title, _item_id(row), str(field), value, rule, message)
 
+    def link(
+        self,
+        row: Mapping[str, Any],
+        field: str,
+        targets: set[int | None],
+        subject: str,
+        target: tuple[str, str],
+    ) -> list[QualityFinding]:
+        """A lookup that is empty or points at no row in ``targets``.
+
+        ``subject`` starts the message («Indicator 'X'»); ``target`` is the rule-name stem and the
+        word for the target («benefit»), which name the rules ``<stem>-without-<word>`` and
+        ``<stem>-<word>-missing``.
+        """
+        stem, word = target
+        found = lookup_id(row, field)
+        if found is None:
+            message = f"{subject} is not linked to a {_LONG.get(word, word)}."
+            return [self.finding(row, field, None, f"{stem}-without-{word}", message)]
+        if found not in targets:
+            message = f"{subject} points at {word} {found}, which does not exist."
+            return [self.finding(row, field, found, f"{stem}-{word}-missing", message)]
+        return []
+
+
+#: How an empty lookup's message names its target, where it differs from the rule's word.
+_LONG = {"indicator": "measure indicator"}
+
 
 def check_risks(site_url: str, rows: Iterable[Mapping[str, Any]]) -> list[QualityFinding]:
     out = []
@@ -174,13 +195,7 @@ def check_indicators(
             message = f"Indicator {title!r}: desired value equals start value ({start:g})."
             rule = "indicator-target-equals-baseline"
             out.append(site.finding(row, F.DESIRED_VALUE, desired_raw, rule, message))
-        benefit = lookup_id(row, F.GAIN_LOOKUP)
-        if benefit is None:
-            message = f"Indicator {title!r} is not linked to a benefit."
-            out.append(site.finding(row, F.GAIN_LOOKUP, None, "indicator-without-benefit", message))
-        elif benefit not in benefit_ids:
-            message = f"Indicator {title!r} points at benefit {benefit}, which does not exist."
-            out.append(site.finding(row, F.GAIN_LOOKUP, benefit, "indicator-benefit-missing", message))
+        out += site.link(row, F.GAIN_LOOKUP, benefit_ids, f"Indicator {title!r}", ("indicator", "benefit"))
     return out
 
 
@@ -191,15 +206,10 @@ def check_measurements(
     site = _Site(site_url, Kind.MEASUREMENTS)
     for row in rows:
         item = _item_id(row)
-        indicator = lookup_id(row, F.MEASURE_INDICATOR_LOOKUP)
-        if indicator is None:
-            message = f"Measurement {item} is not linked to a measure indicator."
-            rule = "measurement-without-indicator"
-            out.append(site.finding(row, F.MEASURE_INDICATOR_LOOKUP, None, rule, message))
-        elif indicator not in indicator_ids:
-            message = f"Measurement {item} points at indicator {indicator}, which does not exist."
-            rule = "measurement-indicator-missing"
-            out.append(site.finding(row, F.MEASURE_INDICATOR_LOOKUP, indicator, rule, message))
+        subject = f"Measurement {item}"
+        out += site.link(
+            row, F.MEASURE_INDICATOR_LOOKUP, indicator_ids, subject, ("measurement", "indicator")
+        )
         value = row.get(F.MEASUREMENT_VALUE)
         if to_number(value) is None:
             message = f"Measurement {item} has no measured value."

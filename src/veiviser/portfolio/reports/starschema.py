@@ -54,6 +54,41 @@ TABLES = (
 )
 
 
+def _columns(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
+
+#: The columns of each fact table, in order: the published schema (README.md documents it).
+FACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "fact_risks": _columns(
+        "risk_sk project_sk source_key item_id title kind status closed probability consequence"
+        " factor probability_after consequence_after factor_after unacceptable action_responsible"
+        " has_action_owner strategy proximity phase"
+    ),
+    "fact_stakeholders": _columns(
+        "stakeholder_sk project_sk source_key item_id title group interest influence"
+        " influence_possibility strategy context"
+    ),
+    "fact_benefits": _columns(
+        "benefit_sk project_sk source_key item_id title benefit_type owner responsible"
+        " realization_date_key status indicator_count"
+    ),
+    "fact_indicators": _columns(
+        "indicator_sk benefit_sk project_sk source_key item_id title unit start_value desired_value"
+        " planned_change current_value realised_change current_date_key current_achievement_pct"
+        " status measurement_count days_since_measurement"
+    ),
+    "fact_measurements": _columns(
+        "measurement_sk indicator_sk benefit_sk project_sk date_key source_key item_id value"
+        " achievement_pct achievement_status achieved trend is_current comment"
+    ),
+    "fact_snapshots": _columns(
+        "snapshot_sk project_sk kind source_key title valid_from valid_to valid_from_date_key"
+        " valid_to_date_key is_current deleted values_json"
+    ),
+}
+
+
 @dataclass
 class StarSchema:
     """The tables, by name (see :data:`TABLES`)."""
@@ -230,28 +265,7 @@ def _dim_date(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
 
 def _fact_risks(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
     r = views.risks
-    cols = [
-        "risk_sk",
-        "project_sk",
-        "source_key",
-        "item_id",
-        "title",
-        "kind",
-        "status",
-        "closed",
-        "probability",
-        "consequence",
-        "factor",
-        "probability_after",
-        "consequence_after",
-        "factor_after",
-        "unacceptable",
-        "action_responsible",
-        "has_action_owner",
-        "strategy",
-        "proximity",
-        "phase",
-    ]
+    cols = list(FACT_COLUMNS["fact_risks"])
     if r is None or r.empty:
         return _empty(cols)
     r = _sk(r.copy(), "risk_sk")
@@ -286,19 +300,7 @@ def _fact_risks(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
 
 def _fact_stakeholders(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
     s = views.stakeholders
-    cols = [
-        "stakeholder_sk",
-        "project_sk",
-        "source_key",
-        "item_id",
-        "title",
-        "group",
-        "interest",
-        "influence",
-        "influence_possibility",
-        "strategy",
-        "context",
-    ]
+    cols = list(FACT_COLUMNS["fact_stakeholders"])
     if s is None or s.empty:
         return _empty(cols)
     s = _sk(s.copy(), "stakeholder_sk")
@@ -322,54 +324,9 @@ def _fact_stakeholders(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
 def _fact_benefits(
     views: ReportViews, psk: dict[str, int]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    bcols = [
-        "benefit_sk",
-        "project_sk",
-        "source_key",
-        "item_id",
-        "title",
-        "benefit_type",
-        "owner",
-        "responsible",
-        "realization_date_key",
-        "status",
-        "indicator_count",
-    ]
-    icols = [
-        "indicator_sk",
-        "benefit_sk",
-        "project_sk",
-        "source_key",
-        "item_id",
-        "title",
-        "unit",
-        "start_value",
-        "desired_value",
-        "planned_change",
-        "current_value",
-        "realised_change",
-        "current_date_key",
-        "current_achievement_pct",
-        "status",
-        "measurement_count",
-        "days_since_measurement",
-    ]
-    mcols = [
-        "measurement_sk",
-        "indicator_sk",
-        "benefit_sk",
-        "project_sk",
-        "date_key",
-        "source_key",
-        "item_id",
-        "value",
-        "achievement_pct",
-        "achievement_status",
-        "achieved",
-        "trend",
-        "is_current",
-        "comment",
-    ]
+    bcols = list(FACT_COLUMNS["fact_benefits"])
+    icols = list(FACT_COLUMNS["fact_indicators"])
+    mcols = list(FACT_COLUMNS["fact_measurements"])
     a = views.benefits
     if a is None:
         return _empty(bcols), _empty(icols), _empty(mcols)
@@ -463,20 +420,7 @@ _SNAPSHOT_META = {
 
 def _fact_snapshots(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
     h = views.history
-    cols = [
-        "snapshot_sk",
-        "project_sk",
-        "kind",
-        "source_key",
-        "title",
-        "valid_from",
-        "valid_to",
-        "valid_from_date_key",
-        "valid_to_date_key",
-        "is_current",
-        "deleted",
-        "values_json",
-    ]
+    cols = list(FACT_COLUMNS["fact_snapshots"])
     if h is None or h.empty:
         return _empty(cols)
     h = h.sort_values(["source_key", "valid_from"], kind="stable").reset_index(drop=True)
