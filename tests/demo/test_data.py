@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from veiviser.demo.data import (
+    DEMO_LIST_KEYS,
     ITPOSMO_FIELDS,
-    KINDS,
     Person,
     Ref,
     generate_portfolio,
@@ -62,7 +62,7 @@ def test_same_seed_same_data_and_subset_is_stable(portfolio):
 def test_values_are_valid_against_the_project_template(portfolio):
     tpl = BUNDLE.project
     for data in portfolio:
-        for kind in KINDS:
+        for kind in DEMO_LIST_KEYS:
             ldef = tpl.get_list(kind)
             for row in data.rows[kind]:
                 for name, value in row.values.items():

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from veiviser.provisioning.aliases import (
+from veiviser.provisioning.bulk_input import read_projects
+from veiviser.schemas.aliases import (
     ALIAS_MAX_LENGTH,
     RESERVED_ALIASES,
     alias_problem,
@@ -16,7 +17,6 @@ from veiviser.provisioning.aliases import (
     title_hash,
     validate_alias,
 )
-from veiviser.provisioning.bulk_input import read_projects
 
 TRONDHEIM = Path(__file__).resolve().parents[2] / "src/veiviser/data/trondheim-portefolje-2018-2021.csv"
 VALID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")

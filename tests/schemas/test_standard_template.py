@@ -1,4 +1,4 @@
-"""The standard templates against shared/reference/prosjektveiviseren-model.md."""
+"""The standard templates against the Prosjektveiviseren model (docs/data-model.md)."""
 
 from __future__ import annotations
 

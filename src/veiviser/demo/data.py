@@ -9,8 +9,8 @@ the two syncs of the tour. Nothing here talks to SharePoint.
 
 The data are a function of ``(seed, project title, project position, today)`` only: a project
 gets the same rows whether the whole portfolio or the first few projects are generated. The
-data-quality cases the report must handle (portfolio-methods.md section 2: target equal to the
-baseline, missing start value, over-delivery, decreasing targets, stale indicators, benefits
+data-quality cases the report must handle (``docs/data-model.md``, "Data-quality cases": target
+equal to the baseline, missing start value, over-delivery, decreasing targets, stale indicators, benefits
 without owner or indicators, indicators without measurements) are placed on the first three
 projects, so a short demo shows them too; the rest of the portfolio varies at random.
 """
@@ -22,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+
+from veiviser.schemas.names import F, Kind
 
 DEFAULT_SEED = 2018
 EMAIL_DOMAIN = "trondheim.kommune.example"  # reserved TLD: the demo's people are fictional
@@ -44,18 +46,27 @@ PHASE_CYCLE = (
 #: Phases in which benefits are being measured.
 MEASURING_PHASES = frozenset({"Gjennomføre", "Avslutte", "Realisere"})
 
-ITPOSMO_FIELDS = (
-    "GtItposmoInformation",
-    "GtItposmoTechnology",
-    "GtItposmoProcesses",
-    "GtItposmoObjectives",
-    "GtItposmoStaffing",
-    "GtItposmoManagement",
-    "GtItposmoOtherResources",
+#: The ITPOSMO dimensions on the hub's Prosjekter list (the operands of ``GtItposmoTotal``).
+ITPOSMO_FIELDS: tuple[str, ...] = tuple(
+    str(f)
+    for f in (
+        F.ITPOSMO_INFORMATION,
+        F.ITPOSMO_TECHNOLOGY,
+        F.ITPOSMO_PROCESSES,
+        F.ITPOSMO_OBJECTIVES,
+        F.ITPOSMO_STAFFING,
+        F.ITPOSMO_MANAGEMENT,
+        F.ITPOSMO_OTHER_RESOURCES,
+    )
 )
 
-# Keys of the generated collections, in the order they are written (lookup targets first).
-KINDS = ("risks", "stakeholders", "changes", "benefits", "indicators", "measurements")
+#: Keys of the generated project-site lists, in the order they are written (lookup targets first).
+DEMO_LIST_KEYS: tuple[str, ...] = tuple(
+    str(k)
+    for k in (Kind.RISKS, Kind.STAKEHOLDERS, "changes", Kind.BENEFITS, Kind.INDICATORS, Kind.MEASUREMENTS)
+)
+#: The former name of :data:`DEMO_LIST_KEYS`, kept for existing importers.
+KINDS = DEMO_LIST_KEYS
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,14 @@ class Row:
     values: dict[str, Any]
     content_type: str | None = None
 
+    def __post_init__(self) -> None:
+        self.values = _plain_keys(self.values)
+
+
+def _plain_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """Field names as plain strings (the code writes them as :class:`F` members)."""
+    return {str(k): v for k, v in values.items()}
+
 
 @dataclass
 class ProjectData:
@@ -95,7 +114,7 @@ class ProjectData:
     phase: str
     leader: Person
     owner: Person
-    rows: dict[str, list[Row]] = field(default_factory=lambda: {k: [] for k in KINDS})
+    rows: dict[str, list[Row]] = field(default_factory=lambda: {k: [] for k in DEMO_LIST_KEYS})
     itposmo: dict[str, int] | None = None
     priorities: dict[str, int] = field(default_factory=dict)
 
@@ -569,22 +588,22 @@ def _risks(rng: random.Random, theme: str, phase: str, index: int, people: list[
                 f"r{n + 1}",
                 {
                     "Title": title,
-                    "GtRiskDescription": description,
-                    "GtRiskAction": action,
-                    "GtProjectPhase": phase,
-                    "GtRiskProximity": rng.choice(
+                    F.RISK_DESCRIPTION: description,
+                    F.RISK_ACTION: action,
+                    F.PROJECT_PHASE: phase,
+                    F.RISK_PROXIMITY: rng.choice(
                         ("Umiddelbart", "I denne fasen", "Innenfor prosjektet", "Utenfor prosjektet")
                     ),
-                    "GtRiskStrategy": rng.choices(
+                    F.RISK_STRATEGY: rng.choices(
                         ("Redusere", "Overvåke", "Unngå", "Overføre", "Dele", "Akseptere"), (6, 3, 1, 1, 1, 1)
                     )[0],
-                    "GtActionResponsible": None if missing_owner else rng.choice(people),
-                    "GtRiskProbability": s,
-                    "GtRiskConsequence": k,
-                    "GtRiskProbabilityPostAction": s_after,
-                    "GtRiskConsequencePostAction": k_after,
-                    "GtRiskStatus": status,
-                    "GtShowInPortfolio": True,
+                    F.ACTION_RESPONSIBLE: None if missing_owner else rng.choice(people),
+                    F.RISK_PROBABILITY: s,
+                    F.RISK_CONSEQUENCE: k,
+                    F.RISK_PROBABILITY_POST_ACTION: s_after,
+                    F.RISK_CONSEQUENCE_POST_ACTION: k_after,
+                    F.RISK_STATUS: status,
+                    F.SHOW_IN_PORTFOLIO: True,
                 },
                 content_type="Risiko",
             )
@@ -596,20 +615,20 @@ def _risks(rng: random.Random, theme: str, phase: str, index: int, people: list[
                 f"o{n + 1}",
                 {
                     "Title": title,
-                    "GtRiskDescription": description,
-                    "GtRiskAction": action,
-                    "GtProjectPhase": phase,
-                    "GtRiskProximity": rng.choice(
+                    F.RISK_DESCRIPTION: description,
+                    F.RISK_ACTION: action,
+                    F.PROJECT_PHASE: phase,
+                    F.RISK_PROXIMITY: rng.choice(
                         ("I denne fasen", "Innenfor prosjektet", "Utenfor prosjektet")
                     ),
-                    "GtRiskStrategy": rng.choice(("Øke", "Utnytte", "Dele", "Akseptere")),
-                    "GtActionResponsible": rng.choice(people) if rng.random() < 0.8 else None,
-                    "GtRiskProbability": s,
-                    "GtRiskConsequence": k,
-                    "GtRiskProbabilityPostAction": min(5, s + rng.randint(0, 1)),
-                    "GtRiskConsequencePostAction": k,
-                    "GtRiskStatus": "Identifisert",
-                    "GtShowInPortfolio": True,
+                    F.RISK_STRATEGY: rng.choice(("Øke", "Utnytte", "Dele", "Akseptere")),
+                    F.ACTION_RESPONSIBLE: rng.choice(people) if rng.random() < 0.8 else None,
+                    F.RISK_PROBABILITY: s,
+                    F.RISK_CONSEQUENCE: k,
+                    F.RISK_PROBABILITY_POST_ACTION: min(5, s + rng.randint(0, 1)),
+                    F.RISK_CONSEQUENCE_POST_ACTION: k,
+                    F.RISK_STATUS: "Identifisert",
+                    F.SHOW_IN_PORTFOLIO: True,
                 },
                 content_type="Mulighet",
             )
@@ -631,9 +650,9 @@ def _stakeholders(rng: random.Random, theme: str) -> list[Row]:
                 f"s{n + 1}",
                 {
                     "Title": title,
-                    "GtStakeholderGroup": group,
-                    "GtStakeholderContext": context,
-                    "GtStakeholderStrategy": rng.choice(
+                    F.STAKEHOLDER_GROUP: group,
+                    F.STAKEHOLDER_CONTEXT: context,
+                    F.STAKEHOLDER_STRATEGY: rng.choice(
                         (
                             "Kommunikasjonsplan",
                             "Gevinstrealiseringsplan",
@@ -641,10 +660,10 @@ def _stakeholders(rng: random.Random, theme: str) -> list[Row]:
                             "Prosjektplan",
                         )
                     ),
-                    "GtStakeholderInterest": interest,
-                    "GtStakeholderInfluence": affected,
-                    "GtStakeholderInfluencePossibilty": power,
-                    "GtStakeholderActions": rng.choice(
+                    F.STAKEHOLDER_INTEREST: interest,
+                    F.STAKEHOLDER_INFLUENCE: affected,
+                    F.STAKEHOLDER_INFLUENCE_POSSIBILTY: power,
+                    F.STAKEHOLDER_ACTIONS: rng.choice(
                         (
                             "Månedlig statusmøte.",
                             "Informasjon på intranett og i nyhetsbrev.",
@@ -684,8 +703,8 @@ def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: l
             f"c{n + 1}",
             {
                 "Title": t,
-                "GtProcess": p,
-                "GtChallengeDescription": "Dagens arbeidsprosess er manuell og tidkrevende.",
+                F.PROCESS: p,
+                F.CHALLENGE_DESCRIPTION: "Dagens arbeidsprosess er manuell og tidkrevende.",
             },
         )
         for n, (t, p) in enumerate(_CHANGES[theme])
@@ -705,28 +724,27 @@ def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: l
                 f"b{b}",
                 {
                     "Title": title,
-                    "GtGainsType": gtype,
-                    "GtPrereqProfitAchievement": prereq,
-                    "GtGainsTurnover": rng.choice(_TURNOVER),
-                    "GtGainsResponsible": None
-                    if owner_missing and rng.random() < 0.5
-                    else rng.choice(people),
-                    "GtGainsOwner": None if owner_missing else data.owner if b == 1 else rng.choice(people),
-                    "GtRealizationTime": date(today.year + rng.randint(0, 2), rng.choice((3, 6, 9, 12)), 1),
-                    "GtShowInPortfolio": True,
-                    "GtChangeLookup": [Ref("changes", rng.choice(changes).key)],
+                    F.GAINS_TYPE: gtype,
+                    F.PREREQ_PROFIT_ACHIEVEMENT: prereq,
+                    F.GAINS_TURNOVER: rng.choice(_TURNOVER),
+                    F.GAINS_RESPONSIBLE: None if owner_missing and rng.random() < 0.5 else rng.choice(people),
+                    F.GAINS_OWNER: None if owner_missing else data.owner if b == 1 else rng.choice(people),
+                    F.REALIZATION_TIME: date(today.year + rng.randint(0, 2), rng.choice((3, 6, 9, 12)), 1),
+                    F.SHOW_IN_PORTFOLIO: True,
+                    F.CHANGE_LOOKUP: [Ref("changes", rng.choice(changes).key)],
                 },
             )
         )
         for ind_title, unit, start, desired in indicators:
             n_ind += 1
             scale = rng.uniform(0.7, 1.3) if unit in ("Kroner", "Timer", "Antall") else 1.0
-            start_v: float | None = _rounded(unit, start * scale)
+            baseline = _rounded(unit, start * scale)
+            start_v: float | None = baseline
             desired_v = _rounded(unit, desired * scale)
             special = ""
             if index == 0 and n_ind == 1:
                 special = "equal"  # target equals baseline: keep a level
-                desired_v = start_v
+                desired_v = baseline
                 ind_title = f"{ind_title} (holdes på dagens nivå)"
             elif index == 0 and n_ind == 2:
                 special = "over"
@@ -740,10 +758,10 @@ def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: l
                     f"i{n_ind}",
                     {
                         "Title": ind_title,
-                        "GtStartValue": start_v,
-                        "GtDesiredValue": desired_v,
-                        "GtMeasurementUnit": unit,
-                        "GtGainLookup": Ref("benefits", f"b{b}"),
+                        F.START_VALUE: start_v,
+                        F.DESIRED_VALUE: desired_v,
+                        F.MEASUREMENT_UNIT: unit,
+                        F.GAIN_LOOKUP: Ref("benefits", f"b{b}"),
                     },
                 )
             )
@@ -768,9 +786,9 @@ def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: l
                         f"i{n_ind}m{m}",
                         {
                             "Title": f"{ind_title[:60]} – {when:%m.%Y}",
-                            "GtMeasurementDate": when,
-                            "GtMeasurementValue": value,
-                            "GtMeasurementComment": rng.choice(
+                            F.MEASUREMENT_DATE: when,
+                            F.MEASUREMENT_VALUE: value,
+                            F.MEASUREMENT_COMMENT: rng.choice(
                                 (
                                     "Hentet fra fagsystemet.",
                                     "Manuell telling.",
@@ -778,7 +796,7 @@ def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: l
                                     "Anslag, må kvalitetssikres.",
                                 )
                             ),
-                            "GtMeasureIndicatorLookup": Ref("indicators", f"i{n_ind}"),
+                            F.MEASURE_INDICATOR_LOOKUP: Ref("indicators", f"i{n_ind}"),
                         },
                     )
                 )
@@ -852,38 +870,40 @@ def plan_changes(data: ProjectData, *, seed: int = DEFAULT_SEED, today: date) ->
         return out  # most, not all, projects change
     risks = [r for r in data.rows["risks"] if r.content_type == "Risiko"]
     for r in rng.sample(risks, min(len(risks), 2)):
-        s = max(1, min(5, int(r.values["GtRiskProbability"] or 0) + rng.choice((-2, -1, 1))))
-        out.updates.setdefault("risks", {})[r.key] = {
-            "GtRiskProbability": s,
-            "GtRiskStatus": rng.choice(("Tiltak gjennomført", "Identifisert", "Ikke lenger aktuell")),
-            "GtRiskProbabilityPostAction": max(0, s - 1),
-            "GtRiskConsequencePostAction": max(0, int(r.values["GtRiskConsequence"] or 0) - 1),
-        }
+        s = max(1, min(5, int(r.values[F.RISK_PROBABILITY] or 0) + rng.choice((-2, -1, 1))))
+        out.updates.setdefault("risks", {})[r.key] = _plain_keys(
+            {
+                F.RISK_PROBABILITY: s,
+                F.RISK_STATUS: rng.choice(("Tiltak gjennomført", "Identifisert", "Ikke lenger aktuell")),
+                F.RISK_PROBABILITY_POST_ACTION: max(0, s - 1),
+                F.RISK_CONSEQUENCE_POST_ACTION: max(0, int(r.values[F.RISK_CONSEQUENCE] or 0) - 1),
+            }
+        )
     if data.index == 0 or rng.random() < 0.3:
         out.creates["risks"] = [
             Row(
                 "r-ny",
                 {
                     "Title": "Forsinkelse i nasjonal integrasjon",
-                    "GtRiskDescription": "Den nasjonale løsningen vi er avhengig av er forsinket med ett kvartal.",
-                    "GtRiskAction": "Følge opp i nasjonalt nettverk; vurdere midlertidig løsning.",
-                    "GtProjectPhase": data.phase,
-                    "GtRiskProximity": "Umiddelbart",
-                    "GtRiskStrategy": "Overvåke",
-                    "GtActionResponsible": data.leader,
-                    "GtRiskProbability": 4,
-                    "GtRiskConsequence": 4,
-                    "GtRiskStatus": "Identifisert",
-                    "GtShowInPortfolio": True,
+                    F.RISK_DESCRIPTION: "Den nasjonale løsningen vi er avhengig av er forsinket med ett kvartal.",
+                    F.RISK_ACTION: "Følge opp i nasjonalt nettverk; vurdere midlertidig løsning.",
+                    F.PROJECT_PHASE: data.phase,
+                    F.RISK_PROXIMITY: "Umiddelbart",
+                    F.RISK_STRATEGY: "Overvåke",
+                    F.ACTION_RESPONSIBLE: data.leader,
+                    F.RISK_PROBABILITY: 4,
+                    F.RISK_CONSEQUENCE: 4,
+                    F.RISK_STATUS: "Identifisert",
+                    F.SHOW_IN_PORTFOLIO: True,
                 },
                 content_type="Risiko",
             )
         ]
-    measured = {m.values["GtMeasureIndicatorLookup"].key for m in data.rows["measurements"]}
+    measured = {m.values[F.MEASURE_INDICATOR_LOOKUP].key for m in data.rows["measurements"]}
     indicators = {r.key: r for r in data.rows["indicators"]}
     last_values: dict[str, float] = {}
     for m in data.rows["measurements"]:
-        last_values[m.values["GtMeasureIndicatorLookup"].key] = m.values["GtMeasurementValue"]
+        last_values[m.values[F.MEASURE_INDICATOR_LOOKUP].key] = m.values[F.MEASUREMENT_VALUE]
     deleted: str | None = None
     candidates = sorted(measured - {"i1", "i2"})  # keep the equal-target and over-delivery cases
     if data.index == 0 and candidates:
@@ -893,18 +913,18 @@ def plan_changes(data: ProjectData, *, seed: int = DEFAULT_SEED, today: date) ->
         ind = indicators[key].values
         if rng.random() < 0.25 and data.index != 0:
             continue
-        start = ind["GtStartValue"] if ind["GtStartValue"] is not None else last_values[key]
-        step = (ind["GtDesiredValue"] - start) * rng.uniform(0.05, 0.2)
-        value = _rounded(ind["GtMeasurementUnit"], last_values[key] + step)
+        start = ind[F.START_VALUE] if ind[F.START_VALUE] is not None else last_values[key]
+        step = (ind[F.DESIRED_VALUE] - start) * rng.uniform(0.05, 0.2)
+        value = _rounded(ind[F.MEASUREMENT_UNIT], last_values[key] + step)
         out.creates.setdefault("measurements", []).append(
             Row(
                 f"{key}m-ny",
                 {
                     "Title": f"{ind['Title'][:60]} – {today:%m.%Y}",
-                    "GtMeasurementDate": today,
-                    "GtMeasurementValue": value,
-                    "GtMeasurementComment": "Ny måling etter endringen.",
-                    "GtMeasureIndicatorLookup": Ref("indicators", key),
+                    F.MEASUREMENT_DATE: today,
+                    F.MEASUREMENT_VALUE: value,
+                    F.MEASUREMENT_COMMENT: "Ny måling etter endringen.",
+                    F.MEASURE_INDICATOR_LOOKUP: Ref("indicators", key),
                 },
             )
         )
@@ -912,14 +932,14 @@ def plan_changes(data: ProjectData, *, seed: int = DEFAULT_SEED, today: date) ->
         k
         for k in sorted(indicators)
         if k != deleted
-        and indicators[k].values["GtStartValue"] is not None
-        and indicators[k].values["GtStartValue"] != indicators[k].values["GtDesiredValue"]
+        and indicators[k].values[F.START_VALUE] is not None
+        and indicators[k].values[F.START_VALUE] != indicators[k].values[F.DESIRED_VALUE]
     ]
     if movable and (data.index == 0 or rng.random() < 0.4):
         key = rng.choice(movable)
         ind = indicators[key].values
-        moved = ind["GtStartValue"] + (ind["GtDesiredValue"] - ind["GtStartValue"]) * 0.8
-        out.updates.setdefault("indicators", {})[key] = {
-            "GtDesiredValue": _rounded(ind["GtMeasurementUnit"], moved)
-        }
+        moved = ind[F.START_VALUE] + (ind[F.DESIRED_VALUE] - ind[F.START_VALUE]) * 0.8
+        out.updates.setdefault("indicators", {})[key] = _plain_keys(
+            {F.DESIRED_VALUE: _rounded(ind[F.MEASUREMENT_UNIT], moved)}
+        )
     return out

@@ -159,7 +159,7 @@ class PortfolioDataset:
         bands = meta.get("itposmo_bands")
         return cls(
             as_of=meta["as_of"],
-            **{n: frames[n] if frames[n] is not None else pd.DataFrame() for n in (*DATA_FRAMES, "history")},
+            **{n: _or_empty(frames[n]) for n in (*DATA_FRAMES, "history")},
             itposmo=frames["itposmo"],
             priorities=frames["priorities"],
             priority_model=load_model(
@@ -208,6 +208,10 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
                 )
             )
     return out
+
+
+def _or_empty(frame: pd.DataFrame | None) -> pd.DataFrame:
+    return frame if frame is not None else pd.DataFrame()
 
 
 def _read_frame(folder: Path, name: str) -> pd.DataFrame | None:

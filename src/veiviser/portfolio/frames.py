@@ -1,7 +1,7 @@
 """The input frames the analytics read, documented and validated in one place.
 
 The nightly sync delivers one DataFrame per kind of row, consolidated from every project site.
-Columns carry the SharePoint internal names (``Gt…``, see prosjektveiviseren-model.md section 4)
+Columns carry the SharePoint internal names (``Gt…``, see ``docs/data-model.md``)
 plus a few keys added by the sync:
 
 - ``project_key``: the project site id (``GtSiteId``); ``project_title``: the project's title;
@@ -26,6 +26,9 @@ import pandas as pd
 
 from veiviser.errors import VeiviserError
 from veiviser.portfolio.findings import Finding
+from veiviser.schemas import parsing
+from veiviser.schemas.catalog import catalogue
+from veiviser.schemas.names import F, Kind
 
 
 class FrameError(VeiviserError):
@@ -47,6 +50,12 @@ class FrameSpec:
     extra_ok: bool = True  # other columns are kept as they are
     description: str = ""
 
+    def __post_init__(self) -> None:
+        # Plain strings, so enum members never become DataFrame column labels.
+        object.__setattr__(self, "name", str(self.name))
+        for group in ("required", "text", "numbers", "dates", "booleans", "people", "phases"):
+            object.__setattr__(self, group, tuple(str(c) for c in getattr(self, group)))
+
     @property
     def optional(self) -> tuple[str, ...]:
         """All documented columns that may be absent."""
@@ -56,111 +65,92 @@ class FrameSpec:
 
 _ROW_KEYS = ("project_key", "source_key", "item_id")
 
-FRAME_SPECS: dict[str, FrameSpec] = {
-    "projects": FrameSpec(
-        name="projects",
+
+def _source_spec(kind: Kind, description: str, required: tuple[str, ...], text: tuple[str, ...]) -> FrameSpec:
+    """The frame of a source kind: its synced fields by type, from the field catalogue.
+
+    ``text`` are the columns the sync adds in front of the list's own text columns; lookups are
+    left out (the sync delivers their resolved keys, e.g. ``benefit_key``).
+    """
+    lst = catalogue().source(kind)
+    synced = [f for f in lst.synced_fields if not f.is_lookup]
+    return FrameSpec(
+        name=str(kind),
+        description=description,
+        required=required,
+        text=text + tuple(f.name for f in synced if f.is_text),
+        numbers=tuple(f.name for f in synced if f.is_number),
+        dates=tuple(f.name for f in synced if f.is_date),
+        booleans=tuple(f.name for f in synced if f.is_boolean),
+        people=tuple(f.name for f in synced if f.is_person),
+        phases=tuple(f.name for f in synced if f.phase),
+    )
+
+
+_SPECS: tuple[FrameSpec, ...] = (
+    FrameSpec(
+        name=Kind.PROJECTS,
         description="One row per project (hub list Prosjekter / Prosjektegenskaper).",
         required=("project_key", "project_title"),
         text=(
-            "GtProjectNumber",
-            "GtProjectLifecycleStatus",
-            "GtProjectServiceAreaText",
-            "GtProjectTypeText",
-            "GtSiteUrl",
-            "GtGroupId",
+            F.PROJECT_NUMBER,
+            F.PROJECT_LIFECYCLE_STATUS,
+            F.PROJECT_SERVICE_AREA_TEXT,
+            F.PROJECT_TYPE_TEXT,
+            F.SITE_URL,
+            F.GROUP_ID,
         ),
-        dates=("GtStartDate", "GtEndDate", "GtLastSyncTime"),
-        people=("GtProjectManager", "GtProjectOwner", "GtGainsResponsible"),
-        phases=("GtProjectPhase",),
+        dates=(F.START_DATE, F.END_DATE, F.LAST_SYNC_TIME),
+        people=(F.PROJECT_MANAGER, F.PROJECT_OWNER, F.GAINS_RESPONSIBLE),
+        phases=(F.PROJECT_PHASE,),
     ),
-    "risks": FrameSpec(
-        name="risks",
-        description="Usikkerhet: risks (ContentType «Risiko») and opportunities («Mulighet»).",
+    _source_spec(
+        Kind.RISKS,
+        "Usikkerhet: risks (ContentType «Risiko») and opportunities («Mulighet»).",
         required=(*_ROW_KEYS, "Title", "ContentType"),
-        text=(
-            "project_title",
-            "GtRiskDescription",
-            "GtRiskProximity",
-            "GtRiskAction",
-            "GtRiskStrategy",
-            "GtRiskStatus",
-        ),
-        numbers=(
-            "GtRiskProbability",
-            "GtRiskConsequence",
-            "GtRiskFactor",
-            "GtRiskProbabilityPostAction",
-            "GtRiskConsequencePostAction",
-            "GtRiskFactorPostAction",
-        ),
-        booleans=("GtShowInPortfolio",),
-        people=("GtActionResponsible",),
-        phases=("GtProjectPhase",),
+        text=("project_title",),
     ),
-    "stakeholders": FrameSpec(
-        name="stakeholders",
-        description="Interessentregister.",
+    # GtStakeholderInfluencePossibilty is misspelt in PP365; kept.
+    _source_spec(
+        Kind.STAKEHOLDERS, "Interessentregister.", required=(*_ROW_KEYS, "Title"), text=("project_title",)
+    ),
+    _source_spec(
+        Kind.BENEFITS,
+        "Gevinstanalyse og gevinstrealiseringsplan.",
         required=(*_ROW_KEYS, "Title"),
-        text=(
-            "project_title",
-            "GtStakeholderGroup",
-            "GtStakeholderContext",
-            "GtStakeholderStrategy",
-            "GtStakeholderInterest",
-            "GtStakeholderInfluence",
-            "GtStakeholderInfluencePossibilty",  # misspelt in PP365; kept
-            "GtStakeholderActions",
-        ),
+        text=("project_title",),
     ),
-    "benefits": FrameSpec(
-        name="benefits",
-        description="Gevinstanalyse og gevinstrealiseringsplan.",
-        required=(*_ROW_KEYS, "Title"),
-        text=("project_title", "GtGainsType", "GtPrereqProfitAchievement", "GtGainsTurnover"),
-        dates=("GtRealizationTime",),
-        booleans=("GtShowInPortfolio",),
-        people=("GtGainsResponsible", "GtGainsOwner"),
-    ),
-    "indicators": FrameSpec(
-        name="indicators",
-        description="Måleindikatorer; benefit_key = resolved GtGainLookup.",
+    _source_spec(
+        Kind.INDICATORS,
+        "Måleindikatorer; benefit_key = resolved GtGainLookup.",
         required=(*_ROW_KEYS, "Title", "benefit_key"),
-        text=("project_title", "GtMeasurementUnit"),
-        numbers=("GtStartValue", "GtDesiredValue"),
+        text=("project_title",),
     ),
-    "measurements": FrameSpec(
-        name="measurements",
-        description="Gevinstoppfølging; indicator_key = resolved GtMeasureIndicatorLookup.",
+    _source_spec(
+        Kind.MEASUREMENTS,
+        "Gevinstoppfølging; indicator_key = resolved GtMeasureIndicatorLookup.",
         required=(*_ROW_KEYS, "indicator_key"),
-        text=("project_title", "Title", "benefit_key", "GtMeasurementComment"),
-        numbers=("GtMeasurementValue",),
-        dates=("GtMeasurementDate",),
+        text=("project_title", "Title", "benefit_key"),
     ),
-    "history": FrameSpec(
+    FrameSpec(
         name="history",
         description=(
             "Row versions: one row per version of a row (kind = risks, benefits, indicators, …), "
             "valid_from/valid_to (NaT = current), deleted flag, and the row's values as columns."
         ),
         required=("source_key", "kind", "valid_from", "valid_to", "deleted"),
-        text=("project_key", "project_title", "Title", "ContentType", "GtRiskStatus"),
+        text=("project_key", "project_title", "Title", "ContentType", F.RISK_STATUS),
         dates=("valid_from", "valid_to"),
         booleans=("deleted",),
     ),
-}
+)
+FRAME_SPECS: dict[str, FrameSpec] = {spec.name: spec for spec in _SPECS}
 
 #: Per frame: {name the sync delivers: name used here}. The one place to adapt to the sync.
 COLUMN_RENAMES: dict[str, dict[str, str]] = {name: {} for name in FRAME_SPECS}
 
-PHASES: tuple[str, ...] = (
-    "Idé",
-    "Flere faser",
-    "Konsept",
-    "Planlegge",
-    "Gjennomføre",
-    "Avslutte",
-    "Realisere",
-)
+#: The phase labels in sort order (the PP365 term set «Fase»).
+PHASES: tuple[str, ...] = parsing.PHASES
 
 
 def is_missing(value: Any) -> bool:
@@ -177,36 +167,10 @@ def is_missing(value: Any) -> bool:
         return False
 
 
-def normalise_phase(value: Any) -> str | None:
-    """A phase label from a Choice string, a taxonomy dict (``Label``) or ``"[-1;#]Label|guid"`` text."""
-    if is_missing(value):
-        return None
-    if isinstance(value, dict):
-        for key in ("Label", "label", "Term", "Name"):
-            if not is_missing(value.get(key)):
-                return normalise_phase(str(value[key]))
-        return None
-    text = str(value).strip()
-    if ";#" in text:
-        text = text.split(";#", 1)[1]
-    if "|" in text:
-        text = text.split("|", 1)[0]
-    return text.strip() or None
-
-
-def person_name(value: Any) -> str | None:
-    """A display name for a User field value: text, or a dict with Title/EMail/LoginName."""
-    if is_missing(value):
-        return None
-    if isinstance(value, dict):
-        for key in ("Title", "title", "EMail", "Email", "email", "LoginName", "Name"):
-            if not is_missing(value.get(key)):
-                return str(value[key]).strip()
-        return None
-    if isinstance(value, list | tuple):
-        names = [n for n in (person_name(v) for v in value) if n]
-        return "; ".join(names) or None
-    return str(value).strip()
+#: A phase label from a Choice string, a taxonomy dict or ``"[-1;#]Label|guid"`` text.
+normalise_phase = parsing.phase_label
+#: A display name for a User field value: text, a dict with Title/EMail/LoginName, or a list.
+person_name = parsing.person_name
 
 
 def _to_bool(value: Any) -> Any:
@@ -286,9 +250,10 @@ def prepare(
     coercer = _Coercer(spec)
     for col in spec.numbers:
         raw = df[col]
-        num = pd.to_numeric(raw.where(~raw.map(is_missing), None), errors="coerce")
-        coercer.bad(df, num.isna() & ~raw.map(is_missing), col, "number")
-        df[col] = num.astype("float64")
+        blank = raw.map(is_missing)
+        num = raw.where(~blank, None).map(parsing.to_number).astype("float64")  # "1 151,5" too
+        coercer.bad(df, num.isna() & ~blank, col, "number")
+        df[col] = num
     for col in spec.dates:
         raw = df[col]
         dates = pd.to_datetime(

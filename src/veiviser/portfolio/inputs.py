@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from veiviser.errors import VeiviserError
+from veiviser.schemas.parsing import parse_decimal
 
 
 class InputFileError(VeiviserError):
@@ -59,17 +60,15 @@ def normalise_header(text: object) -> str:
 
 
 def parse_number(value: Any) -> float:
-    """A float from a number or text like ``"1 234,5"`` / ``"3.5"``; ValueError if not a number."""
-    if isinstance(value, bool):
-        raise ValueError("a yes/no value is not a number")
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip().replace("\u00a0", "").replace(" ", "")
-    if re.fullmatch(r"[-+]?\d+,\d+", text):
-        text = text.replace(",", ".")
-    if not re.fullmatch(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?", text):
+    """A float from a number or text like ``"1 234,5"`` / ``"3.5"``; ValueError if not a number.
+
+    The formats are those of :func:`veiviser.schemas.parsing.parse_decimal`; an empty cell is not a
+    number here (the callers check for blanks first).
+    """
+    number = parse_decimal(value)
+    if number is None:
         raise ValueError(f"{value!r} is not a number")
-    return float(text)
+    return float(number)
 
 
 def read_rows(path: str | Path) -> list[Row]:
@@ -140,7 +139,7 @@ def _read_csv(name: str, text: str) -> list[Row]:
 
 def _read_yaml(name: str, text: str) -> list[Row]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node: Any = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -182,7 +181,7 @@ def _read_yaml(name: str, text: str) -> list[Row]:
     return rows
 
 
-def _yaml_row(name: str, line: int, entry: dict, node: yaml.Node) -> Row:
+def _yaml_row(name: str, line: int, entry: dict[Any, Any], node: yaml.Node) -> Row:
     lines = {}
     if isinstance(node, yaml.MappingNode):
         lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}

@@ -1,7 +1,7 @@
 """Bulk project input: a municipality's project spreadsheet (CSV or .xlsx) read into ``ProjectSpec`` s.
 
-``read_projects(path)`` accepts the file as the municipality keeps it (portfolio-methods.md, section
-6; e.g. ``trondheim-portefolje-2018-2021.csv``): UTF-8 with or without BOM (or UTF-16 with BOM),
+``read_projects(path)`` accepts the file as the municipality keeps it (``docs/data-model.md``,
+"Municipal project spreadsheets"; e.g. ``trondheim-portefolje-2018-2021.csv``): UTF-8 with or without BOM (or UTF-16 with BOM),
 CRLF or LF, ``;``, ``,`` or tab as delimiter (sniffed from the header line), Norwegian numbers
 (``1 151,5``), section rows such as «Pågående prosjekter» that apply to the rows below them, a
 totals row («Sum»), and columns it does not know (kept in ``ProjectSpec.extra`` with a note).
@@ -10,7 +10,7 @@ Each row is validated on its own: a bad row becomes one or more :class:`RowProbl
 out; the valid rows proceed. Problems with the file as a whole (missing, unreadable, not UTF-8, no
 title column) raise :class:`veiviser.errors.VeiviserError`.
 
-Aliases follow :mod:`veiviser.provisioning.aliases`. Within one file the first row to claim an alias
+Aliases follow :mod:`veiviser.schemas.aliases`. Within one file the first row to claim an alias
 keeps it; a later row with the same alias (explicit, or derived from a title that differs only in
 case, accents or punctuation) is reported, never renamed, so no row's alias depends on another row.
 """
@@ -31,13 +31,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from veiviser.errors import VeiviserError
-from veiviser.provisioning.aliases import (
+from veiviser.schemas.aliases import (
     alias_problem,
     alias_with_hash,
     ascii_words,
     derive_alias,
     normalize_title,
 )
+from veiviser.schemas.parsing import NumberFormatError, parse_decimal
 from veiviser.schemas.project import (
     DEFAULT_PHASES,
     EMAIL_RE,
@@ -146,7 +147,7 @@ _HEADER_NAMES: dict[str, set[str]] = {
 }
 # Trondheim's title column is «Søknader for 2018-2021» (applications for the plan period).
 _TITLE_PATTERN = re.compile(r"^soknad(?:er)?\b")
-# «Drift 2018» … «Drift 2021»: yearly operating cost in NOK thousands (portfolio-methods.md, 6).
+# «Drift 2018» … «Drift 2021»: yearly operating cost in NOK thousands (docs/data-model.md).
 _COST_PATTERN = re.compile(
     r"^(?:drift|driftskostnad|driftskostnader|operating cost|operating costs|opex)\b.*?\b((?:19|20)\d{2})\b"
 )
@@ -187,15 +188,6 @@ def map_header(header: str) -> str | None:
 
 # --- value parsing ------------------------------------------------------------------------------
 
-_SPACES = re.compile(r"[ \u00a0\u202f\u2009\u2007]")
-_NO_INT = r"\d{1,3}(?:[ \u00a0\u202f\u2009\u2007]\d{3})+|\d+"
-_NUMBER_NO = re.compile(rf"^(?P<int>{_NO_INT})(?:,(?P<frac>\d+))?$")  # 1 151,5 / 1151,5 / 200
-_NUMBER_DOT_THOUSANDS = re.compile(
-    r"^(?P<int>\d{1,3}(?:\.\d{3}){2,}|\d{1,3}(?:\.\d{3})+(?=,))(?:,(?P<frac>\d+))?$"
-)
-_NUMBER_DOT_DECIMAL = re.compile(r"^(?P<int>\d+)\.(?P<frac>\d+)$")  # 1151.5 (comma-separated files)
-_EMPTY_MARKERS = {"", "-", "–", "—"}
-
 
 class _ValueError(Exception):
     """A cell value that cannot be used; the message says what to write instead."""
@@ -205,44 +197,23 @@ def parse_number(raw: Any) -> Decimal | None:
     """An exact Decimal from a cell: ``1 151,5`` (space/NBSP thousands, decimal comma), ``1.151,5``,
     ``1151.5``, or a spreadsheet number. Empty cells and a lone dash give ``None``.
 
-    Raises ``_ValueError`` for anything else (``12,3,4``, ``abc``) and for the ambiguous ``1.151``.
+    Raises ``_ValueError`` for anything else (``12,3,4``, ``abc``, ``1e3``) and for the ambiguous
+    ``1.151``. The formats are :func:`veiviser.schemas.parsing.parse_decimal`'s strict ones.
     """
-    if raw is None:
-        return None
-    if isinstance(raw, bool):
-        raise _ValueError("not a number")
-    if isinstance(raw, int):
-        return Decimal(raw)
-    if isinstance(raw, Decimal):
-        return raw
-    if isinstance(raw, float):
-        if raw != raw or raw in (float("inf"), float("-inf")):
-            raise _ValueError("not a number")
-        return Decimal(repr(raw))  # shortest repr: 1151.5 stays 1151.5, no binary noise
-    text = str(raw).strip().replace("\u2212", "-")
-    if text in _EMPTY_MARKERS:
-        return None
-    sign = ""
-    if text[:1] in "+-":
-        sign, text = ("-" if text[0] == "-" else ""), text[1:].strip()
-    for pattern, thousands in ((_NUMBER_NO, _SPACES), (_NUMBER_DOT_THOUSANDS, re.compile(r"\."))):
-        match = pattern.match(text)
-        if match:
-            digits = thousands.sub("", match.group("int"))
-            frac = match.group("frac")
-            return Decimal(f"{sign}{digits}.{frac}" if frac else f"{sign}{digits}")
-    match = _NUMBER_DOT_DECIMAL.match(text)
-    if match:
-        if len(match.group("frac")) == 3 and "," not in text:
+    try:
+        return parse_decimal(raw, strict=True)
+    except NumberFormatError as exc:
+        if exc.ambiguous:
             raise _ValueError(
                 "ambiguous number: a dot followed by three digits may be a thousands separator; "
                 "write it without the dot (1151) or with a decimal comma (1,151)"
-            )
-        return Decimal(f"{sign}{match.group('int')}.{match.group('frac')}")
-    raise _ValueError(
-        "not a number; write NOK thousands like 1 151,5 (space between thousands, decimal comma) "
-        "or leave the cell empty"
-    )
+            ) from None
+        if isinstance(raw, bool | float):
+            raise _ValueError("not a number") from None
+        raise _ValueError(
+            "not a number; write NOK thousands like 1 151,5 (space between thousands, decimal comma) "
+            "or leave the cell empty"
+        ) from None
 
 
 def parse_year(raw: Any) -> int | None:
@@ -485,12 +456,10 @@ def _find_header(table: _Table) -> int | None:
 
 
 def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    """The spreadsheet letter of a 0-based column index (0 -> A, 26 -> AA)."""
+    from openpyxl.utils import get_column_letter  # local import: openpyxl is slow to import
+
+    return str(get_column_letter(index + 1))
 
 
 @dataclass
@@ -516,7 +485,7 @@ def read_projects(
     whose title matches a site's title reuses that site's alias (``alias_source="existing"``), and
     only a different project's alias counts as taken. A plain iterable means every alias in it
     belongs to some other site. A derived alias that is taken gets a hash suffix
-    (:func:`~veiviser.provisioning.aliases.alias_with_hash`); an explicit one that is taken is a
+    (:func:`~veiviser.schemas.aliases.alias_with_hash`); an explicit one that is taken is a
     :class:`RowProblem`.
 
     Raises :class:`VeiviserError` for problems with the file itself; row problems are in

@@ -8,22 +8,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from veiviser.provisioning.aliases import validate_alias
+from veiviser.schemas.aliases import validate_alias
+from veiviser.schemas.parsing import PHASES
 
-DEFAULT_PHASES: tuple[str, ...] = (
-    "Idé",
-    "Flere faser",
-    "Konsept",
-    "Planlegge",
-    "Gjennomføre",
-    "Avslutte",
-    "Realisere",
-)
-"""The terms of the PP365 term set «Fase» in sort order (prosjektveiviseren-model.md, section 8.1).
+DEFAULT_PHASES: tuple[str, ...] = PHASES
+"""The terms of the PP365 term set «Fase» in sort order (``docs/data-model.md``, "Phases").
 Only a fallback: callers pass the phase list of the template they provision."""
 
 LIFECYCLE_STATUSES: tuple[str, ...] = ("Aktivt", "Avventer", "Avsluttet")
-"""Choices of ``GtProjectLifecycleStatus`` on the hub list «Prosjekter» (model section 7.1)."""
+"""Choices of ``GtProjectLifecycleStatus`` on the hub list «Prosjekter» (``docs/data-model.md``)."""
 
 # Deliberately simple: a user principal name / mail address, not full RFC 5322.
 EMAIL_RE = re.compile(

@@ -737,15 +737,20 @@ def _check_list(t: Template, li: int, lst: ListDef) -> Iterator[tuple[Loc, str]]
     seed_keys: dict[str, int] = {}
     for si, item in enumerate(lst.seed_items):
         sloc = (*base, "seed_items", si)
-        for name, value in item.values.items():
+        for name, seed_value in item.values.items():
             if name not in known:
                 yield (*sloc, "values", name), f"{where}, seed item #{si + 1}: unknown field {name}"
                 continue
             fdef = next((f for f in lst.fields if f.name == name), None)
-            if fdef and fdef.type in CHOICE_TYPES and not fdef.fill_in and value not in (None, *fdef.choices):
+            if (
+                fdef
+                and fdef.type in CHOICE_TYPES
+                and not fdef.fill_in
+                and seed_value not in (None, *fdef.choices)
+            ):
                 yield (
                     (*sloc, "values", name),
-                    f"{where}, seed item #{si + 1}: {value!r} is not a choice of {name}",
+                    f"{where}, seed item #{si + 1}: {seed_value!r} is not a choice of {name}",
                 )
         missing = [k for k in lst.key_fields if item.values.get(k) is None]
         if item.key is None and missing:
@@ -787,11 +792,11 @@ def _check_field(
         yield (*loc, "choices"), f"{where}: choices only apply to Choice or MultiChoice, not {f.type.value}"
     if f.default is not None and f.type in NUMERIC_TYPES:
         try:
-            value = float(f.default)
+            number = float(f.default)
         except (TypeError, ValueError):
             yield (*loc, "default"), f"{where}: default {f.default!r} is not a number"
         else:
-            if (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
+            if (f.min is not None and number < f.min) or (f.max is not None and number > f.max):
                 yield (*loc, "default"), f"{where}: default {f.default!r} is outside min/max"
     if f.unique and not f.indexed:
         yield (*loc, "unique"), f"{where}: unique values need indexed: true"

@@ -59,7 +59,7 @@ class Mark:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-class MarkedDict(dict):
+class MarkedDict(dict[Any, Any]):
     """A mapping from YAML that remembers where it and each of its keys came from."""
 
     mark: Mark | None = None
@@ -70,7 +70,7 @@ class MarkedDict(dict):
         self.key_marks = {}
 
 
-class MarkedList(list):
+class MarkedList(list[Any]):
     """A sequence from YAML that remembers where it and each item came from."""
 
     mark: Mark | None = None
@@ -213,7 +213,7 @@ def _label(item: Any) -> str | None:
     if isinstance(item, dict):
         for key in ("key", "name", "title", "id"):
             if isinstance(item.get(key), str):
-                return item[key]
+                return str(item[key])
     if isinstance(item, str):
         return item
     return None

@@ -1,13 +1,18 @@
-"""The source kinds the sync reads from every project site (prosjektveiviseren-model.md section 4).
+"""The source kinds the sync reads from every project site, derived from the field catalogue.
 
 Each kind is one project-site list; its rows land in one central list on the hub and in the
 history store under the kind's name (``risks``, ``stakeholders``, ... — the names the portfolio
-analytics use for their input frames).
+analytics use for their input frames). Titles, URLs and fields come from the standard template
+through :mod:`veiviser.schemas.catalog`; see ``docs/data-model.md``, "Lists the sync reads".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from veiviser.schemas.catalog import ListInfo, catalogue
+from veiviser.schemas.names import Kind
+from veiviser.schemas.parsing import source_key as source_key
 
 
 @dataclass(frozen=True)
@@ -21,88 +26,35 @@ class SourceKind:
     lookups: tuple[tuple[str, str], ...] = ()  # (lookup field, target kind) resolved to source keys
     people: tuple[str, ...] = ()  # User fields
 
+    @classmethod
+    def from_list(cls, lst: ListInfo) -> SourceKind:
+        synced = lst.synced_fields
+        return cls(
+            name=lst.key,
+            list_title=lst.title,
+            list_url=lst.url,
+            fields=tuple(f.name for f in synced),
+            lookups=tuple((f.name, f.lookup_list) for f in synced if f.is_lookup and f.lookup_list),
+            people=tuple(f.name for f in synced if f.is_person),
+        )
 
-KINDS: dict[str, SourceKind] = {
-    "risks": SourceKind(
-        name="risks",
-        list_title="Usikkerhet",
-        list_url="Lists/Usikkerhet",
-        fields=(
-            "GtRiskDescription",
-            "GtProjectPhase",
-            "GtRiskProximity",
-            "GtRiskAction",
-            "GtRiskStrategy",
-            "GtActionResponsible",
-            "GtRiskProbability",
-            "GtRiskConsequence",
-            "GtRiskFactor",
-            "GtRiskProbabilityPostAction",
-            "GtRiskConsequencePostAction",
-            "GtRiskFactorPostAction",
-            "GtRiskStatus",
-            "GtShowInPortfolio",
-        ),
-        people=("GtActionResponsible",),
-    ),
-    "stakeholders": SourceKind(
-        name="stakeholders",
-        list_title="Interessentregister",
-        list_url="Lists/Interessentregister",
-        fields=(
-            "GtStakeholderGroup",
-            "GtStakeholderContext",
-            "GtStakeholderStrategy",
-            "GtStakeholderInterest",
-            "GtStakeholderInfluence",
-            "GtStakeholderInfluencePossibilty",
-            "GtStakeholderActions",
-        ),
-    ),
-    "benefits": SourceKind(
-        name="benefits",
-        list_title="Gevinstanalyse og gevinstrealiseringsplan",
-        list_url="Lists/Gevinstanalyse og gevinstrealiseringsplan",
-        fields=(
-            "GtGainsType",
-            "GtPrereqProfitAchievement",
-            "GtGainsTurnover",
-            "GtGainsResponsible",
-            "GtGainsOwner",
-            "GtRealizationTime",
-            "GtShowInPortfolio",
-        ),
-        people=("GtGainsResponsible", "GtGainsOwner"),
-    ),
-    "indicators": SourceKind(
-        name="indicators",
-        list_title="Måleindikatorer",
-        list_url="Lists/Mleindikatorer",
-        fields=("GtStartValue", "GtDesiredValue", "GtMeasurementUnit", "GtGainLookup"),
-        lookups=(("GtGainLookup", "benefits"),),
-    ),
-    "measurements": SourceKind(
-        name="measurements",
-        list_title="Gevinstoppfølging",
-        list_url="Lists/Gevinstoppflging",
-        fields=(
-            "GtMeasurementDate",
-            "GtMeasurementValue",
-            "GtMeasurementComment",
-            "GtMeasureIndicatorLookup",
-        ),
-        lookups=(("GtMeasureIndicatorLookup", "indicators"),),
-    ),
-}
 
+#: Kind name -> the project-site list the sync reads, lookup targets first.
+SOURCE_KINDS: dict[str, SourceKind] = {lst.key: SourceKind.from_list(lst) for lst in catalogue().source_kinds}
+#: The former name of :data:`SOURCE_KINDS`, kept for existing importers.
+KINDS = SOURCE_KINDS
+
+_PROPERTIES = catalogue().source(Kind.PROPERTIES)
 #: The hidden project property list (one item, ID 1), reconciled into the hub's ``Prosjekter``.
-PROPERTIES_LIST_TITLE = "Prosjektegenskaper"
-PROPERTIES_LIST_URL = "Lists/Prosjektegenskaper"
-PROJECTS_LIST_TITLE = "Prosjekter"
+PROPERTIES_LIST_TITLE = _PROPERTIES.title
+PROPERTIES_LIST_URL = _PROPERTIES.url
+PROJECTS_LIST_TITLE = catalogue().central(Kind.PROJECTS).title
 
-#: Content type id prefixes in Usikkerhet (section 3): risks vs opportunities.
-RISK_CT_PREFIX = "0x0100A87AE71CBF2643A6BC9D0948BD2EE89701"
-OPPORTUNITY_CT_PREFIX = "0x0100A87AE71CBF2643A6BC9D0948BD2EE89702"
+#: Content types of Usikkerhet, by name: risks and opportunities (ids are prefixes of item types).
+RISK = "Risiko"
+OPPORTUNITY = "Mulighet"
+RISK_CT_PREFIX = catalogue().content_type_id(RISK)
+OPPORTUNITY_CT_PREFIX = catalogue().content_type_id(OPPORTUNITY)
 
 
 def risk_content_type(content_type_id: str | None) -> str | None:
@@ -111,12 +63,7 @@ def risk_content_type(content_type_id: str | None) -> str | None:
         return None
     upper = content_type_id.upper()
     if upper.startswith(RISK_CT_PREFIX.upper()):
-        return "Risiko"
+        return RISK
     if upper.startswith(OPPORTUNITY_CT_PREFIX.upper()):
-        return "Mulighet"
+        return OPPORTUNITY
     return None
-
-
-def source_key(site_id: str, list_id: str, item_id: int) -> str:
-    """The portfolio-wide key of a source row: ``<siteId>:<listId>:<itemId>`` (lower-case GUIDs)."""
-    return f"{site_id.lower()}:{list_id.lower()}:{int(item_id)}"

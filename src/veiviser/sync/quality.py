@@ -6,22 +6,25 @@ benefit without an owner, ...) in the run report. The rules are pure functions o
 current rows (internal field names as keys, ``item_id`` = the source item id), so they see the
 whole site even when a run read only the changes.
 
-Model facts: prosjektveiviseren-model.md sections 4.1 (S and K are 0–5, 0 = not assessed),
-4.4–4.6 (benefit chain and lookups) and 6 (achievement needs start, desired and measured values).
+Model facts (``docs/data-model.md``): probability and consequence are 0–5 with 0 = not assessed
+("Usikkerhet"); benefits, indicators and measurements form a chain through lookups ("The benefit
+chain"); achievement needs start, desired and measured values.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
-from veiviser.sync.kinds import KINDS
+from veiviser.schemas.names import F, Kind, lookup_id_column
+from veiviser.schemas.parsing import is_blank as is_blank
+from veiviser.schemas.parsing import to_number
+from veiviser.sync.kinds import SOURCE_KINDS
 
 
 @dataclass(frozen=True)
-class Finding:
+class QualityFinding:
     """One value that breaks the model: where (site, list, item, field), what, and which rule."""
 
     site_url: str
@@ -33,16 +36,12 @@ class Finding:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "site_url": self.site_url,
-            "list": self.list_title,
-            "item_id": self.item_id,
-            "field": self.field,
-            "value": self.value,
-            "rule": self.rule,
-            "message": self.message,
-        }
+        """The report's shape: the attributes in order, ``list_title`` as ``list``."""
+        return {("list" if f.name == "list_title" else f.name): getattr(self, f.name) for f in fields(self)}
 
+
+#: The former name of :class:`QualityFinding` (the analytics have their own ``Finding``).
+Finding = QualityFinding
 
 #: rule id -> one-line description (shown in reports and docs).
 RULES: dict[str, str] = {
@@ -59,35 +58,16 @@ RULES: dict[str, str] = {
 }
 
 _RISK_SCALES = (
-    "GtRiskProbability",
-    "GtRiskConsequence",
-    "GtRiskProbabilityPostAction",
-    "GtRiskConsequencePostAction",
+    F.RISK_PROBABILITY,
+    F.RISK_CONSEQUENCE,
+    F.RISK_PROBABILITY_POST_ACTION,
+    F.RISK_CONSEQUENCE_POST_ACTION,
 )
 
 
-def is_blank(value: Any) -> bool:
-    """None, NaN, a blank string or an empty collection."""
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, Mapping | list | tuple):
-        return len(value) == 0
-    return False
-
-
 def as_number(value: Any) -> float | None:
-    """A number from an int/float/numeric string; None when blank or not a number."""
-    if is_blank(value) or isinstance(value, bool):
-        return None
-    try:
-        number = float(str(value).replace(",", ".")) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
+    """A number in any format :mod:`veiviser.schemas.parsing` reads; None when blank or not a number."""
+    return to_number(value)
 
 
 def lookup_id(row: Mapping[str, Any], field: str) -> int | None:
@@ -95,7 +75,7 @@ def lookup_id(row: Mapping[str, Any], field: str) -> int | None:
 
     Accepts ``<field>Id`` (REST), a dict with ``Id``/``ID``/``LookupId``, or a bare int.
     """
-    for candidate in (row.get(f"{field}Id"), row.get(field)):
+    for candidate in (row.get(lookup_id_column(field)), row.get(field)):
         if is_blank(candidate):
             continue
         if isinstance(candidate, Mapping):
@@ -107,19 +87,21 @@ def lookup_id(row: Mapping[str, Any], field: str) -> int | None:
                 continue
         if isinstance(candidate, list | tuple):
             candidate = candidate[0] if candidate else None
-        number = as_number(candidate)
+        number = to_number(candidate)
         if number is not None and number > 0:
             return int(number)
     return None
 
 
-def check_site(site_url: str, rows_by_kind: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Finding]:
+def check_site(
+    site_url: str, rows_by_kind: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> list[QualityFinding]:
     """All findings for one site's current rows (``kind`` -> rows with ``item_id`` and values)."""
-    findings: list[Finding] = []
-    risks = rows_by_kind.get("risks", ())
-    benefits = rows_by_kind.get("benefits", ())
-    indicators = rows_by_kind.get("indicators", ())
-    measurements = rows_by_kind.get("measurements", ())
+    findings: list[QualityFinding] = []
+    risks = rows_by_kind.get(Kind.RISKS, ())
+    benefits = rows_by_kind.get(Kind.BENEFITS, ())
+    indicators = rows_by_kind.get(Kind.INDICATORS, ())
+    measurements = rows_by_kind.get(Kind.MEASUREMENTS, ())
     findings += check_risks(site_url, risks)
     findings += check_benefits(site_url, benefits)
     findings += check_indicators(site_url, indicators, {_item_id(b) for b in benefits})
@@ -127,171 +109,117 @@ def check_site(site_url: str, rows_by_kind: Mapping[str, Sequence[Mapping[str, A
     return findings
 
 
-def check_risks(site_url: str, rows: Iterable[Mapping[str, Any]]) -> list[Finding]:
+@dataclass(frozen=True)
+class _Site:
+    """Builds the findings of one list on one site."""
+
+    site_url: str
+    kind: str
+
+    def finding(
+        self, row: Mapping[str, Any], field: str, value: Any, rule: str, message: str
+    ) -> QualityFinding:
+        title = SOURCE_KINDS[self.kind].list_title
+        return QualityFinding(self.site_url, title, _item_id(row), str(field), value, rule, message)
+
+    def link(
+        self,
+        row: Mapping[str, Any],
+        field: str,
+        targets: set[int | None],
+        subject: str,
+        target: tuple[str, str],
+    ) -> list[QualityFinding]:
+        """A lookup that is empty or points at no row in ``targets``.
+
+        ``subject`` starts the message («Indicator 'X'»); ``target`` is the rule-name stem and the
+        word for the target («benefit»), which name the rules ``<stem>-without-<word>`` and
+        ``<stem>-<word>-missing``.
+        """
+        stem, word = target
+        found = lookup_id(row, field)
+        if found is None:
+            message = f"{subject} is not linked to a {_LONG.get(word, word)}."
+            return [self.finding(row, field, None, f"{stem}-without-{word}", message)]
+        if found not in targets:
+            message = f"{subject} points at {word} {found}, which does not exist."
+            return [self.finding(row, field, found, f"{stem}-{word}-missing", message)]
+        return []
+
+
+#: How an empty lookup's message names its target, where it differs from the rule's word.
+_LONG = {"indicator": "measure indicator"}
+
+
+def check_risks(site_url: str, rows: Iterable[Mapping[str, Any]]) -> list[QualityFinding]:
     out = []
-    title = KINDS["risks"].list_title
+    site = _Site(site_url, Kind.RISKS)
     for row in rows:
         for field in _RISK_SCALES:
             value = row.get(field)
             if is_blank(value):
                 continue
-            number = as_number(value)
+            number = to_number(value)
             if number is None or not 0 <= number <= 5:
-                out.append(
-                    Finding(
-                        site_url,
-                        title,
-                        _item_id(row),
-                        field,
-                        value,
-                        "risk-scale-range",
-                        f"{field} is {value!r}; the scale is 0–5 (0 = not assessed).",
-                    )
-                )
+                message = f"{field} is {value!r}; the scale is 0–5 (0 = not assessed)."
+                out.append(site.finding(row, field, value, "risk-scale-range", message))
     return out
 
 
-def check_benefits(site_url: str, rows: Iterable[Mapping[str, Any]]) -> list[Finding]:
+def check_benefits(site_url: str, rows: Iterable[Mapping[str, Any]]) -> list[QualityFinding]:
     out = []
-    title = KINDS["benefits"].list_title
+    site = _Site(site_url, Kind.BENEFITS)
     for row in rows:
-        if lookup_id(row, "GtGainsOwner") is None and is_blank(row.get("GtGainsOwner")):
-            out.append(
-                Finding(
-                    site_url,
-                    title,
-                    _item_id(row),
-                    "GtGainsOwner",
-                    None,
-                    "benefit-without-owner",
-                    f"Benefit {row.get('Title')!r} has no owner (Gevinsteier).",
-                )
-            )
+        if lookup_id(row, F.GAINS_OWNER) is None and is_blank(row.get(F.GAINS_OWNER)):
+            message = f"Benefit {row.get('Title')!r} has no owner (Gevinsteier)."
+            out.append(site.finding(row, F.GAINS_OWNER, None, "benefit-without-owner", message))
     return out
 
 
 def check_indicators(
     site_url: str, rows: Iterable[Mapping[str, Any]], benefit_ids: set[int | None]
-) -> list[Finding]:
+) -> list[QualityFinding]:
     out = []
-    title = KINDS["indicators"].list_title
+    site = _Site(site_url, Kind.INDICATORS)
     for row in rows:
-        item = _item_id(row)
-        start, desired = as_number(row.get("GtStartValue")), as_number(row.get("GtDesiredValue"))
+        title = row.get("Title")
+        start_raw, desired_raw = row.get(F.START_VALUE), row.get(F.DESIRED_VALUE)
+        start, desired = to_number(start_raw), to_number(desired_raw)
         if start is None:
-            out.append(
-                Finding(
-                    site_url,
-                    title,
-                    item,
-                    "GtStartValue",
-                    row.get("GtStartValue"),
-                    "indicator-missing-start",
-                    f"Indicator {row.get('Title')!r} has no start value.",
-                )
-            )
+            message = f"Indicator {title!r} has no start value."
+            out.append(site.finding(row, F.START_VALUE, start_raw, "indicator-missing-start", message))
         if desired is None:
-            out.append(
-                Finding(
-                    site_url,
-                    title,
-                    item,
-                    "GtDesiredValue",
-                    row.get("GtDesiredValue"),
-                    "indicator-missing-desired",
-                    f"Indicator {row.get('Title')!r} has no desired value.",
-                )
-            )
+            message = f"Indicator {title!r} has no desired value."
+            out.append(site.finding(row, F.DESIRED_VALUE, desired_raw, "indicator-missing-desired", message))
         if start is not None and desired is not None and start == desired:
-            out.append(
-                Finding(
-                    site_url,
-                    title,
-                    item,
-                    "GtDesiredValue",
-                    row.get("GtDesiredValue"),
-                    "indicator-target-equals-baseline",
-                    f"Indicator {row.get('Title')!r}: desired value equals start value ({start:g}).",
-                )
-            )
-        benefit = lookup_id(row, "GtGainLookup")
-        if benefit is None:
-            out.append(
-                Finding(
-                    site_url,
-                    title,
-                    item,
-                    "GtGainLookup",
-                    None,
-                    "indicator-without-benefit",
-                    f"Indicator {row.get('Title')!r} is not linked to a benefit.",
-                )
-            )
-        elif benefit not in benefit_ids:
-            out.append(
-                Finding(
-                    site_url,
-                    title,
-                    item,
-                    "GtGainLookup",
-                    benefit,
-                    "indicator-benefit-missing",
-                    f"Indicator {row.get('Title')!r} points at benefit {benefit}, which does not exist.",
-                )
-            )
+            message = f"Indicator {title!r}: desired value equals start value ({start:g})."
+            rule = "indicator-target-equals-baseline"
+            out.append(site.finding(row, F.DESIRED_VALUE, desired_raw, rule, message))
+        out += site.link(row, F.GAIN_LOOKUP, benefit_ids, f"Indicator {title!r}", ("indicator", "benefit"))
     return out
 
 
 def check_measurements(
     site_url: str, rows: Iterable[Mapping[str, Any]], indicator_ids: set[int | None]
-) -> list[Finding]:
+) -> list[QualityFinding]:
     out = []
-    title = KINDS["measurements"].list_title
+    site = _Site(site_url, Kind.MEASUREMENTS)
     for row in rows:
         item = _item_id(row)
-        indicator = lookup_id(row, "GtMeasureIndicatorLookup")
-        if indicator is None:
-            out.append(
-                Finding(
-                    site_url,
-                    title,
-                    item,
-                    "GtMeasureIndicatorLookup",
-                    None,
-                    "measurement-without-indicator",
-                    f"Measurement {item} is not linked to a measure indicator.",
-                )
-            )
-        elif indicator not in indicator_ids:
-            out.append(
-                Finding(
-                    site_url,
-                    title,
-                    item,
-                    "GtMeasureIndicatorLookup",
-                    indicator,
-                    "measurement-indicator-missing",
-                    f"Measurement {item} points at indicator {indicator}, which does not exist.",
-                )
-            )
-        if as_number(row.get("GtMeasurementValue")) is None:
-            out.append(
-                Finding(
-                    site_url,
-                    title,
-                    item,
-                    "GtMeasurementValue",
-                    row.get("GtMeasurementValue"),
-                    "measurement-without-value",
-                    f"Measurement {item} has no measured value.",
-                )
-            )
+        subject = f"Measurement {item}"
+        out += site.link(
+            row, F.MEASURE_INDICATOR_LOOKUP, indicator_ids, subject, ("measurement", "indicator")
+        )
+        value = row.get(F.MEASUREMENT_VALUE)
+        if to_number(value) is None:
+            message = f"Measurement {item} has no measured value."
+            out.append(site.finding(row, F.MEASUREMENT_VALUE, value, "measurement-without-value", message))
     return out
 
 
 def _item_id(row: Mapping[str, Any]) -> int | None:
     for key in ("item_id", "ID", "Id"):
-        number = as_number(row.get(key))
+        number = to_number(row.get(key))
         if number is not None:
             return int(number)
     return None

@@ -13,64 +13,21 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from veiviser.sync.kinds import KINDS, SourceKind, risk_content_type, source_key
-from veiviser.sync.quality import as_number, is_blank, lookup_id
+from veiviser.schemas.catalog import catalogue
+from veiviser.schemas.names import F, Kind, OtherHubField, lookup_id_column
+from veiviser.schemas.parsing import is_blank, parse_datetime, person, split_source_key, to_number
+from veiviser.schemas.parsing import phase_label as phase_label
+from veiviser.sync.kinds import SOURCE_KINDS, SourceKind, risk_content_type, source_key
+from veiviser.sync.quality import lookup_id
 
-#: Term set «Fase» (prosjektveiviseren-model.md 8.1): term id -> label, for PP365 taxonomy values.
-PHASE_TERMS: dict[str, str] = {
-    "6edb42ac-9aaf-4f07-9cf5-5dfdf9ab0c32": "Idé",
-    "777cc6ac-4639-4633-85b9-f1ef61197c4d": "Flere faser",
-    "99e85650-33de-4af4-b8db-edffbc8a310b": "Konsept",
-    "cda4f1e1-3488-4e57-8a04-6973df239689": "Planlegge",
-    "99d7765a-c786-4792-a1a1-866ef0f982b9": "Gjennomføre",
-    "30e03c52-8c3e-4cfe-9b18-ca71593ce130": "Avslutte",
-    "b7ba84f0-70b9-45c4-8c50-8f73bf15bbec": "Realisere",
-}
-
-#: Fields read as numbers (calculated columns arrive as text on PP365 sites).
-NUMBER_FIELDS = frozenset(
-    {
-        "GtRiskProbability",
-        "GtRiskConsequence",
-        "GtRiskFactor",
-        "GtRiskProbabilityPostAction",
-        "GtRiskConsequencePostAction",
-        "GtRiskFactorPostAction",
-        "GtStartValue",
-        "GtDesiredValue",
-        "GtMeasurementValue",
-    }
+#: Fields read as numbers (calculated columns arrive as text on PP365 sites), from the catalogue.
+NUMBER_FIELDS: frozenset[str] = frozenset(
+    f.name for lst in catalogue().source_kinds for f in lst.synced_fields if f.is_number
 )
-
-
-def phase_label(value: Any) -> str | None:
-    """A phase label from text, ``"-1;#Label|guid"``, or a taxonomy value dict (PP365 sites)."""
-    if is_blank(value):
-        return None
-    if isinstance(value, Mapping):
-        guid = str(value.get("TermGuid") or "").strip("{}").lower()
-        if guid in PHASE_TERMS:
-            return PHASE_TERMS[guid]
-        label = value.get("Label")
-        # SharePoint Online returns the WssId as Label on REST reads; then only the guid helps.
-        if label and not str(label).lstrip("-").isdigit():
-            return str(label)
-        return None
-    text = str(value)
-    if ";#" in text:
-        text = text.split(";#", 1)[1]
-    if "|" in text:
-        label, guid = text.split("|", 1)
-        return PHASE_TERMS.get(guid.strip("{} ").lower(), label.strip() or None)
-    return text.strip() or None
-
-
-def person(value: Any) -> dict[str, Any] | None:
-    """``{"Title", "EMail"}`` of an expanded person value (None when empty)."""
-    if is_blank(value) or not isinstance(value, Mapping):
-        return None
-    out = {k: value.get(k) for k in ("Title", "EMail") if not is_blank(value.get(k))}
-    return out or None
+#: Fields holding the project phase (a Choice here, a «Fase» taxonomy value on PP365 sites).
+PHASE_FIELDS: frozenset[str] = frozenset(
+    f.name for lst in catalogue().source_kinds for f in lst.synced_fields if f.phase
+)
 
 
 def json_safe(value: Any) -> Any:
@@ -89,14 +46,14 @@ def select_clause(kind: SourceKind) -> tuple[list[str], list[str]]:
     lookups = {f for f, _ in kind.lookups}
     select = ["ID", "Title", "Modified"]
     expand: list[str] = []
-    if kind.name == "risks":
+    if kind.name == Kind.RISKS:
         select.append("ContentTypeId")
     for name in kind.fields:
         if name in kind.people:
             select += [f"{name}/Title", f"{name}/EMail"]
             expand.append(name)
         elif name in lookups:
-            select.append(f"{name}Id")
+            select.append(lookup_id_column(name))
         else:
             select.append(name)
     return select, expand
@@ -104,23 +61,23 @@ def select_clause(kind: SourceKind) -> tuple[list[str], list[str]]:
 
 def source_row(kind: SourceKind, item: Mapping[str, Any], *, site_id: str, list_id: str) -> dict[str, Any]:
     """The normalised row of one source item (before lookups are resolved to keys)."""
-    item_id = int(item.get("ID") or item.get("Id"))
+    item_id = int(item.get("ID") or item.get("Id"))  # type: ignore[arg-type]
     row: dict[str, Any] = {"item_id": item_id, "Title": item.get("Title")}
     lookups = dict(kind.lookups)
     for name in kind.fields:
         if name in kind.people:
             row[name] = person(item.get(name))
         elif name in lookups:
-            row[f"{name}Id"] = lookup_id(item, name)
-        elif name == "GtProjectPhase":
+            row[lookup_id_column(name)] = lookup_id(item, name)
+        elif name in PHASE_FIELDS:
             row[name] = phase_label(item.get(name))
         elif name in NUMBER_FIELDS:
             raw = item.get(name)
-            number = as_number(raw)
+            number = to_number(raw)
             row[name] = raw if number is None and not is_blank(raw) else number  # bad values carried over
         else:
             row[name] = item.get(name)
-    if kind.name == "risks":
+    if kind.name == Kind.RISKS:
         row["ContentType"] = risk_content_type(item.get("ContentTypeId"))
     row["Modified"] = item.get("Modified")
     row["source_key"] = source_key(site_id, list_id, item_id)
@@ -136,14 +93,14 @@ def resolve_lookups(
     indicator_benefits: Mapping[int, int | None],
 ) -> dict[str, Any]:
     """Add ``benefit_key``/``indicator_key`` (source keys of the lookup targets) to a row."""
-    if kind.name == "indicators":
-        target = row.get("GtGainLookupId")
-        row["benefit_key"] = source_key(site_id, list_ids["benefits"], target) if target else None
-    elif kind.name == "measurements":
-        target = row.get("GtMeasureIndicatorLookupId")
-        row["indicator_key"] = source_key(site_id, list_ids["indicators"], target) if target else None
+    if kind.name == Kind.INDICATORS:
+        target = row.get(lookup_id_column(F.GAIN_LOOKUP))
+        row["benefit_key"] = source_key(site_id, list_ids[Kind.BENEFITS], target) if target else None
+    elif kind.name == Kind.MEASUREMENTS:
+        target = row.get(lookup_id_column(F.MEASURE_INDICATOR_LOOKUP))
+        row["indicator_key"] = source_key(site_id, list_ids[Kind.INDICATORS], target) if target else None
         benefit = indicator_benefits.get(int(target)) if target else None
-        row["benefit_key"] = source_key(site_id, list_ids["benefits"], benefit) if benefit else None
+        row["benefit_key"] = source_key(site_id, list_ids[Kind.BENEFITS], benefit) if benefit else None
     return row
 
 
@@ -161,35 +118,35 @@ def central_values(
     ``project`` carries ``site_id``, ``url``, ``title``, ``phase``. ``people`` maps e-mail to the
     hub's user id (person ids are per site collection).
     """
-    site_id, list_id, item_id = row["source_key"].split(":")
+    site_id, list_id, item_id = split_source_key(row["source_key"])
     candidates: dict[str, Any] = {
         "Title": row.get("Title") or f"#{item_id}",
-        "GtSourceKey": row["source_key"],
-        "GtSourceSiteId": site_id,
-        "GtSourceListId": list_id,
-        "GtSourceItemId": int(item_id),
-        "GtSourceModified": row.get("Modified"),
-        "GtSiteId": project.get("site_id"),
-        "GtSiteUrl": project.get("url"),
-        "GtProjectTitle": project.get("title"),
-        "GtProjectPhaseText": project.get("phase"),
-        "GtProjectUrl": project.get("url"),
-        "GtProjectName": project.get("title"),
-        "GtBenefitKey": row.get("benefit_key"),
-        "GtIndicatorKey": row.get("indicator_key"),
-        "GtGainSourceKey": row.get("benefit_key"),
-        "GtMeasureIndicatorSourceKey": row.get("indicator_key"),
+        F.SOURCE_KEY: row["source_key"],
+        OtherHubField.SOURCE_SITE_ID: site_id,
+        F.SOURCE_LIST_ID: list_id,
+        F.SOURCE_ITEM_ID: item_id,
+        F.SOURCE_MODIFIED: row.get("Modified"),
+        F.SITE_ID: project.get("site_id"),
+        F.SITE_URL: project.get("url"),
+        F.PROJECT_TITLE: project.get("title"),
+        F.PROJECT_PHASE_TEXT: project.get("phase"),
+        OtherHubField.PROJECT_URL: project.get("url"),
+        OtherHubField.PROJECT_NAME: project.get("title"),
+        OtherHubField.BENEFIT_KEY: row.get("benefit_key"),
+        F.INDICATOR_KEY: row.get("indicator_key"),
+        OtherHubField.GAIN_SOURCE_KEY: row.get("benefit_key"),
+        OtherHubField.MEASURE_INDICATOR_SOURCE_KEY: row.get("indicator_key"),
         "ContentType": None,
-        "GtRiskType": row.get("ContentType"),
-        "GtContentTypeName": row.get("ContentType"),
+        OtherHubField.RISK_TYPE: row.get("ContentType"),
+        OtherHubField.CONTENT_TYPE_NAME: row.get("ContentType"),
     }
-    kind = KINDS.get(kind_name)
+    kind = SOURCE_KINDS.get(kind_name)
     if kind is not None:
         lookups = dict(kind.lookups)
         for name in kind.fields:
             if name in lookups:
-                candidates[f"{name}Id"] = None  # the central list has no lookup targets of its own
-                candidates[f"{name}SourceId"] = row.get(f"{name}Id")
+                candidates[lookup_id_column(name)] = None  # the central list has no lookup targets
+                candidates[f"{name}SourceId"] = row.get(lookup_id_column(name))
             else:
                 candidates[name] = row.get(name)
     out: dict[str, Any] = {}
@@ -197,7 +154,7 @@ def central_values(
         ftype = fields.get(name)
         if ftype is None:
             continue
-        out.update(_typed(name, ftype, value, people or {}))
+        out.update(_typed(str(name), ftype, value, people or {}))
     return out
 
 
@@ -205,7 +162,7 @@ def _typed(name: str, ftype: str, value: Any, people: Mapping[str, int | None]) 
     if ftype in ("User", "UserMulti"):
         email = (value or {}).get("EMail") if isinstance(value, Mapping) else None
         user_id = people.get(email.lower()) if email else None
-        return {f"{name}Id": user_id}
+        return {lookup_id_column(name): user_id}
     if isinstance(value, Mapping):  # a person into a text column
         value = value.get("Title") or value.get("EMail")
     if ftype in ("Text", "Note", "Choice") and value is not None and not isinstance(value, str):
@@ -213,11 +170,10 @@ def _typed(name: str, ftype: str, value: Any, people: Mapping[str, int | None]) 
     if ftype == "Text" and isinstance(value, str) and len(value) > 255:
         value = value[:255]
     if ftype in ("Number", "Currency", "Integer") and value is not None:
-        number = as_number(value)
-        value = number  # an unparsable number cannot be stored in a Number column; the finding keeps it
+        # an unparsable number cannot be stored in a Number column; the finding keeps it
+        value = to_number(value)
     if ftype == "DateTime" and isinstance(value, str) and value:
-        value = value if value.endswith("Z") or "+" in value[10:] else value + "Z"
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        value = parse_datetime(value)  # text without an offset is UTC
     if ftype == "Boolean" and value is not None:
         value = bool(value)
     return {name: value}

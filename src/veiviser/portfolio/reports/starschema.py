@@ -24,6 +24,7 @@ import pandas as pd
 
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.reports.views import ReportViews
+from veiviser.schemas.names import F
 
 MONTHS_NB = (
     "januar",
@@ -51,6 +52,41 @@ TABLES = (
     "fact_measurements",
     "fact_snapshots",
 )
+
+
+def _columns(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
+
+#: The columns of each fact table, in order: the published schema (README.md documents it).
+FACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "fact_risks": _columns(
+        "risk_sk project_sk source_key item_id title kind status closed probability consequence"
+        " factor probability_after consequence_after factor_after unacceptable action_responsible"
+        " has_action_owner strategy proximity phase"
+    ),
+    "fact_stakeholders": _columns(
+        "stakeholder_sk project_sk source_key item_id title group interest influence"
+        " influence_possibility strategy context"
+    ),
+    "fact_benefits": _columns(
+        "benefit_sk project_sk source_key item_id title benefit_type owner responsible"
+        " realization_date_key status indicator_count"
+    ),
+    "fact_indicators": _columns(
+        "indicator_sk benefit_sk project_sk source_key item_id title unit start_value desired_value"
+        " planned_change current_value realised_change current_date_key current_achievement_pct"
+        " status measurement_count days_since_measurement"
+    ),
+    "fact_measurements": _columns(
+        "measurement_sk indicator_sk benefit_sk project_sk date_key source_key item_id value"
+        " achievement_pct achievement_status achieved trend is_current comment"
+    ),
+    "fact_snapshots": _columns(
+        "snapshot_sk project_sk kind source_key title valid_from valid_to valid_from_date_key"
+        " valid_to_date_key is_current deleted values_json"
+    ),
+}
 
 
 @dataclass
@@ -82,7 +118,7 @@ def _sk(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         if "source_key" in frame.columns
         else frame
     )
-    out.insert(0, name, pd.array(range(1, len(out) + 1), dtype="Int64"))
+    out.insert(0, name, pd.array(range(1, len(out) + 1), dtype="Int64"))  # type: ignore[arg-type]  # pandas-stubs omit extension arrays
     return out
 
 
@@ -167,16 +203,16 @@ def _dim_project(projects: pd.DataFrame, extra: dict[str, Any]) -> pd.DataFrame:
             "project_sk": pd.array(range(1, len(base) + 1), dtype="Int64"),
             "project_key": _text(base["project_key"]),
             "project_title": _text(_col(base, "project_title")),
-            "project_number": _text(_col(base, "GtProjectNumber")),
-            "phase": _text(_col(base, "GtProjectPhase")),
-            "lifecycle_status": _text(_col(base, "GtProjectLifecycleStatus")),
-            "service_area": _text(_col(base, "GtProjectServiceAreaText")),
-            "project_type": _text(_col(base, "GtProjectTypeText")),
-            "project_manager": _text(_col(base, "GtProjectManager")),
-            "project_owner": _text(_col(base, "GtProjectOwner")),
-            "site_url": _text(_col(base, "GtSiteUrl")),
-            "start_date_key": _keys(_col(base, "GtStartDate")),
-            "end_date_key": _keys(_col(base, "GtEndDate")),
+            "project_number": _text(_col(base, F.PROJECT_NUMBER)),
+            "phase": _text(_col(base, F.PROJECT_PHASE)),
+            "lifecycle_status": _text(_col(base, F.PROJECT_LIFECYCLE_STATUS)),
+            "service_area": _text(_col(base, F.PROJECT_SERVICE_AREA_TEXT)),
+            "project_type": _text(_col(base, F.PROJECT_TYPE_TEXT)),
+            "project_manager": _text(_col(base, F.PROJECT_MANAGER)),
+            "project_owner": _text(_col(base, F.PROJECT_OWNER)),
+            "site_url": _text(_col(base, F.SITE_URL)),
+            "start_date_key": _keys(_col(base, F.START_DATE)),
+            "end_date_key": _keys(_col(base, F.END_DATE)),
             "in_project_list": pd.array(
                 [i < len(base) - len(more) for i in range(len(base))], dtype="boolean"
             ),
@@ -198,12 +234,12 @@ def _dim_date(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
     iso = days.isocalendar()
     return pd.DataFrame(
         {
-            "date_key": pd.array(days.year * 10000 + days.month * 100 + days.day, dtype="Int64"),
+            "date_key": pd.array((days.year * 10000 + days.month * 100 + days.day).to_numpy(), dtype="Int64"),
             "date": days.date,
-            "year": pd.array(days.year, dtype="Int64"),
-            "quarter": pd.array(days.quarter, dtype="Int64"),
+            "year": pd.array(days.year.to_numpy(), dtype="Int64"),
+            "quarter": pd.array(days.quarter.to_numpy(), dtype="Int64"),
             "quarter_label": [f"{y} K{q}" for y, q in zip(days.year, days.quarter, strict=True)],
-            "month": pd.array(days.month, dtype="Int64"),
+            "month": pd.array(days.month.to_numpy(), dtype="Int64"),
             "month_name": [MONTHS_NB[m - 1] for m in days.month],
             "month_short": [MONTHS_NB[m - 1][:3] for m in days.month],
             "year_month": [f"{y}-{m:02d}" for y, m in zip(days.year, days.month, strict=True)],
@@ -212,7 +248,7 @@ def _dim_date(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
             "iso_year_week": [f"{y}-W{w:02d}" for y, w in zip(iso["year"], iso["week"], strict=True)],
             "iso_weekday": pd.array(iso["day"].to_numpy(), dtype="Int64"),
             "weekday_name": [WEEKDAYS_NB[d - 1] for d in iso["day"]],
-            "day_of_month": pd.array(days.day, dtype="Int64"),
+            "day_of_month": pd.array(days.day.to_numpy(), dtype="Int64"),
             "is_weekend": pd.array(iso["day"].to_numpy() >= 6, dtype="boolean"),
         }
     ).astype(
@@ -229,28 +265,7 @@ def _dim_date(first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
 
 def _fact_risks(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
     r = views.risks
-    cols = [
-        "risk_sk",
-        "project_sk",
-        "source_key",
-        "item_id",
-        "title",
-        "kind",
-        "status",
-        "closed",
-        "probability",
-        "consequence",
-        "factor",
-        "probability_after",
-        "consequence_after",
-        "factor_after",
-        "unacceptable",
-        "action_responsible",
-        "has_action_owner",
-        "strategy",
-        "proximity",
-        "phase",
-    ]
+    cols = list(FACT_COLUMNS["fact_risks"])
     if r is None or r.empty:
         return _empty(cols)
     r = _sk(r.copy(), "risk_sk")
@@ -263,41 +278,29 @@ def _fact_risks(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
             "item_id": _text(r["item_id"]),
             "title": _text(r["Title"]),
             "kind": _text(r["kind"]),
-            "status": _text(r["GtRiskStatus"]),
+            "status": _text(r[F.RISK_STATUS]),
             "closed": r["closed"].astype("boolean"),
-            "probability": _num(r["GtRiskProbability"]),
-            "consequence": _num(r["GtRiskConsequence"]),
+            "probability": _num(r[F.RISK_PROBABILITY]),
+            "consequence": _num(r[F.RISK_CONSEQUENCE]),
             "factor": factor,
-            "probability_after": _num(r["GtRiskProbabilityPostAction"]),
-            "consequence_after": _num(r["GtRiskConsequencePostAction"]),
+            "probability_after": _num(r[F.RISK_PROBABILITY_POST_ACTION]),
+            "consequence_after": _num(r[F.RISK_CONSEQUENCE_POST_ACTION]),
             "factor_after": _num(r["factor_after"]),
             "unacceptable": ((r["kind"] == "Risiko") & ~r["closed"] & (factor > 10).fillna(False)).astype(
                 "boolean"
             ),
-            "action_responsible": _text(r["GtActionResponsible"]),
-            "has_action_owner": (~r["GtActionResponsible"].map(is_missing)).astype("boolean"),
-            "strategy": _text(r["GtRiskStrategy"]),
-            "proximity": _text(r["GtRiskProximity"]),
-            "phase": _text(r["GtProjectPhase"]),
+            "action_responsible": _text(r[F.ACTION_RESPONSIBLE]),
+            "has_action_owner": (~r[F.ACTION_RESPONSIBLE].map(is_missing)).astype("boolean"),
+            "strategy": _text(r[F.RISK_STRATEGY]),
+            "proximity": _text(r[F.RISK_PROXIMITY]),
+            "phase": _text(r[F.PROJECT_PHASE]),
         }
     )[cols]
 
 
 def _fact_stakeholders(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
     s = views.stakeholders
-    cols = [
-        "stakeholder_sk",
-        "project_sk",
-        "source_key",
-        "item_id",
-        "title",
-        "group",
-        "interest",
-        "influence",
-        "influence_possibility",
-        "strategy",
-        "context",
-    ]
+    cols = list(FACT_COLUMNS["fact_stakeholders"])
     if s is None or s.empty:
         return _empty(cols)
     s = _sk(s.copy(), "stakeholder_sk")
@@ -308,12 +311,12 @@ def _fact_stakeholders(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
             "source_key": _text(s["source_key"]),
             "item_id": _text(s["item_id"]),
             "title": _text(s["Title"]),
-            "group": _text(s["GtStakeholderGroup"]),
-            "interest": _text(s["GtStakeholderInterest"]),
-            "influence": _text(s["GtStakeholderInfluence"]),
-            "influence_possibility": _text(s["GtStakeholderInfluencePossibilty"]),
-            "strategy": _text(s["GtStakeholderStrategy"]),
-            "context": _text(s["GtStakeholderContext"]),
+            "group": _text(s[F.STAKEHOLDER_GROUP]),
+            "interest": _text(s[F.STAKEHOLDER_INTEREST]),
+            "influence": _text(s[F.STAKEHOLDER_INFLUENCE]),
+            "influence_possibility": _text(s[F.STAKEHOLDER_INFLUENCE_POSSIBILTY]),
+            "strategy": _text(s[F.STAKEHOLDER_STRATEGY]),
+            "context": _text(s[F.STAKEHOLDER_CONTEXT]),
         }
     )[cols]
 
@@ -321,54 +324,9 @@ def _fact_stakeholders(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
 def _fact_benefits(
     views: ReportViews, psk: dict[str, int]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    bcols = [
-        "benefit_sk",
-        "project_sk",
-        "source_key",
-        "item_id",
-        "title",
-        "benefit_type",
-        "owner",
-        "responsible",
-        "realization_date_key",
-        "status",
-        "indicator_count",
-    ]
-    icols = [
-        "indicator_sk",
-        "benefit_sk",
-        "project_sk",
-        "source_key",
-        "item_id",
-        "title",
-        "unit",
-        "start_value",
-        "desired_value",
-        "planned_change",
-        "current_value",
-        "realised_change",
-        "current_date_key",
-        "current_achievement_pct",
-        "status",
-        "measurement_count",
-        "days_since_measurement",
-    ]
-    mcols = [
-        "measurement_sk",
-        "indicator_sk",
-        "benefit_sk",
-        "project_sk",
-        "date_key",
-        "source_key",
-        "item_id",
-        "value",
-        "achievement_pct",
-        "achievement_status",
-        "achieved",
-        "trend",
-        "is_current",
-        "comment",
-    ]
+    bcols = list(FACT_COLUMNS["fact_benefits"])
+    icols = list(FACT_COLUMNS["fact_indicators"])
+    mcols = list(FACT_COLUMNS["fact_measurements"])
     a = views.benefits
     if a is None:
         return _empty(bcols), _empty(icols), _empty(mcols)
@@ -384,10 +342,10 @@ def _fact_benefits(
                 "source_key": _text(b["source_key"]),
                 "item_id": _text(b["item_id"]),
                 "title": _text(b["Title"]),
-                "benefit_type": _text(b["GtGainsType"]),
+                "benefit_type": _text(b[F.GAINS_TYPE]),
                 "owner": _text(b["owner"]),
-                "responsible": _text(b["GtGainsResponsible"]),
-                "realization_date_key": _keys(b["GtRealizationTime"]),
+                "responsible": _text(b[F.GAINS_RESPONSIBLE]),
+                "realization_date_key": _keys(b[F.REALIZATION_TIME]),
                 "status": _text(b["status"]),
                 "indicator_count": b["indicator_count"].astype("Int64"),
             }
@@ -406,12 +364,12 @@ def _fact_benefits(
                 "source_key": _text(i["source_key"]),
                 "item_id": _text(i["item_id"]),
                 "title": _text(i["Title"]),
-                "unit": _text(i["GtMeasurementUnit"]),
-                "start_value": _num(i["GtStartValue"]),
-                "desired_value": _num(i["GtDesiredValue"]),
-                "planned_change": _num(i["GtDesiredValue"] - i["GtStartValue"]),
+                "unit": _text(i[F.MEASUREMENT_UNIT]),
+                "start_value": _num(i[F.START_VALUE]),
+                "desired_value": _num(i[F.DESIRED_VALUE]),
+                "planned_change": _num(i[F.DESIRED_VALUE] - i[F.START_VALUE]),
                 "current_value": _num(i["current_value"]),
-                "realised_change": _num(i["current_value"] - i["GtStartValue"]),
+                "realised_change": _num(i["current_value"] - i[F.START_VALUE]),
                 "current_date_key": _keys(i["current_date"]),
                 "current_achievement_pct": _num(i["current_pct"]),
                 "status": _text(i["status"]),
@@ -432,16 +390,16 @@ def _fact_benefits(
                 "indicator_sk": _lookup(m["indicator_key"], isk),
                 "benefit_sk": _lookup(m["benefit_key"], bsk),
                 "project_sk": _lookup(m["project_key"], psk),
-                "date_key": _keys(m["GtMeasurementDate"]),
+                "date_key": _keys(m[F.MEASUREMENT_DATE]),
                 "source_key": _text(m["source_key"]),
                 "item_id": _text(m["item_id"]),
-                "value": _num(m["GtMeasurementValue"]),
+                "value": _num(m[F.MEASUREMENT_VALUE]),
                 "achievement_pct": _num(m["achievement_pct"]),
                 "achievement_status": _text(m["achievement_status"]),
                 "achieved": m["achieved"].astype("boolean"),
                 "trend": _text(m["trend"]),
                 "is_current": m["is_current"].astype("boolean"),
-                "comment": _text(_col(m, "GtMeasurementComment")),
+                "comment": _text(_col(m, F.MEASUREMENT_COMMENT)),
             }
         )[mcols]
     )
@@ -462,20 +420,7 @@ _SNAPSHOT_META = {
 
 def _fact_snapshots(views: ReportViews, psk: dict[str, int]) -> pd.DataFrame:
     h = views.history
-    cols = [
-        "snapshot_sk",
-        "project_sk",
-        "kind",
-        "source_key",
-        "title",
-        "valid_from",
-        "valid_to",
-        "valid_from_date_key",
-        "valid_to_date_key",
-        "is_current",
-        "deleted",
-        "values_json",
-    ]
+    cols = list(FACT_COLUMNS["fact_snapshots"])
     if h is None or h.empty:
         return _empty(cols)
     h = h.sort_values(["source_key", "valid_from"], kind="stable").reset_index(drop=True)
