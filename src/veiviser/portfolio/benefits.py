@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from veiviser.errors import VeiviserError
-from veiviser.portfolio.findings import Finding, findings_frame
+from veiviser.portfolio.findings import AnalysisFinding, findings_frame
 from veiviser.portfolio.frames import is_missing, prepare, to_timestamp
 
 MEASURED = "measured"
@@ -124,7 +124,7 @@ class BenefitAnalysis:
     indicators: pd.DataFrame  # one row per indicator, current status
     benefits: pd.DataFrame  # one row per benefit, status and counts
     gaps: pd.DataFrame  # benefits without indicators/owner, indicators without measurements, stale
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[AnalysisFinding] = field(default_factory=list)
 
     @property
     def findings_frame(self) -> pd.DataFrame:
@@ -139,7 +139,7 @@ def _owner(benefits: pd.DataFrame) -> pd.Series:
 
 
 def _measurement_rows(
-    ind: pd.DataFrame, meas: pd.DataFrame, rules: BenefitRules, findings: list[Finding]
+    ind: pd.DataFrame, meas: pd.DataFrame, rules: BenefitRules, findings: list[AnalysisFinding]
 ) -> pd.DataFrame:
     cols = ["source_key", "GtStartValue", "GtDesiredValue", "GtMeasurementUnit", "benefit_key", "Title"]
     joined = meas.merge(
@@ -153,7 +153,7 @@ def _measurement_rows(
     orphan = joined["_merge"] == "left_only"
     for _, row in joined[orphan].iterrows():
         findings.append(
-            Finding(
+            AnalysisFinding(
                 "warning",
                 "measurement-without-indicator",
                 "Measurement points to an indicator that is not in the indicators frame",
@@ -182,7 +182,7 @@ def _measurement_rows(
     for _, row in joined[joined["achievement_status"] == NOT_MEASURABLE].iterrows():
         missing = [c for c in ("GtStartValue", "GtDesiredValue", "GtMeasurementValue") if is_missing(row[c])]
         findings.append(
-            Finding(
+            AnalysisFinding(
                 "warning",
                 "not-measurable",
                 f"Achievement cannot be computed: {', '.join(missing)} missing",
@@ -195,7 +195,7 @@ def _measurement_rows(
         )
     for _, row in joined[joined["GtMeasurementDate"].isna()].iterrows():
         findings.append(
-            Finding(
+            AnalysisFinding(
                 "warning",
                 "undated-measurement",
                 "Measurement has no date; it is never the current measurement",
@@ -266,7 +266,7 @@ def analyse_benefits(
     """Achievement, status and gaps for all benefits, as seen on ``as_of`` (explicit, never "now")."""
     rules = rules or BenefitRules()
     as_of_ts = to_timestamp(as_of)
-    findings: list[Finding] = []
+    findings: list[AnalysisFinding] = []
     ben = prepare("benefits", benefits, findings=findings)
     ind = prepare("indicators", indicators, findings=findings)
     meas = prepare("measurements", measurements, findings=findings)
@@ -319,7 +319,7 @@ def analyse_benefits(
         if is_missing(row["GtStartValue"]) or is_missing(row["GtDesiredValue"]):
             missing = [c for c in ("GtStartValue", "GtDesiredValue") if is_missing(row[c])]
             findings.append(
-                Finding(
+                AnalysisFinding(
                     "warning",
                     "not-measurable",
                     f"Indicator lacks {', '.join(missing)}",
@@ -332,7 +332,7 @@ def analyse_benefits(
             )
         if is_missing(row["GtMeasurementUnit"]):
             findings.append(
-                Finding(
+                AnalysisFinding(
                     "warning",
                     "no-unit",
                     "Indicator has no measurement unit; its values are not added to any other",
@@ -345,7 +345,7 @@ def analyse_benefits(
             )
         if is_missing(row["benefit_key"]) or row["benefit_key"] not in ben_lookup.index:
             findings.append(
-                Finding(
+                AnalysisFinding(
                     "warning",
                     "indicator-without-benefit",
                     "Indicator is not linked to a known benefit",

@@ -1,7 +1,10 @@
-"""Findings: data-quality and per-project problems the analytics report instead of crashing.
+"""Analysis findings: data-quality and per-project problems the analytics report instead of crashing.
 
 Every analytic function returns its findings next to its figures, so a report writer can show
 "what could not be computed, where, and what to do" without parsing exceptions.
+
+:class:`AnalysisFinding` is the portfolio analytics' own record; the sync's data-quality rules have a
+different one (``veiviser.sync.quality.Finding``, located by site, list and item).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ FINDING_COLUMNS = ["severity", "code", "message", "frame", "project_key", "item"
 
 
 @dataclass(frozen=True)
-class Finding:
+class AnalysisFinding:
     """One problem found in the input, located as precisely as the data allows."""
 
     severity: str  # "error" (figure not computed), "warning" (computed with a caveat), "info"
@@ -42,7 +45,11 @@ class Finding:
         return text + (f" — {self.hint}" if self.hint else "")
 
 
-def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+def findings_frame(findings: Iterable[AnalysisFinding]) -> pd.DataFrame:
     """The findings as a DataFrame with the fixed columns of :data:`FINDING_COLUMNS`."""
     rows = [asdict(f) for f in findings]
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+# The old name, for modules not yet moved to the new one (``portfolio/frames.py``); remove with them.
+Finding = AnalysisFinding

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from veiviser.portfolio.config import ConfigError, load_preset, load_yaml, number
-from veiviser.portfolio.findings import Finding
+from veiviser.portfolio.findings import AnalysisFinding
 from veiviser.portfolio.inputs import (
     Cell,
     InputFileError,
@@ -153,7 +153,7 @@ class ItposmoResult:
     """One row per project (largest total first; projects with problems last) and the problems."""
 
     table: pd.DataFrame
-    problems: list[Finding] = field(default_factory=list)
+    problems: list[AnalysisFinding] = field(default_factory=list)
     config: ItposmoConfig = field(default_factory=ItposmoConfig)
 
 
@@ -176,14 +176,14 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
     """Totals, bands and concerns for ``ratings`` (columns ``project``, the seven dimension keys,
     optional ``source`` per row, values numbers or number text)."""
     config = config or load_itposmo_config()
-    problems: list[Finding] = []
+    problems: list[AnalysisFinding] = []
     rows = []
     for idx, rec in ratings.reset_index(drop=True).iterrows():
         project = rec.get("project")
         source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
         if project is None or pd.isna(project) or not str(project).strip():
             problems.append(
-                Finding(
+                AnalysisFinding(
                     "error",
                     "no-project",
                     "Row has no project name",
@@ -205,7 +205,7 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
             ):
                 bad.append(f"{DIMENSION_NAMES[key]} missing")
                 problems.append(
-                    Finding(
+                    AnalysisFinding(
                         "error",
                         "missing-rating",
                         f"{project}: rating for {DIMENSION_NAMES[key]} is missing",
@@ -222,7 +222,7 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
             except ValueError:
                 bad.append(f"{DIMENSION_NAMES[key]} not a number")
                 problems.append(
-                    Finding(
+                    AnalysisFinding(
                         "error",
                         "not-a-number",
                         f"{project}: {DIMENSION_NAMES[key]} = {raw!r} is not a number",
@@ -239,7 +239,7 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
                     f"{DIMENSION_NAMES[key]} = {v:g} outside {config.scale_min:g}–{config.scale_max:g}"
                 )
                 problems.append(
-                    Finding(
+                    AnalysisFinding(
                         "error",
                         "out-of-scale",
                         f"{project}: {DIMENSION_NAMES[key]} = {v:g} is outside {config.scale_min:g}–{config.scale_max:g}",

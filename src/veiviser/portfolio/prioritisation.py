@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from veiviser.portfolio.config import ConfigError, load_preset, load_yaml, number
-from veiviser.portfolio.findings import Finding
+from veiviser.portfolio.findings import AnalysisFinding
 from veiviser.portfolio.inputs import (
     Cell,
     normalise_header,
@@ -160,7 +160,7 @@ class PriorityResult:
     )  # rank, project, score, best_case_score, complete, missing, <criterion> contributions
     breakdown: pd.DataFrame  # long: project, criterion, rating, weight, direction, normalised, contribution
     excluded: pd.DataFrame  # project, reason, source
-    problems: list[Finding] = field(default_factory=list)
+    problems: list[AnalysisFinding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -182,14 +182,14 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
     weights, warnings = model.resolved_weights()
     total_w = sum(weights.values())
     span = model.scale_max - model.scale_min
-    problems: list[Finding] = []
+    problems: list[AnalysisFinding] = []
     ranking_rows, breakdown_rows, excluded_rows = [], [], []
     for idx, rec in ratings.reset_index(drop=True).iterrows():
         source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
         project = rec.get("project")
         if _is_blank(project):
             problems.append(
-                Finding(
+                AnalysisFinding(
                     "error",
                     "no-project",
                     "Row has no project name; left out",
@@ -215,7 +215,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
             except ValueError:
                 invalid.append(f"{c.name} = {raw!r} is not a number")
                 problems.append(
-                    Finding(
+                    AnalysisFinding(
                         "error",
                         "not-a-number",
                         f"{project}: {c.name} = {raw!r} is not a number; project excluded",
@@ -229,7 +229,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
             if not model.scale_min <= v <= model.scale_max:
                 invalid.append(f"{c.name} = {v:g} outside {model.scale_min:g}–{model.scale_max:g}")
                 problems.append(
-                    Finding(
+                    AnalysisFinding(
                         "error",
                         "out-of-scale",
                         f"{project}: {c.name} = {v:g} is outside the scale {model.scale_min:g}–{model.scale_max:g}; project excluded",
@@ -249,7 +249,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
             continue
         if missing:
             problems.append(
-                Finding(
+                AnalysisFinding(
                     "warning",
                     "missing-rating",
                     f"{project}: no rating for {', '.join(missing)}; scored as the least favourable rating",

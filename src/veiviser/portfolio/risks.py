@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from veiviser.errors import VeiviserError
-from veiviser.portfolio.findings import Finding
+from veiviser.portfolio.findings import AnalysisFinding
 from veiviser.portfolio.frames import is_missing, prepare
 
 RISK = "Risiko"
@@ -82,19 +82,19 @@ def _content_type(value: Any) -> str | None:
     return _CONTENT_TYPE_ALIASES.get(str(value).strip().lower(), str(value).strip())
 
 
-def prepare_risks(risks: pd.DataFrame | None, findings: list[Finding] | None = None) -> pd.DataFrame:
+def prepare_risks(risks: pd.DataFrame | None, findings: list[AnalysisFinding] | None = None) -> pd.DataFrame:
     """The risks frame, validated, with ``kind`` (Risiko/Mulighet), ``factor`` and ``factor_after``.
 
     The factor is S × K when both are given (the list's own formula), else ``GtRiskFactor``.
     Out-of-range S or K (only possible with bad data) still give a factor, so a possibly serious
     risk is not hidden, and are reported as findings.
     """
-    sink: list[Finding] = [] if findings is None else findings
+    sink: list[AnalysisFinding] = [] if findings is None else findings
     df = prepare("risks", risks, findings=sink)
     df["kind"] = df["ContentType"].map(_content_type).astype("object")
     for _, row in df[~df["kind"].isin([RISK, OPPORTUNITY])].iterrows():
         sink.append(
-            Finding(
+            AnalysisFinding(
                 "warning",
                 "unknown-content-type",
                 f"Content type {row['ContentType']!r} is neither Risiko nor Mulighet; left out",
@@ -119,7 +119,7 @@ def prepare_risks(risks: pd.DataFrame | None, findings: list[Finding] | None = N
             bad = df[col].notna() & ((df[col] < 0) | (df[col] > 5) | (df[col] % 1 != 0))
             for _, row in df[bad].iterrows():
                 sink.append(
-                    Finding(
+                    AnalysisFinding(
                         "warning",
                         "out-of-range",
                         f"{col} = {row[col]:g} is not a whole number 0–5; the item is placed outside the matrix",
@@ -144,7 +144,7 @@ class RiskMatrix:
     stage: str
     cells: pd.DataFrame  # [project_key,] probability, consequence, count, items, titles, colour, band
     outside: pd.DataFrame  # items not assessed (0/missing/out of range) with the reason
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[AnalysisFinding] = field(default_factory=list)
 
 
 def _valid(v: Any) -> bool:
@@ -183,7 +183,7 @@ def risk_matrix(
         raise VeiviserError(f"stage must be 'before' or 'after', not {stage!r}")
     if kind not in (RISK, OPPORTUNITY):
         raise VeiviserError(f"kind must be {RISK!r} or {OPPORTUNITY!r}, not {kind!r}")
-    findings: list[Finding] = []
+    findings: list[AnalysisFinding] = []
     df = prepare_risks(risks, findings)
     df = df[df["kind"] == kind]
     if not include_closed:
