@@ -55,6 +55,8 @@ ACHIEVED = "achieved"
 STALE = "stale"
 BEHIND = "behind"
 ON_TRACK = "on track"
+# The indicator statuses a benefit counts, each in its column ``status_count_column(status)``.
+COUNTED_STATUSES = (ACHIEVED, ON_TRACK, BEHIND, STALE, NO_MEASUREMENTS, NOT_MEASURABLE)
 
 NO_OWNER = "(no owner)"
 NO_UNIT = "(no unit)"
@@ -153,13 +155,11 @@ def _measurement_rows(
     orphan = joined["_merge"] == "left_only"
     for _, row in joined[orphan].iterrows():
         findings.append(
-            AnalysisFinding(
-                "warning",
+            AnalysisFinding.on_item(
+                "measurements",
+                row,
                 "measurement-without-indicator",
                 "Measurement points to an indicator that is not in the indicators frame",
-                frame="measurements",
-                project_key=row["project_key"],
-                item=row["source_key"],
                 field="GtMeasureIndicatorLookup",
                 hint="Set Målindikator on the measurement in Gevinstoppfølging.",
             )
@@ -182,26 +182,22 @@ def _measurement_rows(
     for _, row in joined[joined["achievement_status"] == NOT_MEASURABLE].iterrows():
         missing = [c for c in ("GtStartValue", "GtDesiredValue", "GtMeasurementValue") if is_missing(row[c])]
         findings.append(
-            AnalysisFinding(
-                "warning",
+            AnalysisFinding.on_item(
+                "measurements",
+                row,
                 "not-measurable",
                 f"Achievement cannot be computed: {', '.join(missing)} missing",
-                frame="measurements",
-                project_key=row["project_key"],
-                item=row["source_key"],
                 field=missing[0],
                 hint="Fill in Startverdi and Ønsket verdi on the indicator and Målt verdi on the measurement.",
             )
         )
     for _, row in joined[joined["GtMeasurementDate"].isna()].iterrows():
         findings.append(
-            AnalysisFinding(
-                "warning",
+            AnalysisFinding.on_item(
+                "measurements",
+                row,
                 "undated-measurement",
                 "Measurement has no date; it is never the current measurement",
-                frame="measurements",
-                project_key=row["project_key"],
-                item=row["source_key"],
                 field="GtMeasurementDate",
                 hint="Set Dato for måling.",
             )
@@ -319,39 +315,33 @@ def analyse_benefits(
         if is_missing(row["GtStartValue"]) or is_missing(row["GtDesiredValue"]):
             missing = [c for c in ("GtStartValue", "GtDesiredValue") if is_missing(row[c])]
             findings.append(
-                AnalysisFinding(
-                    "warning",
+                AnalysisFinding.on_item(
+                    "indicators",
+                    row,
                     "not-measurable",
                     f"Indicator lacks {', '.join(missing)}",
-                    frame="indicators",
-                    project_key=row["project_key"],
-                    item=row["source_key"],
                     field=missing[0],
                     hint="Fill in Startverdi and Ønsket verdi in Måleindikatorer.",
                 )
             )
         if is_missing(row["GtMeasurementUnit"]):
             findings.append(
-                AnalysisFinding(
-                    "warning",
+                AnalysisFinding.on_item(
+                    "indicators",
+                    row,
                     "no-unit",
                     "Indicator has no measurement unit; its values are not added to any other",
-                    frame="indicators",
-                    project_key=row["project_key"],
-                    item=row["source_key"],
                     field="GtMeasurementUnit",
                     hint="Choose Måleenhet (Antall, Kroner, Prosent, Timer).",
                 )
             )
         if is_missing(row["benefit_key"]) or row["benefit_key"] not in ben_lookup.index:
             findings.append(
-                AnalysisFinding(
-                    "warning",
+                AnalysisFinding.on_item(
+                    "indicators",
+                    row,
                     "indicator-without-benefit",
                     "Indicator is not linked to a known benefit",
-                    frame="indicators",
-                    project_key=row["project_key"],
-                    item=row["source_key"],
                     field="GtGainLookup",
                     hint="Set Gevinst on the indicator in Måleindikatorer.",
                 )
@@ -374,8 +364,8 @@ def analyse_benefits(
         return statuses[0]
 
     ben_out["status"] = ben_out["source_key"].map(worst).astype("object")
-    for status in (ACHIEVED, ON_TRACK, BEHIND, STALE, NO_MEASUREMENTS, NOT_MEASURABLE):
-        ben_out[f"indicators_{status.replace(' ', '_')}"] = (
+    for status in COUNTED_STATUSES:
+        ben_out[status_count_column(status)] = (
             ben_out["source_key"]
             .map(lambda k, s=status: sum(1 for x in by_benefit.get(k, []) if x == s))
             .astype(int)
@@ -383,6 +373,11 @@ def analyse_benefits(
 
     gaps = benefit_gaps_from(ben_out, ind_out)
     return BenefitAnalysis(as_of_ts, mrows, ind_out, ben_out, gaps, findings)
+
+
+def status_count_column(status: str) -> str:
+    """The benefits column counting a benefit's indicators with ``status``: ``indicators_on_track``."""
+    return f"indicators_{status.replace(' ', '_')}"
 
 
 GAP_COLUMNS = ["gap", "project_key", "project_title", "frame", "source_key", "Title", "detail"]

@@ -9,8 +9,9 @@ different one (``veiviser.sync.quality.Finding``, located by site, list and item
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -30,6 +31,30 @@ class AnalysisFinding:
     field: str | None = None
     hint: str | None = None
 
+    @classmethod
+    def on_item(
+        cls,
+        frame: str,
+        row: Mapping[str, Any] | pd.Series,
+        code: str,
+        message: str,
+        *,
+        field: str,
+        hint: str | None = None,
+        severity: str = "warning",
+    ) -> AnalysisFinding:
+        """A finding on one list item of ``frame``: located by the row's ``project_key`` and ``source_key``."""
+        return cls(
+            severity,
+            code,
+            message,
+            frame=frame,
+            project_key=row["project_key"],
+            item=row["source_key"],
+            field=field,
+            hint=hint,
+        )
+
     def __str__(self) -> str:
         where = "; ".join(
             f"{label}{value}"
@@ -43,6 +68,15 @@ class AnalysisFinding:
         )
         text = f"{self.severity}: {self.message}" + (f" ({where})" if where else "")
         return text + (f" — {self.hint}" if self.hint else "")
+
+
+def is_blank(value: object) -> bool:
+    """True for a rating cell with nothing in it: None, NaN or only white space."""
+    return (
+        value is None
+        or (isinstance(value, float) and pd.isna(value))
+        or (isinstance(value, str) and not value.strip())
+    )
 
 
 def findings_frame(findings: Iterable[AnalysisFinding]) -> pd.DataFrame:

@@ -30,12 +30,13 @@ A plain «O» is ambiguous (two dimensions start with O) and is rejected with a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from veiviser.portfolio.config import ConfigError, load_preset, load_yaml, number
-from veiviser.portfolio.findings import AnalysisFinding
+from veiviser.portfolio.findings import AnalysisFinding, is_blank
 from veiviser.portfolio.inputs import (
     Cell,
     InputFileError,
@@ -197,21 +198,20 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
         bad: list[str] = []
         for key in DIMENSION_KEYS:
             raw = rec.get(key)
-            where = rec.get(f"{key}__where") or source
-            if (
-                raw is None
-                or (isinstance(raw, float) and pd.isna(raw))
-                or (isinstance(raw, str) and not raw.strip())
-            ):
-                bad.append(f"{DIMENSION_NAMES[key]} missing")
+            name = DIMENSION_NAMES[key]
+            rating_problem = partial(
+                AnalysisFinding,
+                "error",
+                frame=str(rec.get(f"{key}__where") or source),
+                project_key=str(project),
+                field=key,
+            )
+            if is_blank(raw):
+                bad.append(f"{name} missing")
                 problems.append(
-                    AnalysisFinding(
-                        "error",
+                    rating_problem(
                         "missing-rating",
-                        f"{project}: rating for {DIMENSION_NAMES[key]} is missing",
-                        frame=str(where),
-                        project_key=str(project),
-                        field=key,
+                        f"{project}: rating for {name} is missing",
                         hint=f"Rate every dimension {config.scale_min:g}–{config.scale_max:g}.",
                     )
                 )
@@ -220,32 +220,23 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
             try:
                 v = parse_number(raw)
             except ValueError:
-                bad.append(f"{DIMENSION_NAMES[key]} not a number")
+                bad.append(f"{name} not a number")
                 problems.append(
-                    AnalysisFinding(
-                        "error",
+                    rating_problem(
                         "not-a-number",
-                        f"{project}: {DIMENSION_NAMES[key]} = {raw!r} is not a number",
-                        frame=str(where),
-                        project_key=str(project),
-                        field=key,
+                        f"{project}: {name} = {raw!r} is not a number",
                         hint=f"Use a number {config.scale_min:g}–{config.scale_max:g}.",
                     )
                 )
                 values[key] = None
                 continue
             if not config.scale_min <= v <= config.scale_max:
-                bad.append(
-                    f"{DIMENSION_NAMES[key]} = {v:g} outside {config.scale_min:g}–{config.scale_max:g}"
-                )
+                scale = f"{config.scale_min:g}–{config.scale_max:g}"
+                bad.append(f"{name} = {v:g} outside {scale}")
                 problems.append(
-                    AnalysisFinding(
-                        "error",
+                    rating_problem(
                         "out-of-scale",
-                        f"{project}: {DIMENSION_NAMES[key]} = {v:g} is outside {config.scale_min:g}–{config.scale_max:g}",
-                        frame=str(where),
-                        project_key=str(project),
-                        field=key,
+                        f"{project}: {name} = {v:g} is outside {scale}",
                         hint="Correct the rating; the project is not totalled until then.",
                     )
                 )

@@ -23,13 +23,13 @@ A criterion whose weight is unknown (``weight: null``) must be set by the user; 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from veiviser.portfolio.config import ConfigError, load_preset, load_yaml, number
-from veiviser.portfolio.findings import AnalysisFinding
+from veiviser.portfolio.findings import AnalysisFinding, is_blank
 from veiviser.portfolio.inputs import (
     Cell,
     normalise_header,
@@ -168,14 +168,6 @@ class PriorityResult:
         return self.model.uncertainty
 
 
-def _is_blank(value: Any) -> bool:
-    return (
-        value is None
-        or (isinstance(value, float) and pd.isna(value))
-        or (isinstance(value, str) and not value.strip())
-    )
-
-
 def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResult:
     """Score and rank ``ratings`` (column ``project``, one column per criterion name, optional
     ``source`` and ``<criterion>__where`` for locations) with ``model``."""
@@ -187,7 +179,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
     for idx, rec in ratings.reset_index(drop=True).iterrows():
         source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
         project = rec.get("project")
-        if _is_blank(project):
+        if is_blank(project):
             problems.append(
                 AnalysisFinding(
                     "error",
@@ -205,37 +197,36 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
         missing, invalid, parts = [], [], []
         for c in model.criteria:
             raw = rec.get(c.name)
-            where = str(rec.get(f"{c.name}__where") or source)
-            if _is_blank(raw):
+            if is_blank(raw):
                 missing.append(c.name)
                 parts.append((c, None, 0.0))
                 continue
+            rating_problem = partial(
+                AnalysisFinding,
+                "error",
+                frame=str(rec.get(f"{c.name}__where") or source),
+                project_key=project,
+                field=c.name,
+            )
+            scale = f"{model.scale_min:g}–{model.scale_max:g}"
             try:
                 v = parse_number(raw)
             except ValueError:
                 invalid.append(f"{c.name} = {raw!r} is not a number")
                 problems.append(
-                    AnalysisFinding(
-                        "error",
+                    rating_problem(
                         "not-a-number",
                         f"{project}: {c.name} = {raw!r} is not a number; project excluded",
-                        frame=where,
-                        project_key=project,
-                        field=c.name,
-                        hint=f"Use a number {model.scale_min:g}–{model.scale_max:g}.",
+                        hint=f"Use a number {scale}.",
                     )
                 )
                 continue
             if not model.scale_min <= v <= model.scale_max:
-                invalid.append(f"{c.name} = {v:g} outside {model.scale_min:g}–{model.scale_max:g}")
+                invalid.append(f"{c.name} = {v:g} outside {scale}")
                 problems.append(
-                    AnalysisFinding(
-                        "error",
+                    rating_problem(
                         "out-of-scale",
-                        f"{project}: {c.name} = {v:g} is outside the scale {model.scale_min:g}–{model.scale_max:g}; project excluded",
-                        frame=where,
-                        project_key=project,
-                        field=c.name,
+                        f"{project}: {c.name} = {v:g} is outside the scale {scale}; project excluded",
                         hint="Rate on the model's scale (or change the scale in the model file).",
                     )
                 )

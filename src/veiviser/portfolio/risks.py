@@ -94,13 +94,11 @@ def prepare_risks(risks: pd.DataFrame | None, findings: list[AnalysisFinding] | 
     df["kind"] = df["ContentType"].map(_content_type).astype("object")
     for _, row in df[~df["kind"].isin([RISK, OPPORTUNITY])].iterrows():
         sink.append(
-            AnalysisFinding(
-                "warning",
+            AnalysisFinding.on_item(
+                "risks",
+                row,
                 "unknown-content-type",
                 f"Content type {row['ContentType']!r} is neither Risiko nor Mulighet; left out",
-                frame="risks",
-                project_key=row["project_key"],
-                item=row["source_key"],
                 field="ContentType",
             )
         )
@@ -119,13 +117,11 @@ def prepare_risks(risks: pd.DataFrame | None, findings: list[AnalysisFinding] | 
             bad = df[col].notna() & ((df[col] < 0) | (df[col] > 5) | (df[col] % 1 != 0))
             for _, row in df[bad].iterrows():
                 sink.append(
-                    AnalysisFinding(
-                        "warning",
+                    AnalysisFinding.on_item(
+                        "risks",
+                        row,
                         "out-of-range",
                         f"{col} = {row[col]:g} is not a whole number 0–5; the item is placed outside the matrix",
-                        frame="risks",
-                        project_key=row["project_key"],
-                        item=row["source_key"],
                         field=col,
                         hint="Use 1–5, or 0 for not assessed.",
                     )

@@ -15,6 +15,15 @@ from typing import Any
 
 import pandas as pd
 
+from veiviser.portfolio.benefits import (
+    ACHIEVED,
+    BEHIND,
+    NO_MEASUREMENTS,
+    NOT_MEASURABLE,
+    ON_TRACK,
+    STALE,
+    status_count_column,
+)
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES
 from veiviser.portfolio.reports.views import ReportViews
@@ -164,6 +173,16 @@ def nb_status(value: Any) -> Any:
     return STATUS_NB.get(value, value) if isinstance(value, str) else value
 
 
+# Column headings for a benefit's indicator counts by status (a heading, not the lower-case cell text).
+INDICATOR_STATUS_LABELS = {
+    ACHIEVED: "Oppnådd",
+    ON_TRACK: "I rute",
+    BEHIND: "Etter plan",
+    STALE: "Utdatert",
+    NO_MEASUREMENTS: "Uten målinger",
+    NOT_MEASURABLE: "Ikke målbar",
+}
+
 P = Column("project_title", "Prosjekt")
 T = Column("Title", "Tittel")
 
@@ -207,12 +226,10 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
                 Column("GtRealizationTime", "Realiseringstidspunkt", DATE),
                 Column("status", "Status"),
                 Column("indicator_count", "Måleindikatorer", INT),
-                Column("indicators_achieved", "Oppnådd", INT),
-                Column("indicators_on_track", "I rute", INT),
-                Column("indicators_behind", "Etter plan", INT),
-                Column("indicators_stale", "Utdatert", INT),
-                Column("indicators_no_measurements", "Uten målinger", INT),
-                Column("indicators_not_measurable", "Ikke målbar", INT),
+                *[
+                    Column(status_count_column(status), label, INT)
+                    for status, label in INDICATOR_STATUS_LABELS.items()
+                ],
             ],
             "Status per gevinst = den dårligste statusen blant måleindikatorene.",
         ),
