@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -210,7 +211,7 @@ def _measurement_rows(
     delta = joined["GtMeasurementValue"] - prev
     sign = np.where(joined["direction"] == "decrease", -1.0, 1.0)
     moved = delta * sign
-    trend = np.select(
+    trend = np.select(  # type: ignore[type-var]  # numpy's stubs refuse an object choice (None)
         [prev.isna() | delta.isna(), moved > 0, moved < 0], [None, "up", "down"], default="unchanged"
     )
     trend_s = pd.Series(trend, index=joined.index, dtype="object")
@@ -355,7 +356,7 @@ def analyse_benefits(
     ben_out["indicator_count"] = ben_out["source_key"].map(lambda k: len(by_benefit.get(k, []))).astype(int)
 
     def worst(k: str) -> str:
-        statuses = by_benefit.get(k, [])
+        statuses: list[str] = by_benefit.get(k, [])
         if not statuses:
             return NO_INDICATORS
         for status in rules.status_priority:
@@ -385,7 +386,7 @@ GAP_COLUMNS = ["gap", "project_key", "project_title", "frame", "source_key", "Ti
 
 def benefit_gaps_from(ben: pd.DataFrame, ind: pd.DataFrame) -> pd.DataFrame:
     """Benefits without indicators or owner, indicators without measurements, stale indicators."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
 
     def add(gap: str, frame: str, r: pd.Series, detail: str) -> None:
         rows.append(

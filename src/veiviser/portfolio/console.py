@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
@@ -73,8 +74,9 @@ def _render(table: Table) -> str:
     return buf.getvalue()
 
 
-def _records(df: pd.DataFrame) -> list[dict]:
-    return json.loads(df.to_json(orient="records", force_ascii=False))
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads(df.to_json(orient="records", force_ascii=False))
+    return records
 
 
 def itposmo_output(result: ItposmoResult, fmt: str = "table") -> str:

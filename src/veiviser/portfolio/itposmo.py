@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -179,7 +180,7 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
     config = config or load_itposmo_config()
     problems: list[AnalysisFinding] = []
     rows = []
-    for idx, rec in ratings.reset_index(drop=True).iterrows():
+    for idx, (_, rec) in enumerate(ratings.iterrows()):
         project = rec.get("project")
         source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
         if project is None or pd.isna(project) or not str(project).strip():
@@ -241,7 +242,7 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
                     )
                 )
             values[key] = v
-        row: dict = {"project": str(project), **values, "source": source}
+        row: dict[str, Any] = {"project": str(project), **values, "source": source}
         if bad:
             row.update(
                 total=None,

@@ -176,7 +176,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
     span = model.scale_max - model.scale_min
     problems: list[AnalysisFinding] = []
     ranking_rows, breakdown_rows, excluded_rows = [], [], []
-    for idx, rec in ratings.reset_index(drop=True).iterrows():
+    for idx, (_, rec) in enumerate(ratings.iterrows()):
         source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
         project = rec.get("project")
         if is_blank(project):
@@ -194,7 +194,9 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
             )
             continue
         project = str(project).strip()
-        missing, invalid, parts = [], [], []
+        missing: list[str] = []
+        invalid: list[str] = []
+        parts: list[tuple[Criterion, float | None, float]] = []
         for c in model.criteria:
             raw = rec.get(c.name)
             if is_blank(raw):
@@ -251,17 +253,17 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
                 )
             )
         contributions = {}
-        for c, v, n in parts:
+        for c, rating, n in parts:
             contrib = 100.0 * weights[c.name] * n / total_w
             contributions[c.name] = contrib
             breakdown_rows.append(
                 {
                     "project": project,
                     "criterion": c.name,
-                    "rating": v,
+                    "rating": rating,
                     "weight": weights[c.name],
                     "direction": c.direction,
-                    "normalised": None if v is None else n,
+                    "normalised": None if rating is None else n,
                     "contribution": contrib,
                 }
             )

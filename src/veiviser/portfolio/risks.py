@@ -238,7 +238,7 @@ def matrix_grid(matrix: RiskMatrix, project_key: str | None = None) -> pd.DataFr
     if project_key is not None:
         cells = cells[cells["project_key"] == project_key]
     elif "project_key" in cells.columns:
-        cells = cells.groupby(["probability", "consequence"], as_index=False)["count"].sum()
+        cells = cells.groupby(["probability", "consequence"], as_index=False).agg(count=("count", "sum"))
     grid = cells.pivot_table(
         index="probability", columns="consequence", values="count", aggfunc="sum", fill_value=0
     )

@@ -54,7 +54,7 @@ class ViewTable:
 
     sheet: str
     title: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None
     columns: list[Column]
     note: str = ""
 
@@ -64,7 +64,7 @@ class ViewTable:
 
     def records(self) -> list[list[Any]]:
         """Rows of plain Python values (None for missing) in column order."""
-        if self.empty:
+        if self.frame is None or self.frame.empty:
             return []
         out = []
         for _, row in self.frame.iterrows():
