@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from veiviser.errors import VeiviserError
+from veiviser.portfolio.findings import AnalysisFinding
 from veiviser.portfolio.itposmo import (
     DIMENSION_KEYS,
     DIMENSIONS,
@@ -60,6 +62,14 @@ def parse_weights(items: tuple[str, ...] | list[str]) -> dict[str, float]:
                 f"--weight {item!r} is not CRITERION=NUMBER", hint="Example: --weight Risiko=10"
             ) from None
     return out
+
+
+def problem_lines(problems: Iterable[AnalysisFinding], warnings: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """The lines a command prints to stderr after its output, each with its colour: the warnings
+    first, then every problem (red for an error, yellow otherwise)."""
+    lines = [(f"Warning: {w}", "yellow") for w in warnings]
+    lines += [(f"Problem: {p}", "red" if p.severity == "error" else "yellow") for p in problems]
+    return lines
 
 
 def _fmt(v: object) -> str:
