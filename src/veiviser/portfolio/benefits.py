@@ -1,7 +1,7 @@
 """Benefits realisation: achievement per measurement, status per indicator and benefit,
 planned vs realised, and the gaps the portfolio office follows up.
 
-Achievement (portfolio-methods.md section 2, prosjektveiviseren-model.md section 6)::
+Achievement (docs/portfolio.md, "Benefit achievement")::
 
     achievement % = (measured − start) / (desired − start) × 100
 

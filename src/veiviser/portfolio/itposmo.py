@@ -1,4 +1,4 @@
-"""ITPOSMO design-reality gap assessment (Heeks; portfolio-methods.md section 4).
+"""ITPOSMO design-reality gap assessment (Heeks; docs/portfolio.md, "ITPOSMO").
 
 Seven dimensions rated 0–10 per project; total = sum (0–70); the outcome band by total
 (configurable, defaults in ``presets/itposmo.yaml``); concern when any dimension is above

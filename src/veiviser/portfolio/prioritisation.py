@@ -1,4 +1,4 @@
-"""Weighted-criteria prioritisation of proposals (portfolio-methods.md section 5).
+"""Weighted-criteria prioritisation of proposals (docs/portfolio.md, "Prioritisation").
 
 A model (YAML) has criteria with a weight and a direction (``for``: a high rating is good;
 ``against``: a high rating counts against, e.g. risk), and a rating scale min..max. Per project:

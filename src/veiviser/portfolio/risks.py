@@ -1,5 +1,5 @@
 """Risk picture: the 5×5 risk and opportunity matrices, unacceptable risks, risks without an
-action owner, and opportunities (list Usikkerhet, prosjektveiviseren-model.md sections 4.1 and 10).
+action owner, and opportunities (list Usikkerhet; docs/portfolio.md, "Risk matrix").
 
 Placement follows Prosjektportalen 365: x = consequence (``GtRiskConsequence``), y = probability
 (``GtRiskProbability``), both 1–5; 0, missing or out-of-range values are "not assessed" and listed
