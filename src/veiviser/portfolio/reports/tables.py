@@ -26,7 +26,7 @@ from veiviser.portfolio.benefits import (
 )
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES
-from veiviser.portfolio.reports.views import ReportViews
+from veiviser.portfolio.reports.views import STAKEHOLDER_GROUPING, ReportViews
 
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME, BOOL = (
     "text",
@@ -183,6 +183,13 @@ INDICATOR_STATUS_LABELS = {
     NOT_MEASURABLE: "Ikke målbar",
 }
 
+# Column headings for the stakeholder fields the report counts by.
+STAKEHOLDER_LABELS = {
+    "GtStakeholderGroup": "Gruppe",
+    "GtStakeholderInfluence": "Påvirkes i hvilken grad",
+    "GtStakeholderInterest": "Interesse",
+}
+
 P = Column("project_title", "Prosjekt")
 T = Column("Title", "Tittel")
 
@@ -309,9 +316,7 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             "Interessenter etter gruppe, påvirkning og interesse",
             v.stakeholder_counts,
             [
-                Column("GtStakeholderGroup", "Gruppe"),
-                Column("GtStakeholderInfluence", "Påvirkes i hvilken grad"),
-                Column("GtStakeholderInterest", "Interesse"),
+                *(Column(key, STAKEHOLDER_LABELS[key]) for key in STAKEHOLDER_GROUPING),
                 Column("stakeholders", "Interessenter", INT),
                 Column("projects", "Prosjekter", INT),
             ],

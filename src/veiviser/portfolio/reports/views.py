@@ -38,6 +38,10 @@ from veiviser.portfolio.stakeholders import stakeholder_counts
 DEFAULT_SINCE_DAYS = 30
 
 
+# The stakeholder fields the report counts by, in column order.
+STAKEHOLDER_GROUPING = ("GtStakeholderGroup", "GtStakeholderInfluence", "GtStakeholderInterest")
+
+
 @dataclass
 class ReportViews:
     """The computed views; frames are never None (empty when there is no data)."""
@@ -146,11 +150,7 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
         empty,
     )
     counts = (
-        stakeholder_counts(
-            dataset.stakeholders, by=("GtStakeholderGroup", "GtStakeholderInfluence", "GtStakeholderInterest")
-        )
-        if not stakeholders.empty
-        else empty
+        stakeholder_counts(dataset.stakeholders, by=STAKEHOLDER_GROUPING) if not stakeholders.empty else empty
     )
 
     itposmo = None
