@@ -104,13 +104,6 @@ def emulator_serve(
 # --- portfolio: itposmo, prioritise (owner: portfolio analytics engineer) -----------------------
 
 
-def _emit_problems(problems: list, warnings: list[str]) -> None:
-    for w in warnings:
-        click.secho(f"Warning: {w}", fg="yellow", err=True)
-    for p in problems:
-        click.secho(f"Problem: {p}", fg="red" if p.severity == "error" else "yellow", err=True)
-
-
 @main.command("itposmo")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
@@ -126,11 +119,12 @@ def itposmo_command(file: str, fmt: str, bands: str | None) -> None:
     P/Prosesser, O1/Mål og verdier, S/Bemanning og kompetanse, M/Styring, O2/Andre ressurser
     (English names work too). Per-project problems are printed to stderr.
     """
-    from veiviser.portfolio.console import itposmo_from_file, itposmo_output
+    from veiviser.portfolio.console import itposmo_from_file, itposmo_output, problem_lines
 
     result = itposmo_from_file(file, bands)
     click.echo(itposmo_output(result, fmt), nl=False)
-    _emit_problems(result.problems, [])
+    for text, colour in problem_lines(result.problems):
+        click.secho(text, fg=colour, err=True)
 
 
 @main.command("prioritise")
@@ -146,11 +140,17 @@ def itposmo_command(file: str, fmt: str, bands: str | None) -> None:
 )
 def prioritise_command(file: str, model: str, weights: tuple[str, ...], fmt: str) -> None:
     """Rank proposals in FILE (CSV or YAML: project + one column per criterion) by weighted criteria."""
-    from veiviser.portfolio.console import parse_weights, prioritise_from_file, priority_output
+    from veiviser.portfolio.console import (
+        parse_weights,
+        prioritise_from_file,
+        priority_output,
+        problem_lines,
+    )
 
     result = prioritise_from_file(file, model, parse_weights(weights))
     click.echo(priority_output(result, fmt), nl=False)
-    _emit_problems(result.problems, result.warnings)
+    for text, colour in problem_lines(result.problems, result.warnings):
+        click.secho(text, fg=colour, err=True)
 
 
 # --- end portfolio -------------------------------------------------------------------------------

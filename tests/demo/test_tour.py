@@ -9,15 +9,14 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
-
 from tests.support.browser import (
     CHROMIUM,
-    NO_CHROMIUM,
     Browser,
     assert_every_section_rendered,
     external_requests,
     load_report,
 )
+
 from veiviser.cli import main
 from veiviser.demo.tour import run_demo, summary_lines
 from veiviser.demo.writer import DemoError
@@ -58,15 +57,6 @@ def test_demo_writes_reports_with_data_from_both_syncs(demo):
     assert len(wb.sheetnames) >= 5
     lines = "\n".join(summary_lines(demo))
     assert str(demo.html) in lines and "veiviser emulator serve --data" in lines and "VEIVISER_" in lines
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip(NO_CHROMIUM)
-    b = Browser()
-    yield b
-    b.close()
 
 
 def _assert_report_renders(browser: Browser, html) -> dict:

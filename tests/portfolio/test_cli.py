@@ -66,7 +66,11 @@ def test_itposmo_bad_files(runner, tmp_path, content, message):
     res = runner.invoke(main, ["itposmo", str(f)])
     assert res.exit_code == 2
     assert message in res.stderr
-    assert ("Traceback" not in res.output and res.exception is None) or isinstance(res.exception, SystemExit)
+    # A clean exit through click: one «Error:» message (and its hint) on stderr, nothing half-printed
+    # on stdout, and no exception other than click's own SystemExit(2) caught by the runner.
+    assert type(res.exception) is SystemExit and res.exception.code == 2, repr(res.exception)
+    assert res.stderr.startswith("Error: ") and "Traceback" not in res.stderr, res.stderr
+    assert res.stdout == ""
 
 
 def test_itposmo_missing_file_and_bad_bands(runner, tmp_path):

@@ -1,7 +1,9 @@
 """The HTML report in a real headless Chromium: loads without console errors or network requests,
 and renders every section (a chart or table with a size, or the explicit «Ingen data» message).
 
-Driven over the DevTools protocol (``websocket-client``). Skips only when no Chromium binary exists.
+Driven by Playwright over the system's Chromium (the shared ``browser`` fixture in
+``tests/conftest.py``, which skips only when no Chromium binary exists). The static checks of the
+same file (self-contained, escaped, ``lang="nb"``) are in ``test_reports_outputs.py``.
 Set ``VEIVISER_SCREENSHOT=path.png`` to keep a full-page screenshot of the sample report.
 """
 
@@ -12,27 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import (
-    CHROMIUM,
-    NO_CHROMIUM,
-    Browser,
-    assert_every_section_rendered,
-    external_requests,
-    load_report,
-)
+from tests.support.browser import assert_every_section_rendered, external_requests, load_report
 from veiviser.portfolio.reports import write_reports
 from veiviser.portfolio.reports.html import SECTIONS
 
 from .test_reports_data import SINCE, empty_dataset, sample_dataset
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    b = Browser()
-    yield b
-    b.close()
+pytestmark = pytest.mark.browser
 
 
 def test_sample_report_renders_every_section_without_errors(browser, tmp_path):

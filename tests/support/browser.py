@@ -1,22 +1,25 @@
-"""A headless Chromium driven over the DevTools protocol (``websocket-client``), shared by the
-report browser tests and the demo's end-to-end test: load a report, collect console errors and
-network requests, measure what every report section rendered.
+"""A headless Chromium driven by Playwright, shared by the report browser tests and the demo's
+end-to-end test: load a report, collect console errors and network requests, measure what every
+report section rendered.
 
-Tests using it skip only when no Chromium binary exists (``CHROMIUM`` env var, or ``chromium``,
+Playwright drives the system's Chromium (``executable_path``); it never downloads a browser of its
+own. Tests using it skip only when no Chromium binary exists (``CHROMIUM`` env var, or ``chromium``,
 ``chromium-browser``, ``google-chrome`` on PATH); CI installs one.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
+import re
 import shutil
-import subprocess
-import tempfile
-import time
-import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
+
+from playwright.sync_api import Browser as PlaywrightBrowser
+from playwright.sync_api import ConsoleMessage, Page, Playwright, Request, Route, sync_playwright
 
 from veiviser.portfolio.reports.html import SECTIONS
 
@@ -35,8 +38,10 @@ CHROMIUM = next(
 )
 NO_CHROMIUM = "no Chromium binary (apt-get install -y chromium)"
 
+T = TypeVar("T")
+
+# Playwright adds --headless itself; these keep Chromium off the network and quiet.
 FLAGS = [
-    "--headless",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -46,136 +51,114 @@ FLAGS = [
     "--disable-sync",
 ]
 
+# Console message types that count as errors; Chromium's own log entries (a resource that failed
+# to load, a blocked request) arrive as console messages of type error or warning too.
+ERROR_TYPES = ("error", "assert", "warning")
+
+# What a self-contained report may load besides itself.
+LOCAL_SCHEMES = ("file:", "data:", "about:")
+
 
 class Browser:
-    """A headless Chromium with a fresh profile, driven over the DevTools protocol."""
+    """A headless Chromium; every :meth:`open` loads the page into a fresh tab with fresh logs.
+
+    Playwright's synchronous API keeps an asyncio loop marked as running in the thread that
+    started it, which would break ``asyncio.run`` in every later test of the session; so all
+    Playwright calls run in one worker thread of their own.
+    """
 
     def __init__(self) -> None:
-        import websocket
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="playwright")
+        self._page: Page | None = None
+        self._errors: list[str] = []
+        self._requests: list[str] = []
+        try:
+            self._playwright, self._browser = self._run(self._start)
+        except BaseException:
+            self._worker.shutdown()
+            raise
 
-        self.profile = tempfile.mkdtemp(prefix="veiviser-chromium-")
-        self.proc = subprocess.Popen(
-            [
-                CHROMIUM or "chromium",
-                *FLAGS,
-                f"--user-data-dir={self.profile}",
-                "--remote-debugging-port=0",
-                "--remote-debugging-address=127.0.0.1",
-                "--window-size=1280,900",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        port_file = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.close()
-                raise RuntimeError("Chromium did not start its DevTools endpoint")
-            time.sleep(0.05)
-        port = int(port_file.read_text().splitlines()[0])
-        targets = []
-        while not targets:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:
-                targets = [t for t in json.load(resp) if t.get("type") == "page"]
-            if not targets:
-                time.sleep(0.05)
-        self.ws = websocket.create_connection(
-            targets[0]["webSocketDebuggerUrl"], timeout=30, suppress_origin=True
-        )
-        self.next_id = 0
-        self.events: list[dict] = []
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.call(f"{domain}.enable")
+    def _run(self, call: Callable[[], T]) -> T:
+        return self._worker.submit(call).result()
 
-    def call(self, method: str, **params):
-        self.next_id += 1
-        msg_id = self.next_id
-        self.ws.send(json.dumps({"id": msg_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == msg_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            self.events.append(msg)
+    @staticmethod
+    def _start() -> tuple[Playwright, PlaywrightBrowser]:
+        playwright = sync_playwright().start()
+        try:
+            return playwright, playwright.chromium.launch(
+                executable_path=CHROMIUM or "chromium", args=FLAGS, headless=True
+            )
+        except BaseException:
+            playwright.stop()
+            raise
 
-    def wait_for(self, method: str, timeout: float = 30) -> dict:
-        for i, ev in enumerate(self.events):
-            if ev.get("method") == method:
-                return self.events.pop(i)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msg = json.loads(self.ws.recv())
-            if msg.get("method") == method:
-                return msg
-            self.events.append(msg)
-        raise TimeoutError(method)
+    @property
+    def page(self) -> Page:
+        if self._page is None:
+            raise RuntimeError("no page loaded yet: call open() first")
+        return self._page
 
     def open(self, url: str) -> None:
-        self.call("Page.navigate", url=url)
-        self.wait_for("Page.loadEventFired")
-        self.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        """Load ``url`` in a new tab, wait for its load event and two animation frames, then give
+        late console messages a moment to arrive."""
+        self._run(lambda: self._open(url))
 
-    def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        if "exceptionDetails" in result:
-            raise RuntimeError(result["exceptionDetails"])
-        return result["result"].get("value")
+    def _open(self, url: str) -> None:
+        if self._page is not None:
+            self._page.close()
+        self._errors.clear()
+        self._requests.clear()
+        page = self._browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda exc: self._errors.append(f"exception: {exc}"))
+        page.on("request", self._on_request)
+        # A request off this machine is recorded (see requests()) and then refused, so a report
+        # that tries to load something external fails its test instead of reaching the network.
+        page.route(re.compile(r"^(https?|wss?|ftp)://"), self._refuse)
+        self._page = page
+        page.goto(url, wait_until="load")
+        page.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        page.wait_for_timeout(300)
 
-    def drain(self, seconds: float = 0.3) -> None:
-        self.ws.settimeout(seconds)
-        try:
-            while True:
-                self.events.append(json.loads(self.ws.recv()))
-        except Exception:  # a timeout ends the drain
-            pass
-        finally:
-            self.ws.settimeout(30)
+    def _on_console(self, msg: ConsoleMessage) -> None:
+        if msg.type in ERROR_TYPES:
+            location = msg.location.get("url", "")
+            self._errors.append(f"console.{msg.type}: {msg.text} {location}".rstrip())
+
+    def _on_request(self, request: Request) -> None:
+        self._requests.append(request.url)
+
+    @staticmethod
+    def _refuse(route: Route) -> None:
+        route.abort("blockedbyclient")
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page (promises are awaited)."""
+        return self._run(lambda: self.page.evaluate(expression))
 
     def console_errors(self) -> list[str]:
-        errors = []
-        for ev in self.events:
-            method, params = ev.get("method"), ev.get("params", {})
-            if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert", "warning"):
-                errors.append(f"console.{params['type']}: {params.get('args')}")
-            elif method == "Runtime.exceptionThrown":
-                errors.append(f"exception: {params.get('exceptionDetails')}")
-            elif method == "Log.entryAdded" and params.get("entry", {}).get("level") in ("error", "warning"):
-                errors.append(f"log: {params['entry'].get('text')} {params['entry'].get('url', '')}")
-        return errors
+        """Console errors, warnings, failed assertions and uncaught exceptions since :meth:`open`."""
+        return list(self._errors)
 
     def requests(self) -> list[str]:
-        return [
-            ev["params"]["request"]["url"]
-            for ev in self.events
-            if ev.get("method") == "Network.requestWillBeSent"
-        ]
+        """Every URL the page requested since :meth:`open`, its own included."""
+        return list(self._requests)
 
     def screenshot(self, path: Path) -> None:
-        metrics = self.call("Page.getLayoutMetrics")
-        size = metrics.get("cssContentSize") or metrics["contentSize"]
-        shot = self.call(
-            "Page.captureScreenshot",
-            format="png",
-            captureBeyondViewport=True,
-            clip={"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 16000), "scale": 1},
-        )
-        path.write_bytes(base64.b64decode(shot["data"]))
+        """A PNG of the whole page."""
+        self._run(lambda: self.page.screenshot(path=str(path), full_page=True))
 
     def close(self) -> None:
-        try:
-            if getattr(self, "ws", None):
-                self.ws.close()
-        finally:
-            self.proc.terminate()
+        def stop() -> None:
             try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            shutil.rmtree(self.profile, ignore_errors=True)
+                self._browser.close()
+            finally:
+                self._playwright.stop()
+
+        try:
+            self._run(stop)
+        finally:
+            self._worker.shutdown()
 
 
 SECTION_CHECK = """
@@ -202,20 +185,20 @@ SECTION_CHECK = """
 """
 
 
-def load_report(browser: Browser, html: Path) -> dict:
-    browser.events.clear()
+def load_report(browser: Browser, html: Path) -> dict[str, Any]:
+    """Open the report file and measure every section of :data:`SECTIONS` (None for a missing one)."""
     browser.open(html.resolve().as_uri())
-    browser.drain()
     ids = json.dumps([sid for sid, _ in SECTIONS])
-    return browser.evaluate(SECTION_CHECK % ids)
+    sections: dict[str, Any] = browser.evaluate(SECTION_CHECK % ids)
+    return sections
 
 
 def external_requests(browser: Browser) -> list[str]:
     """Requests the page made beyond its own file (a report must be self-contained)."""
-    return [u for u in browser.requests() if not u.startswith(("file:", "data:", "about:"))]
+    return [u for u in browser.requests() if not u.startswith(LOCAL_SCHEMES)]
 
 
-def assert_every_section_rendered(sections: dict) -> None:
+def assert_every_section_rendered(sections: dict[str, Any]) -> None:
     """Every report section exists, has its heading, a size, and shows a chart, table, KPI or «Ingen data»."""
     for sid, name in SECTIONS:
         info = sections[sid]

@@ -1,7 +1,7 @@
 """Benefits realisation: achievement per measurement, status per indicator and benefit,
 planned vs realised, and the gaps the portfolio office follows up.
 
-Achievement (portfolio-methods.md section 2, prosjektveiviseren-model.md section 6)::
+Achievement (docs/portfolio.md, "Benefit achievement")::
 
     achievement % = (measured − start) / (desired − start) × 100
 
@@ -37,12 +37,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from veiviser.errors import VeiviserError
-from veiviser.portfolio.findings import Finding, findings_frame
+from veiviser.portfolio.findings import AnalysisFinding, findings_frame
 from veiviser.portfolio.frames import is_missing, prepare, to_timestamp
 
 MEASURED = "measured"
@@ -55,6 +56,8 @@ ACHIEVED = "achieved"
 STALE = "stale"
 BEHIND = "behind"
 ON_TRACK = "on track"
+# The indicator statuses a benefit counts, each in its column ``status_count_column(status)``.
+COUNTED_STATUSES = (ACHIEVED, ON_TRACK, BEHIND, STALE, NO_MEASUREMENTS, NOT_MEASURABLE)
 
 NO_OWNER = "(no owner)"
 NO_UNIT = "(no unit)"
@@ -124,7 +127,7 @@ class BenefitAnalysis:
     indicators: pd.DataFrame  # one row per indicator, current status
     benefits: pd.DataFrame  # one row per benefit, status and counts
     gaps: pd.DataFrame  # benefits without indicators/owner, indicators without measurements, stale
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[AnalysisFinding] = field(default_factory=list)
 
     @property
     def findings_frame(self) -> pd.DataFrame:
@@ -139,7 +142,7 @@ def _owner(benefits: pd.DataFrame) -> pd.Series:
 
 
 def _measurement_rows(
-    ind: pd.DataFrame, meas: pd.DataFrame, rules: BenefitRules, findings: list[Finding]
+    ind: pd.DataFrame, meas: pd.DataFrame, rules: BenefitRules, findings: list[AnalysisFinding]
 ) -> pd.DataFrame:
     cols = ["source_key", "GtStartValue", "GtDesiredValue", "GtMeasurementUnit", "benefit_key", "Title"]
     joined = meas.merge(
@@ -153,13 +156,11 @@ def _measurement_rows(
     orphan = joined["_merge"] == "left_only"
     for _, row in joined[orphan].iterrows():
         findings.append(
-            Finding(
-                "warning",
+            AnalysisFinding.on_item(
+                "measurements",
+                row,
                 "measurement-without-indicator",
                 "Measurement points to an indicator that is not in the indicators frame",
-                frame="measurements",
-                project_key=row["project_key"],
-                item=row["source_key"],
                 field="GtMeasureIndicatorLookup",
                 hint="Set Målindikator on the measurement in Gevinstoppfølging.",
             )
@@ -182,26 +183,22 @@ def _measurement_rows(
     for _, row in joined[joined["achievement_status"] == NOT_MEASURABLE].iterrows():
         missing = [c for c in ("GtStartValue", "GtDesiredValue", "GtMeasurementValue") if is_missing(row[c])]
         findings.append(
-            Finding(
-                "warning",
+            AnalysisFinding.on_item(
+                "measurements",
+                row,
                 "not-measurable",
                 f"Achievement cannot be computed: {', '.join(missing)} missing",
-                frame="measurements",
-                project_key=row["project_key"],
-                item=row["source_key"],
                 field=missing[0],
                 hint="Fill in Startverdi and Ønsket verdi on the indicator and Målt verdi on the measurement.",
             )
         )
     for _, row in joined[joined["GtMeasurementDate"].isna()].iterrows():
         findings.append(
-            Finding(
-                "warning",
+            AnalysisFinding.on_item(
+                "measurements",
+                row,
                 "undated-measurement",
                 "Measurement has no date; it is never the current measurement",
-                frame="measurements",
-                project_key=row["project_key"],
-                item=row["source_key"],
                 field="GtMeasurementDate",
                 hint="Set Dato for måling.",
             )
@@ -214,7 +211,7 @@ def _measurement_rows(
     delta = joined["GtMeasurementValue"] - prev
     sign = np.where(joined["direction"] == "decrease", -1.0, 1.0)
     moved = delta * sign
-    trend = np.select(
+    trend = np.select(  # type: ignore[type-var]  # numpy's stubs refuse an object choice (None)
         [prev.isna() | delta.isna(), moved > 0, moved < 0], [None, "up", "down"], default="unchanged"
     )
     trend_s = pd.Series(trend, index=joined.index, dtype="object")
@@ -266,7 +263,7 @@ def analyse_benefits(
     """Achievement, status and gaps for all benefits, as seen on ``as_of`` (explicit, never "now")."""
     rules = rules or BenefitRules()
     as_of_ts = to_timestamp(as_of)
-    findings: list[Finding] = []
+    findings: list[AnalysisFinding] = []
     ben = prepare("benefits", benefits, findings=findings)
     ind = prepare("indicators", indicators, findings=findings)
     meas = prepare("measurements", measurements, findings=findings)
@@ -319,39 +316,33 @@ def analyse_benefits(
         if is_missing(row["GtStartValue"]) or is_missing(row["GtDesiredValue"]):
             missing = [c for c in ("GtStartValue", "GtDesiredValue") if is_missing(row[c])]
             findings.append(
-                Finding(
-                    "warning",
+                AnalysisFinding.on_item(
+                    "indicators",
+                    row,
                     "not-measurable",
                     f"Indicator lacks {', '.join(missing)}",
-                    frame="indicators",
-                    project_key=row["project_key"],
-                    item=row["source_key"],
                     field=missing[0],
                     hint="Fill in Startverdi and Ønsket verdi in Måleindikatorer.",
                 )
             )
         if is_missing(row["GtMeasurementUnit"]):
             findings.append(
-                Finding(
-                    "warning",
+                AnalysisFinding.on_item(
+                    "indicators",
+                    row,
                     "no-unit",
                     "Indicator has no measurement unit; its values are not added to any other",
-                    frame="indicators",
-                    project_key=row["project_key"],
-                    item=row["source_key"],
                     field="GtMeasurementUnit",
                     hint="Choose Måleenhet (Antall, Kroner, Prosent, Timer).",
                 )
             )
         if is_missing(row["benefit_key"]) or row["benefit_key"] not in ben_lookup.index:
             findings.append(
-                Finding(
-                    "warning",
+                AnalysisFinding.on_item(
+                    "indicators",
+                    row,
                     "indicator-without-benefit",
                     "Indicator is not linked to a known benefit",
-                    frame="indicators",
-                    project_key=row["project_key"],
-                    item=row["source_key"],
                     field="GtGainLookup",
                     hint="Set Gevinst on the indicator in Måleindikatorer.",
                 )
@@ -365,7 +356,7 @@ def analyse_benefits(
     ben_out["indicator_count"] = ben_out["source_key"].map(lambda k: len(by_benefit.get(k, []))).astype(int)
 
     def worst(k: str) -> str:
-        statuses = by_benefit.get(k, [])
+        statuses: list[str] = by_benefit.get(k, [])
         if not statuses:
             return NO_INDICATORS
         for status in rules.status_priority:
@@ -374,8 +365,8 @@ def analyse_benefits(
         return statuses[0]
 
     ben_out["status"] = ben_out["source_key"].map(worst).astype("object")
-    for status in (ACHIEVED, ON_TRACK, BEHIND, STALE, NO_MEASUREMENTS, NOT_MEASURABLE):
-        ben_out[f"indicators_{status.replace(' ', '_')}"] = (
+    for status in COUNTED_STATUSES:
+        ben_out[status_count_column(status)] = (
             ben_out["source_key"]
             .map(lambda k, s=status: sum(1 for x in by_benefit.get(k, []) if x == s))
             .astype(int)
@@ -385,12 +376,17 @@ def analyse_benefits(
     return BenefitAnalysis(as_of_ts, mrows, ind_out, ben_out, gaps, findings)
 
 
+def status_count_column(status: str) -> str:
+    """The benefits column counting a benefit's indicators with ``status``: ``indicators_on_track``."""
+    return f"indicators_{status.replace(' ', '_')}"
+
+
 GAP_COLUMNS = ["gap", "project_key", "project_title", "frame", "source_key", "Title", "detail"]
 
 
 def benefit_gaps_from(ben: pd.DataFrame, ind: pd.DataFrame) -> pd.DataFrame:
     """Benefits without indicators or owner, indicators without measurements, stale indicators."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
 
     def add(gap: str, frame: str, r: pd.Series, detail: str) -> None:
         rows.append(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
 from veiviser.errors import VeiviserError
+from veiviser.portfolio.findings import AnalysisFinding
 from veiviser.portfolio.itposmo import (
     DIMENSION_KEYS,
     DIMENSIONS,
@@ -61,6 +64,14 @@ def parse_weights(items: tuple[str, ...] | list[str]) -> dict[str, float]:
     return out
 
 
+def problem_lines(problems: Iterable[AnalysisFinding], warnings: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """The lines a command prints to stderr after its output, each with its colour: the warnings
+    first, then every problem (red for an error, yellow otherwise)."""
+    lines = [(f"Warning: {w}", "yellow") for w in warnings]
+    lines += [(f"Problem: {p}", "red" if p.severity == "error" else "yellow") for p in problems]
+    return lines
+
+
 def _fmt(v: object) -> str:
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
@@ -73,8 +84,9 @@ def _render(table: Table) -> str:
     return buf.getvalue()
 
 
-def _records(df: pd.DataFrame) -> list[dict]:
-    return json.loads(df.to_json(orient="records", force_ascii=False))
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads(df.to_json(orient="records", force_ascii=False))
+    return records
 
 
 def itposmo_output(result: ItposmoResult, fmt: str = "table") -> str:

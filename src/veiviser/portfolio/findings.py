@@ -1,13 +1,17 @@
-"""Findings: data-quality and per-project problems the analytics report instead of crashing.
+"""Analysis findings: data-quality and per-project problems the analytics report instead of crashing.
 
 Every analytic function returns its findings next to its figures, so a report writer can show
 "what could not be computed, where, and what to do" without parsing exceptions.
+
+:class:`AnalysisFinding` is the portfolio analytics' own record; the sync's data-quality rules have a
+different one (``veiviser.sync.quality.Finding``, located by site, list and item).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -15,7 +19,7 @@ FINDING_COLUMNS = ["severity", "code", "message", "frame", "project_key", "item"
 
 
 @dataclass(frozen=True)
-class Finding:
+class AnalysisFinding:
     """One problem found in the input, located as precisely as the data allows."""
 
     severity: str  # "error" (figure not computed), "warning" (computed with a caveat), "info"
@@ -26,6 +30,30 @@ class Finding:
     item: str | None = None  # source_key, item id or file row
     field: str | None = None
     hint: str | None = None
+
+    @classmethod
+    def on_item(
+        cls,
+        frame: str,
+        row: Mapping[str, Any] | pd.Series,
+        code: str,
+        message: str,
+        *,
+        field: str,
+        hint: str | None = None,
+        severity: str = "warning",
+    ) -> AnalysisFinding:
+        """A finding on one list item of ``frame``: located by the row's ``project_key`` and ``source_key``."""
+        return cls(
+            severity,
+            code,
+            message,
+            frame=frame,
+            project_key=row["project_key"],
+            item=row["source_key"],
+            field=field,
+            hint=hint,
+        )
 
     def __str__(self) -> str:
         where = "; ".join(
@@ -42,7 +70,20 @@ class Finding:
         return text + (f" — {self.hint}" if self.hint else "")
 
 
-def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+def is_blank(value: object) -> bool:
+    """True for a rating cell with nothing in it: None, NaN or only white space."""
+    return (
+        value is None
+        or (isinstance(value, float) and pd.isna(value))
+        or (isinstance(value, str) and not value.strip())
+    )
+
+
+def findings_frame(findings: Iterable[AnalysisFinding]) -> pd.DataFrame:
     """The findings as a DataFrame with the fixed columns of :data:`FINDING_COLUMNS`."""
     rows = [asdict(f) for f in findings]
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+# The old name, for modules not yet moved to the new one (``portfolio/frames.py``); remove with them.
+Finding = AnalysisFinding

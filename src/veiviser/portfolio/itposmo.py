@@ -1,4 +1,4 @@
-"""ITPOSMO design-reality gap assessment (Heeks; portfolio-methods.md section 4).
+"""ITPOSMO design-reality gap assessment (Heeks; docs/portfolio.md, "ITPOSMO").
 
 Seven dimensions rated 0–10 per project; total = sum (0–70); the outcome band by total
 (configurable, defaults in ``presets/itposmo.yaml``); concern when any dimension is above
@@ -30,12 +30,14 @@ A plain «O» is ambiguous (two dimensions start with O) and is rejected with a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from veiviser.portfolio.config import ConfigError, load_preset, load_yaml, number
-from veiviser.portfolio.findings import Finding
+from veiviser.portfolio.findings import AnalysisFinding, is_blank
 from veiviser.portfolio.inputs import (
     Cell,
     InputFileError,
@@ -153,7 +155,7 @@ class ItposmoResult:
     """One row per project (largest total first; projects with problems last) and the problems."""
 
     table: pd.DataFrame
-    problems: list[Finding] = field(default_factory=list)
+    problems: list[AnalysisFinding] = field(default_factory=list)
     config: ItposmoConfig = field(default_factory=ItposmoConfig)
 
 
@@ -176,14 +178,14 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
     """Totals, bands and concerns for ``ratings`` (columns ``project``, the seven dimension keys,
     optional ``source`` per row, values numbers or number text)."""
     config = config or load_itposmo_config()
-    problems: list[Finding] = []
+    problems: list[AnalysisFinding] = []
     rows = []
-    for idx, rec in ratings.reset_index(drop=True).iterrows():
+    for idx, (_, rec) in enumerate(ratings.iterrows()):
         project = rec.get("project")
         source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
         if project is None or pd.isna(project) or not str(project).strip():
             problems.append(
-                Finding(
+                AnalysisFinding(
                     "error",
                     "no-project",
                     "Row has no project name",
@@ -197,21 +199,20 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
         bad: list[str] = []
         for key in DIMENSION_KEYS:
             raw = rec.get(key)
-            where = rec.get(f"{key}__where") or source
-            if (
-                raw is None
-                or (isinstance(raw, float) and pd.isna(raw))
-                or (isinstance(raw, str) and not raw.strip())
-            ):
-                bad.append(f"{DIMENSION_NAMES[key]} missing")
+            name = DIMENSION_NAMES[key]
+            rating_problem = partial(
+                AnalysisFinding,
+                "error",
+                frame=str(rec.get(f"{key}__where") or source),
+                project_key=str(project),
+                field=key,
+            )
+            if is_blank(raw):
+                bad.append(f"{name} missing")
                 problems.append(
-                    Finding(
-                        "error",
+                    rating_problem(
                         "missing-rating",
-                        f"{project}: rating for {DIMENSION_NAMES[key]} is missing",
-                        frame=str(where),
-                        project_key=str(project),
-                        field=key,
+                        f"{project}: rating for {name} is missing",
                         hint=f"Rate every dimension {config.scale_min:g}–{config.scale_max:g}.",
                     )
                 )
@@ -220,37 +221,28 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
             try:
                 v = parse_number(raw)
             except ValueError:
-                bad.append(f"{DIMENSION_NAMES[key]} not a number")
+                bad.append(f"{name} not a number")
                 problems.append(
-                    Finding(
-                        "error",
+                    rating_problem(
                         "not-a-number",
-                        f"{project}: {DIMENSION_NAMES[key]} = {raw!r} is not a number",
-                        frame=str(where),
-                        project_key=str(project),
-                        field=key,
+                        f"{project}: {name} = {raw!r} is not a number",
                         hint=f"Use a number {config.scale_min:g}–{config.scale_max:g}.",
                     )
                 )
                 values[key] = None
                 continue
             if not config.scale_min <= v <= config.scale_max:
-                bad.append(
-                    f"{DIMENSION_NAMES[key]} = {v:g} outside {config.scale_min:g}–{config.scale_max:g}"
-                )
+                scale = f"{config.scale_min:g}–{config.scale_max:g}"
+                bad.append(f"{name} = {v:g} outside {scale}")
                 problems.append(
-                    Finding(
-                        "error",
+                    rating_problem(
                         "out-of-scale",
-                        f"{project}: {DIMENSION_NAMES[key]} = {v:g} is outside {config.scale_min:g}–{config.scale_max:g}",
-                        frame=str(where),
-                        project_key=str(project),
-                        field=key,
+                        f"{project}: {name} = {v:g} is outside {scale}",
                         hint="Correct the rating; the project is not totalled until then.",
                     )
                 )
             values[key] = v
-        row: dict = {"project": str(project), **values, "source": source}
+        row: dict[str, Any] = {"project": str(project), **values, "source": source}
         if bad:
             row.update(
                 total=None,

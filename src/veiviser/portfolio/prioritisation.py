@@ -1,4 +1,4 @@
-"""Weighted-criteria prioritisation of proposals (portfolio-methods.md section 5).
+"""Weighted-criteria prioritisation of proposals (docs/portfolio.md, "Prioritisation").
 
 A model (YAML) has criteria with a weight and a direction (``for``: a high rating is good;
 ``against``: a high rating counts against, e.g. risk), and a rating scale min..max. Per project:
@@ -23,13 +23,13 @@ A criterion whose weight is unknown (``weight: null``) must be set by the user; 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from veiviser.portfolio.config import ConfigError, load_preset, load_yaml, number
-from veiviser.portfolio.findings import Finding
+from veiviser.portfolio.findings import AnalysisFinding, is_blank
 from veiviser.portfolio.inputs import (
     Cell,
     normalise_header,
@@ -160,20 +160,12 @@ class PriorityResult:
     )  # rank, project, score, best_case_score, complete, missing, <criterion> contributions
     breakdown: pd.DataFrame  # long: project, criterion, rating, weight, direction, normalised, contribution
     excluded: pd.DataFrame  # project, reason, source
-    problems: list[Finding] = field(default_factory=list)
+    problems: list[AnalysisFinding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def uncertainty(self) -> str:
         return self.model.uncertainty
-
-
-def _is_blank(value: Any) -> bool:
-    return (
-        value is None
-        or (isinstance(value, float) and pd.isna(value))
-        or (isinstance(value, str) and not value.strip())
-    )
 
 
 def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResult:
@@ -182,14 +174,14 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
     weights, warnings = model.resolved_weights()
     total_w = sum(weights.values())
     span = model.scale_max - model.scale_min
-    problems: list[Finding] = []
+    problems: list[AnalysisFinding] = []
     ranking_rows, breakdown_rows, excluded_rows = [], [], []
-    for idx, rec in ratings.reset_index(drop=True).iterrows():
+    for idx, (_, rec) in enumerate(ratings.iterrows()):
         source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
         project = rec.get("project")
-        if _is_blank(project):
+        if is_blank(project):
             problems.append(
-                Finding(
+                AnalysisFinding(
                     "error",
                     "no-project",
                     "Row has no project name; left out",
@@ -202,40 +194,41 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
             )
             continue
         project = str(project).strip()
-        missing, invalid, parts = [], [], []
+        missing: list[str] = []
+        invalid: list[str] = []
+        parts: list[tuple[Criterion, float | None, float]] = []
         for c in model.criteria:
             raw = rec.get(c.name)
-            where = str(rec.get(f"{c.name}__where") or source)
-            if _is_blank(raw):
+            if is_blank(raw):
                 missing.append(c.name)
                 parts.append((c, None, 0.0))
                 continue
+            rating_problem = partial(
+                AnalysisFinding,
+                "error",
+                frame=str(rec.get(f"{c.name}__where") or source),
+                project_key=project,
+                field=c.name,
+            )
+            scale = f"{model.scale_min:g}–{model.scale_max:g}"
             try:
                 v = parse_number(raw)
             except ValueError:
                 invalid.append(f"{c.name} = {raw!r} is not a number")
                 problems.append(
-                    Finding(
-                        "error",
+                    rating_problem(
                         "not-a-number",
                         f"{project}: {c.name} = {raw!r} is not a number; project excluded",
-                        frame=where,
-                        project_key=project,
-                        field=c.name,
-                        hint=f"Use a number {model.scale_min:g}–{model.scale_max:g}.",
+                        hint=f"Use a number {scale}.",
                     )
                 )
                 continue
             if not model.scale_min <= v <= model.scale_max:
-                invalid.append(f"{c.name} = {v:g} outside {model.scale_min:g}–{model.scale_max:g}")
+                invalid.append(f"{c.name} = {v:g} outside {scale}")
                 problems.append(
-                    Finding(
-                        "error",
+                    rating_problem(
                         "out-of-scale",
-                        f"{project}: {c.name} = {v:g} is outside the scale {model.scale_min:g}–{model.scale_max:g}; project excluded",
-                        frame=where,
-                        project_key=project,
-                        field=c.name,
+                        f"{project}: {c.name} = {v:g} is outside the scale {scale}; project excluded",
                         hint="Rate on the model's scale (or change the scale in the model file).",
                     )
                 )
@@ -249,7 +242,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
             continue
         if missing:
             problems.append(
-                Finding(
+                AnalysisFinding(
                     "warning",
                     "missing-rating",
                     f"{project}: no rating for {', '.join(missing)}; scored as the least favourable rating",
@@ -260,17 +253,17 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
                 )
             )
         contributions = {}
-        for c, v, n in parts:
+        for c, rating, n in parts:
             contrib = 100.0 * weights[c.name] * n / total_w
             contributions[c.name] = contrib
             breakdown_rows.append(
                 {
                     "project": project,
                     "criterion": c.name,
-                    "rating": v,
+                    "rating": rating,
                     "weight": weights[c.name],
                     "direction": c.direction,
-                    "normalised": None if v is None else n,
+                    "normalised": None if rating is None else n,
                     "contribution": contrib,
                 }
             )

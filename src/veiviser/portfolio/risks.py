@@ -1,5 +1,5 @@
 """Risk picture: the 5×5 risk and opportunity matrices, unacceptable risks, risks without an
-action owner, and opportunities (list Usikkerhet, prosjektveiviseren-model.md sections 4.1 and 10).
+action owner, and opportunities (list Usikkerhet; docs/portfolio.md, "Risk matrix").
 
 Placement follows Prosjektportalen 365: x = consequence (``GtRiskConsequence``), y = probability
 (``GtRiskProbability``), both 1–5; 0, missing or out-of-range values are "not assessed" and listed
@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from veiviser.errors import VeiviserError
-from veiviser.portfolio.findings import Finding
+from veiviser.portfolio.findings import AnalysisFinding
 from veiviser.portfolio.frames import is_missing, prepare
 
 RISK = "Risiko"
@@ -82,25 +82,23 @@ def _content_type(value: Any) -> str | None:
     return _CONTENT_TYPE_ALIASES.get(str(value).strip().lower(), str(value).strip())
 
 
-def prepare_risks(risks: pd.DataFrame | None, findings: list[Finding] | None = None) -> pd.DataFrame:
+def prepare_risks(risks: pd.DataFrame | None, findings: list[AnalysisFinding] | None = None) -> pd.DataFrame:
     """The risks frame, validated, with ``kind`` (Risiko/Mulighet), ``factor`` and ``factor_after``.
 
     The factor is S × K when both are given (the list's own formula), else ``GtRiskFactor``.
     Out-of-range S or K (only possible with bad data) still give a factor, so a possibly serious
     risk is not hidden, and are reported as findings.
     """
-    sink: list[Finding] = [] if findings is None else findings
+    sink: list[AnalysisFinding] = [] if findings is None else findings
     df = prepare("risks", risks, findings=sink)
     df["kind"] = df["ContentType"].map(_content_type).astype("object")
     for _, row in df[~df["kind"].isin([RISK, OPPORTUNITY])].iterrows():
         sink.append(
-            Finding(
-                "warning",
+            AnalysisFinding.on_item(
+                "risks",
+                row,
                 "unknown-content-type",
                 f"Content type {row['ContentType']!r} is neither Risiko nor Mulighet; left out",
-                frame="risks",
-                project_key=row["project_key"],
-                item=row["source_key"],
                 field="ContentType",
             )
         )
@@ -119,13 +117,11 @@ def prepare_risks(risks: pd.DataFrame | None, findings: list[Finding] | None = N
             bad = df[col].notna() & ((df[col] < 0) | (df[col] > 5) | (df[col] % 1 != 0))
             for _, row in df[bad].iterrows():
                 sink.append(
-                    Finding(
-                        "warning",
+                    AnalysisFinding.on_item(
+                        "risks",
+                        row,
                         "out-of-range",
                         f"{col} = {row[col]:g} is not a whole number 0–5; the item is placed outside the matrix",
-                        frame="risks",
-                        project_key=row["project_key"],
-                        item=row["source_key"],
                         field=col,
                         hint="Use 1–5, or 0 for not assessed.",
                     )
@@ -144,7 +140,7 @@ class RiskMatrix:
     stage: str
     cells: pd.DataFrame  # [project_key,] probability, consequence, count, items, titles, colour, band
     outside: pd.DataFrame  # items not assessed (0/missing/out of range) with the reason
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[AnalysisFinding] = field(default_factory=list)
 
 
 def _valid(v: Any) -> bool:
@@ -183,7 +179,7 @@ def risk_matrix(
         raise VeiviserError(f"stage must be 'before' or 'after', not {stage!r}")
     if kind not in (RISK, OPPORTUNITY):
         raise VeiviserError(f"kind must be {RISK!r} or {OPPORTUNITY!r}, not {kind!r}")
-    findings: list[Finding] = []
+    findings: list[AnalysisFinding] = []
     df = prepare_risks(risks, findings)
     df = df[df["kind"] == kind]
     if not include_closed:
@@ -242,7 +238,7 @@ def matrix_grid(matrix: RiskMatrix, project_key: str | None = None) -> pd.DataFr
     if project_key is not None:
         cells = cells[cells["project_key"] == project_key]
     elif "project_key" in cells.columns:
-        cells = cells.groupby(["probability", "consequence"], as_index=False)["count"].sum()
+        cells = cells.groupby(["probability", "consequence"], as_index=False).agg(count=("count", "sum"))
     grid = cells.pivot_table(
         index="probability", columns="consequence", values="count", aggfunc="sum", fill_value=0
     )

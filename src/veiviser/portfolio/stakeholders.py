@@ -1,4 +1,4 @@
-"""Stakeholders across projects (list Interessentregister, prosjektveiviseren-model.md 4.2)."""
+"""Stakeholders across projects (list Interessentregister; docs/portfolio.md, "Report outputs")."""
 
 from __future__ import annotations
 

@@ -16,7 +16,10 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+
+import pandas as pd
 
 from veiviser.errors import VeiviserError
 from veiviser.portfolio.dataset import PortfolioDataset
@@ -77,6 +80,10 @@ def _umask() -> int:
     return current
 
 
+def _write_parquet(table: pd.DataFrame, path: Path) -> None:
+    table.to_parquet(path, index=False)
+
+
 def _atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Write via ``write(tmp)`` to a temp file beside ``path``, then rename it into place."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
@@ -118,10 +125,8 @@ def write_views(views: ReportViews, out_dir: str | Path) -> ReportPaths:
     schema = build_star_schema(views)
     for name in TABLES:
         table = schema.tables[name]
-        paths.parquet[name] = _atomic(
-            star / f"{name}.parquet", lambda p, t=table: t.to_parquet(p, index=False)
-        )
-        paths.csv[name] = _atomic(star / f"{name}.csv", lambda p, t=table: write_csv(t, p))
+        paths.parquet[name] = _atomic(star / f"{name}.parquet", partial(_write_parquet, table))
+        paths.csv[name] = _atomic(star / f"{name}.csv", partial(write_csv, table))
     workbook = build_workbook(views)
     _atomic(paths.excel, workbook.save)
     document = render_html(views)

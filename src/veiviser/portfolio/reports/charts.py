@@ -92,12 +92,12 @@ def heatmap(
                     f'font-weight="700" fill="{text_colour(colour)}">{n}</text>'
                 )
     for x in range(1, 6):
-        cx = left + (x - 0.5) * cell
+        tick_x = left + (x - 0.5) * cell
         parts.append(
-            f'<text x="{cx}" y="{top + 5 * cell + 16}" text-anchor="middle" font-size="11">{x}</text>'
+            f'<text x="{tick_x}" y="{top + 5 * cell + 16}" text-anchor="middle" font-size="11">{x}</text>'
         )
         parts.append(
-            f'<text x="{cx}" y="{top + 5 * cell + 30}" text-anchor="middle" font-size="9">{escape(x_labels.get(x, ""))}</text>'
+            f'<text x="{tick_x}" y="{top + 5 * cell + 30}" text-anchor="middle" font-size="9">{escape(x_labels.get(x, ""))}</text>'
         )
     parts.append(
         f'<text x="{left + 2.5 * cell}" y="{height - 8}" text-anchor="middle" font-size="12">{escape(x_name)} →</text>'
@@ -303,7 +303,7 @@ def stacked_scores(
         parts.append(
             f'<text x="{label_w - 8}" y="{y + bar_h - 5}" text-anchor="end" font-size="12">{i + 1}. {escape(_short(label, 32))}</text>'
         )
-        x = label_w
+        x: float = label_w
         for crit, value in contributions:
             w = value / 100 * plot_w
             if w > 0:

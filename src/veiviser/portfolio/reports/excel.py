@@ -13,6 +13,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from veiviser.portfolio.reports.tables import (
     BOOL,
@@ -58,7 +59,7 @@ def write_workbook(views: ReportViews, path: Path) -> Path:
     return path
 
 
-def _about_sheet(ws, views: ReportViews, tables: list[ViewTable]) -> None:
+def _about_sheet(ws: Worksheet, views: ReportViews, tables: list[ViewTable]) -> None:
     rows = [
         ("Rapport", views.title),
         ("Data per", views.as_of.to_pydatetime()),
@@ -80,7 +81,7 @@ def _about_sheet(ws, views: ReportViews, tables: list[ViewTable]) -> None:
     ws.freeze_panes = "A2"
 
 
-def _style_header(ws, ncols: int) -> None:
+def _style_header(ws: Worksheet, ncols: int) -> None:
     for col in range(1, ncols + 1):
         cell = ws.cell(1, col)
         cell.font = _HEADER_FONT

@@ -236,8 +236,9 @@ def _risk_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
             continue
         svgs, alts = [], []
         for m, label in ((before, "før tiltak"), (after, "etter tiltak")):
-            counts = {(int(r.probability), int(r.consequence)): int(r.count) for r in m.cells.itertuples()}
-            colours = {(int(r.probability), int(r.consequence)): r.colour for r in m.cells.itertuples()}
+            cells = m.cells.to_dict("records")
+            counts = {(int(c["probability"]), int(c["consequence"])): int(c["count"]) for c in cells}
+            colours = {(int(c["probability"]), int(c["consequence"])): str(c["colour"]) for c in cells}
             svgs.append(charts.heatmap(counts, colours, title=f"{heading} {label}", x_labels=xl, y_labels=yl))
             grid_rows = [
                 [f"S={y}"] + [str(counts.get((y, x), 0)) for x in range(1, 6)] for y in range(5, 0, -1)
@@ -314,7 +315,7 @@ def _benefit_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     status = a.benefits["status"].map(nb_status).value_counts()
     parts.append(
         "<h3>Status per gevinst</h3>"
-        + _simple_table(["Status", "Gevinster"], [[s, str(n)] for s, n in status.items()], numeric=[1])
+        + _simple_table(["Status", "Gevinster"], [[str(s), str(n)] for s, n in status.items()], numeric=[1])
     )
     parts.append(_alt(_table(tables["Gevinster"]), "Vis alle gevinster"))
     return _section(
@@ -332,12 +333,12 @@ def _planned_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     for unit, part in pvr.groupby("GtMeasurementUnit", sort=True):
         rows = [
             charts.PlannedRealised(
-                f"{r.owner} · {r.year}",
-                float(r.planned),
-                None if is_missing(r.realised) else float(r.realised),
+                f"{r['owner']} · {r['year']}",
+                float(r["planned"]),
+                None if is_missing(r["realised"]) else float(r["realised"]),
             )
-            for r in part.itertuples()
-            if not is_missing(r.planned)
+            for r in part.to_dict("records")
+            if not is_missing(r["planned"])
         ]
         if not rows:
             parts.append(
@@ -424,7 +425,7 @@ def _itposmo_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     if not ok.empty:
         parts.append(
             charts.itposmo_totals(
-                [(str(x.project), float(x.total)) for x in ok.itertuples()],
+                [(str(p), float(t)) for p, t in zip(ok["project"], ok["total"], strict=True)],
                 [(b.start, b.outcome) for b in cfg.bands],
                 title="Samlet avstand per prosjekt",
                 max_total=cfg.scale_max * len(DIMENSION_KEYS),
@@ -519,8 +520,10 @@ def _changes_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
         )
     else:
         counts = v.changes.groupby(["kind", "change"]).size()
+        kinds, changes_ = counts.index.get_level_values("kind"), counts.index.get_level_values("change")
         summary = "; ".join(
-            f"{n} {escape(nb_status(ch))} ({escape(KIND_NB.get(k, str(k)))})" for (k, ch), n in counts.items()
+            f"{n} {escape(nb_status(ch))} ({escape(KIND_NB.get(k, str(k)))})"
+            for k, ch, n in zip(kinds, changes_, counts, strict=True)
         )
         parts.append(f"<p>{summary}</p>" + _table(changes, limit=100))
     moves = tables["Målendringer"]

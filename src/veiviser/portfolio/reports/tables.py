@@ -15,9 +15,18 @@ from typing import Any
 
 import pandas as pd
 
+from veiviser.portfolio.benefits import (
+    ACHIEVED,
+    BEHIND,
+    NO_MEASUREMENTS,
+    NOT_MEASURABLE,
+    ON_TRACK,
+    STALE,
+    status_count_column,
+)
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES
-from veiviser.portfolio.reports.views import ReportViews
+from veiviser.portfolio.reports.views import STAKEHOLDER_GROUPING, ReportViews
 
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME, BOOL = (
     "text",
@@ -45,7 +54,7 @@ class ViewTable:
 
     sheet: str
     title: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None
     columns: list[Column]
     note: str = ""
 
@@ -55,7 +64,7 @@ class ViewTable:
 
     def records(self) -> list[list[Any]]:
         """Rows of plain Python values (None for missing) in column order."""
-        if self.empty:
+        if self.frame is None or self.frame.empty:
             return []
         out = []
         for _, row in self.frame.iterrows():
@@ -164,6 +173,23 @@ def nb_status(value: Any) -> Any:
     return STATUS_NB.get(value, value) if isinstance(value, str) else value
 
 
+# Column headings for a benefit's indicator counts by status (a heading, not the lower-case cell text).
+INDICATOR_STATUS_LABELS = {
+    ACHIEVED: "Oppnådd",
+    ON_TRACK: "I rute",
+    BEHIND: "Etter plan",
+    STALE: "Utdatert",
+    NO_MEASUREMENTS: "Uten målinger",
+    NOT_MEASURABLE: "Ikke målbar",
+}
+
+# Column headings for the stakeholder fields the report counts by.
+STAKEHOLDER_LABELS = {
+    "GtStakeholderGroup": "Gruppe",
+    "GtStakeholderInfluence": "Påvirkes i hvilken grad",
+    "GtStakeholderInterest": "Interesse",
+}
+
 P = Column("project_title", "Prosjekt")
 T = Column("Title", "Tittel")
 
@@ -207,12 +233,10 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
                 Column("GtRealizationTime", "Realiseringstidspunkt", DATE),
                 Column("status", "Status"),
                 Column("indicator_count", "Måleindikatorer", INT),
-                Column("indicators_achieved", "Oppnådd", INT),
-                Column("indicators_on_track", "I rute", INT),
-                Column("indicators_behind", "Etter plan", INT),
-                Column("indicators_stale", "Utdatert", INT),
-                Column("indicators_no_measurements", "Uten målinger", INT),
-                Column("indicators_not_measurable", "Ikke målbar", INT),
+                *[
+                    Column(status_count_column(status), label, INT)
+                    for status, label in INDICATOR_STATUS_LABELS.items()
+                ],
             ],
             "Status per gevinst = den dårligste statusen blant måleindikatorene.",
         ),
@@ -292,9 +316,7 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             "Interessenter etter gruppe, påvirkning og interesse",
             v.stakeholder_counts,
             [
-                Column("GtStakeholderGroup", "Gruppe"),
-                Column("GtStakeholderInfluence", "Påvirkes i hvilken grad"),
-                Column("GtStakeholderInterest", "Interesse"),
+                *(Column(key, STAKEHOLDER_LABELS[key]) for key in STAKEHOLDER_GROUPING),
                 Column("stakeholders", "Interessenter", INT),
                 Column("projects", "Prosjekter", INT),
             ],

@@ -16,7 +16,7 @@ import pandas as pd
 from veiviser.errors import VeiviserError
 from veiviser.portfolio.benefits import BenefitAnalysis, analyse_benefits, planned_vs_realised
 from veiviser.portfolio.dataset import PortfolioDataset
-from veiviser.portfolio.findings import Finding, findings_frame
+from veiviser.portfolio.findings import AnalysisFinding, findings_frame
 from veiviser.portfolio.frames import is_missing, prepare, to_timestamp
 from veiviser.portfolio.history import changes_since, target_moves
 from veiviser.portfolio.itposmo import ItposmoResult, assess_itposmo
@@ -36,6 +36,10 @@ from veiviser.portfolio.stakeholders import stakeholder_counts
 
 #: Default look-back for "changes since" when no date is given.
 DEFAULT_SINCE_DAYS = 30
+
+
+# The stakeholder fields the report counts by, in column order.
+STAKEHOLDER_GROUPING = ("GtStakeholderGroup", "GtStakeholderInfluence", "GtStakeholderInterest")
 
 
 @dataclass
@@ -62,20 +66,22 @@ class ReportViews:
     changes: pd.DataFrame
     target_moves: pd.DataFrame
     history: pd.DataFrame
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[AnalysisFinding] = field(default_factory=list)
 
     @property
     def findings_frame(self) -> pd.DataFrame:
         return findings_frame(self.findings)
 
 
-def _attempt(findings: list[Finding], what: str, frame: str, func: Callable[[], Any], fallback: Any) -> Any:
+def _attempt(
+    findings: list[AnalysisFinding], what: str, frame: str, func: Callable[[], Any], fallback: Any
+) -> Any:
     """Run one view; a VeiviserError becomes an error finding and ``fallback``."""
     try:
         return func()
     except VeiviserError as exc:
         findings.append(
-            Finding(
+            AnalysisFinding(
                 "error",
                 "view-not-computed",
                 f"{what} could not be computed: {exc}",
@@ -98,7 +104,7 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
             f"--since {since_ts:%Y-%m-%d} is after the report date {as_of:%Y-%m-%d}",
             hint="Give a date on or before the as-of date of the data.",
         )
-    findings: list[Finding] = []
+    findings: list[AnalysisFinding] = []
     empty = pd.DataFrame()
 
     projects = _attempt(
@@ -119,7 +125,7 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
         findings.extend(analysis.findings)
     pvr = planned_vs_realised(analysis, by=("owner", "year")) if analysis is not None else empty
 
-    risk_findings: list[Finding] = []
+    risk_findings: list[AnalysisFinding] = []
     risks = _attempt(
         findings, "Risk picture", "risks", lambda: prepare_risks(dataset.risks, risk_findings), None
     )
@@ -144,11 +150,7 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
         empty,
     )
     counts = (
-        stakeholder_counts(
-            dataset.stakeholders, by=("GtStakeholderGroup", "GtStakeholderInfluence", "GtStakeholderInterest")
-        )
-        if not stakeholders.empty
-        else empty
+        stakeholder_counts(dataset.stakeholders, by=STAKEHOLDER_GROUPING) if not stakeholders.empty else empty
     )
 
     itposmo = None
@@ -169,7 +171,7 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
         if priority is not None:
             findings.extend(priority.problems)
             findings.extend(
-                Finding("warning", "model-weight", w, frame="priorities") for w in priority.warnings
+                AnalysisFinding("warning", "model-weight", w, frame="priorities") for w in priority.warnings
             )
 
     history = _attempt(findings, "History", "history", lambda: prepare("history", dataset.history), empty)
