@@ -1,10 +1,12 @@
 """Execute a :class:`~veiviser.provisioning.plan.Plan` in ``$batch`` es, round by round, with a result per step.
 
+:func:`build_operation` turns one step into one request with the gateway's builders
+(:mod:`veiviser.sharepoint.schema`); this module names lists by key and id, never by URL.
 Round 1 creates lists and content types; their ids come back in the answers and feed round 2
 (fields, lookups, views, items). Every step succeeds or fails on its own (SharePoint changesets
-are not transactional, see docs/sharepoint.md, "$batch"); a failed step is reported with site, list and
-field, and because every step is additive and planned from the site's actual state, the next run
-plans only what is still missing — interrupted runs converge without duplicates.
+are not transactional, docs/sharepoint.md, "$batch"); a failed step is reported with site, list
+and field, and because every step is additive and planned from the site's actual state, the next
+run plans only what is still missing — interrupted runs converge without duplicates.
 """
 
 from __future__ import annotations
