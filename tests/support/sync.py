@@ -42,10 +42,12 @@ PROJECT_LISTS = ("risks", "stakeholders", "benefits", "indicators", "measurement
 
 
 def client(server: EmulatorServer, url: str) -> SiteClient:
+    """A client for ``url`` on ``server``, unpaced."""
     return connect(url, connection_settings(server), limiter=RateLimiter(1e9, 1))
 
 
 def make_site(server: EmulatorServer, alias: str) -> SiteClient:
+    """An empty site ``/sites/<alias>`` (created when missing)."""
     root = client(server, server.url)
     url = f"{server.url}/sites/{alias}"
     if not site_status(root, url).ready:
@@ -112,7 +114,7 @@ class Portfolio:
     def joined_only(self, server: EmulatorServer, alias: str, *, title: str | None = None) -> SiteClient:
         """A project site joined to the hub but missing from its register (the provisioner never
         leaves one like that)."""
-        return make_project(server, self.hub, self.hub_id, alias, title=title, register=False)
+        return make_joined_site(server, self.hub_id, alias, title=title)
 
 
 def portfolio(provisioned_hub: Callable[..., Provisioner], **kwargs: Any) -> Portfolio:
@@ -122,32 +124,21 @@ def portfolio(provisioned_hub: Callable[..., Provisioner], **kwargs: Any) -> Por
     return Portfolio(prov, hub, register_hub(hub))
 
 
-def make_project(
-    server: EmulatorServer,
-    hub: SiteClient,
-    hub_id: str,
-    alias: str,
-    *,
-    title: str | None = None,
-    phase: str = "Konsept",
-    skip_fields: set[str] = frozenset(),
-    register: bool = True,
+def make_joined_site(
+    server: EmulatorServer, hub_id: str, alias: str, *, title: str | None = None, phase: str = "Konsept"
 ) -> SiteClient:
-    """A project site built on the gateway with only the source lists (``skip_fields`` left out),
-    joined to the hub and (``register``) entered in Prosjekter."""
+    """A project site built on the gateway with only the source lists, joined to the hub and not
+    entered in its register."""
     site = make_site(server, alias)
     join_hub(site, hub_id)
-    apply_lists(site, load_bundle().project, PROJECT_LISTS, skip_fields=skip_fields)
+    apply_lists(site, load_bundle().project, PROJECT_LISTS)
     props = {"Title": title or alias, "GtProjectPhase": phase}
     assert all(r.ok for r in site.create_items("Prosjektegenskaper", [props]))
-    if register:
-        assert all(
-            r.ok for r in hub.create_items("Prosjekter", [{"Title": title or alias, "GtSiteUrl": site.url}])
-        )
     return site
 
 
 def add_items(site: SiteClient, title: str, rows: list[dict[str, Any]]) -> list[int]:
+    """Create ``rows`` in the list ``title``; returns their ids."""
     results = site.create_items(title, rows)
     assert all(r.ok for r in results), [str(r.error) for r in results if not r.ok]
     return [int(r.value["Id"]) for r in results]
