@@ -190,6 +190,93 @@ def cli_env(server: EmulatorServer) -> dict[str, str]:
     }
 
 
+# --- Prosjektportalen 365-style sites ------------------------------------------------------------
+
+
+#: The phase term set and two of its terms, as Prosjektportalen 365 ships them.
+TERMSET = "abcfc9d9-a263-4abb-8234-be973c46258a"
+PLANLEGGE = "cda4f1e1-3488-4e57-8a04-6973df239689"
+GJENNOMFORE = "99d7765a-c786-4792-a1a1-866ef0f982b9"
+
+
+def _xml_field(site: SiteClient, list_title: str, xml: str) -> None:
+    info = site.resolve_list(list_title)
+    site.call(
+        "POST",
+        f"Web/lists(guid'{info.id}')/Fields/CreateFieldAsXml",
+        {"parameters": {"SchemaXml": xml, "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}},
+    )
+
+
+def _taxonomy_phase(site: SiteClient, list_title: str) -> None:
+    _xml_field(
+        site,
+        list_title,
+        (
+            '<Field Type="TaxonomyFieldType" Name="GtProjectPhase" StaticName="GtProjectPhase" DisplayName="Fase" '
+            'ID="{325543a5-815d-485d-a9a5-e0773ad762e9}" ShowField="Term1044"><Customization><ArrayOfProperty>'
+            f"<Property><Name>TermSetId</Name><Value>{TERMSET}</Value></Property>"
+            "</ArrayOfProperty></Customization></Field>"
+        ),
+    )
+
+
+def taxonomy_value(label: str, guid: str) -> dict[str, Any]:
+    """A managed metadata value as SharePoint takes it in an item body."""
+    return {
+        "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"},
+        "Label": label,
+        "TermGuid": guid,
+        "WssId": -1,
+    }
+
+
+def make_pp365_project(server: EmulatorServer, hub: SiteClient, hub_id: str, alias: str) -> SiteClient:
+    """A site as Prosjektportalen 365 builds it: phase as a taxonomy value (with its hidden note
+    field), probability without limits, the risk factor a calculated column created after its
+    operands, and the projected lookup columns of Måleindikatorer/Gevinstoppfølging."""
+    site = make_site(server, alias)
+    join_hub(site, hub_id)
+    pp365 = {"GtProjectPhase", "GtRiskProbability", "GtRiskFactor"}
+    apply_lists(site, load_bundle().project, PROJECT_LISTS, skip_fields=pp365)
+    for title in ("Usikkerhet", "Prosjektegenskaper"):
+        _taxonomy_phase(site, title)
+    _xml_field(
+        site,
+        "Usikkerhet",
+        '<Field Type="Number" Name="GtRiskProbability" StaticName="GtRiskProbability" '
+        'DisplayName="Sannsynlighet (S)" ID="{1e0c625d-c8b2-575c-9cf7-1b0492d5cdd3}" />',
+    )
+    _xml_field(
+        site,
+        "Usikkerhet",
+        (
+            '<Field Type="Calculated" Name="GtRiskFactor" StaticName="GtRiskFactor" DisplayName="Risikofaktor" '
+            'ResultType="Number" ReadOnly="TRUE"><Formula>=GtRiskProbability*GtRiskConsequence</Formula>'
+            '<FieldRefs><FieldRef Name="GtRiskProbability" /><FieldRef Name="GtRiskConsequence" /></FieldRefs></Field>'
+        ),
+    )
+    fields = {
+        f["InternalName"]
+        for f in site.get(
+            f"Web/lists(guid'{site.resolve_list('Gevinstoppfølging').id}')/Fields",
+            {"$select": "InternalName"},
+        )
+    }
+    assert {"GtMeasureIndicatorLookup_GtDesiredValue", "GtMeasureIndicatorLookup_ID"} <= fields
+    assert all(
+        r.ok
+        for r in site.create_items(
+            "Prosjektegenskaper",
+            [{"Title": "PP365-prosjektet", "GtProjectPhase": taxonomy_value("Gjennomføre", GJENNOMFORE)}],
+        )
+    )
+    assert all(
+        r.ok for r in hub.create_items("Prosjekter", [{"Title": "PP365-prosjektet", "GtSiteUrl": site.url}])
+    )
+    return site
+
+
 # --- checks, watches and kills ------------------------------------------------------------
 
 
