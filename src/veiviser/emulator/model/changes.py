@@ -9,12 +9,7 @@ from xml.sax.saxutils import quoteattr
 
 from ..api import ApiResponse, Headers
 from ..odata import bad_query
-from .common import (
-    Ctx,
-    ticks_now,
-    ticks_to_iso,
-    unwrap,
-)
+from .common import Ctx, ticks_now, ticks_to_iso, unwrap
 from .core import ModelCore
 
 

@@ -7,10 +7,7 @@ from typing import Any
 
 from .. import fields as F
 from ..api import ApiResponse, RestError
-from ..naming import (
-    field_internal_name,
-    unique_internal_name,
-)
+from ..naming import field_internal_name, unique_internal_name
 from ..odata import bad_query
 from ..paths import Segment
 from .common import (

@@ -6,17 +6,9 @@ from typing import Any
 
 from .. import fields as F
 from ..api import RestError
-from ..naming import (
-    list_item_entity_type_full_name,
-)
+from ..naming import list_item_entity_type_full_name
 from ..odata import QueryOptions
-from .common import (
-    ARGUMENT,
-    ITEM_NAVIGATION,
-    Ctx,
-    collection_of,
-    norm_guid,
-)
+from .common import ARGUMENT, ITEM_NAVIGATION, Ctx, collection_of, norm_guid
 from .core import ModelCore
 
 

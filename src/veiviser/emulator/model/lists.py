@@ -8,10 +8,7 @@ from urllib.parse import urlsplit
 
 from .. import fields as F
 from ..api import ApiResponse, RestError
-from ..naming import (
-    LIBRARY_TEMPLATES,
-    list_url_leaf,
-)
+from ..naming import LIBRARY_TEMPLATES, list_url_leaf
 from ..odata import bad_query
 from ..paths import Segment
 from .common import (

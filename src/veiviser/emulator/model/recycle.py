@@ -7,14 +7,7 @@ from typing import Any
 
 from ..api import ApiResponse, RestError
 from ..paths import Segment
-from .common import (
-    LIST_MISSING,
-    SP_EXCEPTION,
-    Ctx,
-    iso_z,
-    norm_guid,
-    utc_now,
-)
+from .common import LIST_MISSING, SP_EXCEPTION, Ctx, iso_z, norm_guid, utc_now
 from .core import ModelCore
 from .state import Node, NodeKind, Step
 

@@ -8,19 +8,9 @@ from urllib.parse import quote
 
 from .. import fields as F
 from ..api import ApiResponse
-from ..naming import (
-    LIBRARY_TEMPLATES,
-    list_entity_type_name,
-    list_item_entity_type_full_name,
-)
+from ..naming import LIBRARY_TEMPLATES, list_entity_type_name, list_item_entity_type_full_name
 from ..odata import evaluate, parse_filter, parse_orderby
-from .common import (
-    ZERO_GUID,
-    Ctx,
-    collection_of,
-    iso_z,
-    utc_now,
-)
+from .common import ZERO_GUID, Ctx, collection_of, iso_z, utc_now
 from .core import ModelCore
 
 

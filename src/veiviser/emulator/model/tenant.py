@@ -7,17 +7,7 @@ from urllib.parse import urlsplit
 
 from ..api import ApiResponse, RestError
 from ..paths import Segment
-from .common import (
-    ARGUMENT,
-    NO_SITE,
-    SP_EXCEPTION,
-    TEMPLATES,
-    ZERO_GUID,
-    Ctx,
-    norm_guid,
-    strip_meta,
-    unwrap,
-)
+from .common import ARGUMENT, NO_SITE, SP_EXCEPTION, TEMPLATES, ZERO_GUID, Ctx, norm_guid, strip_meta, unwrap
 from .core import ModelCore
 from .state import Node, NodeKind, Step
 

@@ -7,11 +7,7 @@ from typing import Any
 
 from ..api import ApiResponse, RestError
 from ..paths import Segment
-from .common import (
-    ARGUMENT,
-    Ctx,
-    strip_meta,
-)
+from .common import ARGUMENT, Ctx, strip_meta
 from .core import ModelCore
 from .state import Node, NodeKind, Step
 
