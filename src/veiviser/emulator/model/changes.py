@@ -14,6 +14,8 @@ from .core import ModelCore
 
 
 class Changes(ModelCore):
+    """Records every change and answers the change-log queries (docs/emulator.md, "Change tokens")."""
+
     def _log(
         self,
         site: dict[str, Any],

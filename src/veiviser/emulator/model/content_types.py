@@ -20,6 +20,8 @@ WRITABLE_CONTENT_TYPE_PROPERTIES = frozenset(
 
 
 class ContentTypes(ModelCore):
+    """Site and list content types, their field links and resource properties."""
+
     def _step_ctypes(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site, lst = node.site, node.parent_list
         if name == "getbyid":

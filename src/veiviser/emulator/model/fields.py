@@ -47,6 +47,8 @@ BUILTIN_FIELDS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 
 
 class Fields(ModelCore):
+    """Site and list columns: lookup by title, id or internal name, and creation."""
+
     def _step_fields(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site, lst = node.site, node.parent_list
         if name == "getbytitle":

@@ -13,6 +13,8 @@ from .core import ModelCore
 
 
 class ItemShapes(ModelCore):
+    """Renders list items as verbose JSON, with ``$select`` and ``$expand``."""
+
     def _field_value(self, ctx: Ctx, fld: dict[str, Any], item: dict[str, Any]) -> Any:
         t = fld["TypeAsString"]
         value = item.get(fld["InternalName"])

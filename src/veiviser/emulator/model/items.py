@@ -31,6 +31,8 @@ from .state import Node, NodeKind, Step
 
 
 class Items(ModelCore):
+    """Creates, updates and validates list items, and the verbs addressed to one item."""
+
     def _step_items(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site, lst = node.site, node.lst
         if name == "getbyid":

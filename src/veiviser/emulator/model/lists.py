@@ -28,6 +28,8 @@ from .state import Node, NodeKind, Step
 
 
 class Lists(ModelCore):
+    """Lists and libraries: lookup, creation, updates, removal and folders."""
+
     def _step_lists(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site = node.site
         if name == "getbytitle":

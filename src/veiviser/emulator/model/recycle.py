@@ -13,6 +13,8 @@ from .state import Node, NodeKind, Step
 
 
 class RecycleBin(ModelCore):
+    """The recycle bin of a web: recycling items, reading, restoring and deleting entries."""
+
     def _recycle_item(self, site: dict[str, Any], lst: dict[str, Any], item: dict[str, Any]) -> str:
         """Move an item to the web's recycle bin; returns the recycle bin item id (a GUID)."""
         rb_id = str(uuid.uuid4())

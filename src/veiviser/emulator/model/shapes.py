@@ -15,6 +15,8 @@ from .core import ModelCore
 
 
 class Shapes(ModelCore):
+    """Renders sites, webs, lists, fields, content types, views, users and hubs as verbose JSON."""
+
     def _ok(self, ctx: Ctx, payload: dict[str, Any]) -> ApiResponse:
         return ApiResponse.json({"d": self._select(ctx, payload)})
 

@@ -13,6 +13,8 @@ from .state import Node, NodeKind, Step
 
 
 class Tenant(ModelCore):
+    """The site manager, hubs and the tenant admin API (docs/emulator.md, "Sites and hubs")."""
+
     def _step_sitemanager(
         self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str
     ) -> Step:

@@ -13,6 +13,8 @@ from .state import Node, NodeKind, Step
 
 
 class Users(ModelCore):
+    """Site users and the hidden User Information List."""
+
     def _step_users(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site = node.site
         if name == "getbyid":

@@ -22,6 +22,8 @@ WRITABLE_VIEW_PROPERTIES = frozenset(
 
 
 class Views(ModelCore):
+    """List views and the fields they show."""
+
     def _step_views(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site, lst = node.site, node.lst
         if name == "getbytitle":
