@@ -8,11 +8,10 @@ from urllib.parse import urlsplit
 
 from .. import fields as F
 from ..api import ApiResponse, RestError
-from ..naming import (
-    list_item_entity_type_full_name,
-)
+from ..naming import list_item_entity_type_full_name
 from ..odata import bad_query
 from ..paths import Segment
+from ..values import convert, parse_taxonomy_text
 from .common import (
     APP_LOGIN,
     ARGUMENT,
@@ -32,6 +31,8 @@ from .state import Node, NodeKind, Step
 
 
 class Items(ModelCore):
+    """Creates, updates and validates list items, and the verbs addressed to one item."""
+
     def _step_items(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site, lst = node.site, node.lst
         if name == "getbyid":
@@ -145,7 +146,7 @@ class Items(ModelCore):
                 if lk is not None and F.is_lookup(lk):
                     if lk.get("IsDependentLookup") or lk.get("ReadOnlyField"):
                         raise bad_query(f"The property '{key}' is read-only (dependent lookup).")
-                    converted = F.convert(lk, value, key)
+                    converted = convert(lk, value, key)
                     self._check_lookup_values(ctx, lk, converted, key)
                     item[lk["InternalName"]] = converted
                     continue
@@ -156,7 +157,7 @@ class Items(ModelCore):
                         value = {"results": [int(v) for v in results_of(value)]}
                     elif value is not None:
                         value = int(value)
-                    converted = F.convert(lk, value, key)
+                    converted = convert(lk, value, key)
                     self._check_lookup_values(ctx, lk, converted, key)
                     item[lk["InternalName"]] = converted
                     continue
@@ -167,7 +168,7 @@ class Items(ModelCore):
                 )
             if fld["Id"] in note_to_tax:
                 tax = note_to_tax[fld["Id"]]
-                terms = F.parse_taxonomy_text(str(value or ""))
+                terms = parse_taxonomy_text(str(value or ""))
                 if not F.is_multi(tax) and len(terms) > 1:
                     raise RestError(400, F.VALIDATION, f"Field '{tax['Title']}' takes a single term.")
                 item[tax["InternalName"]] = (
@@ -181,7 +182,7 @@ class Items(ModelCore):
                 )
             if fld.get("ReadOnlyField") or fld["TypeAsString"] in ("Calculated", "Computed", "Counter"):
                 raise bad_query(f"The property '{key}' cannot be set; it is read-only.")
-            item[fld["InternalName"]] = F.convert(fld, value, key)
+            item[fld["InternalName"]] = convert(fld, value, key)
 
     def _check_lookup_values(self, ctx: Ctx, fld: dict[str, Any], value: Any, key: str) -> None:
         ids = value if isinstance(value, list) else ([value] if value is not None else [])
@@ -356,7 +357,7 @@ class Items(ModelCore):
             updated = self._update_item(ctx, lst, item, patch, system=bool(body.get("bNewDocumentUpdate")))
             for key, raw in system.items():
                 if raw:
-                    updated[key] = F.convert(F.new_field("DateTime", key), form_date(str(raw)), key)
+                    updated[key] = convert(F.new_field("DateTime", key), form_date(str(raw)), key)
             self.store.put_item(lst["Id"], updated)
         return ApiResponse.json(
             {

@@ -7,16 +7,14 @@ from typing import Any
 
 from ..api import ApiResponse, RestError
 from ..paths import Segment
-from .common import (
-    ARGUMENT,
-    Ctx,
-    strip_meta,
-)
+from .common import ARGUMENT, Ctx, strip_meta
 from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 
 class Users(ModelCore):
+    """Site users and the hidden User Information List."""
+
     def _step_users(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site = node.site
         if name == "getbyid":
