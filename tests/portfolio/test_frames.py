@@ -122,19 +122,8 @@ def test_source_frames_derive_from_the_catalogue():
 
 
 def test_numbers_in_norwegian_format_are_read():
+    row = {"project_key": "p", "source_key": "i1", "item_id": "1", "Title": "T", "benefit_key": "b"}
     df = prepare(
-        "indicators",
-        pd.DataFrame(
-            [
-                dict(
-                    project_key="p",
-                    source_key="i1",
-                    item_id="1",
-                    Title="T",
-                    benefit_key="b",
-                    GtStartValue="1 151,5",
-                )
-            ]
-        ),
+        "indicators", pd.DataFrame([{**row, "GtStartValue": "1 151,5", "GtDesiredValue": "1.151,5"}])
     )
-    assert df.loc[0, "GtStartValue"] == 1151.5
+    assert (df.loc[0, "GtStartValue"], df.loc[0, "GtDesiredValue"]) == (1151.5, 1151.5)
