@@ -77,3 +77,53 @@ def test_missing_required_and_renames(monkeypatch):
     )
     with pytest.raises(FrameError, match="must be a pandas DataFrame"):
         prepare("risks", [1, 2])
+
+
+def test_source_frames_derive_from_the_catalogue():
+    """The frames of the five source kinds, as the field catalogue derives them from the template."""
+    risks = frames.FRAME_SPECS["risks"]
+    assert risks.text == (
+        "project_title",
+        "GtRiskDescription",
+        "GtRiskProximity",
+        "GtRiskAction",
+        "GtRiskStrategy",
+        "GtRiskStatus",
+    )
+    assert risks.numbers == (
+        "GtRiskProbability",
+        "GtRiskConsequence",
+        "GtRiskFactor",
+        "GtRiskProbabilityPostAction",
+        "GtRiskConsequencePostAction",
+        "GtRiskFactorPostAction",
+    )
+    assert (risks.booleans, risks.people, risks.phases) == (
+        ("GtShowInPortfolio",),
+        ("GtActionResponsible",),
+        ("GtProjectPhase",),
+    )
+    benefits = frames.FRAME_SPECS["benefits"]
+    assert benefits.text == ("project_title", "GtGainsType", "GtPrereqProfitAchievement", "GtGainsTurnover")
+    assert (benefits.dates, benefits.people) == (
+        ("GtRealizationTime",),
+        ("GtGainsResponsible", "GtGainsOwner"),
+    )
+    indicators = frames.FRAME_SPECS["indicators"]
+    assert (indicators.text, indicators.numbers) == (
+        ("project_title", "GtMeasurementUnit"),
+        ("GtStartValue", "GtDesiredValue"),
+    )
+    measurements = frames.FRAME_SPECS["measurements"]
+    assert measurements.text == ("project_title", "Title", "benefit_key", "GtMeasurementComment")
+    assert (measurements.numbers, measurements.dates) == (("GtMeasurementValue",), ("GtMeasurementDate",))
+    assert len(frames.FRAME_SPECS["stakeholders"].text) == 8
+    assert all(type(c) is str for spec in frames.FRAME_SPECS.values() for c in (spec.name, *spec.optional))
+
+
+def test_numbers_in_norwegian_format_are_read():
+    row = {"project_key": "p", "source_key": "i1", "item_id": "1", "Title": "T", "benefit_key": "b"}
+    df = prepare(
+        "indicators", pd.DataFrame([{**row, "GtStartValue": "1 151,5", "GtDesiredValue": "1.151,5"}])
+    )
+    assert (df.loc[0, "GtStartValue"], df.loc[0, "GtDesiredValue"]) == (1151.5, 1151.5)

@@ -13,6 +13,9 @@ data-quality cases the report must handle (``docs/data-model.md``, "Data-quality
 equal to the baseline, missing start value, over-delivery, decreasing targets, stale indicators, benefits
 without owner or indicators, indicators without measurements) are placed on the first three
 projects, so a short demo shows them too; the rest of the portfolio varies at random.
+
+The texts and figures the rows are drawn from (names, risks, stakeholders, benefits and their
+indicators, by theme) are data, kept in ``content.yaml`` beside this module.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ import random
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from veiviser.schemas.names import F, Kind
 
@@ -144,71 +150,6 @@ class ChangeSet:
 
 # --- people ------------------------------------------------------------------------------------
 
-_FIRST = (
-    "Kari",
-    "Ola",
-    "Ingrid",
-    "Lars",
-    "Marit",
-    "Jon",
-    "Silje",
-    "Anders",
-    "Hanne",
-    "Per",
-    "Tone",
-    "Eirik",
-    "Solveig",
-    "Magnus",
-    "Randi",
-    "Øystein",
-    "Kristin",
-    "Håkon",
-    "Line",
-    "Bjørn",
-    "Åse",
-    "Torbjørn",
-    "Ragnhild",
-    "Espen",
-    "Guro",
-    "Sindre",
-    "Liv",
-    "Trond",
-    "Nina",
-    "Arne",
-)
-_LAST = (
-    "Hansen",
-    "Johansen",
-    "Olsen",
-    "Larsen",
-    "Andersen",
-    "Pedersen",
-    "Nilsen",
-    "Kristiansen",
-    "Jensen",
-    "Karlsen",
-    "Berg",
-    "Haugen",
-    "Hagen",
-    "Strand",
-    "Aune",
-    "Moe",
-    "Solberg",
-    "Bakken",
-    "Lund",
-    "Rønning",
-    "Dahl",
-    "Sæther",
-    "Hoff",
-    "Lie",
-    "Brekke",
-    "Vik",
-    "Fossum",
-    "Løkken",
-    "Ødegård",
-    "Eggen",
-)
-
 
 def _ascii(text: str) -> str:
     text = text.lower().replace("æ", "ae").replace("ø", "o").replace("å", "a")
@@ -239,317 +180,46 @@ def theme_of(title: str, unit: str | None) -> str:
     return "it"
 
 
-_RISKS_COMMON = [
-    (
-        "Forsinket leveranse fra leverandør",
-        "Leverandøren har varslet at modulen for integrasjon kan bli forsinket.",
-        "Ukentlige oppfølgingsmøter og dagmulkt i kontrakten.",
-    ),
-    (
-        "Manglende kapasitet i fagmiljøet",
-        "Nøkkelpersoner i tjenesten har ikke satt av tid til test og opplæring.",
-        "Avklare frikjøp med enhetsleder; lage ressursplan per fase.",
-    ),
-    (
-        "Integrasjon mot fagsystem feiler",
-        "Eksisterende fagsystem har et gammelt grensesnitt uten dokumentasjon.",
-        "Prototype av integrasjonen tidlig; reserveløsning med filoverføring.",
-    ),
-    (
-        "Personvernkonsekvenser ikke avklart",
-        "DPIA er ikke gjennomført for behandling av særlige kategorier personopplysninger.",
-        "Gjennomføre DPIA sammen med personvernombudet før anskaffelse.",
-    ),
-    (
-        "Lav bruk av ny løsning",
-        "Ansatte kan fortsette med gamle rutiner ved siden av den nye løsningen.",
-        "Superbrukere i hver enhet og avvikling av gamle rutiner på fast dato.",
-    ),
-    (
-        "Budsjettoverskridelse",
-        "Kostnadsoverslaget bygger på priser fra 2017 og omfatter ikke integrasjoner.",
-        "Oppdatert kostnadsestimat til styringsgruppen; prioritere omfang.",
-    ),
-    (
-        "Nøkkelperson slutter",
-        "Prosjektet er avhengig av én systemansvarlig med unik kunnskap.",
-        "Dokumentere kunnskap og lære opp en stedfortreder.",
-    ),
-    (
-        "Dårlig datakvalitet i eksisterende register",
-        "Dubletter og mangelfulle adresser i registeret som skal konverteres.",
-        "Vask av data før konvertering; testkonvertering i to runder.",
-    ),
-    (
-        "Endrede nasjonale krav",
-        "Nye krav fra direktoratet kan komme i løpet av prosjektperioden.",
-        "Følge KS og direktoratets veikart; bygge inn opsjoner i kontrakten.",
-    ),
-    (
-        "Anskaffelsen blir påklaget",
-        "En tilbyder kan klage på tildelingen og utsette kontraktsinngåelse.",
-        "Grundig evalueringsdokumentasjon; juridisk kvalitetssikring.",
-    ),
-    (
-        "Svak tilgangsstyring",
-        "Roller og tilganger er ikke definert for alle brukergrupper.",
-        "Rollemodell godkjent av tjenesteeier; tilgangsgjennomgang hvert halvår.",
-    ),
-    (
-        "Motstand mot endring i tjenesten",
-        "Endrede arbeidsprosesser oppleves som merarbeid i en travel periode.",
-        "Involvere tillitsvalgte tidlig; vise konkrete gevinster for den enkelte.",
-    ),
-]
-_RISKS_THEME = {
-    "it": [
-        (
-            "Ustabil nettverkskapasitet",
-            "Kapasiteten i nettet på enkelte lokasjoner er for lav for skyløsningen.",
-            "Kartlegge lokasjoner og oppgradere linjer før utrulling.",
-        )
-    ],
-    "plan": [
-        (
-            "Mangelfulle kartdata",
-            "Matrikkel og kartgrunnlag er ikke oppdatert i alle områder.",
-            "Prioritere ajourføring i områdene med flest søknader.",
-        )
-    ],
-    "oppvekst": [
-        (
-            "Ulik praksis mellom skolene",
-            "Skolene bruker systemet ulikt, noe som gir ujevn datakvalitet.",
-            "Felles rutinebeskrivelse og nettverk for skoleadministrasjon.",
-        )
-    ],
-    "helse": [
-        (
-            "Driftsavbrudd i kritisk tjeneste",
-            "Et avbrudd kan ramme tjenester som innbyggere er avhengige av døgnet rundt.",
-            "Reserveløsning og beredskapsplan testes før idriftsettelse.",
-        )
-    ],
-}
-_OPPORTUNITIES = [
-    (
-        "Gjenbruk av nasjonal fellesløsning",
-        "Nasjonale felleskomponenter kan erstatte egenutvikling.",
-        "Avklare bruk av fellesløsningen med leverandøren.",
-    ),
-    (
-        "Felles anskaffelse med nabokommuner",
-        "Flere kommuner i regionen har samme behov.",
-        "Invitere nabokommunene til felles anskaffelse.",
-    ),
-    (
-        "Medfinansiering fra staten",
-        "Prosjektet kan kvalifisere for statlig medfinansieringsordning.",
-        "Søke ved neste utlysning.",
-    ),
-    (
-        "Automatisering av rutineoppgaver",
-        "Faste registreringsoppgaver kan automatiseres med robotisering.",
-        "Kartlegge egnede prosesser sammen med fagmiljøet.",
-    ),
-    (
-        "Bedre styringsdata",
-        "Løsningen gir data som kan brukes i virksomhetsstyringen.",
-        "Definere nøkkeltall sammen med økonomiavdelingen.",
-    ),
-]
+# --- content -----------------------------------------------------------------------------------
 
-# Stakeholders: (title, group, context, interest). The first two are shared by every project.
-_STAKEHOLDERS_SHARED = [
-    (
-        "Kommunedirektørens ledergruppe",
-        "Ledelse",
-        "Ledermøte",
-        "Styring av porteføljen og realisering av gevinster.",
-    ),
-    (
-        "Tillitsvalgte",
-        "Fagforening",
-        "Drøftingsmøter (HTA)",
-        "Arbeidsmiljø og endrede arbeidsoppgaver for ansatte.",
-    ),
-]
-_STAKEHOLDERS_OPTIONAL = [
-    ("Bystyret", "Ledelse", "Bystyremøte", "Politisk forankring og budsjett."),
-    (
-        "Personvernombudet",
-        "Andre offentlige aktører",
-        "Personvernråd",
-        "Lovlig behandling av personopplysninger.",
-    ),
-    ("IT-tjenesten", "Medarbeidere", "Driftsforum", "Drift, sikkerhet og integrasjoner."),
-    ("Leverandøren", "Næringsliv", "Leverandørmøter", "Leveranse i henhold til kontrakt."),
-    ("KS KommIT", "Andre offentlige aktører", "Nasjonalt samarbeid", "Felles løsninger for kommunesektoren."),
-    ("NTNU", "Akademia", "Forskningssamarbeid", "Følgeforskning og evaluering."),
-    ("Statsforvalteren i Trøndelag", "Andre offentlige aktører", "Tilsyn", "Lovpålagte krav til tjenesten."),
-]
+_RISK = ("title", "description", "action")
+_STAKEHOLDER = ("title", "group", "context", "interest")
+
+
+def _load_content() -> dict[str, Any]:
+    """The demo's texts and figures (``content.yaml`` beside this module)."""
+    text = resources.files("veiviser.demo").joinpath("content.yaml").read_text(encoding="utf-8")
+    content: dict[str, Any] = yaml.safe_load(text)
+    return content
+
+
+def _tuples(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    return [tuple(item[k] for k in keys) for item in items]
+
+
+def _benefit(item: dict[str, Any]) -> tuple[str, str, str, list[tuple[Any, ...]]]:
+    """(benefit, type, prerequisite, [(indicator title, unit, start, desired), ...])."""
+    indicators = _tuples(item["indicators"], ("title", "unit", "start", "desired"))
+    return item["title"], item["type"], item["prerequisite"], indicators
+
+
+_CONTENT = _load_content()
+_FIRST: tuple[str, ...] = tuple(_CONTENT["first_names"])
+_LAST: tuple[str, ...] = tuple(_CONTENT["last_names"])
+_RISKS_COMMON = _tuples(_CONTENT["risks"], _RISK)
+_RISKS_THEME = {theme: _tuples(items, _RISK) for theme, items in _CONTENT["risks_by_theme"].items()}
+_OPPORTUNITIES = _tuples(_CONTENT["opportunities"], _RISK)
+# Stakeholders: the shared ones are on every project.
+_STAKEHOLDERS_SHARED = _tuples(_CONTENT["stakeholders_shared"], _STAKEHOLDER)
+_STAKEHOLDERS_OPTIONAL = _tuples(_CONTENT["stakeholders_optional"], _STAKEHOLDER)
 _STAKEHOLDERS_THEME = {
-    "it": [
-        ("Ansatte i alle enheter", "Medarbeidere", "Intranett", "Stabile og brukervennlige verktøy."),
-        ("Brukerstøtte", "Medarbeidere", "Servicedesk", "Færre henvendelser og enklere feilsøking."),
-    ],
-    "plan": [
-        (
-            "Utbyggere og arkitekter",
-            "Næringsliv",
-            "Byggesaksforum",
-            "Raskere og mer forutsigbar saksbehandling.",
-        ),
-        ("Innbyggere som søker", "Innbyggere", "Digitale søknader", "Enkel søknad og rask avklaring."),
-    ],
-    "oppvekst": [
-        ("Foresatte", "Brukere", "Foreldreråd (FAU)", "God og trygg kommunikasjon med skole og barnehage."),
-        ("Elever", "Brukere", "Elevråd", "Gode digitale læremidler."),
-        ("Rektorer og styrere", "Ledelse", "Rektormøte", "Mindre administrasjon, mer tid til pedagogikk."),
-    ],
-    "helse": [
-        ("Brukere og pårørende", "Brukere", "Brukerråd", "Trygge og tilgjengelige tjenester."),
-        ("Hjemmetjenesten", "Medarbeidere", "Fagnettverk", "Mer tid hos brukerne."),
-        (
-            "Frivillige organisasjoner",
-            "Frivillighet/Organisasjon",
-            "Frivillighetsforum",
-            "Samarbeid om forebygging.",
-        ),
-    ],
+    theme: _tuples(items, _STAKEHOLDER) for theme, items in _CONTENT["stakeholders_by_theme"].items()
 }
-
-# Benefits per theme: (benefit, type, prerequisite, [(indicator title, unit, start, desired), ...]).
-_BENEFITS = {
-    "it": [
-        (
-            "Redusert tid brukt på manuell registrering",
-            "Indirekte",
-            "Alle enheter tar i bruk løsningen.",
-            [("Timer per måned brukt på manuell registrering", "Timer", 320, 120)],
-        ),
-        (
-            "Lavere lisens- og driftskostnader",
-            "Direkte",
-            "Gamle systemer fases ut innen utgangen av året.",
-            [("Årlige lisenskostnader (NOK)", "Kroner", 1_450_000, 1_100_000)],
-        ),
-        (
-            "Færre henvendelser til brukerstøtte",
-            "Indirekte",
-            "Opplæring er gjennomført før utrulling.",
-            [("Antall henvendelser til brukerstøtte per måned", "Antall", 850, 500)],
-        ),
-        (
-            "Økt brukertilfredshet",
-            "Kvalitativ",
-            "Brukerundersøkelse gjennomføres årlig.",
-            [("Andel fornøyde brukere (%)", "Prosent", 62, 85)],
-        ),
-    ],
-    "plan": [
-        (
-            "Kortere saksbehandlingstid",
-            "Indirekte",
-            "Digital søknad er eneste kanal for profesjonelle søkere.",
-            [("Gjennomsnittlig saksbehandlingstid (dager)", "Antall", 42, 21)],
-        ),
-        (
-            "Flere digitale søknader",
-            "Kvalitativ",
-            "Søknadsløsningen er integrert med saksbehandlingssystemet.",
-            [("Andel digitale søknader (%)", "Prosent", 55, 95)],
-        ),
-        (
-            "Færre mangelbrev",
-            "Indirekte",
-            "Veiledning i søknadsløsningen er oppdatert.",
-            [
-                ("Antall mangelbrev per måned", "Antall", 120, 40),
-                ("Timer per måned brukt på mangelbrev", "Timer", 90, 30),
-            ],
-        ),
-        (
-            "Økte gebyrinntekter uten økt bemanning",
-            "Direkte",
-            "Gebyrregulativet oppdateres.",
-            [("Gebyrinntekter per kvartal (NOK)", "Kroner", 2_400_000, 2_900_000)],
-        ),
-    ],
-    "oppvekst": [
-        (
-            "Mindre tid til administrasjon for lærere",
-            "Indirekte",
-            "Alle skoler bruker samme rutiner.",
-            [("Timer per måned til administrasjon per lærer", "Timer", 14, 8)],
-        ),
-        (
-            "Bedre kommunikasjon mellom hjem og skole",
-            "Kvalitativ",
-            "Appen tas i bruk av alle skoler og barnehager.",
-            [("Andel foresatte som bruker appen (%)", "Prosent", 35, 90)],
-        ),
-        (
-            "Reduserte utstyrskostnader",
-            "Direkte",
-            "Innkjøp skjer via felles rammeavtale.",
-            [("Årlige utstyrskostnader (NOK)", "Kroner", 3_200_000, 2_600_000)],
-        ),
-        (
-            "Færre avvik i elevadministrasjonen",
-            "Indirekte",
-            "Opplæring av skoleadministrasjonen.",
-            [("Antall avviksmeldinger per måned", "Antall", 45, 15)],
-        ),
-    ],
-    "helse": [
-        (
-            "Raskere respons på alarmer",
-            "Kvalitativ",
-            "Responssenteret er bemannet døgnet rundt.",
-            [("Gjennomsnittlig responstid (minutter)", "Antall", 25, 12)],
-        ),
-        (
-            "Frigjort tid i hjemmetjenesten",
-            "Indirekte",
-            "Mobil dokumentasjon tas i bruk i alle soner.",
-            [("Timer per måned brukt på dokumentasjon", "Timer", 600, 350)],
-        ),
-        (
-            "Redusert papirbasert saksbehandling",
-            "Indirekte",
-            "Søknader mottas digitalt.",
-            [
-                ("Andel digitale søknader om sosialhjelp (%)", "Prosent", 20, 80),
-                ("Antall henvendelser per uke", "Antall", 400, 250),
-            ],
-        ),
-        (
-            "Lavere kostnader til reiser og kjøring",
-            "Direkte",
-            "Ruteplanlegging brukes i alle soner.",
-            [("Kjøregodtgjørelse per måned (NOK)", "Kroner", 480_000, 360_000)],
-        ),
-    ],
-}
+_BENEFITS = {theme: [_benefit(b) for b in items] for theme, items in _CONTENT["benefits_by_theme"].items()}
 _CHANGES = {
-    "it": [("Ny rutine for brukerstøtte", "Brukerstøtte"), ("Utfasing av gammelt system", "Drift")],
-    "plan": [
-        ("Digital søknadsbehandling", "Byggesak"),
-        ("Automatisk kontroll av søknader", "Saksbehandling"),
-    ],
-    "oppvekst": [
-        ("Felles rutiner for skoleadministrasjon", "Administrasjon"),
-        ("Digital kommunikasjon med foresatte", "Kommunikasjon"),
-    ],
-    "helse": [("Mobil dokumentasjon", "Dokumentasjon"), ("Digital mottak av søknader", "Mottak")],
+    theme: _tuples(items, ("title", "process")) for theme, items in _CONTENT["changes_by_theme"].items()
 }
-_TURNOVER = (
-    "Frigjort tid brukes til mer brukerrettet arbeid.",
-    "Budsjettet reduseres tilsvarende fra neste år.",
-    "Kapasiteten brukes til å ta unna restanser.",
-    "Gevinsten tas ut som bedre kvalitet i tjenesten.",
-)
+_TURNOVER: tuple[str, ...] = tuple(_CONTENT["turnover"])
 
 
 # --- generation --------------------------------------------------------------------------------

@@ -13,6 +13,10 @@ title column) raise :class:`veiviser.errors.VeiviserError`.
 Aliases follow :mod:`veiviser.schemas.aliases`. Within one file the first row to claim an alias
 keeps it; a later row with the same alias (explicit, or derived from a title that differs only in
 case, accents or punctuation) is reported, never renamed, so no row's alias depends on another row.
+
+The module is longer than most (about 780 lines) because it is one reader of one file format:
+the header mapping, the cell readers and the row validation share the reader's state and messages,
+and splitting them would only move that state into arguments.
 """
 
 from __future__ import annotations

@@ -6,8 +6,6 @@ field says ``F.RISK_PROBABILITY`` instead of a hand-typed ``"GtRiskProbability"`
 names the row kinds the sync and the analytics share. What the template says *about* each field
 (type, lookups, people, numbers) lives in :mod:`veiviser.schemas.catalog`; see
 ``docs/data-model.md``, "The field catalogue".
-
-The module is long only because :class:`F` lists every template field, one per line.
 """
 
 from __future__ import annotations
