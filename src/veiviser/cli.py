@@ -102,11 +102,8 @@ def _settings() -> ConnectionSettings:
     """The connection settings (profile and environment), or a user error saying what is missing."""
     from pydantic import ValidationError
 
-    from veiviser.schemas.settings import ConnectionSettings
-
-    _profile()
     try:
-        return ConnectionSettings()
+        return _profile().profile.connection_settings()
     except ValidationError as exc:
         problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         raise VeiviserError(
@@ -671,6 +668,25 @@ def provision_plan_bulk(
 ) -> None:
     """Plan every row of FILE."""
     _bulk(file, hub, workers, None, extensions, True, None, fmt)
+
+
+@main.command("doctor")
+@click.option("--hub", default=None, help="Portfolio hub URL (default: the profile's hub).")
+@click.option("--profile", "profile_name", default=None, metavar="NAME", help="Profile of veiviser.toml.")
+@click.option("--state", default=None, help="SQLAlchemy URL of the state store (default: the profile's).")
+@_output_option
+def doctor_command(hub: str | None, profile_name: str | None, state: str | None, fmt: str) -> None:
+    """Check settings, token, hub, permissions, RU budget and state store; one line per check.
+
+    Exit 0 only when every check passes (1 otherwise). The write check creates one item in the
+    hub's register list and deletes it again.
+    """
+    from veiviser.doctor import run_doctor
+
+    root = click.get_current_context().find_root()
+    report = run_doctor(hub, profile=profile_name or (root.obj or {}).get("profile_name"), state=state)
+    click.echo(cli_output.doctor(report, fmt), nl=False)
+    sys.exit(0 if report.ok else 1)
 
 
 @main.command("demo")

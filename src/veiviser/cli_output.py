@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from veiviser.doctor import DoctorReport
     from veiviser.portfolio.findings import AnalysisFinding
     from veiviser.portfolio.itposmo import ItposmoResult
     from veiviser.portfolio.prioritisation import PriorityResult
@@ -366,3 +367,29 @@ def prioritise(result: PriorityResult, fmt: str = "table") -> str:
     if result.uncertainty:
         out += f"\nModel uncertainty: {result.uncertainty}\n"
     return out
+
+
+# --- doctor ---------------------------------------------------------------------------------------
+
+CHECK_COLUMNS = ("name", "ok", "detail", "fix")
+
+
+def doctor(report: DoctorReport, fmt: str = "table") -> str:
+    """``veiviser doctor``: one line per check (✓/✗), and for each ✗ the fix in a sentence."""
+    fmt = normalise_output(fmt)
+    data = report.to_dict()
+    if fmt == "json":
+        return to_json(data)
+    if fmt == "csv":
+        return to_csv(data["checks"], CHECK_COLUMNS)
+    lines = []
+    for check in report.checks:
+        mark = "✓" if check.ok else "✗"
+        lines.append(f"{mark} {check.name}: {check.detail}")
+        if not check.ok and check.fix:
+            lines.append(f"    fix: {check.fix}")
+    for warning in report.warnings:
+        lines.append(f"! {warning}")
+    passed = sum(c.ok for c in report.checks)
+    lines.append(f"{passed} of {len(report.checks)} checks passed.")
+    return "\n".join(lines) + "\n"

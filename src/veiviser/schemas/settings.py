@@ -181,6 +181,11 @@ class Profile(BaseSettings):
         urls += [u for u in self.hubs if u not in urls]
         return [u.rstrip("/") for u in urls]
 
+    def connection_settings(self) -> ConnectionSettings:
+        """Connection settings from this profile; secrets and unset keys from the environment."""
+        values = {key: getattr(self, key) for key in CONNECTION_KEYS if getattr(self, key) is not None}
+        return ConnectionSettings(**values)
+
     def connection_environment(self) -> dict[str, str]:
         """The profile's connection values as ``VEIVISER_*`` variables (for code that reads
         :class:`ConnectionSettings` from the environment)."""
