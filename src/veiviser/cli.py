@@ -689,6 +689,31 @@ def doctor_command(hub: str | None, profile_name: str | None, state: str | None,
     sys.exit(0 if report.ok else 1)
 
 
+@main.group(cls=_Group)
+def auth() -> None:
+    """Connect veiviser to a tenant: the app registration's certificate."""
+
+
+@auth.command("certificate")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for key and cert."
+)
+@click.option("--name", "common_name", default="veiviser", show_default=True, help="The certificate's CN.")
+@click.option("--days", default=730, show_default=True, type=int, help="Validity in days.")
+def auth_certificate(out_dir: str, common_name: str, days: int) -> None:
+    """Create a self-signed certificate and key for the Entra app; print the thumbprint and the steps.
+
+    The key (veiviser-app.key.pem, mode 0600) stays here; upload veiviser-app.cer to the app. The
+    key is encrypted with $VEIVISER_CERT_PASSPHRASE when that is set. Nothing is overwritten.
+    """
+    from veiviser.certificates import create_app_certificate, registration_steps
+
+    cert = create_app_certificate(
+        out_dir, common_name=common_name, days=days, passphrase=os.environ.get("VEIVISER_CERT_PASSPHRASE")
+    )
+    click.echo(cli_output.certificate(cert, registration_steps(cert)), nl=False)
+
+
 @main.command("demo")
 @click.option(
     "--out",

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from veiviser.certificates import AppCertificate
     from veiviser.doctor import DoctorReport
     from veiviser.portfolio.findings import AnalysisFinding
     from veiviser.portfolio.itposmo import ItposmoResult
@@ -392,4 +393,27 @@ def doctor(report: DoctorReport, fmt: str = "table") -> str:
         lines.append(f"! {warning}")
     passed = sum(c.ok for c in report.checks)
     lines.append(f"{passed} of {len(report.checks)} checks passed.")
+    return "\n".join(lines) + "\n"
+
+
+# --- auth certificate -----------------------------------------------------------------------------
+
+
+def certificate(cert: AppCertificate, steps: Sequence[str]) -> str:
+    """``auth certificate``: what was written, the thumbprint, then the numbered steps."""
+    lines = [
+        f"Private key:  {cert.key_path} (mode 0600{', encrypted' if cert.encrypted else ''}; keep it here)",
+        f"Certificate:  {cert.cert_path} (upload it to the Entra app)",
+        f"Thumbprint:   {cert.thumbprint}",
+        f"Valid until:  {cert.not_after:%Y-%m-%d}",
+        "",
+        "Next steps:",
+    ]
+    number = 0
+    for step in steps:
+        if step.startswith("  "):
+            lines.append(f"   {step}")
+        else:
+            number += 1
+            lines.append(f"{number}. {step}")
     return "\n".join(lines) + "\n"
