@@ -183,20 +183,6 @@ def plan_renderable(plan: Plan) -> Group:
     return Group(*parts)
 
 
-def site_result_data(result: SiteResult) -> dict[str, Any]:
-    """One site's outcome as plain data (the plan as :meth:`Plan.to_dict`)."""
-    return {
-        "url": result.url,
-        "outcome": result.outcome,
-        "title": result.title,
-        "alias": result.alias,
-        "site_id": result.site_id,
-        "error": result.error,
-        "notes": list(result.notes),
-        "plan": result.plan.to_dict() if result.plan is not None else None,
-    }
-
-
 def _plan_rows(plans: Iterable[Plan]) -> list[dict[str, Any]]:
     return [
         {
@@ -216,9 +202,7 @@ def site_result(result: SiteResult, dry_run: bool, fmt: str = "table") -> str:
     """``provision hub/project`` and ``provision plan hub/project``."""
     fmt = normalise_output(fmt)
     if fmt == "json":
-        return to_json(
-            result.plan.to_dict() if dry_run and result.plan is not None else site_result_data(result)
-        )
+        return to_json(result.to_dict())
     if fmt == "csv":
         return to_csv(_plan_rows([result.plan] if result.plan is not None else []), STEP_COLUMNS)
     if dry_run and result.plan is not None:
@@ -230,23 +214,13 @@ def site_result(result: SiteResult, dry_run: bool, fmt: str = "table") -> str:
 BULK_COLUMNS = ("alias", "title", "url", "outcome", "detail")
 
 
-def bulk_data(result: BulkResult) -> dict[str, Any]:
-    """A bulk run (or plan) as plain data: counts, invalid rows and one entry per row."""
-    return {
-        "file": result.file,
-        "counts": result.counts(),
-        "problems": [str(p) for p in result.input.problems],
-        "results": [site_result_data(r) | {"detail": r.detail} for r in result.results],
-    }
-
-
 def bulk(result: BulkResult, fmt: str = "table") -> str:
     """``provision bulk`` and ``provision plan bulk``: the per-row result table."""
     fmt = normalise_output(fmt)
     if fmt == "json":
-        return to_json(bulk_data(result))
+        return to_json(result.to_dict())
     if fmt == "csv":
-        return to_csv(bulk_data(result)["results"], BULK_COLUMNS)
+        return to_csv(result.to_dict()["results"], BULK_COLUMNS)
     table = Table(title=f"{result.file}: " + ", ".join(f"{n} {k}" for k, n in result.counts().items()))
     for col in ("alias", "title", "result", "detail"):
         table.add_column(col)
