@@ -80,7 +80,7 @@ def _profile(name: str | None = None) -> LoadedProfile:
     root.ensure_object(dict)
     if "profile" not in root.obj:
         loaded = load_profile(name or root.obj.get("profile_name"))
-        root.with_resource(_environment_defaults(loaded.profile.connection_environment()))
+        root.with_resource(_environment_defaults(loaded.environment()))
         for warning in loaded.warnings:
             click.secho(f"Warning: {warning}", fg="yellow", err=True)
         root.obj["profile"] = loaded
@@ -103,7 +103,7 @@ def _settings() -> ConnectionSettings:
     from pydantic import ValidationError
 
     try:
-        return _profile().profile.connection_settings()
+        return _profile().connection_settings()
     except ValidationError as exc:
         problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         raise VeiviserError(

@@ -135,7 +135,7 @@ def _check_config(doc: _Doctor, profile: str | None) -> LoadedProfile | None:
 
 def _check_settings(doc: _Doctor, loaded: LoadedProfile | None) -> ConnectionSettings | None:
     try:
-        settings = loaded.profile.connection_settings() if loaded else ConnectionSettings()
+        settings = loaded.connection_settings() if loaded else ConnectionSettings()
     except pydantic.ValidationError as exc:
         problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         doc.add(

@@ -181,9 +181,13 @@ class Profile(BaseSettings):
         urls += [u for u in self.hubs if u not in urls]
         return [u.rstrip("/") for u in urls]
 
-    def connection_settings(self) -> ConnectionSettings:
-        """Connection settings from this profile; secrets and unset keys from the environment."""
-        values = {key: getattr(self, key) for key in CONNECTION_KEYS if getattr(self, key) is not None}
+    def connection_settings(self, secrets: dict[str, str] | None = None) -> ConnectionSettings:
+        """Connection settings from this profile; secrets from ``secrets`` (the keyring's, for
+        variables that are not set) or the environment, unset keys from the environment."""
+        values: dict[str, Any] = {
+            key: getattr(self, key) for key in CONNECTION_KEYS if getattr(self, key) is not None
+        }
+        values.update(secrets or {})
         return ConnectionSettings(**values)
 
     def connection_environment(self) -> dict[str, str]:
@@ -199,6 +203,35 @@ class Profile(BaseSettings):
         return out
 
 
+#: The keyring service veiviser's secrets are stored under (user name ``<profile>:<key>``).
+KEYRING_SERVICE = "veiviser"
+#: The secrets a profile may take from the OS keyring when the environment lacks them.
+KEYRING_KEYS = ("access_token", "cert_passphrase")
+
+
+def keyring_secrets(profile: str) -> dict[str, str]:
+    """The profile's secrets from the OS keyring (``keyring set veiviser <profile>:access_token``),
+    for the keys whose ``VEIVISER_*`` variable is not set. Empty when the optional ``keyring``
+    package (``pip install 'veiviser[keyring]'``) or a keyring backend is missing."""
+    wanted = [key for key in KEYRING_KEYS if f"VEIVISER_{key.upper()}" not in os.environ]
+    if not wanted:
+        return {}
+    try:
+        import keyring
+        import keyring.errors
+    except ImportError:
+        return {}
+    found: dict[str, str] = {}
+    for key in wanted:
+        try:
+            value = keyring.get_password(KEYRING_SERVICE, f"{profile}:{key}")
+        except keyring.errors.KeyringError:  # no usable backend (e.g. a headless server)
+            return found
+        if value:
+            found[key] = value
+    return found
+
+
 @dataclass
 class LoadedProfile:
     """A profile with where it came from and what was wrong but not fatal (secrets in the file)."""
@@ -208,6 +241,16 @@ class LoadedProfile:
     file: Path | None = None
     warnings: list[str] = field(default_factory=list)
     available: list[str] = field(default_factory=list)
+
+    def connection_settings(self) -> ConnectionSettings:
+        """The profile's connection settings, with secrets from the environment or the keyring."""
+        return self.profile.connection_settings(keyring_secrets(self.name))
+
+    def environment(self) -> dict[str, str]:
+        """``VEIVISER_*`` defaults for this profile: its connection values and keyring secrets."""
+        out = self.profile.connection_environment()
+        out.update({f"VEIVISER_{key.upper()}": value for key, value in keyring_secrets(self.name).items()})
+        return out
 
 
 def _line_of(text: str, key: str, table: str) -> int | None:
