@@ -229,7 +229,9 @@ def prioritise_command(file: str, model: str, weights: tuple[str, ...], fmt: str
 
 @main.command("report")
 @click.option(
-    "--hub", default=None, help="URL of the portfolio hub: report on the synced portfolio (with --state)."
+    "--hub",
+    default=None,
+    help="URL of the portfolio hub: report on the synced portfolio (default: the profile's hub).",
 )
 @click.option(
     "--state",
@@ -263,8 +265,11 @@ def report_command(
 
     Source: the synced portfolio (--hub URL, history from --state) or a dataset folder (--dataset DIR).
     """
-    if (hub is None) == (dataset_dir is None):
-        raise click.UsageError("Give exactly one of --hub URL (the synced portfolio) or --dataset DIR.")
+    neither = hub is None and dataset_dir is None and not _profile().profile.hub_urls
+    if neither or (hub is not None and dataset_dir is not None):
+        raise click.UsageError(
+            "Give exactly one of --hub URL (the synced portfolio; or hub in the profile) or --dataset DIR."
+        )
     if dataset_dir is not None:
         from veiviser.portfolio.dataset import PortfolioDataset
         from veiviser.portfolio.reports import write_reports
@@ -273,7 +278,8 @@ def report_command(
     else:
         from veiviser.reporting import report_from_hub
 
-        paths = report_from_hub(str(hub), out_dir, state=state, since=since)
+        state = state or _profile().profile.state_url
+        paths = report_from_hub(_hub(hub), out_dir, state=state, since=since)
     click.echo(f"HTML report:  {paths.html}")
     click.echo(f"Excel:        {paths.excel}")
     click.echo(f"Power BI:     {paths.star_dir} ({len(paths.parquet)} tables as Parquet and CSV)")

@@ -146,6 +146,10 @@ def test_commands_take_hub_owner_and_state_from_the_profile(
     doctor = runner.invoke(main, ["doctor", "--profile", "emulator"], env=env)
     assert doctor.exit_code == 0, doctor.output
 
+    report = runner.invoke(main, ["--profile", "emulator", "report", "--out", "rapport"], env=env)
+    assert report.exit_code == 0, report.output
+    assert (isolated / "rapport" / "portefoljerapport.html").exists()
+
 
 def test_without_hub_anywhere_the_cli_says_what_to_give(isolated: Path) -> None:
     result = CliRunner().invoke(main, ["sync", "run"], env={"VEIVISER_ACCESS_TOKEN": "x"})
