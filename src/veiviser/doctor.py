@@ -18,7 +18,7 @@ from veiviser.schemas.catalog import catalogue
 from veiviser.schemas.names import Kind
 from veiviser.schemas.settings import ConnectionSettings, LoadedProfile, load_profile
 from veiviser.sharepoint import AuthError, NotFoundError, RateLimiter, SharePointError, SiteClient, connect
-from veiviser.sharepoint.auth import token_provider
+from veiviser.sharepoint.auth import LOGIN_AUTHORITY, token_provider
 from veiviser.sharepoint.sites import SiteInfo, hub_joined_site_urls, site_info
 
 #: Title of the item the write check creates and deletes again.
@@ -153,8 +153,17 @@ def _check_settings(doc: _Doctor, loaded: LoadedProfile | None) -> ConnectionSet
 def _check_remote(doc: _Doctor, settings: ConnectionSettings, hub_url: str) -> None:
     try:
         token_provider(settings, hub_url)()
-    except (VeiviserError, ValueError, OSError) as exc:
+    except (VeiviserError, ValueError) as exc:
         doc.add("token", False, str(exc), _token_fix(settings))
+        doc.skip(_REMOTE_CHECKS[1:], "token")
+        return
+    except OSError as exc:  # requests' connection errors too: the sign-in service is out of reach
+        doc.add(
+            "token",
+            False,
+            f"cannot reach the sign-in service {LOGIN_AUTHORITY} ({type(exc).__name__})",
+            "Check DNS, the firewall and the proxy (HTTPS_PROXY) for login.microsoftonline.com.",
+        )
         doc.skip(_REMOTE_CHECKS[1:], "token")
         return
     doc.add("token", True, f"acquired ({settings.auth})")

@@ -166,3 +166,39 @@ def test_incomplete_settings_skip_the_remote_checks(monkeypatch, tmp_path: Path)
         "Fix the connection settings first.",
     )
     assert checks["state store"][0]
+
+
+def _certificate_env(monkeypatch, tmp_path: Path, key: Path) -> None:
+    for name, value in {
+        "VEIVISER_AUTH": "certificate",
+        "VEIVISER_TENANT_ID": "00000000-0000-0000-0000-000000000001",
+        "VEIVISER_CLIENT_ID": "00000000-0000-0000-0000-000000000002",
+        "VEIVISER_CERT_PATH": str(key),
+        "VEIVISER_CERT_THUMBPRINT": "AB" * 20,
+        "VEIVISER_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite'}",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_a_certificate_key_that_cannot_be_read(monkeypatch, tmp_path: Path) -> None:
+    _certificate_env(monkeypatch, tmp_path, tmp_path / "mangler.pem")
+    checks = _by_name(run_doctor("https://contoso.sharepoint.com/sites/portefolje"))
+    ok, detail, fix = checks["token"]
+    assert not ok and "mangler.pem" in detail and "thumbprint" in fix
+    assert checks["hub"] == (False, "not checked: token", "Fix the token first.")
+
+
+def test_an_unreachable_sign_in_service_says_so(monkeypatch, tmp_path: Path) -> None:
+    """The network error MSAL meets (a unit: the provider is replaced, SharePoint is not involved)."""
+    import veiviser.doctor as doctor
+
+    def unreachable(settings, url):
+        def provide():
+            raise ConnectionError("Failed to resolve 'login.microsoftonline.com'")
+
+        return provide
+
+    _certificate_env(monkeypatch, tmp_path, tmp_path / "key.pem")
+    monkeypatch.setattr(doctor, "token_provider", unreachable)
+    ok, detail, fix = _by_name(run_doctor("https://contoso.sharepoint.com/sites/portefolje"))["token"]
+    assert not ok and "cannot reach the sign-in service" in detail and "proxy" in fix
