@@ -75,8 +75,11 @@ class _Doctor:
     def __init__(self, report: DoctorReport) -> None:
         self.report = report
 
+    suffix = ""
+    """Appended to the names of the per-hub checks when a profile has several hubs."""
+
     def add(self, name: str, ok: bool, detail: str, fix: str = "") -> bool:
-        self.report.checks.append(Check(name, ok, detail, "" if ok else fix))
+        self.report.checks.append(Check(name + self.suffix, ok, detail, "" if ok else fix))
         return ok
 
     def skip(self, names: list[str], because: str) -> None:
@@ -98,23 +101,27 @@ _REMOTE_CHECKS = [
 def run_doctor(
     hub: str | None = None, *, profile: str | None = None, state: str | None = None
 ) -> DoctorReport:
-    """Run every check against ``hub`` (default: the profile's first hub) and return the report.
+    """Run every check against ``hub`` (default: every hub of the profile) and return the report.
 
-    Never raises for what it checks: every problem is a failed :class:`Check`.
+    With several hubs, the per-hub checks run for each, named ``"<check> [<hub URL>]"``. Never
+    raises for what it checks: every problem is a failed :class:`Check`.
     """
     report = DoctorReport()
     doc = _Doctor(report)
     loaded = _check_config(doc, profile)
     settings = _check_settings(doc, loaded)
-    hub_url = hub or (loaded.profile.hub_urls[0] if loaded and loaded.profile.hub_urls else None)
+    hubs = [hub] if hub else (loaded.profile.hub_urls if loaded else [])
     state_url = state or (loaded.profile.state_url if loaded else None)
     if settings is None:
         doc.skip(_REMOTE_CHECKS, "connection settings")
-    elif hub_url is None:
+    elif not hubs:
         doc.add("hub URL", False, "no hub URL given", 'Pass --hub URL or set hub = "…" in the profile.')
         doc.skip(_REMOTE_CHECKS, "hub URL")
     else:
-        _check_remote(doc, settings, hub_url)
+        for hub_url in hubs:
+            doc.suffix = f" [{hub_url}]" if len(hubs) > 1 else ""
+            _check_remote(doc, settings, hub_url)
+        doc.suffix = ""
     _check_state(doc, state_url)
     return report
 

@@ -202,3 +202,18 @@ def test_an_unreachable_sign_in_service_says_so(monkeypatch, tmp_path: Path) -> 
     monkeypatch.setattr(doctor, "token_provider", unreachable)
     ok, detail, fix = _by_name(run_doctor("https://contoso.sharepoint.com/sites/portefolje"))["token"]
     assert not ok and "cannot reach the sign-in service" in detail and "proxy" in fix
+
+
+def test_every_hub_of_the_profile_is_checked(
+    server: EmulatorServer, provisioned_hub: Callable[..., Provisioner], isolated: Path, monkeypatch
+) -> None:
+    first = provisioned_hub()
+    second = f"{server.url}/sites/finnesikke"
+    (isolated / "veiviser.toml").write_text(
+        f'[profiles.to]\nhubs = ["{first.hub_url}", "{second}"]\n', encoding="utf-8"
+    )
+    _env(server, monkeypatch, isolated)
+    checks = _by_name(run_doctor(profile="to"))
+    assert checks[f"hub lists: write [{first.hub_url}]"][0] is True
+    assert checks[f"hub [{second}]"][0] is False and "does not exist" in checks[f"hub [{second}]"][1]
+    assert checks["state store"][0] is True
