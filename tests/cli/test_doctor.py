@@ -217,3 +217,19 @@ def test_every_hub_of_the_profile_is_checked(
     assert checks[f"hub lists: write [{first.hub_url}]"][0] is True
     assert checks[f"hub [{second}]"][0] is False and "does not exist" in checks[f"hub [{second}]"][1]
     assert checks["state store"][0] is True
+
+
+def test_doctor_warns_about_a_secret_in_the_config_file(
+    server: EmulatorServer, provisioned_hub: Callable[..., Provisioner], isolated: Path, monkeypatch
+) -> None:
+    prov = provisioned_hub()
+    env = _env(server, monkeypatch, isolated)
+    (isolated / "veiviser.toml").write_text(
+        f'[profiles.default]\nhub = "{prov.hub_url}"\naccess_token = "{server.token}"\n', encoding="utf-8"
+    )
+    report = run_doctor()
+    assert report.ok and len(report.warnings) == 1 and "veiviser.toml:3" in report.warnings[0]
+    result = CliRunner().invoke(main, ["doctor"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "! " in result.output and "a secret (access_token)" in result.output
+    assert server.token not in result.output
