@@ -329,19 +329,33 @@ def _check_budget(doc: _Doctor, limiter: _WatchingLimiter) -> None:
     )
 
 
-def _check_state(doc: _Doctor, state_url: str | None) -> None:
-    from veiviser.sync.state import StateStore
+def _shown(url: str) -> str:
+    """A database URL fit for the screen: any password masked."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     try:
-        with StateStore(state_url) as store:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a SQLAlchemy URL)"
+
+
+def _check_state(doc: _Doctor, state_url: str | None) -> None:
+    from veiviser.sync.schema import default_state_url
+    from veiviser.sync.state import StateStore
+
+    url = state_url or default_state_url()
+    try:
+        with StateStore(url) as store:
             runs = store.runs(limit=1)
     except Exception as exc:  # any driver or file error is this check's answer, never a traceback
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         doc.add(
             "state store",
             False,
-            f"cannot open: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            f"{_shown(url)}: cannot open: {reason}",
             "Set state_url in the profile (or VEIVISER_STATE_URL) to a SQLAlchemy URL this machine can open.",
         )
         return
     last = f"last run {runs[0]['status']} at {runs[0]['started_at']}" if runs else "no runs yet"
-    doc.add("state store", True, last)
+    doc.add("state store", True, f"{_shown(url)}: {last}")

@@ -136,7 +136,7 @@ def test_a_state_url_that_cannot_be_opened(
     _env(server, monkeypatch, tmp_path, VEIVISER_STATE_URL=f"sqlite:///{blocker / 'state.sqlite'}")
     checks = _by_name(run_doctor(prov.hub_url))
     ok, detail, fix = checks["state store"]
-    assert not ok and detail.startswith("cannot open") and "state_url" in fix
+    assert not ok and "cannot open" in detail and "state_url" in fix and detail.startswith("sqlite:///")
     assert all(ok for name, (ok, _, _) in checks.items() if name != "state store")
 
 
@@ -233,3 +233,11 @@ def test_doctor_warns_about_a_secret_in_the_config_file(
     assert result.exit_code == 0, result.output
     assert "! " in result.output and "a secret (access_token)" in result.output
     assert server.token not in result.output
+
+
+def test_a_state_url_password_is_never_shown(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("VEIVISER_STATE_URL", "postgresql://veiviser:hemmelig@127.0.0.1:1/veiviser")
+    report = run_doctor()
+    ok, detail, _ = _by_name(report)["state store"]
+    assert not ok and detail.startswith("postgresql://veiviser:***@127.0.0.1:1/veiviser: cannot open")
+    assert "hemmelig" not in json.dumps(report.to_dict())
