@@ -154,3 +154,13 @@ def test_commands_take_hub_owner_and_state_from_the_profile(
 def test_without_hub_anywhere_the_cli_says_what_to_give(isolated: Path) -> None:
     result = CliRunner().invoke(main, ["sync", "run"], env={"VEIVISER_ACCESS_TOKEN": "x"})
     assert result.exit_code == 2 and "Give --hub URL" in result.output
+
+
+def test_veiviser_config_names_the_file(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = _write(isolated / "etc" / "veiviser.toml", CONFIG)
+    _write(isolated / "veiviser.toml", '[profiles.default]\nhub = "https://x/sites/lokal"\n')
+    monkeypatch.setenv("VEIVISER_CONFIG", str(elsewhere))
+    assert load_profile().file == elsewhere
+    monkeypatch.setenv("VEIVISER_CONFIG", str(isolated / "finnes-ikke.toml"))
+    with pytest.raises(ConfigError, match=r"finnes-ikke\.toml: cannot read the config file"):
+        load_profile()
