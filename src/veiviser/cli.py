@@ -677,7 +677,7 @@ def provision_plan_bulk(
 
 
 @main.command("doctor")
-@click.option("--hub", default=None, help="Portfolio hub URL (default: the profile's hub).")
+@click.option("--hub", default=None, help="Portfolio hub URL (default: every hub of the profile).")
 @click.option("--profile", "profile_name", default=None, metavar="NAME", help="Profile of veiviser.toml.")
 @click.option("--state", default=None, help="SQLAlchemy URL of the state store (default: the profile's).")
 @_output_option
