@@ -1,23 +1,35 @@
 """The ``veiviser`` command line: thin click commands over library functions.
 
-Each command parses its arguments, calls one library function and prints the result. Errors the
-user can fix (:class:`veiviser.errors.VeiviserError`) are printed without a traceback.
+Each command parses its arguments, calls one library function and hands the result to
+:mod:`veiviser.cli_output`, which renders it (docs/architecture.md). Errors the user can fix
+(:class:`veiviser.errors.VeiviserError`) are printed without a traceback. ``--profile NAME`` picks a
+profile of the config file (docs/operations.md); the environment overrides it.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from veiviser import __version__
+from veiviser import __version__, cli_output
 from veiviser.errors import VeiviserError
+
+if TYPE_CHECKING:
+    from veiviser.provisioning.engine import Provisioner
+    from veiviser.schemas.settings import ConnectionSettings, LoadedProfile
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Group(click.Group):
     """A click group that turns VeiviserError into a clean message and exit code."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except VeiviserError as exc:
@@ -27,21 +39,98 @@ class _Group(click.Group):
             sys.exit(exc.exit_code)
 
 
+def _output_option(f: F) -> F:
+    """``--output table|json|csv``; ``--format`` is the old name and ``text`` means ``table``."""
+    option = click.option(
+        "--output",
+        "--format",
+        "fmt",
+        type=click.Choice([*cli_output.OUTPUTS, "text"]),
+        default="table",
+        show_default=True,
+        help="table, json (the Python API's shape) or csv; --format is the old name.",
+    )
+    return option(f)
+
+
+def _announce(line: str) -> None:
+    """A line a waiting script reads at once (e.g. the emulator's URL): printed and flushed."""
+    click.echo(line)
+    sys.stdout.flush()
+
+
+@contextmanager
+def _environment_defaults(values: dict[str, str]) -> Iterator[None]:
+    """Set the variables that are not set already; restore the environment afterwards."""
+    added = {k: v for k, v in values.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def _profile(name: str | None = None) -> LoadedProfile:
+    """The profile of this invocation, loaded once; its connection values become the defaults
+    of the ``VEIVISER_*`` variables for the rest of the command (the environment wins)."""
+    from veiviser.schemas.settings import load_profile
+
+    root = click.get_current_context().find_root()
+    root.ensure_object(dict)
+    if "profile" not in root.obj:
+        loaded = load_profile(name or root.obj.get("profile_name"))
+        root.with_resource(_environment_defaults(loaded.environment()))
+        for warning in loaded.warnings:
+            click.secho(f"Warning: {warning}", fg="yellow", err=True)
+        root.obj["profile"] = loaded
+    result: LoadedProfile = root.obj["profile"]
+    return result
+
+
+def _hub(hub: str | None) -> str:
+    """``--hub``, else the profile's first hub; a usage error when neither gives one."""
+    if hub:
+        return hub
+    urls = _profile().profile.hub_urls
+    if not urls:
+        raise click.UsageError('Give --hub URL, or set hub = "…" in the profile (docs/operations.md).')
+    return urls[0]
+
+
+def _settings() -> ConnectionSettings:
+    """The connection settings (profile and environment), or a user error saying what is missing."""
+    from pydantic import ValidationError
+
+    try:
+        return _profile().connection_settings()
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise VeiviserError(
+            f"SharePoint connection settings are incomplete: {problems}",
+            hint="See the VEIVISER_* variables and the profile keys in the README (run `veiviser doctor`).",
+        ) from None
+
+
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="veiviser")
-def main() -> None:
+@click.option(
+    "--profile",
+    "profile_name",
+    default=None,
+    metavar="NAME",
+    help="Profile of veiviser.toml (default: $VEIVISER_PROFILE or 'default').",
+)
+@click.pass_context
+def main(ctx: click.Context, profile_name: str | None) -> None:
     """veiviser: Prosjektveiviseren on SharePoint Online."""
-
-
-# --- emulator ------------------------------------------------------------------------------------
+    ctx.ensure_object(dict)
+    ctx.obj["profile_name"] = profile_name
 
 
 @main.group(cls=_Group)
 def emulator() -> None:
     """The local SharePoint Online emulator."""
-
-
-# --- emulator serve (HTTP layer; owner: emulator HTTP engineer) ---------------------------------
 
 
 @emulator.command("serve")
@@ -95,20 +184,12 @@ def emulator_serve(
         throttle_ru_per_minute=throttle_ru_per_minute,
         allow_remote=allow_remote,
     )
-    serve_until_signal(server, announce=lambda line: click.echo(line, nl=True) or sys.stdout.flush())
-
-
-# --- end emulator serve --------------------------------------------------------------------------
-
-
-# --- portfolio: itposmo, prioritise (owner: portfolio analytics engineer) -----------------------
+    serve_until_signal(server, announce=_announce)
 
 
 @main.command("itposmo")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
-)
+@_output_option
 @click.option(
     "--bands", type=click.Path(dir_okay=False), default=None, help="YAML with bands and concern thresholds."
 )
@@ -119,11 +200,11 @@ def itposmo_command(file: str, fmt: str, bands: str | None) -> None:
     P/Prosesser, O1/Mål og verdier, S/Bemanning og kompetanse, M/Styring, O2/Andre ressurser
     (English names work too). Per-project problems are printed to stderr.
     """
-    from veiviser.portfolio.console import itposmo_from_file, itposmo_output, problem_lines
+    from veiviser.portfolio.console import itposmo_from_file
 
     result = itposmo_from_file(file, bands)
-    click.echo(itposmo_output(result, fmt), nl=False)
-    for text, colour in problem_lines(result.problems):
+    click.echo(cli_output.itposmo(result, fmt), nl=False)
+    for text, colour in cli_output.problem_lines(result.problems):
         click.secho(text, fg=colour, err=True)
 
 
@@ -135,33 +216,22 @@ def itposmo_command(file: str, fmt: str, bands: str | None) -> None:
 @click.option(
     "--weight", "weights", multiple=True, metavar="CRITERION=W", help="Set a criterion's weight (repeatable)."
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
-)
+@_output_option
 def prioritise_command(file: str, model: str, weights: tuple[str, ...], fmt: str) -> None:
     """Rank proposals in FILE (CSV or YAML: project + one column per criterion) by weighted criteria."""
-    from veiviser.portfolio.console import (
-        parse_weights,
-        prioritise_from_file,
-        priority_output,
-        problem_lines,
-    )
+    from veiviser.portfolio.console import parse_weights, prioritise_from_file
 
     result = prioritise_from_file(file, model, parse_weights(weights))
-    click.echo(priority_output(result, fmt), nl=False)
-    for text, colour in problem_lines(result.problems, result.warnings):
+    click.echo(cli_output.prioritise(result, fmt), nl=False)
+    for text, colour in cli_output.problem_lines(result.problems, result.warnings):
         click.secho(text, fg=colour, err=True)
-
-
-# --- end portfolio -------------------------------------------------------------------------------
-
-
-# --- portfolio report (owner: portfolio reports engineer; --hub/--state: sync engineer) ----------
 
 
 @main.command("report")
 @click.option(
-    "--hub", default=None, help="URL of the portfolio hub: report on the synced portfolio (with --state)."
+    "--hub",
+    default=None,
+    help="URL of the portfolio hub: report on the synced portfolio (default: the profile's hub).",
 )
 @click.option(
     "--state",
@@ -195,8 +265,11 @@ def report_command(
 
     Source: the synced portfolio (--hub URL, history from --state) or a dataset folder (--dataset DIR).
     """
-    if (hub is None) == (dataset_dir is None):
-        raise click.UsageError("Give exactly one of --hub URL (the synced portfolio) or --dataset DIR.")
+    neither = hub is None and dataset_dir is None and not _profile().profile.hub_urls
+    if neither or (hub is not None and dataset_dir is not None):
+        raise click.UsageError(
+            "Give exactly one of --hub URL (the synced portfolio; or hub in the profile) or --dataset DIR."
+        )
     if dataset_dir is not None:
         from veiviser.portfolio.dataset import PortfolioDataset
         from veiviser.portfolio.reports import write_reports
@@ -205,7 +278,8 @@ def report_command(
     else:
         from veiviser.reporting import report_from_hub
 
-        paths = report_from_hub(str(hub), out_dir, state=state, since=since)
+        state = state or _profile().profile.state_url
+        paths = report_from_hub(_hub(hub), out_dir, state=state, since=since)
     click.echo(f"HTML report:  {paths.html}")
     click.echo(f"Excel:        {paths.excel}")
     click.echo(f"Power BI:     {paths.star_dir} ({len(paths.parquet)} tables as Parquet and CSV)")
@@ -213,12 +287,6 @@ def report_command(
         click.secho(
             f"{paths.findings} data-quality finding(s): see the Datakvalitet section.", fg="yellow", err=True
         )
-
-
-# --- end portfolio report ------------------------------------------------------------------------
-
-
-# --- template: check, schema, show (owner: template engineer) ------------------------------------
 
 
 @main.group(cls=_Group)
@@ -264,22 +332,21 @@ def template_schema(out: str | None) -> None:
     type=click.Path(dir_okay=False),
     help="Extension file (repeatable).",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--output",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="An overview (text) or the merged template as JSON; --format is the old name.",
+)
 def template_show(kind: str, source: str, extensions: tuple[str, ...], fmt: str) -> None:
     """Show a template (with extensions merged) as an overview or as JSON."""
     from veiviser.schemas.template_loader import describe_template, load_template
 
     loaded = load_template(source, kind=kind, extensions=extensions)
-    if fmt == "json":
-        click.echo(loaded.model_dump_json(indent=2, exclude_defaults=True))
-    else:
-        click.echo(describe_template(loaded), nl=False)
-
-
-# --- end template --------------------------------------------------------------------------------
-
-
-# --- sync: run, status (owner: sync engineer) ----------------------------------------------------
+    click.echo(cli_output.template(loaded, fmt, describe_template(loaded)), nl=False)
 
 
 @main.group(cls=_Group)
@@ -288,9 +355,9 @@ def sync() -> None:
 
 
 @sync.command("run")
-@click.option("--hub", required=True, help="URL of the portfolio hub site.")
+@click.option("--hub", default=None, help="URL of the portfolio hub site (default: the profile's hub).")
 @click.option(
-    "--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Sites synced in parallel."
+    "--workers", default=None, type=click.IntRange(1, 64), help="Sites synced in parallel [profile's, or 4]."
 )
 @click.option(
     "--state",
@@ -316,8 +383,8 @@ def sync() -> None:
 )
 @click.option("--json-logs", is_flag=True, help="Log JSON lines to stderr (for schedulers).")
 def sync_run(
-    hub: str,
-    workers: int,
+    hub: str | None,
+    workers: int | None,
     state: str | None,
     report_path: str | None,
     sites: tuple[str, ...],
@@ -338,10 +405,11 @@ def sync_run(
     from veiviser.sync.commands import configure_logging, run_sync, summary_lines
 
     configure_logging(json_logs)
+    profile = _profile().profile
     report = run_sync(
-        hub,
-        workers=workers,
-        state=state,
+        _hub(hub),
+        workers=workers or profile.workers or 4,
+        state=state or profile.state_url,
         report_path=report_path,
         token_max_age_days=token_max_age_days,
         sites=sites,
@@ -353,123 +421,37 @@ def sync_run(
 
 
 @sync.command("status")
-@click.option("--state", default=None, help="SQLAlchemy URL of the state store.")
+@click.option(
+    "--state", default=None, help="SQLAlchemy URL of the state store (default: the profile's state_url)."
+)
 @click.option("--runs", default=5, show_default=True, type=int, help="How many recent runs to show.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_output_option
 def sync_status_command(state: str | None, runs: int, fmt: str) -> None:
-    """Last runs, per-site lag and failures."""
-    import json as _json
-
+    """Last runs, per-site lag and failures (csv: one row per site)."""
     from veiviser.sync.commands import sync_status
 
-    status = sync_status(state, runs=runs)
-    if fmt == "json":
-        click.echo(_json.dumps(status, ensure_ascii=False, indent=2, default=str))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    def cell(value: object) -> str:
-        return "" if value is None or value != value else str(value)  # None and NaN read as empty
-
-    console = Console()
-    if not console.is_terminal:  # piped or in a log: no terminal width to honour, so nothing is cut
-        console = Console(width=160)
-    runs_table = Table(
-        title="Last runs", title_justify="left", box=None, padding=(0, 1), pad_edge=False, header_style="bold"
-    )
-    for column in (
-        "run",
-        "status",
-        "started (UTC)",
-        "sites",
-        "failed",
-        "new",
-        "changed",
-        "deleted",
-        "findings",
-        "requests",
-    ):
-        runs_table.add_column(
-            column, no_wrap=True, justify="left" if column in ("status", "started (UTC)") else "right"
-        )
-    for r in status["runs"]:
-        counts = r.get("counts") or {}
-        runs_table.add_row(
-            cell(r["id"]),
-            cell(r["status"]),
-            cell(r["started_at"])[:16],
-            cell(counts.get("sites")),
-            cell(r["failed_sites"]),
-            *(cell(counts.get(k)) for k in ("created", "updated", "deleted", "findings", "requests")),
-        )
-    console.print(runs_table if status["runs"] else "No sync runs recorded yet.")
-    sites_table = Table(
-        title="Sites", title_justify="left", box=None, padding=(0, 1), pad_edge=False, header_style="bold"
-    )
-    sites_table.add_column("status", no_wrap=True)
-    sites_table.add_column("lag (h)", justify="right", no_wrap=True)
-    url_width = max((len(cell(site["site_url"])) for site in status["sites"]), default=4)
-    sites_table.add_column("site", min_width=url_width, no_wrap=True)  # a URL is never cut or folded
-    sites_table.add_column("last error", overflow="fold")
-    for site in status["sites"]:
-        sites_table.add_row(
-            cell(site["last_status"]),
-            cell(site["lag_hours"]),
-            cell(site["site_url"]),
-            cell(site["last_error"]),
-        )
-    if status["sites"]:
-        console.print(sites_table)
-    if status["lock"]:
-        click.echo(f"lock held by {status['lock']['owner']} until {status['lock']['expires_at']}")
+    status = sync_status(state or _profile().profile.state_url, runs=runs)
+    click.echo(cli_output.sync_status(status, fmt), nl=False)
 
 
-# --- end sync ------------------------------------------------------------------------------------
-
-
-# --- provision: hub, project, bulk, plan, upgrade (owner: provisioning engineer) ----------------
-
-
-def _provisioner(hub: str, extensions: tuple[str, ...], owner: str | None = None, adopt: bool = False):
-    """Templates are loaded (and validated) before any connection is made."""
+def _provisioner(
+    hub: str | None, extensions: tuple[str, ...], owner: str | None = None, adopt: bool = False
+) -> Provisioner:
+    """Templates are loaded (and validated: an extension of unknown kind is refused with file and
+    line) before any connection is made; the owner defaults to the profile's."""
     from veiviser.provisioning.engine import Provisioner
-    from veiviser.schemas.settings import ConnectionSettings
-    from veiviser.schemas.template_loader import load_template
+    from veiviser.schemas.template_loader import load_bundle
 
-    project_t = load_template(
-        "standard", kind="project", extensions=[e for e in extensions if _ext_kind(e) == "project"]
-    )
-    hub_t = load_template("standard", kind="hub", extensions=[e for e in extensions if _ext_kind(e) == "hub"])
-    try:
-        settings = ConnectionSettings()
-    except Exception as exc:  # pydantic ValidationError: report as a user error
-        raise VeiviserError(
-            f"SharePoint connection settings are incomplete: {exc}",
-            hint="See the VEIVISER_* variables in the README.",
-        ) from None
+    bundle = load_bundle(extensions=extensions)
+    hub_url = _hub(hub)
     return Provisioner(
-        hub, settings=settings, project_template=project_t, hub_template=hub_t, owner=owner, adopt=adopt
+        hub_url,
+        settings=_settings(),
+        project_template=bundle.project,
+        hub_template=bundle.hub,
+        owner=owner or _profile().profile.owner,
+        adopt=adopt,
     )
-
-
-def _ext_kind(path: str) -> str:
-    from veiviser.schemas.template_loader import read_raw
-
-    return str(read_raw(path)[1].get("kind", "project"))
-
-
-def _print_site(result, dry_run: bool) -> None:
-    from rich.console import Console
-
-    console = Console()
-    if dry_run and result.plan is not None:
-        console.print(result.plan)
-    else:
-        console.print(
-            f"{result.url}: [bold]{result.outcome}[/bold]"
-            + (f" ({result.plan.summary()})" if result.plan is not None else "")
-        )
 
 
 _ext_option = click.option(
@@ -479,6 +461,7 @@ _ext_option = click.option(
     type=click.Path(dir_okay=False),
     help="Template extension file (repeatable).",
 )
+_hub_option = click.option("--hub", default=None, help="Portfolio hub URL (default: the profile's hub).")
 
 
 @main.group(cls=_Group)
@@ -488,20 +471,25 @@ def provision() -> None:
 
 @provision.command("hub")
 @click.option(
-    "--url", required=True, help="Portfolio site URL (https://<tenant>.sharepoint.com/sites/<alias>)."
+    "--url",
+    default=None,
+    help="Portfolio site URL (https://<tenant>.sharepoint.com/sites/<alias>; default: the profile's hub).",
 )
 @click.option("--owner", default=None, help="Site owner (e-mail) if the site must be created.")
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
 @_ext_option
-def provision_hub(url: str, owner: str | None, dry_run: bool, extensions: tuple[str, ...]) -> None:
+def provision_hub(url: str | None, owner: str | None, dry_run: bool, extensions: tuple[str, ...]) -> None:
     """Ensure the portfolio site exists, is a hub and carries the hub lists."""
-    _print_site(_provisioner(url, extensions, owner).hub(dry_run=dry_run), dry_run)
+    result = _provisioner(url, extensions, owner).hub(dry_run=dry_run)
+    click.echo(cli_output.site_result(result, dry_run), nl=False)
+    if not result.ok:
+        sys.exit(1)
 
 
-def _project_options(f):
+def _project_options(f: F) -> F:
     for opt in reversed(
         [
-            click.option("--hub", required=True, help="Portfolio hub URL."),
+            _hub_option,
             click.option("--title", required=True, help="Project title."),
             click.option("--alias", default=None, help="Site alias (derived from the title when omitted)."),
             click.option("--owner", default=None, help="Project owner e-mail (also the site owner)."),
@@ -526,7 +514,7 @@ def _project_options(f):
 
 def _run_project(
     dry_run: bool,
-    hub: str,
+    hub: str | None,
     title: str,
     alias: str | None,
     owner: str | None,
@@ -537,6 +525,7 @@ def _run_project(
     start_year: int | None,
     adopt: bool,
     extensions: tuple[str, ...],
+    fmt: str = "table",
 ) -> None:
     from veiviser.provisioning.aliases import derive_alias, validate_alias
     from veiviser.provisioning.engine import ProjectRequest
@@ -556,40 +545,44 @@ def _run_project(
         service_area=service_area,
         start_year=start_year,
     )
-    _print_site(prov.project(request, dry_run=dry_run), dry_run)
+    result = prov.project(request, dry_run=dry_run)
+    click.echo(cli_output.site_result(result, dry_run, fmt), nl=False)
+    if not result.ok:
+        sys.exit(1)
 
 
 @provision.command("project")
 @_project_options
-def provision_project(**kwargs) -> None:
+def provision_project(**kwargs: Any) -> None:
     """Create (if needed) and provision one project site; add it to the hub register."""
     _run_project(False, **kwargs)
 
 
 def _bulk(
     file: str,
-    hub: str,
+    hub: str | None,
     workers: int,
     owner: str | None,
     extensions: tuple[str, ...],
     dry_run: bool,
     state_dir: str | None,
+    fmt: str = "table",
 ) -> None:
     from rich.console import Console
     from rich.progress import Progress
-    from rich.table import Table
 
     from veiviser.provisioning.bulk import provision_bulk
+    from veiviser.provisioning.bulk_input import BulkInput
 
     prov = _provisioner(hub, extensions, owner)
-    console = Console()
-    with Progress(console=console, transient=True) as bar:
+    progress_console = Console(stderr=True)
+    with Progress(console=progress_console, transient=True) as bar:
         task = bar.add_task("provisioning", total=None)
 
-        def on_input(data) -> None:
+        def on_input(data: BulkInput) -> None:
             bar.update(task, total=len(data.projects))
             if data.problems:
-                console.print(f"[yellow]{data.render_problems()}[/yellow]")
+                progress_console.print(f"[yellow]{data.render_problems()}[/yellow]")
 
         result = provision_bulk(
             prov,
@@ -600,53 +593,49 @@ def _bulk(
             progress=lambda r: bar.advance(task),
             on_input=on_input,
         )
-    table = Table(title=f"{result.file}: " + ", ".join(f"{n} {k}" for k, n in result.counts().items()))
-    for col in ("alias", "title", "result", "detail"):
-        table.add_column(col)
-    for r in result.results:
-        table.add_row(r.alias, r.title[:60], r.outcome, r.detail)
-    console.print(table)
+    click.echo(cli_output.bulk(result, fmt), nl=False)
     if not result.ok:
         sys.exit(1)
 
 
 @provision.command("bulk")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--hub", required=True, help="Portfolio hub URL.")
+@_hub_option
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 16))
 @click.option("--owner", default=None, help="Site owner for rows without a project owner.")
 @click.option(
     "--state-dir", default=None, type=click.Path(file_okay=False), help="Where the progress journal lives."
 )
 @_ext_option
+@_output_option
 def provision_bulk_command(
-    file: str, hub: str, workers: int, owner: str | None, state_dir: str | None, extensions: tuple[str, ...]
+    file: str,
+    hub: str | None,
+    workers: int,
+    owner: str | None,
+    state_dir: str | None,
+    extensions: tuple[str, ...],
+    fmt: str,
 ) -> None:
     """One project site per row of FILE (CSV/xlsx); resumable; per-row result table."""
-    _bulk(file, hub, workers, owner, extensions, False, state_dir)
+    _bulk(file, hub, workers, owner, extensions, False, state_dir, fmt)
 
 
 @provision.command("upgrade")
-@click.option("--hub", required=True, help="Portfolio hub URL.")
+@_hub_option
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 16))
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
 @click.option("--site", "sites", multiple=True, help="Also this site joined to the hub (repeatable).")
 @_ext_option
 def provision_upgrade(
-    hub: str, workers: int, dry_run: bool, sites: tuple[str, ...], extensions: tuple[str, ...]
+    hub: str | None, workers: int, dry_run: bool, sites: tuple[str, ...], extensions: tuple[str, ...]
 ) -> None:
     """Bring every project site of the hub (register and joined sites) to the current template (additive)."""
     from veiviser.provisioning.bulk import upgrade
 
     result = upgrade(_provisioner(hub, extensions), workers=workers, dry_run=dry_run, sites=sites)
-    for note in result.notes:
-        click.echo(f"note: {note}")
-    for r in result.results:
-        click.echo(
-            f"{r.url}: {r.outcome}"
-            + (f" — {r.error}" if r.error else f" ({r.plan.summary()})" if r.plan is not None else "")
-            + "".join(f" [{n}]" for n in r.register_notes)
-        )
+    for line in cli_output.upgrade_lines(result):
+        click.echo(line)
     if not result.ok:
         sys.exit(1)
 
@@ -657,34 +646,78 @@ def provision_plan() -> None:
 
 
 @provision_plan.command("hub")
-@click.option("--url", required=True)
+@click.option("--url", default=None, help="Portfolio site URL (default: the profile's hub).")
 @_ext_option
-def provision_plan_hub(url: str, extensions: tuple[str, ...]) -> None:
+@_output_option
+def provision_plan_hub(url: str | None, extensions: tuple[str, ...], fmt: str) -> None:
     """Plan the hub."""
-    _print_site(_provisioner(url, extensions).hub(dry_run=True), True)
+    result = _provisioner(url, extensions).hub(dry_run=True)
+    click.echo(cli_output.site_result(result, True, fmt), nl=False)
 
 
 @provision_plan.command("project")
 @_project_options
-def provision_plan_project(**kwargs) -> None:
+@_output_option
+def provision_plan_project(**kwargs: Any) -> None:
     """Plan one project site."""
     _run_project(True, **kwargs)
 
 
 @provision_plan.command("bulk")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--hub", required=True)
+@_hub_option
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 16))
 @_ext_option
-def provision_plan_bulk(file: str, hub: str, workers: int, extensions: tuple[str, ...]) -> None:
+@_output_option
+def provision_plan_bulk(
+    file: str, hub: str | None, workers: int, extensions: tuple[str, ...], fmt: str
+) -> None:
     """Plan every row of FILE."""
-    _bulk(file, hub, workers, None, extensions, True, None)
+    _bulk(file, hub, workers, None, extensions, True, None, fmt)
 
 
-# --- end provision -------------------------------------------------------------------------------
+@main.command("doctor")
+@click.option("--hub", default=None, help="Portfolio hub URL (default: every hub of the profile).")
+@click.option("--profile", "profile_name", default=None, metavar="NAME", help="Profile of veiviser.toml.")
+@click.option("--state", default=None, help="SQLAlchemy URL of the state store (default: the profile's).")
+@_output_option
+def doctor_command(hub: str | None, profile_name: str | None, state: str | None, fmt: str) -> None:
+    """Check settings, token, hub, permissions, RU budget and state store; one line per check.
+
+    Exit 0 only when every check passes (1 otherwise). The write check creates one item in the
+    hub's register list and deletes it again.
+    """
+    from veiviser.doctor import run_doctor
+
+    root = click.get_current_context().find_root()
+    report = run_doctor(hub, profile=profile_name or (root.obj or {}).get("profile_name"), state=state)
+    click.echo(cli_output.doctor(report, fmt), nl=False)
+    sys.exit(0 if report.ok else 1)
 
 
-# --- demo (owner: demo engineer) -----------------------------------------------------------------
+@main.group(cls=_Group)
+def auth() -> None:
+    """Connect veiviser to a tenant: the app registration's certificate."""
+
+
+@auth.command("certificate")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder for key and cert."
+)
+@click.option("--name", "common_name", default="veiviser", show_default=True, help="The certificate's CN.")
+@click.option("--days", default=730, show_default=True, type=int, help="Validity in days.")
+def auth_certificate(out_dir: str, common_name: str, days: int) -> None:
+    """Create a self-signed certificate and key for the Entra app; print the thumbprint and the steps.
+
+    The key (veiviser-app.key.pem, mode 0600) stays here; upload veiviser-app.cer to the app. The
+    key is encrypted with $VEIVISER_CERT_PASSPHRASE when that is set. Nothing is overwritten.
+    """
+    from veiviser.certificates import create_app_certificate, registration_steps
+
+    cert = create_app_certificate(
+        out_dir, common_name=common_name, days=days, passphrase=os.environ.get("VEIVISER_CERT_PASSPHRASE")
+    )
+    click.echo(cli_output.certificate(cert, registration_steps(cert)), nl=False)
 
 
 @main.command("demo")
@@ -713,6 +746,3 @@ def demo_command(out_dir: str, data_path: str | None, projects: int | None) -> N
     result = run_demo(out_dir, data_path, projects=projects, progress=sys.stderr.isatty())
     for line in summary_lines(result):
         click.echo(line)
-
-
-# --- end demo ------------------------------------------------------------------------------------

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from veiviser.cli_output import problem_lines
 from veiviser.errors import VeiviserError
 from veiviser.portfolio.benefits import COUNTED_STATUSES, ON_TRACK, status_count_column
-from veiviser.portfolio.console import parse_weights, problem_lines
+from veiviser.portfolio.console import parse_weights
 from veiviser.portfolio.findings import AnalysisFinding
 from veiviser.portfolio.itposmo import load_itposmo_config
 from veiviser.portfolio.reports.charts import _short, _ticks, text_colour

@@ -43,6 +43,15 @@ class BulkResult:
     def ok(self) -> bool:
         return not self.input.problems and all(r.ok for r in self.results)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The run (or plan) as plain data: counts, invalid rows and one entry per row."""
+        return {
+            "file": self.file,
+            "counts": self.counts(),
+            "problems": [str(p) for p in self.input.problems],
+            "results": [r.to_dict() for r in self.results],
+        }
+
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for r in self.results:

@@ -119,6 +119,20 @@ class SiteResult:
             return self.error
         return self.plan.short_summary() if self.plan is not None else "; ".join(self.notes)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The outcome as plain data (the plan as :meth:`Plan.to_dict`); ``--output json`` prints it."""
+        return {
+            "url": self.url,
+            "outcome": self.outcome,
+            "title": self.title,
+            "alias": self.alias,
+            "site_id": self.site_id,
+            "error": self.error,
+            "detail": self.detail,
+            "notes": list(self.notes),
+            "plan": self.plan.to_dict() if self.plan is not None else None,
+        }
+
     @property
     def register_notes(self) -> list[str]:
         """The notes about the hub register (e.g. a joined site that was registered again)."""

@@ -1,7 +1,7 @@
 """The plan's vocabulary: rounds, :class:`Step`, :class:`Drift`, :class:`DataItem` and :class:`Plan`.
 
 A :class:`Plan` is data: the ordered steps for one site and the drift it reports. It serialises to
-JSON (``to_dict``/``to_json``) and prints as rich tables; :mod:`veiviser.provisioning.plan` makes
+JSON (``to_dict``/``to_json``); :mod:`veiviser.cli_output` prints it as tables; :mod:`veiviser.provisioning.plan` makes
 plans and :mod:`veiviser.provisioning.apply` runs them (docs/provisioning.md).
 """
 
@@ -11,10 +11,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
 
 ROUND_CREATE = 1
 ROUND_CONTENT = 2
@@ -67,7 +63,7 @@ class DataItem:
 
 @dataclass
 class Plan:
-    """The steps and drift for one site; prints as rich tables and serialises to JSON."""
+    """The steps and drift for one site; serialises to JSON (the CLI renders it as tables)."""
 
     site: str
     template: str
@@ -118,23 +114,3 @@ class Plan:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
-    def __rich__(self) -> Group:
-        title = f"{self.site} — {self.template}: {self.summary()}"
-        parts: list[Any] = [Text(title, style="bold")]
-        if self.steps:
-            table = Table(show_lines=False)
-            for col in ("#", "round", "action", "list", "target", "detail"):
-                table.add_column(col)
-            for i, s in enumerate(self.steps, 1):
-                table.add_row(str(i), str(s.round), s.action, s.list or "", s.target, s.detail)
-            parts.append(table)
-        if self.drift:
-            dt = Table(title="Drift (reported, not changed)")
-            for col in ("list", "target", "message"):
-                dt.add_column(col)
-            for d in self.drift:
-                dt.add_row(d.list or "", d.target, d.message)
-            parts.append(dt)
-        parts.extend(Text(n, style="dim") for n in self.notes)
-        return Group(*parts)
