@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..store import Store
+from .directory import Directory
 
 if TYPE_CHECKING:
     from ..api import ApiResponse, RestError
@@ -28,6 +29,7 @@ class ModelCore:
 
     store: Store
     lock: threading.RLock
+    directory: Directory
     _last_ticks: int
     _may_mutate: bool
     _path_index: dict[str, dict[str, Any]]
