@@ -15,6 +15,7 @@ from ..values import convert, parse_taxonomy_text
 from .common import (
     APP_LOGIN,
     ARGUMENT,
+    ETAG_MISMATCH,
     NOT_SUPPORTED,
     SP_EXCEPTION,
     Ctx,
@@ -28,6 +29,31 @@ from .common import (
 )
 from .core import ModelCore
 from .state import Node, NodeKind, Step
+
+
+def item_etag(item: dict[str, Any]) -> str:
+    """An item's ETag as SPO writes it: its version in double quotes (docs/emulator.md, "ETags")."""
+    return f'"{int(item.get("Version", 1))}"'
+
+
+def with_etag(response: ApiResponse, item: dict[str, Any]) -> ApiResponse:
+    response.headers["ETag"] = item_etag(item)
+    return response
+
+
+def check_if_match(ctx: Ctx, item: dict[str, Any]) -> None:
+    """Refuse a write whose ``IF-MATCH`` names another version of the item (``*`` matches any)."""
+    wanted = (ctx.request.headers.get("if-match") or "").strip()
+    if not wanted or wanted == "*":
+        return
+    current = item_etag(item)
+    tags = [t.strip().removeprefix("W/") for t in wanted.split(",")]
+    if current not in tags and "*" not in tags:
+        raise RestError(
+            412,
+            ETAG_MISMATCH,
+            f"The request ETag value '{wanted}' does not match the object's ETag value '{current}'.",
+        )
 
 
 class Items(ModelCore):
@@ -84,17 +110,19 @@ class Items(ModelCore):
             return self._query_items(ctx, lst)
         if method == "POST":
             item = self._create_item(ctx, lst, ctx.request.json())
-            return ApiResponse.json({"d": self._item_json(ctx, lst, item)}, 201)
+            return with_etag(ApiResponse.json({"d": self._item_json(ctx, lst, item)}, 201), item)
         return None
 
     def _finish_item(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         site, lst, item = node.site, node.lst, node.obj
         if method == "GET":
-            return ApiResponse.json({"d": self._item_json(ctx, lst, item, ctx.opts)})
+            return with_etag(ApiResponse.json({"d": self._item_json(ctx, lst, item, ctx.opts)}), item)
         if method in ("MERGE", "PATCH", "PUT"):
-            self._update_item(ctx, lst, item, ctx.request.json())
-            return ApiResponse.empty(204)
+            check_if_match(ctx, item)
+            updated = self._update_item(ctx, lst, item, ctx.request.json())
+            return with_etag(ApiResponse.empty(204), updated)
         if method == "DELETE":
+            check_if_match(ctx, item)
             self.store.delete_item(lst["Id"], item["ID"])
             self._touch_list(lst)
             self._log(site, lst, item["ID"], 3, "Item")
