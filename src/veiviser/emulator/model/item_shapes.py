@@ -149,9 +149,10 @@ class ItemShapes(ModelCore):
         full["OData__UIVersionString"] = f"{item.get('Version', 1)}.0"
         full["GUID"] = item["GUID"]
         if opts is None or not (opts.select or opts.expand):
-            # hidden note fields (a taxonomy field's text) only when selected by name, as SPO
+            # a taxonomy field's hidden note field only when selected by name, as SPO
+            notes = {f.get("TextField") for f in flds if f.get("TextField")}
             for fld in flds:
-                if fld.get("Hidden") and fld["TypeAsString"] == "Note":
+                if fld["Id"] in notes:
                     full.pop(fld["EntityPropertyName"], None)
             return full
         return self._project_item(ctx, lst, item, full, opts, flds)
@@ -166,7 +167,8 @@ class ItemShapes(ModelCore):
         flds: list[dict[str, Any]],
     ) -> dict[str, Any]:
         emap = {f["EntityPropertyName"]: f for f in flds}
-        hidden = {k for k, f in emap.items() if f.get("Hidden") and f["TypeAsString"] == "Note"}
+        notes = {f.get("TextField") for f in flds if f.get("TextField")}
+        hidden = {k for k, f in emap.items() if f["Id"] in notes}
         lower = {k.lower(): k for k in full}
         expand = {e.lower() for e in opts.expand}
         select = opts.select or ["*"]
