@@ -20,6 +20,7 @@ from .model.content_types import ContentTypes
 from .model.core import ModelCore
 from .model.directory import EMULATOR_ADMIN, Directory, DirectoryUser, default_users
 from .model.fields import Fields
+from .model.forms import Forms
 from .model.item_shapes import ItemShapes
 from .model.items import Items
 from .model.lists import Lists
@@ -46,6 +47,7 @@ class SharePointApp(
     ContentTypes,
     Views,
     Items,
+    Forms,
     Queries,
     Changes,
     Users,

@@ -19,11 +19,9 @@ from .common import (
     NOT_SUPPORTED,
     SP_EXCEPTION,
     Ctx,
-    form_date,
     iso_z,
     norm_guid,
     results_of,
-    strip_meta,
     unwrap,
     utc_now,
 )
@@ -347,75 +345,6 @@ class Items(ModelCore):
         self._touch_list(lst)
         self._log(ctx.site, lst, item["ID"], 15 if system else 2, "Item")
         return updated
-
-    def _validate_update(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any]) -> ApiResponse:
-        body = strip_meta(ctx.request.json())
-        values = results_of(body.get("formValues"))
-        emap = self._entity_map(lst)
-        results = []
-        patch: dict[str, Any] = {}
-        for fv in values:
-            name, raw = fv.get("FieldName"), fv.get("FieldValue")
-            fld = emap.get(name) or self._find_field(ctx.site, lst, str(name))
-            entry = {
-                "__metadata": {"type": "SP.ListItemFormUpdateValue"},
-                "ErrorCode": 0,
-                "ErrorMessage": None,
-                "FieldName": name,
-                "FieldValue": raw,
-                "HasException": False,
-                "ItemId": item["ID"],
-            }
-            if fld is None:
-                entry.update(
-                    HasException=True, ErrorCode=-2147024809, ErrorMessage=f"Column '{name}' does not exist."
-                )
-            elif fld["InternalName"] in ("Modified", "Created"):
-                patch[fld["InternalName"]] = raw
-            else:
-                try:
-                    patch[fld["EntityPropertyName"] + ("Id" if F.is_lookup(fld) else "")] = self._form_value(
-                        fld, raw
-                    )
-                except RestError as exc:
-                    entry.update(HasException=True, ErrorCode=-1, ErrorMessage=exc.message)
-            results.append(entry)
-        if not any(r["HasException"] for r in results):
-            system = {k: patch.pop(k) for k in ("Modified", "Created") if k in patch}
-            updated = self._update_item(ctx, lst, item, patch, system=bool(body.get("bNewDocumentUpdate")))
-            for key, raw in system.items():
-                if raw:
-                    updated[key] = convert(F.new_field("DateTime", key), form_date(str(raw)), key)
-            self.store.put_item(lst["Id"], updated)
-        return ApiResponse.json(
-            {
-                "d": {
-                    "ValidateUpdateListItem": {
-                        "__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"},
-                        "results": results,
-                    }
-                }
-            }
-        )
-
-    def _form_value(self, fld: dict[str, Any], raw: Any) -> Any:
-        t = fld["TypeAsString"]
-        if raw in (None, ""):
-            return None
-        raw = str(raw)
-        if t in ("Number", "Currency", "Integer"):
-            return float(raw.replace(",", ".")) if raw else None
-        if t == "Boolean":
-            return raw.lower() in ("1", "true", "yes", "ja")
-        if t == "MultiChoice":
-            return {"results": [v for v in raw.split(";#") if v]}
-        if t in ("Lookup", "User"):
-            return int(raw.split(";#")[0])
-        if t in ("LookupMulti", "UserMulti"):
-            return {"results": [int(v) for v in raw.split(";#")[::2] if v]}
-        if t == "DateTime":
-            return form_date(raw)
-        return raw
 
     def _wss_id(self, site: dict[str, Any], term_guid: str) -> int:
         wss = site.setdefault("Wss", {})
