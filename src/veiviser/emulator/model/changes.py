@@ -78,23 +78,7 @@ class Changes(ModelCore):
             "web": ("web_id", site["WebId"]),
             "list": ("list_id", object_id),
         }[scope]
-        objects = {
-            "Item",
-            "List",
-            "Web",
-            "Site",
-            "Field",
-            "ContentType",
-            "View",
-            "User",
-            "Group",
-            "File",
-            "Folder",
-            "Alert",
-            "SecurityPolicy",
-            "RoleDefinition",
-            "RoleAssignment",
-        }
+        objects = CHANGE_KINDS | {"SecurityPolicy", "RoleDefinition", "RoleAssignment"}
         wanted_objects = {o for o in objects if query.get(o) is True}
         type_flags = {1: "Add", 2: "Update", 3: "DeleteObject", 4: "Rename", 7: "Restore", 15: "SystemUpdate"}
         wanted_types = {n for n, f in type_flags.items() if query.get(f) is True}
