@@ -142,6 +142,11 @@ class Fields(ModelCore):
                     continue
                 if key == "Formula":
                     F.compile_formula(str(value))
+                if key == "CustomFormatter" and not isinstance(value, str | None):
+                    raise bad_query(
+                        "Cannot convert a primitive value to the expected type 'Edm.String' for property "
+                        "'CustomFormatter'; send the formatting JSON as a string."
+                    )
                 fld[key] = value
             self.store.put("field", fld)
             if lst is not None:
