@@ -44,4 +44,4 @@ def test_custom_formatter_must_be_text(ctx: ClientContext) -> None:
     with pytest.raises(ClientRequestException) as err:
         lst.fields.get_by_id(fld.id).set_property("CustomFormatter", FORMAT).update().execute_query()
     assert err.value.response.status_code == 400
-    assert "as a string" in err.value.message
+    assert "'CustomFormatter'" in err.value.message and "Edm.String" in err.value.message
