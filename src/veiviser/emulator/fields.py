@@ -6,6 +6,7 @@ Checking the values written to fields is in ``values.py``.
 from __future__ import annotations
 
 import ast
+import math
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -162,6 +163,7 @@ def new_field(
         "EnforceUniqueValues": False,
         "Filterable": True,
         "Sortable": True,
+        "CustomFormatter": None,  # column formatting JSON, as text (docs/emulator.md, "Column formatting")
     }
     if type_as_string in ("Choice", "MultiChoice"):
         field.update(Choices=[], FillInChoice=False)
@@ -275,6 +277,8 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
             props[key] = _bool(a[attr])
     if "Group" in a:
         props["Group"] = a["Group"]
+    if a.get("CustomFormatter"):
+        props["CustomFormatter"] = a["CustomFormatter"]
     if "Description" in a:
         props["Description"] = a["Description"]
     if "Min" in a:
@@ -403,6 +407,26 @@ def evaluate_formula(formula: str, values: dict[str, Any]) -> Any:
     return result
 
 
+def calculated_text(field: dict[str, Any], value: Any) -> str | None:
+    """A calculated value as SPO returns it over REST: always text (docs/emulator.md, "Calculated fields").
+
+    A number (or currency) has 15 significant digits in fixed notation (``0.5`` →
+    ``"0.500000000000000"``, ``42`` → ``"42.0000000000000"``); a yes/no result is ``"1"``/``"0"``; a
+    date is ``YYYY-MM-DDTHH:MM:SSZ``; text is itself. An error or empty result is None.
+    """
+    if value is None:
+        return None
+    output = field.get("OutputType", 2)
+    if output in (9, 10) and isinstance(value, int | float) and not isinstance(value, bool):
+        if value == 0:
+            return "0"
+        digits = math.floor(math.log10(abs(value))) + 1
+        return f"{value:.{max(0, 15 - digits)}f}"
+    if output == 8 or isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
 def schema_xml(field: dict[str, Any]) -> str:
     """A ``SchemaXml`` string close enough to SharePoint's for clients that read it."""
     attrs = {
@@ -414,6 +438,8 @@ def schema_xml(field: dict[str, Any]) -> str:
         "Required": str(bool(field.get("Required"))).upper(),
         "Indexed": str(bool(field.get("Indexed"))).upper(),
     }
+    if field.get("CustomFormatter"):
+        attrs["CustomFormatter"] = str(field["CustomFormatter"])
     el = ET.Element("Field", attrs)
     if field.get("Choices"):
         ch = ET.SubElement(el, "CHOICES")
