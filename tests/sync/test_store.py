@@ -199,7 +199,11 @@ def test_stale_lock_is_taken_over_with_message_and_old_run_abandoned(state_store
     with pytest.raises(LockHeldError):
         state_store.acquire_lock(owner="new", now=T0 + timedelta(minutes=4))
     lock = state_store.acquire_lock(owner="new", now=T0 + timedelta(minutes=6))
-    assert "Took over the stale sync lock" in lock.takeover_message and "dead" in lock.takeover_message
+    assert (
+        "Took over the sync lock" in lock.takeover_message
+        and "heartbeat expired" in lock.takeover_message
+        and "dead" in lock.takeover_message
+    )
     assert state_store.runs()[0]["id"] == run and state_store.runs()[0]["status"] == "abandoned"
     assert state_store.lock_holder()["owner"] == "new"
     lock.release()
