@@ -53,6 +53,10 @@ def upgrade(conn: Connection, where: str) -> int:
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_key(conn, "schema"))))
     found = None
     if sa.inspect(conn).has_table(schema_table.name):
+        if conn.dialect.name == "sqlite":
+            # A write first: the driver opens the transaction and SQLite takes its write lock, so
+            # the steps' DDL is part of the transaction and one process migrates at a time.
+            conn.execute(schema_table.update().where(sa.false()).values(version=schema_table.c.version))
         found = conn.execute(
             sa.select(schema_table.c.version).where(schema_table.c.component == "sync")
         ).scalar()
