@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 
 #: The lock name used by ``veiviser sync run``.
 RUN_LOCK = "sync-run"
+
+#: Lock owners of runs shared by several workers start with this (the rest is the run id); such a
+#: row has no single holder process (see :mod:`veiviser.sync.claims`).
+SHARED = "shared-run:"
 
 #: How long a holder's lock lives without a heartbeat (it renews every third of this).
 DEFAULT_TTL = timedelta(minutes=1)
@@ -111,7 +116,7 @@ class RunLocks(Database):
             taken_over, reason = self._take_row(name, owner, ttl, now, session is not None)
         except BaseException:
             if session is not None:
-                _end_session(*session)
+                end_session(*session)
             raise
         lock = RunLock(self, name, owner, ttl, session)
         if taken_over is not None:
@@ -148,12 +153,12 @@ class RunLocks(Database):
                 return self._take_row(name, owner, ttl, now, proven_dead)
             if proven_dead:
                 reason = "its database session ended"
-            elif (dead := holder_is_dead(row)) is not None:
+            elif not str(row["owner"]).startswith(SHARED) and (dead := holder_is_dead(row)) is not None:
                 reason = dead
             elif row["expires_at"] <= now_db:
                 reason = f"its heartbeat expired at {from_db(row['expires_at']):%Y-%m-%d %H:%M:%S} UTC"
             else:
-                raise _held(name, row)
+                raise held_error(name, row)
             # Compare-and-swap on the dead holder, so two racing takeovers cannot both win.
             swapped = conn.execute(
                 locks_table.update()
@@ -171,15 +176,20 @@ class RunLocks(Database):
                 ) from None
             return dict(row), reason
 
-    def _advisory_session(self, name: str) -> tuple[Connection, int]:
-        """A connection holding the session-level advisory lock for ``name``, and its key (PostgreSQL)."""
+    def _advisory_session(self, name: str, *, shared: bool = False) -> tuple[Connection, int]:
+        """A connection holding the session-level advisory lock for ``name``, and its key (PostgreSQL).
+
+        ``shared``: the lock's shared mode, which the workers of one shared run hold together and
+        which excludes only an exclusive holder (docs/sync.md, "Several workers, several hubs").
+        """
         try:
             conn = self.engine.connect()
         except SQLAlchemyError as exc:
             raise self._unusable(exc) from exc
         try:
             key = advisory_key(conn, f"lock:{name}")
-            got = conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar()
+            try_lock = sa.func.pg_try_advisory_lock_shared if shared else sa.func.pg_try_advisory_lock
+            got = conn.execute(sa.select(try_lock(key))).scalar()
             conn.commit()
         except SQLAlchemyError as exc:
             conn.close()
@@ -188,7 +198,7 @@ class RunLocks(Database):
             return conn, key
         conn.close()
         row = self.lock_holder(name)
-        raise _held(name, row or {"owner": "another session"})
+        raise held_error(name, row or {"owner": "another session"})
 
     def lock_holder(self, name: str = RUN_LOCK) -> dict[str, Any] | None:
         with self._begin() as conn:
@@ -226,7 +236,7 @@ class RunLocks(Database):
             ).rowcount
 
 
-def _held(name: str, row: Any) -> LockHeldError:
+def held_error(name: str, row: Any) -> LockHeldError:
     where = f" on {row['host']}, process {row['pid']}" if row.get("host") else ""
     since = (
         f", since {from_db(row['acquired_at']):%Y-%m-%d %H:%M:%S} UTC, last heartbeat "
@@ -241,7 +251,7 @@ def _held(name: str, row: Any) -> LockHeldError:
     )
 
 
-def _end_session(conn: Connection, key: int) -> None:
+def end_session(conn: Connection, key: int) -> None:
     try:
         conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
         conn.commit()
@@ -261,6 +271,9 @@ class RunLock:
         owner: str,
         ttl: timedelta,
         session: tuple[Connection, int] | None = None,
+        *,
+        keep_row: bool = False,
+        on_beat: Callable[[], object] | None = None,
     ) -> None:
         self.store = store
         self.name = name
@@ -268,6 +281,8 @@ class RunLock:
         self.ttl = ttl
         self.takeover_message: str | None = None
         self.session = session  # PostgreSQL: the connection holding the advisory lock, and its key
+        self.keep_row = keep_row  # a shared run's row: the worker that finishes the run removes it
+        self.on_beat = on_beat  # what else the heartbeat keeps alive (a worker's claims)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.lost = False
@@ -290,6 +305,8 @@ class RunLock:
                 f"The sync lock '{self.name}' is no longer held by this run ({self.owner}).",
                 hint="Another run took it over after our heartbeat lapsed; this run stops. Re-run later.",
             )
+        if self.on_beat is not None:
+            self.on_beat()
 
     def check(self) -> None:
         """Raise :class:`LockLostError` if the heartbeat thread found the lock taken."""
@@ -324,12 +341,12 @@ class RunLock:
             self._thread.join(timeout=5)
             self._thread = None
         try:
-            if not self.lost:
+            if not self.lost and not self.keep_row:
                 self.store._release(self.name, self.owner)
         finally:
             if self.session is not None:
                 session, self.session = self.session, None
-                _end_session(*session)
+                end_session(*session)
 
     def __enter__(self) -> RunLock:
         return self
