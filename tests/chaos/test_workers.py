@@ -64,6 +64,21 @@ def test_cli_takes_several_hubs(server, provisioned_hub, state_url):
     assert "2 sites, 0 failed" in result.output
 
 
+def test_cli_worker_alone_runs_the_shared_run_to_the_end(server, provisioned_hub, state_url):
+    pf = portfolio(provisioned_hub)
+    seed(pf.project("alene"), 1)
+    result = CliRunner().invoke(
+        main,
+        ["sync", "run", "--hub", pf.hub.url, "--worker", "--state", state_url],
+        env=cli_env(server),
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    with StateStore(state_url) as store:
+        run = store.runs()[0]
+        assert run["owner"] == f"shared-run:{run['id']}" and run["status"] == "ok"
+        assert store.queue_counts(run["id"])["done"] == 1 and store.lock_holder() is None
+
+
 WORKER = textwrap.dedent(
     """
     import json, sys

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,15 +27,14 @@ from veiviser.sync.lock import (
     LockHeldError,
     RunLock,
     RunLocks,
+    dead_reason,
     end_session,
     held_error,
-    holder_is_dead,
     make_owner,
     this_process,
 )
 from veiviser.sync.schema import (
     claims_table,
-    from_db,
     locks_table,
     run_sites_table,
     runs_table,
@@ -127,7 +126,7 @@ class Claims(RunLocks):
                 # The advisory lock proves an exclusive holder dead (it would hold the lock exclusively);
                 # the workers of a shared run hold it together, so for them the heartbeat decides.
                 proven = session is not None and not (shared and str(row["owner"]).startswith(SHARED))
-                reason = self._dead_reason(row, now, proven=proven)
+                reason = dead_reason(row, now, proven=proven)
                 if reason is None and shared and str(row["owner"]).startswith(SHARED):
                     run_id = int(str(row["owner"])[len(SHARED) :])
                     run_hubs = conn.execute(
@@ -170,24 +169,8 @@ class Claims(RunLocks):
             self._enqueue(conn, run_id, sites)
         lock = RunLock(self, RUN_LOCK, owner, ttl, session, keep_row=shared)
         if taken_over is not None:
-            old, reason = taken_over
-            lock.takeover_message = (
-                f"Took over the sync lock '{RUN_LOCK}' from {old['owner']} ({reason}; last heartbeat "
-                f"{from_db(old['heartbeat_at']):%Y-%m-%d %H:%M:%S} UTC); that run was killed or lost "
-                "its database connection, and is marked abandoned."
-            )
-            self.abandon_runs(str(old["owner"]), lock.takeover_message)
+            self.took_over(lock, *taken_over)
         return SharedRun(run_id, lock, worker, created=True)
-
-    @staticmethod
-    def _dead_reason(row: Any, now: datetime, *, proven: bool) -> str | None:
-        if proven:
-            return "its database session ended"
-        if not str(row["owner"]).startswith(SHARED) and (dead := holder_is_dead(row)) is not None:
-            return dead
-        if row["expires_at"] <= now:
-            return f"its heartbeat expired at {from_db(row['expires_at']):%Y-%m-%d %H:%M:%S} UTC"
-        return None
 
     @staticmethod
     def _enqueue(conn: Connection, run_id: int, sites: Sequence[QueuedSite]) -> None:

@@ -94,6 +94,21 @@ def holder_is_dead(row: Any) -> str | None:
     return None
 
 
+def dead_reason(row: Any, now_db: datetime, *, proven: bool) -> str | None:
+    """Why a lock row's holder is dead (so its lock may be taken over), or None if it may be alive.
+
+    ``proven``: we hold the PostgreSQL advisory lock the holder would hold. A shared run's row has
+    no single holder process, so only its expiry ends it.
+    """
+    if proven:
+        return "its database session ended"
+    if not str(row["owner"]).startswith(SHARED) and (dead := holder_is_dead(row)) is not None:
+        return dead
+    if row["expires_at"] <= now_db:
+        return f"its heartbeat expired at {from_db(row['expires_at']):%Y-%m-%d %H:%M:%S} UTC"
+    return None
+
+
 class RunLocks(Database):
     """Named locks in the state store database (the lock half of :class:`~veiviser.sync.state.StateStore`)."""
 
@@ -120,14 +135,18 @@ class RunLocks(Database):
             raise
         lock = RunLock(self, name, owner, ttl, session)
         if taken_over is not None:
-            lock.takeover_message = (
-                f"Took over the sync lock '{name}' from {taken_over['owner']} ({reason}; last heartbeat "
-                f"{from_db(taken_over['heartbeat_at']):%Y-%m-%d %H:%M:%S} UTC); that run was killed "
-                "or lost its database connection, and is marked abandoned."
-            )
-            log.warning(lock.takeover_message)
-            self.abandon_runs(taken_over["owner"], lock.takeover_message)
+            self.took_over(lock, taken_over, reason)
         return lock
+
+    def took_over(self, lock: RunLock, old: dict[str, Any], reason: str) -> None:
+        """Log a takeover of ``old``'s lock and mark that owner's unfinished runs abandoned."""
+        lock.takeover_message = (
+            f"Took over the sync lock '{lock.name}' from {old['owner']} ({reason}; last heartbeat "
+            f"{from_db(old['heartbeat_at']):%Y-%m-%d %H:%M:%S} UTC); that run was killed "
+            "or lost its database connection, and is marked abandoned."
+        )
+        log.warning(lock.takeover_message)
+        self.abandon_runs(str(old["owner"]), lock.takeover_message)
 
     def _take_row(
         self, name: str, owner: str, ttl: timedelta, now: datetime | None, proven_dead: bool
@@ -151,13 +170,8 @@ class RunLocks(Database):
             row = conn.execute(sa.select(locks_table).where(locks_table.c.name == name)).mappings().first()
             if row is None:  # released between our insert and select: try once more
                 return self._take_row(name, owner, ttl, now, proven_dead)
-            if proven_dead:
-                reason = "its database session ended"
-            elif not str(row["owner"]).startswith(SHARED) and (dead := holder_is_dead(row)) is not None:
-                reason = dead
-            elif row["expires_at"] <= now_db:
-                reason = f"its heartbeat expired at {from_db(row['expires_at']):%Y-%m-%d %H:%M:%S} UTC"
-            else:
+            reason = dead_reason(row, now_db, proven=proven_dead)
+            if reason is None:
                 raise held_error(name, row)
             # Compare-and-swap on the dead holder, so two racing takeovers cannot both win.
             swapped = conn.execute(
