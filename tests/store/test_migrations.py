@@ -114,6 +114,17 @@ def test_workers_opening_an_old_store_at_once_migrate_it_once(store_url):
     assert sorted(queue.get(timeout=5) for _ in procs) == [SCHEMA_VERSION] * 3
 
 
+def test_workers_opening_a_new_store_at_once_create_it_once(store_url):
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_open, args=(store_url, queue)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert sorted(queue.get(timeout=5) for _ in procs) == [SCHEMA_VERSION] * 3
+
+
 def test_migration_steps_cover_every_version():
     from veiviser.sync.migrations import MIGRATIONS
 

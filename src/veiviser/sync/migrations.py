@@ -51,12 +51,12 @@ def upgrade(conn: Connection, where: str) -> int:
     """Bring the store on ``conn`` to :data:`SCHEMA_VERSION`; returns the version it had (0: new)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(advisory_key(conn, "schema"))))
+    elif conn.dialect.name == "sqlite":
+        # SQLite's write lock from the first statement: the tables and the steps' DDL are part of
+        # this transaction, and one process creates or migrates the store at a time.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
     found = None
     if sa.inspect(conn).has_table(schema_table.name):
-        if conn.dialect.name == "sqlite":
-            # A write first: the driver opens the transaction and SQLite takes its write lock, so
-            # the steps' DDL is part of the transaction and one process migrates at a time.
-            conn.execute(schema_table.update().where(sa.false()).values(version=schema_table.c.version))
         found = conn.execute(
             sa.select(schema_table.c.version).where(schema_table.c.component == "sync")
         ).scalar()
