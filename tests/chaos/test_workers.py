@@ -15,6 +15,7 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +24,7 @@ from tests.support.emulator import connection_settings
 from tests.support.sync import assert_exact, cli_env, portfolio, seed
 
 from veiviser.cli import main
+from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import EXIT_OK
 from veiviser.sync.schema import claims_table
 from veiviser.sync.state import StateStore
@@ -77,6 +79,29 @@ def test_cli_worker_alone_runs_the_shared_run_to_the_end(server, provisioned_hub
         run = store.runs()[0]
         assert run["owner"] == f"shared-run:{run['id']}" and run["status"] == "ok"
         assert store.queue_counts(run["id"])["done"] == 1 and store.lock_holder() is None
+
+
+def test_a_worker_whose_heartbeat_finds_the_run_finished_is_not_failed(server, provisioned_hub, state_store):
+    """Another worker finishes the shared run and removes its lock row; this worker's heartbeat that
+    comes just after finds no row. That is the end of the run, not a lost lock."""
+    pf = portfolio(provisioned_hub)
+    seed(pf.project("slutt"), 1)
+
+    def finished_by_another(outcome, done, total):
+        run_id = state_store.runs()[0]["id"]
+        assert state_store.finish_shared_run(run_id, f"shared-run:{run_id}") == "ok"
+        time.sleep(0.6)  # several heartbeats: each finds the row gone
+
+    report = sync_hubs(
+        [pf.hub.url],
+        settings=connection_settings(server),
+        state=state_store,
+        shared=True,
+        options=SyncOptions(lock_ttl=timedelta(seconds=0.3)),
+        progress=finished_by_another,
+    )
+    assert report.exit_code == EXIT_OK and report.status == "ok", report.message
+    assert state_store.runs()[0]["status"] == "ok"
 
 
 WORKER = textwrap.dedent(

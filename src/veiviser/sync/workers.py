@@ -88,6 +88,12 @@ def sync_hubs(
         report.sites.sort(key=lambda s: s.url)
         report.status = "partial" if report.failed_sites else "ok"
         finished = store.finish_shared_run(run.run_id, run.lock.owner)
+        if run.lock.lost:
+            # Lost while sites were left: another run took over. Lost after the queue emptied (the
+            # worker that finished the run removed the row before our heartbeat came): harmless.
+            left = store.queue_counts(run.run_id)
+            if left["pending"] or left["claimed"]:
+                run.lock.check()
         if finished is None and shared:
             report.notes.append(f"run {run.run_id} goes on in other workers")
     except LockLostError as exc:
@@ -132,7 +138,6 @@ class _Worker:
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sync-worker") as pool:
             for future in [pool.submit(self._loop) for _ in range(threads)]:
                 future.result()
-        self.run.lock.check()
 
     def _loop(self) -> None:
         run_id, worker, ttl = self.run.run_id, self.run.worker, self.options.lock_ttl
