@@ -437,6 +437,12 @@ def sync_status_command(state: str | None, runs: int, fmt: str) -> None:
         console.print(sites_table)
     if status["lock"]:
         click.echo(f"lock held by {status['lock']['owner']} until {status['lock']['expires_at']}")
+    if status.get("queue"):
+        q = status["queue"]
+        click.echo(
+            f"shared run: {q['done']} sites done, {q['failed']} failed, {q['claimed']} in progress, "
+            f"{q['pending']} waiting"
+        )
 
 
 # --- end sync ------------------------------------------------------------------------------------

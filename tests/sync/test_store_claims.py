@@ -151,3 +151,25 @@ def test_a_shared_run_outlives_the_process_that_started_it(state_store):
         state_store.acquire_lock()  # the other workers still renew the row
     assert state_store.start_or_join_run(HUBS, [], ttl=TTL).run_id == run.run_id
     run.lock.release()
+
+
+def test_status_shows_a_shared_runs_queue(store_url):
+    import json
+
+    from click.testing import CliRunner
+
+    from veiviser.cli import main
+
+    with StateStore(store_url) as store:
+        run = store.start_or_join_run(HUBS, queue(3), ttl=TTL)
+        site = store.claim_site(run.run_id, "w1", TTL)
+        store.finish_claim(run.run_id, site.url, "w1", "ok")
+        store.claim_site(run.run_id, "w2", TTL)
+        result = CliRunner().invoke(main, ["sync", "status", "--state", store_url])
+        assert result.exit_code == 0, result.output
+        assert "shared run: 1 sites done, 0 failed, 1 in progress, 1 waiting" in result.output
+        data = json.loads(
+            CliRunner().invoke(main, ["sync", "status", "--state", store_url, "--format", "json"]).output
+        )
+        assert data["queue"] == {"pending": 1, "claimed": 1, "done": 1, "failed": 0}
+        run.lock.release()

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from veiviser.sync.lock import SHARED
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import SiteOutcome, SyncReport
 from veiviser.sync.run import sync_portfolio
@@ -114,7 +115,8 @@ def summary_lines(report: SyncReport) -> list[str]:
 def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
     """Last runs, per-site lag and the latest failures, from the state store, as plain data.
 
-    ``{"lock": {owner, acquired_at, heartbeat_at, expires_at, …} | None, "runs": [{id, status,
+    ``{"lock": {owner, acquired_at, heartbeat_at, expires_at, …} | None, "queue": {pending,
+    claimed, done, failed} of a run shared by workers | None, "runs": [{id, status,
     started_at, finished_at, counts, failed_sites, message, …}], "sites": [{site_url, title,
     last_status, last_ok, lag_hours, last_error}], "failing": [the sites whose last run failed]}``;
     the CLI renders it as tables or JSON.
@@ -123,6 +125,9 @@ def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
         last = store.runs(limit=runs)
         lag = store.site_lag()
         holder = store.lock_holder()
+        # A run shared by workers: how far its site queue has come (docs/sync.md).
+        owner = str(holder["owner"]) if holder else ""
+        queue = store.queue_counts(int(owner[len(SHARED) :])) if owner.startswith(SHARED) else None
     sites = [
         {
             "site_url": r.site_url,
@@ -136,6 +141,7 @@ def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
     ]
     return {
         "lock": {k: str(v) for k, v in holder.items()} if holder else None,
+        "queue": queue,
         "runs": [
             {**r, "started_at": str(r["started_at"]), "finished_at": str(r["finished_at"])} for r in last
         ],
