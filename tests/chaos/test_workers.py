@@ -25,7 +25,7 @@ from tests.support.sync import assert_exact, cli_env, portfolio, seed
 
 from veiviser.cli import main
 from veiviser.sync.options import SyncOptions
-from veiviser.sync.report import EXIT_OK
+from veiviser.sync.report import EXIT_OK, EXIT_SITES_FAILED, SyncRunError
 from veiviser.sync.schema import claims_table
 from veiviser.sync.state import StateStore
 from veiviser.sync.workers import sync_hubs
@@ -50,6 +50,22 @@ def test_two_hubs_in_one_run(server, provisioned_hub, state_store):
     again = sync_hubs(hubs, settings=connection_settings(server), state=state_store)
     assert again.exit_code == EXIT_OK and again.totals().get("created", 0) == 0
     assert state_store.lock_holder() is None
+
+
+def test_an_unreadable_hub_fails_alone(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    site = pf.project("enslig")
+    seed(site, 1)
+    gone = f"{server.url}/sites/finnesikke"
+    report = sync_hubs([gone, pf.hub.url], settings=connection_settings(server), state=state_store)
+    assert report.exit_code == EXIT_SITES_FAILED
+    assert [(s.url, s.source) for s in report.failed_sites] == [(gone, "hub")]
+    assert "Cannot read the hub" in report.failed_sites[0].error
+    assert [s.url for s in report.sites if s.status == "ok"] == [site.url]
+    assert_exact(pf.hub, [site])
+    assert state_store.runs()[0]["status"] == "partial"
+    with pytest.raises(SyncRunError, match="finnesikke"):  # no hub at all: the run fails (exit 3)
+        sync_hubs([gone], settings=connection_settings(server), state=state_store)
 
 
 def test_cli_takes_several_hubs(server, provisioned_hub, state_url):

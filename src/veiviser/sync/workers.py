@@ -50,8 +50,9 @@ def sync_hubs(
 
     ``shared``: join the live run of the same hubs that other worker processes work on (or start
     it), instead of refusing while it runs. The report lists the sites this process synced; the
-    run log holds the whole run. Raises :class:`~veiviser.sync.report.SyncRunError` when a hub
-    cannot be read and :class:`~veiviser.sync.lock.LockHeldError` when another kind of run (or a
+    run log holds the whole run. A hub whose register cannot be read is a failed outcome (source
+    ``hub``) while the other hubs are synced. Raises :class:`~veiviser.sync.report.SyncRunError`
+    when no hub can be read and :class:`~veiviser.sync.lock.LockHeldError` when another kind of run (or a
     shared run of other hubs) holds the lock.
     """
     urls = list(dict.fromkeys(h.rstrip("/") for h in hubs))
@@ -65,12 +66,15 @@ def sync_hubs(
     found: dict[str, ProjectSite] = {}
     queue: list[QueuedSite] = []
     notes: list[str] = []
+    unreadable: list[tuple[SiteOutcome, SharePointError]] = []
     for url in urls:  # every worker reads the registers itself: a few requests per hub
         hub = clients[url] = connect(url, settings, counter=counter, limiter=limiter)
         try:
             registered, hub_info = register_sites(hub, options)
-        except SharePointError as exc:
-            raise SyncRunError(f"Cannot read the hub {url}: {exc}", hint=exc.hint) from exc
+        except SharePointError as exc:  # one unreadable hub fails as a "site"; the others go on
+            error = f"Cannot read the hub {url}: {exc}"
+            unreadable.append((SiteOutcome(url=url, status="failed", source="hub", error=error), exc))
+            continue
         extra, hub_notes = joined_sites(hub, hub_info, options, {s.url.lower() for s in registered})
         notes += hub_notes
         for site in [*registered, *extra]:
@@ -78,8 +82,17 @@ def sync_hubs(
             if key not in found:
                 found[key] = site
                 queue.append(QueuedSite(site.url, url, site.title, site.source, site.register_id))
+    if len(unreadable) == len(urls):
+        first, cause = unreadable[0]
+        raise SyncRunError(str(first.error), hint=cause.hint) from cause
     run = store.start_or_join_run(urls, queue, ttl=options.lock_ttl, shared=shared)
     report = SyncReport(run_id=run.run_id, hub_url=hubs_key(urls), started_at=utcnow(), notes=notes)
+    if unreadable:
+        report.sites += [outcome for outcome, _exc in unreadable]
+        store.record_site_results(
+            run.run_id,
+            [(SiteRunResult(o.url, "failed", error=o.error, finished_at=utcnow()), []) for o in report.sites],
+        )
     if run.lock.takeover_message:
         report.notes.append(run.lock.takeover_message)
     worker = _Worker(store, run, clients, found, options, report, progress, poll_seconds)
