@@ -41,9 +41,9 @@ def fresh_schema() -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
+        # The application name marks this test's sessions (tests may end them, and only them).
+        query = {"options": f"-csearch_path={schema}", "application_name": schema}
+        yield url.update_query_dict(query).render_as_string(hide_password=False)
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

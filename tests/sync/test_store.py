@@ -289,3 +289,24 @@ def test_central_map_and_current_rows(any_store):
     any_store.record_deletions("risks", ["k9"], at=T0)
     assert any_store.current_rows("s1") == {"risks": {"k1": {"a": 1}}}
     assert any_store.current_rows("s2") == {}
+
+
+def test_postgres_sessions_ended_by_the_server_are_replaced():
+    """A PostgreSQL restart (or an idle timeout) ends the pooled sessions; the store reconnects."""
+    from tests.support.postgres import fresh_schema
+
+    with fresh_schema() as url, StateStore(url) as store:
+        store.set_token(TokenRecord("s1", "Usikkerhet", "L1", "1;3;L1;1;5", T0))
+        name = sa.make_url(url).query["application_name"]
+        killer = sa.create_engine(url)
+        with killer.begin() as conn:
+            ended = conn.execute(
+                sa.text(
+                    "select count(pg_terminate_backend(pid)) from pg_stat_activity "
+                    "where application_name = :name and pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            ).scalar()
+        killer.dispose()
+        assert ended >= 1
+        assert store.get_token("s1", "Usikkerhet").token == "1;3;L1;1;5"

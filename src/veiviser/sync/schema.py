@@ -315,6 +315,9 @@ def make_engine(url: str, *, echo: bool) -> Engine:
             hint="Use e.g. sqlite:////var/lib/veiviser/state.sqlite or postgresql+psycopg://user@host/db.",
         ) from exc
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if parsed.get_backend_name() == "postgresql":
+        # A server restart or an idle timeout closes pooled connections: test each before use.
+        kwargs["pool_pre_ping"] = True
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
