@@ -5,6 +5,7 @@ shared runs kept apart from exclusive runs and from runs of other hubs."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -173,3 +174,20 @@ def test_status_shows_a_shared_runs_queue(store_url):
         )
         assert data["queue"] == {"pending": 1, "claimed": 1, "done": 1, "failed": 0}
         run.lock.release()
+
+
+def test_claims_of_a_dead_worker_on_this_host_are_freed_at_once(any_store):
+    import socket
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    here = socket.gethostname()
+    run = any_store.start_or_join_run(HUBS, queue(3), ttl=TTL)
+    mine = any_store.claim_site(run.run_id, f"{here}:{gone.pid}:dead", TTL)
+    far = any_store.claim_site(run.run_id, f"annen-vert:{gone.pid}:far", TTL)
+    alive = any_store.claim_site(run.run_id, f"{here}:{os.getpid()}:live", TTL)
+    assert any_store.expire_dead_claims(run.run_id) == 1  # not the other host's, not the live one's
+    assert any_store.claim_site(run.run_id, "next", TTL).url == mine.url
+    assert any_store.expire_dead_claims(run.run_id) == 0
+    assert {far.url, alive.url}.isdisjoint({mine.url})
+    run.lock.release()

@@ -30,6 +30,7 @@ from veiviser.sync.lock import (
     dead_reason,
     end_session,
     held_error,
+    holder_is_dead,
     make_owner,
     this_process,
 )
@@ -264,6 +265,36 @@ class Claims(RunLocks):
                     claims_table.c.status == "claimed",
                 )
                 .values(expires_at=now + ttl)
+            ).rowcount
+
+    def expire_dead_claims(self, run_id: int) -> int:
+        """Free at once the claims of workers on this host whose process is gone; returns how many.
+
+        Worker ids are ``host:pid:suffix`` (:func:`~veiviser.sync.lock.make_owner`); a worker on
+        another host is left to its claims' expiry.
+        """
+        with self._begin() as conn:
+            workers = conn.execute(
+                sa.select(claims_table.c.worker)
+                .where(claims_table.c.run_id == run_id, claims_table.c.status == "claimed")
+                .distinct()
+            ).scalars()
+            dead = []
+            for worker in workers:
+                host, _, rest = str(worker or "").partition(":")
+                pid = rest.partition(":")[0]
+                if pid.isdigit() and holder_is_dead({"host": host, "pid": int(pid)}) is not None:
+                    dead.append(worker)
+            if not dead:
+                return 0
+            return conn.execute(
+                claims_table.update()
+                .where(
+                    claims_table.c.run_id == run_id,
+                    claims_table.c.status == "claimed",
+                    claims_table.c.worker.in_(dead),
+                )
+                .values(status="pending")
             ).rowcount
 
     def queue_counts(self, run_id: int) -> dict[str, int]:

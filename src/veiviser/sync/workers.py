@@ -160,6 +160,8 @@ class _Worker:
                 left = self.store.queue_counts(run_id)
                 if not left["pending"] and not left["claimed"]:
                     return
+                if self.store.expire_dead_claims(run_id):  # a worker on this host died: take its sites
+                    continue
                 time.sleep(self.poll)  # others are working: wait for them, or for a claim to expire
                 continue
             outcome = self._sync(queued)
