@@ -37,6 +37,13 @@ def test_first_worker_starts_the_run_others_join_it(any_store):
     first.lock.release()
 
 
+def test_workers_may_list_the_same_hubs_in_any_order(any_store):
+    two = [HUBS[0], "http://x/sites/nord"]
+    run = any_store.start_or_join_run(two, queue(1), ttl=TTL)
+    assert any_store.start_or_join_run(list(reversed(two)), [], ttl=TTL).run_id == run.run_id
+    run.lock.release()
+
+
 def test_a_shared_run_refuses_other_hubs_and_exclusive_runs(any_store):
     run = any_store.start_or_join_run(HUBS, queue(1), ttl=TTL)
     with pytest.raises(LockHeldError, match="other hubs") as info:

@@ -133,7 +133,7 @@ class Claims(RunLocks):
                     run_hubs = conn.execute(
                         sa.select(runs_table.c.hub_url).where(runs_table.c.id == run_id)
                     ).scalar()
-                    if run_hubs != key:
+                    if sorted(str(run_hubs).lower().split()) != sorted(key.lower().split()):  # any order
                         raise LockHeldError(
                             f"A shared sync run of other hubs is in progress (run {run_id}: {run_hubs}).",
                             hint="Start workers with the same --hub list, or wait for that run to finish.",
