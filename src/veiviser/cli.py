@@ -98,6 +98,16 @@ def _hub(hub: str | None) -> str:
     return urls[0]
 
 
+def _hubs(hubs: tuple[str, ...]) -> list[str]:
+    """Every ``--hub``, else the profile's hubs; a usage error when neither gives one."""
+    if hubs:
+        return list(hubs)
+    urls = list(_profile().profile.hub_urls)
+    if not urls:
+        raise click.UsageError('Give --hub URL, or set hub = "…" in the profile (docs/operations.md).')
+    return urls
+
+
 def _settings() -> ConnectionSettings:
     """The connection settings (profile and environment), or a user error saying what is missing."""
     from pydantic import ValidationError
@@ -367,7 +377,12 @@ def sync() -> None:
 
 
 @sync.command("run")
-@click.option("--hub", default=None, help="URL of the portfolio hub site (default: the profile's hub).")
+@click.option(
+    "--hub",
+    "hubs",
+    multiple=True,
+    help="URL of a portfolio hub site (repeatable: several hubs in one run; default: the profile's hubs).",
+)
 @click.option(
     "--workers", default=None, type=click.IntRange(1, 64), help="Sites synced in parallel [profile's, or 4]."
 )
@@ -394,14 +409,21 @@ def sync() -> None:
     help="Re-read a list fully when its change token is older.",
 )
 @click.option("--json-logs", is_flag=True, help="Log JSON lines to stderr (for schedulers).")
+@click.option(
+    "--worker",
+    is_flag=True,
+    help="Share the run with other 'sync run --worker' processes on the same store and --hub list "
+    "(PostgreSQL across machines, SQLite on one machine).",
+)
 def sync_run(
-    hub: str | None,
+    hubs: tuple[str, ...],
     workers: int | None,
     state: str | None,
     report_path: str | None,
     sites: tuple[str, ...],
     token_max_age_days: float,
     json_logs: bool,
+    worker: bool,
 ) -> None:
     """Sync every project site of the hub (its register and the sites joined to it).
 
@@ -419,7 +441,8 @@ def sync_run(
     configure_logging(json_logs)
     profile = _profile().profile
     report = run_sync(
-        _hub(hub),
+        _hubs(hubs),
+        worker=worker,
         workers=workers or profile.workers or 4,
         state=state or profile.state_url,
         report_path=report_path,

@@ -154,6 +154,14 @@ def sync_status(status: Mapping[str, Any], fmt: str) -> str:
         parts.append(sites_table)
     if status["lock"]:
         parts.append(Text(f"lock held by {status['lock']['owner']} until {status['lock']['expires_at']}"))
+    queue = status.get("queue")
+    if queue:
+        parts.append(
+            Text(
+                f"shared run: {queue['done']} sites done, {queue['failed']} failed, "
+                f"{queue['claimed']} in progress, {queue['pending']} waiting"
+            )
+        )
     return render(*parts)
 
 

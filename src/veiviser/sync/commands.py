@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from veiviser.sync.lock import SHARED
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import SiteOutcome, SyncReport
 from veiviser.sync.run import sync_portfolio
 from veiviser.sync.state import StateStore
+from veiviser.sync.workers import sync_hubs
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -39,7 +42,7 @@ def configure_logging(json_logs: bool, verbose: bool = False) -> None:
 
 
 def run_sync(
-    hub: str,
+    hub: str | Sequence[str],
     *,
     workers: int = 4,
     state: str | None = None,
@@ -47,11 +50,23 @@ def run_sync(
     token_max_age_days: float = 45,
     sites: tuple[str, ...] = (),
     progress: bool = True,
+    worker: bool = False,
 ) -> SyncReport:
-    """One sync run with a progress bar on a terminal; writes the JSON report when asked."""
+    """One sync run with a progress bar on a terminal; writes the JSON report when asked.
+
+    ``hub`` is one URL or a list of them; several hubs, or ``worker`` (share the run with other
+    worker processes on this store), go through :func:`veiviser.sync.workers.sync_hubs`.
+    """
     options = SyncOptions(
         workers=workers, token_max_age=timedelta(days=token_max_age_days), extra_sites=sites
     )
+    hubs = [hub] if isinstance(hub, str) else list(hub)
+
+    def sync(**kwargs: Any) -> SyncReport:
+        if len(hubs) == 1 and not worker:
+            return sync_portfolio(hubs[0], state=store, options=options, **kwargs)
+        return sync_hubs(hubs, state=store, options=options, shared=worker, **kwargs)
+
     with StateStore(state) as store:
         if progress and sys.stderr.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -70,9 +85,9 @@ def run_sync(
                     mark = "✓" if outcome.status == "ok" else "✗"
                     bar.update(task, completed=done, total=total, description=f"{mark} {outcome.url}")
 
-                report = sync_portfolio(hub, state=store, options=options, progress=tick)
+                report = sync(progress=tick)
         else:
-            report = sync_portfolio(hub, state=store, options=options)
+            report = sync()
     if report_path:
         report.write_json(report_path)
     return report
@@ -100,7 +115,8 @@ def summary_lines(report: SyncReport) -> list[str]:
 def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
     """Last runs, per-site lag and the latest failures, from the state store, as plain data.
 
-    ``{"lock": {owner, acquired_at, heartbeat_at, expires_at, …} | None, "runs": [{id, status,
+    ``{"lock": {owner, acquired_at, heartbeat_at, expires_at, …} | None, "queue": {pending,
+    claimed, done, failed} of a run shared by workers | None, "runs": [{id, status,
     started_at, finished_at, counts, failed_sites, message, …}], "sites": [{site_url, title,
     last_status, last_ok, lag_hours, last_error}], "failing": [the sites whose last run failed]}``;
     the CLI renders it as tables or JSON.
@@ -109,6 +125,9 @@ def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
         last = store.runs(limit=runs)
         lag = store.site_lag()
         holder = store.lock_holder()
+        # A run shared by workers: how far its site queue has come (docs/sync.md).
+        owner = str(holder["owner"]) if holder else ""
+        queue = store.queue_counts(int(owner[len(SHARED) :])) if owner.startswith(SHARED) else None
     sites = [
         {
             "site_url": r.site_url,
@@ -122,6 +141,7 @@ def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
     ]
     return {
         "lock": {k: str(v) for k, v in holder.items()} if holder else None,
+        "queue": queue,
         "runs": [
             {**r, "started_at": str(r["started_at"]), "finished_at": str(r["finished_at"])} for r in last
         ],
