@@ -22,8 +22,9 @@ from veiviser.errors import VeiviserError
 from veiviser.provisioning.bulk_input import BulkInput, read_projects
 from veiviser.provisioning.engine import ProjectRequest, Provisioner, SiteResult
 from veiviser.provisioning.register import REGISTER_LIST
+from veiviser.sharepoint import ListTarget
+from veiviser.sharepoint import items as rest
 from veiviser.sharepoint import schema as sp
-from veiviser.sharepoint.schema import ListTarget
 from veiviser.sharepoint.sites import hub_joined_site_urls
 
 Progress = Callable[[SiteResult], None]
@@ -93,7 +94,7 @@ def _verify_done(prov: Provisioner, journal: Journal, aliases: list[str]) -> set
         return set()
     hub = prov.client(prov.hub_url)
     register = ListTarget.by_title(REGISTER_LIST)
-    rows = hub.run(sp.query_items(register, select="Id,GtSiteId,GtSiteUrl,GtTemplateVersion", top=5000)) or []
+    rows = hub.run(rest.get_items(register, select="Id,GtSiteId,GtSiteUrl,GtTemplateVersion", top=5000)) or []
     by_id = {str(r.get("GtSiteId") or "").lower(): r for r in rows}
     stamp = prov.project_template.stamp
     return {
@@ -186,7 +187,7 @@ def _request_from_site(prov: Provisioner, url: str) -> ProjectRequest:
     try:
         rows = (
             site.run(
-                sp.query_items(
+                rest.get_items(
                     ListTarget.by_title("Prosjektegenskaper"), top=1, orderby="Id", order=("top", "orderby")
                 )
             )
@@ -217,7 +218,7 @@ def upgrade(
     it is then registered again) and is reported as "not in the register".
     """
     hub = prov.client(prov.hub_url)
-    rows = hub.run(sp.query_items(ListTarget.by_title(REGISTER_LIST), top=5000)) or []
+    rows = hub.run(rest.get_items(ListTarget.by_title(REGISTER_LIST), top=5000)) or []
     registered: dict[str, dict[str, Any]] = {}
     for r in rows:
         url = str(r.get("GtSiteUrl") or "").rstrip("/")
