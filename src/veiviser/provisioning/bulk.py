@@ -39,6 +39,8 @@ class BulkResult:
     journal: Path | None = None
     file: str = ""
     """The input file as given."""
+    learned_ru_per_minute: int | None = None
+    """The pace the tenant allowed, as the shared limiter learned it (docs/sharepoint.md, "Pacing")."""
 
     @property
     def ok(self) -> bool:
@@ -157,6 +159,7 @@ def provision_bulk(
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="provision") as pool:
         result.results = list(pool.map(run, data.projects))
+    result.learned_ru_per_minute = prov.learned_ru_per_minute()
     return result
 
 
@@ -164,6 +167,7 @@ def provision_bulk(
 class UpgradeResult:
     results: list[SiteResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    learned_ru_per_minute: int | None = None
 
     @property
     def ok(self) -> bool:

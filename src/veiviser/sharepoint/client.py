@@ -56,6 +56,7 @@ from veiviser.sharepoint.transport import (
     RateLimiter,
     RequestCounter,
     RetryPolicy,
+    shared_limiter,
 )
 from veiviser.sharepoint.values import normalise_item
 
@@ -439,7 +440,9 @@ def connect(
 ) -> SiteClient:
     """A :class:`SiteClient` for ``site_url``. Settings default to the ``VEIVISER_*`` environment.
 
-    Pass the same ``limiter`` to every SiteClient (and thread) that shares the app's RU budget.
+    Without a ``limiter`` the client paces with the process's limiter for the tenant
+    (:func:`~veiviser.sharepoint.transport.shared_limiter`), which every other SiteClient of that
+    host shares, with what it has learned of the tenant's budget.
     """
     if settings is None:
         try:
@@ -461,7 +464,7 @@ def connect(
         counter=counter,
         limiter=limiter
         if limiter is not None
-        else RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request),
+        else shared_limiter(site_url, settings.ru_per_minute, settings.ru_cost_per_request),
         proxy=settings.proxy,
     )
     proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None
