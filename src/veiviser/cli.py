@@ -618,6 +618,8 @@ def _bulk(
     for r in result.results:
         table.add_row(r.alias, r.title[:60], r.outcome, r.detail)
     console.print(table)
+    if result.learned_ru_per_minute:
+        console.print(f"pacing: {result.learned_ru_per_minute} RU/min learned from the tenant")
     if not result.ok:
         sys.exit(1)
 
@@ -659,6 +661,8 @@ def provision_upgrade(
             + (f" — {r.error}" if r.error else f" ({r.plan.summary()})" if r.plan is not None else "")
             + "".join(f" [{n}]" for n in r.register_notes)
         )
+    if result.learned_ru_per_minute:
+        click.echo(f"pacing: {result.learned_ru_per_minute} RU/min learned from the tenant")
     if not result.ok:
         sys.exit(1)
 

@@ -51,7 +51,7 @@ class BulkResult:
         for r in self.results:
             out[r.outcome] = out.get(r.outcome, 0) + 1
         if self.input.problems:
-            out["invalid"] = len(self.input.rejected_lines)
+            out["invalid"] = out.get("invalid", 0) + len(self.input.rejected_lines)
         return out
 
 
@@ -123,12 +123,17 @@ def provision_bulk(
         on_input(data)
     result = BulkResult(data, journal=None if dry_run else journal_path(file, state_dir), file=str(file))
     journal = Journal(result.journal) if result.journal else None
+    if not dry_run:
+        _require_owners(prov, data, journal)
     verified = _verify_done(prov, journal, [s.alias for s in data.projects]) if journal else set()
+    refused = {} if dry_run else _unknown_people(prov, data.projects, verified)
 
     def run(spec: Any) -> SiteResult:
         request = ProjectRequest.from_spec(spec)
         url = prov.project_url(spec.alias)
-        if spec.alias in verified and journal is not None:
+        if spec.alias in refused:
+            res = SiteResult(url, "invalid", spec.title, spec.alias, error=refused[spec.alias])
+        elif spec.alias in verified and journal is not None:
             res = SiteResult(
                 url,
                 "up to date",
@@ -161,6 +166,42 @@ def provision_bulk(
         result.results = list(pool.map(run, data.projects))
     result.learned_ru_per_minute = prov.learned_ru_per_minute()
     return result
+
+
+def _people_of(spec: Any, default_owner: str | None) -> dict[str, str]:
+    """A row's people by column: the owner (also the site owner; ``--owner`` when the row has none) and leader."""
+    people = {"owner": spec.owner or default_owner, "leader": spec.leader}
+    return {column: email for column, email in people.items() if email}
+
+
+def _require_owners(prov: Provisioner, data: BulkInput, journal: Journal | None) -> None:
+    """Refuse once, before the first request, when rows without an owner may need a new site."""
+    lacking = [s for s in data.projects if not s.owner and not (journal and journal.done(s.alias))]
+    if lacking:
+        lines = ", ".join(str(s.source) if s.source else s.alias for s in lacking[:5])
+        more = f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
+        prov.require_owner(f"a project site of a row without an owner ({lines}{more})")
+
+
+def _unknown_people(prov: Provisioner, specs: list[Any], verified: set[str]) -> dict[str, str]:
+    """Rows whose people the tenant does not know, with what to say; one ``$batch`` on the hub for
+    every distinct person of the file (docs/provisioning.md, "People")."""
+    todo = [s for s in specs if s.alias not in verified]
+    emails = [e for s in todo for e in _people_of(s, prov.owner).values()]
+    if not emails:
+        return {}
+    unknown = prov.check_people(prov.client(prov.hub_url), emails)
+    refused: dict[str, str] = {}
+    for s in todo:
+        problems = [
+            f"{column} {email} is not a user in the tenant"
+            for column, email in _people_of(s, prov.owner).items()
+            if email.strip().lower() in unknown
+        ]
+        if problems:
+            where = f"{s.source}: " if s.source else ""
+            refused[s.alias] = where + "; ".join(problems) + "; nothing was created for this row"
+    return refused
 
 
 @dataclass
@@ -221,6 +262,14 @@ def upgrade(
     in the register is upgraded only if it is a veiviser project site (its own ``Prosjektegenskaper``;
     it is then registered again) and is reported as "not in the register".
     """
+    notes: list[str] = []
+    if joined and not prov.connection_settings().admin_url:
+        # Preflight: say what is skipped before the first request (docs/provisioning.md, "Preflights").
+        notes.append(
+            "VEIVISER_ADMIN_URL is not set: sites joined to the hub that the register misses were not "
+            "looked for (only the register and --site were used)"
+        )
+        joined = False
     hub = prov.client(prov.hub_url)
     rows = hub.run(rest.get_items(ListTarget.by_title(REGISTER_LIST), top=5000)) or []
     registered: dict[str, dict[str, Any]] = {}
@@ -228,7 +277,6 @@ def upgrade(
         url = str(r.get("GtSiteUrl") or "").rstrip("/")
         if url:
             registered.setdefault(url.lower(), r)
-    notes: list[str] = []
     extra: list[str] = []
     if joined:
         found, why = hub_joined_sites(prov)
@@ -266,7 +314,7 @@ def upgrade(
         results = list(pool.map(run_registered, registered.values())) + list(
             pool.map(run_unregistered, unregistered)
         )
-    return UpgradeResult(results, notes)
+    return UpgradeResult(results, notes, prov.learned_ru_per_minute())
 
 
 def _upgrade_one(

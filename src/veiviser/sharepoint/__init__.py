@@ -24,6 +24,7 @@ from veiviser.sharepoint.errors import (
     SharePointError,
     ThrottledError,
     TransportError,
+    UnknownUserError,
     ValidationError,
 )
 from veiviser.sharepoint.paths import ListTarget
@@ -47,6 +48,7 @@ __all__ = [
     "SiteClient",
     "ThrottledError",
     "TransportError",
+    "UnknownUserError",
     "ValidationError",
     "connect",
     "normalise_item",

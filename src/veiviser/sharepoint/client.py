@@ -47,6 +47,7 @@ from veiviser.sharepoint.errors import (
     NotFoundError,
     SharePointError,
     TransportError,
+    UnknownUserError,
     from_client_exception,
 )
 from veiviser.sharepoint.items import create_item, delete_item, ensure_user, merge_item
@@ -419,16 +420,72 @@ class SiteClient:
         return self.batch(ops, **batch_options)
 
     def ensure_user(self, email: str) -> int:
-        """The site's user id for an e-mail/UPN (``EnsureUser``; cached per SiteClient)."""
+        """The site's user id for an e-mail/UPN (``EnsureUser``; cached per SiteClient).
+
+        Raises :class:`~veiviser.sharepoint.errors.UnknownUserError` when the tenant does not know
+        the person.
+        """
         key = email.strip().lower()
         with self._lock:
             if key in self._users:
                 return self._users[key]
-        d = self.run(ensure_user(email.strip()))
+        try:
+            d = self.run(ensure_user(email.strip()))
+        except UnknownUserError as exc:
+            raise _unknown(email.strip(), exc) from None
         user_id = int(d["Id"])
         with self._lock:
             self._users[key] = user_id
         return user_id
+
+    def ensure_users(self, emails: Iterable[str]) -> tuple[dict[str, int], dict[str, UnknownUserError]]:
+        """Site user ids for e-mails/UPNs, the ones not yet known in one ``$batch`` of ``EnsureUser``.
+
+        Returns ``(ids, unknown)`` keyed by the lower-case e-mail: ``ids`` of the people the site
+        knows now, ``unknown`` the people the tenant does not know (docs/sharepoint.md, "People"). Any other failure is raised.
+        """
+        wanted: dict[str, str] = {}
+        for email in emails:
+            if email and email.strip():
+                wanted.setdefault(email.strip().lower(), email.strip())
+        with self._lock:
+            missing = [e for key, e in wanted.items() if key not in self._users]
+        unknown: dict[str, UnknownUserError] = {}
+        for r in self.batch([ensure_user(e, key=e) for e in missing]) if missing else []:
+            if r.ok:
+                with self._lock:
+                    self._users[str(r.key).lower()] = int(r.value["Id"])
+            elif isinstance(r.error, UnknownUserError):
+                unknown[str(r.key).lower()] = _unknown(str(r.key), r.error)
+            else:
+                raise r.error or SharePointError(f"EnsureUser answered HTTP {r.status}", site=self.url)
+        with self._lock:
+            ids = {key: self._users[key] for key in wanted if key in self._users}
+        return ids, unknown
+
+    def remember_users(self, ids: Mapping[str, int]) -> None:
+        """Seed the user cache with ids this site already answered (e.g. from another client's check)."""
+        with self._lock:
+            self._users.update({e.strip().lower(): int(i) for e, i in ids.items()})
+
+
+def _unknown(email: str, error: UnknownUserError) -> UnknownUserError:
+    """The tenant's refusal of a person, said the way a user reads it."""
+    return UnknownUserError(
+        f"{email} is not a user in the tenant", site=error.site, status=error.status, code=error.code
+    )
+
+
+def settings_from_env() -> ConnectionSettings:
+    """Connection settings from the ``VEIVISER_*`` environment; a clear error when incomplete."""
+    try:
+        return ConnectionSettings()  # type: ignore[call-arg]  # fields come from VEIVISER_* variables
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise VeiviserError(
+            f"SharePoint connection settings are incomplete: {problems}",
+            hint="See the VEIVISER_* variables in the README.",
+        ) from None
 
 
 def connect(
@@ -445,14 +502,7 @@ def connect(
     host shares, with what it has learned of the tenant's budget.
     """
     if settings is None:
-        try:
-            settings = ConnectionSettings()  # type: ignore[call-arg]  # fields come from VEIVISER_* variables
-        except pydantic.ValidationError as exc:
-            problems = "; ".join(str(e["msg"]) for e in exc.errors())
-            raise VeiviserError(
-                f"SharePoint connection settings are incomplete: {problems}",
-                hint="See the VEIVISER_* variables in the README.",
-            ) from None
+        settings = settings_from_env()
     if not re.match(r"^https?://[^/]+", site_url or ""):
         raise VeiviserError(
             f"not a site URL: {site_url!r}", hint="Use https://<tenant>.sharepoint.com/sites/<name>."
