@@ -117,6 +117,8 @@ def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
         return sp.set_choices(lst, step.target, d["choices"], multi=bool(d.get("multi")), **where)
     if step.action == "set_indexed":
         return sp.set_indexed(lst, step.target, **where)
+    if step.action == "set_formatter":
+        return sp.set_formatter(lst, step.target, d["json"], **where)
     if step.action == "bind_content_type":
         return sp.bind_content_type(lst, d["id"], **where)
     if step.action == "remove_content_type":
@@ -196,7 +198,7 @@ def apply_plan(site: SiteClient, plan: Plan, state: SiteState) -> ApplyReport:
                 if err is not None and hasattr(err, "located"):
                     err.located(
                         field=step.target
-                        if step.action in ("create_field", "extend_choices", "set_indexed")
+                        if step.action in ("create_field", "extend_choices", "set_indexed", "set_formatter")
                         else None
                     )
                 report.results.append(StepResult(step, False, str(err)))

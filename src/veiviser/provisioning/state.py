@@ -34,6 +34,7 @@ class FieldState:
     lookup_list: str | None = None
     indexed: bool = False
     formula: str | None = None
+    formatter: str | None = None  # CustomFormatter JSON text as stored
 
 
 @dataclass
@@ -141,6 +142,7 @@ def parse_field(d: dict[str, Any]) -> FieldState:
         lookup_list=str(lookup).strip("{}").lower() if lookup else None,
         indexed=bool(d.get("Indexed")),
         formula=d.get("Formula"),
+        formatter=d.get("CustomFormatter") or None,
     )
 
 

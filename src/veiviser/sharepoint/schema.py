@@ -205,6 +205,12 @@ def set_choices(
     return Operation("MERGE", _field_path(lst, field), body, **where)
 
 
+def set_formatter(lst: ListTarget, field: str, formatter_json: str, **where: Unpack[Where]) -> Operation:
+    """Set a field's column formatting (``CustomFormatter``, JSON text; docs/sharepoint.md, "Schema requests")."""
+    body = {"CustomFormatter": formatter_json, "__metadata": {"type": "SP.Field"}}
+    return Operation("MERGE", _field_path(lst, field), body, **where)
+
+
 def set_indexed(lst: ListTarget, field: str, **where: Unpack[Where]) -> Operation:
     return Operation(
         "MERGE", _field_path(lst, field), {"Indexed": True, "__metadata": {"type": "SP.Field"}}, **where
