@@ -88,7 +88,6 @@ def write_register_item(
     if row is None:
         _raise_failed(hub.create_items(REGISTER_LIST, [values]), message)
         return True
-    info = hub.resolve_list(REGISTER_LIST)
     for attempt in range(MAX_CONFLICT_RETRIES + 1):
         changed = {
             k: v
@@ -98,6 +97,7 @@ def write_register_item(
         if not changed:
             return False
         # Only if nobody changed the item since it was read (docs/provisioning.md, "The hub register").
+        info = hub.resolve_list(REGISTER_LIST)  # cached per client: one request at most
         op = rest.merge_item(
             info.target, item_id(row), changed, info.entity_type, list=info.title, if_match=item_etag(row)
         )
