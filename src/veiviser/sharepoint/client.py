@@ -479,7 +479,7 @@ def _unknown(email: str, error: UnknownUserError) -> UnknownUserError:
 def settings_from_env() -> ConnectionSettings:
     """Connection settings from the ``VEIVISER_*`` environment; a clear error when incomplete."""
     try:
-        return ConnectionSettings()  # type: ignore[call-arg]  # fields come from VEIVISER_* variables
+        return ConnectionSettings()  # fields come from VEIVISER_* variables
     except pydantic.ValidationError as exc:
         problems = "; ".join(str(e["msg"]) for e in exc.errors())
         raise VeiviserError(
