@@ -97,6 +97,19 @@ def test_the_templates_format_the_risk_factors_and_the_checklist_status() -> Non
         ("risks", "GtRiskFactorPostAction"),
         ("checklist", "GtChecklistStatus"),
     } <= names
+    statuses = ("Time", "Budget", "Quality", "Risk", "Opportunities", "GainAchievement")
+    assert {("status", f"GtStatus{s}") for s in statuses} <= names  # the hub's status report
+
+
+def test_status_colours_follow_the_project_column_configuration() -> None:
+    fdef = TEMPLATES[1].get_list("status").field("GtStatusGainAchievement")
+    colour = fdef.formatter["children"][0]["style"]["color"]  # type: ignore[index]
+    assert "@currentField=='Forsinket','#ea5c73'" in colour
+    assert "@currentField=='Ikke påbegynt','#e9b359'" in colour
+    assert "@currentField=='På plan','#2da748'" in colour
+    assert set(fdef.choices) <= set(
+        re.findall(r"@currentField=='([^']*)'", colour)
+    )  # every choice has a colour
 
 
 @pytest.mark.parametrize(("template", "lst", "fdef"), FORMATTED, ids=lambda v: getattr(v, "name", None) or "")
@@ -160,6 +173,11 @@ def test_formatters_are_provisioned_idempotently_and_repaired(
         "GtRiskFactor": risks.field("GtRiskFactor").formatter,
         "GtChecklistStatus": checklist.field("GtChecklistStatus").formatter,
     }
+    hub_status = prov.client(prov.hub_url).run(sp.read_list_fields(ListTarget.by_title("Prosjektstatus")))
+    stored = next(f for f in hub_status if f["InternalName"] == "GtStatusGainAchievement")["CustomFormatter"]
+    assert (
+        json.loads(stored) == prov.hub_template.get_list("status").field("GtStatusGainAchievement").formatter
+    )
     server.log.reset()
     assert prov.project(request).outcome == "up to date" and count_writes() == 0
     site = prov.client(url)
