@@ -234,6 +234,8 @@ def bulk(result: BulkResult, fmt: str = "table") -> str:
         table.add_column(col)
     for r in result.results:
         table.add_row(r.alias, r.title[:60], r.outcome, r.detail)
+    if result.learned_ru_per_minute:
+        return render(table, Text(pacing_line(result.learned_ru_per_minute)))
     return render(table)
 
 
@@ -243,7 +245,14 @@ def upgrade_lines(result: UpgradeResult) -> list[str]:
     for r in result.results:
         detail = f" — {r.error}" if r.error else f" ({r.plan.summary()})" if r.plan is not None else ""
         lines.append(f"{r.url}: {r.outcome}{detail}" + "".join(f" [{n}]" for n in r.register_notes))
+    if result.learned_ru_per_minute:
+        lines.append(pacing_line(result.learned_ru_per_minute))
     return lines
+
+
+def pacing_line(ru_per_minute: float) -> str:
+    """The resource-unit budget the client learned from the tenant's answers."""
+    return f"pacing: {ru_per_minute:.0f} RU/min learned from the tenant"
 
 
 # --- templates ------------------------------------------------------------------------------------

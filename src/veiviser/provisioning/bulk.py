@@ -22,8 +22,9 @@ from veiviser.errors import VeiviserError
 from veiviser.provisioning.bulk_input import BulkInput, read_projects
 from veiviser.provisioning.engine import ProjectRequest, Provisioner, SiteResult
 from veiviser.provisioning.register import REGISTER_LIST
+from veiviser.sharepoint import ListTarget
+from veiviser.sharepoint import items as rest
 from veiviser.sharepoint import schema as sp
-from veiviser.sharepoint.schema import ListTarget
 from veiviser.sharepoint.sites import hub_joined_site_urls
 
 Progress = Callable[[SiteResult], None]
@@ -38,6 +39,8 @@ class BulkResult:
     journal: Path | None = None
     file: str = ""
     """The input file as given."""
+    learned_ru_per_minute: int | None = None
+    """The pace the tenant allowed, as the shared limiter learned it (docs/sharepoint.md, "Pacing")."""
 
     @property
     def ok(self) -> bool:
@@ -48,6 +51,7 @@ class BulkResult:
         return {
             "file": self.file,
             "counts": self.counts(),
+            "learned_ru_per_minute": self.learned_ru_per_minute,
             "problems": [str(p) for p in self.input.problems],
             "results": [r.to_dict() for r in self.results],
         }
@@ -57,7 +61,7 @@ class BulkResult:
         for r in self.results:
             out[r.outcome] = out.get(r.outcome, 0) + 1
         if self.input.problems:
-            out["invalid"] = len(self.input.rejected_lines)
+            out["invalid"] = out.get("invalid", 0) + len(self.input.rejected_lines)
         return out
 
 
@@ -102,7 +106,7 @@ def _verify_done(prov: Provisioner, journal: Journal, aliases: list[str]) -> set
         return set()
     hub = prov.client(prov.hub_url)
     register = ListTarget.by_title(REGISTER_LIST)
-    rows = hub.run(sp.query_items(register, select="Id,GtSiteId,GtSiteUrl,GtTemplateVersion", top=5000)) or []
+    rows = hub.run(rest.get_items(register, select="Id,GtSiteId,GtSiteUrl,GtTemplateVersion", top=5000)) or []
     by_id = {str(r.get("GtSiteId") or "").lower(): r for r in rows}
     stamp = prov.project_template.stamp
     return {
@@ -129,12 +133,17 @@ def provision_bulk(
         on_input(data)
     result = BulkResult(data, journal=None if dry_run else journal_path(file, state_dir), file=str(file))
     journal = Journal(result.journal) if result.journal else None
+    if not dry_run:
+        _require_owners(prov, data, journal)
     verified = _verify_done(prov, journal, [s.alias for s in data.projects]) if journal else set()
+    refused = {} if dry_run else _unknown_people(prov, data.projects, verified)
 
     def run(spec: Any) -> SiteResult:
         request = ProjectRequest.from_spec(spec)
         url = prov.project_url(spec.alias)
-        if spec.alias in verified and journal is not None:
+        if spec.alias in refused:
+            res = SiteResult(url, "invalid", spec.title, spec.alias, error=refused[spec.alias])
+        elif spec.alias in verified and journal is not None:
             res = SiteResult(
                 url,
                 "up to date",
@@ -165,13 +174,51 @@ def provision_bulk(
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="provision") as pool:
         result.results = list(pool.map(run, data.projects))
+    result.learned_ru_per_minute = prov.learned_ru_per_minute()
     return result
+
+
+def _people_of(spec: Any, default_owner: str | None) -> dict[str, str]:
+    """A row's people by column: the owner (also the site owner; ``--owner`` when the row has none) and leader."""
+    people = {"owner": spec.owner or default_owner, "leader": spec.leader}
+    return {column: email for column, email in people.items() if email}
+
+
+def _require_owners(prov: Provisioner, data: BulkInput, journal: Journal | None) -> None:
+    """Refuse once, before the first request, when rows without an owner may need a new site."""
+    lacking = [s for s in data.projects if not s.owner and not (journal and journal.done(s.alias))]
+    if lacking:
+        lines = ", ".join(str(s.source) if s.source else s.alias for s in lacking[:5])
+        more = f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
+        prov.require_owner(f"a project site of a row without an owner ({lines}{more})")
+
+
+def _unknown_people(prov: Provisioner, specs: list[Any], verified: set[str]) -> dict[str, str]:
+    """Rows whose people the tenant does not know, with what to say; one ``$batch`` on the hub for
+    every distinct person of the file (docs/provisioning.md, "People")."""
+    todo = [s for s in specs if s.alias not in verified]
+    emails = [e for s in todo for e in _people_of(s, prov.owner).values()]
+    if not emails:
+        return {}
+    unknown = prov.check_people(prov.client(prov.hub_url), emails)
+    refused: dict[str, str] = {}
+    for s in todo:
+        problems = [
+            f"{column} {email} is not a user in the tenant"
+            for column, email in _people_of(s, prov.owner).items()
+            if email.strip().lower() in unknown
+        ]
+        if problems:
+            where = f"{s.source}: " if s.source else ""
+            refused[s.alias] = where + "; ".join(problems) + "; nothing was created for this row"
+    return refused
 
 
 @dataclass
 class UpgradeResult:
     results: list[SiteResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    learned_ru_per_minute: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -195,7 +242,7 @@ def _request_from_site(prov: Provisioner, url: str) -> ProjectRequest:
     try:
         rows = (
             site.run(
-                sp.query_items(
+                rest.get_items(
                     ListTarget.by_title("Prosjektegenskaper"), top=1, orderby="Id", order=("top", "orderby")
                 )
             )
@@ -225,14 +272,21 @@ def upgrade(
     in the register is upgraded only if it is a veiviser project site (its own ``Prosjektegenskaper``;
     it is then registered again) and is reported as "not in the register".
     """
+    notes: list[str] = []
+    if joined and not prov.connection_settings().admin_url:
+        # Preflight: say what is skipped before the first request (docs/provisioning.md, "Preflights").
+        notes.append(
+            "VEIVISER_ADMIN_URL is not set: sites joined to the hub that the register misses were not "
+            "looked for (only the register and --site were used)"
+        )
+        joined = False
     hub = prov.client(prov.hub_url)
-    rows = hub.run(sp.query_items(ListTarget.by_title(REGISTER_LIST), top=5000)) or []
+    rows = hub.run(rest.get_items(ListTarget.by_title(REGISTER_LIST), top=5000)) or []
     registered: dict[str, dict[str, Any]] = {}
     for r in rows:
         url = str(r.get("GtSiteUrl") or "").rstrip("/")
         if url:
             registered.setdefault(url.lower(), r)
-    notes: list[str] = []
     extra: list[str] = []
     if joined:
         found, why = hub_joined_sites(prov)
@@ -270,7 +324,7 @@ def upgrade(
         results = list(pool.map(run_registered, registered.values())) + list(
             pool.map(run_unregistered, unregistered)
         )
-    return UpgradeResult(results, notes)
+    return UpgradeResult(results, notes, prov.learned_ru_per_minute())
 
 
 def _upgrade_one(

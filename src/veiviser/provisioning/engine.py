@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -43,10 +43,14 @@ from veiviser.sharepoint import (
     RequestCounter,
     SharePointError,
     SiteClient,
+    UnknownUserError,
     connect,
 )
 from veiviser.sharepoint import schema as sp
+from veiviser.sharepoint.auth import is_app_only
+from veiviser.sharepoint.client import settings_from_env
 from veiviser.sharepoint.sites import create_site, site_url_for, wait_until_ready
+from veiviser.sharepoint.transport import shared_limiter
 
 PROPERTIES_KEY = "properties"
 
@@ -110,7 +114,7 @@ class SiteResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome != "failed"
+        return self.outcome not in ("failed", "invalid")
 
     @property
     def detail(self) -> str:
@@ -181,20 +185,73 @@ class Provisioner:
             limiter
             if limiter is not None
             else (
-                RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request)
+                shared_limiter(self.hub_url, settings.ru_per_minute, settings.ru_cost_per_request)
                 if settings is not None
-                else None
+                else None  # connect() uses the process's limiter for the tenant
             )
         )
         self.wait_timeout = wait_timeout
         self.wait_interval = wait_interval
         self._hub_id: str | None = None
         self._lock = threading.Lock()
+        self._hub_people: dict[str, int] = {}  # hub user ids by lower-case e-mail, from the person checks
 
     # --- plumbing -------------------------------------------------------------------------------
 
     def client(self, url: str) -> SiteClient:
         return connect(url, self.settings, counter=self.counter, limiter=self.limiter)
+
+    def learned_ru_per_minute(self) -> int | None:
+        """The pace the shared limiter has learned for this tenant (RU/min), for the summary."""
+        limiter = self.limiter or self.client(self.hub_url).limiter
+        return limiter.learned_ru_per_minute if limiter is not None else None
+
+    # --- preflights (docs/provisioning.md, "Preflights") -------------------------------------------
+
+    def connection_settings(self) -> ConnectionSettings:
+        """The settings this provisioner connects with (given, or from the environment)."""
+        return self.settings or settings_from_env()
+
+    def owner_required(self) -> bool:
+        """Whether a site this run creates needs an explicit owner (an app-only token); no request."""
+        return is_app_only(self.connection_settings())
+
+    def require_owner(self, what: str, owner: str | None = None) -> None:
+        """Refuse before the first request when a site may have to be created without an owner."""
+        if owner or self.owner or not self.owner_required():
+            return
+        raise RequestError(
+            f"--owner is needed: {what} is created with an app-only token, which must name the "
+            "site owner; nothing was sent",
+            hint="Pass --owner EMAIL (a person in the tenant). It is only used for sites that do not exist yet.",
+        )
+
+    def check_people(self, hub: SiteClient, emails: Iterable[str]) -> dict[str, UnknownUserError]:
+        """Resolve people on the hub (one ``$batch`` for those not yet checked); the unknown ones by
+        lower-case e-mail. Known ids are remembered for the register writes of this run."""
+        with self._lock:
+            hub.remember_users(self._hub_people)
+        ids, unknown = hub.ensure_users(emails)
+        with self._lock:
+            self._hub_people.update(ids)
+        return unknown
+
+    def _check_request_people(self, hub: SiteClient, request: ProjectRequest) -> None:
+        people = {
+            "--owner": request.owner or self.owner,
+            "--leader": request.leader,
+        }
+        unknown = self.check_people(hub, [e for e in people.values() if e])
+        problems = [
+            f"{option} {email} is not a user in the tenant"
+            for option, email in people.items()
+            if email and email.strip().lower() in unknown
+        ]
+        if problems:
+            raise RequestError(
+                f"project {request.title!r}: " + "; ".join(problems) + "; nothing was created",
+                hint=UnknownUserError.default_hint,
+            )
 
     def _create(self, url: str, title: str, owner: str | None) -> None:
         owner = owner or self.owner
@@ -226,6 +283,8 @@ class Provisioner:
     def hub(self, *, dry_run: bool = False, title: str = "Portefølje") -> SiteResult:
         """Ensure the portfolio site exists, is a hub and carries the hub template."""
         template = self.hub_template
+        if not dry_run:
+            self.require_owner(f"the hub {self.hub_url}, if it does not exist yet,")
         site = self.client(self.hub_url)
         state = self._read(site, template)
         created = False
@@ -289,6 +348,10 @@ class Provisioner:
         before anything is sent: an unknown value is an error, never silently left out.
         """
         request = self.checked_request(request)
+        if not dry_run:
+            self.require_owner(
+                f"the site of project {request.title!r}, if it does not exist yet,", request.owner
+            )
         return self._project(request, self.project_url(request.alias), dry_run=dry_run)
 
     def checked_request(self, request: ProjectRequest) -> ProjectRequest:
@@ -345,6 +408,8 @@ class Provisioner:
                         + ") get their fields once it exists"
                     )
                 return SiteResult(url, "planned", request.title, request.alias, plan=p)
+            # Every person of the request is known to the tenant before anything is created.
+            self._check_request_people(hub, request)
             self._create(url, request.title, request.owner)
             created = True
             site = self.client(url)
@@ -365,6 +430,10 @@ class Provisioner:
         hub_id = state.hubs.get(self.hub_url.lower()) or self.hub_id()
         notes: list[str] = []
         mine = [r for r in register if str(r.get("GtSiteId") or "").lower() == state.site_id]
+        previous = _parameters(props_item)
+        new_people = any(previous.get(k) != getattr(request, k) for k in ("owner", "leader"))
+        if not dry_run and not upgrade and not created and (new_people or not mine):
+            self._check_request_people(hub, request)  # before the first write for this project
         if not mine and not dry_run:
             # Claim the site in the register before the template is applied: an interrupted run is
             # recognised as ours on the next run (docs/provisioning.md, "Idempotence").
@@ -374,7 +443,6 @@ class Provisioner:
             notes.append("joined the hub" if not dry_run else "would join the hub")
             if not dry_run:
                 site.run(sp.join_hub_site(hub_id))
-        previous = _parameters(props_item)
         people = self._people(site, request, previous, props_item is None, dry_run)
         data = [self._properties(request, state, props_item, url, people)]
         p = plan(template, state, data=data)

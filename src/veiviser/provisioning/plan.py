@@ -17,8 +17,9 @@ and are importable from here too.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from veiviser.provisioning.plan_items import key_text, plan_data, plan_seed, same_value
@@ -305,6 +306,26 @@ def _plan_create_content_type(ct: ContentTypeDef, out: Plan) -> None:
     out.steps.append(Step("create_content_type", ROUND_CREATE, None, ct.name, ct.id, values))
 
 
+def same_formatter(have: str | None, want: Mapping[str, Any]) -> bool:
+    """Whether a field's stored ``CustomFormatter`` text says what the template's mapping says."""
+    if not have:
+        return False
+    try:
+        return bool(json.loads(have) == want)
+    except ValueError:
+        return False
+
+
+def _plan_formatter(fdef: FieldDef, have: str | None, lst: ListDef, out: Plan) -> None:
+    """Column formatting: set with a new field, and again only when the stored JSON differs."""
+    if fdef.formatter is None or same_formatter(have, fdef.formatter):
+        return
+    detail = "column formatting" if have is None else "update the column formatting"
+    out.steps.append(
+        Step("set_formatter", ROUND_CONTENT, lst.key, fdef.name, detail, {"json": fdef.formatter_json})
+    )
+
+
 def _plan_list(
     template: Template, lst: ListDef, existing: ListState, state: SiteState, out: Plan, *, new: bool
 ) -> None:
@@ -342,6 +363,7 @@ def _plan_list(
                     {"schema_xml": xml, "lookup_list": fdef.lookup_list},
                 )
             )
+            _plan_formatter(fdef, None, lst, out)
             continue
         if not type_matches(fdef, have):
             blocked.add(fdef.name)
@@ -381,6 +403,7 @@ def _plan_list(
                 )
         if fdef.indexed and not have.indexed:
             out.steps.append(Step("set_indexed", ROUND_CONTENT, lst.key, fdef.name, "index the column", {}))
+        _plan_formatter(fdef, have.formatter, lst, out)
     for ref in lst.content_types:
         ct = template.content_type(ref)
         if not existing.has_content_type(ct.id, ct.name):

@@ -15,9 +15,17 @@ from typing import Any
 from veiviser.provisioning.apply import ProvisionError
 from veiviser.provisioning.plan import same_value
 from veiviser.provisioning.state import SiteState, item_id
-from veiviser.sharepoint import LookupValue, OperationResult, SiteClient, normalise_item, odata_literal
-from veiviser.sharepoint import schema as sp
-from veiviser.sharepoint.schema import ListTarget
+from veiviser.sharepoint import (
+    ListTarget,
+    LookupValue,
+    OperationResult,
+    SiteClient,
+    normalise_item,
+    odata_literal,
+)
+from veiviser.sharepoint import items as rest
+from veiviser.sharepoint.errors import EditConflictError
+from veiviser.sharepoint.values import item_etag
 
 REGISTER_LIST = "Prosjekter"
 COSTS_LIST = "Driftskostnader"
@@ -28,7 +36,7 @@ def read_register(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Register items for ``url`` and (if ``costs``) cost items for ``site_id``, in one ``$batch``."""
     ops = [
-        sp.query_items(
+        rest.get_items(
             ListTarget.by_title(REGISTER_LIST),
             filter=f"GtSiteUrl eq {odata_literal(url)}",
             top=50,
@@ -38,7 +46,7 @@ def read_register(
     ]
     if costs:
         ops.append(
-            sp.query_items(
+            rest.get_items(
                 ListTarget.by_title(COSTS_LIST),
                 filter=f"GtSiteId eq {odata_literal(site_id)}",
                 top=500,
@@ -51,8 +59,12 @@ def read_register(
         if not r.ok:
             assert r.error is not None
             raise r.error.located(site=hub_url)
-        out[r.key] = [normalise_item(row) for row in (r.value or [])]
+        out[r.key] = [normalise_item(row, etag=r.key == "register") for row in (r.value or [])]
     return out["register"], out["costs"]
+
+
+#: How often a register write that lost a race (412) is re-read and tried again.
+MAX_CONFLICT_RETRIES = 3
 
 
 def write_register_item(
@@ -72,9 +84,11 @@ def write_register_item(
     for name, email in (("GtProjectManager", leader), ("GtProjectOwner", owner)):
         if email:
             values[name] = LookupValue(hub.ensure_user(email))
+    message = f"[{hub_url}, list {REGISTER_LIST!r}] could not write the register item for {site_url}"
     if row is None:
-        results = hub.create_items(REGISTER_LIST, [values])
-    else:
+        _raise_failed(hub.create_items(REGISTER_LIST, [values]), message)
+        return True
+    for attempt in range(MAX_CONFLICT_RETRIES + 1):
         changed = {
             k: v
             for k, v in values.items()
@@ -82,11 +96,30 @@ def write_register_item(
         }
         if not changed:
             return False
-        results = hub.update_items(REGISTER_LIST, {item_id(row): changed})
-    _raise_failed(
-        results, f"[{hub_url}, list {REGISTER_LIST!r}] could not write the register item for {site_url}"
-    )
-    return True
+        # Only if nobody changed the item since it was read (docs/provisioning.md, "The hub register").
+        info = hub.resolve_list(REGISTER_LIST)  # cached per client: one request at most
+        op = rest.merge_item(
+            info.target, item_id(row), changed, info.entity_type, list=info.title, if_match=item_etag(row)
+        )
+        (result,) = hub.batch([op])
+        if result.ok:
+            return True
+        if not isinstance(result.error, EditConflictError) or attempt == MAX_CONFLICT_RETRIES:
+            _raise_failed([result], message)
+        fresh = _read_register_item(hub, hub_url, site_url, item_id(row))
+        if fresh is None:
+            raise ProvisionError(
+                f"{message}: the item was deleted while it was being updated",
+                hint="Run the command again; the site is registered anew.",
+            )
+        row = fresh
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _read_register_item(hub: SiteClient, hub_url: str, site_url: str, wanted: int) -> dict[str, Any] | None:
+    """The register item ``wanted`` as it is now, with its ETag."""
+    rows, _ = read_register(hub, hub_url, site_url, "", costs=False)
+    return next((r for r in rows if item_id(r) == wanted), None)
 
 
 def write_costs(

@@ -12,6 +12,7 @@ renderers stay here beside the models they render.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -150,6 +151,18 @@ class FieldDef(_Model):
         None, description="Stands in for a PP365 taxonomy field: readers must also accept taxonomy values."
     )
     term_set_id: str | None = Field(None, description="Taxonomy/TaxonomyMulti: term set GUID.")
+    formatter: dict[str, Any] | None = Field(
+        None,
+        description="SharePoint column formatting (the field's CustomFormatter JSON, as a mapping); "
+        "provisioned with the field and updated when it differs.",
+    )
+
+    @property
+    def formatter_json(self) -> str | None:
+        """The formatter as SharePoint stores it: compact JSON text (``None`` without one)."""
+        if self.formatter is None:
+            return None
+        return json.dumps(self.formatter, ensure_ascii=False, separators=(",", ":"))
 
     @property
     def field_id(self) -> uuid.UUID:

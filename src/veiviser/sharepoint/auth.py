@@ -12,7 +12,9 @@ Every provider returns a dict with ``token_type: "Bearer"``: without it the clie
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -161,3 +163,33 @@ def token_provider(settings: ConnectionSettings, site_url: str) -> TokenProvider
     if settings.auth == "certificate":
         return certificate_token_provider(settings, site_url)
     return device_code_token_provider(settings, site_url)
+
+
+def _jwt_claims(token: str) -> dict[str, Any] | None:
+    """The claims of a JWT (unverified: only to tell app-only from delegated), or None if it is none."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def is_app_only(settings: ConnectionSettings) -> bool:
+    """Whether calls run as the app alone, so a new site needs an explicit owner (docs/sharepoint.md, "People").
+
+    ``certificate`` is app-only and ``device-code`` delegated. A static token is delegated only when
+    it is a JWT that names a user (``scp``, no ``idtyp: app``); an opaque token (the emulator's) or
+    an app token counts as app-only, the case that needs the most.
+    """
+    if settings.auth == "device-code":
+        return False
+    if settings.auth == "certificate" or settings.access_token is None:
+        return True
+    claims = _jwt_claims(settings.access_token.get_secret_value())
+    if claims is None:
+        return True
+    return claims.get("idtyp") == "app" or "scp" not in claims

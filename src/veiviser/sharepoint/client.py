@@ -47,14 +47,17 @@ from veiviser.sharepoint.errors import (
     NotFoundError,
     SharePointError,
     TransportError,
+    UnknownUserError,
     from_client_exception,
 )
-from veiviser.sharepoint.schema import ListTarget, add_item, delete_item, merge_item, title_segment
+from veiviser.sharepoint.items import create_item, delete_item, ensure_user, merge_item
+from veiviser.sharepoint.paths import ListTarget
 from veiviser.sharepoint.transport import (
     GatewaySession,
     RateLimiter,
     RequestCounter,
     RetryPolicy,
+    shared_limiter,
 )
 from veiviser.sharepoint.values import normalise_item
 
@@ -209,8 +212,13 @@ class SiteClient:
         url = encode_url(f"{self.service_root}/{path.lstrip('/')}") + query_string(params)
         return unwrap(self._json(self._send(RequestOptions(url), **where)), path)
 
-    def call(self, method: str, path: str, body: Any = None, **where: Any) -> Any:
-        """One non-batched REST call (POST, MERGE, DELETE …); returns the unwrapped answer or ``None``."""
+    def call(
+        self, method: str, path: str, body: Any = None, *, if_match: str | None = None, **where: Any
+    ) -> Any:
+        """One non-batched REST call (POST, MERGE, DELETE …); returns the unwrapped answer or ``None``.
+
+        A MERGE/DELETE sends ``IF-MATCH: <if_match>`` (default ``*``: any version).
+        """
         verb = method.upper()
         if verb == "GET":
             return self.get(path, **where)
@@ -219,7 +227,7 @@ class SiteClient:
         request.set_header("Content-Type", VERBOSE)
         if verb != "POST":
             request.set_header("X-HTTP-Method", verb)
-            request.set_header("IF-MATCH", "*")
+            request.set_header("IF-MATCH", if_match or "*")
         return unwrap(self._json(self._send(request, **where)), path)
 
     def run(self, op: Operation) -> Any:
@@ -228,7 +236,7 @@ class SiteClient:
         Raises the operation's :class:`SharePointError` on failure (``list``/``item`` filled in).
         """
         where = {name: value for name, value in (("list", op.list), ("item", op.item)) if value is not None}
-        return self.call(op.method, op.path, op.body, **where)
+        return self.call(op.method, op.path, op.body, if_match=op.if_match, **where)
 
     # -- lists and items --------------------------------------------------------------------
 
@@ -241,7 +249,7 @@ class SiteClient:
             if key in self._lists:
                 return self._lists[key]
         m = _GUID.match(ref.strip())
-        path = f"Web/lists(guid'{m.group(1)}')" if m else f"Web/lists/GetByTitle({title_segment(ref)})"
+        path = (ListTarget.by_id(m.group(1)) if m else ListTarget.by_title(ref)).path
         try:
             d = self.get(path, {"$select": "Id,Title,ListItemEntityTypeFullName"}, list=ref)
         except NotFoundError as exc:
@@ -372,10 +380,10 @@ class SiteClient:
         """Create one item per row (keys = row positions); ``value`` is the created item."""
         info = self.resolve_list(list_ref)
         ops = [
-            add_item(
+            create_item(
                 info.target,
-                info.entity_type,
                 row,
+                info.entity_type,
                 context=f"list {info.title!r}, row {n}",
                 key=n,
                 list=info.title,
@@ -393,12 +401,11 @@ class SiteClient:
             merge_item(
                 info.target,
                 int(item_id),
-                info.entity_type,
                 values,
+                info.entity_type,
                 context=f"list {info.title!r}, item {item_id}",
                 key=item_id,
                 list=info.title,
-                item=item_id,
             )
             for item_id, values in changes.items()
         ]
@@ -409,20 +416,76 @@ class SiteClient:
     ) -> list[OperationResult]:
         """Delete items by id (keys = item ids)."""
         info = self.resolve_list(list_ref)
-        ops = [delete_item(info.target, int(i), key=i, list=info.title, item=i) for i in ids]
+        ops = [delete_item(info.target, int(i), key=i, list=info.title) for i in ids]
         return self.batch(ops, **batch_options)
 
     def ensure_user(self, email: str) -> int:
-        """The site's user id for an e-mail/UPN (``EnsureUser``; cached per SiteClient)."""
+        """The site's user id for an e-mail/UPN (``EnsureUser``; cached per SiteClient).
+
+        Raises :class:`~veiviser.sharepoint.errors.UnknownUserError` when the tenant does not know
+        the person.
+        """
         key = email.strip().lower()
         with self._lock:
             if key in self._users:
                 return self._users[key]
-        d = self.call("POST", f"Web/EnsureUser({title_segment(email.strip())})")
+        try:
+            d = self.run(ensure_user(email.strip()))
+        except UnknownUserError as exc:
+            raise _unknown(email.strip(), exc) from None
         user_id = int(d["Id"])
         with self._lock:
             self._users[key] = user_id
         return user_id
+
+    def ensure_users(self, emails: Iterable[str]) -> tuple[dict[str, int], dict[str, UnknownUserError]]:
+        """Site user ids for e-mails/UPNs, the ones not yet known in one ``$batch`` of ``EnsureUser``.
+
+        Returns ``(ids, unknown)`` keyed by the lower-case e-mail: ``ids`` of the people the site
+        knows now, ``unknown`` the people the tenant does not know (docs/sharepoint.md, "People"). Any other failure is raised.
+        """
+        wanted: dict[str, str] = {}
+        for email in emails:
+            if email and email.strip():
+                wanted.setdefault(email.strip().lower(), email.strip())
+        with self._lock:
+            missing = [e for key, e in wanted.items() if key not in self._users]
+        unknown: dict[str, UnknownUserError] = {}
+        for r in self.batch([ensure_user(e, key=e) for e in missing]) if missing else []:
+            if r.ok:
+                with self._lock:
+                    self._users[str(r.key).lower()] = int(r.value["Id"])
+            elif isinstance(r.error, UnknownUserError):
+                unknown[str(r.key).lower()] = _unknown(str(r.key), r.error)
+            else:
+                raise r.error or SharePointError(f"EnsureUser answered HTTP {r.status}", site=self.url)
+        with self._lock:
+            ids = {key: self._users[key] for key in wanted if key in self._users}
+        return ids, unknown
+
+    def remember_users(self, ids: Mapping[str, int]) -> None:
+        """Seed the user cache with ids this site already answered (e.g. from another client's check)."""
+        with self._lock:
+            self._users.update({e.strip().lower(): int(i) for e, i in ids.items()})
+
+
+def _unknown(email: str, error: UnknownUserError) -> UnknownUserError:
+    """The tenant's refusal of a person, said the way a user reads it."""
+    return UnknownUserError(
+        f"{email} is not a user in the tenant", site=error.site, status=error.status, code=error.code
+    )
+
+
+def settings_from_env() -> ConnectionSettings:
+    """Connection settings from the ``VEIVISER_*`` environment; a clear error when incomplete."""
+    try:
+        return ConnectionSettings()  # fields come from VEIVISER_* variables
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        raise VeiviserError(
+            f"SharePoint connection settings are incomplete: {problems}",
+            hint="See the VEIVISER_* variables in the README.",
+        ) from None
 
 
 def connect(
@@ -434,17 +497,12 @@ def connect(
 ) -> SiteClient:
     """A :class:`SiteClient` for ``site_url``. Settings default to the ``VEIVISER_*`` environment.
 
-    Pass the same ``limiter`` to every SiteClient (and thread) that shares the app's RU budget.
+    Without a ``limiter`` the client paces with the process's limiter for the tenant
+    (:func:`~veiviser.sharepoint.transport.shared_limiter`), which every other SiteClient of that
+    host shares, with what it has learned of the tenant's budget.
     """
     if settings is None:
-        try:
-            settings = ConnectionSettings()  # type: ignore[call-arg]  # fields come from VEIVISER_* variables
-        except pydantic.ValidationError as exc:
-            problems = "; ".join(str(e["msg"]) for e in exc.errors())
-            raise VeiviserError(
-                f"SharePoint connection settings are incomplete: {problems}",
-                hint="See the VEIVISER_* variables in the README.",
-            ) from None
+        settings = settings_from_env()
     if not re.match(r"^https?://[^/]+", site_url or ""):
         raise VeiviserError(
             f"not a site URL: {site_url!r}", hint="Use https://<tenant>.sharepoint.com/sites/<name>."
@@ -456,7 +514,7 @@ def connect(
         counter=counter,
         limiter=limiter
         if limiter is not None
-        else RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request),
+        else shared_limiter(site_url, settings.ru_per_minute, settings.ru_cost_per_request),
         proxy=settings.proxy,
     )
     proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None
@@ -476,5 +534,4 @@ __all__ = [
     "SiteClient",
     "TransportError",
     "connect",
-    "title_segment",
 ]

@@ -96,6 +96,21 @@ class ValidationError(SharePointError):
     default_hint = "Fix the value in the source data (type, choice, required field) and run again."
 
 
+class UnknownUserError(ValidationError):
+    """The tenant's directory does not know a person (``EnsureUser`` answered 400; docs/sharepoint.md, "People")."""
+
+    default_hint = (
+        "Check the spelling of the e-mail address, or ask for the person to be added to the tenant "
+        "(Entra ID); then run the command again."
+    )
+
+
+class EditConflictError(SharePointError):
+    """An ``IF-MATCH`` write found the item changed since it was read (412; docs/sharepoint.md, "ETags")."""
+
+    default_hint = "Someone else changed the item in the meantime: read it again and re-apply the change."
+
+
 class AuthError(SharePointError):
     exit_code = 5
     default_hint = (
@@ -155,6 +170,10 @@ def classify(status: int | None, code: str | None, message: str, **where: Any) -
         )
     if status in (429, 503):
         return ThrottledError(message, **kwargs)
+    if status == 400 and "specified user" in low and "could not be found" in low:
+        return UnknownUserError(message, **kwargs)
+    if status == 412:
+        return EditConflictError(message, **kwargs)
     if hresult == HR_DUPLICATE or (hresult == "-1" and "already exists" in low) or status == 409:
         return ConflictError(message, **kwargs)
     if status == 404 or hresult in HR_NOT_FOUND or ctype.endswith("NotFoundException"):

@@ -197,13 +197,30 @@ def from_sharepoint(value: Any) -> Any:
     return value
 
 
-def normalise_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A list item as plain Python: no ``__metadata``, no deferred links, lists and UTC datetimes."""
+#: The key under which :func:`normalise_item` keeps an item's ETag when asked to.
+ETAG = "__etag"
+
+
+def item_etag(item: Mapping[str, Any]) -> str | None:
+    """An item's ETag (``"3"``, quotes included) from its raw ``__metadata``, or from a normalised
+    item read with ``etag=True``; ``None`` when the answer carried none (docs/sharepoint.md, "ETags")."""
+    meta = item.get("__metadata")
+    value = meta.get("etag") if isinstance(meta, Mapping) else item.get(ETAG)
+    return str(value) if value else None
+
+
+def normalise_item(item: Mapping[str, Any], *, etag: bool = False) -> dict[str, Any]:
+    """A list item as plain Python: no ``__metadata``, no deferred links, lists and UTC datetimes.
+
+    ``etag=True`` keeps the item's ETag under :data:`ETAG` for a later ``IF-MATCH`` write.
+    """
     out: dict[str, Any] = {}
     for key, value in item.items():
         if key == "__metadata" or (isinstance(value, Mapping) and "__deferred" in value):
             continue
         out[key] = from_sharepoint(value)
+    if etag and (tag := item_etag(item)):
+        out[ETAG] = tag
     return out
 
 
