@@ -212,13 +212,13 @@ class Shapes(ModelCore):
             "Owner": site["Owner"],
             "OwnerEmail": site["Owner"],
             "Template": site["WebTemplate"],
-            "Lcid": site["Lcid"],
+            "Lcid": str(site["Lcid"]),  # Edm.Int64: a string in verbose JSON
             "Status": "Active",
             "SiteId": site["Id"],
             "IsHubSite": site["IsHubSite"],
             "HubSiteId": site["HubSiteId"],
             "LockState": "Unlock",
-            "StorageUsage": 1,
+            "StorageUsage": "1",
             "WebsCount": 1,
         }
 
