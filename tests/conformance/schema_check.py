@@ -238,10 +238,26 @@ def check_document(doc: Any) -> list[str]:
                 check_object(row, f"d.results[{i}]", problems)
             else:
                 _check_open_value(row, f"d.results[{i}]", problems)
-    else:
+    elif len(data) == 1:
         for key, value in data.items():  # a service operation's result, wrapped in its name
             _check_open_value(value, f"d.{key}", problems)
+    else:
+        problems.append("d: an object without __metadata (nor a service operation's result)")
     return problems
+
+
+# Differences the checker finds in parts of the emulator owned elsewhere, with the reason; the
+# recorder sets them aside (``known``) and tests/conformance/test_schema_check.py keeps one
+# strict expected failure per entry, so a fix is noticed (docs/emulator.md, "Conformance").
+KNOWN_DIFFERENCES: dict[str, str] = {
+    "IsSystemList: not a property of SP.ChangeList": "change records of lists carry IsSystemList, which "
+    "SP.ChangeList does not declare; emulator behaviour (model/changes.py)",
+}
+
+
+def known(problem: str) -> str | None:
+    """The reason when ``problem`` is a known difference, else None."""
+    return next((reason for pattern, reason in KNOWN_DIFFERENCES.items() if pattern in problem), None)
 
 
 class ConformanceRecorder:
@@ -250,6 +266,7 @@ class ConformanceRecorder:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.known: list[str] = []
         self.checked = 0
         self._lock = threading.Lock()
 
@@ -263,7 +280,8 @@ class ConformanceRecorder:
         with self._lock:
             self.checked += 1
             where = f"{method} {path}{'?' + query if query else ''} ({resp.status})"
-            self.problems.extend(f"{where}: {p}" for p in found)
+            for p in found:
+                (self.known if known(p) else self.problems).append(f"{where}: {p}")
 
 
 @contextlib.contextmanager

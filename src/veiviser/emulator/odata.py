@@ -432,6 +432,8 @@ def _light_document(doc: Any, minimal: bool, api_root: str) -> Any:
     elif len(data) == 1:
         # A service operation's result, wrapped in the operation's name.
         (inner,) = data.values()
+        if inner is None:
+            return {"odata.null": True}  # a void or null result
         if isinstance(inner, dict) and "__metadata" in inner and not _is_collection(inner):
             out = _light(inner, minimal)
             context = f"{inner['__metadata'].get('type')}"
