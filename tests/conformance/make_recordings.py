@@ -124,6 +124,27 @@ HUB_KEYS = [
 CREATE_LIST = {"__metadata": {"type": "SP.List"}, "BaseTemplate": 100}
 
 
+def _rec(
+    name: str,
+    file: str,
+    test: str,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    batch: bool = False,
+    part: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A manifest entry: the recording, the SDK test, the reconstructed request, what to compare."""
+    request: dict[str, Any] = {"method": method, "path": path}
+    if body is not None:
+        request["body"] = body
+    if batch:
+        request["batch"] = True
+    return {"name": name, "file": file, "test": test, "part": part, "request": request, **extra}
+
+
 def _lst(name: str, file: str, title: str, *, test: str, batch: bool = False) -> dict[str, Any]:
     body = {**CREATE_LIST, "Title": title}
     return {
@@ -232,37 +253,34 @@ CHANGE_QUERY = {
 
 MANIFEST: list[dict[str, Any]] = [
     # --- lists: a missing list, creation, reads ------------------------------------------------
-    {
-        "name": "list-missing-by-title",
-        "file": SP + "ListTests/ListLinqGetExceptionMethods-0-00002.response.json",
-        "test": "ListTests.ListLinqGetExceptionMethods",
-        "part": None,
-        "request": {"method": "GET", "path": "/_api/web/lists/getbytitle('ListLinqGetExceptionMethods')"},
-    },
+    _rec(
+        "list-missing-by-title",
+        SP + "ListTests/ListLinqGetExceptionMethods-0-00002.response.json",
+        "ListTests.ListLinqGetExceptionMethods",
+        "GET",
+        "/_api/web/lists/getbytitle('ListLinqGetExceptionMethods')",
+    ),
     _lst(
         "list-create-linq",
         SP + "ListTests/ListLinqGetExceptionMethods-0-00003.response.json",
         "ListLinqGetExceptionMethods",
         test="ListTests.ListLinqGetExceptionMethods",
     ),
-    {
-        "name": "list-get-by-title",
-        "file": SP + "ListTests/ListLinqGetExceptionMethods-1-00002.response.json",
-        "test": "ListTests.ListLinqGetExceptionMethods",
-        "part": None,
-        "request": {"method": "GET", "path": "/_api/web/lists/getbytitle('ListLinqGetExceptionMethods')"},
-        "compare": LIST_KEYS,
-    },
-    {
-        "name": "list-get-documents-select",
-        "file": SP + "ListTests/GetListByTitle-0-00002.response.json",
-        "test": "ListTests.GetListByTitle",
-        "part": None,
-        "request": {
-            "method": "GET",
-            "path": "/_api/web/lists/getbytitle('Documents')?$select=Id,ListExperienceOptions,Title",
-        },
-    },
+    _rec(
+        "list-get-by-title",
+        SP + "ListTests/ListLinqGetExceptionMethods-1-00002.response.json",
+        "ListTests.ListLinqGetExceptionMethods",
+        "GET",
+        "/_api/web/lists/getbytitle('ListLinqGetExceptionMethods')",
+        compare=LIST_KEYS,
+    ),
+    _rec(
+        "list-get-documents-select",
+        SP + "ListTests/GetListByTitle-0-00002.response.json",
+        "ListTests.GetListByTitle",
+        "GET",
+        "/_api/web/lists/getbytitle('Documents')?$select=Id,ListExperienceOptions,Title",
+    ),
     _lst(
         "list-create-paging",
         BASE + "PagingTests/RESTListItemPaging-0-00003.response.json",
@@ -281,13 +299,13 @@ MANIFEST: list[dict[str, Any]] = [
         "UpdateWithWrongValuesInteractive",
         test="ListItemTests.UpdateWithWrongValuesInteractive",
     ),
-    {
-        "name": "list-missing-special",
-        "file": SF + "0-00005.response.json",
-        "test": "ListItemTests.SpecialFieldRestUpdateTest",
-        "part": None,
-        "request": {"method": "GET", "path": f"/_api/web/lists/getbytitle('{SPECIAL}')"},
-    },
+    _rec(
+        "list-missing-special",
+        SF + "0-00005.response.json",
+        "ListItemTests.SpecialFieldRestUpdateTest",
+        "GET",
+        f"/_api/web/lists/getbytitle('{SPECIAL}')",
+    ),
     _lst(
         "list-create-special",
         SF + "0-00006.response.json",
@@ -361,14 +379,14 @@ MANIFEST: list[dict[str, Any]] = [
         None,
         test="ListItemTests.SpecialFieldRestUpdateTest",
     ),
-    {
-        "name": "items-special-read",
-        "file": SF + "3-00003.response.json",
-        "test": "ListItemTests.SpecialFieldRestUpdateTest",
-        "part": None,
-        "request": {"method": "GET", "path": f"/_api/web/lists/getbytitle('{SPECIAL}')/items"},
-        "compare": SPECIAL_ITEM_KEYS,
-    },
+    _rec(
+        "items-special-read",
+        SF + "3-00003.response.json",
+        "ListItemTests.SpecialFieldRestUpdateTest",
+        "GET",
+        f"/_api/web/lists/getbytitle('{SPECIAL}')/items",
+        compare=SPECIAL_ITEM_KEYS,
+    ),
     _vui(
         "vui-update-special",
         SF + "0-00021.response.json",
@@ -376,14 +394,14 @@ MANIFEST: list[dict[str, Any]] = [
         1,
         test="ListItemTests.SpecialFieldRestUpdateTest",
     ),
-    {
-        "name": "items-special-read-updated",
-        "file": SF + "5-00003.response.json",
-        "test": "ListItemTests.SpecialFieldRestUpdateTest",
-        "part": None,
-        "request": {"method": "GET", "path": f"/_api/web/lists/getbytitle('{SPECIAL}')/items"},
-        "compare": SPECIAL_ITEM_KEYS,
-    },
+    _rec(
+        "items-special-read-updated",
+        SF + "5-00003.response.json",
+        "ListItemTests.SpecialFieldRestUpdateTest",
+        "GET",
+        f"/_api/web/lists/getbytitle('{SPECIAL}')/items",
+        compare=SPECIAL_ITEM_KEYS,
+    ),
     _vui(
         "vui-clear-special",
         SF + "0-00022.response.json",
@@ -391,13 +409,13 @@ MANIFEST: list[dict[str, Any]] = [
         1,
         test="ListItemTests.SpecialFieldRestUpdateTest",
     ),
-    {
-        "name": "items-special-read-cleared",
-        "file": SF + "7-00003.response.json",
-        "test": "ListItemTests.SpecialFieldRestUpdateTest",
-        "part": None,
-        "request": {"method": "GET", "path": f"/_api/web/lists/getbytitle('{SPECIAL}')/items"},
-        "compare": [
+    _rec(
+        "items-special-read-cleared",
+        SF + "7-00003.response.json",
+        "ListItemTests.SpecialFieldRestUpdateTest",
+        "GET",
+        f"/_api/web/lists/getbytitle('{SPECIAL}')/items",
+        compare=[
             *ITEM_KEYS_BASE,
             "URLField1",
             "UserSingleField1Id",
@@ -407,176 +425,158 @@ MANIFEST: list[dict[str, Any]] = [
             "LookupSingleField1Id",
             "LookupMultiField1Id",
         ],
-    },
-    {
-        "name": "items-expand-date",
-        "file": SP + "ListItemTests/UpdateWithWrongValuesInteractive-0-00007.response.json",
-        "test": "ListItemTests.UpdateWithWrongValuesInteractive",
-        "part": None,
-        "request": {
-            "method": "GET",
-            "path": "/_api/web/lists/getbytitle('UpdateWithWrongValuesInteractive')?$select=Id,Items&$expand=Items",
-        },
-        "compare": ["Id", "Items"],
-        "item_keys": [*ITEM_KEYS_BASE, "MyDateField"],
-    },
+    ),
+    _rec(
+        "items-expand-date",
+        SP + "ListItemTests/UpdateWithWrongValuesInteractive-0-00007.response.json",
+        "ListItemTests.UpdateWithWrongValuesInteractive",
+        "GET",
+        "/_api/web/lists/getbytitle('UpdateWithWrongValuesInteractive')?$select=Id,Items&$expand=Items",
+        compare=["Id", "Items"],
+        item_keys=[*ITEM_KEYS_BASE, "MyDateField"],
+    ),
     # --- paging ---------------------------------------------------------------------------------
-    {
-        "name": "items-page-1",
-        "file": BASE + "PagingTests/RESTListItemPaging-0-00007.response.json",
-        "test": "PagingTests.RESTListItemPaging",
-        "part": None,
-        "request": {"method": "GET", "path": "/_api/web/lists/getbytitle('RESTListItemPaging')/items?$top=2"},
-        "compare": ["odata.nextLink", "value"],
-        "item_keys": ITEM_KEYS_BASE,
-    },
-    {
-        "name": "items-page-2",
-        "file": BASE + "PagingTests/RESTListItemPaging-0-00011.response.json",
-        "test": "PagingTests.RESTListItemPaging",
-        "part": None,
-        "request": {"method": "GET", "path": "{next}"},
-        "compare": ["odata.nextLink", "value"],
-        "item_keys": ITEM_KEYS_BASE,
-    },
-    {
-        "name": "items-expand-all",
-        "file": BASE + "PagingTests/RESTListItemPaging-0-00009.response.json",
-        "test": "PagingTests.RESTListItemPaging",
-        "part": None,
-        "request": {
-            "method": "GET",
-            "path": "/_api/web/lists/getbytitle('RESTListItemPaging')?$select=Items/Id,Items/ID,Items/Title&$expand=Items",
-        },
-        "compare": ["Items"],
-        "item_keys": ["Id", "ID", "Title"],
-    },
+    _rec(
+        "items-page-1",
+        BASE + "PagingTests/RESTListItemPaging-0-00007.response.json",
+        "PagingTests.RESTListItemPaging",
+        "GET",
+        "/_api/web/lists/getbytitle('RESTListItemPaging')/items?$top=2",
+        compare=["odata.nextLink", "value"],
+        item_keys=ITEM_KEYS_BASE,
+    ),
+    _rec(
+        "items-page-2",
+        BASE + "PagingTests/RESTListItemPaging-0-00011.response.json",
+        "PagingTests.RESTListItemPaging",
+        "GET",
+        "{next}",
+        compare=["odata.nextLink", "value"],
+        item_keys=ITEM_KEYS_BASE,
+    ),
+    _rec(
+        "items-expand-all",
+        BASE + "PagingTests/RESTListItemPaging-0-00009.response.json",
+        "PagingTests.RESTListItemPaging",
+        "GET",
+        "/_api/web/lists/getbytitle('RESTListItemPaging')?$select=Items/Id,Items/ID,Items/Title&$expand=Items",
+        compare=["Items"],
+        item_keys=["Id", "ID", "Title"],
+    ),
     # --- change logs at list, web and site scope (verbose, as the SDK asks for them) ----------
-    {
-        "name": "changes-list",
-        "file": SP + "ListTests/GetListChangesTest-0-00003.response.json",
-        "test": "ListTests.GetListChangesTest",
-        "part": None,
-        "dialect": "verbose",
-        "request": {
-            "method": "POST",
-            "path": "/_api/web/lists/getbytitle('RESTListItemPaging')/getchanges",
-            "body": CHANGE_QUERY,
-        },
-        "compare": [*CHANGE_KEYS, "ItemId", "ListId", "WebId", "UniqueId"],
-    },
-    {
-        "name": "changes-web",
-        "file": SP + "WebTests/GetWebChangesAsyncTest-0-00002.response.json",
-        "test": "WebTests.GetWebChangesAsyncTest",
-        "part": None,
-        "dialect": "verbose",
-        "request": {"method": "POST", "path": "/_api/web/getchanges", "body": CHANGE_QUERY},
-        "compare": [*CHANGE_KEYS, "ListId", "WebId"],
-    },
-    {
-        "name": "changes-site",
-        "file": SP + "SiteTests/GetSiteChangesTest-0-00002.response.json",
-        "test": "SiteTests.GetSiteChangesTest",
-        "part": None,
-        "dialect": "verbose",
-        "request": {"method": "POST", "path": "/_api/site/getchanges", "body": CHANGE_QUERY},
-        "compare": CHANGE_KEYS,
-    },
+    _rec(
+        "changes-list",
+        SP + "ListTests/GetListChangesTest-0-00003.response.json",
+        "ListTests.GetListChangesTest",
+        "POST",
+        "/_api/web/lists/getbytitle('RESTListItemPaging')/getchanges",
+        body=CHANGE_QUERY,
+        dialect="verbose",
+        compare=[*CHANGE_KEYS, "ItemId", "ListId", "WebId", "UniqueId"],
+    ),
+    _rec(
+        "changes-web",
+        SP + "WebTests/GetWebChangesAsyncTest-0-00002.response.json",
+        "WebTests.GetWebChangesAsyncTest",
+        "POST",
+        "/_api/web/getchanges",
+        body=CHANGE_QUERY,
+        dialect="verbose",
+        compare=[*CHANGE_KEYS, "ListId", "WebId"],
+    ),
+    _rec(
+        "changes-site",
+        SP + "SiteTests/GetSiteChangesTest-0-00002.response.json",
+        "SiteTests.GetSiteChangesTest",
+        "POST",
+        "/_api/site/getchanges",
+        body=CHANGE_QUERY,
+        dialect="verbose",
+        compare=CHANGE_KEYS,
+    ),
     # --- hubs -----------------------------------------------------------------------------------
-    {
-        "name": "hub-site-before",
-        "file": SP + "HubSiteTests/RegisterHubSiteTest-0-00002.response.json",
-        "test": "HubSiteTests.RegisterHubSiteTest",
-        "part": None,
-        "request": {"method": "GET", "path": "/_api/site?$select=HubSiteId,Id,IsHubSite"},
-    },
-    {
-        "name": "hub-register",
-        "file": SP + "HubSiteTests/RegisterHubSiteTest-0-00003.response.json",
-        "test": "HubSiteTests.RegisterHubSiteTest",
-        "part": None,
-        "request": {"method": "POST", "path": "/_api/site/RegisterHubSite"},
-        "compare": HUB_KEYS,
-    },
-    {
-        "name": "hub-site-after",
-        "file": SP + "HubSiteTests/RegisterHubSiteTest-0-00004.response.json",
-        "test": "HubSiteTests.RegisterHubSiteTest",
-        "part": None,
-        "request": {"method": "GET", "path": "/_api/site?$select=HubSiteId,Id,IsHubSite"},
-    },
-    {
-        "name": "hub-join",
-        "file": SP + "HubSiteTests/JoinUnJoinHubSiteTest-2-00003.response.json",
-        "test": "HubSiteTests.JoinUnJoinHubSiteTest",
-        "part": None,
-        "site": "second",
-        "request": {"method": "POST", "path": "/_api/site/JoinHubSite('{hub_id}')"},
-    },
-    {
-        "name": "hub-leave",
-        "file": SP + "HubSiteTests/JoinUnJoinHubSiteTest-2-00004.response.json",
-        "test": "HubSiteTests.JoinUnJoinHubSiteTest",
-        "part": None,
-        "site": "second",
-        "request": {
-            "method": "POST",
-            "path": "/_api/site/JoinHubSite('00000000-0000-0000-0000-000000000000')",
-        },
-    },
-    {
-        "name": "hub-unregister",
-        "file": SP + "HubSiteTests/RegisterHubSiteTest-0-00005.response.json",
-        "test": "HubSiteTests.RegisterHubSiteTest",
-        "part": None,
-        "request": {"method": "POST", "path": "/_api/site/UnRegisterHubSite"},
-    },
+    _rec(
+        "hub-site-before",
+        SP + "HubSiteTests/RegisterHubSiteTest-0-00002.response.json",
+        "HubSiteTests.RegisterHubSiteTest",
+        "GET",
+        "/_api/site?$select=HubSiteId,Id,IsHubSite",
+    ),
+    _rec(
+        "hub-register",
+        SP + "HubSiteTests/RegisterHubSiteTest-0-00003.response.json",
+        "HubSiteTests.RegisterHubSiteTest",
+        "POST",
+        "/_api/site/RegisterHubSite",
+        compare=HUB_KEYS,
+    ),
+    _rec(
+        "hub-site-after",
+        SP + "HubSiteTests/RegisterHubSiteTest-0-00004.response.json",
+        "HubSiteTests.RegisterHubSiteTest",
+        "GET",
+        "/_api/site?$select=HubSiteId,Id,IsHubSite",
+    ),
+    _rec(
+        "hub-join",
+        SP + "HubSiteTests/JoinUnJoinHubSiteTest-2-00003.response.json",
+        "HubSiteTests.JoinUnJoinHubSiteTest",
+        "POST",
+        "/_api/site/JoinHubSite('{hub_id}')",
+        site="second",
+    ),
+    _rec(
+        "hub-leave",
+        SP + "HubSiteTests/JoinUnJoinHubSiteTest-2-00004.response.json",
+        "HubSiteTests.JoinUnJoinHubSiteTest",
+        "POST",
+        "/_api/site/JoinHubSite('00000000-0000-0000-0000-000000000000')",
+        site="second",
+    ),
+    _rec(
+        "hub-unregister",
+        SP + "HubSiteTests/RegisterHubSiteTest-0-00005.response.json",
+        "HubSiteTests.RegisterHubSiteTest",
+        "POST",
+        "/_api/site/UnRegisterHubSite",
+    ),
     # --- SPSiteManager ----------------------------------------------------------------------------
-    {
-        "name": "sitemanager-create",
-        "file": ADMIN
-        + "SiteCreationTests/CreateCommunicationSiteUsingDelegatedPermissions-0-00002.response.json",
-        "test": "SiteCreationTests.CreateCommunicationSiteUsingDelegatedPermissions",
-        "part": None,
-        "site": "root",
-        "request": {
-            "method": "POST",
-            "path": "/_api/SPSiteManager/create",
-            "body": {
-                "request": {
-                    "__metadata": {"type": "Microsoft.SharePoint.Portal.SPSiteCreationRequest"},
-                    "Title": "PnP Core SDK Test",
-                    "Url": "{root_url}/sites/pnpcoresdktestcommsite",
-                    "Lcid": 1033,
-                    "ShareByEmailEnabled": False,
-                    "Description": "",
-                    "WebTemplate": "SITEPAGEPUBLISHING#0",
-                    "Owner": "eier@kommune.no",
-                }
-            },
+    _rec(
+        "sitemanager-create",
+        ADMIN + "SiteCreationTests/CreateCommunicationSiteUsingDelegatedPermissions-0-00002.response.json",
+        "SiteCreationTests.CreateCommunicationSiteUsingDelegatedPermissions",
+        "POST",
+        "/_api/SPSiteManager/create",
+        body={
+            "request": {
+                "__metadata": {"type": "Microsoft.SharePoint.Portal.SPSiteCreationRequest"},
+                "Title": "PnP Core SDK Test",
+                "Url": "{root_url}/sites/pnpcoresdktestcommsite",
+                "Lcid": 1033,
+                "ShareByEmailEnabled": False,
+                "Description": "",
+                "WebTemplate": "SITEPAGEPUBLISHING#0",
+                "Owner": "eier@kommune.no",
+            }
         },
-    },
-    {
-        "name": "sitemanager-status",
-        "file": ADMIN
-        + "SiteCreationTests/CreateCommunicationSiteUsingDelegatedPermissions-0-00004.response.json",
-        "test": "SiteCreationTests.CreateCommunicationSiteUsingDelegatedPermissions",
-        "part": None,
-        "site": "root",
-        "request": {
-            "method": "GET",
-            "path": "/_api/SPSiteManager/status?url='{root_url}/sites/pnpcoresdktestcommsite'",
-        },
-    },
+        site="root",
+    ),
+    _rec(
+        "sitemanager-status",
+        ADMIN + "SiteCreationTests/CreateCommunicationSiteUsingDelegatedPermissions-0-00004.response.json",
+        "SiteCreationTests.CreateCommunicationSiteUsingDelegatedPermissions",
+        "GET",
+        "/_api/SPSiteManager/status?url='{root_url}/sites/pnpcoresdktestcommsite'",
+        site="root",
+    ),
     # --- errors -----------------------------------------------------------------------------------
-    {
-        "name": "error-user-missing",
-        "file": SP + "WebTests/GetUserMissingTest-0-00002.response.json",
-        "test": "WebTests.GetUserMissingTest",
-        "part": None,
-        "request": {"method": "GET", "path": "/_api/web/getuserbyid(890879070)"},
-    },
+    _rec(
+        "error-user-missing",
+        SP + "WebTests/GetUserMissingTest-0-00002.response.json",
+        "WebTests.GetUserMissingTest",
+        "GET",
+        "/_api/web/getuserbyid(890879070)",
+    ),
     # --- $batch parts: 201, 204, 404 ------------------------------------------------------------
     _lst(
         "batch-list-create",
@@ -592,29 +592,25 @@ MANIFEST: list[dict[str, Any]] = [
         test="DeleteTests.DeleteListViaBatchRest",
         batch=True,
     ),
-    {
-        "name": "batch-list-update",
-        "file": BASE + "UpdateTests/UpdatePropertyViaBatchRest-0-00003.response.json",
-        "test": "UpdateTests.UpdatePropertyViaBatchRest",
-        "part": 0,
-        "request": {
-            "method": "MERGE",
-            "path": "/_api/web/lists/getbytitle('AddListViaBatchRest')",
-            "body": {"__metadata": {"type": "SP.List"}, "Description": "updated"},
-            "batch": True,
-        },
-    },
-    {
-        "name": "batch-item-missing",
-        "file": BASE + "BatchClientTests/HandleBatchErrorsForLargeBatch-0-00009.response.json",
-        "test": "BatchClientTests.HandleBatchErrorsForLargeBatch",
-        "part": 24,
-        "request": {
-            "method": "GET",
-            "path": "/_api/web/lists/getbytitle('RESTListItemPaging')/items(9999)",
-            "batch": True,
-        },
-    },
+    _rec(
+        "batch-list-update",
+        BASE + "UpdateTests/UpdatePropertyViaBatchRest-0-00003.response.json",
+        "UpdateTests.UpdatePropertyViaBatchRest",
+        "MERGE",
+        "/_api/web/lists/getbytitle('AddListViaBatchRest')",
+        body={"__metadata": {"type": "SP.List"}, "Description": "updated"},
+        batch=True,
+        part=0,
+    ),
+    _rec(
+        "batch-item-missing",
+        BASE + "BatchClientTests/HandleBatchErrorsForLargeBatch-0-00009.response.json",
+        "BatchClientTests.HandleBatchErrorsForLargeBatch",
+        "GET",
+        "/_api/web/lists/getbytitle('RESTListItemPaging')/items(9999)",
+        batch=True,
+        part=24,
+    ),
 ]
 
 
