@@ -6,7 +6,8 @@ Usage::
     python bench/upstream_fidelity.py /tmp/o365-upstream/tests --full     # every test in those files
     python bench/upstream_fidelity.py /tmp/o365-upstream/tests --full test_web.py test_folder.py
 
-The tests folder is an export of the client's ``tests/`` (not part of this repository);
+The tests folder is an export of the client's ``tests/`` with its ``office365/`` package of the same
+commit beside it (not part of this repository);
 ``VEIVISER_UPSTREAM_TESTS`` is used when no path is given.
 """
 
