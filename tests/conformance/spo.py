@@ -149,7 +149,7 @@ def build_site(server: EmulatorServer) -> SiteData:
         )
     main = add_list(rest, "Sample")
     users = {}
-    for login in ("anne@kommune.no", "bjorn@kommune.no"):
+    for login in ("kari@kommune.no", "ola@kommune.no"):
         users[login] = rest.ok("POST", "/_api/web/ensureuser", {"logonName": f"i:0#.f|membership|{login}"})[
             "Id"
         ]
@@ -181,7 +181,7 @@ def build_site(server: EmulatorServer) -> SiteData:
     for xml in xmls:
         add_field(rest, "Sample", xml)
     entity = main["ListItemEntityTypeFullName"]
-    anne, bjorn = users["anne@kommune.no"], users["bjorn@kommune.no"]
+    kari, ola = users["kari@kommune.no"], users["ola@kommune.no"]
     tax = "SP.Taxonomy.TaxonomyFieldValue"
     items = []
     for n in range(3):
@@ -201,8 +201,8 @@ def build_site(server: EmulatorServer) -> SiteData:
             },
             "KLookupId": 1,
             "KLookupMultiId": {"__metadata": {"type": "Collection(Edm.Int32)"}, "results": [1, 2]},
-            "KPersonId": anne,
-            "KPeopleId": {"__metadata": {"type": "Collection(Edm.Int32)"}, "results": [anne, bjorn]},
+            "KPersonId": kari,
+            "KPeopleId": {"__metadata": {"type": "Collection(Edm.Int32)"}, "results": [kari, ola]},
             "KTerm": {
                 "__metadata": {"type": tax},
                 "Label": "Konsept",

@@ -76,7 +76,7 @@ def test_expanded_lookups_are_inline_objects(data):
     )
     item = data.rest.call("GET", path, accept=NOMETADATA).json()
     assert item["KLookup"] == {"Title": "Alpha"}
-    assert [p["Title"] for p in item["KPeople"]] == ["anne", "bjorn"] or len(item["KPeople"]) == 2
+    assert [p["Title"] for p in item["KPeople"]] == ["Kari Nordmann", "Ola Nordmann"]
 
 
 def test_minimalmetadata_carries_context_type_and_edit_link(data):
@@ -110,10 +110,10 @@ def test_service_operation_results(data):
     user = data.rest.call(
         "POST",
         "/_api/web/ensureuser",
-        {"logonName": "i:0#.f|membership|cecilie@kommune.no"},
+        {"logonName": "i:0#.f|membership|leder@kommune.no"},
         accept=NOMETADATA,
     ).json()
-    assert user["Email"] or user["LoginName"].endswith("cecilie@kommune.no")
+    assert user["LoginName"] == "i:0#.f|membership|leder@kommune.no" and "__metadata" not in user
 
 
 def test_batch_parts_answer_in_their_own_dialect(data):

@@ -17,7 +17,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from veiviser.emulator.api import (
@@ -41,6 +41,7 @@ from veiviser.emulator.auth import (
 from veiviser.emulator.batch import MAX_BATCH_OPERATIONS, BatchOperation, build_batch_response, parse_batch
 from veiviser.emulator.faults import Faults, fault_response
 from veiviser.emulator.http11 import HTTPServer
+from veiviser.emulator.model.directory import DirectoryUser, new_user, users_from
 from veiviser.emulator.odata import render_dialect
 from veiviser.emulator.requestlog import RequestLog
 from veiviser.emulator.throttle import Decision, ResourceMeter, request_cost
@@ -125,6 +126,7 @@ class EmulatorServer:
         digest_timeout_s: int = DIGEST_TIMEOUT_S,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_batch_operations: int = MAX_BATCH_OPERATIONS,
+        users: Iterable[DirectoryUser | str | Mapping[str, Any]] | None = None,
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise EmulatorError(
@@ -156,6 +158,8 @@ class EmulatorServer:
         self.max_batch_operations = max_batch_operations
         self.observers: list[Observer] = []
         self._local = threading.local()  # .injected: the answer came from a fault rule
+        # the tenant directory (None: the default one; docs/emulator.md, "Tenant directory")
+        self.users = None if users is None else users_from(users)
         self._app = app
         self._own_app = app is None
         self._httpd: HTTPServer | None = None
@@ -166,8 +170,15 @@ class EmulatorServer:
     @property
     def app(self) -> ObjectModel:
         if self._app is None:
-            self._app = SharePointApp(self.data)
+            self._app = SharePointApp(self.data, users=self.users)
         return self._app
+
+    def add_user(self, upn: str, name: str = "", *, email: str = "", object_id: str = "") -> DirectoryUser:
+        """Add a person to the tenant directory, so that EnsureUser and person values resolve them."""
+        app = self.app
+        if not isinstance(app, SharePointApp):
+            raise EmulatorError("This server's object model keeps no tenant directory.")
+        return app.add_user(new_user(upn, name, email, object_id))
 
     @property
     def url(self) -> str:

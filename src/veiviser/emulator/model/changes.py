@@ -12,6 +12,25 @@ from ..odata import bad_query
 from .common import Ctx, ticks_now, ticks_to_iso, unwrap
 from .core import ModelCore
 
+# The kinds of change SPO reports, each its own entity type ``SP.Change<Kind>`` (CSDL); a change
+# the emulator logs under another name is reported as a site change.
+CHANGE_KINDS = frozenset(
+    {
+        "Item",
+        "List",
+        "Web",
+        "Site",
+        "Field",
+        "ContentType",
+        "View",
+        "User",
+        "Group",
+        "File",
+        "Folder",
+        "Alert",
+    }
+)
+
 
 class Changes(ModelCore):
     """Records every change and answers the change-log queries (docs/emulator.md, "Change tokens")."""
@@ -59,23 +78,7 @@ class Changes(ModelCore):
             "web": ("web_id", site["WebId"]),
             "list": ("list_id", object_id),
         }[scope]
-        objects = {
-            "Item",
-            "List",
-            "Web",
-            "Site",
-            "Field",
-            "ContentType",
-            "View",
-            "User",
-            "Group",
-            "File",
-            "Folder",
-            "Alert",
-            "SecurityPolicy",
-            "RoleDefinition",
-            "RoleAssignment",
-        }
+        objects = CHANGE_KINDS | {"SecurityPolicy", "RoleDefinition", "RoleAssignment"}
         wanted_objects = {o for o in objects if query.get(o) is True}
         type_flags = {1: "Add", 2: "Update", 3: "DeleteObject", 4: "Rename", 7: "Restore", 15: "SystemUpdate"}
         wanted_types = {n for n, f in type_flags.items() if query.get(f) is True}
@@ -97,7 +100,7 @@ class Changes(ModelCore):
                 rows.append(row)
                 if len(rows) >= limit:
                     break
-        out = [self._change_json(scope_no, object_id, row) for row in rows]
+        out = [self._change_json(ctx, scope_no, object_id, row) for row in rows]
         return ApiResponse.json({"d": {"results": out}})
 
     def _parse_token(self, token: Any) -> tuple[int | None, int | None]:
@@ -117,42 +120,46 @@ class Changes(ModelCore):
             return None, ticks
         return no, ticks
 
-    def _change_json(self, scope_no: int, object_id: str, row: tuple[Any, ...]) -> dict[str, Any]:
-
+    def _change_json(self, ctx: Ctx, scope_no: int, object_id: str, row: tuple[Any, ...]) -> dict[str, Any]:
+        """One change as SPO writes it: a concrete ``SP.Change<Kind>`` with that kind's properties, an
+        ``id``/``uri`` of ``<site>/_api/SP.Change<Kind><guid>`` (docs/emulator.md, "Change tokens")."""
         no, site_id, web_id, list_id, item_id, ctype, ticks, obj, extra = row
         extra = json.loads(extra or "{}")
-        out: dict[str, Any] = {
-            "__metadata": {"type": f"SP.Change{obj if obj != 'Site' else ''}"},
-            "ChangeToken": {
+        kind = "SP.Change" + (obj if obj in CHANGE_KINDS else "Site")
+        uri = f"{ctx.api}{kind}{uuid.uuid5(uuid.NAMESPACE_URL, f'change:{site_id}:{no}')}"
+        out: dict[str, Any] = {"__metadata": {"id": uri, "uri": uri, "type": kind}}
+        if obj == "List":
+            out["Creator"] = {"__deferred": {"uri": f"{uri}/Creator"}}
+        out.update(
+            ChangeToken={
                 "__metadata": {"type": "SP.ChangeToken"},
                 "StringValue": f"1;{scope_no};{object_id};{ticks};{no}",
             },
-            "ChangeType": ctype,
-            "SiteId": site_id,
-            "Time": ticks_to_iso(ticks),
-        }
+            ChangeType=ctype,
+            SiteId=site_id,
+            Time=ticks_to_iso(ticks),
+        )
         if obj == "Item":
             out.update(
-                ItemId=item_id,
-                ListId=list_id,
-                WebId=web_id,
-                UniqueId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{list_id}:{item_id}")),
                 Editor="",
                 EditorEmailHint=None,
-                ListTemplate=100,
-                Hidden=False,
-                ContentTypeId={"__metadata": {"type": "SP.ContentTypeId"}, "StringValue": "0x01"},
+                ItemId=item_id,
+                ListId=list_id,
+                ServerRelativeUrl="",
+                SharedByUser=None,
+                SharedWithUsers=None,
+                UniqueId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{list_id}:{item_id}")),
+                WebId=web_id,
             )
         elif obj == "List":
+            lst = self.store.get("list", list_id) if list_id else None
             out.update(
-                ListId=list_id,
-                WebId=web_id,
-                BaseTemplate=100,
-                Hidden=False,
-                RootFolderUrl="",
-                Title="",
+                BaseTemplate=int(lst["BaseTemplate"]) if lst else 0,
                 Editor="",
-                IsSystemList=False,
+                Hidden=bool(lst.get("Hidden")) if lst else False,
+                ListId=list_id,
+                Title="",
+                WebId=web_id,
             )
         elif obj == "Field":
             out.update(FieldId=extra.get("FieldId"), WebId=web_id)
@@ -167,9 +174,16 @@ class Changes(ModelCore):
                 WebId=web_id,
             )
         elif obj == "User":
-            out.update(UserId=extra.get("UserId"), Activate=True)
-        elif obj == "Web":
+            out.update(Activate=ctype == 1, UserId=extra.get("UserId"))
+        elif obj in ("Web",):
             out.update(WebId=web_id)
+        elif obj in ("File", "Folder"):
+            out.update(
+                UniqueId=extra.get("UniqueId") or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{obj}:{no}")),
+                WebId=web_id,
+            )
+        elif obj == "Group":
+            out.update(GroupId=extra.get("GroupId"))
         return out
 
     def _changes_since_token_xml(self, ctx: Ctx, lst: dict[str, Any]) -> ApiResponse:

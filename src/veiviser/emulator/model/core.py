@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..store import Store
+from .directory import Directory
 
 if TYPE_CHECKING:
     from ..api import ApiResponse, RestError
@@ -28,6 +29,7 @@ class ModelCore:
 
     store: Store
     lock: threading.RLock
+    directory: Directory
     _last_ticks: int
     _may_mutate: bool
     _path_index: dict[str, dict[str, Any]]
@@ -94,8 +96,18 @@ class ModelCore:
         ) -> dict[str, Any]: ...
         # items.py
         def _item(self, ctx: Ctx, lst: dict[str, Any], item_id: Any) -> dict[str, Any]: ...
-        def _tax_value(self, site: dict[str, Any], term: dict[str, str]) -> dict[str, Any]: ...
+        def _tax_value(
+            self, site: dict[str, Any], term: dict[str, str], label: bool = False
+        ) -> dict[str, Any]: ...
         def _add_item_with_info(self, ctx: Ctx, site: dict[str, Any], lst: dict[str, Any]) -> ApiResponse: ...
+        def _apply_values(
+            self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], body: dict[str, Any], entity: str
+        ) -> None: ...
+        def _update_item(
+            self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], body: Any, system: bool = False
+        ) -> dict[str, Any]: ...
+        # forms.py
+        def _validate_update(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any]) -> ApiResponse: ...
         # queries.py
         def _query_items(self, ctx: Ctx, lst: dict[str, Any]) -> ApiResponse: ...
         def _get_items_caml(self, ctx: Ctx, lst: dict[str, Any]) -> ApiResponse: ...

@@ -15,19 +15,43 @@ from ..values import convert, parse_taxonomy_text
 from .common import (
     APP_LOGIN,
     ARGUMENT,
+    ETAG_MISMATCH,
     NOT_SUPPORTED,
     SP_EXCEPTION,
     Ctx,
-    form_date,
     iso_z,
     norm_guid,
     results_of,
-    strip_meta,
     unwrap,
     utc_now,
 )
 from .core import ModelCore
 from .state import Node, NodeKind, Step
+
+
+def item_etag(item: dict[str, Any]) -> str:
+    """An item's ETag as SPO writes it: its version in double quotes (docs/emulator.md, "ETags")."""
+    return f'"{int(item.get("Version", 1))}"'
+
+
+def with_etag(response: ApiResponse, item: dict[str, Any]) -> ApiResponse:
+    response.headers["ETag"] = item_etag(item)
+    return response
+
+
+def check_if_match(ctx: Ctx, item: dict[str, Any]) -> None:
+    """Refuse a write whose ``IF-MATCH`` names another version of the item (``*`` matches any)."""
+    wanted = (ctx.request.headers.get("if-match") or "").strip()
+    if not wanted or wanted == "*":
+        return
+    current = item_etag(item)
+    tags = [t.strip().removeprefix("W/") for t in wanted.split(",")]
+    if current not in tags and "*" not in tags:
+        raise RestError(
+            412,
+            ETAG_MISMATCH,
+            f"The request ETag value '{wanted}' does not match the object's ETag value '{current}'.",
+        )
 
 
 class Items(ModelCore):
@@ -84,17 +108,19 @@ class Items(ModelCore):
             return self._query_items(ctx, lst)
         if method == "POST":
             item = self._create_item(ctx, lst, ctx.request.json())
-            return ApiResponse.json({"d": self._item_json(ctx, lst, item)}, 201)
+            return with_etag(ApiResponse.json({"d": self._item_json(ctx, lst, item)}, 201), item)
         return None
 
     def _finish_item(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         site, lst, item = node.site, node.lst, node.obj
         if method == "GET":
-            return ApiResponse.json({"d": self._item_json(ctx, lst, item, ctx.opts)})
+            return with_etag(ApiResponse.json({"d": self._item_json(ctx, lst, item, ctx.opts)}), item)
         if method in ("MERGE", "PATCH", "PUT"):
-            self._update_item(ctx, lst, item, ctx.request.json())
-            return ApiResponse.empty(204)
+            check_if_match(ctx, item)
+            updated = self._update_item(ctx, lst, item, ctx.request.json())
+            return with_etag(ApiResponse.empty(204), updated)
         if method == "DELETE":
+            check_if_match(ctx, item)
             self.store.delete_item(lst["Id"], item["ID"])
             self._touch_list(lst)
             self._log(site, lst, item["ID"], 3, "Item")
@@ -320,75 +346,6 @@ class Items(ModelCore):
         self._log(ctx.site, lst, item["ID"], 15 if system else 2, "Item")
         return updated
 
-    def _validate_update(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any]) -> ApiResponse:
-        body = strip_meta(ctx.request.json())
-        values = results_of(body.get("formValues"))
-        emap = self._entity_map(lst)
-        results = []
-        patch: dict[str, Any] = {}
-        for fv in values:
-            name, raw = fv.get("FieldName"), fv.get("FieldValue")
-            fld = emap.get(name) or self._find_field(ctx.site, lst, str(name))
-            entry = {
-                "__metadata": {"type": "SP.ListItemFormUpdateValue"},
-                "ErrorCode": 0,
-                "ErrorMessage": None,
-                "FieldName": name,
-                "FieldValue": raw,
-                "HasException": False,
-                "ItemId": item["ID"],
-            }
-            if fld is None:
-                entry.update(
-                    HasException=True, ErrorCode=-2147024809, ErrorMessage=f"Column '{name}' does not exist."
-                )
-            elif fld["InternalName"] in ("Modified", "Created"):
-                patch[fld["InternalName"]] = raw
-            else:
-                try:
-                    patch[fld["EntityPropertyName"] + ("Id" if F.is_lookup(fld) else "")] = self._form_value(
-                        fld, raw
-                    )
-                except RestError as exc:
-                    entry.update(HasException=True, ErrorCode=-1, ErrorMessage=exc.message)
-            results.append(entry)
-        if not any(r["HasException"] for r in results):
-            system = {k: patch.pop(k) for k in ("Modified", "Created") if k in patch}
-            updated = self._update_item(ctx, lst, item, patch, system=bool(body.get("bNewDocumentUpdate")))
-            for key, raw in system.items():
-                if raw:
-                    updated[key] = convert(F.new_field("DateTime", key), form_date(str(raw)), key)
-            self.store.put_item(lst["Id"], updated)
-        return ApiResponse.json(
-            {
-                "d": {
-                    "ValidateUpdateListItem": {
-                        "__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"},
-                        "results": results,
-                    }
-                }
-            }
-        )
-
-    def _form_value(self, fld: dict[str, Any], raw: Any) -> Any:
-        t = fld["TypeAsString"]
-        if raw in (None, ""):
-            return None
-        raw = str(raw)
-        if t in ("Number", "Currency", "Integer"):
-            return float(raw.replace(",", ".")) if raw else None
-        if t == "Boolean":
-            return raw.lower() in ("1", "true", "yes", "ja")
-        if t == "MultiChoice":
-            return {"results": [v for v in raw.split(";#") if v]}
-        if t in ("Lookup", "User"):
-            return int(raw.split(";#")[0])
-        if t in ("LookupMulti", "UserMulti"):
-            return {"results": [int(v) for v in raw.split(";#")[::2] if v]}
-        if t == "DateTime":
-            return form_date(raw)
-        return raw
-
     def _wss_id(self, site: dict[str, Any], term_guid: str) -> int:
         wss = site.setdefault("Wss", {})
         if term_guid not in wss:
@@ -397,13 +354,13 @@ class Items(ModelCore):
             self.store.put("site", site)
         return int(wss[term_guid])
 
-    def _tax_value(self, site: dict[str, Any], term: dict[str, str]) -> dict[str, Any]:
+    def _tax_value(self, site: dict[str, Any], term: dict[str, str], label: bool = False) -> dict[str, Any]:
         wss = self._wss_id(site, term["TermGuid"])
-        # SPO's REST item payload carries the WssId (as text) in Label; the label itself is in the hidden
-        # note field <name>_0 ("Label|TermGuid") — see the report for this choice.
+        # SPO's REST payload of a single-value term carries the WssId (as text) in Label, a multi-value
+        # field's terms their labels (``label``); docs/emulator.md, "Item values".
         return {
             "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"},
-            "Label": str(wss),
+            "Label": term.get("Label", "") if label else str(wss),
             "TermGuid": term["TermGuid"],
             "WssId": wss,
         }
