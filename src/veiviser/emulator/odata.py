@@ -394,7 +394,7 @@ def _light(value: Any, minimal: bool) -> Any:
     meta = value.get("__metadata")
     if minimal and isinstance(meta, dict) and ("uri" in meta or "id" in meta):
         out["odata.type"] = meta.get("type")
-        out["odata.id"] = meta.get("id") or meta.get("uri")
+        out["odata.id"] = meta.get("uri") or meta.get("id")
         if "etag" in meta:
             out["odata.etag"] = meta["etag"]
         uri = str(meta.get("uri") or meta.get("id"))
@@ -459,7 +459,10 @@ def render_dialect(resp: ApiResponse, accept: str | None, api_root: str = "") ->
     ctype = str(resp.headers.get("Content-Type") or "")
     if not ctype.startswith("application/json"):
         return resp
-    doc = json.loads(resp.body)
+    try:
+        doc = json.loads(resp.body)
+    except ValueError:
+        return resp  # not JSON after all: left as it is
     light = _light_document(doc, dialect == MINIMALMETADATA, api_root)
     resp.body = json.dumps(light, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     resp.headers["Content-Type"] = f"application/json;odata={dialect};streaming=true;charset=utf-8"
