@@ -33,15 +33,11 @@ def server() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture(autouse=True)
-def _spo_conformance(request: pytest.FixtureRequest) -> Iterator[None]:
+def _spo_conformance() -> Iterator[None]:
     """Every verbose JSON answer any emulator gives during a test is checked against SPO's
     ``$metadata`` (tests/conformance/schema_check.py, docs/emulator.md "Conformance"); a test
-    whose emulator answered off-schema fails at teardown (servers over a test-only object model
-    are not checked). ``@pytest.mark.no_conformance`` exempts a test that means to provoke
-    off-schema answers."""
-    if request.node.get_closest_marker("no_conformance"):
-        yield
-        return
+    whose emulator answered off-schema fails at teardown (answers of fault rules and of
+    test-only object models are not checked)."""
     with recording() as recorder:
         yield
     if recorder.problems:
