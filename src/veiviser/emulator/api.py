@@ -12,6 +12,7 @@ Anything the app raises as :class:`RestError` becomes a SharePoint-shaped error 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,6 +39,17 @@ class Headers(dict[str, str]):
 
     def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"'{name}' is not a JSON value.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"The number {text} is out of range.")
+    return value
 
 
 @dataclass
@@ -68,8 +80,11 @@ class ApiRequest:
         if not self.body.strip():
             return None
         try:
-            return json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            value = json.loads(self.body, parse_constant=_no_constant, parse_float=_finite_float)
+            if b"\\u" in self.body:  # escapes may leave lone surrogates, which no text store takes
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            return value
+        except (UnicodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
             raise RestError(
                 400,
                 "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",

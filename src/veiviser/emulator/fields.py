@@ -163,6 +163,7 @@ def new_field(
         "EnforceUniqueValues": False,
         "Filterable": True,
         "Sortable": True,
+        "CustomFormatter": None,  # column formatting JSON, as text (docs/emulator.md, "Column formatting")
     }
     if type_as_string in ("Choice", "MultiChoice"):
         field.update(Choices=[], FillInChoice=False)
@@ -276,6 +277,8 @@ def from_schema_xml(xml: str) -> tuple[dict[str, Any], dict[str, str]]:
             props[key] = _bool(a[attr])
     if "Group" in a:
         props["Group"] = a["Group"]
+    if a.get("CustomFormatter"):
+        props["CustomFormatter"] = a["CustomFormatter"]
     if "Description" in a:
         props["Description"] = a["Description"]
     if "Min" in a:
@@ -435,6 +438,8 @@ def schema_xml(field: dict[str, Any]) -> str:
         "Required": str(bool(field.get("Required"))).upper(),
         "Indexed": str(bool(field.get("Indexed"))).upper(),
     }
+    if field.get("CustomFormatter"):
+        attrs["CustomFormatter"] = str(field["CustomFormatter"])
     el = ET.Element("Field", attrs)
     if field.get("Choices"):
         ch = ET.SubElement(el, "CHOICES")

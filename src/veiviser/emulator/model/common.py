@@ -89,7 +89,18 @@ def strip_meta(body: Any) -> dict[str, Any]:
         return {}
     if not isinstance(body, dict):
         raise bad_query("The request body must be a JSON object.")
+    check_meta(body)
     return {k: v for k, v in body.items() if k != "__metadata"}
+
+
+def check_meta(body: dict[str, Any]) -> None:
+    """``__metadata``, when present, must be an object (``{"type": "…"}``), as SPO's reader requires."""
+    meta = body.get("__metadata")
+    if meta is not None and not (isinstance(meta, dict) and isinstance(meta.get("type", ""), str)):
+        raise bad_query(
+            "An unexpected 'PrimitiveValue' node was found for '__metadata'; it must be an object "
+            'such as {"type": "SP.Data.<List>ListItem"}.'
+        )
 
 
 def unwrap(body: Any, *names: str) -> dict[str, Any]:
@@ -112,6 +123,104 @@ def results_of(value: Any) -> list[Any]:
 
 def collection_of(values: list[Any], type_name: str = "Collection(Edm.String)") -> dict[str, Any]:
     return {"__metadata": {"type": type_name}, "results": values}
+
+
+# The EDM types of the list and field properties a client may write (from SPO's CSDL); a value of
+# another JSON type is refused as SPO's OData reader refuses it (docs/emulator.md, "Bad input").
+_S, _B, _I, _D = "Edm.String", "Edm.Boolean", "Edm.Int32", "Edm.Double"
+PROPERTY_TYPES: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "Title",
+            "Description",
+            "Url",
+            "Group",
+            "DefaultValue",
+            "Formula",
+            "ValidationFormula",
+            "ValidationMessage",
+            "StaticName",
+            "CustomFormatter",
+            "JSLink",
+            "ClientSideComponentId",
+            "ClientSideComponentProperties",
+            "DefaultFormula",
+            "TemplateFeatureId",
+            "CustomSchemaXml",
+            "DefaultContentApprovalWorkflowId",
+            "Direction",
+            "LookupListId",
+            "LookupFieldName",
+            "SchemaXml",
+        ],
+        _S,
+    ),
+    **dict.fromkeys(
+        [
+            "Required",
+            "Indexed",
+            "Hidden",
+            "FillInChoice",
+            "EnforceUniqueValues",
+            "ReadOnlyField",
+            "AllowContentTypes",
+            "ContentTypesEnabled",
+            "EnableVersioning",
+            "EnableFolderCreation",
+            "OnQuickLaunch",
+            "NoCrawl",
+            "EnableAttachments",
+            "EnableMinorVersions",
+            "ForceCheckout",
+            "EnableModeration",
+            "IrmEnabled",
+            "IsCompactName",
+        ],
+        _B,
+    ),
+    **dict.fromkeys(
+        [
+            "BaseTemplate",
+            "DocumentTemplateType",
+            "QuickLaunchOption",
+            "MajorVersionLimit",
+            "ReadSecurity",
+            "WriteSecurity",
+            "FieldTypeKind",
+            "OutputType",
+        ],
+        _I,
+    ),
+    **dict.fromkeys(["MinimumValue", "MaximumValue"], _D),
+}
+
+
+def check_property_type(key: str, value: Any) -> None:
+    """Refuse a written list or field property whose JSON type does not fit its EDM type."""
+    edm = PROPERTY_TYPES.get(key)
+    if edm is None or value is None:
+        return
+    if isinstance(value, dict):
+        raise bad_query(
+            f"An unexpected 'StartObject' node was found for property '{key}'. A 'PrimitiveValue' node "
+            f"of type '{edm}' was expected."
+        )
+    if isinstance(value, list):
+        raise bad_query(
+            f"An unexpected 'StartArray' node was found for property '{key}'. A 'PrimitiveValue' node "
+            f"of type '{edm}' was expected."
+        )
+    fits = {
+        _S: isinstance(value, str),
+        _B: isinstance(value, bool),
+        _I: isinstance(value, int) and not isinstance(value, bool),
+        _D: isinstance(value, int | float) and not isinstance(value, bool),
+    }[edm]
+    if not fits:
+        raise bad_query(
+            f"Cannot convert a primitive value to the expected type '{edm}' for property '{key}'. "
+            "See the inner exception for more details."
+        )
 
 
 def is_mutating(method: str, operation: str) -> bool:

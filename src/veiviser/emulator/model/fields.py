@@ -15,6 +15,7 @@ from .common import (
     DUPLICATE,
     SP_EXCEPTION,
     Ctx,
+    check_property_type,
     ctx_url,
     looks_like_guid,
     norm_guid,
@@ -142,6 +143,7 @@ class Fields(ModelCore):
                     continue
                 if key == "Formula":
                     F.compile_formula(str(value))
+                check_property_type(key, value)
                 fld[key] = value
             self.store.put("field", fld)
             if lst is not None:
@@ -286,6 +288,9 @@ class Fields(ModelCore):
         title = info.get("Title")
         if not isinstance(title, str) or not title:
             raise RestError(400, ARGUMENT, "A field needs a Title.")
+        for key, value in info.items():
+            if not key.startswith("_"):
+                check_property_type(key, value)
         type_name = info.pop("_type", None)
         if type_name is None:
             kind = info.get("FieldTypeKind")

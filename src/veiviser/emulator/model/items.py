@@ -19,6 +19,7 @@ from .common import (
     NOT_SUPPORTED,
     SP_EXCEPTION,
     Ctx,
+    check_meta,
     iso_z,
     norm_guid,
     results_of,
@@ -323,6 +324,7 @@ class Items(ModelCore):
         entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
         if not isinstance(body, dict):
             raise bad_query("The request body must be a JSON object.")
+        check_meta(body)
         meta = body.get("__metadata")
         if isinstance(meta, dict) and meta.get("type") not in (None, entity):
             raise bad_query(

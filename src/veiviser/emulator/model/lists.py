@@ -16,6 +16,7 @@ from .common import (
     DUPLICATE,
     LIST_MISSING,
     Ctx,
+    check_property_type,
     iso_z,
     norm_guid,
     strip_meta,
@@ -160,6 +161,7 @@ class Lists(ModelCore):
                         f"The property '{key}' does not exist on type 'SP.List'. Make sure to only use "
                         "property names that are defined by the type."
                     )
+                check_property_type(key, data[key])
             lst = self._new_list(
                 site,
                 title,
@@ -208,6 +210,7 @@ class Lists(ModelCore):
             for key, value in body.items():
                 if key not in settable:
                     raise bad_query(f"The property '{key}' does not exist on type 'SP.List' or is read-only.")
+                check_property_type(key, value)
                 if key == "Title":
                     other = self._find_list_by_title(site, str(value))
                     if other is not None and other["Id"] != lst["Id"]:
