@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.conformance.schema_check import recording
 from tests.support.emulator import make_provisioner
 from veiviser.emulator.server import EmulatorServer
 from veiviser.provisioning.engine import Provisioner
@@ -30,6 +31,19 @@ def server() -> Iterator[EmulatorServer]:
     """A fresh emulator over the real object model, in memory, on 127.0.0.1:<free port>."""
     with EmulatorServer() as srv:
         yield srv
+
+
+@pytest.fixture(autouse=True)
+def _spo_conformance() -> Iterator[None]:
+    """Every verbose JSON answer any emulator gives during a test is checked against SPO's
+    ``$metadata`` (tests/conformance/schema_check.py, docs/emulator.md "Conformance"); a test
+    whose emulator answered off-schema fails at teardown (answers of fault rules and of
+    test-only object models are not checked)."""
+    with recording() as recorder:
+        yield
+    if recorder.problems:
+        shown = "\n".join(sorted(set(recorder.problems))[:20])
+        pytest.fail(f"{len(recorder.problems)} emulator answer(s) differ from SPO's $metadata:\n{shown}")
 
 
 # --- provisioning -----------------------------------------------------------------------------

@@ -38,12 +38,41 @@ if _URL:
         "OFFICE365_SITE_URL": _URL,
         "OFFICE365_TEAM_SITE_URL": _URL + _TEAM,
         "OFFICE365_ADMIN_SITE_URL": _URL,
+        # newer upstream commits read tests/settings.cfg and take the secrets from this variable
+        "office365_python_sdk_securevars": "not-a-user;not-a-secret;not-a-client;not-a-secret",
     }.items():
         os.environ[key] = value
 
 
-def _token() -> dict[str, Any]:
-    return {"access_token": _TOKEN, "token_type": "Bearer", "expires_in": 3600}
+def _point_settings_at_the_emulator() -> None:
+    """Newer upstream commits keep the URLs in ``tests/settings.cfg`` (read into ``tests.settings``
+    and copied to ``tests.test_*_url``); point them at the emulator before any test module imports
+    them."""
+    import tests  # the upstream package
+
+    settings = getattr(tests, "settings", None)
+    if settings is None or not hasattr(settings, "set"):
+        return  # an older commit: tests/settings.py reads the OFFICE365_* variables set above
+    urls = {
+        "root_site_url": _URL,
+        "site_url": _URL,
+        "team_site_url": _URL + _TEAM,
+        "admin_site_url": _URL,
+    }
+    for key, value in urls.items():
+        settings.set("default", key, value)
+        setattr(tests, f"test_{key}", value)
+
+
+def _token() -> Any:
+    """The emulator's token in the form the client of the upstream commit expects: a
+    ``TokenResponse`` where it has one (newer commits), else the plain dict."""
+    raw = {"access_token": _TOKEN, "token_type": "Bearer", "expires_in": 3600}
+    try:
+        from office365.runtime.auth.token_response import TokenResponse
+    except ImportError:
+        return raw
+    return TokenResponse.from_json(raw)
 
 
 def pytest_configure(config: Any) -> None:
@@ -57,12 +86,21 @@ def pytest_configure(config: Any) -> None:
     root = str(config.rootpath)
     if root not in sys.path:
         sys.path.insert(0, root)
+    import office365
     from office365.sharepoint.client_context import ClientContext
     from tests.sharepoint import sharepoint_case  # the upstream package, not ours
+
+    client_dir = os.path.dirname(os.path.dirname(office365.__file__))
+    if os.path.realpath(client_dir) != os.path.realpath(root):
+        raise RuntimeError(
+            f"the office365 client was imported from {client_dir}, not from the upstream export {root}: "
+            "tests and client must come from the same commit."
+        )
 
     def set_up_class(cls: type) -> None:
         cls.client = ClientContext(_URL + _TEAM).with_access_token(_token)  # type: ignore[attr-defined]
 
+    _point_settings_at_the_emulator()
     sharepoint_case.SPTestCase.setUpClass = classmethod(set_up_class)  # type: ignore[assignment]
 
 

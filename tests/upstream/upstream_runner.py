@@ -1,8 +1,11 @@
 """Run office365-rest-python-client's own SharePoint tests against an in-process emulator.
 
 The upstream tests are not part of this repository (their licence and our rules forbid copying
-them in): export the client's ``tests/`` folder somewhere, e.g. ``/tmp/o365-upstream/tests``,
-and point ``VEIVISER_UPSTREAM_TESTS`` at it. :func:`run_upstream` starts an
+them in): export the client's ``tests/`` folder and its ``office365/`` package **of the same
+commit** side by side, e.g. ``/tmp/o365-upstream/{tests,office365}``, and point
+``VEIVISER_UPSTREAM_TESTS`` at the ``tests/`` folder (docs/emulator.md, "Upstream fidelity
+tests"). The subprocess puts that client first on ``sys.path``, so the tests run against the
+client they were written for, not the pinned one veiviser uses. :func:`run_upstream` starts an
 :class:`~veiviser.emulator.server.EmulatorServer`, creates the team site the tests expect,
 runs the selected tests in a pytest subprocess with :mod:`o365_plugin` and returns the outcome of
 every test. Used by ``tests/upstream/test_upstream_fidelity.py`` and ``bench/upstream_fidelity.py``.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -27,20 +31,31 @@ HERE = Path(__file__).resolve().parent
 TEAM_SITE = "/sites/project"
 
 # The client's list, field, list item, view, content type and change tests (file order; tests
-# within a file are order-dependent), grown with the tests the emulator passes since it gained
-# their endpoints (recycle bin restore, RenderAsHtml, GetListUsingPath/getList/GetListByTitle with
-# the Site Pages library, EnsureEventsList, SystemUpdate, versions, comments, NameResource,
-# defaultDocumentLibrary, SiteUserInfoList).
-# None = every test.
-# Left out: test_list 12 (currency list), 14 (metadata navigation), 15 (RenderListDataAsStream);
-# test_list_item 06 (WOPI), 12 (DLP policy tip), 16 (ratings).
+# within a file are order-dependent) at the upstream commit the runner is given (names as of
+# 345b001963c5abbcdc9ad5ff6f87c0d58e267fbd; None = every test). Out of scope, by number:
+# test_list 2-7 (permissions: role inheritance and unique permissions), 19 (the tenant's currency
+# list), 20 (documents: creating a file and its WOPI edit link), 22 (metadata navigation, a
+# publishing feature), 23 (RenderListDataAsStream, the rendering API); test_listItem 6 (WOPI),
+# 12 (DLP policy tips), 16 (ratings, a social feature); test_field_value 13-14 (geolocation fields
+# need a Bing Maps key on the tenant).
 SUBSET: dict[str, list[int] | None] = {
-    "test_list.py": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13],
+    "test_list.py": [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 21],
     "test_field.py": None,
-    "test_list_item.py": [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 13, 14, 15, 17, 18, 19, 20, 21],
+    "test_listItem.py": [1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 13, 14, 15, 17, 18, 19, 20, 21],
+    "test_field_value.py": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16, 17, 18],
     "test_view.py": None,
     "test_contenttype.py": None,
     "test_change.py": None,
+}
+
+# In scope but failing, with the reason: features of the object model (emulator behaviour's
+# modules) the emulator does not have yet. The fidelity test expects exactly these to fail.
+KNOWN_FAILING: dict[str, str] = {
+    "test_21_get_all_items": "no 'User Information List' list on a site (model/lists.py, model/users.py)",
+    "test1_get_web_available_fields": "Web/AvailableFields is not answered (model/sites.py, model/fields.py)",
+    "test_10_get_lookup_field_choices": "List/GetLookupFieldChoices is not answered (model/lists.py)",
+    "test1_get_all_views": "a Tasks list has only one view; SPO creates several (model/lists.py, model/views.py)",
+    "test4_update_content_type": "ContentType/Update is not answered (model/content_types.py)",
 }
 
 
@@ -75,9 +90,10 @@ def _test_names(path: Path, numbers: list[int] | None) -> list[str]:
         if not isinstance(node, ast.ClassDef):
             continue
         for fn in node.body:
-            if isinstance(fn, ast.FunctionDef) and fn.name.startswith("test_"):
-                parts = fn.name.split("_")
-                number = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            if isinstance(fn, ast.FunctionDef) and fn.name.startswith("test"):
+                # test_12_name or test12_name: the number orders the tests of a file
+                match = re.match(r"test_?(\d+)_", fn.name)
+                number = int(match.group(1)) if match else None
                 if numbers is None or number in numbers:
                     ids.append(f"tests/sharepoint/{path.name}::{node.name}::{fn.name}")
     return sorted(ids, key=lambda n: n.rsplit("::", 1)[-1]) if ids else ids
@@ -129,6 +145,11 @@ def run_upstream(
     """Run the upstream tests (``node_ids`` or :data:`SUBSET`) against a fresh in-process emulator."""
     tests_dir = Path(tests_dir).resolve()
     root = tests_dir.parent
+    if not (root / "office365" / "__init__.py").is_file():
+        raise FileNotFoundError(
+            f"{root / 'office365'} is missing: export the client's office365/ package of the same commit "
+            f"as its tests/ next to them (git -C <mirror> archive <commit> office365 | tar -x -C {root})."
+        )
     ids = node_ids if node_ids is not None else select(tests_dir)
     own = server is None
     server = server or EmulatorServer().start()

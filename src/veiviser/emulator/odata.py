@@ -6,13 +6,14 @@ resolver callback (``name -> value``) so the object model decides what a field p
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .api import RestError
+from .api import ApiResponse, RestError
 
 _BAD_QUERY = "-1, Microsoft.SharePoint.Client.InvalidClientQueryException"
 
@@ -349,3 +350,120 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         return bool(left <= right)
     except TypeError:
         return False
+
+
+# --- answer dialects (docs/emulator.md, "Dialects") -------------------------------------------
+
+VERBOSE = "verbose"
+NOMETADATA = "nometadata"
+MINIMALMETADATA = "minimalmetadata"
+_DROP = object()
+
+
+def dialect_of(accept: str | None) -> str:
+    """The JSON flavour an ``Accept`` header asks for: ``odata=nometadata``/``minimalmetadata``
+    as named, bare ``application/json`` is minimal metadata (SPO's default), anything else
+    (``odata=verbose``, ``*/*``, none) is verbose."""
+    text = (accept or "").lower()
+    if "odata=nometadata" in text:
+        return NOMETADATA
+    if "odata=minimalmetadata" in text or "odata=fullmetadata" in text:
+        return MINIMALMETADATA
+    if "odata=verbose" in text:
+        return VERBOSE
+    if any(part.split(";")[0].strip() == "application/json" for part in text.split(",")):
+        return MINIMALMETADATA
+    return VERBOSE
+
+
+def _is_collection(value: dict[str, Any]) -> bool:
+    return "results" in value and set(value) <= {"__metadata", "results", "__next", "__count"}
+
+
+def _light(value: Any, minimal: bool) -> Any:
+    """One verbose value in JSON light form (no ``d``, no ``__metadata``, no deferred links)."""
+    if isinstance(value, list):
+        return [_light(v, minimal) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__deferred" in value:
+        return _DROP
+    if _is_collection(value):
+        return [_light(v, minimal) for v in value["results"]]
+    out: dict[str, Any] = {}
+    meta = value.get("__metadata")
+    if minimal and isinstance(meta, dict) and ("uri" in meta or "id" in meta):
+        out["odata.type"] = meta.get("type")
+        out["odata.id"] = meta.get("uri") or meta.get("id")
+        if "etag" in meta:
+            out["odata.etag"] = meta["etag"]
+        uri = str(meta.get("uri") or meta.get("id"))
+        out["odata.editLink"] = uri.split("/_api/", 1)[1] if "/_api/" in uri else uri
+    for key, inner in value.items():
+        if key == "__metadata":
+            continue
+        converted = _light(inner, minimal)
+        if converted is not _DROP:
+            out[key] = converted
+    return out
+
+
+def _light_document(doc: Any, minimal: bool, api_root: str) -> Any:
+    """A whole verbose answer (``{"d": …}`` or ``{"error": …}``) in JSON light form."""
+    if not isinstance(doc, dict):
+        return doc
+    if "error" in doc and "d" not in doc:
+        return {"odata.error": doc["error"]}
+    data = doc.get("d")
+    if not isinstance(data, dict):
+        return doc
+    context = ""
+    if _is_collection(data):
+        results = data["results"]
+        out: dict[str, Any] = {"value": _light(results, minimal)}
+        if "__next" in data:
+            out["odata.nextLink"] = data["__next"]
+        first = results[0] if results and isinstance(results[0], dict) else {}
+        kind = (first.get("__metadata") or {}).get("type") if first else None
+        context = f"Collection({kind})" if kind else "Collection(Edm.Untyped)"
+    elif "__metadata" in data:
+        out = _light(data, minimal)
+        context = f"{data['__metadata'].get('type')}/@Element"
+    elif len(data) == 1:
+        # A service operation's result, wrapped in the operation's name.
+        (inner,) = data.values()
+        if inner is None:
+            return {"odata.null": True}  # a void or null result
+        if isinstance(inner, dict) and "__metadata" in inner and not _is_collection(inner):
+            out = _light(inner, minimal)
+            context = f"{inner['__metadata'].get('type')}"
+        else:
+            out = {"value": _light(inner, minimal)}
+            if isinstance(inner, dict):
+                context = str((inner.get("__metadata") or {}).get("type", "Edm.Untyped"))
+            else:
+                context = "Edm.String" if isinstance(inner, str) else "Edm.Untyped"
+    else:
+        out = _light(data, minimal)
+    if minimal and isinstance(out, dict):
+        out = {"odata.metadata": f"{api_root}$metadata#{context}", **out}
+    return out
+
+
+def render_dialect(resp: ApiResponse, accept: str | None, api_root: str = "") -> ApiResponse:
+    """``resp`` (an ApiResponse in verbose JSON) in the dialect ``accept`` asks for; other
+    answers (XML, multipart, empty) unchanged. ``api_root`` is ``<site url>/_api/``."""
+    dialect = dialect_of(accept)
+    if dialect == VERBOSE or not resp.body:
+        return resp
+    ctype = str(resp.headers.get("Content-Type") or "")
+    if not ctype.startswith("application/json"):
+        return resp
+    try:
+        doc = json.loads(resp.body)
+    except ValueError:
+        return resp  # not JSON after all: left as it is
+    light = _light_document(doc, dialect == MINIMALMETADATA, api_root)
+    resp.body = json.dumps(light, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    resp.headers["Content-Type"] = f"application/json;odata={dialect};streaming=true;charset=utf-8"
+    return resp

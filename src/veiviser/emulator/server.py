@@ -17,8 +17,8 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 from veiviser.emulator.api import (
     ApiRequest,
@@ -42,6 +42,7 @@ from veiviser.emulator.batch import MAX_BATCH_OPERATIONS, BatchOperation, build_
 from veiviser.emulator.faults import Faults, fault_response
 from veiviser.emulator.http11 import HTTPServer
 from veiviser.emulator.model.directory import DirectoryUser, new_user, users_from
+from veiviser.emulator.odata import render_dialect
 from veiviser.emulator.requestlog import RequestLog
 from veiviser.emulator.throttle import Decision, ResourceMeter, request_cost
 from veiviser.errors import VeiviserError
@@ -73,11 +74,23 @@ def _internal_error() -> ApiResponse:
     ).to_response()
 
 
+def _api_root(scheme: str, host: str, path: str) -> str:
+    """``<scheme>://<host><site path>/_api/`` of a request path (for ``odata.metadata``)."""
+    head = path.split("/_api", 1)[0] if "/_api" in path else path.split("/_vti_bin", 1)[0]
+    return f"{scheme}://{host}{head.rstrip('/')}/_api/"
+
+
 def _throttled(decision: Decision) -> ApiResponse:
     resp = fault_response(429, decision.retry_after)
     for name, value in decision.headers.items():
         resp.headers[name] = value
     return resp
+
+
+# An observer sees every answer before it is sent: (server, kind, method, path, query, response), kind
+# "request" or "batch-part"; answers to $batch envelopes are seen part by part. The conformance
+# suite (docs/emulator.md, "Conformance") checks each verbose JSON answer through one.
+Observer = Callable[["EmulatorServer", str, str, str, str, ApiResponse], None]
 
 
 class EmulatorServer:
@@ -88,7 +101,12 @@ class EmulatorServer:
     exchange; ``fault_rate`` fails that share of calls with 429/503 + ``Retry-After`` (RNG seeded
     by ``seed``); ``throttle_ru_per_minute`` enables the RU meter. A non-loopback ``host`` is
     refused unless ``allow_remote``. ``app`` injects an object model (tests).
+
+    ``observers`` (per server) and ``EmulatorServer.all_observers`` (every server in the process)
+    are called with each answer in verbose form; an observer that raises is logged and ignored.
     """
+
+    all_observers: ClassVar[list[Observer]] = []
 
     def __init__(
         self,
@@ -138,6 +156,8 @@ class EmulatorServer:
             self.meter = ResourceMeter(throttle_ru_per_minute, throttle_window_s)
         self.max_body_bytes = max_body_bytes
         self.max_batch_operations = max_batch_operations
+        self.observers: list[Observer] = []
+        self._local = threading.local()  # .injected: the answer came from a fault rule
         # the tenant directory (None: the default one; docs/emulator.md, "Tenant directory")
         self.users = None if users is None else users_from(users)
         self._app = app
@@ -253,6 +273,7 @@ class EmulatorServer:
         lowered = path.lower().rstrip("/")
         is_batch = lowered.endswith("/_api/$batch")
         effective = method.upper()
+        self._local.injected = False
         override = headers.get("X-HTTP-Method")
         if effective == "POST" and override:
             effective = override.strip().upper()
@@ -267,7 +288,9 @@ class EmulatorServer:
             resp = _internal_error()
         elapsed = (time.perf_counter() - started) * 1000.0
         self.log.record("batch" if is_batch else "request", effective, path, resp.status, elapsed)
-        return resp
+        if not is_batch:
+            self._observe("request", effective, path, query, resp)
+        return render_dialect(resp, headers.get("Accept"), _api_root(scheme, host, path))
 
     def _top(
         self,
@@ -292,6 +315,7 @@ class EmulatorServer:
             )
         injected = self.faults.apply(method, path, body, "top")
         if injected is not None:
+            self._local.injected = True
             return injected
         rate_headers: dict[str, str] = {}
         meter = self.meter
@@ -330,6 +354,7 @@ class EmulatorServer:
     def _part(self, op: BatchOperation, envelope: SiteLocation, auth: str) -> ApiResponse:
         started = time.perf_counter()
         method = op.method
+        self._local.injected = False
         override = op.headers.get("X-HTTP-Method")
         if method == "POST" and override:
             method = override.strip().upper()
@@ -342,7 +367,17 @@ class EmulatorServer:
             resp = _internal_error()
         elapsed = (time.perf_counter() - started) * 1000.0
         self.log.record("batch-part", method, op.path, resp.status, elapsed)
-        return resp
+        self._observe("batch-part", method, op.path, op.query, resp)
+        return render_dialect(resp, op.headers.get("Accept"), _api_root(op.scheme, op.host, op.path))
+
+    def _observe(self, kind: str, method: str, path: str, query: str, resp: ApiResponse) -> None:
+        if self._local.injected:
+            return  # a fault rule's answer is the test's own, not the emulator's
+        for observer in (*self.all_observers, *self.observers):
+            try:
+                observer(self, kind, method, path, query, resp)
+            except Exception:
+                log.exception("emulator: response observer failed on %s %s", method, path)
 
     def _run_part(self, op: BatchOperation, method: str, envelope: SiteLocation, auth: str) -> ApiResponse:
         lowered = op.path.lower().rstrip("/")
@@ -362,6 +397,7 @@ class EmulatorServer:
             )
         injected = self.faults.apply(method, op.path, op.body, "batch-part")
         if injected is not None:
+            self._local.injected = True
             return injected
         rate_headers: dict[str, str] = {}
         if self.meter is not None:

@@ -13,12 +13,45 @@ from ..odata import evaluate, parse_filter, parse_orderby
 from .common import ZERO_GUID, Ctx, collection_of, iso_z, utc_now
 from .core import ModelCore
 
+# Properties SPO returns for every field of a type which the field store may not hold; the values
+# are SPO's defaults (docs/emulator.md, "Conformance").
+_FIELD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "Number": {"ShowAsPercentage": False},
+    "Currency": {"CurrencyLocaleId": 1033},
+    "Choice": {"EditFormat": 0},
+    "DateTime": {"DateTimeCalendarType": 0, "DisplayFormat": 0},
+    "URL": {"DisplayFormat": 0},
+    "User": {"SelectionGroup": 0},
+    "UserMulti": {"SelectionGroup": 0},
+}
+
 
 class Shapes(ModelCore):
     """Renders sites, webs, lists, fields, content types, views, users and hubs as verbose JSON."""
 
     def _ok(self, ctx: Ctx, payload: dict[str, Any]) -> ApiResponse:
+        if payload.get("__metadata", {}).get("type") == "SP.List" and any(
+            e.lower() == "items" for e in ctx.opts.expand
+        ):
+            payload = {**payload, "Items": self._expanded_items(ctx, payload["Id"])}
         return ApiResponse.json({"d": self._select(ctx, payload)})
+
+    def _expanded_items(self, ctx: Ctx, list_id: str) -> dict[str, Any]:
+        """A list's items for ``$expand=Items`` (``$select=Items/Title`` picks their properties)."""
+        lst = self.store.get("list", list_id)
+        if lst is None:
+            return {"results": []}
+        wanted = [s.split("/", 1)[1] for s in ctx.opts.select if s.lower().startswith("items/")]
+        flds = self.store.under("field", list_id)
+        rows = []
+        for item in self.store.items(list_id).values():
+            full = self._item_json(ctx, lst, item, None, flds)
+            if wanted:
+                lower = {k.lower(): k for k in full}
+                keys = [w if w in full else lower.get(w.lower()) for w in wanted]
+                full = {"__metadata": full["__metadata"]} | {k: full[k] for k in keys if k}
+            rows.append(full)
+        return {"results": rows}
 
     def _select(self, ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
         sel = ctx.opts.select
@@ -94,6 +127,11 @@ class Shapes(ModelCore):
             "LastItemDeletedDate": lst.get("LastItemDeletedDate"),
             "LastItemModifiedDate": lst["LastItemModifiedDate"],
             "ListItemEntityTypeFullName": list_item_entity_type_full_name(lst["UrlLeaf"], tmpl),
+            "ListExperienceOptions": 0,  # "auto": the new or classic experience by site setting
+            "CurrentChangeToken": {  # part of SPO's default list answer (docs/emulator.md, "Conformance")
+                "__metadata": {"type": "SP.ChangeToken"},
+                "StringValue": self._token(3, lst["Id"]),
+            },
             "NoCrawl": bool(lst.get("NoCrawl")),
             "OnQuickLaunch": bool(lst.get("OnQuickLaunch")),
             "ParentWebUrl": ctx.site["Path"] or "/",
@@ -115,6 +153,16 @@ class Shapes(ModelCore):
             out["LookupList"] = ""
         if fld["TypeAsString"] == "Calculated":
             out["DateFormat"] = 0
+        for key, value in _FIELD_DEFAULTS.get(fld["TypeAsString"], {}).items():
+            out.setdefault(key, value)
+        if fld["TypeAsString"] in ("Lookup", "LookupMulti"):
+            out.setdefault("LookupWebId", ctx.site["WebId"])
+        if fld["TypeAsString"].startswith("Taxonomy"):
+            # Edm.Guid, not nullable: SPO reports the zero GUID for what is not set
+            # (docs/emulator.md, "Conformance").
+            for key in ("SspId", "TermSetId", "TextField", "AnchorId"):
+                if out.get(key) is None:
+                    out[key] = ZERO_GUID
         return out
 
     def _ctype_json(self, ctx: Ctx, lst: dict[str, Any] | None, ct: dict[str, Any]) -> dict[str, Any]:
@@ -212,13 +260,13 @@ class Shapes(ModelCore):
             "Owner": site["Owner"],
             "OwnerEmail": site["Owner"],
             "Template": site["WebTemplate"],
-            "Lcid": site["Lcid"],
+            "Lcid": str(site["Lcid"]),  # Edm.Int64: a string in verbose JSON
             "Status": "Active",
             "SiteId": site["Id"],
             "IsHubSite": site["IsHubSite"],
             "HubSiteId": site["HubSiteId"],
             "LockState": "Unlock",
-            "StorageUsage": 1,
+            "StorageUsage": "1",
             "WebsCount": 1,
         }
 
