@@ -28,6 +28,7 @@ from veiviser.portfolio.risks import (
     RISK_CONSEQUENCE_LABELS,
     RISK_PROBABILITY_LABELS,
 )
+from veiviser.schemas.names import F
 
 SECTIONS = (
     ("oversikt", "Oversikt"),
@@ -276,7 +277,7 @@ def _benefit_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     if a is None or a.benefits.empty:
         return _section("gevinster", _no_data("Ingen gevinster er registrert i porteføljen."))
     m = a.measurements
-    m = m[m["GtMeasurementDate"].notna() & m["achievement_pct"].notna()] if not m.empty else m
+    m = m[m[F.MEASUREMENT_DATE].notna() & m["achievement_pct"].notna()] if not m.empty else m
     parts = []
     if m.empty:
         parts.append(
@@ -289,17 +290,17 @@ def _benefit_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
         svgs = []
         for project_key, part in m.groupby("project_key", sort=True):
             series = []
-            for (_, title), ind in part.sort_values("GtMeasurementDate").groupby(
+            for (_, title), ind in part.sort_values(F.MEASUREMENT_DATE).groupby(
                 ["indicator_key", "indicator_title"], sort=True
             ):
-                unit = ind["GtMeasurementUnit"].iloc[0]
+                unit = ind[F.MEASUREMENT_UNIT].iloc[0]
                 label = f"{title} ({unit})" if not is_missing(unit) else str(title)
                 series.append(
                     charts.Series(
                         label,
                         [
                             (d.date(), float(p))
-                            for d, p in zip(ind["GtMeasurementDate"], ind["achievement_pct"], strict=True)
+                            for d, p in zip(ind[F.MEASUREMENT_DATE], ind["achievement_pct"], strict=True)
                         ],
                     )
                 )
@@ -330,7 +331,7 @@ def _planned_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     if pvr is None or pvr.empty:
         return _section("planlagt-realisert", _no_data("Ingen måleindikatorer med planlagt endring ennå."))
     parts = []
-    for unit, part in pvr.groupby("GtMeasurementUnit", sort=True):
+    for unit, part in pvr.groupby(F.MEASUREMENT_UNIT, sort=True):
         rows = [
             charts.PlannedRealised(
                 f"{r['owner']} · {r['year']}",

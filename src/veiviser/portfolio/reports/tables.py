@@ -27,6 +27,8 @@ from veiviser.portfolio.benefits import (
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES
 from veiviser.portfolio.reports.views import STAKEHOLDER_GROUPING, ReportViews
+from veiviser.schemas.names import F
+from veiviser.schemas.parsing import to_number
 
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME, BOOL = (
     "text",
@@ -91,10 +93,8 @@ def plain(value: Any, fmt: str = TEXT) -> Any:
     if fmt == INT and isinstance(value, float) and value.is_integer():
         return int(value)
     if fmt in (INT, NUMBER, PERCENT) and isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
+        parsed = to_number(value)
+        return value if parsed is None else parsed
     if fmt == BOOL:
         return bool(value)
     return value
@@ -184,10 +184,10 @@ INDICATOR_STATUS_LABELS = {
 }
 
 # Column headings for the stakeholder fields the report counts by.
-STAKEHOLDER_LABELS = {
-    "GtStakeholderGroup": "Gruppe",
-    "GtStakeholderInfluence": "Påvirkes i hvilken grad",
-    "GtStakeholderInterest": "Interesse",
+STAKEHOLDER_LABELS: dict[str, str] = {
+    F.STAKEHOLDER_GROUP: "Gruppe",
+    F.STAKEHOLDER_INFLUENCE: "Påvirkes i hvilken grad",
+    F.STAKEHOLDER_INTEREST: "Interesse",
 }
 
 P = Column("project_title", "Prosjekt")
@@ -205,13 +205,13 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             [
                 Column("project_key", "Prosjekt-ID"),
                 P,
-                Column("GtProjectNumber", "Prosjektnummer"),
-                Column("GtProjectPhase", "Fase"),
-                Column("GtProjectServiceAreaText", "Tjenesteområde"),
-                Column("GtProjectManager", "Prosjektleder"),
-                Column("GtProjectOwner", "Prosjekteier"),
-                Column("GtStartDate", "Startdato", DATE),
-                Column("GtEndDate", "Sluttdato", DATE),
+                Column(F.PROJECT_NUMBER, "Prosjektnummer"),
+                Column(F.PROJECT_PHASE, "Fase"),
+                Column(F.PROJECT_SERVICE_AREA_TEXT, "Tjenesteområde"),
+                Column(F.PROJECT_MANAGER, "Prosjektleder"),
+                Column(F.PROJECT_OWNER, "Prosjekteier"),
+                Column(F.START_DATE, "Startdato", DATE),
+                Column(F.END_DATE, "Sluttdato", DATE),
                 Column("open_risks", "Åpne risikoer", INT),
                 Column("unacceptable", "Uakseptable risikoer", INT),
                 Column("without_owner", "Risikoer uten tiltakseier", INT),
@@ -228,9 +228,9 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             [
                 P,
                 T,
-                Column("GtGainsType", "Gevinsttype"),
+                Column(F.GAINS_TYPE, "Gevinsttype"),
                 Column("owner", "Gevinsteier"),
-                Column("GtRealizationTime", "Realiseringstidspunkt", DATE),
+                Column(F.REALIZATION_TIME, "Realiseringstidspunkt", DATE),
                 Column("status", "Status"),
                 Column("indicator_count", "Måleindikatorer", INT),
                 *[
@@ -247,11 +247,11 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             [
                 P,
                 Column("indicator_title", "Måleindikator"),
-                Column("GtMeasurementUnit", "Måleenhet"),
-                Column("GtMeasurementDate", "Dato for måling", DATE),
-                Column("GtStartValue", "Startverdi", NUMBER),
-                Column("GtDesiredValue", "Ønsket verdi", NUMBER),
-                Column("GtMeasurementValue", "Målt verdi", NUMBER),
+                Column(F.MEASUREMENT_UNIT, "Måleenhet"),
+                Column(F.MEASUREMENT_DATE, "Dato for måling", DATE),
+                Column(F.START_VALUE, "Startverdi", NUMBER),
+                Column(F.DESIRED_VALUE, "Ønsket verdi", NUMBER),
+                Column(F.MEASUREMENT_VALUE, "Målt verdi", NUMBER),
                 Column("achievement_pct", "Måloppnåelse", PERCENT),
                 Column("achievement_status", "Beregning"),
                 Column("achieved", "Oppnådd", BOOL),
@@ -267,7 +267,7 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             [
                 Column("owner", "Gevinsteier"),
                 Column("year", "År (realiseringstidspunkt)"),
-                Column("GtMeasurementUnit", "Måleenhet"),
+                Column(F.MEASUREMENT_UNIT, "Måleenhet"),
                 Column("indicators", "Måleindikatorer", INT),
                 Column("measurable", "Målbare", INT),
                 Column("planned", "Planlagt endring", NUMBER),
@@ -405,14 +405,14 @@ def _risk_columns() -> list[Column]:
     return [
         P,
         T,
-        Column("GtRiskProbability", "Sannsynlighet", NUMBER),
-        Column("GtRiskConsequence", "Konsekvens", NUMBER),
+        Column(F.RISK_PROBABILITY, "Sannsynlighet", NUMBER),
+        Column(F.RISK_CONSEQUENCE, "Konsekvens", NUMBER),
         Column("factor", "Risikofaktor", NUMBER),
         Column("factor_after", "Faktor etter tiltak", NUMBER),
-        Column("GtRiskStatus", "Status"),
-        Column("GtRiskStrategy", "Strategi"),
-        Column("GtActionResponsible", "Tiltaksansvarlig"),
-        Column("GtRiskProximity", "Nærhet"),
+        Column(F.RISK_STATUS, "Status"),
+        Column(F.RISK_STRATEGY, "Strategi"),
+        Column(F.ACTION_RESPONSIBLE, "Tiltaksansvarlig"),
+        Column(F.RISK_PROXIMITY, "Nærhet"),
     ]
 
 
