@@ -18,6 +18,7 @@ from veiviser.portfolio.benefits import ACHIEVED, BEHIND, NO_INDICATORS, NO_UNIT
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES, DIMENSIONS
 from veiviser.portfolio.reports import charts
+from veiviser.portfolio.reports.inert import CONTENT_SECURITY_POLICY
 from veiviser.portfolio.reports.tables import KIND_NB, ViewTable, display, nb_status, number_nb, view_tables
 from veiviser.portfolio.reports.views import ReportViews
 from veiviser.portfolio.risks import (
@@ -100,6 +101,7 @@ def render_html(views: ReportViews, *, generated: datetime | None = None) -> str
     source = f" · Kilde: {escape(views.source)}" if views.source else ""
     return (
         '<!DOCTYPE html>\n<html lang="nb"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{escape(CONTENT_SECURITY_POLICY)}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(views.title)} per {views.as_of:%Y-%m-%d}</title><style>{CSS}</style></head><body>"
         f'<header class="top"><h1>{escape(views.title)}</h1><p>Data per {views.as_of:%Y-%m-%d} · endringer siden '
