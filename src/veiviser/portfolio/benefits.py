@@ -45,6 +45,7 @@ import pandas as pd
 from veiviser.errors import VeiviserError
 from veiviser.portfolio.findings import AnalysisFinding, findings_frame
 from veiviser.portfolio.frames import is_missing, prepare, to_timestamp
+from veiviser.portfolio.words import NO_OWNER, NO_UNIT, NO_YEAR, NOT_GIVEN
 from veiviser.schemas.names import F
 
 MEASURED = "measured"
@@ -59,10 +60,6 @@ BEHIND = "behind"
 ON_TRACK = "on track"
 # The indicator statuses a benefit counts, each in its column ``status_count_column(status)``.
 COUNTED_STATUSES = (ACHIEVED, ON_TRACK, BEHIND, STALE, NO_MEASUREMENTS, NOT_MEASURABLE)
-
-NO_OWNER = "(no owner)"
-NO_UNIT = "(no unit)"
-NO_YEAR = "(no realisation time)"
 
 
 @dataclass(frozen=True)
@@ -449,7 +446,7 @@ def planned_vs_realised(analysis: BenefitAnalysis, by: Sequence[str] = ("owner",
                 )
             if col not in ind.columns or col == "owner":
                 ind[col] = ind["benefit_key"].map(ben[col]) if len(ben) else None
-        ind[col] = ind[col].where(~ind[col].map(is_missing), NO_OWNER if col == "owner" else "(missing)")
+        ind[col] = ind[col].where(~ind[col].map(is_missing), NO_OWNER if col == "owner" else NOT_GIVEN)
     ind[F.MEASUREMENT_UNIT] = ind[F.MEASUREMENT_UNIT].where(~ind[F.MEASUREMENT_UNIT].map(is_missing), NO_UNIT)
     ind["planned"] = ind[F.DESIRED_VALUE] - ind[F.START_VALUE]
     measurable = ind["current_status"].isin([MEASURED, EQUALS_BASELINE]) & ind["planned"].notna()

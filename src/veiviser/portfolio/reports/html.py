@@ -14,12 +14,12 @@ from html import escape
 
 import pandas as pd
 
-from veiviser.portfolio.benefits import ACHIEVED, BEHIND, NO_INDICATORS, NO_UNIT, ON_TRACK, STALE
+from veiviser.portfolio.benefits import ACHIEVED, BEHIND, NO_INDICATORS, ON_TRACK, STALE
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES, DIMENSIONS
 from veiviser.portfolio.reports import charts
 from veiviser.portfolio.reports.inert import CONTENT_SECURITY_POLICY
-from veiviser.portfolio.reports.tables import KIND_NB, ViewTable, display, nb_status, number_nb, view_tables
+from veiviser.portfolio.reports.tables import ViewTable, display, nb_status, number_nb, view_tables
 from veiviser.portfolio.reports.views import ReportViews
 from veiviser.portfolio.risks import (
     OPPORTUNITY,
@@ -29,6 +29,7 @@ from veiviser.portfolio.risks import (
     RISK_CONSEQUENCE_LABELS,
     RISK_PROBABILITY_LABELS,
 )
+from veiviser.portfolio.words import NO_UNIT, say
 from veiviser.schemas.names import F
 
 SECTIONS = (
@@ -429,7 +430,7 @@ def _itposmo_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
         parts.append(
             charts.itposmo_totals(
                 [(str(p), float(t)) for p, t in zip(ok["project"], ok["total"], strict=True)],
-                [(b.start, b.outcome) for b in cfg.bands],
+                [(b.start, str(say(b.outcome))) for b in cfg.bands],
                 title="Samlet avstand per prosjekt",
                 max_total=cfg.scale_max * len(DIMENSION_KEYS),
                 concern_total=cfg.total_concern_above,
@@ -462,7 +463,7 @@ def _itposmo_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
                 for k, val in x["gaps_largest_first"][:3]
             )
             cells.append(f'<td class="n"><strong>{number_nb(float(x["total"]), 0)}</strong></td>')
-            cells.append(f"<td>{escape(str(x['outcome']))}</td><td>{escape(order)}</td>")
+            cells.append(f"<td>{escape(str(say(x['outcome'])))}</td><td>{escape(order)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     thead = "".join(f'<th scope="col">{h}</th>' for h in head)
     parts.append(
@@ -525,7 +526,7 @@ def _changes_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
         counts = v.changes.groupby(["kind", "change"]).size()
         kinds, changes_ = counts.index.get_level_values("kind"), counts.index.get_level_values("change")
         summary = "; ".join(
-            f"{n} {escape(nb_status(ch))} ({escape(KIND_NB.get(k, str(k)))})"
+            f"{n} {escape(nb_status(ch))} ({escape(str(say(k)))})"
             for k, ch, n in zip(kinds, changes_, counts, strict=True)
         )
         parts.append(f"<p>{summary}</p>" + _table(changes, limit=100))
