@@ -444,8 +444,16 @@ def _provisioner(hub: str, extensions: tuple[str, ...], owner: str | None = None
     try:
         settings = ConnectionSettings()
     except Exception as exc:  # pydantic ValidationError: report as a user error
+        errors = exc.errors() if hasattr(exc, "errors") else []
+        # Name the variable, never echo its value (it may be a secret).
+        problems = "; ".join(
+            f"VEIVISER_{str(e['loc'][0]).upper()}: {str(e['msg']).removeprefix('Value error, ')}"
+            if e.get("loc")
+            else str(e["msg"]).removeprefix("Value error, ")
+            for e in errors
+        )
         raise VeiviserError(
-            f"SharePoint connection settings are incomplete: {exc}",
+            f"SharePoint connection settings are incomplete: {problems or exc}",
             hint="See the VEIVISER_* variables in the README.",
         ) from None
     return Provisioner(
@@ -588,8 +596,8 @@ def _bulk(
 
         def on_input(data) -> None:
             bar.update(task, total=len(data.projects))
-            if data.problems:
-                console.print(f"[yellow]{data.render_problems()}[/yellow]")
+            if data.problems or data.warnings:  # plain text: titles may hold "[…]" (no rich markup)
+                console.print(data.render_problems(), style="yellow", markup=False, highlight=False, soft_wrap=True)
 
         result = provision_bulk(
             prov,
