@@ -597,7 +597,9 @@ def _bulk(
         def on_input(data) -> None:
             bar.update(task, total=len(data.projects))
             if data.problems or data.warnings:  # plain text: titles may hold "[…]" (no rich markup)
-                console.print(data.render_problems(), style="yellow", markup=False, highlight=False, soft_wrap=True)
+                console.print(
+                    data.render_problems(), style="yellow", markup=False, highlight=False, soft_wrap=True
+                )
 
         result = provision_bulk(
             prov,
