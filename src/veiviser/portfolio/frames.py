@@ -264,7 +264,8 @@ def prepare(
     for col in spec.booleans:
         df[col] = df[col].map(_to_bool).astype("boolean")
     for col in spec.people:
-        df[col] = df[col].map(person_name).astype("object")
+        # pd.NA first: parsing.person_name would print it as the name "<NA>"
+        df[col] = df[col].map(lambda v: None if is_missing(v) else person_name(v)).astype("object")
     for col in spec.phases:
         df[col] = df[col].map(normalise_phase).astype("object")
     for col in ("project_key", "source_key", "item_id", "benefit_key", "indicator_key"):

@@ -17,7 +17,7 @@ import pandas as pd
 from veiviser.portfolio.benefits import ACHIEVED, BEHIND, NO_INDICATORS, ON_TRACK, STALE
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES, DIMENSIONS
-from veiviser.portfolio.reports import charts
+from veiviser.portfolio.reports import benefit_tree, charts
 from veiviser.portfolio.reports.inert import CONTENT_SECURITY_POLICY
 from veiviser.portfolio.reports.tables import ViewTable, display, nb_status, number_nb, view_tables
 from veiviser.portfolio.reports.views import ReportViews
@@ -322,6 +322,8 @@ def _benefit_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
         + _simple_table(["Status", "Gevinster"], [[str(s), str(n)] for s, n in status.items()], numeric=[1])
     )
     parts.append(_alt(_table(tables["Gevinster"]), "Vis alle gevinster"))
+    parts.append(benefit_tree.tree_html(a))
+    parts.append(_alt(_table(tables["Gevinstkart"]), "Vis gevinstkartet som tabell"))
     return _section(
         "gevinster",
         "".join(parts),

@@ -27,13 +27,15 @@ from veiviser.portfolio.benefits import (
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES
 from veiviser.portfolio.reports.views import STAKEHOLDER_GROUPING, ReportViews
-from veiviser.portfolio.words import field_title, say
+from veiviser.portfolio.words import NOT_GIVEN, field_title, say
 from veiviser.schemas.names import F
 from veiviser.schemas.parsing import to_number
 
 #: ``WORD``: a code word of the analytics, shown through :func:`veiviser.portfolio.words.say`;
 #: ``FIELDS``: internal field names (a list, or the keys of a dict), shown by their display names.
 WORD, FIELDS = "word", "fields"
+#: ``MISSING_SAYS``: text that shows «(mangler)» when empty (the benefit tree draws what is missing).
+MISSING_SAYS = "missing-says"
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME, BOOL = (
     "text",
     "int",
@@ -89,6 +91,8 @@ def plain(value: Any, fmt: str = TEXT) -> Any:
             value = field_title(value)
     elif fmt == WORD:
         value = say(value)
+    elif fmt == MISSING_SAYS and (value is None or is_missing(value)):
+        return NOT_GIVEN
     if isinstance(value, list | tuple):
         parts = [plain(v) for v in value]
         return "; ".join(_pair(p) for p in parts if p is not None) or None
@@ -224,6 +228,27 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
                 ],
             ],
             "Status per gevinst = den dårligste statusen blant måleindikatorene.",
+        ),
+        ViewTable(
+            "Gevinstkart",
+            "Gevinstkart: endring → gevinst → måleindikator → mål",
+            _tree(v),
+            [
+                P,
+                Column("change", "Endring", MISSING_SAYS),
+                Column("benefit", "Gevinst"),
+                Column("benefit_type", "Gevinsttype"),
+                Column("owner", "Gevinsteier", MISSING_SAYS),
+                Column("benefit_status", "Status gevinst", WORD),
+                Column("indicator", "Måleindikator", MISSING_SAYS),
+                Column("unit", "Måleenhet"),
+                Column("start", "Startverdi", NUMBER),
+                Column("desired", "Ønsket verdi", NUMBER),
+                Column("latest", "Siste måling", NUMBER),
+                Column("indicator_status", "Status måleindikator", WORD),
+                Column("goal", "Mål", MISSING_SAYS),
+            ],
+            "Én rad per gevinst og måleindikator. «(mangler)» = feltet er tomt i prosjektets liste.",
         ),
         ViewTable(
             "Måloppnåelse",
@@ -403,6 +428,12 @@ def _priority_columns(v: ReportViews) -> list[Column]:
         Column("missing", "Mangler vurdering"),
         *[Column(c, c, NUMBER) for c in crits],
     ]
+
+
+def _tree(v: ReportViews) -> pd.DataFrame:
+    from veiviser.portfolio.reports.benefit_tree import tree_rows  # it draws with this module's display()
+
+    return tree_rows(v.benefits)
 
 
 def _gaps(v: ReportViews) -> pd.DataFrame | None:
