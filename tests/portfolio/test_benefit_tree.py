@@ -80,3 +80,34 @@ def test_tree_renders_in_the_browser(browser, tmp_path):
     )
     assert len(boxes) >= 12 and all(w > 100 and h > 30 for w, h, _ in boxes)
     assert any(missing for *_, missing in boxes)
+
+
+def test_upgrade_adds_the_goal_field_to_sites_made_before_it(server):
+    """Sites provisioned before GtGainsGoal existed get it from ``provision upgrade`` (which
+    ensures every template field) — and only it."""
+    from tests.support.emulator import make_provisioner
+    from veiviser.provisioning.bulk import upgrade
+    from veiviser.provisioning.engine import ProjectRequest
+    from veiviser.schemas.template_loader import load_template
+
+    current = load_template("standard", kind="project")
+    older = current.model_copy(deep=True)
+    benefits = older.get_list("benefits")
+    object.__setattr__(benefits, "fields", [f for f in benefits.fields if f.name != F.GAINS_GOAL])
+    old = make_provisioner(server, project_template=older)
+    assert old.hub().ok
+    made = old.project(ProjectRequest(title="Før målfeltet", alias="for-maalfeltet"))
+    assert made.ok
+
+    def goal_exists() -> bool:
+        fields = old.client(made.url).get(
+            "Web/lists/GetByTitle('Gevinstanalyse og gevinstrealiseringsplan')/Fields",
+            {"$select": "InternalName"},
+        )
+        return F.GAINS_GOAL in {f["InternalName"] for f in fields}
+
+    assert not goal_exists()
+    result = upgrade(make_provisioner(server, project_template=current))
+    assert result.ok and goal_exists()
+    steps = [(s.action, s.target) for s in result.results[0].plan.steps if s.action == "create_field"]
+    assert steps == [("create_field", F.GAINS_GOAL)]
