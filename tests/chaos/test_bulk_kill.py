@@ -112,6 +112,7 @@ def test_bulk_killed_ten_times_leaves_one_complete_site_per_row(emulator, tmp_pa
 
     rng = random.Random(SEED)
     killed = 0
+    killed_stderr: list[str] = []
     for _ in range(KILLS):
         proc = subprocess.Popen(
             _bulk(hub, csv, state), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -120,11 +121,15 @@ def test_bulk_killed_ten_times_leaves_one_complete_site_per_row(emulator, tmp_pa
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
-        proc.wait()
+        killed_stderr.append(proc.communicate()[1])
     assert killed >= KILLS // 2, f"only {killed} of {KILLS} runs were still running when killed"
 
     final = subprocess.run(_bulk(hub, csv, state), env=env, capture_output=True, text=True)
-    assert final.returncode == 0, final.stdout + final.stderr
+    journal = "".join(f.read_text(errors="replace")[:2000] for f in state.glob("*"))
+    assert final.returncode == 0, (
+        f"exit {final.returncode}\nstdout:\n{final.stdout}\nstderr:\n{final.stderr}\njournal:\n{journal}\n"
+        f"stderr of the killed runs:\n{killed_stderr[-3:]}"
+    )
     fresh = tmp_path / "fresh-journal"  # no journal to trust: every site is read and planned again
     fresh.mkdir()
     again = subprocess.run(_bulk(hub, csv, fresh), env=env, capture_output=True, text=True)
