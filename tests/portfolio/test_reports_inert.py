@@ -117,3 +117,17 @@ def test_policy_stops_a_script_that_got_through(browser, hostile_reports, tmp_pa
     browser.open(page.as_uri())
     assert browser.evaluate("document.documentElement.dataset.ran || 'no'") == "no"
     assert any("Content Security Policy" in e for e in browser.console_errors())
+
+
+def test_command_line_csv_is_safe_for_excel(tmp_path):
+    """``itposmo``/``prioritise --format csv`` output is opened in Excel too: same OWASP rules."""
+    from click.testing import CliRunner
+
+    from veiviser.cli import main
+
+    f = tmp_path / "it.csv"
+    f.write_text('prosjekt;I;T;P;O1;S;M;O2\n"=1+1";1;2;3;4;5;6;7\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["itposmo", str(f), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.reader(res.stdout.splitlines()))
+    assert rows[1][0] == "'=1+1" and all(line.startswith('"') for line in res.stdout.splitlines() if line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ from veiviser.portfolio.itposmo import (
     read_itposmo_file,
 )
 from veiviser.portfolio.prioritisation import PriorityResult, load_model, read_priority_file, score_projects
+from veiviser.portfolio.reports.inert import csv_safe_frame
 from veiviser.schemas.parsing import parse_decimal
 
 FORMATS = ("table", "csv", "json")
@@ -114,7 +116,7 @@ def itposmo_output(result: ItposmoResult, fmt: str = "table") -> str:
         ),
     )
     if fmt == "csv":
-        return flat.to_csv(index=False)
+        return csv_safe_frame(flat).to_csv(index=False, quoting=csv.QUOTE_ALL)  # OWASP (docs/portfolio.md)
     table = Table(title="ITPOSMO design-reality gaps (largest total first)")
     for col in (
         "Project",
@@ -172,7 +174,7 @@ def priority_output(result: PriorityResult, fmt: str = "table") -> str:
             indent=2,
         )
     if fmt == "csv":
-        return r.to_csv(index=False)
+        return csv_safe_frame(r).to_csv(index=False, quoting=csv.QUOTE_ALL)
     table = Table(title=f"Prioritisation: {result.model.name}")
     table.add_column("#")
     table.add_column("Project", overflow="fold")
