@@ -115,7 +115,13 @@ def _settings() -> ConnectionSettings:
     try:
         return _profile().connection_settings()
     except ValidationError as exc:
-        problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        # Name the variable, never echo its value (it may be a secret).
+        problems = "; ".join(
+            f"VEIVISER_{str(e['loc'][0]).upper()}: {str(e['msg']).removeprefix('Value error, ')}"
+            if e.get("loc")
+            else str(e["msg"]).removeprefix("Value error, ")
+            for e in exc.errors()
+        )
         raise VeiviserError(
             f"SharePoint connection settings are incomplete: {problems}",
             hint="See the VEIVISER_* variables and the profile keys in the README (run `veiviser doctor`).",
@@ -616,8 +622,10 @@ def _bulk(
 
         def on_input(data: BulkInput) -> None:
             bar.update(task, total=len(data.projects))
-            if data.problems:
-                progress_console.print(f"[yellow]{data.render_problems()}[/yellow]")
+            if data.problems or data.warnings:  # plain text: titles may hold "[…]" (no rich markup)
+                progress_console.print(
+                    data.render_problems(), style="yellow", markup=False, highlight=False, soft_wrap=True
+                )
 
         result = provision_bulk(
             prov,

@@ -18,6 +18,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from veiviser.portfolio.reports.inert import csv_safe_frame
+
 if TYPE_CHECKING:
     from veiviser.certificates import AppCertificate
     from veiviser.doctor import DoctorReport
@@ -297,8 +299,8 @@ def itposmo(result: ItposmoResult, fmt: str = "table") -> str:
             lambda gs: " ".join(f"{LETTER[k]}={v:g}" for k, v in gs)
         ),
     )
-    if fmt == "csv":
-        return str(flat.to_csv(index=False))
+    if fmt == "csv":  # formula-looking text neutralised, every field quoted (docs/portfolio.md)
+        return str(csv_safe_frame(flat).to_csv(index=False, quoting=csv.QUOTE_ALL))
     table = Table(title="ITPOSMO design-reality gaps (largest total first)")
     for col in ("Project", *(LETTER[k] for k in DIMENSION_KEYS), "Total", "Band", "Likely outcome"):
         table.add_column(col, overflow="fold")
@@ -334,7 +336,7 @@ def prioritise(result: PriorityResult, fmt: str = "table") -> str:
     crit = [c.name for c in result.model.criteria]
     r = result.ranking.assign(missing=result.ranking["missing"].map(", ".join))
     if fmt == "csv":
-        return str(r.to_csv(index=False))
+        return str(csv_safe_frame(r).to_csv(index=False, quoting=csv.QUOTE_ALL))
     table = Table(title=f"Prioritisation: {result.model.name}")
     table.add_column("#")
     table.add_column("Project", overflow="fold")

@@ -20,9 +20,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+
 from tests.support.emulator import connection_settings
 from tests.support.sync import assert_exact, cli_env, portfolio, seed
-
 from veiviser.cli import main
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import EXIT_OK, EXIT_SITES_FAILED, SyncRunError

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
+
 from tests.support.browser import (
     CHROMIUM,
     Browser,
@@ -16,7 +17,6 @@ from tests.support.browser import (
     external_requests,
     load_report,
 )
-
 from veiviser.cli import main
 from veiviser.demo.tour import run_demo, summary_lines
 from veiviser.demo.writer import DemoError

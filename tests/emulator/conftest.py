@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 from office365.sharepoint.client_context import ClientContext
-from tests.support.emulator_model import Reply, call_app, client, create_site
 
+from tests.support.emulator_model import Reply, call_app, client, create_site
 from veiviser.emulator.api import ApiRequest, ApiResponse, RestError, SiteLocation
 from veiviser.emulator.app import SharePointApp
 from veiviser.emulator.server import EmulatorServer

@@ -17,8 +17,8 @@ import requests
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.sharepoint.client_context import ClientContext
 from office365.sharepoint.lists.creation_information import ListCreationInformation
-from tests.support.emulator_model import create_site
 
+from tests.support.emulator_model import create_site
 from veiviser.emulator.server import EmulatorServer
 
 BAD_QUERY = "-1, Microsoft.SharePoint.Client.InvalidClientQueryException"

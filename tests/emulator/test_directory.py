@@ -11,8 +11,8 @@ from office365.runtime.client_request_exception import ClientRequestException
 from office365.sharepoint.client_context import ClientContext
 from office365.sharepoint.lists.creation_information import ListCreationInformation
 from office365.sharepoint.tenant.administration.tenant import Tenant
-from tests.support.emulator_model import client
 
+from tests.support.emulator_model import client
 from veiviser.cli import main
 from veiviser.demo import data as demo_data
 from veiviser.demo.tour import ADMIN as DEMO_ADMIN

@@ -15,6 +15,7 @@ import pytest
 import requests
 from office365.sharepoint.client_context import ClientContext
 from office365.sharepoint.lists.creation_information import ListCreationInformation
+
 from tests.emulator.test_batch_wire import (  # noqa: F401  (re-collected here over the real app)
     RAW_BATCH,
     _digest,
@@ -41,7 +42,6 @@ from tests.emulator.test_server_http import (  # noqa: F401
     test_web_get_with_real_client_and_headers,
     test_x_http_method_merge_and_delete,
 )
-
 from veiviser.emulator.server import EmulatorServer
 
 SITE = "/sites/demo"

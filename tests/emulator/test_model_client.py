@@ -22,6 +22,7 @@ from office365.sharepoint.portal.sites.creation_request import SPSiteCreationReq
 from office365.sharepoint.portal.sites.creation_response import SPSiteCreationResponse
 from office365.sharepoint.tenant.administration.tenant import Tenant
 from office365.sharepoint.views.create_information import ViewCreationInformation
+
 from tests.support.emulator_model import client, create_site
 
 

@@ -12,8 +12,8 @@ from office365.runtime.client_request_exception import ClientRequestException
 from office365.sharepoint.changes.query import ChangeQuery
 from office365.sharepoint.changes.token import ChangeToken
 from office365.sharepoint.lists.creation_information import ListCreationInformation
-from tests.support.emulator_model import client
 
+from tests.support.emulator_model import client
 from veiviser.emulator.app import READ_ONLY_OPERATIONS, is_mutating
 from veiviser.emulator.server import EmulatorServer
 

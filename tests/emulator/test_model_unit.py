@@ -7,8 +7,8 @@ import time
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
-from tests.support.emulator_model import call_app, create_site
 
+from tests.support.emulator_model import call_app, create_site
 from veiviser.emulator.app import SharePointApp
 from veiviser.emulator.naming import field_internal_name, list_item_entity_type_full_name, list_url_leaf
 from veiviser.emulator.odata import parse_filter

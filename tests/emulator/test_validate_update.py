@@ -14,8 +14,8 @@ import pytest
 from office365.sharepoint.client_context import ClientContext
 from office365.sharepoint.lists.creation_information import ListCreationInformation
 from office365.sharepoint.lists.list import List
-from tests.support.emulator_model import client, create_site
 
+from tests.support.emulator_model import client, create_site
 from veiviser.emulator.model.forms import FormValueError, parse_form_date, parse_form_number
 from veiviser.emulator.server import EmulatorServer
 

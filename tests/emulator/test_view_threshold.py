@@ -13,8 +13,8 @@ from urllib.parse import quote
 import pytest
 from office365.runtime.client_request_exception import ClientRequestException
 from office365.sharepoint.client_context import ClientContext
-from tests.support.emulator_model import call_app, client, create_site
 
+from tests.support.emulator_model import call_app, client, create_site
 from veiviser.emulator.server import EmulatorServer
 
 SIZE = 5200

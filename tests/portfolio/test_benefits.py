@@ -16,6 +16,7 @@ from veiviser.portfolio.benefits import (
     planned_vs_realised,
 )
 from veiviser.portfolio.frames import FrameError
+from veiviser.portfolio.words import NO_YEAR
 
 
 @pytest.mark.parametrize(
@@ -378,7 +379,7 @@ def test_planned_vs_realised_by_year():
     a = analyse_benefits(*_frames(), as_of=AS_OF)
     t = planned_vs_realised(a, by=("year",))
     years = set(t["year"])
-    assert years == {2024, 2026, "(no realisation time)"}
+    assert years == {2024, 2026, NO_YEAR}
 
 
 def test_empty_portfolio():

@@ -118,7 +118,7 @@ def test_prioritise_trondheim(runner, tmp_path):
     assert scores["Half"] == pytest.approx(100 * 76 / 86)
     assert scores["Gap"] == pytest.approx(100 * 76 / 86)  # missing Risiko scored least favourable
     assert [r["project"] for r in data["excluded"]] == ["Bad"]
-    assert "not legible" in data["uncertainty"]
+    assert "uleselig" in data["uncertainty"]
     assert any("Risiko" in w for w in data["warnings"])
     assert "p.csv, line 5, column Strategi" in res.stderr
 

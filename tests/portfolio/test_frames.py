@@ -104,7 +104,13 @@ def test_source_frames_derive_from_the_catalogue():
         ("GtProjectPhase",),
     )
     benefits = frames.FRAME_SPECS["benefits"]
-    assert benefits.text == ("project_title", "GtGainsType", "GtPrereqProfitAchievement", "GtGainsTurnover")
+    assert benefits.text == (
+        "project_title",
+        "GtGainsType",
+        "GtPrereqProfitAchievement",
+        "GtGainsTurnover",
+        "GtGainsGoal",  # the optional goal of the benefit tree (docs/portfolio.md)
+    )
     assert (benefits.dates, benefits.people) == (
         ("GtRealizationTime",),
         ("GtGainsResponsible", "GtGainsOwner"),

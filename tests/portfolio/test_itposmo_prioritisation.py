@@ -193,7 +193,7 @@ def test_trondheim_preset_uncertainty_and_risk_weight():
     assert len(m.criteria) == 10
     assert sum(c.weight is not None for c in m.criteria) == 9
     assert m.criterion("risiko").weight is None and m.criterion("Risiko").direction == "against"
-    assert "not legible" in m.uncertainty
+    assert "uleselig" in m.uncertainty
     weights, warnings = m.resolved_weights()
     assert sum(weights.values()) == 86 and len(warnings) == 1 and "Risiko" in warnings[0]
     weights, warnings = m.with_weights({"Risiko": 14}).resolved_weights()

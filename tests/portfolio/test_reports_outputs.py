@@ -25,6 +25,7 @@ SHEETS = [
     "Om rapporten",
     "Prosjekter",
     "Gevinster",
+    "Gevinstkart",
     "Måloppnåelse",
     "Planlagt mot realisert",
     "Avvik gevinster",

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.support.emulator import make_provisioner, writes
 
+from tests.support.emulator import make_provisioner, writes
 from veiviser.emulator.server import EmulatorServer
 from veiviser.provisioning.engine import Provisioner
 

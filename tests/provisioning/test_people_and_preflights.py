@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.support.emulator import OWNER, connection_settings
 
+from tests.support.emulator import OWNER, connection_settings
 from veiviser.cli import main
 from veiviser.emulator.server import EmulatorServer
 from veiviser.provisioning.bulk import provision_bulk, upgrade

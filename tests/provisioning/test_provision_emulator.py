@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.support.emulator import OWNER
 
+from tests.support.emulator import OWNER
 from veiviser.emulator.faults import FaultRule
 from veiviser.emulator.server import EmulatorServer
 from veiviser.provisioning.apply import ProvisionError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.support.emulator import connection_settings
 
+from tests.support.emulator import connection_settings
 from veiviser.emulator.server import EmulatorServer
 from veiviser.schemas.settings import ConnectionSettings
 from veiviser.sharepoint import (

@@ -7,8 +7,8 @@ import time
 
 import pytest
 import requests
-from tests.support.emulator import connection_settings
 
+from tests.support.emulator import connection_settings
 from veiviser.emulator.server import EmulatorServer
 from veiviser.emulator.throttle import ResourceMeter
 from veiviser.sharepoint import connect

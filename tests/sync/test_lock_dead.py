@@ -18,10 +18,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+
 from tests.support.emulator import connection_settings
 from tests.support.postgres import fresh_schema
 from tests.support.sync import cli_env, portfolio, seed
-
 from veiviser.cli import main
 from veiviser.sync.lock import LockHeldError, LockLostError
 from veiviser.sync.report import EXIT_LOCK_HELD, EXIT_OK

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 from click.testing import CliRunner
+
 from tests.support.emulator import connection_settings
 from tests.support.sync import add_items, cli_env, portfolio, seed
-
 from veiviser.cli import main
 from veiviser.sharepoint.sites import ensure_user
 from veiviser.sync.dataset import load_dataset

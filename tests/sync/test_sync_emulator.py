@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.support.emulator import connection_settings
 from tests.support.sync import RetryWatch, add_benefit_chain, add_items, assert_exact, portfolio, run_sync
-
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import EXIT_OK
 from veiviser.sync.run import sync_portfolio

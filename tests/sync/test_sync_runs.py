@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 import requests
 from click.testing import CliRunner
+
 from tests.support.emulator import connection_settings
 from tests.support.sync import (
     CENTRAL,
@@ -33,7 +34,6 @@ from tests.support.sync import (
     seeded_points,
     taxonomy_value,
 )
-
 from veiviser.cli import main
 from veiviser.schemas.template_loader import load_bundle
 from veiviser.sharepoint.sites import site_info

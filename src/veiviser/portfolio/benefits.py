@@ -45,6 +45,8 @@ import pandas as pd
 from veiviser.errors import VeiviserError
 from veiviser.portfolio.findings import AnalysisFinding, findings_frame
 from veiviser.portfolio.frames import is_missing, prepare, to_timestamp
+from veiviser.portfolio.words import NO_OWNER, NO_UNIT, NO_YEAR, NOT_GIVEN
+from veiviser.schemas.names import F
 
 MEASURED = "measured"
 EQUALS_BASELINE = "target equals baseline"
@@ -58,10 +60,6 @@ BEHIND = "behind"
 ON_TRACK = "on track"
 # The indicator statuses a benefit counts, each in its column ``status_count_column(status)``.
 COUNTED_STATUSES = (ACHIEVED, ON_TRACK, BEHIND, STALE, NO_MEASUREMENTS, NOT_MEASURABLE)
-
-NO_OWNER = "(no owner)"
-NO_UNIT = "(no unit)"
-NO_YEAR = "(no realisation time)"
 
 
 @dataclass(frozen=True)
@@ -135,8 +133,8 @@ class BenefitAnalysis:
 
 
 def _owner(benefits: pd.DataFrame) -> pd.Series:
-    owner = benefits["GtGainsOwner"].where(
-        ~benefits["GtGainsOwner"].map(is_missing), benefits["GtGainsResponsible"]
+    owner = benefits[F.GAINS_OWNER].where(
+        ~benefits[F.GAINS_OWNER].map(is_missing), benefits[F.GAINS_RESPONSIBLE]
     )
     return owner.where(~owner.map(is_missing), NO_OWNER)
 
@@ -144,7 +142,7 @@ def _owner(benefits: pd.DataFrame) -> pd.Series:
 def _measurement_rows(
     ind: pd.DataFrame, meas: pd.DataFrame, rules: BenefitRules, findings: list[AnalysisFinding]
 ) -> pd.DataFrame:
-    cols = ["source_key", "GtStartValue", "GtDesiredValue", "GtMeasurementUnit", "benefit_key", "Title"]
+    cols = ["source_key", F.START_VALUE, F.DESIRED_VALUE, F.MEASUREMENT_UNIT, "benefit_key", "Title"]
     joined = meas.merge(
         ind[cols].rename(
             columns={"source_key": "indicator_key", "benefit_key": "_ind_benefit", "Title": "indicator_title"}
@@ -161,7 +159,7 @@ def _measurement_rows(
                 row,
                 "measurement-without-indicator",
                 "Measurement points to an indicator that is not in the indicators frame",
-                field="GtMeasureIndicatorLookup",
+                field=F.MEASURE_INDICATOR_LOOKUP,
                 hint="Set Målindikator on the measurement in Gevinstoppfølging.",
             )
         )
@@ -173,7 +171,7 @@ def _measurement_rows(
     results = [
         achievement(s, d, m, equal_target_direction=rules.equal_target_direction)
         for s, d, m in zip(
-            joined["GtStartValue"], joined["GtDesiredValue"], joined["GtMeasurementValue"], strict=True
+            joined[F.START_VALUE], joined[F.DESIRED_VALUE], joined[F.MEASUREMENT_VALUE], strict=True
         )
     ]
     joined["achievement_status"] = [r.status for r in results]
@@ -181,7 +179,7 @@ def _measurement_rows(
     joined["achieved"] = pd.array([r.achieved for r in results], dtype="boolean")
     joined["direction"] = [r.direction for r in results]
     for _, row in joined[joined["achievement_status"] == NOT_MEASURABLE].iterrows():
-        missing = [c for c in ("GtStartValue", "GtDesiredValue", "GtMeasurementValue") if is_missing(row[c])]
+        missing = [c for c in (F.START_VALUE, F.DESIRED_VALUE, F.MEASUREMENT_VALUE) if is_missing(row[c])]
         findings.append(
             AnalysisFinding.on_item(
                 "measurements",
@@ -192,38 +190,38 @@ def _measurement_rows(
                 hint="Fill in Startverdi and Ønsket verdi on the indicator and Målt verdi on the measurement.",
             )
         )
-    for _, row in joined[joined["GtMeasurementDate"].isna()].iterrows():
+    for _, row in joined[joined[F.MEASUREMENT_DATE].isna()].iterrows():
         findings.append(
             AnalysisFinding.on_item(
                 "measurements",
                 row,
                 "undated-measurement",
                 "Measurement has no date; it is never the current measurement",
-                field="GtMeasurementDate",
+                field=F.MEASUREMENT_DATE,
                 hint="Set Dato for måling.",
             )
         )
     joined = joined.sort_values(
-        ["indicator_key", "GtMeasurementDate", "source_key"], na_position="first", kind="stable"
+        ["indicator_key", F.MEASUREMENT_DATE, "source_key"], na_position="first", kind="stable"
     )
     # Trend against the next-older dated measurement of the same indicator.
-    prev = joined.groupby("indicator_key", sort=False)["GtMeasurementValue"].shift(1)
-    delta = joined["GtMeasurementValue"] - prev
+    prev = joined.groupby("indicator_key", sort=False)[F.MEASUREMENT_VALUE].shift(1)
+    delta = joined[F.MEASUREMENT_VALUE] - prev
     sign = np.where(joined["direction"] == "decrease", -1.0, 1.0)
     moved = delta * sign
     trend = np.select(  # type: ignore[type-var]  # numpy's stubs refuse an object choice (None)
         [prev.isna() | delta.isna(), moved > 0, moved < 0], [None, "up", "down"], default="unchanged"
     )
     trend_s = pd.Series(trend, index=joined.index, dtype="object")
-    joined["trend"] = trend_s.where(trend_s.notna() & joined["GtMeasurementDate"].notna(), None)
-    dated = joined[joined["GtMeasurementDate"].notna()]
+    joined["trend"] = trend_s.where(trend_s.notna() & joined[F.MEASUREMENT_DATE].notna(), None)
+    dated = joined[joined[F.MEASUREMENT_DATE].notna()]
     latest_idx = dated.groupby("indicator_key", sort=False).tail(1).index
     joined["is_current"] = joined.index.isin(latest_idx)
     return joined.reset_index(drop=True)
 
 
 def _indicator_status(row: pd.Series, as_of: pd.Timestamp, rules: BenefitRules) -> str:
-    if is_missing(row["GtStartValue"]) or is_missing(row["GtDesiredValue"]):
+    if is_missing(row[F.START_VALUE]) or is_missing(row[F.DESIRED_VALUE]):
         return NOT_MEASURABLE
     if is_missing(row["current_date"]):
         return NO_MEASUREMENTS
@@ -235,7 +233,7 @@ def _indicator_status(row: pd.Series, as_of: pd.Timestamp, rules: BenefitRules) 
         return ACHIEVED
     if (as_of - row["current_date"]).days > rules.stale_after_days:
         return STALE
-    due = row["GtRealizationTime"]
+    due = row[F.REALIZATION_TIME]
     pct = row["current_pct"]
     if not is_missing(due):
         if due < as_of:
@@ -267,7 +265,7 @@ def analyse_benefits(
     ben = prepare("benefits", benefits, findings=findings)
     ind = prepare("indicators", indicators, findings=findings)
     meas = prepare("measurements", measurements, findings=findings)
-    meas = meas[meas["GtMeasurementDate"].isna() | (meas["GtMeasurementDate"] <= as_of_ts)]
+    meas = meas[meas[F.MEASUREMENT_DATE].isna() | (meas[F.MEASUREMENT_DATE] <= as_of_ts)]
 
     ben["owner"] = _owner(ben)
     mrows = _measurement_rows(ind, meas, rules, findings)
@@ -277,8 +275,8 @@ def analyse_benefits(
     summary = pd.DataFrame(
         {
             "source_key": cur["indicator_key"].astype("object"),
-            "current_date": cur["GtMeasurementDate"].astype("datetime64[ns]"),
-            "current_value": cur["GtMeasurementValue"].astype("float64"),
+            "current_date": cur[F.MEASUREMENT_DATE].astype("datetime64[ns]"),
+            "current_value": cur[F.MEASUREMENT_VALUE].astype("float64"),
             "current_status": cur["achievement_status"].astype("object"),
             "current_pct": cur["achievement_pct"].astype("Float64"),
             "current_achieved": cur["achieved"].astype("boolean"),
@@ -288,7 +286,7 @@ def analyse_benefits(
     stats = pd.DataFrame(
         {
             "source_key": mrows["indicator_key"].astype("object"),
-            "_date": mrows["GtMeasurementDate"].astype("datetime64[ns]"),
+            "_date": mrows[F.MEASUREMENT_DATE].astype("datetime64[ns]"),
         }
     )
     stats = stats.groupby("source_key", as_index=False).agg(
@@ -301,10 +299,10 @@ def analyse_benefits(
     ind_out["current_trend"] = (
         ind_out["current_trend"].astype("object").where(ind_out["current_trend"].notna(), None)
     )
-    ben_info = ben[["source_key", "GtRealizationTime", "owner"]].rename(columns={"source_key": "benefit_key"})
+    ben_info = ben[["source_key", F.REALIZATION_TIME, "owner"]].rename(columns={"source_key": "benefit_key"})
     ben_info = ben_info.assign(benefit_key=ben_info["benefit_key"].astype("object"))
     ind_out = ind_out.merge(ben_info, on="benefit_key", how="left")
-    ind_out["GtRealizationTime"] = ind_out["GtRealizationTime"].astype("datetime64[ns]")
+    ind_out[F.REALIZATION_TIME] = ind_out[F.REALIZATION_TIME].astype("datetime64[ns]")
     ben_lookup = ben.set_index("source_key")
     ind_out["days_since_measurement"] = (as_of_ts - ind_out["current_date"]).dt.days
     ind_out["status"] = (
@@ -313,8 +311,8 @@ def analyse_benefits(
     ind_out["status"] = ind_out["status"].astype("object")
 
     for _, row in ind_out.iterrows():
-        if is_missing(row["GtStartValue"]) or is_missing(row["GtDesiredValue"]):
-            missing = [c for c in ("GtStartValue", "GtDesiredValue") if is_missing(row[c])]
+        if is_missing(row[F.START_VALUE]) or is_missing(row[F.DESIRED_VALUE]):
+            missing = [c for c in (F.START_VALUE, F.DESIRED_VALUE) if is_missing(row[c])]
             findings.append(
                 AnalysisFinding.on_item(
                     "indicators",
@@ -325,14 +323,14 @@ def analyse_benefits(
                     hint="Fill in Startverdi and Ønsket verdi in Måleindikatorer.",
                 )
             )
-        if is_missing(row["GtMeasurementUnit"]):
+        if is_missing(row[F.MEASUREMENT_UNIT]):
             findings.append(
                 AnalysisFinding.on_item(
                     "indicators",
                     row,
                     "no-unit",
                     "Indicator has no measurement unit; its values are not added to any other",
-                    field="GtMeasurementUnit",
+                    field=F.MEASUREMENT_UNIT,
                     hint="Choose Måleenhet (Antall, Kroner, Prosent, Timer).",
                 )
             )
@@ -343,7 +341,7 @@ def analyse_benefits(
                     row,
                     "indicator-without-benefit",
                     "Indicator is not linked to a known benefit",
-                    field="GtGainLookup",
+                    field=F.GAIN_LOOKUP,
                     hint="Set Gevinst on the indicator in Måleindikatorer.",
                 )
             )
@@ -404,7 +402,7 @@ def benefit_gaps_from(ben: pd.DataFrame, ind: pd.DataFrame) -> pd.DataFrame:
     for _, r in ben.iterrows():
         if r["indicator_count"] == 0:
             add("benefit without indicators", "benefits", r, "add a Måleindikator linked to this Gevinst")
-        if is_missing(r["GtGainsOwner"]) and is_missing(r["GtGainsResponsible"]):
+        if is_missing(r[F.GAINS_OWNER]) and is_missing(r[F.GAINS_RESPONSIBLE]):
             add("benefit without owner", "benefits", r, "set Gevinsteier or Gevinstansvarlig")
     for _, r in ind.iterrows():
         if r["measurement_count"] == 0:
@@ -438,7 +436,7 @@ def planned_vs_realised(analysis: BenefitAnalysis, by: Sequence[str] = ("owner",
     ben = analysis.benefits.set_index("source_key")
     for col in by:
         if col == "year":
-            due = ind["GtRealizationTime"]
+            due = ind[F.REALIZATION_TIME]
             ind["year"] = due.dt.year.astype("Int64").astype("object").where(due.notna(), NO_YEAR)
         elif col not in ind.columns or col in ("owner",):
             if col not in ben.columns and col != "owner":
@@ -448,15 +446,13 @@ def planned_vs_realised(analysis: BenefitAnalysis, by: Sequence[str] = ("owner",
                 )
             if col not in ind.columns or col == "owner":
                 ind[col] = ind["benefit_key"].map(ben[col]) if len(ben) else None
-        ind[col] = ind[col].where(~ind[col].map(is_missing), NO_OWNER if col == "owner" else "(missing)")
-    ind["GtMeasurementUnit"] = ind["GtMeasurementUnit"].where(
-        ~ind["GtMeasurementUnit"].map(is_missing), NO_UNIT
-    )
-    ind["planned"] = ind["GtDesiredValue"] - ind["GtStartValue"]
+        ind[col] = ind[col].where(~ind[col].map(is_missing), NO_OWNER if col == "owner" else NOT_GIVEN)
+    ind[F.MEASUREMENT_UNIT] = ind[F.MEASUREMENT_UNIT].where(~ind[F.MEASUREMENT_UNIT].map(is_missing), NO_UNIT)
+    ind["planned"] = ind[F.DESIRED_VALUE] - ind[F.START_VALUE]
     measurable = ind["current_status"].isin([MEASURED, EQUALS_BASELINE]) & ind["planned"].notna()
-    ind["realised"] = (ind["current_value"] - ind["GtStartValue"]).where(measurable)
+    ind["realised"] = (ind["current_value"] - ind[F.START_VALUE]).where(measurable)
     ind["_planned_measured"] = ind["planned"].where(measurable)
-    keys = [*by, "GtMeasurementUnit"]
+    keys = [*by, F.MEASUREMENT_UNIT]
     columns = [*keys, "indicators", "measurable", "planned", "realised", "realised_pct"]
     if ind.empty:
         return pd.DataFrame(columns=columns)

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from veiviser.errors import VeiviserError
+from veiviser.schemas.parsing import to_number
 
 
 class ConfigError(VeiviserError):
@@ -53,6 +54,7 @@ def number(data: dict[str, Any], key: str, name: str, default: float | None = No
             raise ConfigError(f"{name}: setting {key!r} is missing")
         return default
     value = data[key]
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    parsed = None if isinstance(value, bool) else to_number(value)
+    if parsed is None:
         raise ConfigError(f"{name}: setting {key!r} must be a number, not {value!r}")
-    return float(value)
+    return parsed

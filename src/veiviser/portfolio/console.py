@@ -21,6 +21,7 @@ from veiviser.portfolio.itposmo import (
     read_itposmo_file,
 )
 from veiviser.portfolio.prioritisation import PriorityResult, load_model, read_priority_file, score_projects
+from veiviser.schemas.parsing import parse_decimal
 
 LETTER = {"objectives": "O1", "other_resources": "O2"} | {
     k: letter for k, letter, _ in DIMENSIONS if k not in ("objectives", "other_resources")
@@ -53,8 +54,11 @@ def parse_weights(items: tuple[str, ...] | list[str]) -> dict[str, float]:
         try:
             if not sep or not name.strip():
                 raise ValueError
-            out[name.strip()] = float(value.replace(",", "."))
-        except ValueError:
+            number = parse_decimal(value)
+            if number is None:
+                raise ValueError
+            out[name.strip()] = float(number)
+        except ValueError:  # NumberFormatError included
             raise VeiviserError(
                 f"--weight {item!r} is not CRITERION=NUMBER", hint="Example: --weight Risiko=10"
             ) from None

@@ -83,7 +83,3 @@ def findings_frame(findings: Iterable[AnalysisFinding]) -> pd.DataFrame:
     """The findings as a DataFrame with the fixed columns of :data:`FINDING_COLUMNS`."""
     rows = [asdict(f) for f in findings]
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
-
-
-# The old name, for modules not yet moved to the new one (``portfolio/frames.py``); remove with them.
-Finding = AnalysisFinding

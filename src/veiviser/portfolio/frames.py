@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from veiviser.errors import VeiviserError
-from veiviser.portfolio.findings import Finding
+from veiviser.portfolio.findings import AnalysisFinding
 from veiviser.schemas import parsing
 from veiviser.schemas.catalog import catalogue
 from veiviser.schemas.names import F, Kind
@@ -189,13 +189,13 @@ def _to_bool(value: Any) -> Any:
 @dataclass
 class _Coercer:
     spec: FrameSpec
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[AnalysisFinding] = field(default_factory=list)
 
     def bad(self, df: pd.DataFrame, mask: pd.Series, column: str, what: str) -> None:
         for idx in df.index[mask]:
             row = df.loc[idx]
             self.findings.append(
-                Finding(
+                AnalysisFinding(
                     "warning",
                     "unreadable-value",
                     f"{column} is not a {what}: {df.at[idx, column]!r}; treated as missing",
@@ -216,7 +216,7 @@ def prepare(
     name: str,
     frame: pd.DataFrame | None,
     *,
-    findings: list[Finding] | None = None,
+    findings: list[AnalysisFinding] | None = None,
     renames: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Validate and normalise input frame ``name``; returns a new frame, never modifies the input.
@@ -264,7 +264,8 @@ def prepare(
     for col in spec.booleans:
         df[col] = df[col].map(_to_bool).astype("boolean")
     for col in spec.people:
-        df[col] = df[col].map(person_name).astype("object")
+        # pd.NA first: parsing.person_name would print it as the name "<NA>"
+        df[col] = df[col].map(lambda v: None if is_missing(v) else person_name(v)).astype("object")
     for col in spec.phases:
         df[col] = df[col].map(normalise_phase).astype("object")
     for col in ("project_key", "source_key", "item_id", "benefit_key", "indicator_key"):

@@ -21,6 +21,8 @@ import pandas as pd
 
 from veiviser.portfolio.frames import is_missing, prepare, to_timestamp
 from veiviser.portfolio.risks import CLOSED_STATUS
+from veiviser.schemas.names import F
+from veiviser.schemas.parsing import to_number
 
 META_COLUMNS = {
     "source_key",
@@ -144,8 +146,8 @@ def changes_since(
         changed = [c for c in value_cols if not _same(before[c], after[c])]
         if not changed:
             continue
-        was_closed = str(before.get("GtRiskStatus") or "").strip() == CLOSED_STATUS
-        is_closed = str(after.get("GtRiskStatus") or "").strip() == CLOSED_STATUS
+        was_closed = str(before.get(F.RISK_STATUS) or "").strip() == CLOSED_STATUS
+        is_closed = str(after.get(F.RISK_STATUS) or "").strip() == CLOSED_STATUS
         change = "closed" if is_closed and not was_closed else "changed"
         rows.append(
             {
@@ -187,7 +189,7 @@ def value_series(history: pd.DataFrame | None, *, kind: str, field: str) -> pd.D
 
 def target_moves(history: pd.DataFrame | None) -> pd.DataFrame:
     """Per indicator: first and latest ``GtDesiredValue``, the change, and how many times it moved."""
-    s = value_series(history, kind="indicators", field="GtDesiredValue")
+    s = value_series(history, kind="indicators", field=F.DESIRED_VALUE)
     columns = [
         "source_key",
         "project_key",
@@ -201,7 +203,7 @@ def target_moves(history: pd.DataFrame | None) -> pd.DataFrame:
     ]
     if s.empty:
         return pd.DataFrame(columns=columns)
-    s["value"] = pd.to_numeric(s["value"], errors="coerce")
+    s["value"] = s["value"].map(to_number).astype("float64")
     g = s.groupby("source_key", sort=True)
     out = pd.DataFrame(
         {

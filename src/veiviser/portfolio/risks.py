@@ -18,6 +18,7 @@ import pandas as pd
 from veiviser.errors import VeiviserError
 from veiviser.portfolio.findings import AnalysisFinding
 from veiviser.portfolio.frames import is_missing, prepare
+from veiviser.schemas.names import F
 
 RISK = "Risiko"
 OPPORTUNITY = "Mulighet"
@@ -103,12 +104,12 @@ def prepare_risks(risks: pd.DataFrame | None, findings: list[AnalysisFinding] | 
             )
         )
     for stage, s_col, k_col, f_col in (
-        ("factor", "GtRiskProbability", "GtRiskConsequence", "GtRiskFactor"),
+        ("factor", F.RISK_PROBABILITY, F.RISK_CONSEQUENCE, F.RISK_FACTOR),
         (
             "factor_after",
-            "GtRiskProbabilityPostAction",
-            "GtRiskConsequencePostAction",
-            "GtRiskFactorPostAction",
+            F.RISK_PROBABILITY_POST_ACTION,
+            F.RISK_CONSEQUENCE_POST_ACTION,
+            F.RISK_FACTOR_POST_ACTION,
         ),
     ):
         computed = df[s_col] * df[k_col]
@@ -127,7 +128,7 @@ def prepare_risks(risks: pd.DataFrame | None, findings: list[AnalysisFinding] | 
                     )
                 )
     df["closed"] = (
-        df["GtRiskStatus"].map(lambda s: not is_missing(s) and str(s).strip() == CLOSED_STATUS).astype(bool)
+        df[F.RISK_STATUS].map(lambda s: not is_missing(s) and str(s).strip() == CLOSED_STATUS).astype(bool)
     )
     return df
 
@@ -185,9 +186,9 @@ def risk_matrix(
     if not include_closed:
         df = df[~df["closed"]]
     s_col, k_col = (
-        ("GtRiskProbability", "GtRiskConsequence")
+        (F.RISK_PROBABILITY, F.RISK_CONSEQUENCE)
         if stage == "before"
-        else ("GtRiskProbabilityPostAction", "GtRiskConsequencePostAction")
+        else (F.RISK_PROBABILITY_POST_ACTION, F.RISK_CONSEQUENCE_POST_ACTION)
     )
     bands = bands or (OPPORTUNITY_BANDS if kind == OPPORTUNITY else RISK_BANDS)
     inside = _assessed(df, s_col, k_col)
@@ -251,14 +252,14 @@ _LIST_COLUMNS = [
     "source_key",
     "item_id",
     "Title",
-    "GtRiskProbability",
-    "GtRiskConsequence",
+    F.RISK_PROBABILITY,
+    F.RISK_CONSEQUENCE,
     "factor",
     "factor_after",
-    "GtRiskStatus",
-    "GtRiskStrategy",
-    "GtActionResponsible",
-    "GtRiskProximity",
+    F.RISK_STATUS,
+    F.RISK_STRATEGY,
+    F.ACTION_RESPONSIBLE,
+    F.RISK_PROXIMITY,
 ]
 
 
@@ -275,7 +276,7 @@ def unacceptable_risks(risks: pd.DataFrame | None, *, threshold: float = 10) -> 
 def risks_without_owner(risks: pd.DataFrame | None, *, include_closed: bool = False) -> pd.DataFrame:
     """Risks with no action owner (``GtActionResponsible`` empty), highest factor first."""
     df = prepare_risks(risks)
-    hit = df[(df["kind"] == RISK) & _mask(df["GtActionResponsible"], is_missing)]
+    hit = df[(df["kind"] == RISK) & _mask(df[F.ACTION_RESPONSIBLE], is_missing)]
     if not include_closed:
         hit = hit[~hit["closed"]]
     return hit.sort_values(
@@ -319,11 +320,11 @@ def risk_summary(risks: pd.DataFrame | None, *, threshold: float = 10) -> pd.Dat
         key.map(r[r["factor"] > threshold].groupby("project_key").size()).fillna(0).astype(int)
     )
     out["without_owner"] = (
-        key.map(r[_mask(r["GtActionResponsible"], is_missing)].groupby("project_key").size())
+        key.map(r[_mask(r[F.ACTION_RESPONSIBLE], is_missing)].groupby("project_key").size())
         .fillna(0)
         .astype(int)
     )
-    assessed = _assessed(r, "GtRiskProbability", "GtRiskConsequence")
+    assessed = _assessed(r, F.RISK_PROBABILITY, F.RISK_CONSEQUENCE)
     out["not_assessed"] = key.map(r[~assessed].groupby("project_key").size()).fillna(0).astype(int)
     out["open_opportunities"] = (
         key.map(open_[open_["kind"] == OPPORTUNITY].groupby("project_key").size()).fillna(0).astype(int)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from veiviser.portfolio.frames import is_missing, prepare
+from veiviser.schemas.names import F
 
 SCALE = ("Stor", "Middels", "Liten", "Ingen")
 BLANK = "(blank)"
@@ -18,7 +19,7 @@ def _clean(series: pd.Series) -> pd.Series:
 
 def stakeholder_counts(
     stakeholders: pd.DataFrame | None,
-    by: Sequence[str] = ("GtStakeholderGroup",),
+    by: Sequence[str] = (str(F.STAKEHOLDER_GROUP),),
 ) -> pd.DataFrame:
     """Number of stakeholder rows and of projects per combination of ``by`` (blank = «(blank)»)."""
     df = prepare("stakeholders", stakeholders)
@@ -41,12 +42,12 @@ def influence_grid(stakeholders: pd.DataFrame | None, project_key: str | None = 
     if project_key is not None:
         df = df[df["project_key"] == project_key]
     order = [*SCALE, BLANK]
-    rows = _clean(df["GtStakeholderInfluence"])
-    cols = _clean(df["GtStakeholderInfluencePossibilty"])
+    rows = _clean(df[F.STAKEHOLDER_INFLUENCE])
+    cols = _clean(df[F.STAKEHOLDER_INFLUENCE_POSSIBILTY])
     grid = pd.crosstab(rows, cols) if len(df) else pd.DataFrame()
     grid = grid.reindex(index=order, columns=order, fill_value=0).fillna(0).astype(int)
-    grid.index.name = "GtStakeholderInfluence"
-    grid.columns.name = "GtStakeholderInfluencePossibilty"
+    grid.index.name = str(F.STAKEHOLDER_INFLUENCE)
+    grid.columns.name = str(F.STAKEHOLDER_INFLUENCE_POSSIBILTY)
     return grid
 
 
@@ -81,7 +82,7 @@ def shared_stakeholders(stakeholders: pd.DataFrame | None, *, min_projects: int 
                 "project_keys": projects,
                 "project_titles": [None if is_missing(titles.get(p)) else titles.get(p) for p in projects],
                 "spellings": sorted(spellings.index),
-                "groups": sorted({str(g) for g in part["GtStakeholderGroup"] if not is_missing(g)}),
+                "groups": sorted({str(g) for g in part[F.STAKEHOLDER_GROUP] if not is_missing(g)}),
             }
         )
     out = pd.DataFrame(rows, columns=columns)

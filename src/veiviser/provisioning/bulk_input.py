@@ -92,6 +92,8 @@ class BulkInput:
     file: str
     projects: list[ProjectSpec] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
+    warnings: list[RowProblem] = field(default_factory=list)
+    """Rows that were read, but not as written: short rows, formulas with a saved result."""
     sections: list[Section] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
@@ -109,9 +111,14 @@ class BulkInput:
         return sorted({p.line for p in self.problems})
 
     def render_problems(self) -> str:
-        """Human-readable problem report for the CLI; empty string when there are none."""
+        """Human-readable problem report for the CLI (warnings too); empty string when there are none."""
+        warned = [f"  - {w}" for w in self.warnings]
+        if warned:
+            warned.insert(
+                0, f"{len(self.warnings)} warning(s) in {self.file}; those rows were read as shown:"
+            )
         if not self.problems:
-            return ""
+            return "\n".join(warned)
         n_rows = len(self.rejected_lines)
         head = (
             f"{len(self.problems)} problem(s) in {n_rows} row(s) of {self.file}; "
@@ -120,7 +127,7 @@ class BulkInput:
         )
         lines = [head, *(f"  - {p}" for p in self.problems)]
         lines.append("Fix the rows in the file and run the command again; valid rows are not affected.")
-        return "\n".join(lines)
+        return "\n".join([*lines, *warned])
 
 
 # --- column mapping -----------------------------------------------------------------------------
@@ -338,10 +345,19 @@ class _Table:
 
     sheet: str | None
     rows: list[tuple[int, list[Any]]]
+    #: Worksheet cells holding a formula: ``(row, 0-based column) -> formula text``.
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    #: Worksheet ranges merged across rows: ``(range, first row, last row, first col, last col)``.
+    merged: list[tuple[str, int, int, int, int]] = field(default_factory=list)
 
 
 _XLSX_SUFFIXES = {".xlsx", ".xlsm"}
 _TITLE_MAX_LENGTH = 255  # SharePoint's limit for Title (a single line of text)
+#: A title starting like a formula (OWASP's CSV-injection list) would run as one in every export.
+_FORMULA_STARTS = ("=", "+", "-", "@")
+#: Invisible characters that change how text reads: C0/C1 controls, bidi embeddings and overrides,
+#: bidi isolates, zero-width joiners are allowed (emoji sequences need them).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -419,7 +435,9 @@ def _read_xlsx(path: Path) -> list[_Table]:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
+        # Twice: the values Excel saved, and the cells' formulas (docs/provisioning.md, bulk files).
         workbook = openpyxl.load_workbook(path, data_only=True)
+        formulas = openpyxl.load_workbook(path, data_only=False)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise VeiviserError(
             f"{path}: cannot be opened as an Excel workbook ({type(exc).__name__}: {exc})",
@@ -427,15 +445,41 @@ def _read_xlsx(path: Path) -> list[_Table]:
         ) from None
     try:
         tables = []
+        hidden = [s.title for s in workbook.worksheets if s.sheet_state != "visible"]
         for sheet in workbook.worksheets:
+            if sheet.sheet_state != "visible":
+                continue  # a hidden sheet is not what the user sees: never read projects from it
             rows = [
                 (number, list(values))
                 for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
             ]
-            tables.append(_Table(sheet=sheet.title, rows=rows))
+            table = _Table(sheet=sheet.title, rows=rows)
+            for row in formulas[sheet.title].iter_rows():
+                for cell in row:
+                    if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+                        table.formulas[(cell.row, cell.column - 1)] = str(cell.value)
+            for merged in sheet.merged_cells.ranges:
+                if merged.min_row != merged.max_row:
+                    table.merged.append(
+                        (
+                            str(merged.coord),
+                            merged.min_row,
+                            merged.max_row,
+                            merged.min_col - 1,
+                            merged.max_col - 1,
+                        )
+                    )
+            tables.append(table)
+        if not tables and hidden:
+            raise VeiviserError(
+                f"{path}: every sheet is hidden ({', '.join(hidden)})",
+                hint="Show the sheet with the projects (right-click a sheet tab → «Vis»), or move the "
+                "projects to a visible sheet.",
+            )
         return tables
     finally:
         workbook.close()
+        formulas.close()
 
 
 def _is_blank(cells: Sequence[Any]) -> bool:
@@ -615,6 +659,12 @@ class _Reader:
                 self.result.notes.append(f"line {line}: totals row «{title}» was skipped")
                 continue
             self._row(line, cells, widths, title, section)
+        if not (self.result.projects or self.result.problems):
+            where = f"{self.file}[{self.table.sheet}]" if self.table.sheet else self.file
+            raise VeiviserError(
+                f"{where}: no project rows under the header (line {_header_line})",
+                hint="Add one row per project below the header, then run the command again.",
+            )
         return self.result
 
     @staticmethod
@@ -637,6 +687,7 @@ class _Reader:
 
     def _row(self, line: int, cells: list[Any], widths: int, title: str, section: Section | None) -> None:
         before = len(self.result.problems)
+        self._check_cells(line, cells, widths)
         overflow = [i for i in range(widths, len(cells)) if _text(cells[i])]
         if overflow:
             self._problem(
@@ -680,6 +731,24 @@ class _Reader:
             self._problem(
                 line, title_column, "", "the title is empty; every project needs a title (or delete the row)"
             )
+        elif title.startswith(_FORMULA_STARTS):
+            self._problem(
+                line,
+                title_column,
+                title,
+                f"the title starts with «{title[0]}», which Excel reads as a formula; remove that "
+                "character (if the cell was a formula, paste its value instead)",
+            )
+        elif _CONTROL.search(title):
+            char = _CONTROL.search(title).group()  # type: ignore[union-attr]
+            self._problem(
+                line,
+                title_column,
+                title.encode("unicode_escape").decode("ascii"),
+                f"the title contains the invisible control character U+{ord(char):04X} "
+                "(a direction override or similar), which can make it read differently from what it "
+                "is; retype the title",
+            )
         elif len(title) > _TITLE_MAX_LENGTH:
             self._problem(
                 line,
@@ -715,6 +784,55 @@ class _Reader:
                 self._problem(line, column, error.get("input") if loc else None, message)
             return
         self.result.projects.append(spec)
+
+    def _check_cells(self, line: int, cells: list[Any], widths: int) -> None:
+        """Short rows, formula cells and merged cells: what the row holds is not what it shows."""
+        table = self.table
+        mapped_missing = [self.names[i] for i in self.fields if i >= len(cells)]
+        if table.sheet is None and mapped_missing:
+            self.result.warnings.append(
+                RowProblem(
+                    self.file,
+                    line,
+                    None,
+                    None,
+                    f"the row has {len(cells)} of {widths} cells; {', '.join(f'«{n}»' for n in mapped_missing)} "
+                    "were read as empty. Check that no value is missing or shifted (a delimiter too few?)",
+                )
+            )
+        for index in self.fields:
+            formula = table.formulas.get((line, index))
+            if formula is None:
+                continue
+            value = cells[index] if index < len(cells) else None
+            if value is None:
+                self._problem(
+                    line,
+                    self.names[index],
+                    formula,
+                    "the cell holds a formula whose result was never saved; open the file in Excel and "
+                    "save it, or copy the column and paste it back as values",
+                )
+            else:
+                self.result.warnings.append(
+                    RowProblem(
+                        self.file,
+                        line,
+                        self.names[index],
+                        formula,
+                        f"the cell holds a formula; its saved result ({_text(value)!r}) was used",
+                        sheet=table.sheet,
+                    )
+                )
+        for coord, first, last, col_min, col_max in table.merged:
+            if first < line <= last and any(col_min <= i <= col_max for i in self.fields):
+                self._problem(
+                    line,
+                    None,
+                    None,
+                    f"cells {coord} are merged, so this row's value is empty in the file (it belongs to "
+                    f"row {first} only); unmerge the cells and fill in the value on every row",
+                )
 
     def _column_for(self, field_name: str) -> str | None:
         target = "status" if field_name == "lifecycle_status" else field_name

@@ -47,7 +47,7 @@ from veiviser.sharepoint import (
     connect,
 )
 from veiviser.sharepoint import schema as sp
-from veiviser.sharepoint.auth import is_app_only
+from veiviser.sharepoint.auth import check_credentials, is_app_only
 from veiviser.sharepoint.client import settings_from_env
 from veiviser.sharepoint.sites import create_site, site_url_for, wait_until_ready
 from veiviser.sharepoint.transport import shared_limiter
@@ -174,6 +174,11 @@ class Provisioner:
         wait_timeout: float = 600.0,
         wait_interval: float = 5.0,
     ) -> None:
+        if urlsplit(hub_url).scheme not in ("http", "https"):
+            raise RequestError(
+                f"{hub_url!r} is not a site URL; nothing was sent",
+                hint="Give the hub as https://<tenant>.sharepoint.com/sites/<alias>.",
+            )
         self.hub_url = hub_url.rstrip("/")
         self.settings = settings
         self.project_template = project_template or load_template("standard", kind="project")
@@ -218,6 +223,7 @@ class Provisioner:
 
     def require_owner(self, what: str, owner: str | None = None) -> None:
         """Refuse before the first request when a site may have to be created without an owner."""
+        check_credentials(self.connection_settings())  # an unusable token says so before the owner
         if owner or self.owner or not self.owner_required():
             return
         raise RequestError(

@@ -76,6 +76,7 @@ class F(StrEnum):
     PROCESS = "GtProcess"
     CHALLENGE_DESCRIPTION = "GtChallengeDescription"
     GAINS_TYPE = "GtGainsType"
+    GAINS_GOAL = "GtGainsGoal"  # optional: the goal the benefit serves
     PREREQ_PROFIT_ACHIEVEMENT = "GtPrereqProfitAchievement"
     GAINS_TURNOVER = "GtGainsTurnover"
     GAINS_RESPONSIBLE = "GtGainsResponsible"

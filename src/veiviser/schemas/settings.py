@@ -322,11 +322,13 @@ def _validated(
         problems = []
         for err in exc.errors():
             key = str(err["loc"][0]) if err["loc"] else ""
-            line = _line_of(text, key, f"profiles.{name}") if key in table else None
-            where = f"{path}:{line}" if path and line else str(path or "environment")
-            source = f"profile {name!r}" if key in table else f"VEIVISER_{key.upper()}"
             message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{where}: {source}: {key}: {message}")
+            if key in table:
+                line = _line_of(text, key, f"profiles.{name}")
+                where = f"{path}:{line}" if path and line else str(path)
+                problems.append(f"{where}: profile {name!r}: {key}: {message}")
+            else:  # from the environment: the variable's name, never its value
+                problems.append(f"VEIVISER_{key.upper()}: {message}")
         raise ConfigError(
             "; ".join(problems),
             hint=f"Allowed keys: {', '.join(Profile.model_fields)} (docs/operations.md).",

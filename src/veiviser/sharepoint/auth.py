@@ -165,6 +165,15 @@ def token_provider(settings: ConnectionSettings, site_url: str) -> TokenProvider
     return device_code_token_provider(settings, site_url)
 
 
+def check_credentials(settings: ConnectionSettings) -> None:
+    """Refuse settings that cannot give a token, before any request (the checks the token
+    providers make on their own when first asked)."""
+    if settings.auth == "token" and (
+        settings.access_token is None or not settings.access_token.get_secret_value()
+    ):
+        raise AuthError("VEIVISER_ACCESS_TOKEN is empty")
+
+
 def _jwt_claims(token: str) -> dict[str, Any] | None:
     """The claims of a JWT (unverified: only to tell app-only from delegated), or None if it is none."""
     parts = token.split(".")

@@ -15,6 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from veiviser.portfolio.reports.inert import make_cells_inert
 from veiviser.portfolio.reports.tables import (
     BOOL,
     DATE,
@@ -50,6 +51,7 @@ def build_workbook(views: ReportViews) -> Workbook:
     _about_sheet(about, views, tables)
     for table in tables:
         _sheet(wb, table)
+    make_cells_inert(wb)  # text from SharePoint never becomes a formula (docs/portfolio.md)
     return wb
 
 
@@ -113,8 +115,6 @@ def _sheet(wb: Workbook, table: ViewTable) -> None:
             fmt = NUMBER_FORMATS.get(col.fmt)
             if fmt and value is not None:
                 ws.cell(r, i).number_format = fmt
-            if isinstance(value, str) and value.startswith("="):
-                ws.cell(r, i).data_type = "s"  # a title starting with "=" stays text, never a formula
             widths[i - 1] = max(widths[i - 1], _width(value, col.fmt))
     ncols = len(table.columns)
     ws.freeze_panes = "A2"

@@ -14,11 +14,12 @@ from html import escape
 
 import pandas as pd
 
-from veiviser.portfolio.benefits import ACHIEVED, BEHIND, NO_INDICATORS, NO_UNIT, ON_TRACK, STALE
+from veiviser.portfolio.benefits import ACHIEVED, BEHIND, NO_INDICATORS, ON_TRACK, STALE
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES, DIMENSIONS
-from veiviser.portfolio.reports import charts
-from veiviser.portfolio.reports.tables import KIND_NB, ViewTable, display, nb_status, number_nb, view_tables
+from veiviser.portfolio.reports import benefit_tree, charts
+from veiviser.portfolio.reports.inert import CONTENT_SECURITY_POLICY
+from veiviser.portfolio.reports.tables import ViewTable, display, nb_status, number_nb, view_tables
 from veiviser.portfolio.reports.views import ReportViews
 from veiviser.portfolio.risks import (
     OPPORTUNITY,
@@ -28,6 +29,8 @@ from veiviser.portfolio.risks import (
     RISK_CONSEQUENCE_LABELS,
     RISK_PROBABILITY_LABELS,
 )
+from veiviser.portfolio.words import NO_UNIT, say
+from veiviser.schemas.names import F
 
 SECTIONS = (
     ("oversikt", "Oversikt"),
@@ -99,6 +102,7 @@ def render_html(views: ReportViews, *, generated: datetime | None = None) -> str
     source = f" · Kilde: {escape(views.source)}" if views.source else ""
     return (
         '<!DOCTYPE html>\n<html lang="nb"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{escape(CONTENT_SECURITY_POLICY)}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(views.title)} per {views.as_of:%Y-%m-%d}</title><style>{CSS}</style></head><body>"
         f'<header class="top"><h1>{escape(views.title)}</h1><p>Data per {views.as_of:%Y-%m-%d} · endringer siden '
@@ -276,7 +280,7 @@ def _benefit_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     if a is None or a.benefits.empty:
         return _section("gevinster", _no_data("Ingen gevinster er registrert i porteføljen."))
     m = a.measurements
-    m = m[m["GtMeasurementDate"].notna() & m["achievement_pct"].notna()] if not m.empty else m
+    m = m[m[F.MEASUREMENT_DATE].notna() & m["achievement_pct"].notna()] if not m.empty else m
     parts = []
     if m.empty:
         parts.append(
@@ -289,17 +293,17 @@ def _benefit_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
         svgs = []
         for project_key, part in m.groupby("project_key", sort=True):
             series = []
-            for (_, title), ind in part.sort_values("GtMeasurementDate").groupby(
+            for (_, title), ind in part.sort_values(F.MEASUREMENT_DATE).groupby(
                 ["indicator_key", "indicator_title"], sort=True
             ):
-                unit = ind["GtMeasurementUnit"].iloc[0]
+                unit = ind[F.MEASUREMENT_UNIT].iloc[0]
                 label = f"{title} ({unit})" if not is_missing(unit) else str(title)
                 series.append(
                     charts.Series(
                         label,
                         [
                             (d.date(), float(p))
-                            for d, p in zip(ind["GtMeasurementDate"], ind["achievement_pct"], strict=True)
+                            for d, p in zip(ind[F.MEASUREMENT_DATE], ind["achievement_pct"], strict=True)
                         ],
                     )
                 )
@@ -318,6 +322,8 @@ def _benefit_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
         + _simple_table(["Status", "Gevinster"], [[str(s), str(n)] for s, n in status.items()], numeric=[1])
     )
     parts.append(_alt(_table(tables["Gevinster"]), "Vis alle gevinster"))
+    parts.append(benefit_tree.tree_html(a))
+    parts.append(_alt(_table(tables["Gevinstkart"]), "Vis gevinstkartet som tabell"))
     return _section(
         "gevinster",
         "".join(parts),
@@ -330,7 +336,7 @@ def _planned_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
     if pvr is None or pvr.empty:
         return _section("planlagt-realisert", _no_data("Ingen måleindikatorer med planlagt endring ennå."))
     parts = []
-    for unit, part in pvr.groupby("GtMeasurementUnit", sort=True):
+    for unit, part in pvr.groupby(F.MEASUREMENT_UNIT, sort=True):
         rows = [
             charts.PlannedRealised(
                 f"{r['owner']} · {r['year']}",
@@ -426,7 +432,7 @@ def _itposmo_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
         parts.append(
             charts.itposmo_totals(
                 [(str(p), float(t)) for p, t in zip(ok["project"], ok["total"], strict=True)],
-                [(b.start, b.outcome) for b in cfg.bands],
+                [(b.start, str(say(b.outcome))) for b in cfg.bands],
                 title="Samlet avstand per prosjekt",
                 max_total=cfg.scale_max * len(DIMENSION_KEYS),
                 concern_total=cfg.total_concern_above,
@@ -459,7 +465,7 @@ def _itposmo_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
                 for k, val in x["gaps_largest_first"][:3]
             )
             cells.append(f'<td class="n"><strong>{number_nb(float(x["total"]), 0)}</strong></td>')
-            cells.append(f"<td>{escape(str(x['outcome']))}</td><td>{escape(order)}</td>")
+            cells.append(f"<td>{escape(str(say(x['outcome'])))}</td><td>{escape(order)}</td>")
         rows.append(f"<tr>{''.join(cells)}</tr>")
     thead = "".join(f'<th scope="col">{h}</th>' for h in head)
     parts.append(
@@ -522,7 +528,7 @@ def _changes_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
         counts = v.changes.groupby(["kind", "change"]).size()
         kinds, changes_ = counts.index.get_level_values("kind"), counts.index.get_level_values("change")
         summary = "; ".join(
-            f"{n} {escape(nb_status(ch))} ({escape(KIND_NB.get(k, str(k)))})"
+            f"{n} {escape(nb_status(ch))} ({escape(str(say(k)))})"
             for k, ch, n in zip(kinds, changes_, counts, strict=True)
         )
         parts.append(f"<p>{summary}</p>" + _table(changes, limit=100))

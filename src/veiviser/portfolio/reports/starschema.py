@@ -15,6 +15,7 @@ separated, decimal point, ISO dates; Parquet keeps the types.
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from veiviser.portfolio.frames import is_missing
+from veiviser.portfolio.reports.inert import csv_safe_frame
 from veiviser.portfolio.reports.views import ReportViews
 from veiviser.schemas.names import F
 
@@ -455,7 +457,16 @@ def _empty(cols: list[str]) -> pd.DataFrame:
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> None:
-    """One table as CSV: UTF-8 with BOM, comma, decimal point, ISO dates, CRLF (see README)."""
-    table.to_csv(
-        path, index=False, encoding="utf-8-sig", date_format="%Y-%m-%dT%H:%M:%S", lineterminator="\r\n"
+    """One table as CSV: UTF-8 with BOM, comma, decimal point, ISO dates, CRLF (see README).
+
+    Every field is quoted and text that starts like a formula gets a leading apostrophe (OWASP's
+    CSV-injection guidance; docs/portfolio.md, "Reports stay inert"). Parquet keeps the raw text.
+    """
+    csv_safe_frame(table).to_csv(
+        path,
+        index=False,
+        encoding="utf-8-sig",
+        date_format="%Y-%m-%dT%H:%M:%S",
+        lineterminator="\r\n",
+        quoting=csv.QUOTE_ALL,
     )

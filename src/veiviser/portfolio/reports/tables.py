@@ -27,7 +27,15 @@ from veiviser.portfolio.benefits import (
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES
 from veiviser.portfolio.reports.views import STAKEHOLDER_GROUPING, ReportViews
+from veiviser.portfolio.words import NOT_GIVEN, field_title, say
+from veiviser.schemas.names import F
+from veiviser.schemas.parsing import to_number
 
+#: ``WORD``: a code word of the analytics, shown through :func:`veiviser.portfolio.words.say`;
+#: ``FIELDS``: internal field names (a list, or the keys of a dict), shown by their display names.
+WORD, FIELDS = "word", "fields"
+#: ``MISSING_SAYS``: text that shows «(mangler)» when empty (the benefit tree draws what is missing).
+MISSING_SAYS = "missing-says"
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME, BOOL = (
     "text",
     "int",
@@ -74,6 +82,17 @@ class ViewTable:
 
 def plain(value: Any, fmt: str = TEXT) -> Any:
     """A cell value as plain Python: None, bool, int, float, datetime/date or str (lists joined)."""
+    if fmt == FIELDS:
+        if isinstance(value, dict):
+            value = {field_title(k): v for k, v in value.items() if not is_missing(v)} or None
+        elif isinstance(value, list | tuple):
+            value = [field_title(v) for v in value]
+        else:
+            value = field_title(value)
+    elif fmt == WORD:
+        value = say(value)
+    elif fmt == MISSING_SAYS and (value is None or is_missing(value)):
+        return NOT_GIVEN
     if isinstance(value, list | tuple):
         parts = [plain(v) for v in value]
         return "; ".join(_pair(p) for p in parts if p is not None) or None
@@ -91,10 +110,8 @@ def plain(value: Any, fmt: str = TEXT) -> Any:
     if fmt == INT and isinstance(value, float) and value.is_integer():
         return int(value)
     if fmt in (INT, NUMBER, PERCENT) and isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
+        parsed = to_number(value)
+        return value if parsed is None else parsed
     if fmt == BOOL:
         return bool(value)
     return value
@@ -140,37 +157,9 @@ def number_nb(v: float, decimals: int) -> str:
     return text.replace(",", "\u202f").replace(".", ",").replace("-", "−")
 
 
-STATUS_NB = {
-    "achieved": "oppnådd",
-    "on track": "i rute",
-    "behind": "etter plan",
-    "stale": "utdatert måling",
-    "no measurements": "ingen målinger",
-    "not measurable": "ikke målbar",
-    "no indicators": "ingen indikatorer",
-    "measured": "målt",
-    "target equals baseline": "mål lik startverdi",
-    "new": "ny",
-    "changed": "endret",
-    "closed": "lukket",
-    "deleted": "slettet",
-    "before": "før tiltak",
-    "after": "etter tiltak",
-}
-
-KIND_NB = {
-    "risks": "risiko",
-    "benefits": "gevinst",
-    "indicators": "måleindikator",
-    "risk": "risiko",
-    "benefit": "gevinst",
-    "indicator": "måleindikator",
-}
-
-
 def nb_status(value: Any) -> Any:
-    """Status values in Norwegian for display; unknown values unchanged."""
-    return STATUS_NB.get(value, value) if isinstance(value, str) else value
+    """Status values (any code word) in Norwegian for display; other values unchanged."""
+    return say(value)
 
 
 # Column headings for a benefit's indicator counts by status (a heading, not the lower-case cell text).
@@ -184,10 +173,10 @@ INDICATOR_STATUS_LABELS = {
 }
 
 # Column headings for the stakeholder fields the report counts by.
-STAKEHOLDER_LABELS = {
-    "GtStakeholderGroup": "Gruppe",
-    "GtStakeholderInfluence": "Påvirkes i hvilken grad",
-    "GtStakeholderInterest": "Interesse",
+STAKEHOLDER_LABELS: dict[str, str] = {
+    F.STAKEHOLDER_GROUP: "Gruppe",
+    F.STAKEHOLDER_INFLUENCE: "Påvirkes i hvilken grad",
+    F.STAKEHOLDER_INTEREST: "Interesse",
 }
 
 P = Column("project_title", "Prosjekt")
@@ -205,13 +194,13 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             [
                 Column("project_key", "Prosjekt-ID"),
                 P,
-                Column("GtProjectNumber", "Prosjektnummer"),
-                Column("GtProjectPhase", "Fase"),
-                Column("GtProjectServiceAreaText", "Tjenesteområde"),
-                Column("GtProjectManager", "Prosjektleder"),
-                Column("GtProjectOwner", "Prosjekteier"),
-                Column("GtStartDate", "Startdato", DATE),
-                Column("GtEndDate", "Sluttdato", DATE),
+                Column(F.PROJECT_NUMBER, "Prosjektnummer"),
+                Column(F.PROJECT_PHASE, "Fase"),
+                Column(F.PROJECT_SERVICE_AREA_TEXT, "Tjenesteområde"),
+                Column(F.PROJECT_MANAGER, "Prosjektleder"),
+                Column(F.PROJECT_OWNER, "Prosjekteier"),
+                Column(F.START_DATE, "Startdato", DATE),
+                Column(F.END_DATE, "Sluttdato", DATE),
                 Column("open_risks", "Åpne risikoer", INT),
                 Column("unacceptable", "Uakseptable risikoer", INT),
                 Column("without_owner", "Risikoer uten tiltakseier", INT),
@@ -224,14 +213,14 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
         ViewTable(
             "Gevinster",
             "Gevinster: status",
-            _nb(ben.benefits if ben else None, "status"),
+            ben.benefits if ben else None,
             [
                 P,
                 T,
-                Column("GtGainsType", "Gevinsttype"),
-                Column("owner", "Gevinsteier"),
-                Column("GtRealizationTime", "Realiseringstidspunkt", DATE),
-                Column("status", "Status"),
+                Column(F.GAINS_TYPE, "Gevinsttype"),
+                Column("owner", "Gevinsteier", WORD),
+                Column(F.REALIZATION_TIME, "Realiseringstidspunkt", DATE),
+                Column("status", "Status", WORD),
                 Column("indicator_count", "Måleindikatorer", INT),
                 *[
                     Column(status_count_column(status), label, INT)
@@ -241,21 +230,42 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             "Status per gevinst = den dårligste statusen blant måleindikatorene.",
         ),
         ViewTable(
+            "Gevinstkart",
+            "Gevinstkart: endring → gevinst → måleindikator → mål",
+            _tree(v),
+            [
+                P,
+                Column("change", "Endring", MISSING_SAYS),
+                Column("benefit", "Gevinst"),
+                Column("benefit_type", "Gevinsttype"),
+                Column("owner", "Gevinsteier", MISSING_SAYS),
+                Column("benefit_status", "Status gevinst", WORD),
+                Column("indicator", "Måleindikator", MISSING_SAYS),
+                Column("unit", "Måleenhet"),
+                Column("start", "Startverdi", NUMBER),
+                Column("desired", "Ønsket verdi", NUMBER),
+                Column("latest", "Siste måling", NUMBER),
+                Column("indicator_status", "Status måleindikator", WORD),
+                Column("goal", "Mål", MISSING_SAYS),
+            ],
+            "Én rad per gevinst og måleindikator. «(mangler)» = feltet er tomt i prosjektets liste.",
+        ),
+        ViewTable(
             "Måloppnåelse",
             "Måloppnåelse per måling",
-            _nb(ben.measurements if ben else None, "achievement_status"),
+            ben.measurements if ben else None,
             [
                 P,
                 Column("indicator_title", "Måleindikator"),
-                Column("GtMeasurementUnit", "Måleenhet"),
-                Column("GtMeasurementDate", "Dato for måling", DATE),
-                Column("GtStartValue", "Startverdi", NUMBER),
-                Column("GtDesiredValue", "Ønsket verdi", NUMBER),
-                Column("GtMeasurementValue", "Målt verdi", NUMBER),
+                Column(F.MEASUREMENT_UNIT, "Måleenhet"),
+                Column(F.MEASUREMENT_DATE, "Dato for måling", DATE),
+                Column(F.START_VALUE, "Startverdi", NUMBER),
+                Column(F.DESIRED_VALUE, "Ønsket verdi", NUMBER),
+                Column(F.MEASUREMENT_VALUE, "Målt verdi", NUMBER),
                 Column("achievement_pct", "Måloppnåelse", PERCENT),
-                Column("achievement_status", "Beregning"),
+                Column("achievement_status", "Beregning", WORD),
                 Column("achieved", "Oppnådd", BOOL),
-                Column("trend", "Trend"),
+                Column("trend", "Trend", WORD),
                 Column("is_current", "Gjeldende måling", BOOL),
             ],
             "Måloppnåelse = (målt − start) / (ønsket − start). Verdier over 100 % og under 0 % er reelle og beholdes.",
@@ -265,9 +275,9 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             "Planlagt mot realisert per gevinsteier, år og måleenhet",
             v.planned_realised,
             [
-                Column("owner", "Gevinsteier"),
-                Column("year", "År (realiseringstidspunkt)"),
-                Column("GtMeasurementUnit", "Måleenhet"),
+                Column("owner", "Gevinsteier", WORD),
+                Column("year", "År (realiseringstidspunkt)", WORD),
+                Column(F.MEASUREMENT_UNIT, "Måleenhet"),
                 Column("indicators", "Måleindikatorer", INT),
                 Column("measurable", "Målbare", INT),
                 Column("planned", "Planlagt endring", NUMBER),
@@ -281,11 +291,11 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             "Gevinster og indikatorer som mangler noe",
             _gaps(v),
             [
-                Column("gap", "Avvik"),
+                Column("gap", "Avvik", WORD),
                 P,
                 T,
-                Column("frame", "Liste"),
-                Column("detail", "Hva må gjøres"),
+                Column("frame", "Liste", WORD),
+                Column("detail", "Hva må gjøres", WORD),
             ],
         ),
         ViewTable(
@@ -293,11 +303,11 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             "Risikomatrise 5×5 (før og etter tiltak)",
             _matrix_cells(v),
             [
-                Column("kind", "Type"),
-                Column("stage", "Tidspunkt"),
+                Column("kind", "Type", WORD),
+                Column("stage", "Tidspunkt", WORD),
                 Column("probability", "Sannsynlighet", INT),
                 Column("consequence", "Konsekvens", INT),
-                Column("band", "Farge"),
+                Column("band", "Farge", WORD),
                 Column("count", "Antall", INT),
                 Column("titles", "Elementer"),
             ],
@@ -329,8 +339,8 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
                 Column("project", "Prosjekt"),
                 *[Column(k, DIMENSION_NAMES[k], NUMBER) for k in DIMENSION_KEYS],
                 Column("total", "Sum", NUMBER),
-                Column("band", "Intervall"),
-                Column("outcome", "Sannsynlig utfall"),
+                Column("band", "Intervall", WORD),
+                Column("outcome", "Sannsynlig utfall", WORD),
                 Column("concern", "Bekymring", BOOL),
                 Column("concern_dimensions", "Dimensjoner over terskel"),
                 Column("problem", "Problem"),
@@ -347,16 +357,16 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
         ViewTable(
             "Endringer",
             f"Endringer siden {v.since:%Y-%m-%d}",
-            _nb(_changes(v), "change"),
+            _changes(v),
             [
-                Column("kind", "Type"),
-                Column("change", "Endring"),
+                Column("kind", "Type", WORD),
+                Column("change", "Endring", WORD),
                 P,
                 T,
                 Column("at", "Tidspunkt", DATETIME),
-                Column("changed_fields", "Endrede felt"),
-                Column("before", "Før"),
-                Column("after", "Etter"),
+                Column("changed_fields", "Endrede felt", FIELDS),
+                Column("before", "Før", FIELDS),
+                Column("after", "Etter", FIELDS),
             ],
         ),
         ViewTable(
@@ -378,12 +388,12 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
             "Datakvalitet: funn",
             v.findings_frame,
             [
-                Column("severity", "Alvorlighet"),
+                Column("severity", "Alvorlighet", WORD),
                 Column("message", "Funn"),
-                Column("frame", "Liste/fil"),
+                Column("frame", "Liste/fil", WORD),
                 Column("project_key", "Prosjekt"),
                 Column("item", "Element"),
-                Column("field", "Felt"),
+                Column("field", "Felt", FIELDS),
                 Column("hint", "Hva må gjøres"),
                 Column("code", "Kode"),
             ],
@@ -392,27 +402,18 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
     return tables
 
 
-def _nb(frame: pd.DataFrame | None, *cols: str) -> pd.DataFrame | None:
-    if frame is None or frame.empty:
-        return frame
-    out = frame.copy()
-    for c in cols:
-        out[c] = out[c].map(nb_status)
-    return out
-
-
 def _risk_columns() -> list[Column]:
     return [
         P,
         T,
-        Column("GtRiskProbability", "Sannsynlighet", NUMBER),
-        Column("GtRiskConsequence", "Konsekvens", NUMBER),
+        Column(F.RISK_PROBABILITY, "Sannsynlighet", NUMBER),
+        Column(F.RISK_CONSEQUENCE, "Konsekvens", NUMBER),
         Column("factor", "Risikofaktor", NUMBER),
         Column("factor_after", "Faktor etter tiltak", NUMBER),
-        Column("GtRiskStatus", "Status"),
-        Column("GtRiskStrategy", "Strategi"),
-        Column("GtActionResponsible", "Tiltaksansvarlig"),
-        Column("GtRiskProximity", "Nærhet"),
+        Column(F.RISK_STATUS, "Status"),
+        Column(F.RISK_STRATEGY, "Strategi"),
+        Column(F.ACTION_RESPONSIBLE, "Tiltaksansvarlig"),
+        Column(F.RISK_PROXIMITY, "Nærhet"),
     ]
 
 
@@ -429,6 +430,12 @@ def _priority_columns(v: ReportViews) -> list[Column]:
     ]
 
 
+def _tree(v: ReportViews) -> pd.DataFrame:
+    from veiviser.portfolio.reports.benefit_tree import tree_rows  # it draws with this module's display()
+
+    return tree_rows(v.benefits)
+
+
 def _gaps(v: ReportViews) -> pd.DataFrame | None:
     return v.benefits.gaps if v.benefits else None
 
@@ -436,9 +443,7 @@ def _gaps(v: ReportViews) -> pd.DataFrame | None:
 def _changes(v: ReportViews) -> pd.DataFrame | None:
     if v.changes is None or v.changes.empty:
         return v.changes
-    out = v.changes.copy()
-    out["kind"] = out["kind"].map(lambda k: KIND_NB.get(k, k))
-    return out
+    return v.changes
 
 
 def _matrix_cells(v: ReportViews) -> pd.DataFrame:
@@ -446,7 +451,7 @@ def _matrix_cells(v: ReportViews) -> pd.DataFrame:
     for (kind, stage), m in v.matrices.items():
         cells = m.cells[m.cells["count"] > 0]
         if not cells.empty:
-            parts.append(cells.assign(kind=kind, stage=STATUS_NB[stage]))
+            parts.append(cells.assign(kind=kind, stage=stage))
     if not parts:
         return pd.DataFrame()
     return pd.concat(parts, ignore_index=True)

@@ -33,13 +33,16 @@ from veiviser.portfolio.risks import (
     unacceptable_risks,
 )
 from veiviser.portfolio.stakeholders import stakeholder_counts
+from veiviser.schemas.names import F
 
 #: Default look-back for "changes since" when no date is given.
 DEFAULT_SINCE_DAYS = 30
 
 
 # The stakeholder fields the report counts by, in column order.
-STAKEHOLDER_GROUPING = ("GtStakeholderGroup", "GtStakeholderInfluence", "GtStakeholderInterest")
+STAKEHOLDER_GROUPING = tuple(
+    str(f) for f in (F.STAKEHOLDER_GROUP, F.STAKEHOLDER_INFLUENCE, F.STAKEHOLDER_INTEREST)
+)
 
 
 @dataclass
