@@ -315,6 +315,11 @@ def sync() -> None:
     help="Re-read a list fully when its change token is older.",
 )
 @click.option("--json-logs", is_flag=True, help="Log JSON lines to stderr (for schedulers).")
+@click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Let deletions through that the guard holds back (every row of a list of 10+, or over half a site's rows).",
+)
 def sync_run(
     hub: str,
     workers: int,
@@ -323,6 +328,7 @@ def sync_run(
     sites: tuple[str, ...],
     token_max_age_days: float,
     json_logs: bool,
+    allow_mass_delete: bool,
 ) -> None:
     """Sync every project site of the hub (its register and the sites joined to it).
 
@@ -333,7 +339,9 @@ def sync_run(
       3   the run failed: the hub or its register cannot be read
       4   some sites failed; all others were synced (see FAILED lines / the report)
       5   the state store cannot be opened or used
+      6   all synced, but a mass deletion was held back (check the source or --allow-mass-delete)
       75  another run holds the lock (busy, not broken: try again later)
+      130 stopped by SIGINT, 143 stopped by SIGTERM (the writes under way finished; run again)
     """
     from veiviser.sync.commands import configure_logging, run_sync, summary_lines
 
@@ -346,6 +354,7 @@ def sync_run(
         token_max_age_days=token_max_age_days,
         sites=sites,
         progress=not json_logs,
+        allow_mass_delete=allow_mass_delete,
     )
     for line in summary_lines(report):
         click.echo(line, err=report.exit_code != 0 and line.startswith("  "))
@@ -421,6 +430,8 @@ def sync_status_command(state: str | None, runs: int, fmt: str) -> None:
         )
     if status["sites"]:
         console.print(sites_table)
+    for finding in status["site_findings"]:  # missing or renamed lists, held deletions: what to do
+        click.echo(f"{finding['rule']}: {finding['message']}")
     if status["lock"]:
         click.echo(f"lock held by {status['lock']['owner']} until {status['lock']['expires_at']}")
 
