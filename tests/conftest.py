@@ -2,6 +2,7 @@
 
 - ``server``: a fresh in-process emulator (the real object model) on a free loopback port;
 - ``state_url`` / ``state_store``: the sync's state and history store in a temporary SQLite file;
+- ``store_url`` / ``any_store``: the same on SQLite and on PostgreSQL (a fresh schema per test);
 - ``provisioned_hub``: a factory returning a real :class:`Provisioner` whose hub is provisioned;
 - ``browser``: one headless Chromium for the whole session (skips only when none is installed).
 
@@ -59,6 +60,26 @@ def state_url(tmp_path: Path) -> str:
 @pytest.fixture
 def state_store(state_url: str) -> Iterator[StateStore]:
     with StateStore(state_url) as store:
+        yield store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The state store's URL on each database: a SQLite file, then a fresh PostgreSQL schema
+    (``tests/support/postgres.py``: skipped with the reason outside CI when none is configured)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
+        return
+    from tests.support.postgres import fresh_schema
+
+    with fresh_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def any_store(store_url: str) -> Iterator[StateStore]:
+    """The state store on each database (see ``store_url``)."""
+    with StateStore(store_url) as store:
         yield store
 
 

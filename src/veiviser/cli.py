@@ -288,7 +288,13 @@ def sync() -> None:
 
 
 @sync.command("run")
-@click.option("--hub", required=True, help="URL of the portfolio hub site.")
+@click.option(
+    "--hub",
+    "hubs",
+    required=True,
+    multiple=True,
+    help="URL of a portfolio hub site (repeatable: several hubs in one run).",
+)
 @click.option(
     "--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="Sites synced in parallel."
 )
@@ -320,8 +326,14 @@ def sync() -> None:
     is_flag=True,
     help="Let deletions through that the guard holds back (every row of a list of 10+, or over half a site's rows).",
 )
+@click.option(
+    "--worker",
+    is_flag=True,
+    help="Share the run with other 'sync run --worker' processes on the same store and --hub list "
+    "(PostgreSQL across machines, SQLite on one machine).",
+)
 def sync_run(
-    hub: str,
+    hubs: tuple[str, ...],
     workers: int,
     state: str | None,
     report_path: str | None,
@@ -329,6 +341,7 @@ def sync_run(
     token_max_age_days: float,
     json_logs: bool,
     allow_mass_delete: bool,
+    worker: bool,
 ) -> None:
     """Sync every project site of the hub (its register and the sites joined to it).
 
@@ -347,7 +360,8 @@ def sync_run(
 
     configure_logging(json_logs)
     report = run_sync(
-        hub,
+        list(hubs),
+        worker=worker,
         workers=workers,
         state=state,
         report_path=report_path,

@@ -1,4 +1,6 @@
-"""Unit tests of the sync state and history store on SQLite temp files (no SharePoint needed)."""
+"""Unit tests of the sync state and history store, on SQLite and PostgreSQL (``any_store``; no
+SharePoint needed). The fake-clock lock test stays on SQLite: on PostgreSQL a live session's advisory
+lock decides, whatever the clock says (tests/sync/test_lock_dead.py)."""
 
 from __future__ import annotations
 
@@ -41,14 +43,14 @@ def test_creates_tables_and_schema_version_on_first_use(tmp_path):
     assert {"veiviser_schema", "sync_tokens", "sync_runs", "sync_versions", "sync_locks"} <= names
 
 
-def test_newer_schema_is_refused(state_url):
-    StateStore(state_url).close()
-    engine = sa.create_engine(state_url)
+def test_newer_schema_is_refused(store_url):
+    StateStore(store_url).close()
+    engine = sa.create_engine(store_url)
     with engine.begin() as conn:
         conn.execute(sa.text("update veiviser_schema set version = 99"))
     engine.dispose()
     with pytest.raises(StoreError, match="schema version 99"):
-        StateStore(state_url)
+        StateStore(store_url)
 
 
 def test_invalid_url_is_a_clear_error():
@@ -56,71 +58,71 @@ def test_invalid_url_is_a_clear_error():
         StateStore("not a url")
 
 
-def test_tokens_roundtrip_replace_and_forget(state_store):
-    assert state_store.get_token("s1", "Usikkerhet") is None
-    state_store.set_token(TokenRecord("s1", "Usikkerhet", "L1", "1;3;L1;1;5", T0, "http://x/s1"))
-    state_store.set_token(TokenRecord("s1", "Interessentregister", "L2", "1;3;L2;1;7", T0))
-    rec = state_store.get_token("s1", "Usikkerhet")
+def test_tokens_roundtrip_replace_and_forget(any_store):
+    assert any_store.get_token("s1", "Usikkerhet") is None
+    any_store.set_token(TokenRecord("s1", "Usikkerhet", "L1", "1;3;L1;1;5", T0, "http://x/s1"))
+    any_store.set_token(TokenRecord("s1", "Interessentregister", "L2", "1;3;L2;1;7", T0))
+    rec = any_store.get_token("s1", "Usikkerhet")
     assert rec.token == "1;3;L1;1;5" and rec.list_id == "L1" and rec.issued_at == T0
-    state_store.set_token(TokenRecord("s1", "Usikkerhet", "L9", "1;3;L9;1;1", T0 + timedelta(days=1)))
-    assert state_store.get_token("s1", "Usikkerhet").list_id == "L9"
-    assert set(state_store.tokens_for_site("s1")) == {"Usikkerhet", "Interessentregister"}
-    state_store.delete_tokens("s1", ["Usikkerhet"])
-    assert set(state_store.tokens_for_site("s1")) == {"Interessentregister"}
-    state_store.delete_tokens("s1")
-    assert state_store.tokens_for_site("s1") == {}
+    any_store.set_token(TokenRecord("s1", "Usikkerhet", "L9", "1;3;L9;1;1", T0 + timedelta(days=1)))
+    assert any_store.get_token("s1", "Usikkerhet").list_id == "L9"
+    assert set(any_store.tokens_for_site("s1")) == {"Usikkerhet", "Interessentregister"}
+    any_store.delete_tokens("s1", ["Usikkerhet"])
+    assert set(any_store.tokens_for_site("s1")) == {"Interessentregister"}
+    any_store.delete_tokens("s1")
+    assert any_store.tokens_for_site("s1") == {}
 
 
-def test_record_versions_is_idempotent_and_versions_changes(state_store):
-    c = state_store.record_versions([snap("k1", a=1), snap("k2", a=2)], at=T0)
+def test_record_versions_is_idempotent_and_versions_changes(any_store):
+    c = any_store.record_versions([snap("k1", a=1), snap("k2", a=2)], at=T0)
     assert (c.added, c.changed, c.unchanged) == (2, 0, 0)
-    c = state_store.record_versions([snap("k1", a=1), snap("k2", a=2)], at=T0 + timedelta(hours=1))
+    c = any_store.record_versions([snap("k1", a=1), snap("k2", a=2)], at=T0 + timedelta(hours=1))
     assert (c.added, c.changed, c.unchanged) == (0, 0, 2)
-    c = state_store.record_versions([snap("k1", a=10)], at=T0 + timedelta(days=1))
+    c = any_store.record_versions([snap("k1", a=10)], at=T0 + timedelta(days=1))
     assert (c.added, c.changed) == (0, 1)
-    now = state_store.history_frame("risks")
+    now = any_store.history_frame("risks")
     assert list(now["source_key"]) == ["k1", "k2"]
     assert list(now["a"]) == [10, 2]
-    before = state_store.history_frame("risks", as_of=T0 + timedelta(hours=12))
+    before = any_store.history_frame("risks", as_of=T0 + timedelta(hours=12))
     assert list(before["a"]) == [1, 2]
-    assert state_store.history_frame("risks", as_of=T0 - timedelta(seconds=1)).empty
+    assert any_store.history_frame("risks", as_of=T0 - timedelta(seconds=1)).empty
 
 
-def test_key_order_does_not_create_a_version(state_store):
-    state_store.record_versions([RowSnapshot("risks", "k", "s", {"a": 1, "b": 2})], at=T0)
-    c = state_store.record_versions([RowSnapshot("risks", "k", "s", {"b": 2, "a": 1})], at=T0 + timedelta(1))
+def test_key_order_does_not_create_a_version(any_store):
+    any_store.record_versions([RowSnapshot("risks", "k", "s", {"a": 1, "b": 2})], at=T0)
+    c = any_store.record_versions([RowSnapshot("risks", "k", "s", {"b": 2, "a": 1})], at=T0 + timedelta(1))
     assert c.unchanged == 1
 
 
-def test_deletions_close_history_and_are_idempotent(state_store):
-    state_store.record_versions([snap("k1", a=1), snap("k2", a=2)], at=T0)
-    assert state_store.record_deletions("risks", ["k1", "missing"], at=T0 + timedelta(days=1)) == 1
-    assert state_store.record_deletions("risks", ["k1"], at=T0 + timedelta(days=2)) == 0
-    assert list(state_store.history_frame("risks")["source_key"]) == ["k2"]
-    assert list(state_store.history_frame("risks", as_of=T0 + timedelta(hours=1))["source_key"]) == [
+def test_deletions_close_history_and_are_idempotent(any_store):
+    any_store.record_versions([snap("k1", a=1), snap("k2", a=2)], at=T0)
+    assert any_store.record_deletions("risks", ["k1", "missing"], at=T0 + timedelta(days=1)) == 1
+    assert any_store.record_deletions("risks", ["k1"], at=T0 + timedelta(days=2)) == 0
+    assert list(any_store.history_frame("risks")["source_key"]) == ["k2"]
+    assert list(any_store.history_frame("risks", as_of=T0 + timedelta(hours=1))["source_key"]) == [
         "k1",
         "k2",
     ]
-    assert state_store.current_keys("risks") == {"k2"}
-    assert state_store.current_keys("risks", site_id="other") == set()
+    assert any_store.current_keys("risks") == {"k2"}
+    assert any_store.current_keys("risks", site_id="other") == set()
     # the item comes back (e.g. restored from the recycle bin): a new live version
-    c = state_store.record_versions([snap("k1", a=1)], at=T0 + timedelta(days=3))
+    c = any_store.record_versions([snap("k1", a=1)], at=T0 + timedelta(days=3))
     assert c.added == 1
-    assert state_store.current_keys("risks") == {"k1", "k2"}
+    assert any_store.current_keys("risks") == {"k1", "k2"}
 
 
-def test_changes_since_date_and_run(state_store):
-    run1 = state_store.start_run("http://hub", at=T0)
-    state_store.record_versions([snap("k1", a=1), snap("k2", a=2)], run_id=run1, at=T0)
-    state_store.finish_run(run1, "ok", at=T0)
-    run2 = state_store.start_run("http://hub", at=T0 + timedelta(days=1))
-    state_store.record_versions(
+def test_changes_since_date_and_run(any_store):
+    run1 = any_store.start_run("http://hub", at=T0)
+    any_store.record_versions([snap("k1", a=1), snap("k2", a=2)], run_id=run1, at=T0)
+    any_store.finish_run(run1, "ok", at=T0)
+    run2 = any_store.start_run("http://hub", at=T0 + timedelta(days=1))
+    any_store.record_versions(
         [snap("k1", a=5), snap("k2", a=2), snap("k3", a=3)], run_id=run2, at=T0 + timedelta(days=1)
     )
-    state_store.record_deletions("risks", ["k2"], run_id=run2, at=T0 + timedelta(days=1))
-    state_store.finish_run(run2, "ok", at=T0 + timedelta(days=1))
+    any_store.record_deletions("risks", ["k2"], run_id=run2, at=T0 + timedelta(days=1))
+    any_store.finish_run(run2, "ok", at=T0 + timedelta(days=1))
 
-    last = state_store.changes_since("risks")  # changes made by the last run
+    last = any_store.changes_since("risks")  # changes made by the last run
     assert sorted(zip(last["source_key"], last["change"], strict=True)) == [
         ("k1", "changed"),
         ("k2", "deleted"),
@@ -128,69 +130,67 @@ def test_changes_since_date_and_run(state_store):
     ]
     deleted = last[last["change"] == "deleted"].iloc[0]
     assert deleted["a"] == 2  # last known values travel with the deletion
-    all_changes = state_store.changes_since("risks", T0 - timedelta(seconds=1))
+    all_changes = any_store.changes_since("risks", T0 - timedelta(seconds=1))
     assert len(all_changes) == 5
     assert list(all_changes[all_changes.source_key == "k1"]["change"]) == ["added", "changed"]
-    assert state_store.changes_since("risks", T0 + timedelta(days=2)).empty
-    assert len(state_store.changes_since("risks", run2)) == 3
+    assert any_store.changes_since("risks", T0 + timedelta(days=2)).empty
+    assert len(any_store.changes_since("risks", run2)) == 3
     assert str(all_changes["changed_at"].dt.tz) == "UTC"
 
 
-def test_changes_since_without_runs_is_empty(state_store):
-    frame = state_store.changes_since("risks")
+def test_changes_since_without_runs_is_empty(any_store):
+    frame = any_store.changes_since("risks")
     assert frame.empty and "change" in frame.columns
 
 
-def test_module_level_frames(state_url):
-    with StateStore(state_url) as s:
+def test_module_level_frames(store_url):
+    with StateStore(store_url) as s:
         s.record_versions([snap("k1", a=1)], at=T0)
-    assert list(history_frame("risks", state_url=state_url)["a"]) == [1]
-    assert list(changes_since("risks", T0 - timedelta(1), state_url=state_url)["change"]) == ["added"]
+    assert list(history_frame("risks", state_url=store_url)["a"]) == [1]
+    assert list(changes_since("risks", T0 - timedelta(1), state_url=store_url)["change"]) == ["added"]
 
 
-def test_run_log_site_results_findings_and_lag(state_store):
-    run = state_store.start_run("http://hub", owner="me", at=T0)
-    state_store.record_site_result(
+def test_run_log_site_results_findings_and_lag(any_store):
+    run = any_store.start_run("http://hub", owner="me", at=T0)
+    any_store.record_site_result(
         run, SiteRunResult("http://x/a", "ok", site_id="A", counts={"risks": 3}, finished_at=T0)
     )
-    state_store.record_site_result(
-        run, SiteRunResult("http://x/b", "failed", error="HTTP 404", finished_at=T0)
-    )
-    state_store.add_findings(
+    any_store.record_site_result(run, SiteRunResult("http://x/b", "failed", error="HTTP 404", finished_at=T0))
+    any_store.add_findings(
         run,
         [Finding("http://x/a", "Usikkerhet", 3, "GtRiskProbability", 7, "probability-range", "7 > 5")],
     )
-    state_store.finish_run(run, "partial", counts={"sites": 2}, at=T0)
-    run2 = state_store.start_run("http://hub", at=T0 + timedelta(days=1))
-    state_store.record_site_result(
+    any_store.finish_run(run, "partial", counts={"sites": 2}, at=T0)
+    run2 = any_store.start_run("http://hub", at=T0 + timedelta(days=1))
+    any_store.record_site_result(
         run2, SiteRunResult("http://x/a", "failed", error="boom", finished_at=T0 + timedelta(1))
     )
-    state_store.record_site_result(
+    any_store.record_site_result(
         run2, SiteRunResult("http://x/a", "ok", finished_at=T0 + timedelta(1))
     )  # replaced
 
-    runs = state_store.runs()
+    runs = any_store.runs()
     assert [r["id"] for r in runs] == [run2, run]
     assert (
         runs[1]["status"] == "partial" and runs[1]["failed_sites"] == 1 and runs[1]["counts"] == {"sites": 2}
     )
-    assert state_store.last_run()["id"] == run
-    assert state_store.last_run(finished=False)["id"] == run2
-    assert [s["status"] for s in state_store.site_results(run)] == ["ok", "failed"]
-    f = state_store.findings(run)
+    assert any_store.last_run()["id"] == run
+    assert any_store.last_run(finished=False)["id"] == run2
+    assert [s["status"] for s in any_store.site_results(run)] == ["ok", "failed"]
+    f = any_store.findings(run)
     assert f[0]["value"] == 7 and f[0]["item_id"] == 3 and f[0]["rule"] == "probability-range"
-    lag = state_store.site_lag(now=T0 + timedelta(days=2)).set_index("site_url")
+    lag = any_store.site_lag(now=T0 + timedelta(days=2)).set_index("site_url")
     assert lag.loc["http://x/a", "lag"] == timedelta(days=1)
     assert lag.loc["http://x/b", "last_status"] == "failed" and pd.isna(lag.loc["http://x/b", "last_ok"])
 
 
-def test_lock_excludes_second_holder_and_is_released(state_store):
-    lock = state_store.acquire_lock(owner="one")
+def test_lock_excludes_second_holder_and_is_released(any_store):
+    lock = any_store.acquire_lock(owner="one")
     with pytest.raises(LockHeldError, match="owner one"):
-        state_store.acquire_lock(owner="two")
+        any_store.acquire_lock(owner="two")
     lock.release()
-    state_store.acquire_lock(owner="two").release()
-    assert state_store.lock_holder() is None
+    any_store.acquire_lock(owner="two").release()
+    assert any_store.lock_holder() is None
 
 
 def test_stale_lock_is_taken_over_with_message_and_old_run_abandoned(state_store):
@@ -199,43 +199,47 @@ def test_stale_lock_is_taken_over_with_message_and_old_run_abandoned(state_store
     with pytest.raises(LockHeldError):
         state_store.acquire_lock(owner="new", now=T0 + timedelta(minutes=4))
     lock = state_store.acquire_lock(owner="new", now=T0 + timedelta(minutes=6))
-    assert "Took over the stale sync lock" in lock.takeover_message and "dead" in lock.takeover_message
+    assert (
+        "Took over the sync lock" in lock.takeover_message
+        and "heartbeat expired" in lock.takeover_message
+        and "dead" in lock.takeover_message
+    )
     assert state_store.runs()[0]["id"] == run and state_store.runs()[0]["status"] == "abandoned"
     assert state_store.lock_holder()["owner"] == "new"
     lock.release()
 
 
-def test_heartbeat_keeps_lock_alive_and_detects_loss(state_store):
-    lock = state_store.acquire_lock(owner="a", ttl=timedelta(seconds=30), now=T0)
+def test_heartbeat_keeps_lock_alive_and_detects_loss(any_store):
+    lock = any_store.acquire_lock(owner="a", ttl=timedelta(seconds=30), now=T0)
     lock.heartbeat()  # refreshes relative to the real clock, far past T0
     with pytest.raises(LockHeldError):
-        state_store.acquire_lock(owner="b")
+        any_store.acquire_lock(owner="b")
     # someone forcibly takes it (simulates a takeover after a long stall)
-    with state_store.engine.begin() as conn:
+    with any_store.engine.begin() as conn:
         conn.execute(sa.text("update sync_locks set owner='b'"))
     with pytest.raises(LockLostError):
         lock.heartbeat()
     with pytest.raises(LockLostError):
         lock.check()
     lock.release()  # does not remove b's lock
-    assert state_store.lock_holder()["owner"] == "b"
+    assert any_store.lock_holder()["owner"] == "b"
 
 
-def test_heartbeat_thread_renews(state_store):
+def test_heartbeat_thread_renews(any_store):
     import time
 
-    lock = state_store.acquire_lock(owner="a", ttl=timedelta(seconds=0.6))
+    lock = any_store.acquire_lock(owner="a", ttl=timedelta(seconds=0.6))
     lock.start_heartbeat(interval=0.1)
     time.sleep(1.0)
     with pytest.raises(LockHeldError):  # still held although the ttl passed
-        state_store.acquire_lock(owner="b")
+        any_store.acquire_lock(owner="b")
     lock.release()
-    assert state_store.lock_holder() is None
+    assert any_store.lock_holder() is None
 
 
-def _try_lock(state_url: str, queue) -> None:  # runs in a child process
+def _try_lock(store_url: str, queue) -> None:  # runs in a child process
 
-    with StateStore(state_url) as s:
+    with StateStore(store_url) as s:
         try:
             s.acquire_lock(owner="child").release()
         except LockHeldError:
@@ -244,10 +248,10 @@ def _try_lock(state_url: str, queue) -> None:  # runs in a child process
             queue.put("got")
 
 
-def _children(state_url: str, n: int) -> list[str]:
+def _children(store_url: str, n: int) -> list[str]:
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_try_lock, args=(state_url, queue)) for _ in range(n)]
+    procs = [ctx.Process(target=_try_lock, args=(store_url, queue)) for _ in range(n)]
     for p in procs:
         p.start()
     for p in procs:
@@ -255,19 +259,19 @@ def _children(state_url: str, n: int) -> list[str]:
     return sorted(queue.get(timeout=5) for _ in procs)
 
 
-def test_lock_across_processes(state_url):
-    with StateStore(state_url) as s:
+def test_lock_across_processes(store_url):
+    with StateStore(store_url) as s:
         lock = s.acquire_lock(owner="parent")
-        assert _children(state_url, 2) == ["held", "held"]
+        assert _children(store_url, 2) == ["held", "held"]
         lock.release()
-        assert _children(state_url, 1) == ["got"]
+        assert _children(store_url, 1) == ["got"]
 
 
-def test_versions_frame_has_the_analytics_history_columns(state_store):
-    state_store.record_versions([snap("k1", a=1)], at=T0)
-    state_store.record_versions([snap("k1", a=2)], at=T0 + timedelta(1))
-    state_store.record_deletions("risks", ["k1"], at=T0 + timedelta(2))
-    frame = state_store.versions_frame("risks")
+def test_versions_frame_has_the_analytics_history_columns(any_store):
+    any_store.record_versions([snap("k1", a=1)], at=T0)
+    any_store.record_versions([snap("k1", a=2)], at=T0 + timedelta(1))
+    any_store.record_deletions("risks", ["k1"], at=T0 + timedelta(2))
+    frame = any_store.versions_frame("risks")
     assert {"source_key", "kind", "valid_from", "valid_to", "deleted", "project_key"} <= set(frame.columns)
     assert list(frame["a"]) == [1, 2, 2]
     assert list(frame["deleted"]) == [False, False, True]
@@ -275,13 +279,13 @@ def test_versions_frame_has_the_analytics_history_columns(state_store):
     assert (frame["project_key"] == "s1").all()
 
 
-def test_central_map_and_current_rows(state_store):
-    state_store.set_central("risks", [("k1", "s1", 10, "h1"), ("k2", "s1", 11, "h2"), ("k3", "s2", 12, "h3")])
-    state_store.set_central("risks", [("k1", "s1", 10, "h1b")])
-    assert state_store.central_map("s1") == {"risks": {"k1": (10, "h1b"), "k2": (11, "h2")}}
-    state_store.drop_central("risks", ["k2"])
-    assert state_store.central_map("s1") == {"risks": {"k1": (10, "h1b")}}
-    state_store.record_versions([snap("k1", a=1), snap("k9", site="s2", a=2)], at=T0)
-    state_store.record_deletions("risks", ["k9"], at=T0)
-    assert state_store.current_rows("s1") == {"risks": {"k1": {"a": 1}}}
-    assert state_store.current_rows("s2") == {}
+def test_central_map_and_current_rows(any_store):
+    any_store.set_central("risks", [("k1", "s1", 10, "h1"), ("k2", "s1", 11, "h2"), ("k3", "s2", 12, "h3")])
+    any_store.set_central("risks", [("k1", "s1", 10, "h1b")])
+    assert any_store.central_map("s1") == {"risks": {"k1": (10, "h1b"), "k2": (11, "h2")}}
+    any_store.drop_central("risks", ["k2"])
+    assert any_store.central_map("s1") == {"risks": {"k1": (10, "h1b")}}
+    any_store.record_versions([snap("k1", a=1), snap("k9", site="s2", a=2)], at=T0)
+    any_store.record_deletions("risks", ["k9"], at=T0)
+    assert any_store.current_rows("s1") == {"risks": {"k1": {"a": 1}}}
+    assert any_store.current_rows("s2") == {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from veiviser.sync.report import SiteOutcome, SyncReport
 from veiviser.sync.run import sync_portfolio
 from veiviser.sync.signals import Stop, stop_on_signals
 from veiviser.sync.state import StateStore
+from veiviser.sync.workers import sync_hubs
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -42,7 +44,7 @@ def configure_logging(json_logs: bool, verbose: bool = False) -> None:
 
 
 def run_sync(
-    hub: str,
+    hub: str | Sequence[str],
     *,
     workers: int = 4,
     state: str | None = None,
@@ -51,9 +53,12 @@ def run_sync(
     sites: tuple[str, ...] = (),
     progress: bool = True,
     allow_mass_delete: bool = False,
+    worker: bool = False,
 ) -> SyncReport:
     """One sync run with a progress bar on a terminal; writes the JSON report when asked.
 
+    ``hub`` is one URL or a list of them; several hubs, or ``worker`` (share the run with other
+    worker processes on this store), go through :func:`veiviser.sync.workers.sync_hubs`.
     SIGINT and SIGTERM stop the run after the writes under way (:mod:`veiviser.sync.signals`).
     """
     options = SyncOptions(
@@ -62,6 +67,13 @@ def run_sync(
         extra_sites=sites,
         allow_mass_delete=allow_mass_delete,
     )
+    hubs = [hub] if isinstance(hub, str) else list(hub)
+
+    def sync(**kwargs: Any) -> SyncReport:
+        if len(hubs) == 1 and not worker:
+            return sync_portfolio(hubs[0], state=store, options=options, stop=stop, **kwargs)
+        return sync_hubs(hubs, state=store, options=options, shared=worker, stop=stop, **kwargs)
+
     with StateStore(state) as store, stop_on_signals(Stop()) as stop:
         if progress and sys.stderr.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -80,9 +92,9 @@ def run_sync(
                     mark = "✓" if outcome.status == "ok" else "✗"
                     bar.update(task, completed=done, total=total, description=f"{mark} {outcome.url}")
 
-                report = sync_portfolio(hub, state=store, options=options, progress=tick, stop=stop)
+                report = sync(progress=tick)
         else:
-            report = sync_portfolio(hub, state=store, options=options, stop=stop)
+            report = sync()
     if report_path:
         report.write_json(report_path)
     return report

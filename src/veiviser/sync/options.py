@@ -17,7 +17,7 @@ class SyncOptions:
     page_size: int = 5000
     ids_per_filter: int = 40
     keys_per_filter: int = 20
-    lock_ttl: timedelta = timedelta(minutes=10)
+    lock_ttl: timedelta = timedelta(minutes=1)  # renewed every 20 s (docs/sync.md, "The run lock")
     extra_sites: tuple[str, ...] = ()
     joined: bool = True  # also sync sites joined to the hub that the register misses
     #: A missing source list's rows stay on the hub until it has been missing this many runs

@@ -10,8 +10,9 @@ Times are stored as naive UTC and returned as aware UTC.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +25,10 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from veiviser.errors import VeiviserError
 from veiviser.sync.report import EXIT_STORE_UNUSABLE
 
-#: The schema version this code writes. Bump it and add a step to ``MIGRATIONS`` on changes.
-SCHEMA_VERSION = 1
+#: The schema version this code writes. Bump it and add a step to ``sync/migrations.py`` on changes.
+#: 1: veiviser 0.1.0. 2: the lock holder's host, process id and process start (sync_locks), the
+#: per-run site queue ``sync_claims`` for several workers.
+SCHEMA_VERSION = 2
 
 
 class StoreError(VeiviserError):
@@ -191,11 +194,31 @@ locks_table = sa.Table(
     sa.Column("acquired_at", sa.DateTime, nullable=False),
     sa.Column("heartbeat_at", sa.DateTime, nullable=False),
     sa.Column("expires_at", sa.DateTime, nullable=False),
+    # Since schema 2: who holds it, so a holder on this host that died is seen at once.
+    sa.Column("host", sa.String(255), nullable=True),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("process_started", sa.Float, nullable=True),
 )
 
-# version -> function(conn) that upgrades from version-1. Version 1 is created by create_all.
-#: version -> function(conn) that upgrades from version-1. Version 1 is created by create_all.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+#: Since schema 2: the sites of a run shared by several worker processes, one row per site. A
+#: worker claims pending rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), keeps its claims alive
+#: with its heartbeat, and marks them done; a claim whose expiry passed is taken by another worker.
+claims_table = sa.Table(
+    "sync_claims",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("sync_runs.id"), primary_key=True),
+    sa.Column("site_url", sa.String(1024), primary_key=True),
+    sa.Column("hub_url", sa.String(1024), nullable=False),
+    sa.Column("site", sa.JSON, nullable=False, default=dict),  # title, source, register values
+    # pending | claimed | done | failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("worker", sa.String(255), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("claimed_at", sa.DateTime, nullable=True),
+    sa.Column("expires_at", sa.DateTime, nullable=True),
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+    sa.Index("ix_sync_claims_status", "run_id", "status"),
+)
 
 
 class Database:
@@ -221,10 +244,14 @@ class Database:
             with self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
-            raise StoreError(
-                f"State store {self._safe_url()} failed: {exc.orig}",
-                hint="Check that the database is reachable and not locked by another tool.",
-            ) from exc
+            raise self._unusable(exc) from exc
+
+    def _unusable(self, exc: SQLAlchemyError) -> StoreError:
+        detail = getattr(exc, "orig", None) or exc
+        return StoreError(
+            f"State store {self._safe_url()} failed: {detail}",
+            hint="Check that the database is reachable and not locked by another tool.",
+        )
 
     def _safe_url(self) -> str:
         try:
@@ -232,34 +259,15 @@ class Database:
         except ArgumentError:
             return "<invalid URL>"
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
     def _ensure_schema(self) -> None:
+        from veiviser.sync.migrations import upgrade  # the steps use this module's tables
+
         with self._begin() as conn:
-            metadata.create_all(conn)
-            row = conn.execute(
-                sa.select(schema_table.c.version).where(schema_table.c.component == "sync")
-            ).first()
-            if row is None:
-                conn.execute(
-                    schema_table.insert().values(
-                        component="sync", version=SCHEMA_VERSION, applied_at=to_db(utcnow())
-                    )
-                )
-                return
-            version = int(row.version)
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"State store {self._safe_url()} has schema version {version}, newer than this "
-                    f"veiviser understands ({SCHEMA_VERSION}).",
-                    hint="Upgrade veiviser, or point --state at another database.",
-                )
-            while version < SCHEMA_VERSION:
-                version += 1
-                MIGRATIONS[version](conn)
-                conn.execute(
-                    schema_table.update()
-                    .where(schema_table.c.component == "sync")
-                    .values(version=version, applied_at=to_db(utcnow()))
-                )
+            upgrade(conn, self._safe_url())
 
     def schema_version(self) -> int:
         with self._begin() as conn:
@@ -280,6 +288,16 @@ def last_finished_run_id(conn: Connection) -> int | None:
     )
     run_id = conn.execute(stmt).scalar()
     return None if run_id is None else int(run_id)
+
+
+def advisory_key(conn: Connection, name: str) -> int:
+    """A PostgreSQL advisory lock key for ``name`` in this database schema (signed 64 bits).
+
+    The key includes the current schema, so two stores in one database never share a lock.
+    """
+    current = conn.execute(sa.select(sa.func.current_schema())).scalar() or ""
+    digest = hashlib.sha256(f"veiviser:{current}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:

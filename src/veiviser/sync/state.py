@@ -1,8 +1,9 @@
 """The sync's state: change tokens, the central item map, site summaries and the run log.
 
 :class:`StateStore` is the one object the sync, the CLI and the reports open: it is this module's
-state, :class:`~veiviser.sync.history.History` (row versions) and
-:class:`~veiviser.sync.lock.RunLocks` (the run lock) over one database
+state, :class:`~veiviser.sync.history.History` (row versions),
+:class:`~veiviser.sync.lock.RunLocks` (the run lock) and :class:`~veiviser.sync.claims.Claims`
+(a run's site queue, shared by worker processes) over one database
 (:mod:`veiviser.sync.schema`). The tables:
 
 - ``sync_tokens``: the change token per (site, list) with the list id it belongs to and when it
@@ -26,8 +27,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from veiviser.sync.claims import Claims
 from veiviser.sync.history import History
-from veiviser.sync.lock import RunLocks
 from veiviser.sync.quality import Finding
 from veiviser.sync.schema import (
     central_table,
@@ -71,7 +72,7 @@ class SiteRunResult:
     finished_at: datetime | None = None
 
 
-class StateStore(RunLocks, History):
+class StateStore(Claims, History):
     """The sync's state and history database. Creates tables on first use; safe to share by threads."""
 
     # -- change tokens --
