@@ -6,6 +6,7 @@ Checking the values written to fields is in ``values.py``.
 from __future__ import annotations
 
 import ast
+import math
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -401,6 +402,26 @@ def evaluate_formula(formula: str, values: dict[str, Any]) -> Any:
     if isinstance(result, float) and result.is_integer():
         return int(result)
     return result
+
+
+def calculated_text(field: dict[str, Any], value: Any) -> str | None:
+    """A calculated value as SPO returns it over REST: always text (docs/emulator.md, "Calculated fields").
+
+    A number (or currency) has 15 significant digits in fixed notation (``0.5`` →
+    ``"0.500000000000000"``, ``42`` → ``"42.0000000000000"``); a yes/no result is ``"1"``/``"0"``; a
+    date is ``YYYY-MM-DDTHH:MM:SSZ``; text is itself. An error or empty result is None.
+    """
+    if value is None:
+        return None
+    output = field.get("OutputType", 2)
+    if output in (9, 10) and isinstance(value, int | float) and not isinstance(value, bool):
+        if value == 0:
+            return "0"
+        digits = math.floor(math.log10(abs(value))) + 1
+        return f"{value:.{max(0, 15 - digits)}f}"
+    if output == 8 or isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
 
 
 def schema_xml(field: dict[str, Any]) -> str:

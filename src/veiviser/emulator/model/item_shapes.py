@@ -24,9 +24,11 @@ class ItemShapes(ModelCore):
             return {"__metadata": {"type": "SP.FieldUrlValue"}, **value}
         if t == "TaxonomyFieldType":
             return self._tax_value(ctx.site, value) if value else None
-        if t == "TaxonomyFieldTypeMulti":
+        if t == "Calculated":
+            return F.calculated_text(fld, value)
+        if t == "TaxonomyFieldTypeMulti":  # multi-value terms carry their labels (docs/emulator.md)
             return collection_of(
-                [self._tax_value(ctx.site, v) for v in (value or [])],
+                [self._tax_value(ctx.site, v, label=True) for v in (value or [])],
                 "Collection(SP.Taxonomy.TaxonomyFieldValue)",
             )
         return value
@@ -135,7 +137,7 @@ class ItemShapes(ModelCore):
                         full[key + "StringId"] = collection_of([str(v) for v in value or []])
                 else:
                     full[key + "Id"] = value
-                    if F.is_user(fld):
+                    if F.is_user(fld) and name not in ("Author", "Editor"):  # as SPO (docs/emulator.md)
                         full[key + "StringId"] = None if value is None else str(value)
                 continue
             if fld.get("Hidden") and t == "Note" and name not in item:
@@ -147,6 +149,11 @@ class ItemShapes(ModelCore):
         full["OData__UIVersionString"] = f"{item.get('Version', 1)}.0"
         full["GUID"] = item["GUID"]
         if opts is None or not (opts.select or opts.expand):
+            # a taxonomy field's hidden note field only when selected by name, as SPO
+            notes = {f.get("TextField") for f in flds if f.get("TextField")}
+            for fld in flds:
+                if fld["Id"] in notes:
+                    full.pop(fld["EntityPropertyName"], None)
             return full
         return self._project_item(ctx, lst, item, full, opts, flds)
 
@@ -160,6 +167,8 @@ class ItemShapes(ModelCore):
         flds: list[dict[str, Any]],
     ) -> dict[str, Any]:
         emap = {f["EntityPropertyName"]: f for f in flds}
+        notes = {f.get("TextField") for f in flds if f.get("TextField")}
+        hidden = {k for k, f in emap.items() if f["Id"] in notes}
         lower = {k.lower(): k for k in full}
         expand = {e.lower() for e in opts.expand}
         select = opts.select or ["*"]
@@ -168,7 +177,7 @@ class ItemShapes(ModelCore):
         for sel in select:
             if sel == "*":
                 for k, v in full.items():
-                    if not (isinstance(v, dict) and "__deferred" in v):
+                    if not (isinstance(v, dict) and "__deferred" in v) and k not in hidden:
                         out[k] = v
                 continue
             if "/" in sel:

@@ -425,13 +425,13 @@ class Items(ModelCore):
             self.store.put("site", site)
         return int(wss[term_guid])
 
-    def _tax_value(self, site: dict[str, Any], term: dict[str, str]) -> dict[str, Any]:
+    def _tax_value(self, site: dict[str, Any], term: dict[str, str], label: bool = False) -> dict[str, Any]:
         wss = self._wss_id(site, term["TermGuid"])
-        # SPO's REST item payload carries the WssId (as text) in Label; the label itself is in the hidden
-        # note field <name>_0 ("Label|TermGuid") — see the report for this choice.
+        # SPO's REST payload of a single-value term carries the WssId (as text) in Label, a multi-value
+        # field's terms their labels (``label``); docs/emulator.md, "Item values".
         return {
             "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"},
-            "Label": str(wss),
+            "Label": term.get("Label", "") if label else str(wss),
             "TermGuid": term["TermGuid"],
             "WssId": wss,
         }
