@@ -245,6 +245,39 @@ def people_to_resolve(current: Rows, central: Mapping[str, CentralList]) -> set[
     }
 
 
+@dataclass(frozen=True)
+class UnknownPerson:
+    """A person in a source row whom the hub could not resolve: the row is written without them."""
+
+    kind: str
+    key: str
+    item_id: int | None
+    field: str
+    login: str
+
+
+def unknown_people(
+    current: Rows, central: Mapping[str, CentralList], people: Mapping[str, int | None]
+) -> list[UnknownPerson]:
+    """The people of :func:`people_to_resolve` whom ``people`` (e-mail → hub user id) left without an id."""
+    out: list[UnknownPerson] = []
+    for name in KIND_ORDER:
+        for key, row in current[name].items():
+            for f in KINDS[name].people:
+                p = row.get(f)
+                if not (isinstance(p, dict) and p.get("EMail")):
+                    continue
+                if (
+                    central[name].fields.get(f) in ("User", "UserMulti")
+                    and people.get(p["EMail"].lower()) is None
+                ):
+                    item = row.get("item_id")
+                    out.append(
+                        UnknownPerson(name, key, int(item) if item is not None else None, f, p["EMail"])
+                    )
+    return out
+
+
 def central_rows(
     current: Rows,
     project: Mapping[str, Any],

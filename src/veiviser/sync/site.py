@@ -95,6 +95,7 @@ class SiteSync:
         sync_findings = self._list_findings(states, missing_runs, previous, held)
         emails = diff.people_to_resolve(current, self.central)
         people = self.people.resolve(self.hub, emails) if emails else {}
+        sync_findings += [self._person_finding(p) for p in diff.unknown_people(current, self.central, people)]
         planned = diff.central_rows(current, project, self.central, people)
         unknown = diff.unknown_keys(planned, deleted, cmap)
         found = (
@@ -192,6 +193,17 @@ class SiteSync:
             )
             out.append(Finding(url, "", None, None, held.deleting, "mass-delete-held", message))
         return out
+
+    def _person_finding(self, person: diff.UnknownPerson) -> Finding:
+        title = list_title(person.kind)
+        message = (
+            f"{title} item {person.item_id} at {self.project.url}: the person {person.login!r} in "
+            f"{person.field} is not known on the hub (not in the tenant's directory, or gone): the row "
+            "is in the portfolio without that person. Correct the person at the source."
+        )
+        return Finding(
+            self.project.url, title, person.item_id, person.field, person.login, "person-unknown", message
+        )
 
     def _record_history(
         self,
