@@ -339,6 +339,11 @@ def sync() -> None:
     help="Let deletions through that the guard holds back (every row of a list of 10+, or over half a site's rows).",
 )
 @click.option(
+    "--feedback",
+    is_flag=True,
+    help="Write what the portfolio sees to each project site's hidden list «Porteføljetilbakemelding».",
+)
+@click.option(
     "--worker",
     is_flag=True,
     help="Share the run with other 'sync run --worker' processes on the same store and --hub list "
@@ -353,6 +358,7 @@ def sync_run(
     token_max_age_days: float,
     json_logs: bool,
     allow_mass_delete: bool,
+    feedback: bool,
     worker: bool,
 ) -> None:
     """Sync every project site of the hub (its register and the sites joined to it).
@@ -381,6 +387,7 @@ def sync_run(
         sites=sites,
         progress=not json_logs,
         allow_mass_delete=allow_mass_delete,
+        feedback=feedback,
     )
     for line in summary_lines(report):
         click.echo(line, err=report.exit_code != 0 and line.startswith("  "))

@@ -54,6 +54,7 @@ def run_sync(
     progress: bool = True,
     allow_mass_delete: bool = False,
     worker: bool = False,
+    feedback: bool = False,
 ) -> SyncReport:
     """One sync run with a progress bar on a terminal; writes the JSON report when asked.
 
@@ -66,6 +67,7 @@ def run_sync(
         token_max_age=timedelta(days=token_max_age_days),
         extra_sites=sites,
         allow_mass_delete=allow_mass_delete,
+        feedback=feedback,
     )
     hubs = [hub] if isinstance(hub, str) else list(hub)
 

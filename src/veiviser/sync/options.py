@@ -27,3 +27,5 @@ class SyncOptions:
     allow_mass_delete: bool = False
     mass_delete_min_rows: int = 10
     mass_delete_share: float = 0.5
+    #: Write the portfolio's feedback to each project site (docs/sync.md, "Feedback to the project").
+    feedback: bool = False

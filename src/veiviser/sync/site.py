@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from veiviser.sharepoint.client import SiteClient
-from veiviser.sync import diff
+from veiviser.sync import diff, feedback
 from veiviser.sync.discovery import ProjectSite
 from veiviser.sync.history import RowSnapshot
 from veiviser.sync.lists import KIND_ORDER, PROPERTIES, CentralList
@@ -69,6 +69,7 @@ class SiteSync:
 
     def run(self, outcome: SiteOutcome) -> None:
         tokens = self.tokens if self.tokens is not None else self.store.tokens_for_url(self.project.url)
+        self.tokens = tokens
         site_id, states = read_changes(self.site, self.project.url, tokens, self.options, self.now)
         outcome.site_id = site_id
         read_rest(self.site, self.project.url, states, self.options)
@@ -77,6 +78,8 @@ class SiteSync:
             # Nothing changed since the stored tokens, and tokens are stored only after the hub
             # and the history were written: the hub is in step. No more requests for this site.
             self._quiet(outcome, site_id)
+            if self.options.feedback:  # from the store's rows: no request unless the text changed
+                self._feedback(outcome, site_id, self.store.current_rows(site_id))
             return
         previous = self.store.current_rows(site_id)
         cmap = self.store.central_map(site_id)
@@ -133,6 +136,8 @@ class SiteSync:
         outcome.counts = counts
         if held is not None:
             outcome.counts["deletions_held"] = held.deleting
+        if self.options.feedback:
+            self._feedback(outcome, site_id, current)
         outcome.counts["full_reads"] = sum(1 for st in states.values() if st.full)
 
     def _guard(
@@ -193,6 +198,21 @@ class SiteSync:
             )
             out.append(Finding(url, "", None, None, held.deleting, "mass-delete-held", message))
         return out
+
+    def _feedback(self, outcome: SiteOutcome, site_id: str, rows: diff.Rows) -> None:
+        """The portfolio's feedback on the project site, written only when its text changed
+        (its hash is kept with the site's tokens; docs/sync.md, "Feedback to the project")."""
+        title = outcome.title or self.project.title or self.project.url
+        sections = feedback.feedback_lines(rows, outcome.findings, self.now.date())
+        text = feedback.feedback_text(title, sections)
+        digest = feedback.feedback_hash(text)
+        stored = (self.tokens or {}).get(feedback.STATE_NAME)
+        if stored is not None and stored.token == digest:
+            return
+        feedback.write_feedback(self.site, self.project.url, text, digest)
+        record = TokenRecord(site_id, feedback.STATE_NAME, "", digest, self.now, self.project.url)
+        self.store.set_tokens([record], run_id=self.run_id)
+        outcome.counts["feedback_written"] = 1
 
     def _person_finding(self, person: diff.UnknownPerson) -> Finding:
         title = list_title(person.kind)
