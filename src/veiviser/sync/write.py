@@ -147,7 +147,7 @@ def read_etags(
         if not res.ok:
             raise site_error(res, hub.url, f"read the versions of items in {central[name].title!r}")
         for raw in res.value if isinstance(res.value, list) else []:
-            etag = (raw.get("__metadata") or {}).get("etag")
+            etag = rest.item_etag(raw)
             if etag:
                 etags[(name, int(raw.get("ID") or raw["Id"]))] = str(etag)
     return etags
