@@ -69,18 +69,21 @@ def test_emulator_killed_and_restarted_mid_run(tmp_path, state_store):
             seed(site, 3, tag=str(i))
         emulator.send_signal(signal.SIGTERM)
         emulator.wait(timeout=30)
-        emulator = serve(db, port, latency_ms=40)  # slow enough to be killed in the middle
+        emulator = serve(db, port, latency_ms=150)  # slow enough to be killed in the middle
 
         killed: list[datetime] = []
 
         def kill_and_restart() -> None:
             nonlocal emulator
-            time.sleep(1.5)
+            deadline = time.monotonic() + 60
+            while state_store.last_run(finished=False) is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.4)  # the run has started: kill the emulator under it
             killed.append(datetime.now(UTC))
             emulator.send_signal(signal.SIGKILL)
             emulator.wait(timeout=30)
             time.sleep(0.5)  # down for a moment: requests meet a refused connection
-            emulator = serve(db, port, latency_ms=40)
+            emulator = serve(db, port, latency_ms=150)
 
         chaos = threading.Thread(target=kill_and_restart)
         chaos.start()

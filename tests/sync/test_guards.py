@@ -87,3 +87,10 @@ def test_held_deletions_keep_the_rows_as_they_were():
     assert key("risks", 7) not in kept["risks"]
     assert all(not keys for keys in none.values())
     assert current["risks"].keys() == {key("risks", 1)}  # the input is not changed
+
+
+def test_keys_nothing_recorded_do_not_count_as_losses():
+    previous = {"risks": rows("risks", 10)}
+    unrecorded = {key("risks", i) for i in range(100, 120)}  # gone before any run recorded them
+    assert diff.mass_deletion(previous, {"risks": unrecorded}) is None
+    assert diff.mass_deletion(previous, {"risks": unrecorded | {key("risks", 1)}}) is None

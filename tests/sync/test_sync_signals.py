@@ -42,13 +42,13 @@ def test_sigterm_finishes_the_writes_under_way_and_releases_the_lock(
     sites = [pf.project(f"signal{i}") for i in range(4)]
     for site in sites:
         seed(site, 2)
-    server.faults.latency_ms = 40  # long enough a run to be stopped in the middle
+    server.faults.latency_ms = 100  # long enough a run (4 sites, one worker) to be stopped in the middle
     proc = sync_process(server, pf.hub.url, state_url)
     try:
         deadline = time.monotonic() + 60
         while state_store.last_run(finished=False) is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(1.0)  # inside the first sites' reads or writes
+        time.sleep(0.3)  # inside the first site's reads or writes
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)
     finally:

@@ -125,7 +125,8 @@ def new_rows(
 ) -> tuple[Rows, dict[str, set[str]]]:
     """The site's rows now (previous rows + changes, or a full read) and the keys gone at the source.
 
-    A key counts as gone only if the history or the central map knows it. Lookups are resolved
+    After a full read, a key counts as gone if the history or the central map knows it (hub items
+    nobody recorded are found by :func:`orphans`); after a change log, every deleted key. Lookups are resolved
     to source keys (``benefit_key``, ``indicator_key``) on the returned rows. A missing list keeps
     its previous rows, unless it is in ``gone_lists`` (missing for long enough, see
     :func:`missing_lists`): then all its rows are gone.
@@ -155,7 +156,9 @@ def new_rows(
             for item in st.items or []:
                 row = source_row(kind, item, site_id=site_id, list_id=st.list_id)
                 rows[row["source_key"]] = row
-            deleted[name] = {k for k in gone if k in before or k in mapped}
+            # Every key the log says is gone, known or not: a killed run may have written its hub
+            # item without recording it; unknown keys are looked up on the hub before the diff.
+            deleted[name] = gone
         current[name] = rows
     list_ids = {name: st.list_id for name, st in states.items()}
     indicator_benefits = {int(r["item_id"]): r.get("GtGainLookupId") for r in current["indicators"].values()}
@@ -210,7 +213,8 @@ def mass_deletion(
     """
     had = {name: set(previous.get(name, {})) for name in KIND_ORDER}
     rows = sum(len(keys) for keys in had.values())
-    deleting = sum(len(deleted.get(name, set())) for name in KIND_ORDER)
+    # Only rows the site had count: a deleted key nothing recorded is no loss to guard against.
+    deleting = sum(len(deleted.get(name, set()) & had[name]) for name in KIND_ORDER)
     emptied = tuple(
         name for name in KIND_ORDER if len(had[name]) >= min_rows and had[name] <= deleted.get(name, set())
     )
@@ -319,6 +323,21 @@ def _add_titles(
 
 
 # --- the diff ------------------------------------------------------------------------------------
+
+
+def orphans(
+    found: Mapping[str, Mapping[str, list[int]]],
+    planned: Rows,
+    deleted: Mapping[str, set[str]],
+    whole: Collection[str],
+) -> dict[str, set[str]]:
+    """Per kind in ``whole`` (read in full, and looked up on the hub by site), the keys the hub holds
+    that the source no longer has and nothing recorded: a killed run wrote them, then the source
+    item went. They are deletions too."""
+    return {
+        name: {k for k in found.get(name, {}) if k not in planned[name] and k not in deleted[name]}
+        for name in whole
+    }
 
 
 def unknown_keys(planned: Rows, deleted: Mapping[str, set[str]], cmap: CentralMap) -> dict[str, list[str]]:

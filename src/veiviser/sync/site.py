@@ -101,11 +101,18 @@ class SiteSync:
         sync_findings += [self._person_finding(p) for p in diff.unknown_people(current, self.central, people)]
         planned = diff.central_rows(current, project, self.central, people)
         unknown = diff.unknown_keys(planned, deleted, cmap)
+        # A list read in full is also compared with all the site's rows on the hub: hub items a
+        # killed run wrote without recording them, whose source items are gone, are deleted.
+        whole = {name for name in KIND_ORDER if states[name].full}
         found = (
-            find_central_ids(self.hub, self.central, site_id, unknown, cmap, self.options.keys_per_filter)
-            if unknown
+            find_central_ids(
+                self.hub, self.central, site_id, unknown, cmap, self.options.keys_per_filter, whole
+            )
+            if unknown or whole
             else {}
         )
+        for name, keys in diff.orphans(found, planned, deleted, whole).items():
+            deleted[name] |= keys
         actions = diff.diff(planned, deleted, cmap, found)
         if self.stop.is_set():  # nothing written yet: stop here; the next run reads the same changes
             raise Interrupted("stopped before its writes: the run was stopped")

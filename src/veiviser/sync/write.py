@@ -8,7 +8,7 @@ and started again converges (see docs/sync.md, "One site, step by step").
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from veiviser.sharepoint import items as rest
@@ -72,17 +72,19 @@ def find_central_ids(
     unknown: Mapping[str, Sequence[str]],
     cmap: CentralMap,
     keys_per_filter: int,
+    whole: Collection[str] = (),
 ) -> dict[str, dict[str, list[int]]]:
     """Hub item ids of keys the central map does not know, looked up by the indexed source key
-    (or, when the map knows nothing of the site, all of the site's rows): ``{kind: {key: [ids]}}``."""
+    (or, when the map knows nothing of the site or the kind is in ``whole``, all of the site's
+    rows): ``{kind: {key: [ids]}}``."""
     select = ["ID", "GtSourceKey"]
     lookups: list[Operation] = []
     for name in KIND_ORDER:
-        keys = unknown.get(name)
-        if not keys:
+        keys = list(unknown.get(name) or [])
+        if not keys and name not in whole:
             continue
         title = central[name].title
-        if not cmap.get(name):
+        if not cmap.get(name) or name in whole:
             lookups.append(
                 rest.get_items_where(title, "GtSiteId", [site_id], select=select, key=(name, "site"))
             )
