@@ -416,6 +416,16 @@ def sync() -> None:
 )
 @click.option("--json-logs", is_flag=True, help="Log JSON lines to stderr (for schedulers).")
 @click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Let deletions through that the guard holds back (every row of a list of 10+, or over half a site's rows).",
+)
+@click.option(
+    "--feedback",
+    is_flag=True,
+    help="Write what the portfolio sees to each project site's hidden list «Porteføljetilbakemelding».",
+)
+@click.option(
     "--worker",
     is_flag=True,
     help="Share the run with other 'sync run --worker' processes on the same store and --hub list "
@@ -429,6 +439,8 @@ def sync_run(
     sites: tuple[str, ...],
     token_max_age_days: float,
     json_logs: bool,
+    allow_mass_delete: bool,
+    feedback: bool,
     worker: bool,
 ) -> None:
     """Sync every project site of the hub (its register and the sites joined to it).
@@ -440,7 +452,9 @@ def sync_run(
       3   the run failed: the hub or its register cannot be read
       4   some sites failed; all others were synced (see FAILED lines / the report)
       5   the state store cannot be opened or used
+      6   all synced, but a mass deletion was held back (check the source or --allow-mass-delete)
       75  another run holds the lock (busy, not broken: try again later)
+      130 stopped by SIGINT, 143 stopped by SIGTERM (the writes under way finished; run again)
     """
     from veiviser.sync.commands import configure_logging, run_sync, summary_lines
 
@@ -455,6 +469,8 @@ def sync_run(
         token_max_age_days=token_max_age_days,
         sites=sites,
         progress=not json_logs,
+        allow_mass_delete=allow_mass_delete,
+        feedback=feedback,
     )
     for line in summary_lines(report):
         click.echo(line, err=report.exit_code != 0 and line.startswith("  "))

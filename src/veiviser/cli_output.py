@@ -154,6 +154,8 @@ def sync_status(status: Mapping[str, Any], fmt: str) -> str:
                 cell(site["last_error"]),
             )
         parts.append(sites_table)
+    for finding in status.get("site_findings") or []:  # missing or renamed lists, held deletions
+        parts.append(Text(f"{finding['rule']}: {finding['message']}"))
     if status["lock"]:
         parts.append(Text(f"lock held by {status['lock']['owner']} until {status['lock']['expires_at']}"))
     queue = status.get("queue")

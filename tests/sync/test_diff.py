@@ -55,7 +55,8 @@ def test_changes_patch_previous_rows_without_touching_them():
     st = changes("risks", [{"ID": 2, "Title": "new"}], deleted={5, 1})
     current, deleted = diff.new_rows(states(risks=st), previous, {}, SITE)
     assert set(current["risks"]) == {key("risks", 2)}
-    assert deleted["risks"] == {key("risks", 1)}  # 5 was never seen: nothing to delete
+    # 5 was never recorded, but a killed run may have written it to the hub: looked up there too.
+    assert deleted["risks"] == {key("risks", 1), key("risks", 5)}
     assert previous["risks"] == before  # the input is not changed
 
 
@@ -204,3 +205,13 @@ def test_change_log_folds_into_ids_and_the_last_token():
     _apply_changes(quiet, [])
     assert not quiet.changed and quiet.token_to_store is None  # keep the stored token and its age
     assert ListState("risks", "U", full=True, current_token="now").token_to_store == "now"
+
+
+def test_orphans_are_hub_rows_of_a_fully_read_kind_that_nothing_else_names():
+    found = {"risks": {"a": [1], "b": [2], "c": [3]}, "stakeholders": {"x": [9]}}
+    planned = {name: {} for name in KIND_ORDER}
+    planned["risks"] = {"a": {}}
+    deleted = {name: set() for name in KIND_ORDER}
+    deleted["risks"] = {"b"}
+    assert diff.orphans(found, planned, deleted, {"risks"}) == {"risks": {"c"}}
+    assert diff.orphans(found, planned, deleted, set()) == {}

@@ -85,6 +85,7 @@ def test_failing_site_is_isolated_and_faults_give_exact_result(server, provision
         seed(site, 2 + n)
     broken = pf.project("broken")
     broken.call("DELETE", f"Web/lists(guid'{broken.resolve_list('Interessentregister').id}')")
+    add_items(hub, "Prosjekter", [{"Title": "Nedlagt", "GtSiteUrl": f"{server.url}/sites/nedlagt"}])
     watch = RetryWatch(server).install()
     server.faults.set_random(0.3, (429, 503), retry_after=1, seed=11)
     report = sync_portfolio(
@@ -95,8 +96,10 @@ def test_failing_site_is_isolated_and_faults_give_exact_result(server, provision
     )
     server.faults.set_random(0.0)
     assert report.exit_code == 4, report.to_dict()
-    assert [s.url.rsplit("/", 1)[-1] for s in report.failed_sites] == ["broken"]
-    assert "Interessentregister" in report.failed_sites[0].error
+    # The site that is gone fails; the one missing a list syncs the others and names the list.
+    assert [s.url.rsplit("/", 1)[-1] for s in report.failed_sites] == ["nedlagt"]
+    missing = [(f.site_url, f.list_title) for f in report.findings if f.rule == "list-missing"]
+    assert missing == [(broken.url, "Interessentregister")]
     assert watch.throttled > 10  # the faults really happened ...
     assert watch.early_retries() == []  # ... and nothing was re-sent before its Retry-After
     assert_exact(hub, healthy, state_store)

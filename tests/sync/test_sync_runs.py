@@ -265,26 +265,32 @@ def test_cli_run_and_status(server, provisioned_hub, state_url, tmp_path):
         data["exit_code"] == 0 and data["sites_total"] == 1 and data["totals"]["created"] == 2 + 2 + 2 + 1 + 2
     )
 
+    # A site missing a source list syncs the others and reports the list; a site that is gone fails.
     broken = pf.project("cli2")
     broken.call("DELETE", f"Web/lists(guid'{broken.resolve_list('Måleindikatorer').id}')")
+    gone = f"{server.url}/sites/nedlagt"
+    add_items(hub, "Prosjekter", [{"Title": "Nedlagt", "GtSiteUrl": gone}])
     result = runner.invoke(
         main,
         ["sync", "run", "--hub", hub.url, "--state", state_url, "--report", str(report_file), "--json-logs"],
         env=cli_env(server),
     )
     assert result.exit_code == EXIT_SITES_FAILED, result.output
+    assert f"LIST MISSING The list 'Måleindikatorer' is missing at {broken.url} (run 1 of 3)" in result.output
     data = json.loads(report_file.read_text(encoding="utf-8"))
-    assert [f["url"] for f in data["failed"]] == [broken.url] and "Måleindikatorer" in data["failed"][0][
-        "error"
-    ]
+    assert [f["url"] for f in data["failed"]] == [gone] and "nedlagt" in data["failed"][0]["error"]
+    missing = [f for f in data["findings"] if f["rule"] == "list-missing"]
+    assert [(f["site_url"], f["list"], f["value"]) for f in missing] == [(broken.url, "Måleindikatorer", 1)]
 
     result = runner.invoke(main, ["sync", "status", "--state", state_url], env=cli_env(server))
     assert result.exit_code == 0, result.output
-    assert "partial" in result.output and "failed" in result.output and broken.url in result.output
+    assert "partial" in result.output and "failed" in result.output and gone in result.output
+    assert "Måleindikatorer" in result.output  # the missing list is shown with what to do
     status = json.loads(
         runner.invoke(main, ["sync", "status", "--state", state_url, "--format", "json"]).output
     )
-    assert [s["site_url"] for s in status["failing"]] == [broken.url] and len(status["runs"]) == 2
+    assert [s["site_url"] for s in status["failing"]] == [gone] and len(status["runs"]) == 2
+    assert [(f["site_url"], f["rule"]) for f in status["site_findings"]] == [(broken.url, "list-missing")]
 
     result = runner.invoke(
         main,
@@ -338,7 +344,8 @@ def test_unchanged_sites_cost_one_request_each_and_keep_findings(server, provisi
         options=SyncOptions(workers=2),
     )
     assert report.exit_code == EXIT_OK
-    # The changed site: + its changed items, + a hub look-up of the new items' keys, + the hub write;
+    # The changed site: + its changed items, + a hub look-up of the new items' keys, + the ETags of the
+    # items to update, + the hub write;
     # the run: + the central lists' entity types.
-    assert counter.total == 3 + len(sites) + 3 + 1, counter.snapshot()
+    assert counter.total == 3 + len(sites) + 4 + 1, counter.snapshot()
     assert_exact(hub, sites, state_store)

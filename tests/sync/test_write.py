@@ -53,8 +53,19 @@ def test_keep_and_forget_need_no_requests():
     assert hub.batches == [] and store.calls == [("drop", "risks", ["b"])]
 
 
-def test_writes_go_in_one_batch_and_update_the_map():
-    hub, store = FakeHub(lambda op: ok(op, {"Id": 90} if op.method == "POST" else None)), FakeStore()
+def etags(op):
+    """The ETag read before updates: every asked item at version 3."""
+    ids = [int(n) for n in op.path.split("ID eq ")[1:] for n in [n.split(" ")[0].split("&")[0]]]
+    return OperationResult(op.key, 200, [{"ID": i, "__metadata": {"etag": '"3"'}} for i in ids])
+
+
+def test_writes_go_in_one_batch_after_the_etags_and_update_the_map():
+    def answer(op):
+        if op.method == "GET":
+            return etags(op)
+        return ok(op, {"Id": 90} if op.method == "POST" else None)
+
+    hub, store = FakeHub(answer), FakeStore()
     actions = [
         Create("risks", "new", {"Title": "N"}, "h1"),
         Update("risks", "chg", 12, {"Title": "C"}, "h2"),
@@ -63,7 +74,11 @@ def test_writes_go_in_one_batch_and_update_the_map():
     ]
     counts = apply_actions(hub, store, central(), "s1", actions)
     assert counts == {"created": 1, "updated": 1, "deleted": 1, "unchanged": 0}
-    [ops] = hub.batches
+    [reads, ops] = hub.batches
+    assert [(o.method, o.path) for o in reads] == [
+        ("GET", "Web/lists/GetByTitle('C-risks')/items?$select=ID&$filter=ID eq 12&$top=1")
+    ]
+    assert [o.if_match for o in ops] == [None, '"3"', None, None]  # the update: IF-MATCH its ETag
     assert [(o.method, o.path) for o in ops] == [
         ("POST", "Web/lists/GetByTitle('C-risks')/items"),
         ("MERGE", "Web/lists/GetByTitle('C-risks')/items(12)"),
@@ -79,6 +94,8 @@ def test_writes_go_in_one_batch_and_update_the_map():
 
 def test_a_removed_hub_item_is_created_again_and_missing_deletes_are_fine():
     def answer(op):
+        if op.method == "GET":
+            return OperationResult(op.key, 200, [])  # the item is gone: no ETag
         if op.method in ("MERGE", "DELETE"):
             return OperationResult(op.key, 404, error=NotFoundError("gone"))
         return ok(op, {"ID": 77})
@@ -91,8 +108,8 @@ def test_a_removed_hub_item_is_created_again_and_missing_deletes_are_fine():
     ]
     counts = apply_actions(hub, store, central(), "s1", actions)
     assert counts["created"] == 1 and counts["updated"] == 0 and counts["deleted"] == 0
-    assert [o.method for o in hub.batches[1]] == ["POST"]
-    assert hub.batches[1][0].body == {"Title": "C", "__metadata": {"type": "Trisks"}}
+    assert [o.method for o in hub.batches[2]] == ["POST"]
+    assert hub.batches[2][0].body == {"Title": "C", "__metadata": {"type": "Trisks"}}
     assert store.calls == [("drop", "risks", ["k", "d"]), ("set", "risks", [("k", "s1", 77, "h")])]
 
 

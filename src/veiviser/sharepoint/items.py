@@ -183,6 +183,13 @@ def get_list_changes(title: str, token: str, *, key: Any = None) -> Operation:
     )
 
 
+def item_etag(item: Mapping[str, Any]) -> str | None:
+    """The ETag of an item as read (verbose OData's ``__metadata.etag``), or None."""
+    meta = item.get("__metadata")
+    etag = meta.get("etag") if isinstance(meta, Mapping) else None
+    return str(etag) if etag else None
+
+
 def token_text(value: Any) -> str:
     """A change token as text, from ``{"StringValue": "…"}`` or the bare string ("" when absent)."""
     return str(value.get("StringValue") if isinstance(value, dict) else value or "")

@@ -9,10 +9,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from veiviser.sync.diff import LIST_MISSING
 from veiviser.sync.lock import SHARED
 from veiviser.sync.options import SyncOptions
+from veiviser.sync.quality import SITE_RULES
 from veiviser.sync.report import SiteOutcome, SyncReport
 from veiviser.sync.run import sync_portfolio
+from veiviser.sync.signals import Stop, stop_on_signals
 from veiviser.sync.state import StateStore
 from veiviser.sync.workers import sync_hubs
 
@@ -50,24 +53,31 @@ def run_sync(
     token_max_age_days: float = 45,
     sites: tuple[str, ...] = (),
     progress: bool = True,
+    allow_mass_delete: bool = False,
     worker: bool = False,
+    feedback: bool = False,
 ) -> SyncReport:
     """One sync run with a progress bar on a terminal; writes the JSON report when asked.
 
     ``hub`` is one URL or a list of them; several hubs, or ``worker`` (share the run with other
     worker processes on this store), go through :func:`veiviser.sync.workers.sync_hubs`.
+    SIGINT and SIGTERM stop the run after the writes under way (:mod:`veiviser.sync.signals`).
     """
     options = SyncOptions(
-        workers=workers, token_max_age=timedelta(days=token_max_age_days), extra_sites=sites
+        workers=workers,
+        token_max_age=timedelta(days=token_max_age_days),
+        extra_sites=sites,
+        allow_mass_delete=allow_mass_delete,
+        feedback=feedback,
     )
     hubs = [hub] if isinstance(hub, str) else list(hub)
 
     def sync(**kwargs: Any) -> SyncReport:
         if len(hubs) == 1 and not worker:
-            return sync_portfolio(hubs[0], state=store, options=options, **kwargs)
-        return sync_hubs(hubs, state=store, options=options, shared=worker, **kwargs)
+            return sync_portfolio(hubs[0], state=store, options=options, stop=stop, **kwargs)
+        return sync_hubs(hubs, state=store, options=options, shared=worker, stop=stop, **kwargs)
 
-    with StateStore(state) as store:
+    with StateStore(state) as store, stop_on_signals(Stop()) as stop:
         if progress and sys.stderr.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -102,6 +112,14 @@ def summary_lines(report: SyncReport) -> list[str]:
     ]
     lines += [f"  FAILED {s.url}: {s.error}" for s in report.failed_sites]
     lines += [
+        f"  DELETIONS HELD {s.url}: {s.counts['deletions_held']} rows would be deleted; nothing was deleted "
+        "(check the source, or run again with --allow-mass-delete)"
+        for s in report.held_sites
+    ]
+    lines += [f"  LIST MISSING {f.message}" for f in report.findings if f.rule == LIST_MISSING]
+    if report.skipped_sites:
+        lines.append(f"  not synced (stopped): {len(report.skipped_sites)} sites; the next run syncs them")
+    lines += [
         f"  joined to the hub but not in the register: {s.url}"
         + (" (added to the register)" if s.counts.get("register_created") else "")
         for s in report.joined_unregistered
@@ -118,7 +136,9 @@ def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
     ``{"lock": {owner, acquired_at, heartbeat_at, expires_at, …} | None, "queue": {pending,
     claimed, done, failed} of a run shared by workers | None, "runs": [{id, status,
     started_at, finished_at, counts, failed_sites, message, …}], "sites": [{site_url, title,
-    last_status, last_ok, lag_hours, last_error}], "failing": [the sites whose last run failed]}``;
+    last_status, last_ok, lag_hours, last_error}], "failing": [the sites whose last run failed],
+    "site_findings": [{site_url, list_title, rule, value, message}: missing or renamed lists and held
+    deletions in the last finished run]}``;
     the CLI renders it as tables or JSON.
     """
     with StateStore(state) as store:
@@ -128,6 +148,13 @@ def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
         # A run shared by workers: how far its site queue has come (docs/sync.md).
         owner = str(holder["owner"]) if holder else ""
         queue = store.queue_counts(int(owner[len(SHARED) :])) if owner.startswith(SHARED) else None
+        newest = store.last_run()
+        # The sync's own findings of the last finished run: missing/renamed lists, held deletions.
+        site_findings = [
+            {k: f[k] for k in ("site_url", "list_title", "rule", "value", "message")}
+            for f in (store.findings(newest["id"]) if newest else [])
+            if f["rule"] in SITE_RULES
+        ]
     sites = [
         {
             "site_url": r.site_url,
@@ -147,6 +174,7 @@ def sync_status(state: str | None = None, *, runs: int = 5) -> dict[str, Any]:
         ],
         "sites": sites,
         "failing": [s for s in sites if s["last_status"] == "failed"],
+        "site_findings": site_findings,
     }
 
 

@@ -10,7 +10,7 @@ directly (see docs/sync.md, "The diff").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -117,12 +117,19 @@ def project_facts(site_id: str, site: ProjectSite, prop_item: Mapping[str, Any] 
 
 
 def new_rows(
-    states: Mapping[str, ListState], previous: Rows, cmap: CentralMap, site_id: str
+    states: Mapping[str, ListState],
+    previous: Rows,
+    cmap: CentralMap,
+    site_id: str,
+    gone_lists: Collection[str] = (),
 ) -> tuple[Rows, dict[str, set[str]]]:
     """The site's rows now (previous rows + changes, or a full read) and the keys gone at the source.
 
-    A key counts as gone only if the history or the central map knows it. Lookups are resolved
-    to source keys (``benefit_key``, ``indicator_key``) on the returned rows.
+    After a full read, a key counts as gone if the history or the central map knows it (hub items
+    nobody recorded are found by :func:`orphans`); after a change log, every deleted key. Lookups are resolved
+    to source keys (``benefit_key``, ``indicator_key``) on the returned rows. A missing list keeps
+    its previous rows, unless it is in ``gone_lists`` (missing for long enough, see
+    :func:`missing_lists`): then all its rows are gone.
     """
     current: Rows = {}
     deleted: dict[str, set[str]] = {}
@@ -131,7 +138,11 @@ def new_rows(
         kind = KINDS[name]
         before = previous.get(name, {})
         mapped = cmap.get(name, {})
-        if st.full:
+        if st.missing:
+            confirmed = name in gone_lists
+            rows = {} if confirmed else {k: dict(v) for k, v in before.items()}
+            deleted[name] = set(before) | set(mapped) if confirmed else set()
+        elif st.full:
             rows = {
                 r["source_key"]: r
                 for r in (source_row(kind, i, site_id=site_id, list_id=st.list_id) for i in st.items or [])
@@ -145,7 +156,9 @@ def new_rows(
             for item in st.items or []:
                 row = source_row(kind, item, site_id=site_id, list_id=st.list_id)
                 rows[row["source_key"]] = row
-            deleted[name] = {k for k in gone if k in before or k in mapped}
+            # Every key the log says is gone, known or not: a killed run may have written its hub
+            # item without recording it; unknown keys are looked up on the hub before the diff.
+            deleted[name] = gone
         current[name] = rows
     list_ids = {name: st.list_id for name, st in states.items()}
     indicator_benefits = {int(r["item_id"]): r.get("GtGainLookupId") for r in current["indicators"].values()}
@@ -155,6 +168,72 @@ def new_rows(
                 KINDS[name], row, site_id=site_id, list_ids=list_ids, indicator_benefits=indicator_benefits
             )
     return current, deleted
+
+
+#: The finding rule of a missing source list; its value counts the runs it has been missing.
+LIST_MISSING = "list-missing"
+
+
+def missing_lists(
+    states: Mapping[str, ListState], stored_findings: Iterable[Mapping[str, Any]], confirm_runs: int
+) -> tuple[dict[str, int], set[str]]:
+    """Per missing list, the runs it has been missing (this one included), and the lists confirmed
+    gone (missing for ``confirm_runs`` runs or more). ``stored_findings`` are the site's findings
+    from its last synced run (the :data:`LIST_MISSING` ones carry the count, by list title)."""
+    before = {
+        str(f.get("list") or "").lower(): int(f.get("value") or 0)
+        for f in stored_findings
+        if f.get("rule") == LIST_MISSING
+    }
+    runs = {name: before.get(st.title.lower(), 0) + 1 for name, st in states.items() if st.missing}
+    return runs, {name for name, n in runs.items() if n >= confirm_runs}
+
+
+# --- the mass-deletion guard ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MassDeletion:
+    """A read that would delete too much of a site: ``deleting`` of its ``rows`` rows; ``emptied``
+    names the kinds that would lose every row."""
+
+    deleting: int
+    rows: int
+    emptied: tuple[str, ...]
+
+
+def mass_deletion(
+    previous: Rows, deleted: Mapping[str, set[str]], *, min_rows: int = 10, max_share: float = 0.5
+) -> MassDeletion | None:
+    """The mass deletion ``deleted`` would be, or None when it is within bounds.
+
+    Too much is: every row of a list that had ``min_rows`` or more, or more than ``max_share`` of
+    the site's rows when the site had ``min_rows`` or more (a small site's few deletions always
+    pass). See docs/sync.md, "The mass-deletion guard".
+    """
+    had = {name: set(previous.get(name, {})) for name in KIND_ORDER}
+    rows = sum(len(keys) for keys in had.values())
+    # Only rows the site had count: a deleted key nothing recorded is no loss to guard against.
+    deleting = sum(len(deleted.get(name, set()) & had[name]) for name in KIND_ORDER)
+    emptied = tuple(
+        name for name in KIND_ORDER if len(had[name]) >= min_rows and had[name] <= deleted.get(name, set())
+    )
+    if emptied or (rows >= min_rows and deleting > max_share * rows):
+        return MassDeletion(deleting, rows, emptied)
+    return None
+
+
+def hold_deletions(
+    current: Rows, deleted: Mapping[str, set[str]], previous: Rows
+) -> tuple[Rows, dict[str, set[str]]]:
+    """``current`` with every deleted row kept as it was, and no deletions (the guard held them)."""
+    held: Rows = {}
+    for name in KIND_ORDER:
+        rows = dict(current.get(name, {}))
+        before = previous.get(name, {})
+        rows.update({k: dict(before[k]) for k in deleted.get(name, set()) if k in before})
+        held[name] = rows
+    return held, {name: set() for name in KIND_ORDER}
 
 
 def people_to_resolve(current: Rows, central: Mapping[str, CentralList]) -> set[str]:
@@ -168,6 +247,39 @@ def people_to_resolve(current: Rows, central: Mapping[str, CentralList]) -> set[
         and p.get("EMail")
         and central[name].fields.get(f) in ("User", "UserMulti")
     }
+
+
+@dataclass(frozen=True)
+class UnknownPerson:
+    """A person in a source row whom the hub could not resolve: the row is written without them."""
+
+    kind: str
+    key: str
+    item_id: int | None
+    field: str
+    login: str
+
+
+def unknown_people(
+    current: Rows, central: Mapping[str, CentralList], people: Mapping[str, int | None]
+) -> list[UnknownPerson]:
+    """The people of :func:`people_to_resolve` whom ``people`` (e-mail → hub user id) left without an id."""
+    out: list[UnknownPerson] = []
+    for name in KIND_ORDER:
+        for key, row in current[name].items():
+            for f in KINDS[name].people:
+                p = row.get(f)
+                if not (isinstance(p, dict) and p.get("EMail")):
+                    continue
+                if (
+                    central[name].fields.get(f) in ("User", "UserMulti")
+                    and people.get(p["EMail"].lower()) is None
+                ):
+                    item = row.get("item_id")
+                    out.append(
+                        UnknownPerson(name, key, int(item) if item is not None else None, f, p["EMail"])
+                    )
+    return out
 
 
 def central_rows(
@@ -211,6 +323,21 @@ def _add_titles(
 
 
 # --- the diff ------------------------------------------------------------------------------------
+
+
+def orphans(
+    found: Mapping[str, Mapping[str, list[int]]],
+    planned: Rows,
+    deleted: Mapping[str, set[str]],
+    whole: Collection[str],
+) -> dict[str, set[str]]:
+    """Per kind in ``whole`` (read in full, and looked up on the hub by site), the keys the hub holds
+    that the source no longer has and nothing recorded: a killed run wrote them, then the source
+    item went. They are deletions too."""
+    return {
+        name: {k for k in found.get(name, {}) if k not in planned[name] and k not in deleted[name]}
+        for name in whole
+    }
 
 
 def unknown_keys(planned: Rows, deleted: Mapping[str, set[str]], cmap: CentralMap) -> dict[str, list[str]]:

@@ -20,3 +20,12 @@ class SyncOptions:
     lock_ttl: timedelta = timedelta(minutes=1)  # renewed every 20 s (docs/sync.md, "The run lock")
     extra_sites: tuple[str, ...] = ()
     joined: bool = True  # also sync sites joined to the hub that the register misses
+    #: A missing source list's rows stay on the hub until it has been missing this many runs
+    #: (docs/sync.md, "A missing list").
+    missing_list_runs: int = 3
+    #: Let a mass deletion through (docs/sync.md, "The mass-deletion guard").
+    allow_mass_delete: bool = False
+    mass_delete_min_rows: int = 10
+    mass_delete_share: float = 0.5
+    #: Write the portfolio's feedback to each project site (docs/sync.md, "Feedback to the project").
+    feedback: bool = False

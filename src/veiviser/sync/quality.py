@@ -57,6 +57,14 @@ RULES: dict[str, str] = {
     "benefit-without-owner": "A benefit needs an owner (Gevinsteier) who is accountable for it.",
 }
 
+#: rule id -> description of the findings the sync itself makes about a site (docs/sync.md).
+SITE_RULES: dict[str, str] = {
+    "list-missing": "A source list is missing at the site; its rows stay in the portfolio for a few runs.",
+    "list-renamed": "A source list was renamed; it is synced under its new title.",
+    "mass-delete-held": "A read would delete too many rows; nothing was deleted for the site.",
+    "person-unknown": "A person the hub cannot resolve; the row is in the portfolio without them.",
+}
+
 _RISK_SCALES = (
     F.RISK_PROBABILITY,
     F.RISK_CONSEQUENCE,

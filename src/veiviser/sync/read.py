@@ -20,7 +20,7 @@ from veiviser.sharepoint.values import normalise_item
 from veiviser.sync.kinds import KINDS, PROPERTIES_LIST_TITLE
 from veiviser.sync.lists import KIND_ORDER, PROPERTIES, PROPERTY_FIELDS
 from veiviser.sync.options import SyncOptions
-from veiviser.sync.report import SiteFailure, site_error
+from veiviser.sync.report import site_error
 from veiviser.sync.rows import select_clause
 from veiviser.sync.state import TokenRecord
 
@@ -40,6 +40,10 @@ class ListState:
     changed_ids: set[int] = field(default_factory=set)
     deleted_ids: set[int] = field(default_factory=set)
     new_token: str | None = None
+    #: The site has no list with this title (and none with the stored list id): nothing was read.
+    missing: bool = False
+    #: The list was found by its stored id under another title (renamed): it is read by that title.
+    found_as: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -104,16 +108,24 @@ def read_changes(
     by_title = {
         str(row.get("Title") or "").lower(): row for row in rows
     }  # list titles match without case, as in SharePoint
+    by_id = {str(row.get("Id") or "").strip("{}").lower(): row for row in rows}
     for name, st in states.items():
         meta = by_title.get(st.title.lower())
         if meta is None:
-            raise SiteFailure(
-                f"could not read list {st.title!r} at {site_url}: not found "
-                "(the site has no list with this title)",
-                hint="The site or list is missing; check the project register entry.",
-            )
+            # Missing, or renamed: a list keeps its id when renamed, so the stored token's list id
+            # finds it under its new title (docs/sync.md, "A missing list").
+            meta = by_id.get(st.token.list_id) if st.token is not None else None
+            if meta is None:
+                st.missing, st.full, st.items = True, False, None  # nothing to read
+                # Rows kept from the history still name the list by its last known id.
+                st.list_id = st.token.list_id if st.token is not None else ""
+                continue
+            st.found_as = str(meta.get("Title") or "")
+            st.title, st.full, st.items = st.found_as, True, None  # read in full by its new title
         st.list_id = str(meta["Id"]).strip("{}").lower()
         st.current_token = rest.token_text(meta.get("CurrentChangeToken"))
+        if st.found_as:
+            continue  # round one asked for it by its template title; round two reads it
         tok = st.token
         if not st.full and tok is not None and (tok.list_id != st.list_id or tok.site_id != site_id):
             st.full = True  # list (or site) re-created: the old token means nothing here

@@ -2,7 +2,8 @@
 
 Exit codes of ``veiviser sync run`` (documented in the README, ``veiviser sync run --help`` and
 docs/sync.md, "Exit codes"): 0 ok, 2 bad arguments, 3 run failed (hub unreadable), 4 some sites
-failed, 5 state store unusable, 75 another run holds the lock.
+failed, 5 state store unusable, 6 mass deletions held back, 75 another run holds the lock, 130/143
+stopped by SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ EXIT_OK = 0
 EXIT_RUN_FAILED = 3
 EXIT_SITES_FAILED = 4
 EXIT_STORE_UNUSABLE = 5
+#: Every site synced, but at least one read would have deleted too much and its deletions were held
+#: back (docs/sync.md, "The mass-deletion guard"): a person must look before they go through.
+EXIT_DELETIONS_HELD = 6
+#: Stopped by a signal: 128 + its number, the shell's convention (130 SIGINT, 143 SIGTERM).
+EXIT_SIGNAL_BASE = 128
 #: Another run holds (or took over) the run lock: sysexits' EX_TEMPFAIL, "try again later",
 #: distinct from every failure code so a scheduler can tell "busy" from "broken".
 EXIT_LOCK_HELD = 75
@@ -30,6 +36,10 @@ class SiteFailure(VeiviserError):
     """One site could not be synced; the run goes on with the others."""
 
     transient = False
+
+
+class Interrupted(VeiviserError):
+    """The run was asked to stop (a signal) before this site wrote anything; the next run syncs it."""
 
 
 class SyncRunError(VeiviserError):
@@ -73,6 +83,7 @@ class SyncReport:
     requests: int = 0
     message: str | None = None
     notes: list[str] = field(default_factory=list)
+    signal: int | None = None  # the signal that stopped the run (status "interrupted")
 
     @property
     def joined_unregistered(self) -> list[SiteOutcome]:
@@ -84,14 +95,28 @@ class SyncReport:
         return [s for s in self.sites if s.status == "failed"]
 
     @property
+    def held_sites(self) -> list[SiteOutcome]:
+        """Sites whose deletions the mass-deletion guard held back."""
+        return [s for s in self.sites if s.counts.get("deletions_held")]
+
+    @property
+    def skipped_sites(self) -> list[SiteOutcome]:
+        """Sites not synced because the run was stopped."""
+        return [s for s in self.sites if s.status == "skipped"]
+
+    @property
     def findings(self) -> list[Finding]:
         return [f for s in self.sites for f in s.findings]
 
     @property
     def exit_code(self) -> int:
+        if self.status == "interrupted":
+            return EXIT_SIGNAL_BASE + (self.signal or 2)
         if self.status == "failed":
             return EXIT_RUN_FAILED
-        return EXIT_SITES_FAILED if self.failed_sites else EXIT_OK
+        if self.failed_sites:
+            return EXIT_SITES_FAILED
+        return EXIT_DELETIONS_HELD if self.held_sites else EXIT_OK
 
     def totals(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -115,6 +140,8 @@ class SyncReport:
             "sites_failed": len(self.failed_sites),
             "totals": self.totals(),
             "failed": [{"url": s.url, "error": s.error} for s in self.failed_sites],
+            "deletions_held": [{"url": s.url, "rows": s.counts["deletions_held"]} for s in self.held_sites],
+            "skipped": [s.url for s in self.skipped_sites],
             "joined_not_in_register": [s.url for s in self.joined_unregistered],
             "notes": self.notes,
             "sites": [s.to_dict() for s in self.sites],
@@ -162,11 +189,14 @@ def describe(exc: VeiviserError) -> str:
 
 
 __all__ = [
+    "EXIT_DELETIONS_HELD",
     "EXIT_LOCK_HELD",
     "EXIT_OK",
     "EXIT_RUN_FAILED",
+    "EXIT_SIGNAL_BASE",
     "EXIT_SITES_FAILED",
     "EXIT_STORE_UNUSABLE",
+    "Interrupted",
     "SiteFailure",
     "SiteOutcome",
     "SyncReport",

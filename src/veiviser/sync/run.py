@@ -25,8 +25,9 @@ from veiviser.sync.lists import load_central_lists
 from veiviser.sync.lock import RunLock
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.quality import Finding
-from veiviser.sync.report import SiteOutcome, SyncReport, SyncRunError, describe
+from veiviser.sync.report import Interrupted, SiteOutcome, SyncReport, SyncRunError, describe
 from veiviser.sync.schema import utcnow
+from veiviser.sync.signals import Stop
 from veiviser.sync.site import RunContext, SiteSync
 from veiviser.sync.state import SiteRunResult, StateStore, TokenRecord
 from veiviser.sync.write import PeopleCache
@@ -43,13 +44,16 @@ def sync_portfolio(
     counter: RequestCounter | None = None,
     limiter: RateLimiter | None = None,
     progress: Callable[[SiteOutcome, int, int], None] | None = None,
+    stop: Stop | None = None,
 ) -> SyncReport:
     """Run one sync of every project site of the hub; returns the report (never raises for one site).
 
     Raises :class:`~veiviser.sync.report.SyncRunError` when the run cannot start (hub unreadable)
-    and :class:`~veiviser.sync.lock.LockHeldError` when another run holds the lock.
+    and :class:`~veiviser.sync.lock.LockHeldError` when another run holds the lock. Setting
+    ``stop`` (see :mod:`veiviser.sync.signals`) ends the run after the writes under way.
     """
     options = options or SyncOptions()
+    stop = stop or Stop()
     store = state if isinstance(state, StateStore) else StateStore(state)
     counter = counter or RequestCounter()
     lock = store.acquire_lock(ttl=options.lock_ttl)
@@ -65,7 +69,9 @@ def sync_portfolio(
             registered, hub_info = register_sites(hub, options)
         except SharePointError as exc:
             raise SyncRunError(f"Cannot read the hub {hub_url}: {exc}", hint=exc.hint) from exc
-        context = RunContext(hub, store, central, project_fields, PeopleCache(), options, run_id, lock.check)
+        context = RunContext(
+            hub, store, central, project_fields, PeopleCache(), options, run_id, lock.check, stop
+        )
         tokens = store.all_tokens()  # one query for the run, not one per site
         workers = max(1, int(options.workers))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
@@ -89,6 +95,9 @@ def sync_portfolio(
                 results.flush()
         report.sites.sort(key=lambda s: s.url)
         report.status = "partial" if report.failed_sites else "ok"
+        if stop.is_set():
+            report.status, report.signal = "interrupted", stop.signum
+            report.message = "stopped by a signal after the writes under way; run again to sync the rest"
     except VeiviserError as exc:
         report.status = "failed"
         report.message = str(exc)
@@ -161,6 +170,8 @@ def sync_one(
         # 429/503 are retried by the gateway (envelopes and batch parts, after Retry-After); what
         # still fails here has outlasted the retry caps, and the site is reported as failed.
         context.check_lock()
+        if context.stop.is_set():
+            raise Interrupted("not started: the run was stopped")
         # Both clients send the hub's form digest: no contextinfo request per site.
         syncer = SiteSync(
             hub.for_site(site.url, share_digest=True),
@@ -170,6 +181,9 @@ def sync_one(
             tokens,
         )
         syncer.run(outcome)
+    except Interrupted as exc:
+        outcome.status = "skipped"
+        outcome.error = f"{exc}; the next run syncs it"
     except VeiviserError as exc:
         outcome.status = "failed"
         outcome.error = describe(exc)

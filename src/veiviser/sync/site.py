@@ -8,20 +8,21 @@ next run re-reads the same changes and converges (see docs/sync.md, "One site, s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from veiviser.sharepoint.client import SiteClient
-from veiviser.sync import diff
+from veiviser.sync import diff, feedback
 from veiviser.sync.discovery import ProjectSite
 from veiviser.sync.history import RowSnapshot
 from veiviser.sync.lists import KIND_ORDER, PROPERTIES, CentralList
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.quality import Finding, check_site
-from veiviser.sync.read import ListState, read_changes, read_rest
-from veiviser.sync.report import SiteOutcome
+from veiviser.sync.read import ListState, list_title, read_changes, read_rest
+from veiviser.sync.report import Interrupted, SiteOutcome
 from veiviser.sync.schema import utcnow
+from veiviser.sync.signals import Stop
 from veiviser.sync.state import StateStore, TokenRecord
 from veiviser.sync.write import PeopleCache, apply_actions, find_central_ids, update_register
 
@@ -38,6 +39,7 @@ class RunContext:
     options: SyncOptions
     run_id: int
     check_lock: Callable[[], None]  # raises when another run took the lock over
+    stop: Stop = field(default_factory=Stop)  # set by SIGINT/SIGTERM: write nothing new
 
 
 class SiteSync:
@@ -60,45 +62,67 @@ class SiteSync:
         self.people = run.people
         self.options = run.options
         self.run_id = run.run_id
+        self.stop = run.stop
         self.now: datetime = utcnow()
         self.tokens = tokens  # preloaded for the whole run, else read here
+        self.held_lists: list[str] = []  # the lists whose deletions the guard held back
 
     def run(self, outcome: SiteOutcome) -> None:
         tokens = self.tokens if self.tokens is not None else self.store.tokens_for_url(self.project.url)
+        self.tokens = tokens
         site_id, states = read_changes(self.site, self.project.url, tokens, self.options, self.now)
         outcome.site_id = site_id
         read_rest(self.site, self.project.url, states, self.options)
-        if not any(st.changed for st in states.values()):
+        missing = [name for name, st in states.items() if st.missing]
+        if not missing and not any(st.changed for st in states.values()):
             # Nothing changed since the stored tokens, and tokens are stored only after the hub
             # and the history were written: the hub is in step. No more requests for this site.
             self._quiet(outcome, site_id)
+            if self.options.feedback:  # from the store's rows: no request unless the text changed
+                self._feedback(outcome, site_id, self.store.current_rows(site_id))
             return
         previous = self.store.current_rows(site_id)
         cmap = self.store.central_map(site_id)
+        stored = (self.store.site_summary(site_id) or {}).get("findings", []) if missing else []
+        missing_runs, gone = diff.missing_lists(states, stored, self.options.missing_list_runs)
 
         # Project facts: Prosjektegenskaper item 1 (else the register entry).
         prop_item = diff.properties_item(states[PROPERTIES], previous.get(PROPERTIES, {}))
         project = diff.project_facts(site_id, self.project, prop_item)
         outcome.title = project["title"]
 
-        current, deleted = diff.new_rows(states, previous, cmap, site_id)
+        current, deleted = diff.new_rows(states, previous, cmap, site_id, gone)
+        held = self._guard(current, deleted, previous)
+        if held is not None:
+            current, deleted = diff.hold_deletions(current, deleted, previous)
+        sync_findings = self._list_findings(states, missing_runs, previous, held)
         emails = diff.people_to_resolve(current, self.central)
         people = self.people.resolve(self.hub, emails) if emails else {}
+        sync_findings += [self._person_finding(p) for p in diff.unknown_people(current, self.central, people)]
         planned = diff.central_rows(current, project, self.central, people)
         unknown = diff.unknown_keys(planned, deleted, cmap)
+        # A list read in full is also compared with all the site's rows on the hub: hub items a
+        # killed run wrote without recording them, whose source items are gone, are deleted.
+        whole = {name for name in KIND_ORDER if states[name].full}
         found = (
-            find_central_ids(self.hub, self.central, site_id, unknown, cmap, self.options.keys_per_filter)
-            if unknown
+            find_central_ids(
+                self.hub, self.central, site_id, unknown, cmap, self.options.keys_per_filter, whole
+            )
+            if unknown or whole
             else {}
         )
+        for name, keys in diff.orphans(found, planned, deleted, whole).items():
+            deleted[name] |= keys
         actions = diff.diff(planned, deleted, cmap, found)
+        if self.stop.is_set():  # nothing written yet: stop here; the next run reads the same changes
+            raise Interrupted("stopped before its writes: the run was stopped")
         counts = apply_actions(self.hub, self.store, self.central, site_id, actions)
 
         # History (after the hub write), then the register, the summary, and the tokens (last).
         self._record_history(site_id, project["title"], current, deleted, prop_item)
         changes = diff.register_changes(prop_item, project, self.project, self.project_fields)
         update_register(self.hub, self.project, changes, project["title"], counts)
-        outcome.findings = check_site(
+        outcome.findings = sync_findings + check_site(
             self.project.url, {name: list(current[name].values()) for name in KIND_ORDER}
         )
         # The summary an unchanged site's next run reports from: written before the tokens, so a
@@ -110,9 +134,103 @@ class SiteSync:
             rows=sum(len(current[name]) for name in KIND_ORDER),
             findings=[f.to_dict() for f in outcome.findings],
         )
-        self.store.set_tokens(self._tokens(site_id, states), run_id=self.run_id)
+        # Held deletions stay in the change log: their lists keep the old tokens, so the next run
+        # sees the deletions again (and lets them through with --allow-mass-delete).
+        keep_old = set(self.held_lists) if held is not None else set()
+        self.store.set_tokens(
+            [t for t in self._tokens(site_id, states) if t.list_name not in keep_old], run_id=self.run_id
+        )
         outcome.counts = counts
+        if held is not None:
+            outcome.counts["deletions_held"] = held.deleting
+        if self.options.feedback:
+            self._feedback(outcome, site_id, current)
         outcome.counts["full_reads"] = sum(1 for st in states.values() if st.full)
+
+    def _guard(
+        self, current: diff.Rows, deleted: dict[str, set[str]], previous: diff.Rows
+    ) -> diff.MassDeletion | None:
+        """The mass deletion this read would be (None when within bounds or allowed)."""
+        self.held_lists = [name for name in KIND_ORDER if deleted[name]]
+        if self.options.allow_mass_delete:
+            return None
+        return diff.mass_deletion(
+            previous,
+            deleted,
+            min_rows=self.options.mass_delete_min_rows,
+            max_share=self.options.mass_delete_share,
+        )
+
+    def _list_findings(
+        self,
+        states: dict[str, ListState],
+        missing_runs: dict[str, int],
+        previous: diff.Rows,
+        held: diff.MassDeletion | None,
+    ) -> list[Finding]:
+        """The sync's own findings about the site: missing and renamed lists, held deletions."""
+        url, confirm = self.project.url, self.options.missing_list_runs
+        out: list[Finding] = []
+        for name, runs in missing_runs.items():
+            title = states[name].title
+            if runs < confirm:
+                kept = len(previous.get(name, {}))
+                message = (
+                    f"The list {title!r} is missing at {url} (run {runs} of {confirm}): its {kept} rows stay in "
+                    f"the portfolio until it has been missing for {confirm} runs. Restore it from the site's "
+                    "recycle bin, or give it back its title if it was renamed."
+                )
+            else:
+                message = (
+                    f"The list {title!r} has been missing at {url} for {runs} runs: its rows are removed from "
+                    "the portfolio. Re-create it ('veiviser provision upgrade') if the project needs it."
+                )
+            out.append(Finding(url, title, None, None, runs, diff.LIST_MISSING, message))
+        for name, st in states.items():
+            if st.found_as:
+                title = list_title(name)
+                message = (
+                    f"The list {title!r} at {url} is now called {st.found_as!r}; it is synced under that "
+                    f"title but read in full every run. Rename it back to {title!r}: the portfolio and "
+                    "Prosjektportalen expect that title."
+                )
+                out.append(Finding(url, title, None, None, st.found_as, "list-renamed", message))
+        if held is not None:
+            emptied = ", ".join(repr(list_title(n)) for n in held.emptied)
+            what = f" (every row of {emptied})" if emptied else ""
+            message = (
+                f"This run would delete {held.deleting} of the site's {held.rows} rows{what}: nothing was "
+                f"deleted for {url}. If that is intended, run again with --allow-mass-delete; otherwise "
+                "restore the items from the site's recycle bin."
+            )
+            out.append(Finding(url, "", None, None, held.deleting, "mass-delete-held", message))
+        return out
+
+    def _feedback(self, outcome: SiteOutcome, site_id: str, rows: diff.Rows) -> None:
+        """The portfolio's feedback on the project site, written only when its text changed
+        (its hash is kept with the site's tokens; docs/sync.md, "Feedback to the project")."""
+        title = outcome.title or self.project.title or self.project.url
+        sections = feedback.feedback_lines(rows, outcome.findings, self.now.date())
+        text = feedback.feedback_text(title, sections)
+        digest = feedback.feedback_hash(text)
+        stored = (self.tokens or {}).get(feedback.STATE_NAME)
+        if stored is not None and stored.token == digest:
+            return
+        feedback.write_feedback(self.site, self.project.url, text, digest)
+        record = TokenRecord(site_id, feedback.STATE_NAME, "", digest, self.now, self.project.url)
+        self.store.set_tokens([record], run_id=self.run_id)
+        outcome.counts["feedback_written"] = 1
+
+    def _person_finding(self, person: diff.UnknownPerson) -> Finding:
+        title = list_title(person.kind)
+        message = (
+            f"{title} item {person.item_id} at {self.project.url}: the person {person.login!r} in "
+            f"{person.field} is not known on the hub (not in the tenant's directory, or gone): the row "
+            "is in the portfolio without that person. Correct the person at the source."
+        )
+        return Finding(
+            self.project.url, title, person.item_id, person.field, person.login, "person-unknown", message
+        )
 
     def _record_history(
         self,

@@ -28,6 +28,7 @@ from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import SiteOutcome, SyncReport, SyncRunError
 from veiviser.sync.run import sync_one
 from veiviser.sync.schema import utcnow
+from veiviser.sync.signals import Stop
 from veiviser.sync.site import RunContext
 from veiviser.sync.state import SiteRunResult, StateStore
 from veiviser.sync.write import PeopleCache
@@ -46,6 +47,7 @@ def sync_hubs(
     limiter: RateLimiter | None = None,
     progress: Callable[[SiteOutcome, int, int], None] | None = None,
     poll_seconds: float = 0.5,
+    stop: Stop | None = None,
 ) -> SyncReport:
     """Sync every project site of every hub in ``hubs`` (a plain list of URLs) in one run.
 
@@ -56,6 +58,7 @@ def sync_hubs(
     when no hub can be read and :class:`~veiviser.sync.lock.LockHeldError` when another kind of run (or a
     shared run of other hubs) holds the lock.
     """
+    stop = stop or Stop()  # set by SIGINT/SIGTERM: claim no more sites (veiviser.sync.signals)
     urls = list(dict.fromkeys(h.rstrip("/") for h in hubs))
     if not urls:
         raise SyncRunError("No hub to sync.", hint="Give at least one --hub URL.")
@@ -96,19 +99,26 @@ def sync_hubs(
         )
     if run.lock.takeover_message:
         report.notes.append(run.lock.takeover_message)
-    worker = _Worker(store, run, clients, found, options, report, progress, poll_seconds)
+    worker = _Worker(store, run, clients, found, options, report, progress, poll_seconds, stop)
     try:
         worker.work(max(1, int(options.workers)))
         report.sites.sort(key=lambda s: s.url)
         report.status = "partial" if report.failed_sites else "ok"
-        finished = store.finish_shared_run(run.run_id, run.lock.owner)
-        if run.lock.lost:
-            # Lost while sites were left: another run took over. Lost after the queue emptied (the
-            # worker that finished the run removed the row before our heartbeat came): harmless.
-            left = store.queue_counts(run.run_id)
-            if left["pending"] or left["claimed"]:
-                run.lock.check()
-        if finished is None and shared:
+        if stop.is_set():
+            report.status, report.signal = "interrupted", stop.signum
+            report.message = "stopped by a signal after the writes under way; run again to sync the rest"
+            if not shared:  # a shared run goes on in the other workers
+                store.finish_run(run.run_id, "interrupted", message=report.message)
+            finished = None
+        else:
+            finished = store.finish_shared_run(run.run_id, run.lock.owner)
+            if run.lock.lost:
+                # Lost while sites were left: another run took over. Lost after the queue emptied (the
+                # worker that finished the run removed the row before our heartbeat came): harmless.
+                left = store.queue_counts(run.run_id)
+                if left["pending"] or left["claimed"]:
+                    run.lock.check()
+        if finished is None and shared and not stop.is_set():
             report.notes.append(f"run {run.run_id} goes on in other workers")
     except LockLostError as exc:
         report.status, report.message = "failed", str(exc)
@@ -136,8 +146,9 @@ class _Worker:
         report: SyncReport,
         progress: Callable[[SiteOutcome, int, int], None] | None,
         poll_seconds: float,
+        stop: Stop,
     ) -> None:
-        self.store, self.run, self.clients, self.found = store, run, clients, found
+        self.store, self.run, self.clients, self.found, self.stop = store, run, clients, found, stop
         self.options, self.report, self.progress, self.poll = options, report, progress, poll_seconds
         self.central, self.project_fields = load_central_lists()
         self.people = {url: PeopleCache() for url in clients}  # user ids are per site collection
@@ -155,7 +166,7 @@ class _Worker:
 
     def _loop(self) -> None:
         run_id, worker, ttl = self.run.run_id, self.run.worker, self.options.lock_ttl
-        while not self.run.lock.lost:
+        while not self.run.lock.lost and not self.stop.is_set():
             queued = self.store.claim_site(run_id, worker, ttl)
             if queued is None:
                 left = self.store.queue_counts(run_id)
@@ -203,5 +214,6 @@ class _Worker:
             self.options,
             self.run.run_id,
             self.run.lock.check,
+            self.stop,
         )
         return sync_one(context, site, self.tokens.get(site.url.rstrip("/").lower(), {}))

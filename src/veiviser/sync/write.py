@@ -8,7 +8,7 @@ and started again converges (see docs/sync.md, "One site, step by step").
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from veiviser.sharepoint import items as rest
@@ -44,14 +44,23 @@ class PeopleCache:
         self._lock = threading.Lock()
 
     def resolve(self, hub: SiteClient, emails: Iterable[str]) -> dict[str, int | None]:
+        """E-mail -> the hub's user id; None for a person the hub does not know (SharePoint answers
+        400 "The specified user … could not be found."; docs/sync.md, "People"). Any other failure
+        raises :class:`SiteFailure` and is not cached: the next run tries again."""
         wanted = {e.lower() for e in emails if e}
         with self._lock:
             missing = sorted(e for e in wanted if e not in self._ids)
         if missing:
+            failed = None
             for result in hub.batch([rest.ensure_user(e, key=e) for e in missing]):
                 value = result.value if result.ok and isinstance(result.value, dict) else None
+                if value is None and result.status not in (400, 404):
+                    failed = failed or result
+                    continue
                 with self._lock:
                     self._ids[result.key] = int(value["Id"]) if value and "Id" in value else None
+            if failed is not None:
+                raise site_error(failed, hub.url, f"look up the person {failed.key!r} on the hub")
         with self._lock:
             return {e: self._ids.get(e) for e in wanted}
 
@@ -63,17 +72,19 @@ def find_central_ids(
     unknown: Mapping[str, Sequence[str]],
     cmap: CentralMap,
     keys_per_filter: int,
+    whole: Collection[str] = (),
 ) -> dict[str, dict[str, list[int]]]:
     """Hub item ids of keys the central map does not know, looked up by the indexed source key
-    (or, when the map knows nothing of the site, all of the site's rows): ``{kind: {key: [ids]}}``."""
+    (or, when the map knows nothing of the site or the kind is in ``whole``, all of the site's
+    rows): ``{kind: {key: [ids]}}``."""
     select = ["ID", "GtSourceKey"]
     lookups: list[Operation] = []
     for name in KIND_ORDER:
-        keys = unknown.get(name)
-        if not keys:
+        keys = list(unknown.get(name) or [])
+        if not keys and name not in whole:
             continue
         title = central[name].title
-        if not cmap.get(name):
+        if not cmap.get(name) or name in whole:
             lookups.append(
                 rest.get_items_where(title, "GtSiteId", [site_id], select=select, key=(name, "site"))
             )
@@ -113,11 +124,48 @@ def entity_types(hub: SiteClient, central: Mapping[str, CentralList]) -> dict[st
         return {c.title: c.entity_type for c in central.values()}
 
 
-def _operation(action: Write, title: str, entity_type: str) -> Operation:
+#: How often an update that met 412 (the hub item changed since its ETag was read) is read and
+#: sent again before the site fails (docs/sync.md, "ETags").
+ETAG_RETRIES = 3
+
+
+def read_etags(
+    hub: SiteClient, central: Mapping[str, CentralList], updates: Sequence[Update], ids_per_filter: int = 40
+) -> dict[tuple[str, int], str]:
+    """The current ETag of each hub item an update will MERGE into: ``{(kind, central id): etag}``
+    (one ``$batch``; an item that is gone has none, and its update meets 404 and is created again)."""
+    ids: dict[str, list[int]] = {}
+    for action in updates:
+        ids.setdefault(action.kind, []).append(action.central_id)
+    ops = [
+        rest.get_items_by_ids(central[name].title, chunk, select=["ID"], key=(name, i))
+        for name, wanted in ids.items()
+        for i in range(0, len(wanted), ids_per_filter)
+        if (chunk := sorted(set(wanted))[i : i + ids_per_filter])
+    ]
+    etags: dict[tuple[str, int], str] = {}
+    for res in hub.batch(ops) if ops else []:
+        name = res.key[0]
+        if not res.ok:
+            raise site_error(res, hub.url, f"read the versions of items in {central[name].title!r}")
+        for raw in res.value if isinstance(res.value, list) else []:
+            etag = rest.item_etag(raw)
+            if etag:
+                etags[(name, int(raw.get("ID") or raw["Id"]))] = str(etag)
+    return etags
+
+
+def _operation(
+    action: Write, title: str, entity_type: str, etags: Mapping[tuple[str, int], str]
+) -> Operation:
     if isinstance(action, Create):
         return rest.create_item(title, action.values, entity_type, key=action)
     if isinstance(action, Update):
-        return rest.merge_item(title, action.central_id, action.values, entity_type, key=action)
+        # IF-MATCH with the ETag just read: a concurrent change answers 412, never a blind overwrite.
+        etag = etags.get((action.kind, action.central_id))
+        return rest.merge_item(
+            title, action.central_id, action.values, entity_type, key=action, if_match=etag
+        )
     return rest.delete_item(title, action.central_id, key=action)
 
 
@@ -130,8 +178,9 @@ def apply_actions(
 ) -> dict[str, Any]:
     """Apply the diff's actions to the hub and the central item map; returns the counts.
 
-    A hub item someone removed is created again; a failed write raises :class:`SiteFailure`
-    after every other write was applied (the next run retries it).
+    A hub item someone removed is created again; an update whose item changed since its ETag was
+    read (412) is read and sent again, at most :data:`ETAG_RETRIES` times. A failed write raises
+    :class:`SiteFailure` after every other write was applied (the next run retries it).
     """
     counts: dict[str, Any] = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
     writes: list[Write] = []
@@ -146,11 +195,14 @@ def apply_actions(
         return counts
     types = entity_types(hub, central)  # item bodies need the central lists' entity type names
     failures: list[str] = []
-    for attempt in range(2):
-        ops = [_operation(a, central[a.kind].title, types.get(central[a.kind].title, "")) for a in writes]
+    for round_no in range(ETAG_RETRIES + 1):
+        etags = read_etags(hub, central, [a for a in writes if isinstance(a, Update)])
+        ops = [
+            _operation(a, central[a.kind].title, types.get(central[a.kind].title, ""), etags) for a in writes
+        ]
         mapped: dict[str, list[tuple[str, str, int, str]]] = {}
         dropped: dict[str, list[str]] = {}
-        recreate: list[Write] = []
+        again: list[Write] = []
         for res in hub.batch(ops):
             action = res.key
             name, key = action.kind, action.key
@@ -169,19 +221,22 @@ def apply_actions(
             elif isinstance(res.error, NotFoundError) and isinstance(action, Delete | RemoveDuplicate):
                 if isinstance(action, Delete):
                     dropped.setdefault(name, []).append(key)
-            elif isinstance(res.error, NotFoundError) and isinstance(action, Update) and attempt == 0:
+            elif isinstance(res.error, NotFoundError) and isinstance(action, Update):
                 # Someone removed the central item: create it again.
                 dropped.setdefault(name, []).append(key)
-                recreate.append(Create(name, key, action.values, action.digest))
+                again.append(Create(name, key, action.values, action.digest))
+            elif res.status == 412 and isinstance(action, Update) and round_no < ETAG_RETRIES:
+                again.append(action)  # changed since its ETag was read: read it again, then write
+                counts["etag_retries"] = counts.get("etag_retries", 0) + 1
             else:
                 failures.append(str(res.error) if res.error else f"HTTP {res.status}")
         for name, entries in mapped.items():
             store.set_central(name, entries)
         for name, keys in dropped.items():
             store.drop_central(name, keys)
-        if not recreate:
+        if not again:
             break
-        writes = recreate
+        writes = again
     if failures:
         more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
         raise SiteFailure(
