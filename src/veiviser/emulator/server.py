@@ -301,7 +301,7 @@ class EmulatorServer:
         rate_headers: dict[str, str] = {}
         meter = self.meter
         if meter is not None:
-            decision = meter.blocked() if is_batch else meter.charge(request_cost(method, path, query))
+            decision = meter.blocked() if is_batch else meter.charge(request_cost(method, path, query, body))
             if decision is not None and not decision.allowed:
                 return _throttled(decision)
             if decision is not None:
@@ -370,7 +370,7 @@ class EmulatorServer:
             return injected
         rate_headers: dict[str, str] = {}
         if self.meter is not None:
-            decision = self.meter.charge(request_cost(method, op.path, op.query))
+            decision = self.meter.charge(request_cost(method, op.path, op.query, op.body))
             if not decision.allowed:
                 return _throttled(decision)
             rate_headers = decision.headers
