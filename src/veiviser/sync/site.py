@@ -17,7 +17,7 @@ from veiviser.sync.history import RowSnapshot
 from veiviser.sync.lists import KIND_ORDER, PROPERTIES, CentralList
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.quality import Finding, check_site
-from veiviser.sync.read import ListState, read_changes, read_rest
+from veiviser.sync.read import SITE_TOKEN, ListState, read_changes, read_rest, read_site_changes
 from veiviser.sync.report import SiteOutcome
 from veiviser.sync.schema import utcnow
 from veiviser.sync.state import StateStore, TokenRecord
@@ -50,16 +50,22 @@ class SiteSync:
         self.run_id = run_id
         self.now: datetime = utcnow()
         self.tokens: dict[str, TokenRecord] | None = None  # preloaded for the whole run, else read here
+        self.site_token: str | None = None  # the site collection's change token to store, if new
 
     def run(self, outcome: SiteOutcome) -> None:
         tokens = self.tokens if self.tokens is not None else self.store.tokens_for_url(self.project.url)
-        site_id, states = read_changes(self.site, self.project.url, tokens, self.options, self.now)
+        quick = read_site_changes(self.site, tokens, self.options, self.now)
+        site_id, states, self.site_token = quick or read_changes(
+            self.site, self.project.url, tokens, self.options, self.now
+        )
         outcome.site_id = site_id
         read_rest(self.site, self.project.url, states, self.options)
         if not any(st.changed for st in states.values()):
             # Nothing changed since the stored tokens, and tokens are stored only after the hub
             # and the history were written: the hub is in step. No more requests for this site.
             self._quiet(outcome, site_id)
+            if self.site_token:  # the site's own token moves on (round zero needs one next time)
+                self.store.set_tokens(self._tokens(site_id, {}), run_id=self.run_id)
             return
         previous = self.store.current_rows(site_id)
         cmap = self.store.central_map(site_id)
@@ -133,12 +139,17 @@ class SiteSync:
                 self.store.record_deletions(name, deleted[name], run_id=self.run_id, at=self.now)
 
     def _tokens(self, site_id: str, states: dict[str, ListState]) -> list[TokenRecord]:
-        """The tokens to store: unchanged lists keep theirs (and its age)."""
-        return [
+        """The tokens to store: unchanged lists keep theirs (and its age); the site's own last."""
+        records = [
             TokenRecord(site_id, name, st.list_id, token, self.now, self.project.url)
             for name, st in states.items()
             if (token := st.token_to_store) is not None
         ]
+        if self.site_token:
+            records.append(
+                TokenRecord(site_id, SITE_TOKEN, site_id, self.site_token, self.now, self.project.url)
+            )
+        return records
 
     def _quiet(self, outcome: SiteOutcome, site_id: str) -> None:
         """Outcome of an unchanged site: counts and findings from its stored summary (one small read;
