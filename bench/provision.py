@@ -47,7 +47,7 @@ from veiviser.provisioning.state import url_leaf
 from veiviser.schemas.settings import ConnectionSettings
 from veiviser.schemas.template import BUILTIN_FIELDS, Template, render_view_query
 from veiviser.sharepoint import RateLimiter, SiteClient, connect, odata_literal
-from veiviser.sharepoint.schema import title_segment
+from veiviser.sharepoint.paths import title_segment
 from veiviser.sharepoint.sites import create_site, wait_until_ready
 
 OWNER = "admin@kommune.no"

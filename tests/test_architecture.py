@@ -12,7 +12,15 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "veiviser"
 
 #: Strings that belong to SharePoint's REST dialect: URL paths, verbose OData bodies, change queries.
-REST_MARKERS = ("__metadata", "_api/", "GetByTitle", "Web/lists", "SP.ChangeQuery", "odata=verbose")
+REST_MARKERS = (
+    "__metadata",
+    "_api/",
+    "GetByTitle",
+    "Web/lists",
+    "Web/EnsureUser",
+    "SP.ChangeQuery",
+    "odata=verbose",
+)
 
 #: Packages that speak in list titles and values, never in the REST dialect.
 DIALECT_FREE = ("sync", "provisioning", "demo", "portfolio", "schemas")

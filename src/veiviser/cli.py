@@ -70,6 +70,13 @@ def emulator() -> None:
     help="Resource-unit budget per minute (off if omitted).",
 )
 @click.option("--allow-remote", is_flag=True, help="Allow binding a non-loopback address.")
+@click.option(
+    "--users",
+    "users_file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="CSV or YAML file of the tenant's people (upn/email, name, id); default: the built-in directory.",
+)
 def emulator_serve(
     host: str,
     port: int,
@@ -80,9 +87,13 @@ def emulator_serve(
     fault_rate: float,
     throttle_ru_per_minute: int | None,
     allow_remote: bool,
+    users_file: str | None,
 ) -> None:
     """Serve the SharePoint Online emulator until Ctrl+C or SIGTERM."""
+    from veiviser.emulator.model.directory import load_users
     from veiviser.emulator.server import EmulatorServer, serve_until_signal
+
+    users = load_users(users_file) if users_file else None
 
     server = EmulatorServer(
         host=host,
@@ -94,6 +105,7 @@ def emulator_serve(
         fault_rate=fault_rate,
         throttle_ru_per_minute=throttle_ru_per_minute,
         allow_remote=allow_remote,
+        users=users,
     )
     serve_until_signal(server, announce=lambda line: click.echo(line, nl=True) or sys.stdout.flush())
 

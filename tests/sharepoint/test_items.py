@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
+import pytest
+
+from veiviser.sharepoint import ListTarget, ValidationError
 from veiviser.sharepoint import items as rest
-from veiviser.sharepoint.batch import operation_body
+from veiviser.sharepoint.batch import operation_body, render_part
 from veiviser.sharepoint.values import LookupValue
+
+BY_ID = ListTarget.by_id("0f0e0d0c-0000-4000-8000-000000000001")
+BY_TITLE = ListTarget.by_title("Interessent's register")
 
 
 def test_get_items_orders_options_and_quotes_titles():
@@ -101,3 +108,60 @@ def test_ensure_user_is_safe_to_resend():
     op = rest.ensure_user("o'hara@kommune.no", key="u")
     assert op.method == "POST" and op.path == "Web/EnsureUser('o''hara@kommune.no')"
     assert op.safe_to_resend
+
+
+def test_item_queries_by_target_keep_the_callers_option_order() -> None:
+    assert rest.get_items(BY_ID, top=5000).path == f"{BY_ID.path}/items?$top=5000"
+    assert rest.get_items(BY_ID).path == f"{BY_ID.path}/items"
+    assert rest.get_items(BY_ID, filter="GtSiteUrl eq 'x'", top=50).path == (
+        f"{BY_ID.path}/items?$filter=GtSiteUrl eq 'x'&$top=50"
+    )
+    assert rest.get_items(BY_ID, top=1, orderby="Id", order=("top", "orderby")).path == (
+        f"{BY_ID.path}/items?$top=1&$orderby=Id"
+    )
+    assert (
+        rest.get_items(BY_ID, select="Id,GtSiteId", top=5).path
+        == f"{BY_ID.path}/items?$select=Id,GtSiteId&$top=5"
+    )
+    assert rest.items_with_content_type(BY_ID, "0x0100AA").path == (
+        f"{BY_ID.path}/items?$select=Id&$top=1&$filter=startswith(ContentTypeId,'0x0100AA')"
+    )
+    op = rest.get_items(BY_TITLE, select="Id", key="k", list="Register")
+    assert (op.key, op.list) == ("k", "Register")
+    assert rest.get_items(BY_TITLE, select=["Id"]).list == "Interessent's register"  # the title by default
+    assert rest.get_items(BY_ID, select=["Id"]).list is None
+
+
+def test_item_writes_by_target_convert_values_and_put_the_entity_type_last() -> None:
+    when = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    op = rest.create_item(
+        BY_ID,
+        {"Title": "Ny", "GtOwner": LookupValue(7), "GtDue": when},
+        "SP.Data.UsikkerhetListItem",
+        key=3,
+        list="risks",
+    )
+    assert (op.verb, op.path, op.key, op.list) == ("POST", f"{BY_ID.path}/items", 3, "risks")
+    assert op.body == {
+        "Title": "Ny",
+        "GtOwnerId": 7,
+        "GtDue": "2024-05-01T12:00:00Z",
+        "__metadata": {"type": "SP.Data.UsikkerhetListItem"},
+    }
+    assert list(op.body)[-1] == "__metadata"
+    merge = rest.merge_item(BY_ID, 12, {"Title": "B"}, "SP.Data.XListItem")
+    assert (merge.verb, merge.path, merge.item) == ("MERGE", f"{BY_ID.path}/items(12)", 12)
+    with pytest.raises(ValidationError, match="risks"):
+        rest.create_item(BY_ID, {"GtDue": datetime(2024, 5, 1)}, "T", context="list 'risks', new")  # naive
+    with pytest.raises(ValidationError, match="Sentral"):
+        rest.create_item("Sentral", {"GtDue": datetime(2024, 5, 1)}, "T")  # the title names the list
+
+
+def test_writes_send_the_etag_they_were_given_or_any_version() -> None:
+    root = "https://x.sharepoint.com/sites/a/_api"
+    blind = render_part(rest.merge_item("Sentral", 3, {"Title": "B"}, "T"), root, {})
+    assert b"IF-MATCH: *\r\n" in blind
+    guarded = rest.merge_item("Sentral", 3, {"Title": "B"}, "T", if_match='"4"')
+    assert guarded.if_match == '"4"' and b'IF-MATCH: "4"\r\n' in render_part(guarded, root, {})
+    delete = rest.delete_item(BY_ID, 3, if_match='"2"')
+    assert b'IF-MATCH: "2"\r\n' in render_part(delete, root, {})

@@ -42,10 +42,12 @@ PROJECT_LISTS = ("risks", "stakeholders", "benefits", "indicators", "measurement
 
 
 def client(server: EmulatorServer, url: str) -> SiteClient:
+    """A client for ``url`` on ``server``, unpaced."""
     return connect(url, connection_settings(server), limiter=RateLimiter(1e9, 1))
 
 
 def make_site(server: EmulatorServer, alias: str) -> SiteClient:
+    """An empty site ``/sites/<alias>`` (created when missing)."""
     root = client(server, server.url)
     url = f"{server.url}/sites/{alias}"
     if not site_status(root, url).ready:
@@ -112,7 +114,7 @@ class Portfolio:
     def joined_only(self, server: EmulatorServer, alias: str, *, title: str | None = None) -> SiteClient:
         """A project site joined to the hub but missing from its register (the provisioner never
         leaves one like that)."""
-        return make_project(server, self.hub, self.hub_id, alias, title=title, register=False)
+        return make_joined_site(server, self.hub_id, alias, title=title)
 
 
 def portfolio(provisioned_hub: Callable[..., Provisioner], **kwargs: Any) -> Portfolio:
@@ -122,32 +124,21 @@ def portfolio(provisioned_hub: Callable[..., Provisioner], **kwargs: Any) -> Por
     return Portfolio(prov, hub, register_hub(hub))
 
 
-def make_project(
-    server: EmulatorServer,
-    hub: SiteClient,
-    hub_id: str,
-    alias: str,
-    *,
-    title: str | None = None,
-    phase: str = "Konsept",
-    skip_fields: set[str] = frozenset(),
-    register: bool = True,
+def make_joined_site(
+    server: EmulatorServer, hub_id: str, alias: str, *, title: str | None = None, phase: str = "Konsept"
 ) -> SiteClient:
-    """A project site built on the gateway with only the source lists (``skip_fields`` left out),
-    joined to the hub and (``register``) entered in Prosjekter."""
+    """A project site built on the gateway with only the source lists, joined to the hub and not
+    entered in its register."""
     site = make_site(server, alias)
     join_hub(site, hub_id)
-    apply_lists(site, load_bundle().project, PROJECT_LISTS, skip_fields=skip_fields)
+    apply_lists(site, load_bundle().project, PROJECT_LISTS)
     props = {"Title": title or alias, "GtProjectPhase": phase}
     assert all(r.ok for r in site.create_items("Prosjektegenskaper", [props]))
-    if register:
-        assert all(
-            r.ok for r in hub.create_items("Prosjekter", [{"Title": title or alias, "GtSiteUrl": site.url}])
-        )
     return site
 
 
 def add_items(site: SiteClient, title: str, rows: list[dict[str, Any]]) -> list[int]:
+    """Create ``rows`` in the list ``title``; returns their ids."""
     results = site.create_items(title, rows)
     assert all(r.ok for r in results), [str(r.error) for r in results if not r.ok]
     return [int(r.value["Id"]) for r in results]
@@ -197,6 +188,93 @@ def cli_env(server: EmulatorServer) -> dict[str, str]:
         "VEIVISER_ADMIN_URL": server.url,
         "VEIVISER_RETRY_MAX_TOTAL_SECONDS": "20",
     }
+
+
+# --- Prosjektportalen 365-style sites ------------------------------------------------------------
+
+
+#: The phase term set and two of its terms, as Prosjektportalen 365 ships them.
+TERMSET = "abcfc9d9-a263-4abb-8234-be973c46258a"
+PLANLEGGE = "cda4f1e1-3488-4e57-8a04-6973df239689"
+GJENNOMFORE = "99d7765a-c786-4792-a1a1-866ef0f982b9"
+
+
+def _xml_field(site: SiteClient, list_title: str, xml: str) -> None:
+    info = site.resolve_list(list_title)
+    site.call(
+        "POST",
+        f"Web/lists(guid'{info.id}')/Fields/CreateFieldAsXml",
+        {"parameters": {"SchemaXml": xml, "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}},
+    )
+
+
+def _taxonomy_phase(site: SiteClient, list_title: str) -> None:
+    _xml_field(
+        site,
+        list_title,
+        (
+            '<Field Type="TaxonomyFieldType" Name="GtProjectPhase" StaticName="GtProjectPhase" DisplayName="Fase" '
+            'ID="{325543a5-815d-485d-a9a5-e0773ad762e9}" ShowField="Term1044"><Customization><ArrayOfProperty>'
+            f"<Property><Name>TermSetId</Name><Value>{TERMSET}</Value></Property>"
+            "</ArrayOfProperty></Customization></Field>"
+        ),
+    )
+
+
+def taxonomy_value(label: str, guid: str) -> dict[str, Any]:
+    """A managed metadata value as SharePoint takes it in an item body."""
+    return {
+        "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"},
+        "Label": label,
+        "TermGuid": guid,
+        "WssId": -1,
+    }
+
+
+def make_pp365_project(server: EmulatorServer, hub: SiteClient, hub_id: str, alias: str) -> SiteClient:
+    """A site as Prosjektportalen 365 builds it: phase as a taxonomy value (with its hidden note
+    field), probability without limits, the risk factor a calculated column created after its
+    operands, and the projected lookup columns of Måleindikatorer/Gevinstoppfølging."""
+    site = make_site(server, alias)
+    join_hub(site, hub_id)
+    pp365 = {"GtProjectPhase", "GtRiskProbability", "GtRiskFactor"}
+    apply_lists(site, load_bundle().project, PROJECT_LISTS, skip_fields=pp365)
+    for title in ("Usikkerhet", "Prosjektegenskaper"):
+        _taxonomy_phase(site, title)
+    _xml_field(
+        site,
+        "Usikkerhet",
+        '<Field Type="Number" Name="GtRiskProbability" StaticName="GtRiskProbability" '
+        'DisplayName="Sannsynlighet (S)" ID="{1e0c625d-c8b2-575c-9cf7-1b0492d5cdd3}" />',
+    )
+    _xml_field(
+        site,
+        "Usikkerhet",
+        (
+            '<Field Type="Calculated" Name="GtRiskFactor" StaticName="GtRiskFactor" DisplayName="Risikofaktor" '
+            'ResultType="Number" ReadOnly="TRUE"><Formula>=GtRiskProbability*GtRiskConsequence</Formula>'
+            '<FieldRefs><FieldRef Name="GtRiskProbability" /><FieldRef Name="GtRiskConsequence" /></FieldRefs></Field>'
+        ),
+    )
+    fields = {
+        f["InternalName"]
+        for f in site.get(
+            f"Web/lists(guid'{site.resolve_list('Gevinstoppfølging').id}')/Fields",
+            {"$select": "InternalName"},
+        )
+    }
+    assert {"GtMeasureIndicatorLookup_GtDesiredValue", "GtMeasureIndicatorLookup_ID"} <= fields
+    assert all(
+        r.ok
+        for r in site.create_items(
+            "Prosjektegenskaper",
+            [{"Title": "PP365-prosjektet", "GtProjectPhase": taxonomy_value("Gjennomføre", GJENNOMFORE)}],
+        )
+    )
+    assert all(
+        r.ok for r in hub.create_items("Prosjekter", [{"Title": "PP365-prosjektet", "GtSiteUrl": site.url}])
+    )
+    return site
 
 
 # --- checks, watches and kills ------------------------------------------------------------

@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from tests.support.emulator import connection_settings
 from tests.support.sync import (
     CENTRAL,
-    PROJECT_LISTS,
+    GJENNOMFORE,
+    PLANLEGGE,
     Killed,
     Killer,
     RetryWatch,
@@ -25,11 +26,12 @@ from tests.support.sync import (
     assert_exact,
     cli_env,
     install_killer,
-    make_site,
+    make_pp365_project,
     portfolio,
     run_sync,
     seed,
     seeded_points,
+    taxonomy_value,
 )
 
 from veiviser.cli import main
@@ -40,92 +42,6 @@ from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import EXIT_LOCK_HELD, EXIT_OK, EXIT_RUN_FAILED, EXIT_SITES_FAILED
 from veiviser.sync.run import sync_portfolio
 from veiviser.sync.state import StateStore
-
-TERMSET = "abcfc9d9-a263-4abb-8234-be973c46258a"
-PLANLEGGE = "cda4f1e1-3488-4e57-8a04-6973df239689"
-GJENNOMFORE = "99d7765a-c786-4792-a1a1-866ef0f982b9"
-
-
-# --- Prosjektportalen 365-style site -------------------------------------------------------------
-
-
-def _xml_field(site, list_title, xml):
-    info = site.resolve_list(list_title)
-    site.call(
-        "POST",
-        f"Web/lists(guid'{info.id}')/Fields/CreateFieldAsXml",
-        {"parameters": {"SchemaXml": xml, "__metadata": {"type": "SP.XmlSchemaFieldCreationInformation"}}},
-    )
-
-
-def _taxonomy_phase(site, list_title):
-    _xml_field(
-        site,
-        list_title,
-        (
-            '<Field Type="TaxonomyFieldType" Name="GtProjectPhase" StaticName="GtProjectPhase" DisplayName="Fase" '
-            'ID="{325543a5-815d-485d-a9a5-e0773ad762e9}" ShowField="Term1044"><Customization><ArrayOfProperty>'
-            f"<Property><Name>TermSetId</Name><Value>{TERMSET}</Value></Property>"
-            "</ArrayOfProperty></Customization></Field>"
-        ),
-    )
-
-
-def _term(label, guid):
-    return {
-        "__metadata": {"type": "SP.Taxonomy.TaxonomyFieldValue"},
-        "Label": label,
-        "TermGuid": guid,
-        "WssId": -1,
-    }
-
-
-def make_pp365_project(server, hub, hub_id, alias):
-    """A site as Prosjektportalen 365 builds it: phase as a taxonomy value (with its hidden note
-    field), probability without limits, the risk factor a calculated column created after its
-    operands, and the projected lookup columns of Måleindikatorer/Gevinstoppfølging."""
-    from veiviser.sharepoint.sites import join_hub
-
-    site = make_site(server, alias)
-    join_hub(site, hub_id)
-    pp365 = {"GtProjectPhase", "GtRiskProbability", "GtRiskFactor"}
-    apply_lists(site, load_bundle().project, PROJECT_LISTS, skip_fields=pp365)
-    for title in ("Usikkerhet", "Prosjektegenskaper"):
-        _taxonomy_phase(site, title)
-    _xml_field(
-        site,
-        "Usikkerhet",
-        '<Field Type="Number" Name="GtRiskProbability" StaticName="GtRiskProbability" '
-        'DisplayName="Sannsynlighet (S)" ID="{1e0c625d-c8b2-575c-9cf7-1b0492d5cdd3}" />',
-    )
-    _xml_field(
-        site,
-        "Usikkerhet",
-        (
-            '<Field Type="Calculated" Name="GtRiskFactor" StaticName="GtRiskFactor" DisplayName="Risikofaktor" '
-            'ResultType="Number" ReadOnly="TRUE"><Formula>=GtRiskProbability*GtRiskConsequence</Formula>'
-            '<FieldRefs><FieldRef Name="GtRiskProbability" /><FieldRef Name="GtRiskConsequence" /></FieldRefs></Field>'
-        ),
-    )
-    fields = {
-        f["InternalName"]
-        for f in site.get(
-            f"Web/lists(guid'{site.resolve_list('Gevinstoppfølging').id}')/Fields",
-            {"$select": "InternalName"},
-        )
-    }
-    assert {"GtMeasureIndicatorLookup_GtDesiredValue", "GtMeasureIndicatorLookup_ID"} <= fields
-    assert all(
-        r.ok
-        for r in site.create_items(
-            "Prosjektegenskaper",
-            [{"Title": "PP365-prosjektet", "GtProjectPhase": _term("Gjennomføre", GJENNOMFORE)}],
-        )
-    )
-    assert all(
-        r.ok for r in hub.create_items("Prosjekter", [{"Title": "PP365-prosjektet", "GtSiteUrl": site.url}])
-    )
-    return site
 
 
 def test_pp365_style_site_syncs(server, provisioned_hub, state_store):
@@ -140,7 +56,7 @@ def test_pp365_style_site_syncs(server, provisioned_hub, state_store):
                 "Title": "Leverandør svikter",
                 "GtRiskProbability": 7,
                 "GtRiskConsequence": 2,
-                "GtProjectPhase": _term("Planlegge", PLANLEGGE),
+                "GtProjectPhase": taxonomy_value("Planlegge", PLANLEGGE),
             },
             {"Title": "Forsinket", "GtRiskProbability": 3, "GtRiskConsequence": 4},
         ],

@@ -18,6 +18,7 @@ from .model.changes import Changes
 from .model.common import READ_ONLY_OPERATIONS, is_mutating
 from .model.content_types import ContentTypes
 from .model.core import ModelCore
+from .model.directory import EMULATOR_ADMIN, Directory, DirectoryUser, default_users
 from .model.fields import Fields
 from .model.item_shapes import ItemShapes
 from .model.items import Items
@@ -56,7 +57,9 @@ class SharePointApp(
 ):
     """The object model behind the emulator's HTTP layer (thread-safe; one lock around the store)."""
 
-    def __init__(self, db_path: str | None = None) -> None:
+    def __init__(self, db_path: str | None = None, users: list[DirectoryUser] | None = None) -> None:
+        # the tenant directory: ``users`` or the default one (docs/emulator.md, "Tenant directory")
+        self.directory = Directory(default_users() if users is None else users)
         self.store = Store(db_path)
         self.lock = threading.RLock()
         self._last_ticks = 0
@@ -66,10 +69,13 @@ class SharePointApp(
         with self.lock:
             self.store.begin()
             if not self._sites():
-                self._create_site(
-                    "/", "Communication site", "SITEPAGEPUBLISHING#0", 1033, "admin@emulator.local"
-                )
+                self._create_site("/", "Communication site", "SITEPAGEPUBLISHING#0", 1033, EMULATOR_ADMIN)
             self.store.commit()
+
+    def add_user(self, user: DirectoryUser) -> DirectoryUser:
+        """Add a person to the tenant directory (EnsureUser may resolve them from now on)."""
+        with self.lock:
+            return self.directory.add(user)
 
     def close(self) -> None:
         with self.lock:

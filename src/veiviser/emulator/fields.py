@@ -1,4 +1,7 @@
-"""Field types: creation from REST bodies and schema XML, value validation, calculated formulas."""
+"""Field types: creation from REST bodies and schema XML, calculated formulas, ``SchemaXml``.
+
+Checking the values written to fields is in ``values.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,10 @@ import ast
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from datetime import UTC
 from typing import Any
 
 from .api import RestError
 from .naming import entity_property_name, field_internal_name
-from .odata import normalize_datetime
 
 # TypeAsString -> (FieldTypeKind, __metadata.type)
 TYPES: dict[str, tuple[int, str]] = {
@@ -400,218 +401,6 @@ def evaluate_formula(formula: str, values: dict[str, Any]) -> Any:
     if isinstance(result, float) and result.is_integer():
         return int(result)
     return result
-
-
-# --------------------------------------------------------------------------- values
-
-
-def _fail(code: str, message: str, status: int = 400) -> RestError:
-    return RestError(status, code, message)
-
-
-def _edm(field: dict[str, Any]) -> str:
-    t = field["TypeAsString"]
-    return {
-        "Number": "Edm.Double",
-        "Currency": "Edm.Double",
-        "Integer": "Edm.Int32",
-        "Boolean": "Edm.Boolean",
-        "DateTime": "Edm.DateTime",
-    }.get(t, "Edm.String")
-
-
-def _results(field: dict[str, Any], value: Any, key: str) -> list[Any] | None:
-    """Unwrap ``{"results": [...]}`` (the only multi-value shape SharePoint accepts in verbose mode)."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        raise _fail(
-            BAD_QUERY,
-            f"An unexpected 'StartArray' node was found when reading from the JSON reader for "
-            f"property '{key}'. A 'StartObject' node was expected; send multiple values as "
-            f'{{"results": [...]}}.',
-        )
-    if not isinstance(value, dict) or not isinstance(value.get("results"), list):
-        raise _fail(
-            BAD_QUERY,
-            f"Cannot convert the value of property '{key}' to a collection; send {{\"results\": [...]}}.",
-        )
-    return list(value["results"])
-
-
-def convert(field: dict[str, Any], value: Any, key: str) -> Any:
-    """Check and normalise one written value for ``field`` (the JSON key was ``key``)."""
-    t = field["TypeAsString"]
-    title = field["Title"]
-    if t in ("Text", "Note", "Choice", "Guid"):
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and t != "Choice":
-                value = str(value)
-            else:
-                raise _fail(
-                    BAD_QUERY,
-                    f"Cannot convert a primitive value to the expected type 'Edm.String' "
-                    f"for property '{key}'.",
-                )
-        if t == "Text" and len(value) > int(field.get("MaxLength") or 255):
-            raise _fail(
-                VALIDATION, f"The value of field '{title}' exceeds {field.get('MaxLength', 255)} characters."
-            )
-        if (
-            t == "Choice"
-            and value != ""
-            and value not in field.get("Choices", [])
-            and not field.get("FillInChoice")
-        ):
-            raise _fail(
-                VALIDATION,
-                f"Value '{value}' is not one of the choices of field '{title}' "
-                f"({', '.join(field.get('Choices', []))}).",
-            )
-        return value
-    if t == "MultiChoice":
-        values = _results(field, value, key)
-        if values is None:
-            return None
-        for v in values:
-            if not isinstance(v, str):
-                raise _fail(BAD_QUERY, f"Cannot convert a value in '{key}' to 'Edm.String'.")
-            if v not in field.get("Choices", []) and not field.get("FillInChoice"):
-                raise _fail(VALIDATION, f"Value '{v}' is not one of the choices of field '{title}'.")
-        return values
-    if t in ("Number", "Currency", "Integer"):
-        if value is None:
-            return None
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError as exc:
-                raise _fail(
-                    BAD_QUERY,
-                    f"Cannot convert a primitive value to the expected type '{_edm(field)}' "
-                    f"for property '{key}'.",
-                ) from exc
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _fail(
-                BAD_QUERY,
-                f"Cannot convert a primitive value to the expected type '{_edm(field)}' "
-                f"for property '{key}'.",
-            )
-        lo, hi = field.get("MinimumValue"), field.get("MaximumValue")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise _fail(
-                VALIDATION,
-                f"The value of field '{title}' must be between {_fmt(lo)} and {_fmt(hi)} "
-                f"(got {_fmt(value)}).",
-            )
-        return int(value) if float(value).is_integer() else float(value)
-    if t == "Boolean":
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-            return value.lower() in ("true", "1")
-        raise _fail(
-            BAD_QUERY,
-            f"Cannot convert a primitive value to the expected type 'Edm.Boolean' for property '{key}'.",
-        )
-    if t == "DateTime":
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str) or not re.match(
-            r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$", value
-        ):
-            raise _fail(
-                BAD_QUERY,
-                f"Cannot convert '{value}' to the expected type 'Edm.DateTime' for property '{key}'.",
-            )
-        return _to_utc(value)
-    if t == "URL":
-        if value is None:
-            return None
-        if not isinstance(value, dict) or "Url" not in value:
-            raise _fail(
-                BAD_QUERY, f'Property \'{key}\' expects an SP.FieldUrlValue {{"Url", "Description"}}.'
-            )
-        return {"Url": value.get("Url"), "Description": value.get("Description") or value.get("Url")}
-    if t in ("Lookup", "User"):
-        if value is None or value == "" or value == -1:
-            return None
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(
-                BAD_QUERY,
-                f"Cannot convert a primitive value to the expected type 'Edm.Int32' for property '{key}'.",
-            )
-        return value
-    if t in ("LookupMulti", "UserMulti"):
-        values = _results(field, value, key)
-        if values is None:
-            return None
-        out = []
-        for v in values:
-            if isinstance(v, str) and v.isdigit():
-                v = int(v)
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise _fail(BAD_QUERY, f"Cannot convert a value in '{key}' to 'Edm.Int32'.")
-            out.append(v)
-        return out
-    if t == "TaxonomyFieldType":
-        if value is None:
-            return None
-        if not isinstance(value, dict) or "TermGuid" not in value:
-            raise _fail(
-                BAD_QUERY,
-                f"Property '{key}' expects an SP.Taxonomy.TaxonomyFieldValue "
-                f'{{"Label", "TermGuid", "WssId"}}.',
-            )
-        return {"Label": str(value.get("Label") or ""), "TermGuid": str(value["TermGuid"]).lower()}
-    if t == "TaxonomyFieldTypeMulti":
-        values = _results(field, value, key)
-        if values is None:
-            return None
-        terms: list[dict[str, str]] = []
-        for v in values:
-            if not isinstance(v, dict) or "TermGuid" not in v:
-                raise _fail(BAD_QUERY, f"Property '{key}' expects SP.Taxonomy.TaxonomyFieldValue entries.")
-            terms.append({"Label": str(v.get("Label") or ""), "TermGuid": str(v["TermGuid"]).lower()})
-        return terms
-    raise _fail(BAD_QUERY, f"The property '{key}' is read-only and cannot be set.")
-
-
-def parse_taxonomy_text(text: str) -> list[dict[str, str]]:
-    """``-1;#Label|guid;#-1;#Other|guid`` or ``Label|guid`` → terms."""
-    terms = []
-    for part in re.split(r";#", text or ""):
-        if "|" in part:
-            label, guid = part.rsplit("|", 1)
-            terms.append({"Label": label, "TermGuid": guid.strip().lower()})
-    return terms
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def _to_utc(value: str) -> str:
-    from datetime import datetime
-
-    if len(value) == 10:
-        return value + "T00:00:00Z"
-    text = value.replace("Z", "+00:00")
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return normalize_datetime(value)
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def schema_xml(field: dict[str, Any]) -> str:

@@ -2,7 +2,8 @@
 
 :class:`EmulatorServer` runs in-process on a free port (threaded, keep-alive) and hands every
 REST call, and every part of a ``$batch``, to :class:`veiviser.emulator.app.SharePointApp` as an
-:class:`~veiviser.emulator.api.ApiRequest`. The wire formats are described in docs/emulator.md.
+:class:`~veiviser.emulator.api.ApiRequest`. The HTTP/1.1 framing itself is in ``http11.py``. The
+wire formats are described in docs/emulator.md.
 
     with EmulatorServer() as server:
         ctx = ClientContext(server.url + "/sites/demo").with_access_token(server.access_token)
@@ -13,16 +14,11 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import re
 import socket
 import threading
 import time
-import uuid
-from email.utils import formatdate
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from veiviser.emulator.api import (
     ApiRequest,
@@ -44,6 +40,8 @@ from veiviser.emulator.auth import (
 )
 from veiviser.emulator.batch import MAX_BATCH_OPERATIONS, BatchOperation, build_batch_response, parse_batch
 from veiviser.emulator.faults import Faults, fault_response
+from veiviser.emulator.http11 import HTTPServer
+from veiviser.emulator.model.directory import DirectoryUser, new_user, users_from
 from veiviser.emulator.requestlog import RequestLog
 from veiviser.emulator.throttle import Decision, ResourceMeter, request_cost
 from veiviser.errors import VeiviserError
@@ -51,20 +49,7 @@ from veiviser.errors import VeiviserError
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1_048_576  # SPO request body limit (docs/emulator.md, "Throttling and limits")
-_DISCARD_LIMIT = 64 * 1024 * 1024  # above this an oversized body is not even read
 _READ_METHODS = frozenset({"GET", "HEAD"})
-_ABSOLUTE = re.compile(r"^https?://", re.IGNORECASE)
-_MAX_HEADERS = 100
-_PHRASES = {status.value: status.phrase for status in HTTPStatus}
-_date_cache: list[Any] = [0, ""]
-
-
-def _http_date() -> str:
-    """The ``Date`` header, formatted once per second (formatdate costs more than a small GET's routing)."""
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache[:] = [now, formatdate(now, usegmt=True)]
-    return str(_date_cache[1])
 
 
 class EmulatorError(VeiviserError):
@@ -123,6 +108,7 @@ class EmulatorServer:
         digest_timeout_s: int = DIGEST_TIMEOUT_S,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_batch_operations: int = MAX_BATCH_OPERATIONS,
+        users: Iterable[DirectoryUser | str | Mapping[str, Any]] | None = None,
     ) -> None:
         if not allow_remote and not _is_loopback(host):
             raise EmulatorError(
@@ -152,9 +138,11 @@ class EmulatorServer:
             self.meter = ResourceMeter(throttle_ru_per_minute, throttle_window_s)
         self.max_body_bytes = max_body_bytes
         self.max_batch_operations = max_batch_operations
+        # the tenant directory (None: the default one; docs/emulator.md, "Tenant directory")
+        self.users = None if users is None else users_from(users)
         self._app = app
         self._own_app = app is None
-        self._httpd: _HTTPServer | None = None
+        self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -162,8 +150,15 @@ class EmulatorServer:
     @property
     def app(self) -> ObjectModel:
         if self._app is None:
-            self._app = SharePointApp(self.data)
+            self._app = SharePointApp(self.data, users=self.users)
         return self._app
+
+    def add_user(self, upn: str, name: str = "", *, email: str = "", object_id: str = "") -> DirectoryUser:
+        """Add a person to the tenant directory, so that EnsureUser and person values resolve them."""
+        app = self.app
+        if not isinstance(app, SharePointApp):
+            raise EmulatorError("This server's object model keeps no tenant directory.")
+        return app.add_user(new_user(upn, name, email, object_id))
 
     @property
     def url(self) -> str:
@@ -185,7 +180,7 @@ class EmulatorServer:
         self.faults.stopping.clear()
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         try:
-            httpd = _HTTPServer((self.host, self.port), _Handler, family, self)
+            httpd = HTTPServer((self.host, self.port), family, self)
         except OSError as exc:
             raise EmulatorError(
                 f"Cannot listen on {self.host}:{self.port}: {exc.strerror or exc}.",
@@ -380,250 +375,6 @@ class EmulatorServer:
         for name, value in rate_headers.items():
             resp.headers.setdefault(name, value)
         return resp
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    """A threaded server that tracks its connections so stop() can close idle keep-alives."""
-
-    daemon_threads = False
-    block_on_close = True
-    allow_reuse_address = True
-
-    def __init__(
-        self, address: tuple[str, int], handler: type, family: int, emulator: EmulatorServer
-    ) -> None:
-        self.address_family = family
-        self.emulator = emulator
-        self._conn_lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        super().__init__(address, handler)
-
-    def track(self, conn: socket.socket, add: bool) -> None:
-        with self._conn_lock:
-            if add:
-                self._connections.add(conn)
-            else:
-                self._connections.discard(conn)
-
-    def close_connections(self) -> None:
-        with self._conn_lock:
-            conns = list(self._connections)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("emulator: connection error from %s", client_address, exc_info=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Parses HTTP/1.1 (origin-form and absolute-form request lines) and writes responses."""
-
-    protocol_version = "HTTP/1.1"
-    server_version = "Microsoft-IIS/10.0"
-    sys_version = ""
-    timeout = 300  # idle keep-alive connections are closed after this many seconds
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.track(self.connection, True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.track(self.connection, False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("emulator: " + format, *args)
-
-    def handle_one_request(self) -> None:
-        try:
-            self.raw_requestline = self.rfile.readline(65537)
-        except (TimeoutError, OSError):
-            self.close_connection = True
-            return
-        if not self.raw_requestline:
-            self.close_connection = True
-            return
-        if len(self.raw_requestline) > 65536:
-            self.send_error(414, "Request-URI Too Long")
-            return
-        if not self.parse_request():
-            return
-        try:
-            self._serve()
-            self.wfile.flush()
-        except (TimeoutError, OSError):
-            self.close_connection = True
-
-    def parse_request(self) -> bool:
-        """Request line and headers, without the stdlib's email parser (a third of a small GET's cost).
-
-        Same rules as ``BaseHTTPRequestHandler.parse_request`` for what the emulator serves: HTTP/1.0
-        and 1.1, keep-alive by version and ``Connection``, ``Expect: 100-continue``, at most 100
-        header lines of at most 64 KiB; ``self.headers`` is a case-insensitive :class:`Headers`.
-        """
-        self.command = None  # type: ignore[assignment]
-        self.request_version = self.default_request_version
-        self.close_connection = True
-        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        self.requestline = line
-        words = line.split()
-        if len(words) != 3:
-            self.send_error(400, f"Bad request syntax ({line[:200]!r})")
-            return False
-        command, target, version = words
-        if version not in ("HTTP/1.1", "HTTP/1.0"):
-            if version.startswith("HTTP/"):
-                self.send_error(505, f"Invalid HTTP version ({version[:20]})")
-            else:
-                self.send_error(400, f"Bad request version ({version[:20]!r})")
-            return False
-        self.command, self.path, self.request_version = command, target, version
-        headers = Headers()
-        last: str | None = None
-        for _ in range(_MAX_HEADERS + 1):
-            raw = self.rfile.readline(65537)
-            if len(raw) > 65536:
-                self.send_error(431, "Line too long")
-                return False
-            if raw in (b"\r\n", b"\n", b""):
-                break
-            text = raw.decode("iso-8859-1").rstrip("\r\n")
-            if text[:1] in (" ", "\t") and last is not None:  # obsolete line folding
-                headers[last] = headers[last] + " " + text.strip()
-                continue
-            name, sep, value = text.partition(":")
-            name = name.strip()
-            if not sep or not name:
-                self.send_error(400, "Malformed header line")
-                return False
-            if name not in headers:  # the first occurrence wins, as with the stdlib's message.get()
-                headers[name] = value.strip()
-            last = name
-        else:
-            self.send_error(431, "Too many headers")
-            return False
-        self.headers = headers  # type: ignore[assignment]
-        conntype = (headers.get("Connection") or "").lower()
-        if version == "HTTP/1.1":
-            self.close_connection = conntype == "close"
-        else:
-            self.close_connection = conntype != "keep-alive"
-        if version == "HTTP/1.1" and (headers.get("Expect") or "").lower() == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        return True
-
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-        """Malformed HTTP gets a SharePoint-shaped error too (never an HTML page)."""
-        self.close_connection = True
-        text = message or HTTPStatus(code).phrase
-        resp = RestError(
-            code,
-            "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
-            f"Malformed HTTP request: {text}.",
-        ).to_response()
-        with contextlib.suppress(OSError):
-            self._write(resp, 0.0, head_only=False)
-
-    def _read_body(self) -> tuple[bytes, bool] | None:
-        """The request body and whether it exceeded the limit; None after answering an error."""
-        limit = self.server.emulator.max_body_bytes
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks, total = [], 0
-            while True:
-                size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-                try:
-                    size = int(size_line, 16)
-                except ValueError:
-                    self.send_error(400, "Bad chunked transfer encoding")
-                    return None
-                if size == 0:
-                    while self.rfile.readline(1024).strip():
-                        pass
-                    break
-                total += size
-                if total > _DISCARD_LIMIT:
-                    self.send_error(413, "Request body too large")
-                    return None
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline(8)
-            body = b"".join(chunks)
-            return (b"", True) if len(body) > limit else (body, False)
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            return b"", False
-        try:
-            length = int(raw)
-            if length < 0:
-                raise ValueError
-        except ValueError:
-            self.send_error(400, "Bad Content-Length")
-            return None
-        if length > _DISCARD_LIMIT:
-            self.send_error(413, "Request body too large")
-            return None
-        body = self.rfile.read(length) if length else b""
-        if len(body) < length:
-            self.close_connection = True
-            return None
-        return (b"", True) if length > limit else (body, False)
-
-    def _serve(self) -> None:
-        started = time.perf_counter()
-        emulator = self.server.emulator
-        target = self.path
-        if self.command.upper() == "CONNECT":
-            self.send_error(
-                405,
-                "the emulator proxies plain http:// URLs only (no CONNECT/https); "
-                "use http:// site URLs with proxies={'http': ...}",
-            )
-            return
-        if _ABSOLUTE.match(target):  # absolute-form: the emulator used as an HTTP proxy
-            parts = urlsplit(target)
-            scheme, host, raw_path, query = parts.scheme.lower(), parts.netloc, parts.path or "/", parts.query
-        else:
-            scheme = "http"
-            host = self.headers.get("Host") or f"{self.server.server_address[0]!s}:{emulator.port}"
-            raw_path, _, query = target.partition("?")
-        read = self._read_body()
-        if read is None:
-            return
-        body, too_large = read
-        try:
-            path = unquote(raw_path, errors="strict")
-        except UnicodeDecodeError:
-            self.send_error(400, "The request path is not valid UTF-8 after percent-decoding")
-            return
-        headers: Headers = self.headers  # type: ignore[assignment]  # parse_request builds a Headers
-        resp = emulator.handle_http(self.command, scheme, host, path, query, headers, body, too_large)
-        self._write(resp, started, head_only=self.command.upper() == "HEAD")
-
-    def _write(self, resp: ApiResponse, started: float, head_only: bool) -> None:
-        phrase = _PHRASES.get(resp.status, "Unknown")
-        request_id = str(uuid.uuid4())
-        duration = int((time.perf_counter() - started) * 1000) if started else 0
-        lines = [f"HTTP/1.1 {resp.status} {phrase}"]
-        for name, value in resp.headers.items():
-            if name not in ("content-length", "connection"):
-                lines.append(f"{name}: {value}")
-        lines += [
-            f"Content-Length: {len(resp.body)}",
-            f"Date: {_http_date()}",
-            f"Server: {self.server_version}",
-            f"request-id: {request_id}",
-            f"SPRequestGuid: {request_id}",
-            f"SPRequestDuration: {duration}",
-            "X-SharePointHealthScore: 0",
-            "MicrosoftSharePointTeamServices: 16.0.0.25919",
-            "X-Content-Type-Options: nosniff",
-            "Connection: close" if self.close_connection else "Connection: keep-alive",
-        ]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-        self.wfile.write(head if head_only else head + resp.body)
 
 
 def serve_until_signal(server: EmulatorServer, announce: Any = print) -> None:

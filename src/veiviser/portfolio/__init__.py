@@ -7,4 +7,6 @@ Pure functions over the consolidated frames the sync delivers (documented in :mo
 - :mod:`.stakeholders`: counts, influence grid, stakeholders shared across projects;
 - :mod:`.itposmo`: design-reality gap assessment; :mod:`.prioritisation`: weighted criteria;
 - :mod:`.history`: change over time; :mod:`.findings`: problems reported instead of raised.
+
+The methods, the decisions around them and the report outputs are described in docs/portfolio.md.
 """

@@ -1,10 +1,12 @@
 """Execute a :class:`~veiviser.provisioning.plan.Plan` in ``$batch`` es, round by round, with a result per step.
 
+:func:`build_operation` turns one step into one request with the gateway's builders
+(:mod:`veiviser.sharepoint.schema`); this module names lists by key and id, never by URL.
 Round 1 creates lists and content types; their ids come back in the answers and feed round 2
 (fields, lookups, views, items). Every step succeeds or fails on its own (SharePoint changesets
-are not transactional, see docs/sharepoint.md, "$batch"); a failed step is reported with site, list and
-field, and because every step is additive and planned from the site's actual state, the next run
-plans only what is still missing — interrupted runs converge without duplicates.
+are not transactional, docs/sharepoint.md, "$batch"); a failed step is reported with site, list
+and field, and because every step is additive and planned from the site's actual state, the next
+run plans only what is still missing — interrupted runs converge without duplicates.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass, field
 from veiviser.errors import VeiviserError
 from veiviser.provisioning.plan import ROUND_CONTENT, ROUND_CREATE, ROUND_STAMP, Plan, Step
 from veiviser.provisioning.state import SiteState
-from veiviser.sharepoint import Operation, SiteClient
+from veiviser.sharepoint import ListTarget, Operation, SiteClient
+from veiviser.sharepoint import items as rest
 from veiviser.sharepoint import schema as sp
 from veiviser.sharepoint.schema import is_generic_item_ct
 
@@ -84,8 +87,8 @@ class _Ids:
         """List key → its generic Item content type ID, read at apply time for lists created in this apply."""
 
 
-def _list(ids: _Ids, key: str) -> sp.ListTarget:
-    return sp.ListTarget.by_id(ids.ids[key])
+def _list(ids: _Ids, key: str) -> ListTarget:
+    return ListTarget.by_id(ids.ids[key])
 
 
 def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
@@ -141,10 +144,10 @@ def build_operation(step: Step, ids: _Ids, index: int) -> Operation:
         entity_type = ids.types[step.list or ""]
         context = f"list {step.list!r}, {step.target}"
         if step.action == "create_item":
-            return sp.add_item(lst, entity_type, d["values"], context=context, **where)
+            return rest.create_item(lst, d["values"], entity_type, context=context, key=index, list=step.list)
         item_id = int(d["id"]) if d.get("id") is not None else ids.items[(step.list or "", d["created"])]
-        return sp.merge_item(
-            lst, item_id, entity_type, d["values"], context=context, key=index, list=step.list, item=item_id
+        return rest.merge_item(
+            lst, item_id, d["values"], entity_type, context=context, key=index, list=step.list
         )
     raise ValueError(f"unknown step action {step.action!r}")
 

@@ -22,8 +22,9 @@ from veiviser.errors import VeiviserError
 from veiviser.provisioning.bulk_input import BulkInput, read_projects
 from veiviser.provisioning.engine import ProjectRequest, Provisioner, SiteResult
 from veiviser.provisioning.register import REGISTER_LIST
+from veiviser.sharepoint import ListTarget
+from veiviser.sharepoint import items as rest
 from veiviser.sharepoint import schema as sp
-from veiviser.sharepoint.schema import ListTarget
 from veiviser.sharepoint.sites import hub_joined_site_urls
 
 Progress = Callable[[SiteResult], None]
@@ -38,6 +39,8 @@ class BulkResult:
     journal: Path | None = None
     file: str = ""
     """The input file as given."""
+    learned_ru_per_minute: int | None = None
+    """The pace the tenant allowed, as the shared limiter learned it (docs/sharepoint.md, "Pacing")."""
 
     @property
     def ok(self) -> bool:
@@ -93,7 +96,7 @@ def _verify_done(prov: Provisioner, journal: Journal, aliases: list[str]) -> set
         return set()
     hub = prov.client(prov.hub_url)
     register = ListTarget.by_title(REGISTER_LIST)
-    rows = hub.run(sp.query_items(register, select="Id,GtSiteId,GtSiteUrl,GtTemplateVersion", top=5000)) or []
+    rows = hub.run(rest.get_items(register, select="Id,GtSiteId,GtSiteUrl,GtTemplateVersion", top=5000)) or []
     by_id = {str(r.get("GtSiteId") or "").lower(): r for r in rows}
     stamp = prov.project_template.stamp
     return {
@@ -156,6 +159,7 @@ def provision_bulk(
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="provision") as pool:
         result.results = list(pool.map(run, data.projects))
+    result.learned_ru_per_minute = prov.learned_ru_per_minute()
     return result
 
 
@@ -163,6 +167,7 @@ def provision_bulk(
 class UpgradeResult:
     results: list[SiteResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    learned_ru_per_minute: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -186,7 +191,7 @@ def _request_from_site(prov: Provisioner, url: str) -> ProjectRequest:
     try:
         rows = (
             site.run(
-                sp.query_items(
+                rest.get_items(
                     ListTarget.by_title("Prosjektegenskaper"), top=1, orderby="Id", order=("top", "orderby")
                 )
             )
@@ -217,7 +222,7 @@ def upgrade(
     it is then registered again) and is reported as "not in the register".
     """
     hub = prov.client(prov.hub_url)
-    rows = hub.run(sp.query_items(ListTarget.by_title(REGISTER_LIST), top=5000)) or []
+    rows = hub.run(rest.get_items(ListTarget.by_title(REGISTER_LIST), top=5000)) or []
     registered: dict[str, dict[str, Any]] = {}
     for r in rows:
         url = str(r.get("GtSiteUrl") or "").rstrip("/")

@@ -47,6 +47,7 @@ from veiviser.sharepoint import (
 )
 from veiviser.sharepoint import schema as sp
 from veiviser.sharepoint.sites import create_site, site_url_for, wait_until_ready
+from veiviser.sharepoint.transport import shared_limiter
 
 PROPERTIES_KEY = "properties"
 
@@ -167,9 +168,9 @@ class Provisioner:
             limiter
             if limiter is not None
             else (
-                RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request)
+                shared_limiter(self.hub_url, settings.ru_per_minute, settings.ru_cost_per_request)
                 if settings is not None
-                else None
+                else None  # connect() uses the process's limiter for the tenant
             )
         )
         self.wait_timeout = wait_timeout
@@ -181,6 +182,11 @@ class Provisioner:
 
     def client(self, url: str) -> SiteClient:
         return connect(url, self.settings, counter=self.counter, limiter=self.limiter)
+
+    def learned_ru_per_minute(self) -> int | None:
+        """The pace the shared limiter has learned for this tenant (RU/min), for the summary."""
+        limiter = self.limiter or self.client(self.hub_url).limiter
+        return limiter.learned_ru_per_minute if limiter is not None else None
 
     def _create(self, url: str, title: str, owner: str | None) -> None:
         owner = owner or self.owner

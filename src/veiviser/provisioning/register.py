@@ -15,9 +15,15 @@ from typing import Any
 from veiviser.provisioning.apply import ProvisionError
 from veiviser.provisioning.plan import same_value
 from veiviser.provisioning.state import SiteState, item_id
-from veiviser.sharepoint import LookupValue, OperationResult, SiteClient, normalise_item, odata_literal
-from veiviser.sharepoint import schema as sp
-from veiviser.sharepoint.schema import ListTarget
+from veiviser.sharepoint import (
+    ListTarget,
+    LookupValue,
+    OperationResult,
+    SiteClient,
+    normalise_item,
+    odata_literal,
+)
+from veiviser.sharepoint import items as rest
 
 REGISTER_LIST = "Prosjekter"
 COSTS_LIST = "Driftskostnader"
@@ -28,7 +34,7 @@ def read_register(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Register items for ``url`` and (if ``costs``) cost items for ``site_id``, in one ``$batch``."""
     ops = [
-        sp.query_items(
+        rest.get_items(
             ListTarget.by_title(REGISTER_LIST),
             filter=f"GtSiteUrl eq {odata_literal(url)}",
             top=50,
@@ -38,7 +44,7 @@ def read_register(
     ]
     if costs:
         ops.append(
-            sp.query_items(
+            rest.get_items(
                 ListTarget.by_title(COSTS_LIST),
                 filter=f"GtSiteId eq {odata_literal(site_id)}",
                 top=500,

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from veiviser.schemas.template import ListDef, Template
-from veiviser.sharepoint import Operation, OperationResult, SiteClient, normalise_item
+from veiviser.sharepoint import ListTarget, Operation, OperationResult, SiteClient, normalise_item
+from veiviser.sharepoint import items as rest
 from veiviser.sharepoint import schema as sp
-from veiviser.sharepoint.schema import ListTarget, is_generic_item_ct
+from veiviser.sharepoint.schema import is_generic_item_ct
 
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
@@ -180,7 +181,7 @@ def _detail_ops(lst: ListDef, target: ListTarget, prefix: str, read_items: bool)
         )
     # No $select: a key field that an interrupted run did not create yet must not fail the read.
     if lst.seed_items or read_items:
-        ops.append(sp.query_items(target, top=5000, key=(prefix, lst.key, "items"), list=lst.title))
+        ops.append(rest.get_items(target, top=5000, key=(prefix, lst.key, "items"), list=lst.title))
     return ops
 
 
@@ -317,7 +318,7 @@ def _read_generic_ct_use(site: SiteClient, template: Template, state: SiteState)
         for sid, _name in ls.content_types:
             if is_generic_item_ct(sid):
                 ops.append(
-                    sp.items_with_content_type(ListTarget.by_id(ls.id), sid, key=(key, sid), list=ls.title)
+                    rest.items_with_content_type(ListTarget.by_id(ls.id), sid, key=(key, sid), list=ls.title)
                 )
     if not ops:
         return

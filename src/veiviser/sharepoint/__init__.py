@@ -2,16 +2,17 @@
 
 Public API::
 
-    from veiviser.sharepoint import ListTarget, connect, odata_literal, schema
+    from veiviser.sharepoint import ListTarget, connect, items, odata_literal, schema
     with connect("https://contoso.sharepoint.com/sites/alfa", counter=counter) as site:
         rows = list(site.iter_items("Usikkerhet", select=["Id", "Title"]))
         results = site.create_items("Usikkerhet", [{"Title": "Ny"}])
         risks = ListTarget.by_title("Usikkerhet")
-        answers = site.batch([schema.read_views(risks), schema.set_indexed(risks, "GtRiskFactor")])
+        answers = site.batch([schema.read_views(risks), items.get_items(risks, select=["Id"], top=10)])
         web = site.run(schema.read_web())
 
 Callers speak in list titles or ids, field names and values; the request builders in
-:mod:`veiviser.sharepoint.schema` own the REST dialect (docs/sharepoint.md).
+:mod:`veiviser.sharepoint.schema` (lists, fields, content types, views) and
+:mod:`veiviser.sharepoint.items` (items, changes, users) own the REST dialect (docs/sharepoint.md).
 """
 
 from veiviser.sharepoint.batch import Operation, OperationResult
@@ -25,7 +26,7 @@ from veiviser.sharepoint.errors import (
     TransportError,
     ValidationError,
 )
-from veiviser.sharepoint.schema import ListTarget
+from veiviser.sharepoint.paths import ListTarget
 from veiviser.sharepoint.transport import RateLimiter, RequestCounter, RetryPolicy
 from veiviser.sharepoint.values import LookupValue, normalise_item, odata_literal, to_sharepoint
 

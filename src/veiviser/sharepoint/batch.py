@@ -47,6 +47,8 @@ class Operation:
     list: str | None = None
     item: int | str | None = None
     idempotent: bool | None = None
+    if_match: str | None = None
+    """The ETag a MERGE/DELETE must match (``None``: ``*``, any version; docs/sharepoint.md, "ETags")."""
 
     @property
     def verb(self) -> str:
@@ -131,7 +133,7 @@ def render_part(op: Operation, service_root: str, extra_headers: Mapping[str, st
     if not op.is_read:
         lines.append("Content-Type: application/json;odata=verbose")
     if op.verb in ("MERGE", "DELETE", "PUT", "PATCH"):
-        lines += [f"X-HTTP-Method: {op.verb}", "IF-MATCH: *"]
+        lines += [f"X-HTTP-Method: {op.verb}", f"IF-MATCH: {op.if_match or '*'}"]
     lines += [f"{name}: {value}" for name, value in extra_headers.items()]
     head = "\r\n".join(lines).encode("utf-8") + b"\r\n\r\n"
     return head + body + (b"\r\n" if body else b"")

@@ -125,7 +125,8 @@ class BatchRunner:
                         if part_delay is None:
                             part_delay = 0.0 if _is_digest_expiry(part) else policy.backoff(attempts[index])
                         if part.status in (429, 503) and self.limiter is not None and part_delay > 0:
-                            self.limiter.pause(part_delay)  # every worker waits, as for a top-level 429
+                            # every worker waits, as for a top-level 429 (which also cuts the pace)
+                            self.limiter.throttled_for(part_delay, status=part.status)
                         delay = max(delay, part_delay)
                         again.append((index, op))
                         if _is_digest_expiry(part):

@@ -49,12 +49,14 @@ from veiviser.sharepoint.errors import (
     TransportError,
     from_client_exception,
 )
-from veiviser.sharepoint.schema import ListTarget, add_item, delete_item, merge_item, title_segment
+from veiviser.sharepoint.items import create_item, delete_item, ensure_user, merge_item
+from veiviser.sharepoint.paths import ListTarget
 from veiviser.sharepoint.transport import (
     GatewaySession,
     RateLimiter,
     RequestCounter,
     RetryPolicy,
+    shared_limiter,
 )
 from veiviser.sharepoint.values import normalise_item
 
@@ -209,8 +211,13 @@ class SiteClient:
         url = encode_url(f"{self.service_root}/{path.lstrip('/')}") + query_string(params)
         return unwrap(self._json(self._send(RequestOptions(url), **where)), path)
 
-    def call(self, method: str, path: str, body: Any = None, **where: Any) -> Any:
-        """One non-batched REST call (POST, MERGE, DELETE …); returns the unwrapped answer or ``None``."""
+    def call(
+        self, method: str, path: str, body: Any = None, *, if_match: str | None = None, **where: Any
+    ) -> Any:
+        """One non-batched REST call (POST, MERGE, DELETE …); returns the unwrapped answer or ``None``.
+
+        A MERGE/DELETE sends ``IF-MATCH: <if_match>`` (default ``*``: any version).
+        """
         verb = method.upper()
         if verb == "GET":
             return self.get(path, **where)
@@ -219,7 +226,7 @@ class SiteClient:
         request.set_header("Content-Type", VERBOSE)
         if verb != "POST":
             request.set_header("X-HTTP-Method", verb)
-            request.set_header("IF-MATCH", "*")
+            request.set_header("IF-MATCH", if_match or "*")
         return unwrap(self._json(self._send(request, **where)), path)
 
     def run(self, op: Operation) -> Any:
@@ -228,7 +235,7 @@ class SiteClient:
         Raises the operation's :class:`SharePointError` on failure (``list``/``item`` filled in).
         """
         where = {name: value for name, value in (("list", op.list), ("item", op.item)) if value is not None}
-        return self.call(op.method, op.path, op.body, **where)
+        return self.call(op.method, op.path, op.body, if_match=op.if_match, **where)
 
     # -- lists and items --------------------------------------------------------------------
 
@@ -241,7 +248,7 @@ class SiteClient:
             if key in self._lists:
                 return self._lists[key]
         m = _GUID.match(ref.strip())
-        path = f"Web/lists(guid'{m.group(1)}')" if m else f"Web/lists/GetByTitle({title_segment(ref)})"
+        path = (ListTarget.by_id(m.group(1)) if m else ListTarget.by_title(ref)).path
         try:
             d = self.get(path, {"$select": "Id,Title,ListItemEntityTypeFullName"}, list=ref)
         except NotFoundError as exc:
@@ -372,10 +379,10 @@ class SiteClient:
         """Create one item per row (keys = row positions); ``value`` is the created item."""
         info = self.resolve_list(list_ref)
         ops = [
-            add_item(
+            create_item(
                 info.target,
-                info.entity_type,
                 row,
+                info.entity_type,
                 context=f"list {info.title!r}, row {n}",
                 key=n,
                 list=info.title,
@@ -393,12 +400,11 @@ class SiteClient:
             merge_item(
                 info.target,
                 int(item_id),
-                info.entity_type,
                 values,
+                info.entity_type,
                 context=f"list {info.title!r}, item {item_id}",
                 key=item_id,
                 list=info.title,
-                item=item_id,
             )
             for item_id, values in changes.items()
         ]
@@ -409,7 +415,7 @@ class SiteClient:
     ) -> list[OperationResult]:
         """Delete items by id (keys = item ids)."""
         info = self.resolve_list(list_ref)
-        ops = [delete_item(info.target, int(i), key=i, list=info.title, item=i) for i in ids]
+        ops = [delete_item(info.target, int(i), key=i, list=info.title) for i in ids]
         return self.batch(ops, **batch_options)
 
     def ensure_user(self, email: str) -> int:
@@ -418,7 +424,7 @@ class SiteClient:
         with self._lock:
             if key in self._users:
                 return self._users[key]
-        d = self.call("POST", f"Web/EnsureUser({title_segment(email.strip())})")
+        d = self.run(ensure_user(email.strip()))
         user_id = int(d["Id"])
         with self._lock:
             self._users[key] = user_id
@@ -434,7 +440,9 @@ def connect(
 ) -> SiteClient:
     """A :class:`SiteClient` for ``site_url``. Settings default to the ``VEIVISER_*`` environment.
 
-    Pass the same ``limiter`` to every SiteClient (and thread) that shares the app's RU budget.
+    Without a ``limiter`` the client paces with the process's limiter for the tenant
+    (:func:`~veiviser.sharepoint.transport.shared_limiter`), which every other SiteClient of that
+    host shares, with what it has learned of the tenant's budget.
     """
     if settings is None:
         try:
@@ -456,7 +464,7 @@ def connect(
         counter=counter,
         limiter=limiter
         if limiter is not None
-        else RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request),
+        else shared_limiter(site_url, settings.ru_per_minute, settings.ru_cost_per_request),
         proxy=settings.proxy,
     )
     proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None
@@ -476,5 +484,4 @@ __all__ = [
     "SiteClient",
     "TransportError",
     "connect",
-    "title_segment",
 ]

@@ -1,11 +1,13 @@
-"""Typed request builders for a site's schema: lists, fields, content types, views and their items.
+"""Typed request builders for a site's schema: lists, fields, content types and views.
 
 Every builder returns an :class:`~veiviser.sharepoint.batch.Operation` for
 :meth:`SiteClient.batch <veiviser.sharepoint.client.SiteClient.batch>` (or
 :meth:`SiteClient.send <veiviser.sharepoint.client.SiteClient.send>` for one call). Callers speak
 in list titles or ids, template values and field names; the REST dialect (URL paths, ``__metadata``
-entity types, collection wrappers) stays here. The facts behind each builder are in
-``docs/sharepoint.md``, "Schema requests".
+entity types, collection wrappers) stays here; item requests are in
+:mod:`~veiviser.sharepoint.items`, list addressing (:class:`ListTarget`) in
+:mod:`~veiviser.sharepoint.paths`. The facts behind each builder are in ``docs/sharepoint.md``,
+"Schema requests".
 
 Keyword arguments ``key``, ``list`` and ``item`` are passed through to the operation (result key
 and error context).
@@ -15,11 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
 from veiviser.sharepoint.batch import Operation
-from veiviser.sharepoint.values import row_to_sharepoint
+from veiviser.sharepoint.paths import ListTarget, title_segment
 
 #: SPO's AddFieldInternalNameHint: keep the SchemaXml ``Name`` as the internal name.
 ADD_FIELD_INTERNAL_NAME_HINT = 8
@@ -35,34 +36,8 @@ class Where(TypedDict, total=False):
     item: int | str | None
 
 
-def title_segment(title: str) -> str:
-    """``GetByTitle('…')`` argument: quotes doubled (the URL encoder handles the rest)."""
-    return "'" + title.replace("'", "''") + "'"
-
-
-@dataclass(frozen=True)
-class ListTarget:
-    """A list addressed by id or by title; ``path`` is its REST path below ``_api/``."""
-
-    path: str
-
-    @classmethod
-    def by_id(cls, list_id: str) -> ListTarget:
-        return cls(f"Web/lists(guid'{list_id}')")
-
-    @classmethod
-    def by_title(cls, title: str) -> ListTarget:
-        return cls(f"Web/lists/GetByTitle({title_segment(title)})")
-
-
 def _collection(values: Sequence[str]) -> dict[str, Any]:
     return {"__metadata": {"type": "Collection(Edm.String)"}, "results": list(values)}
-
-
-def _query(params: Sequence[tuple[str, object]]) -> str:
-    """``?a=b&c=d`` from the given pairs in order (``None`` values left out); raw, the URL encoder runs later."""
-    pairs = [f"{name}={value}" for name, value in params if value is not None]
-    return "?" + "&".join(pairs) if pairs else ""
 
 
 # --- naming -------------------------------------------------------------------------------------
@@ -156,38 +131,6 @@ def read_views(lst: ListTarget, **where: Unpack[Where]) -> Operation:
 
 def read_view_fields(lst: ListTarget, view: str, **where: Unpack[Where]) -> Operation:
     return Operation("GET", f"{lst.path}/Views/GetByTitle({title_segment(view)})/ViewFields", **where)
-
-
-def query_items(
-    lst: ListTarget,
-    *,
-    select: str | None = None,
-    filter: str | None = None,
-    orderby: str | None = None,
-    top: int | None = None,
-    order: Sequence[str] = ("select", "filter", "orderby", "top"),
-    **where: Unpack[Where],
-) -> Operation:
-    """GET one page of a list's items; ``filter`` is OData text (build literals with ``odata_literal``).
-
-    ``order`` fixes the order of the query options in the URL (the server does not care; it keeps
-    the request text stable).
-    """
-    given = {"select": select, "filter": filter, "orderby": orderby, "top": top}
-    params = [(f"${name}", given[name]) for name in order]
-    return Operation("GET", f"{lst.path}/items{_query(params)}", **where)
-
-
-def items_with_content_type(lst: ListTarget, ct_id: str, **where: Unpack[Where]) -> Operation:
-    """At most one item (its ``Id``) whose content type is ``ct_id`` or derived from it."""
-    return query_items(
-        lst,
-        select="Id",
-        top=1,
-        filter=f"startswith(ContentTypeId,'{ct_id}')",
-        order=("select", "top", "filter"),
-        **where,
-    )
 
 
 # --- writes: lists, content types, fields -------------------------------------------------------
@@ -304,39 +247,3 @@ def add_view_field(lst: ListTarget, view: str, field: str, **where: Unpack[Where
     return Operation(
         "POST", f"{_view_path(lst, view)}/ViewFields/AddViewField({title_segment(field)})", **where
     )
-
-
-# --- writes: items ------------------------------------------------------------------------------
-
-
-def item_body(entity_type: str, values: Mapping[str, Any], *, where: str = "") -> dict[str, Any]:
-    """A verbose item body: values converted for SharePoint, ``__metadata`` last (as SharePoint expects)."""
-    body = row_to_sharepoint(values, where=where)
-    body["__metadata"] = {"type": entity_type}
-    return body
-
-
-def add_item(
-    lst: ListTarget, entity_type: str, values: Mapping[str, Any], *, context: str = "", **where: Unpack[Where]
-) -> Operation:
-    """Create one item; ``context`` names the row in conversion errors."""
-    return Operation("POST", f"{lst.path}/items", item_body(entity_type, values, where=context), **where)
-
-
-def merge_item(
-    lst: ListTarget,
-    item_id: int,
-    entity_type: str,
-    values: Mapping[str, Any],
-    *,
-    context: str = "",
-    **where: Unpack[Where],
-) -> Operation:
-    """MERGE changed values into one item by id."""
-    body = item_body(entity_type, values, where=context)
-    return Operation("MERGE", f"{lst.path}/items({item_id})", body, **where)
-
-
-def delete_item(lst: ListTarget, item_id: int, **where: Unpack[Where]) -> Operation:
-    """Delete one item by id (it goes to the recycle bin)."""
-    return Operation("DELETE", f"{lst.path}/items({item_id})", **where)

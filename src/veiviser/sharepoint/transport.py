@@ -161,34 +161,82 @@ class RequestCounter:
             self._statuses.clear()
 
 
-class RateLimiter:
-    """A resource-unit budget per minute, shared by threads and SiteClients (token bucket).
+#: SharePoint Online's one-minute RU budget per app and tenant, smallest and largest licence tier
+#: (docs/sharepoint.md, "Throttling").
+SMALLEST_TIER_RU_PER_MINUTE = 1250.0
+LARGEST_TIER_RU_PER_MINUTE = 6250.0
 
-    ``acquire(n)`` blocks until ``n`` requests' worth of RU is available (batch members count
-    individually). ``observe(response)`` reads ``RateLimit-Remaining``/``-Reset`` to slow down
-    before a 429, and on a 429 (or a 503 with ``Retry-After``) pauses every user for the delay.
+
+class RateLimiter:
+    """A resource-unit budget per minute that learns the tenant's pace; shared by threads and SiteClients.
+
+    A token bucket: ``acquire(n)`` blocks until ``n`` requests' worth of RU is available (batch
+    members count individually). The budget starts at ``ru_per_minute`` and is learned from the
+    answers (docs/sharepoint.md, "Pacing"):
+
+    * no ``RateLimit-*`` headers for a whole ``window_s`` in which callers had to wait for the
+      bucket: SharePoint sees us under 80 % of its budget, so the rate rises one step (×1.25), up
+      to ``max_ru_per_minute`` (default the largest tier) and never above what the server
+      announced (``RateLimit-Limit``) or the rate that drew a 429;
+    * ``RateLimit-Remaining`` under 20 % of the limit: the rate is cut (×0.8), at most once per
+      window, and the bucket holds no more than the server says remains;
+    * a 429: the rate is halved and every caller waits for ``Retry-After`` (a 503 with
+      ``Retry-After`` pauses too, without a cut — it is load, not our budget).
+
+    ``learn=False`` keeps the configured rate. ``learned_ru_per_minute`` is the current budget.
     """
+
+    RAISE = 1.25
+    CUT = 0.8
+    CUT_ON_429 = 0.5
+    LOW_REMAINING = 0.2
 
     def __init__(
         self,
-        ru_per_minute: float = 1250.0,
+        ru_per_minute: float = SMALLEST_TIER_RU_PER_MINUTE,
         cost_per_request: float = 2.0,
         *,
+        learn: bool = True,
+        max_ru_per_minute: float | None = None,
+        window_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if ru_per_minute <= 0 or cost_per_request <= 0:
-            raise ValueError("ru_per_minute and cost_per_request must be positive")
-        self.capacity = float(ru_per_minute)
-        self.rate = self.capacity / 60.0
+        if ru_per_minute <= 0 or cost_per_request <= 0 or window_s <= 0:
+            raise ValueError("ru_per_minute, cost_per_request and window_s must be positive")
+        self.start_ru_per_minute = float(ru_per_minute)
         self.cost_per_request = float(cost_per_request)
+        self.learn = learn
+        self.window_s = float(window_s)
+        self._ceiling = float(max_ru_per_minute or max(ru_per_minute, LARGEST_TIER_RU_PER_MINUTE))
+        self._floor = max(self.cost_per_request * 60.0 / self.window_s, self.start_ru_per_minute / 10.0)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._set_budget(self.start_ru_per_minute)
         self._tokens = self.capacity
         self._stamp = clock()
         self._paused_until = 0.0
+        self._epoch_start = self._stamp
+        self._epoch_signal = False  # RateLimit headers or a 429 seen in this window
+        self._epoch_demand = False  # a caller waited for the bucket in this window
+        self._last_cut = -math.inf
+        self._last_429_cut = -math.inf
         self.waited = 0.0
+        self.raises = 0
+        self.cuts = 0
+        self.throttled = 0
+
+    def _set_budget(self, ru_per_minute: float) -> None:
+        self.ru_per_minute = ru_per_minute
+        self.rate = ru_per_minute / 60.0
+        self.capacity = self.rate * self.window_s
+
+    @property
+    def learned_ru_per_minute(self) -> int:
+        """The budget the limiter paces at now (RU per minute, rounded)."""
+        with self._lock:
+            return round(self.ru_per_minute)
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
@@ -219,36 +267,113 @@ class RateLimiter:
 
     def acquire(self, requests_count: int = 1) -> float:
         """Take the RU for ``requests_count`` requests, sleeping as needed; returns seconds waited."""
-        cost = min(self.capacity, max(1, requests_count) * self.cost_per_request)
         waited = 0.0
         while True:
             with self._lock:
+                cost = min(self.capacity, max(1, requests_count) * self.cost_per_request)
                 now = self._clock()
                 self._refill(now)
                 wait = max(self._paused_until - now, (cost - self._tokens) / self.rate, 0.0)
-                if wait <= 0:
+                if wait <= 1e-6:  # rounding must not leave a caller sleeping for nothing, for ever
                     self._tokens -= cost
                     self.waited += waited
                     return waited
+                if now >= self._paused_until:
+                    self._epoch_demand = True  # the budget, not a server pause, holds us back
             self._sleep(wait)
             waited += wait
+
+    # --- learning ------------------------------------------------------------------------------
+
+    def _adjust(self, factor: float, now: float) -> None:
+        """Scale the budget (within floor and ceiling) and start a new window. Lock held."""
+        budget = min(self._ceiling, max(self._floor, self.ru_per_minute * factor))
+        if budget != self.ru_per_minute:
+            if factor > 1:
+                self.raises += 1
+            else:
+                self.cuts += 1
+            log.info("pacing: %.0f -> %.0f RU/min", self.ru_per_minute, budget)
+            self._set_budget(budget)
+            self._tokens = min(self._tokens, self.capacity)
+        self._epoch_start = now
+        self._epoch_signal = factor < 1
+        self._epoch_demand = False
+        if factor < 1:
+            self._last_cut = now
+
+    def throttled_for(self, seconds: float | None, *, status: int = 429) -> None:
+        """A 429 (or 503) asked every caller to wait ``seconds``; a 429 also halves the budget."""
+        self.pause(5.0 if seconds is None else seconds)  # "Retry-After: 0" means now, not 5 s
+        if status != 429:
+            return
+        with self._lock:
+            self.throttled += 1
+            if not self.learn:
+                return
+            now = self._clock()
+            if now - self._last_429_cut < self.window_s:
+                self._epoch_signal = True
+                return  # one cut per window: the other 429s were already in flight
+            self._last_429_cut = now
+            self._ceiling = max(self._floor, min(self._ceiling, self.ru_per_minute))
+            self._adjust(self.CUT_ON_429, now)
 
     def observe(self, response: requests.Response) -> None:
         """Adjust to the server's signals on one response."""
         headers = response.headers
-        remaining = _float(headers.get("RateLimit-Remaining"))
-        reset = parse_retry_after(headers.get("RateLimit-Reset"))
-        if response.status_code == 429 or (response.status_code == 503 and "Retry-After" in headers):
-            delay = retry_delay(headers)
-            self.pause(5.0 if delay is None else delay)  # "Retry-After: 0" means now, not 5 s
+        status = response.status_code
+        if status == 429 or (status == 503 and "Retry-After" in headers):
+            self.throttled_for(retry_delay(headers), status=status)
             return
-        if remaining is None:
-            return
+        self.observe_headers(headers)
+
+    def observe_headers(self, headers: Mapping[str, str]) -> None:
+        """Learn from the ``RateLimit-*`` headers of a successful answer (or their absence)."""
+        lowered = {str(k).lower(): v for k, v in headers.items()}
+        remaining = _float(lowered.get("ratelimit-remaining"))
+        limit = _float(lowered.get("ratelimit-limit"))
+        reset = parse_retry_after(lowered.get("ratelimit-reset"))
         with self._lock:
-            self._refill(self._clock())
+            now = self._clock()
+            if remaining is None:
+                if (
+                    self.learn
+                    and now - self._epoch_start >= self.window_s
+                    and not self._epoch_signal
+                    and self._epoch_demand
+                ):
+                    self._adjust(self.RAISE, now)
+                elif now - self._epoch_start >= self.window_s:
+                    self._epoch_start, self._epoch_signal, self._epoch_demand = now, False, False
+                return
+            self._refill(now)
             self._tokens = min(self._tokens, remaining)
+            if self.learn:
+                if limit:
+                    self._ceiling = max(self._floor, min(self._ceiling, limit * 60.0 / self.window_s))
+                low = remaining < self.LOW_REMAINING * (limit or self.capacity)
+                if low and now - self._last_cut >= self.window_s:
+                    self._adjust(self.CUT, now)
+                self._epoch_signal = True
         if remaining < self.cost_per_request and reset:
             self.pause(reset)
+
+
+_SHARED: dict[tuple[str, float, float], RateLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(site_url: str, ru_per_minute: float, cost_per_request: float) -> RateLimiter:
+    """The process's one limiter for a tenant (RU budgets are per app and tenant): provisioning,
+    sync and every SiteClient of that host pace together and share what was learned."""
+    host = urlsplit(site_url).netloc.lower()
+    key = (host, float(ru_per_minute), float(cost_per_request))
+    with _SHARED_LOCK:
+        limiter = _SHARED.get(key)
+        if limiter is None:
+            limiter = _SHARED[key] = RateLimiter(ru_per_minute, cost_per_request)
+        return limiter
 
 
 def _float(value: str | None) -> float | None:

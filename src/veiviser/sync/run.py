@@ -17,17 +17,17 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
 from veiviser.errors import VeiviserError
 from veiviser.schemas.settings import ConnectionSettings
-from veiviser.sharepoint.client import SiteClient, connect
+from veiviser.sharepoint.client import connect
 from veiviser.sharepoint.errors import SharePointError
 from veiviser.sharepoint.transport import RateLimiter, RequestCounter
 from veiviser.sync.discovery import ProjectSite, joined_sites, register_sites
-from veiviser.sync.lists import CentralList, load_central_lists
+from veiviser.sync.lists import load_central_lists
 from veiviser.sync.lock import RunLock
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.quality import Finding
 from veiviser.sync.report import SiteOutcome, SyncReport, SyncRunError, describe
 from veiviser.sync.schema import utcnow
-from veiviser.sync.site import SiteSync
+from veiviser.sync.site import RunContext, SiteSync
 from veiviser.sync.state import SiteRunResult, StateStore, TokenRecord
 from veiviser.sync.write import PeopleCache
 
@@ -65,25 +65,13 @@ def sync_portfolio(
             registered, hub_info = register_sites(hub, options)
         except SharePointError as exc:
             raise SyncRunError(f"Cannot read the hub {hub_url}: {exc}", hint=exc.hint) from exc
-        people = PeopleCache()
+        context = RunContext(hub, store, central, project_fields, PeopleCache(), options, run_id, lock.check)
         tokens = store.all_tokens()  # one query for the run, not one per site
         workers = max(1, int(options.workers))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sync") as pool:
 
             def submit(site: ProjectSite) -> Future[SiteOutcome]:
-                return pool.submit(
-                    sync_one,
-                    hub,
-                    site,
-                    store,
-                    central,
-                    project_fields,
-                    people,
-                    options,
-                    run_id,
-                    lock.check,
-                    tokens.get(site.url.rstrip("/").lower(), {}),
-                )
+                return pool.submit(sync_one, context, site, tokens.get(site.url.rstrip("/").lower(), {}))
 
             futures = [submit(site) for site in registered]
             # The tenant's site list (one admin request) is read while the workers sync the register.
@@ -162,38 +150,25 @@ class _ResultWriter:
 
 
 def sync_one(
-    hub: SiteClient,
-    site: ProjectSite,
-    store: StateStore,
-    central: dict[str, CentralList],
-    project_fields: dict[str, str],
-    people: PeopleCache,
-    options: SyncOptions,
-    run_id: int,
-    check_lock: Callable[[], None],
-    tokens: dict[str, TokenRecord] | None = None,
+    context: RunContext, site: ProjectSite, tokens: dict[str, TokenRecord] | None = None
 ) -> SiteOutcome:
     """Sync one site in a worker; every failure becomes the outcome's status and error."""
+    hub = context.hub
     outcome = SiteOutcome(url=site.url, title=site.title, source=site.source, started_at=utcnow())
     counter = hub.counter
     before = counter.total if counter else 0
     try:
         # 429/503 are retried by the gateway (envelopes and batch parts, after Retry-After); what
         # still fails here has outlasted the retry caps, and the site is reported as failed.
-        check_lock()
+        context.check_lock()
         # Both clients send the hub's form digest: no contextinfo request per site.
         syncer = SiteSync(
             hub.for_site(site.url, share_digest=True),
             hub.for_site(hub.url, share_digest=True),
             site,
-            store,
-            central,
-            project_fields,
-            people,
-            options,
-            run_id,
+            context,
+            tokens,
         )
-        syncer.tokens = tokens
         syncer.run(outcome)
     except VeiviserError as exc:
         outcome.status = "failed"

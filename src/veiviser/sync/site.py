@@ -7,6 +7,8 @@ next run re-reads the same changes and converges (see docs/sync.md, "One site, s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +26,20 @@ from veiviser.sync.state import StateStore, TokenRecord
 from veiviser.sync.write import PeopleCache, apply_actions, find_central_ids, update_register
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What the sync of every site in one run shares."""
+
+    hub: SiteClient
+    store: StateStore
+    central: dict[str, CentralList]  # per kind; entity types filled in once per run
+    project_fields: dict[str, str]  # field types of the hub's Prosjekter
+    people: PeopleCache
+    options: SyncOptions
+    run_id: int
+    check_lock: Callable[[], None]  # raises when another run took the lock over
+
+
 class SiteSync:
     """Sync of one project site (see the module docstring for the steps)."""
 
@@ -32,24 +48,20 @@ class SiteSync:
         site: SiteClient,
         hub: SiteClient,
         project: ProjectSite,
-        store: StateStore,
-        central: dict[str, CentralList],
-        project_fields: dict[str, str],
-        people: PeopleCache,
-        options: SyncOptions,
-        run_id: int,
+        run: RunContext,
+        tokens: dict[str, TokenRecord] | None = None,
     ) -> None:
         self.site = site
         self.hub = hub
         self.project = project
-        self.store = store
-        self.central = central
-        self.project_fields = project_fields
-        self.people = people
-        self.options = options
-        self.run_id = run_id
+        self.store = run.store
+        self.central = run.central
+        self.project_fields = run.project_fields
+        self.people = run.people
+        self.options = run.options
+        self.run_id = run.run_id
         self.now: datetime = utcnow()
-        self.tokens: dict[str, TokenRecord] | None = None  # preloaded for the whole run, else read here
+        self.tokens = tokens  # preloaded for the whole run, else read here
         self.site_token: str | None = None  # the site collection's change token to store, if new
 
     def run(self, outcome: SiteOutcome) -> None:

@@ -34,6 +34,7 @@ from veiviser.sync.schema import (
     chunks,
     findings_table,
     from_db,
+    last_finished_run_id,
     run_sites_table,
     runs_table,
     summaries_table,
@@ -322,11 +323,11 @@ class StateStore(RunLocks, History):
 
     def last_run(self, *, finished: bool = True) -> dict[str, Any] | None:
         """The newest run (only finished ones when ``finished``)."""
-        stmt = sa.select(runs_table.c.id).order_by(runs_table.c.id.desc()).limit(1)
-        if finished:
-            stmt = stmt.where(runs_table.c.finished_at.is_not(None), runs_table.c.status != "abandoned")
         with self._begin() as conn:
-            run_id = conn.execute(stmt).scalar()
+            if finished:
+                run_id = last_finished_run_id(conn)
+            else:
+                run_id = conn.execute(sa.select(sa.func.max(runs_table.c.id))).scalar()
         if run_id is None:
             return None
         return next(r for r in self.runs(limit=10_000) if r["id"] == run_id)

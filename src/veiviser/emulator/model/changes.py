@@ -9,16 +9,13 @@ from xml.sax.saxutils import quoteattr
 
 from ..api import ApiResponse, Headers
 from ..odata import bad_query
-from .common import (
-    Ctx,
-    ticks_now,
-    ticks_to_iso,
-    unwrap,
-)
+from .common import Ctx, ticks_now, ticks_to_iso, unwrap
 from .core import ModelCore
 
 
 class Changes(ModelCore):
+    """Records every change and answers the change-log queries (docs/emulator.md, "Change tokens")."""
+
     def _log(
         self,
         site: dict[str, Any],

@@ -35,6 +35,7 @@ THROTTLED = "-2147024860, Microsoft.SharePoint.SPQueryThrottledException"
 BAD_QUERY = "-1, Microsoft.SharePoint.Client.InvalidClientQueryException"
 NO_SITE = "-1, Microsoft.Online.SharePoint.Common.SpoNoSiteException"
 NOT_SUPPORTED = "-1, System.NotSupportedException"
+ETAG_MISMATCH = "-1, Microsoft.SharePoint.Client.ClientServiceException"  # 412 on a stale IF-MATCH
 
 # Service operations invoked with POST that only read. A failed request of one of these leaves the
 # in-memory caches as they are (no reload from disk); anything else sent with a write method may

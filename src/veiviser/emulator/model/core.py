@@ -10,9 +10,11 @@ used only inside its own module is not declared.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..store import Store
+from .directory import Directory
 
 if TYPE_CHECKING:
     from ..api import ApiResponse, RestError
@@ -27,6 +29,7 @@ class ModelCore:
 
     store: Store
     lock: threading.RLock
+    directory: Directory
     _last_ticks: int
     _may_mutate: bool
     _path_index: dict[str, dict[str, Any]]
@@ -51,16 +54,10 @@ class ModelCore:
         def _list_by_id(self, ctx: Ctx, list_id: Any) -> dict[str, Any]: ...
         def _list_by_url(self, ctx: Ctx, url: str) -> dict[str, Any]: ...
         def _list_server_url(self, site: dict[str, Any], lst: dict[str, Any]) -> str: ...
-        def _new_list(
-            self,
-            site: dict[str, Any],
-            title: str,
-            template: int,
-            url_leaf: str | None = None,
-            description: str = "",
-            extra: dict[str, Any] | None = None,
-            log: bool = True,
-        ) -> dict[str, Any]: ...
+
+        # (site, title, template, url_leaf=None, description="", extra=None, log=True) -> list
+        _new_list: Callable[..., dict[str, Any]]
+
         def _drop_list(self, lst: dict[str, Any], log_site: dict[str, Any] | None = None) -> None: ...
         def _touch_list(self, lst: dict[str, Any]) -> None: ...
         # fields.py

@@ -7,10 +7,7 @@ from typing import Any
 
 from .. import fields as F
 from ..api import ApiResponse, RestError
-from ..naming import (
-    field_internal_name,
-    unique_internal_name,
-)
+from ..naming import field_internal_name, unique_internal_name
 from ..odata import bad_query
 from ..paths import Segment
 from .common import (
@@ -50,6 +47,8 @@ BUILTIN_FIELDS: tuple[tuple[str, str, str, dict[str, Any]], ...] = (
 
 
 class Fields(ModelCore):
+    """Site and list columns: lookup by title, id or internal name, and creation."""
+
     def _step_fields(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site, lst = node.site, node.parent_list
         if name == "getbytitle":

@@ -6,21 +6,15 @@ from typing import Any
 
 from .. import fields as F
 from ..api import RestError
-from ..naming import (
-    list_item_entity_type_full_name,
-)
+from ..naming import list_item_entity_type_full_name
 from ..odata import QueryOptions
-from .common import (
-    ARGUMENT,
-    ITEM_NAVIGATION,
-    Ctx,
-    collection_of,
-    norm_guid,
-)
+from .common import ARGUMENT, ITEM_NAVIGATION, Ctx, collection_of, norm_guid
 from .core import ModelCore
 
 
 class ItemShapes(ModelCore):
+    """Renders list items as verbose JSON, with ``$select`` and ``$expand``."""
+
     def _field_value(self, ctx: Ctx, fld: dict[str, Any], item: dict[str, Any]) -> Any:
         t = fld["TypeAsString"]
         value = item.get(fld["InternalName"])

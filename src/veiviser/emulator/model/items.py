@@ -8,14 +8,14 @@ from urllib.parse import urlsplit
 
 from .. import fields as F
 from ..api import ApiResponse, RestError
-from ..naming import (
-    list_item_entity_type_full_name,
-)
+from ..naming import list_item_entity_type_full_name
 from ..odata import bad_query
 from ..paths import Segment
+from ..values import convert, parse_taxonomy_text
 from .common import (
     APP_LOGIN,
     ARGUMENT,
+    ETAG_MISMATCH,
     NOT_SUPPORTED,
     SP_EXCEPTION,
     Ctx,
@@ -31,7 +31,34 @@ from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 
+def item_etag(item: dict[str, Any]) -> str:
+    """An item's ETag as SPO writes it: its version in double quotes (docs/emulator.md, "ETags")."""
+    return f'"{int(item.get("Version", 1))}"'
+
+
+def with_etag(response: ApiResponse, item: dict[str, Any]) -> ApiResponse:
+    response.headers["ETag"] = item_etag(item)
+    return response
+
+
+def check_if_match(ctx: Ctx, item: dict[str, Any]) -> None:
+    """Refuse a write whose ``IF-MATCH`` names another version of the item (``*`` matches any)."""
+    wanted = (ctx.request.headers.get("if-match") or "").strip()
+    if not wanted or wanted == "*":
+        return
+    current = item_etag(item)
+    tags = [t.strip().removeprefix("W/") for t in wanted.split(",")]
+    if current not in tags and "*" not in tags:
+        raise RestError(
+            412,
+            ETAG_MISMATCH,
+            f"The request ETag value '{wanted}' does not match the object's ETag value '{current}'.",
+        )
+
+
 class Items(ModelCore):
+    """Creates, updates and validates list items, and the verbs addressed to one item."""
+
     def _step_items(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site, lst = node.site, node.lst
         if name == "getbyid":
@@ -83,17 +110,19 @@ class Items(ModelCore):
             return self._query_items(ctx, lst)
         if method == "POST":
             item = self._create_item(ctx, lst, ctx.request.json())
-            return ApiResponse.json({"d": self._item_json(ctx, lst, item)}, 201)
+            return with_etag(ApiResponse.json({"d": self._item_json(ctx, lst, item)}, 201), item)
         return None
 
     def _finish_item(self, ctx: Ctx, node: Node, method: str) -> ApiResponse | None:
         site, lst, item = node.site, node.lst, node.obj
         if method == "GET":
-            return ApiResponse.json({"d": self._item_json(ctx, lst, item, ctx.opts)})
+            return with_etag(ApiResponse.json({"d": self._item_json(ctx, lst, item, ctx.opts)}), item)
         if method in ("MERGE", "PATCH", "PUT"):
-            self._update_item(ctx, lst, item, ctx.request.json())
-            return ApiResponse.empty(204)
+            check_if_match(ctx, item)
+            updated = self._update_item(ctx, lst, item, ctx.request.json())
+            return with_etag(ApiResponse.empty(204), updated)
         if method == "DELETE":
+            check_if_match(ctx, item)
             self.store.delete_item(lst["Id"], item["ID"])
             self._touch_list(lst)
             self._log(site, lst, item["ID"], 3, "Item")
@@ -145,7 +174,7 @@ class Items(ModelCore):
                 if lk is not None and F.is_lookup(lk):
                     if lk.get("IsDependentLookup") or lk.get("ReadOnlyField"):
                         raise bad_query(f"The property '{key}' is read-only (dependent lookup).")
-                    converted = F.convert(lk, value, key)
+                    converted = convert(lk, value, key)
                     self._check_lookup_values(ctx, lk, converted, key)
                     item[lk["InternalName"]] = converted
                     continue
@@ -156,7 +185,7 @@ class Items(ModelCore):
                         value = {"results": [int(v) for v in results_of(value)]}
                     elif value is not None:
                         value = int(value)
-                    converted = F.convert(lk, value, key)
+                    converted = convert(lk, value, key)
                     self._check_lookup_values(ctx, lk, converted, key)
                     item[lk["InternalName"]] = converted
                     continue
@@ -167,7 +196,7 @@ class Items(ModelCore):
                 )
             if fld["Id"] in note_to_tax:
                 tax = note_to_tax[fld["Id"]]
-                terms = F.parse_taxonomy_text(str(value or ""))
+                terms = parse_taxonomy_text(str(value or ""))
                 if not F.is_multi(tax) and len(terms) > 1:
                     raise RestError(400, F.VALIDATION, f"Field '{tax['Title']}' takes a single term.")
                 item[tax["InternalName"]] = (
@@ -181,7 +210,7 @@ class Items(ModelCore):
                 )
             if fld.get("ReadOnlyField") or fld["TypeAsString"] in ("Calculated", "Computed", "Counter"):
                 raise bad_query(f"The property '{key}' cannot be set; it is read-only.")
-            item[fld["InternalName"]] = F.convert(fld, value, key)
+            item[fld["InternalName"]] = convert(fld, value, key)
 
     def _check_lookup_values(self, ctx: Ctx, fld: dict[str, Any], value: Any, key: str) -> None:
         ids = value if isinstance(value, list) else ([value] if value is not None else [])
@@ -356,7 +385,7 @@ class Items(ModelCore):
             updated = self._update_item(ctx, lst, item, patch, system=bool(body.get("bNewDocumentUpdate")))
             for key, raw in system.items():
                 if raw:
-                    updated[key] = F.convert(F.new_field("DateTime", key), form_date(str(raw)), key)
+                    updated[key] = convert(F.new_field("DateTime", key), form_date(str(raw)), key)
             self.store.put_item(lst["Id"], updated)
         return ApiResponse.json(
             {

@@ -8,10 +8,7 @@ from urllib.parse import urlsplit
 
 from .. import fields as F
 from ..api import ApiResponse, RestError
-from ..naming import (
-    LIBRARY_TEMPLATES,
-    list_url_leaf,
-)
+from ..naming import LIBRARY_TEMPLATES, list_url_leaf
 from ..odata import bad_query
 from ..paths import Segment
 from .common import (
@@ -31,6 +28,8 @@ from .state import Node, NodeKind, Step
 
 
 class Lists(ModelCore):
+    """Lists and libraries: lookup, creation, updates, removal and folders."""
+
     def _step_lists(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site = node.site
         if name == "getbytitle":

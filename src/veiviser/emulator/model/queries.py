@@ -27,6 +27,8 @@ from .core import ModelCore
 
 
 class Queries(ModelCore):
+    """Item queries: filters, ordering, paging and the list view threshold (docs/emulator.md, "Paging")."""
+
     def _resolver(
         self, ctx: Ctx, lst: dict[str, Any], emap: dict[str, dict[str, Any]]
     ) -> tuple[Callable[[str], None], Callable[[str], bool], Callable[[dict[str, Any], str], Any]]:

@@ -7,19 +7,14 @@ from typing import Any
 
 from ..api import ApiResponse, RestError
 from ..paths import Segment
-from .common import (
-    LIST_MISSING,
-    SP_EXCEPTION,
-    Ctx,
-    iso_z,
-    norm_guid,
-    utc_now,
-)
+from .common import LIST_MISSING, SP_EXCEPTION, Ctx, iso_z, norm_guid, utc_now
 from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 
 class RecycleBin(ModelCore):
+    """The recycle bin of a web: recycling items, reading, restoring and deleting entries."""
+
     def _recycle_item(self, site: dict[str, Any], lst: dict[str, Any], item: dict[str, Any]) -> str:
         """Move an item to the web's recycle bin; returns the recycle bin item id (a GUID)."""
         rb_id = str(uuid.uuid4())

@@ -8,12 +8,7 @@ from typing import Any
 from ..api import ApiRequest, ApiResponse, RestError
 from ..odata import parse_query
 from ..paths import Segment, parse_path
-from .common import (
-    NOT_SUPPORTED,
-    Ctx,
-    is_mutating,
-    norm_guid,
-)
+from .common import NOT_SUPPORTED, Ctx, is_mutating, norm_guid
 from .content_types import ContentTypes
 from .core import ModelCore
 from .fields import Fields

@@ -8,23 +8,15 @@ from urllib.parse import quote
 
 from .. import fields as F
 from ..api import ApiResponse
-from ..naming import (
-    LIBRARY_TEMPLATES,
-    list_entity_type_name,
-    list_item_entity_type_full_name,
-)
+from ..naming import LIBRARY_TEMPLATES, list_entity_type_name, list_item_entity_type_full_name
 from ..odata import evaluate, parse_filter, parse_orderby
-from .common import (
-    ZERO_GUID,
-    Ctx,
-    collection_of,
-    iso_z,
-    utc_now,
-)
+from .common import ZERO_GUID, Ctx, collection_of, iso_z, utc_now
 from .core import ModelCore
 
 
 class Shapes(ModelCore):
+    """Renders sites, webs, lists, fields, content types, views, users and hubs as verbose JSON."""
+
     def _ok(self, ctx: Ctx, payload: dict[str, Any]) -> ApiResponse:
         return ApiResponse.json({"d": self._select(ctx, payload)})
 

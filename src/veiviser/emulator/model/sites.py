@@ -26,6 +26,8 @@ from .state import Node, NodeKind, Step
 
 
 class Sites(ModelCore):
+    """Site collections and their webs: creation, removal, lookup by path and the web's verbs."""
+
     def _sites(self) -> list[dict[str, Any]]:
         return self.store.under("site", "")
 

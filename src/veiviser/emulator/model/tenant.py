@@ -7,22 +7,14 @@ from urllib.parse import urlsplit
 
 from ..api import ApiResponse, RestError
 from ..paths import Segment
-from .common import (
-    ARGUMENT,
-    NO_SITE,
-    SP_EXCEPTION,
-    TEMPLATES,
-    ZERO_GUID,
-    Ctx,
-    norm_guid,
-    strip_meta,
-    unwrap,
-)
+from .common import ARGUMENT, NO_SITE, SP_EXCEPTION, TEMPLATES, ZERO_GUID, Ctx, norm_guid, strip_meta, unwrap
 from .core import ModelCore
 from .state import Node, NodeKind, Step
 
 
 class Tenant(ModelCore):
+    """The site manager, hubs and the tenant admin API (docs/emulator.md, "Sites and hubs")."""
+
     def _step_sitemanager(
         self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str
     ) -> Step:

@@ -7,16 +7,16 @@ from typing import Any
 
 from ..api import ApiResponse, RestError
 from ..paths import Segment
-from .common import (
-    ARGUMENT,
-    Ctx,
-    strip_meta,
-)
+from .common import APP_LOGIN, ARGUMENT, SP_EXCEPTION, Ctx, strip_meta
 from .core import ModelCore
 from .state import Node, NodeKind, Step
 
+EVERYONE = "c:0(.s|true"  # the claim of everyone signed in to the tenant
+
 
 class Users(ModelCore):
+    """Site users and the hidden User Information List."""
+
     def _step_users(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site = node.site
         if name == "getbyid":
@@ -48,39 +48,57 @@ class Users(ModelCore):
         return None
 
     def _ensure_user(self, site: dict[str, Any], login: str, title: str | None = None) -> dict[str, Any]:
+        """The site's user for a login, added from the tenant directory on first use.
+
+        SPO resolves a UPN, an e-mail or a claims login (``i:0#.f|membership|<upn>``) through the
+        directory and refuses one it does not know (docs/emulator.md, "Tenant directory"); the app
+        principal (``APP_LOGIN``) and the "Everyone" claim are always known.
+        """
         login = login.strip()
-        email = login.split("|")[-1] if "|" in login else login
-        full_login = login if "|" in login else f"i:0#.f|membership|{login.lower()}"
+        low = login.lower()
         for user in self.store.under("user", site["Id"]):
-            if user["LoginName"].lower() == full_login.lower() or (
-                "@" in email and str(user["Email"]).lower() == email.lower()
+            if user["LoginName"].lower() == low or (
+                "@" in low
+                and low.split("|")[-1]
+                in (str(user["Email"]).lower(), user["LoginName"].lower().split("|")[-1])
             ):
                 return user
-        if "@" not in email and "|" not in login:
-            raise RestError(
-                404,
-                "-2146232832, Microsoft.SharePoint.SPException",
-                f"The specified user {login} could not be found.",
-            )
+        if low == APP_LOGIN.lower():
+            record = self._site_user(site, APP_LOGIN, title or "SharePoint App", "", None, 1)
+        elif low == EVERYONE:
+            record = self._site_user(site, EVERYONE, "Everyone", "", None, 4)
+        else:
+            person = self.directory.find(login)
+            if person is None:
+                raise RestError(400, SP_EXCEPTION, f"The specified user {login} could not be found.")
+            record = self._site_user(site, person.login, person.title, person.email, person.upn, 1)
+            record["AadObjectId"] = {
+                "__metadata": {"type": "SP.UserIdInfo"},
+                "NameId": person.object_id,
+                "NameIdIssuer": "urn:federation:microsoftonline",
+            }
+        self.store.put("user", record)
+        self._log(site, None, None, 1, "User", {"UserId": record["Id"]})
+        return record
+
+    def _site_user(
+        self, site: dict[str, Any], login: str, title: str, email: str, upn: str | None, principal_type: int
+    ) -> dict[str, Any]:
         user_id = site["NextUserId"]
         site["NextUserId"] = user_id + 1
         self.store.put("site", site)
-        local = email.split("@")[0]
-        user = {
+        return {
             "_id": f"{site['Id']}:{user_id}",
             "_parent": site["Id"],
             "Id": user_id,
-            "Title": title or " ".join(p.capitalize() for p in local.replace("_", ".").split(".")),
-            "Email": email if "@" in email and not login.startswith("i:0i.t") else "",
-            "LoginName": full_login,
+            "Title": title,
+            "Email": email,
+            "LoginName": login,
             "IsSiteAdmin": False,
-            "PrincipalType": 1,
+            "PrincipalType": principal_type,
             "IsHiddenInUI": False,
-            "UserPrincipalName": email if "@" in email and not login.startswith("i:0i.t") else None,
+            "UserPrincipalName": upn,
         }
-        self.store.put("user", user)
-        self._log(site, None, None, 1, "User", {"UserId": user_id})
-        return user
 
     def _user_by_id(self, site: dict[str, Any], user_id: Any) -> dict[str, Any]:
         try:
@@ -89,7 +107,8 @@ class Users(ModelCore):
             key = -1
         user = self.store.get("user", f"{site['Id']}:{key}")
         if user is None:
-            raise RestError(404, "-2146232832, Microsoft.SharePoint.SPException", "User cannot be found.")
+            # SPO answers an unknown id with 500, not 404 (docs/emulator.md, "Tenant directory")
+            raise RestError(500, SP_EXCEPTION, "User cannot be found.")
         return user
 
     def _user_info_list(self, site: dict[str, Any]) -> dict[str, Any]:
