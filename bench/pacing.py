@@ -4,7 +4,7 @@ For each budget in ``--budgets`` (default ``1250,6250`` RU/min, SharePoint Onlin
 largest tiers) a fresh emulator throttles at that budget (a sliding one-minute window, 429 with
 ``Retry-After`` past it, ``RateLimit-*`` headers from 80 % use; docs/emulator.md, "Throttling and
 limits"). ``--workers`` threads (default 8) then read list items through veiviser's gateway as
-fast as the gateway lets them, for ``--seconds`` (default 180), in ``$batch`` requests of 5 queries
+fast as the gateway lets them, for ``--seconds`` (default 540: from 1 250 the limiter rises 25 % a minute), in ``$batch`` requests of 5 queries
 (2 RU each at the emulator's costs). Every thread shares one :class:`RateLimiter` built the way the
 product builds it: from the settings' ``ru_per_minute`` (``--start``, default 1 250, the product's
 default), so at 6 250 the limiter has to learn its way up.
@@ -14,7 +14,7 @@ Every ``--every`` seconds (default 10) it prints the limiter's rate (its learned
 charged in the trailing minute and the 429s so far. Target (issue 11 §2): the rate converges to
 the budget with at most one 429.
 
-Run: ``python bench/pacing.py`` (two budgets, about 7 minutes) or ``--quick`` (60 s each).
+Run: ``python bench/pacing.py`` (two budgets, about 18 minutes) or ``--quick`` (60 s each).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budgets", default="1250,6250")
     parser.add_argument("--start", type=float, default=1250.0, help="ru_per_minute in the settings")
-    parser.add_argument("--seconds", type=float, default=180.0)
+    parser.add_argument("--seconds", type=float, default=540.0)
     parser.add_argument("--every", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--latency-ms", type=float, default=20.0)
