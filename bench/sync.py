@@ -27,7 +27,7 @@ Targets (issue 11): unchanged ≤ 1.05 requests and ≤ 2 RU per site; 5 000 unc
 the floor; peak memory < 500 MB for 5 000 sites × 125 items; growth with sites linear or better.
 
 Run: ``python bench/sync.py`` (both sizes: long), ``python bench/sync.py --sites 1000``, or
-``python bench/sync.py --quick`` (100 sites, about a minute). Prints Markdown tables.
+``python bench/sync.py --quick`` (50 sites, about a minute). Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -528,14 +528,14 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--throttle", type=int, default=6250, help="RU/min of the throttled run.")
     parser.add_argument("--naive-sites", type=int, default=20, help="Sites the naive sync runs on (scaled up).")
-    parser.add_argument("--quick", action="store_true", help="100 sites, naive on 10 (about a minute).")
+    parser.add_argument("--quick", action="store_true", help="50 sites, naive on 5 (about a minute).")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(json.loads(args.child))
         return
     if args.quick:
-        args.sites, args.naive_sites = "100", 10
+        args.sites, args.naive_sites = "50", 5
     sizes = [int(s) for s in str(args.sites).split(",") if s.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         results = [measure_size(args, n, Path(tmp)) for n in sizes]

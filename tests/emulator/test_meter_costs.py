@@ -3,6 +3,7 @@ observed through the real client on the real object model."""
 
 from __future__ import annotations
 
+import requests
 from tests.support.sync import client, make_site
 
 from veiviser.emulator.throttle import ResourceMeter, request_cost
@@ -50,3 +51,32 @@ def test_batch_members_are_charged_one_by_one(server):
     assert all(r.ok for r in created)
     assert server.meter.totals() == (6, 3, 0)  # three writes of 2 RU; the $batch envelope is free
     assert len(list(client(server, site.url).iter_items("Maal", select=["ID"]))) == 4
+
+
+def _read_batch(server, site_url: str, reads: int) -> requests.Response:
+    """A raw ``$batch`` of ``reads`` GETs of the web (1 RU each)."""
+    auth = {"Authorization": f"Bearer {server.token}"}
+    digest = requests.post(site_url + "/_api/contextinfo", headers=auth, timeout=10).json()
+    value = digest["d"]["GetContextWebInformation"]["FormDigestValue"]
+    part = (
+        "--batch_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        f"GET {site_url}/_api/Web HTTP/1.1\r\nAccept: application/json;odata=verbose\r\n\r\n"
+    )
+    return requests.post(
+        site_url + "/_api/$batch",
+        data=(part * reads + "--batch_1--\r\n").encode(),
+        headers=auth | {"X-RequestDigest": value, "Content-Type": "multipart/mixed; boundary=batch_1"},
+        timeout=10,
+    )
+
+
+def test_a_batch_envelope_carries_the_rate_limit_headers(server):
+    site = make_site(server, "konvolutt")
+    server.set_throttle(20)
+    first = _read_batch(server, site.url, 5)  # contextinfo 1 + 5 members = 6 of 20: no headers
+    assert first.status_code == 200 and "RateLimit-Remaining" not in first.headers
+    second = _read_batch(server, site.url, 10)  # 6 + 1 + 10 = 17 of 20 (85 %)
+    assert second.status_code == 200
+    assert second.headers["RateLimit-Limit"] == "20"
+    assert second.headers["RateLimit-Remaining"] == "3"
+    assert int(second.headers["RateLimit-Reset"]) >= 1

@@ -315,6 +315,8 @@ class EmulatorServer:
                         "$batch accepts POST only.",
                     )
                 resp = self._batch(scheme, host, path, headers, body)
+                if meter is not None:  # the envelope reports the window after its members' charges
+                    rate_headers = meter.headers()
             else:
                 resp = self.app.handle(ApiRequest(method, host, path, query, headers, body, scheme))
         for name, value in rate_headers.items():

@@ -160,6 +160,13 @@ class ResourceMeter:
                 self.charged_requests += 1
             return Decision(True, 0, self._rate_headers(now))
 
+    def headers(self, now: float | None = None) -> dict[str, str]:
+        """The ``RateLimit-*`` headers the window calls for now (none below 80 % use)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._prune(now)
+            return self._rate_headers(now)
+
     def blocked(self, now: float | None = None) -> Decision | None:
         """A refusal when the client is inside a Retry-After window (extends it), else None."""
         now = time.monotonic() if now is None else now
