@@ -527,7 +527,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--throttle", type=int, default=6250, help="RU/min of the throttled run.")
-    parser.add_argument("--naive-sites", type=int, default=20, help="Sites the naive sync runs on (scaled up).")
+    parser.add_argument(
+        "--naive-sites", type=int, default=20, help="Sites the naive sync runs on (scaled up)."
+    )
     parser.add_argument("--quick", action="store_true", help="50 sites, naive on 5 (about a minute).")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
