@@ -6,18 +6,23 @@ content type, view, view field and seed item; no ``$batch``, no state read):
 
 (a) one new project site with the full standard template;
 (b) a no-op re-run on that site (the naive variant checks every object with its own GET);
-(c) the 23-project Trondheim file (``provision bulk`` with 4 workers).
+(c) the 23-project Trondheim file (``provision bulk`` with 4 workers);
+(d) ``--projects`` (default 100) project sites from one bulk file (the Trondheim rows repeated
+    under new titles), the naive implementation measured on ``--naive-projects`` (default 10) of
+    them and scaled, which the table says.
 
 Reported per scenario: HTTP requests the emulator served (top-level requests plus ``$batch``
-envelopes), write operations (non-GET requests and batch parts, form digests excluded) and wall
-time. Targets (issue 3): ≤ 30 requests per new site, ≤ 5 requests and 0 writes for a no-op
+envelopes), write operations (non-GET requests and batch parts, form digests excluded), resource
+units (the emulator's meter at SharePoint's costs, docs/emulator.md "Resource units per request";
+``$batch`` members one by one) and wall time. Targets (issue 3): ≤ 30 requests per new site, ≤ 5 requests and 0 writes for a no-op
 re-run, ≥ 5× fewer requests than naive.
 
 The client's RU budget is set very large: the emulator does not throttle here, and the default
 (1 250 RU/min, SharePoint Online's) would make the client pace itself.
 
 Run: ``python bench/provision.py [--latency-ms 50] [--workers 4] [--quick]``. ``--quick`` uses the
-first 4 projects of the file for (c) (about a minute in all); the full run takes a few minutes.
+first 4 projects of the file for (c) and 10 projects for (d) (about a minute in all); the full run
+takes several minutes. A Markdown table follows the plain one.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from veiviser.sharepoint.sites import create_site, wait_until_ready
 OWNER = "admin@kommune.no"
 TRONDHEIM = "trondheim-portefolje-2018-2021.csv"
 HUGE_BUDGET = 1e9
+UNMETERED = 10**9  # an emulator RU budget no run reaches: the meter only counts
 
 
 # ------------------------------------------------------------------------------ measurement
@@ -56,11 +62,21 @@ class Figures:
     requests: int
     writes: int
     seconds: float
+    ru: int = 0
+
+    def scaled(self, factor: float) -> Figures:
+        return Figures(
+            round(self.requests * factor),
+            round(self.writes * factor),
+            self.seconds * factor,
+            round(self.ru * factor),
+        )
 
 
 def measure(server: EmulatorServer, action: Callable[[], Any]) -> Figures:
     """Run ``action`` and count what the emulator served meanwhile."""
     server.log.reset()
+    server.set_throttle(UNMETERED)
     started = time.perf_counter()
     action()
     seconds = time.perf_counter() - started
@@ -69,7 +85,8 @@ def measure(server: EmulatorServer, action: Callable[[], Any]) -> Figures:
         for (kind, method, endpoint), n in server.log.counts().items()
         if kind != "batch" and method not in ("GET", "HEAD") and not endpoint.endswith("/contextinfo")
     )
-    return Figures(server.log.totals()["http"], writes, seconds)
+    assert server.meter is not None
+    return Figures(server.log.totals()["http"], writes, seconds, server.meter.totals()[0])
 
 
 def settings_for(server: EmulatorServer) -> ConnectionSettings:
@@ -283,6 +300,48 @@ def bulk_file(directory: Path, rows: int | None) -> Path:
     return target
 
 
+def many_projects_file(directory: Path, count: int) -> Path:
+    """``count`` project rows: the Trondheim rows over and over, each title made unique."""
+    with resources.as_file(resources.files("veiviser").joinpath("data", TRONDHEIM)) as src:
+        lines = Path(src).read_text(encoding="utf-8").splitlines()
+    head, body = lines[:2], [line for line in lines[2:] if line.strip()]
+    rows = []
+    for i in range(count):
+        title, rest = body[i % len(body)].split(";", 1)
+        rows.append(f"{title} {i + 1:03d};{rest}")
+    target = directory / f"prosjekter-{count}.csv"
+    target.write_text("\n".join(head + rows) + "\n", encoding="utf-8")
+    return target
+
+
+def run_many(latency_ms: float, workers: int, count: int, naive_count: int) -> tuple[str, Figures, Figures]:
+    """(d): ``count`` projects by ``provision bulk``; the naive way on ``naive_count`` of them, scaled."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmulatorServer(latency_ms=latency_ms) as smart_srv,
+        EmulatorServer(latency_ms=latency_ms) as naive_srv,
+    ):
+        path = many_projects_file(Path(tmp), count)
+        smart, naive_prov = provisioner(smart_srv), provisioner(naive_srv)
+        smart.hub()
+        naive_prov.hub()
+        result: list[Any] = []
+        d = measure(smart_srv, lambda: result.append(provision_bulk(smart, path, workers=workers)))
+        failed = [r for r in result[0].results if not r.ok]
+        if failed:
+            raise SystemExit(f"bulk failed for {len(failed)} rows: {failed[0].error}")
+        specs = read_projects(path).projects[:naive_count]
+        naive = Naive(naive_prov)
+
+        def naive_some() -> None:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(lambda s: naive.create(ProjectRequest.from_spec(s)), specs))
+
+        dn = measure(naive_srv, naive_some).scaled(count / len(specs))
+        label = f"(d) bulk, {count} projects, {workers} workers (naive: {len(specs)}, scaled)"
+        return label, d, dn
+
+
 def run(latency_ms: float, workers: int, quick: bool) -> list[tuple[str, Figures, Figures]]:
     rows: list[tuple[str, Figures, Figures]] = []
     with (
@@ -329,9 +388,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--quick", action="store_true", help="use the first 4 projects of the file for (c)")
+    parser.add_argument("--quick", action="store_true", help="4 projects for (c), 10 for (d)")
+    parser.add_argument("--projects", type=int, default=100, help="project sites in (d)")
+    parser.add_argument("--naive-projects", type=int, default=10, help="of them, provisioned the naive way")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.projects, args.naive_projects = 10, 3
     rows = run(args.latency_ms, args.workers, args.quick)
+    rows.append(run_many(args.latency_ms, args.workers, args.projects, args.naive_projects))
     print(
         f"\nProvisioning on the emulator, {args.latency_ms:g} ms latency (requests = HTTP requests served)\n"
     )
@@ -344,17 +408,37 @@ def main(argv: list[str] | None = None) -> int:
             f"{name:40} {s.requests:>12} {s.writes:>7} {s.seconds:>7.1f} | {n.requests:>9} {n.writes:>7} "
             f"{n.seconds:>7.1f} | {ratio:>6}"
         )
-    (a, an), (b, _bn), (c, cn) = [(s, n) for _, s, n in rows]
+    print()
+    print(markdown(rows, args.latency_ms))
+    (a, an), (b, _bn), (c, cn), (d, dn) = [(s, n) for _, s, n in rows]
     checks = [
         ("new site ≤ 30 requests", a.requests <= 30),
         ("no-op re-run ≤ 5 requests and 0 writes", b.requests <= 5 and b.writes == 0),
         ("≥ 5× fewer requests than naive (new site)", an.requests >= 5 * a.requests),
         ("≥ 5× fewer requests than naive (bulk)", cn.requests >= 5 * c.requests),
+        (f"≥ 5× fewer requests than naive ({args.projects} projects)", dn.requests >= 5 * d.requests),
     ]
     print()
     for label, ok in checks:
         print(f"  [{'ok' if ok else 'MISSED'}] {label}")
     return 0 if all(ok for _, ok in checks) else 1
+
+
+def markdown(rows: list[tuple[str, Figures, Figures]], latency_ms: float) -> str:
+    """The figures as a Markdown table (per-site columns for the bulk scenarios)."""
+    lines = [
+        f"Provisioning on the emulator, {latency_ms:g} ms latency; RU at the costs in docs/emulator.md.",
+        "",
+        "| scenario | requests | writes | RU | time | naive requests | naive RU | naive time | fewer requests |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s, n in rows:
+        ratio = f"{n.requests / s.requests:.1f}×" if s.requests else "∞"
+        lines.append(
+            f"| {name} | {s.requests:,} | {s.writes:,} | {s.ru:,} | {s.seconds:.1f} s | {n.requests:,} | "
+            f"{n.ru:,} | {n.seconds:.1f} s | {ratio} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

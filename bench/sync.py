@@ -1,42 +1,52 @@
-"""The nightly sync on the emulator with 50 ms latency, beside a naive sync, in the same run.
+"""The nightly sync at scale (1 000 and 5 000 project sites) on the emulator, beside a naive sync.
 
-Portfolio: ``--sites`` project sites × ``--scale`` × (20 risks, 15 stakeholders, 10 benefits,
-20 indicators, 60 measurements), seeded fast through ``$batch`` with latency off. Then, with the
-latency on, three runs each of veiviser's sync and of a naive one (read every list in full,
-one write request per item, into a second hub):
+For each size in ``--sites`` (default ``1000,5000``) a fresh emulator (in this process, on its own
+thread) is seeded **fast**: the hub, a second hub for the naive sync and one prototype project site
+are built through REST (latency off); the prototype carries 125 items (20 risks, 15 stakeholders,
+10 benefits, 20 indicators, 60 measurements; ``--scale`` multiplies them) and is then copied
+straight into the emulator's store (``veiviser.emulator.seed``), change log included, and entered
+in the hub's register. Then, with ``--latency-ms`` (default 50) on every HTTP exchange:
 
-1. initial sync, 2. unchanged re-run, 3. re-run after 1 % of the items were edited.
+1. initial sync, 2. unchanged re-run, 3. re-run after 1 % of the items were edited (edited in
+   process, latency off), 4. the unchanged re-run again with the emulator **throttling** at
+   ``--throttle`` RU/min (default 6 250, SharePoint Online's largest tier) and the client's budget
+   set to the same figure.
 
-Prints HTTP requests (client side, every exchange: contextinfo, ``$batch`` envelopes, retries),
-requests per site and wall time for each. Targets (issue 4): unchanged ≤ 1.2 requests/site,
-1 %-changed ≤ 3 requests/site, initial ≥ 10× fewer requests than naive, unchanged 200 sites ≤ 5 s
-with 8 workers.
+veiviser's sync runs in a **subprocess** (``--workers``, default 8), so its peak memory
+(``VmHWM``) is its own; the naive sync (read every list in full, one write request per item,
+into the second hub) runs in this process on ``--naive-sites`` sites (default 20) and is scaled to
+the full size, which the table says. Requests are counted by the client (every exchange:
+contextinfo, ``$batch`` envelopes, retries); resource units (RU) by the emulator's meter at
+SharePoint's costs (docs/emulator.md, "Resource units per request"; ``$batch`` members one by one).
 
-The emulator runs **out of process** by default (``veiviser emulator serve --data FILE`` as a
-subprocess, on its own CPU, like a real tenant whose CPU is not the client's); its latency is set
-by restarting it on the same data file between the phases. ``--in-process`` serves it from a thread
-of the benchmark's own process instead (client and server then share one interpreter and take
-turns, which the wall times show). The mode is printed with the figures.
+The initial run's RU floor is what any sync must spend at those costs: one multi-item read (2 RU)
+per source list, one write (2 RU) per source item and one write for the site's register entry.
 
-Run: ``python bench/sync.py`` (full: 200 sites, a few minutes) or ``python bench/sync.py --sites 20``.
+Targets (issue 11): unchanged ≤ 1.05 requests and ≤ 2 RU per site; 5 000 unchanged sites in
+< 10 min at 6 250 RU/min with no 429; 1 % changed ≤ 3 requests per site; initial RU within 1.2×
+the floor; peak memory < 500 MB for 5 000 sites × 125 items; growth with sites linear or better.
+
+Run: ``python bench/sync.py`` (both sizes: long), ``python bench/sync.py --sites 1000``, or
+``python bench/sync.py --quick`` (50 sites, about a minute). Prints Markdown tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
-import secrets
-import signal
-import socket
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from veiviser.emulator.seed import Seeder
 from veiviser.emulator.server import EmulatorServer
 from veiviser.schemas.settings import ConnectionSettings
 from veiviser.schemas.template_loader import load_bundle
@@ -57,105 +67,22 @@ HUB_LISTS = (
 )
 PROJECT_LISTS = ("risks", "stakeholders", "benefits", "indicators", "measurements", "properties")
 SIZES = {"risks": 20, "stakeholders": 15, "benefits": 10, "indicators": 20, "measurements": 60}
+PROTO = "p00000"
+UNMETERED = 10**9  # a meter budget no run reaches: the meter only counts
 
 
-class InProcess:
-    """The emulator in a thread of this process (``--in-process``)."""
-
-    mode = "in-process emulator (one interpreter for client and server)"
-
-    def __init__(self, data: str | None) -> None:
-        self.server = EmulatorServer(data=data).start()
-        self.url, self.token = self.server.url, self.server.token
-
-    def set_latency(self, ms: float) -> None:
-        self.server.faults.set_latency(ms)
-
-    def close(self) -> None:
-        self.server.stop()
-
-
-class OutOfProcess:
-    """``veiviser emulator serve`` as a subprocess on a fixed port, token and data file.
-
-    The latency is a start option, so :meth:`set_latency` restarts the server on the same data
-    (same URL and token, so the site URLs stored in the register stay valid).
-    """
-
-    mode = "out-of-process emulator (`veiviser emulator serve` subprocess)"
-
-    def __init__(self, data: str) -> None:
-        self.data = data
-        self.token = secrets.token_urlsafe(24)
-        with socket.socket() as probe:  # a free port, kept across restarts
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.latency: float | None = None
-        self.proc: subprocess.Popen[str] | None = None
-        self.set_latency(0)
-
-    def set_latency(self, ms: float) -> None:
-        if ms == self.latency and self.proc is not None:
-            return
-        self.close()
-        cmd = [
-            sys.executable,
-            "-c",
-            "from veiviser.cli import main; main()",
-            "emulator",
-            "serve",
-            "--port",
-            str(self.port),
-            "--data",
-            self.data,
-            "--token",
-            self.token,
-            "--latency-ms",
-            str(ms),
-        ]
-        self.proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # "Emulator listening on URL (token: TOKEN)"
-        if not line.startswith("Emulator listening on "):
-            self.close()
-            raise SystemExit(f"the emulator subprocess did not start: {line.strip() or 'no output'}")
-        url = line.split()[3]
-        if url != self.url:
-            raise SystemExit(f"the emulator subprocess listens on {url}, expected {self.url}")
-        self.latency = ms
-
-    def close(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-Emulator = InProcess | OutOfProcess
-
-
-def settings(server: Emulator) -> ConnectionSettings:
+def settings(server: EmulatorServer, ru_per_minute: float = 1e9) -> ConnectionSettings:
     return ConnectionSettings(
         auth="token",
         access_token=server.token,
         org="Bench",
         admin_url=server.url,
-        retry_max_total_seconds=120,
+        retry_max_total_seconds=300,
+        ru_per_minute=ru_per_minute,
     )
 
 
-def client(server: Emulator, url: str, counter: RequestCounter | None = None) -> SiteClient:
+def client(server: EmulatorServer, url: str, counter: RequestCounter | None = None) -> SiteClient:
     # The emulator does not throttle here; the RU budget must not be what is measured.
     return connect(url, settings(server), counter=counter, limiter=RateLimiter(1e9, 1))
 
@@ -170,11 +97,11 @@ def _ok(results: list[Any], what: str) -> list[Any]:
     return results
 
 
-def make_site(server: Emulator, alias: str) -> SiteClient:
+def make_site(server: EmulatorServer, alias: str) -> SiteClient:
     root = client(server, server.url)
     url = f"{server.url}/sites/{alias}"
     if not site_status(root, url).ready:
-        create_site(root, alias, alias, "admin@bench.no")
+        create_site(root, alias, alias, "admin@kommune.no")
         wait_until_ready(root, url, timeout=60, interval=0.02)
     return client(server, url)
 
@@ -220,16 +147,24 @@ def apply_lists(site: SiteClient, template: Any, keys: tuple[str, ...]) -> dict[
     return ids
 
 
-def seed_project(server: Emulator, hub_id: str, alias: str, scale: float) -> str:
+def item_counts(scale: float) -> dict[str, int]:
+    return {k: max(1, round(v * scale)) for k, v in SIZES.items()}
+
+
+def seed_project(server: EmulatorServer, hub_id: str, alias: str, scale: float) -> str:
+    """One project site with the template's source lists and its items, through REST."""
     site = make_site(server, alias)
     join_hub(site, hub_id)
     ids = apply_lists(site, load_bundle().project, PROJECT_LISTS)
-    n = {k: max(1, round(v * scale)) for k, v in SIZES.items()}
+    n = item_counts(scale)
     rng = random.Random(alias)
 
     def create(key: str, rows: list[dict[str, Any]]) -> list[int]:
         info = site.resolve_list(ids[key])
-        return [int(r.value["Id"]) for r in _ok(site.create_items(info, rows), key)]
+        created: list[int] = []
+        for i in range(0, len(rows), 100):
+            created += [int(r.value["Id"]) for r in _ok(site.create_items(info, rows[i : i + 100]), key)]
+        return created
 
     create("properties", [{"Title": f"Prosjekt {alias}", "GtProjectPhase": "Gjennomføre"}])
     create(
@@ -276,8 +211,15 @@ def seed_project(server: Emulator, hub_id: str, alias: str, scale: float) -> str
     return site.url
 
 
-def seed(server: Emulator, sites: int, scale: float, workers: int) -> tuple[str, str, list[str]]:
-    """(hub url, naive hub url, project site urls)."""
+@dataclass
+class Portfolio:
+    hub_url: str
+    naive_url: str
+    urls: list[str]
+
+
+def seed(server: EmulatorServer, sites: int, scale: float) -> Portfolio:
+    """Two hubs and a prototype through REST; the other sites copied into the store."""
     hubs = []
     for alias in ("portefolje", "naiv"):
         hub = make_site(server, alias)
@@ -285,31 +227,50 @@ def seed(server: Emulator, sites: int, scale: float, workers: int) -> tuple[str,
         apply_lists(hub, load_bundle().hub, HUB_LISTS)
         hubs.append((hub, hub_id))
     (hub, hub_id), (naive_hub, _) = hubs
-    with ThreadPoolExecutor(workers) as pool:
-        urls = list(pool.map(lambda n: seed_project(server, hub_id, f"p{n:03d}", scale), range(sites)))
-    for i in range(0, len(urls), 100):
-        rows = [{"Title": url.rsplit("/", 1)[-1], "GtSiteUrl": url} for url in urls[i : i + 100]]
-        _ok(hub.create_items("Prosjekter", rows), "register")
-    return hub.url, naive_hub.url, urls
+    proto_url = seed_project(server, hub_id, PROTO, scale)
+    _ok(hub.create_items("Prosjekter", [{"Title": PROTO, "GtSiteUrl": proto_url}]), "register")
+    aliases = [f"p{n:05d}" for n in range(1, sites)]
+    seeder = Seeder(server.app)
+    seeder.clone_site(f"/sites/{PROTO}", [f"/sites/{a}" for a in aliases])
+    register_id = next(iter(hub.iter_items("Prosjekter", select=["ID"])))["ID"]
+    seeder.clone_item(
+        "/sites/portefolje",
+        "Prosjekter",
+        int(register_id),
+        [{f"/sites/{PROTO}": f"/sites/{a}", f'"{PROTO}"': f'"{a}"'} for a in aliases],
+    )
+    urls = [proto_url] + [f"{server.url}/sites/{a}" for a in aliases]
+    return Portfolio(hub.url, naive_hub.url, urls)
 
 
-def edit_share(server: Emulator, urls: list[str], share: float, seed_value: int, scale: float) -> int:
-    """Edit ``share`` of all items (titles), spread at random over the sites; returns the count."""
+def edit_share(server: EmulatorServer, urls: list[str], share: float, seed_value: int, scale: float) -> int:
+    """Edit ``share`` of all items (titles), spread at random over the sites, in process; the count."""
     rng = random.Random(seed_value)
-    targets: list[tuple[str, str, int]] = []
-    for url in urls:
+    n = item_counts(scale)
+    per_site = sum(n.values())
+    chosen = rng.sample(range(len(urls) * per_site), max(1, round(len(urls) * per_site * share)))
+    seeder = Seeder(server.app)
+    for k in chosen:
+        site, offset = divmod(k, per_site)
         for name in KIND_ORDER:
-            for item_id in range(1, max(1, round(SIZES[name] * scale)) + 1):
-                targets.append((url, KINDS[name].list_title, item_id))
-    chosen = rng.sample(targets, max(1, round(len(targets) * share)))
-    by_site: dict[str, dict[str, list[int]]] = {}
-    for url, title, item_id in chosen:
-        by_site.setdefault(url, {}).setdefault(title, []).append(item_id)
-    for url, lists in by_site.items():
-        site = client(server, url)
-        for title, ids in lists.items():
-            _ok(site.update_items(title, {i: {"Title": f"Endret {i}"} for i in ids}), "edit")
+            if offset < n[name]:
+                break
+            offset -= n[name]
+        path = "/" + urls[site].split("/", 3)[3]
+        title = KINDS[name].list_title.replace("'", "''")
+        body = {"Title": f"Endret {offset + 1}", "__metadata": {"type": entity_type(seeder, path, title)}}
+        seeder.call("MERGE", path, f"Web/lists/GetByTitle('{title}')/items({offset + 1})", body)
     return len(chosen)
+
+
+_ENTITY_TYPES: dict[str, str] = {}
+
+
+def entity_type(seeder: Seeder, path: str, title: str) -> str:
+    if title not in _ENTITY_TYPES:  # the same for every site: the list URLs come from the template
+        d = seeder.call("GET", path, f"Web/lists/GetByTitle('{title}')?$select=ListItemEntityTypeFullName")
+        _ENTITY_TYPES[title] = d["ListItemEntityTypeFullName"]
+    return _ENTITY_TYPES[title]
 
 
 # --- the naive sync -------------------------------------------------------------------------------
@@ -318,7 +279,7 @@ def edit_share(server: Emulator, urls: list[str], share: float, seed_value: int,
 class NaiveSync:
     """Read every list of every site in full; one create/update request per item (no $batch)."""
 
-    def __init__(self, server: Emulator, hub_url: str, counter: RequestCounter) -> None:
+    def __init__(self, server: EmulatorServer, hub_url: str, counter: RequestCounter) -> None:
         self.server = server
         self.hub_url = hub_url
         self.counter = counter
@@ -351,93 +312,253 @@ class NaiveSync:
             list(pool.map(self.site, urls))
 
 
-# --- measuring ------------------------------------------------------------------------------------
+# --- veiviser's sync in a subprocess ----------------------------------------------------------------
 
 
-def timed(fn: Any) -> tuple[Any, float]:
+def child(spec: dict[str, Any]) -> None:
+    """``--child``: one sync run; prints its figures as JSON on the last line."""
+    counter = RequestCounter()
+    conn = ConnectionSettings(  # the token comes from VEIVISER_ACCESS_TOKEN, never the command line
+        auth="token",
+        org="Bench",
+        admin_url=spec["admin_url"],
+        retry_max_total_seconds=300,
+        ru_per_minute=spec["ru_per_minute"],
+    )
+    limiter = RateLimiter(1e9, 1) if spec["unpaced"] else None  # None: the product's own pacing
     started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
+    report = sync_portfolio(
+        spec["hub"],
+        settings=conn,
+        state=spec["state"],
+        counter=counter,
+        limiter=limiter,
+        options=SyncOptions(workers=spec["workers"]),
+    )
+    seconds = time.perf_counter() - started
+    data = report.to_dict()
+    out = {
+        "exit": report.exit_code,
+        "requests": counter.total,
+        "seconds": seconds,
+        "maxrss_kb": peak_rss_kb(),
+        "status_429": counter.statuses().get(429, 0),
+        "failed": data.get("failed", [])[:3],
+    }
+    print(json.dumps(out))
+
+
+def peak_rss_kb() -> int:
+    """This process's own peak resident memory (``VmHWM``). ``ru_maxrss`` is no good here: Linux
+    carries it over fork and exec, so a child of this (emulator-holding) process would report the
+    parent's size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+@dataclass
+class Run:
+    requests: float
+    ru: float
+    seconds: float
+    throttled: int = 0  # 429s the emulator's meter answered
+    maxrss_mb: float = 0.0
+    client_429: int = 0  # 429s the client saw
+
+
+def run_sync(
+    server: EmulatorServer, pf: Portfolio, state: str, workers: int, throttle: int | None = None
+) -> Run:
+    """veiviser's sync as a subprocess; RU and 429s from the emulator's meter."""
+    server.set_throttle(throttle or UNMETERED)
+    assert server.meter is not None
+    spec = {
+        "hub": pf.hub_url,
+        "admin_url": server.url,
+        "state": state,
+        "workers": workers,
+        "ru_per_minute": float(throttle) if throttle else 1e9,
+        "unpaced": throttle is None,
+    }
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "VEIVISER_ACCESS_TOKEN": server.token},
+    )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"the sync subprocess failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    out = json.loads(lines[-1])
+    if out["exit"] != 0:
+        raise SystemExit(f"sync failed (exit {out['exit']}): {out['failed']}")
+    ru, _, throttled = server.meter.totals()
+    return Run(out["requests"], ru, out["seconds"], throttled, out["maxrss_kb"] / 1024, out["status_429"])
+
+
+def run_naive(server: EmulatorServer, naive: NaiveSync, urls: list[str], workers: int, factor: float) -> Run:
+    server.set_throttle(UNMETERED)
+    assert server.meter is not None
+    naive.counter.reset()
+    started = time.perf_counter()
+    naive.run(urls, workers)
+    seconds = time.perf_counter() - started
+    ru, _, _ = server.meter.totals()
+    return Run(naive.counter.total * factor, ru * factor, seconds * factor)
+
+
+# --- one size -------------------------------------------------------------------------------------
+
+
+@dataclass
+class SizeResult:
+    sites: int
+    items: int
+    seed_seconds: float
+    floor_ru: float
+    rows: list[tuple[str, Run, Run | None]]
+    naive_sites: int
+
+
+def measure_size(args: argparse.Namespace, sites: int, tmp: Path) -> SizeResult:
+    data = str(tmp / f"emulator-{sites}.sqlite")
+    server = EmulatorServer(data=data).start()
+    try:
+        started = time.perf_counter()
+        pf = seed(server, sites, args.scale)
+        seed_seconds = time.perf_counter() - started
+        n = item_counts(args.scale)
+        per_site_items = sum(n.values())
+        print(
+            f"[{sites} sites] seeded {sites * per_site_items} items in {seed_seconds:.0f} s (latency off)",
+            file=sys.stderr,
+        )
+        floor = 2 * (len(SIZES) + 1) + 2 * per_site_items + 2  # reads, item writes, register entry
+        state = f"sqlite:///{tmp / f'state-{sites}.sqlite'}"
+        naive_urls = pf.urls[: min(args.naive_sites, sites)]
+        factor = sites / len(naive_urls)
+        naive = NaiveSync(server, pf.naive_url, RequestCounter())
+        rows: list[tuple[str, Run, Run | None]] = []
+        for label in ("initial", "unchanged", "1 % changed", "unchanged, throttled"):
+            throttle = None
+            if label == "1 % changed":
+                server.faults.set_latency(0)
+                edited = edit_share(server, pf.urls, 0.01, 7, args.scale)
+                label = f"1 % changed ({edited} items)"
+            if label.endswith("throttled"):
+                throttle = args.throttle
+                label = f"unchanged at {args.throttle} RU/min"
+            server.faults.set_latency(args.latency_ms)
+            ours = run_sync(server, pf, state, args.workers, throttle)
+            print(f"[{sites} sites] {label}: {ours}", file=sys.stderr)
+            theirs = None
+            if throttle is None and args.naive_sites > 0:
+                theirs = run_naive(server, naive, naive_urls, args.workers, factor)
+            rows.append((label, ours, theirs))
+        return SizeResult(sites, sites * per_site_items, seed_seconds, floor, rows, len(naive_urls))
+    finally:
+        server.stop()
+
+
+# --- the tables -----------------------------------------------------------------------------------
+
+
+def table(results: list[SizeResult], args: argparse.Namespace) -> str:
+    head = (
+        "| sites | run | requests | req/site | RU/site | wall time | 429s | peak memory "
+        "| naive req/site | naive RU/site | naive time | ratio (requests) |"
+    )
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for res in results:
+        for label, ours, theirs in res.rows:
+            s = res.sites
+            naive_cells = (
+                f"{theirs.requests / s:.1f} | {theirs.ru / s:.1f} | {fmt_time(theirs.seconds)} | "
+                f"{theirs.requests / max(ours.requests, 1):.0f}×"
+                if theirs
+                else "— | — | — | —"
+            )
+            lines.append(
+                f"| {s:,} | {label} | {ours.requests:,.0f} | {ours.requests / s:.3f} | {ours.ru / s:.2f} | "
+                f"{fmt_time(ours.seconds)} | {ours.throttled} | {ours.maxrss_mb:.0f} MB | {naive_cells} |"
+            )
+    notes = [
+        "",
+        f"Emulator with {args.latency_ms:.0f} ms latency per HTTP exchange, {args.workers} workers, "
+        f"{sum(item_counts(args.scale).values())} items per site; veiviser's sync in a subprocess "
+        "(peak memory = its `VmHWM`); RU from the emulator's meter at the costs in docs/emulator.md.",
+    ]
+    for res in results:
+        notes.append(
+            f"{res.sites:,} sites: seeded in {res.seed_seconds:.0f} s; naive sync measured on "
+            f"{res.naive_sites} sites and scaled ×{res.sites / res.naive_sites:g}; initial RU floor "
+            f"{res.floor_ru:.0f} RU/site (veiviser: {res.rows[0][1].ru / res.sites / res.floor_ru:.2f}× the floor)."
+        )
+    return "\n".join(lines + notes)
+
+
+def fmt_time(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def targets(results: list[SizeResult], args: argparse.Namespace) -> list[tuple[bool, str]]:
+    checks: list[tuple[bool, str]] = []
+    for res in results:
+        s = res.sites
+        initial, unchanged, changed, throttled = (r[1] for r in res.rows)
+        checks += [
+            (unchanged.requests / s <= 1.05, f"{s:,} sites: unchanged ≤ 1.05 requests/site"),
+            (unchanged.ru / s <= 2, f"{s:,} sites: unchanged ≤ 2 RU/site"),
+            (changed.requests / s <= 3, f"{s:,} sites: 1 % changed ≤ 3 requests/site"),
+            (initial.ru / s <= 1.2 * res.floor_ru, f"{s:,} sites: initial RU ≤ 1.2 × floor"),
+            (throttled.throttled == 0, f"{s:,} sites: no 429 at {args.throttle} RU/min"),
+        ]
+        if s >= 5000:
+            checks += [
+                (throttled.seconds < 600, f"{s:,} unchanged sites at {args.throttle} RU/min in < 10 min"),
+                (max(r[1].maxrss_mb for r in res.rows) < 500, f"{s:,} sites: peak memory < 500 MB"),
+            ]
+    if len(results) >= 2:
+        a, b = results[0], results[-1]
+        grow = b.sites / a.sites
+        for i, name in ((0, "initial"), (1, "unchanged")):
+            ratio = b.rows[i][1].seconds / max(a.rows[i][1].seconds, 1e-9)
+            checks.append((ratio <= grow * 1.15, f"{name}: time grows ×{ratio:.1f} for ×{grow:g} sites"))
+    return checks
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sites", type=int, default=200)
+    parser.add_argument("--sites", default="1000,5000", help="Comma-separated sizes (default 1000,5000).")
     parser.add_argument("--scale", type=float, default=1.0, help="Multiply the items per list.")
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--throttle", type=int, default=6250, help="RU/min of the throttled run.")
     parser.add_argument(
-        "--naive-sites",
-        type=int,
-        default=None,
-        help="Run the naive sync on only this many sites and scale its figures up.",
+        "--naive-sites", type=int, default=20, help="Sites the naive sync runs on (scaled up)."
     )
-    parser.add_argument(
-        "--in-process",
-        action="store_true",
-        help="Serve the emulator from a thread of this process (default: a subprocess).",
-    )
+    parser.add_argument("--quick", action="store_true", help="50 sites, naive on 5 (about a minute).")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-
+    if args.child:
+        child(json.loads(args.child))
+        return
+    if args.quick:
+        args.sites, args.naive_sites = "50", 5
+    sizes = [int(s) for s in str(args.sites).split(",") if s.strip()]
     with tempfile.TemporaryDirectory() as tmp:
-        data = str(Path(tmp) / "emulator.sqlite")
-        server: Emulator = InProcess(None) if args.in_process else OutOfProcess(data)
-        try:
-            run(args, server, tmp)
-        finally:
-            server.close()
-
-
-def run(args: argparse.Namespace, server: Emulator, tmp: str) -> None:
-    """Seed (latency off), then the three runs of each sync with the latency on; print the table."""
-    print(f"mode: {server.mode}")
-    started = time.perf_counter()
-    hub_url, naive_url, urls = seed(server, args.sites, args.scale, args.workers)
-    items = sum(max(1, round(v * args.scale)) for v in SIZES.values()) * args.sites
-    print(f"seeded {args.sites} sites, {items} items in {time.perf_counter() - started:.0f} s (latency off)")
-    server.set_latency(args.latency_ms)
-    state = f"sqlite:///{Path(tmp) / 'state.sqlite'}"
-    naive_urls = urls[: args.naive_sites] if args.naive_sites else urls
-    factor = len(urls) / len(naive_urls)
-    naive_counter = RequestCounter()
-    naive = NaiveSync(server, naive_url, naive_counter)
-    rows = []
-    for label in ("initial", "unchanged", "1 % changed"):
-        if label == "1 % changed":
-            server.set_latency(0)
-            edited = edit_share(server, urls, 0.01, 7, args.scale)
-            server.set_latency(args.latency_ms)
-            label = f"1 % changed ({edited} items)"
-        counter = RequestCounter()
-        report, seconds = timed(
-            lambda c=counter: sync_portfolio(
-                hub_url,
-                settings=settings(server),
-                state=state,
-                counter=c,
-                limiter=RateLimiter(1e9, 1),
-                options=SyncOptions(workers=args.workers),
-            )
-        )
-        if report.exit_code != 0:
-            raise SystemExit(f"sync failed: {report.to_dict()['failed'][:3]}")
-        naive_counter.reset()
-        _, naive_seconds = timed(lambda: naive.run(naive_urls, args.workers))
-        rows.append((label, counter.total, seconds, naive_counter.total * factor, naive_seconds * factor))
-    print(
-        f"\n{args.sites} sites, {items} items, {args.latency_ms:.0f} ms latency, {args.workers} workers, "
-        f"{server.mode}"
-        + (f" (naive measured on {len(naive_urls)} sites, scaled ×{factor:g})" if factor != 1 else "")
-    )
-    print(
-        f"{'run':<28}{'requests':>10}{'per site':>10}{'seconds':>9}  |{'naive req':>11}{'per site':>10}"
-        f"{'seconds':>9}{'ratio':>8}"
-    )
-    for label, req, sec, nreq, nsec in rows:
-        print(
-            f"{label:<28}{req:>10}{req / args.sites:>10.2f}{sec:>9.1f}  |{nreq:>11.0f}"
-            f"{nreq / args.sites:>10.1f}{nsec:>9.1f}{nreq / max(req, 1):>7.1f}×"
-        )
+        results = [measure_size(args, n, Path(tmp)) for n in sizes]
+    print(table(results, args))
+    print()
+    for ok, label in targets(results, args):
+        print(f"- [{'x' if ok else ' '}] {label}")
 
 
 if __name__ == "__main__":

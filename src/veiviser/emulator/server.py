@@ -320,7 +320,7 @@ class EmulatorServer:
         rate_headers: dict[str, str] = {}
         meter = self.meter
         if meter is not None:
-            decision = meter.blocked() if is_batch else meter.charge(request_cost(method, path, query))
+            decision = meter.blocked() if is_batch else meter.charge(request_cost(method, path, query, body))
             if decision is not None and not decision.allowed:
                 return _throttled(decision)
             if decision is not None:
@@ -339,6 +339,8 @@ class EmulatorServer:
                         "$batch accepts POST only.",
                     )
                 resp = self._batch(scheme, host, path, headers, body)
+                if meter is not None:  # the envelope reports the window after its members' charges
+                    rate_headers = meter.headers()
             else:
                 resp = self.app.handle(ApiRequest(method, host, path, query, headers, body, scheme))
         for name, value in rate_headers.items():
@@ -401,7 +403,7 @@ class EmulatorServer:
             return injected
         rate_headers: dict[str, str] = {}
         if self.meter is not None:
-            decision = self.meter.charge(request_cost(method, op.path, op.query))
+            decision = self.meter.charge(request_cost(method, op.path, op.query, op.body))
             if not decision.allowed:
                 return _throttled(decision)
             rate_headers = decision.headers

@@ -42,6 +42,8 @@ class Store:
         self.objects: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in OBJECT_KINDS}
         self.children: dict[str, dict[str, dict[str, dict[str, Any]]]] = {k: {} for k in OBJECT_KINDS}
         self._items: dict[str, dict[int, dict[str, Any]]] = {}
+        # list id -> column -> text value -> item ids; built on first use, kept up to date by writes
+        self._indexes: dict[str, dict[str, dict[str | None, set[int]]]] = {}
         self._in_tx = False
         self._wrote = False  # whether the open transaction wrote anything
         self.site_generation = 0  # changes whenever a site is added, replaced or removed (for indexes)
@@ -83,6 +85,7 @@ class Store:
             self._in_tx = False
             if may_have_mutated or self._wrote:
                 self._items.clear()
+                self._indexes.clear()
                 self._load_objects()
 
     # ------------------------------------------------------------------ objects
@@ -137,10 +140,37 @@ class Store:
             self._items[list_id] = cached
         return cached
 
+    def text_index(self, list_id: str, column: str) -> dict[str | None, set[int]]:
+        """Item ids by the value of a text column (values that are not text are left out): what an
+        indexed column gives SharePoint, an equality filter without a scan (docs/emulator.md,
+        "Indexed columns")."""
+        by_column = self._indexes.setdefault(list_id, {})
+        index = by_column.get(column)
+        if index is None:
+            index = {}
+            for iid, item in self.items(list_id).items():
+                value = item.get(column)
+                if value is None or isinstance(value, str):
+                    index.setdefault(value, set()).add(iid)
+            by_column[column] = index
+        return index
+
+    def _unindex(self, list_id: str, item: dict[str, Any] | None) -> None:
+        if item is None:
+            return
+        for column, index in self._indexes.get(list_id, {}).items():
+            index.get(item.get(column), set()).discard(int(item["ID"]))
+
     def put_item(self, list_id: str, item: dict[str, Any]) -> None:
         self._wrote = True
         items = self.items(list_id)
         iid = int(item["ID"])
+        if list_id in self._indexes:
+            self._unindex(list_id, items.get(iid))
+            for column, index in self._indexes[list_id].items():
+                value = item.get(column)
+                if value is None or isinstance(value, str):
+                    index.setdefault(value, set()).add(iid)
         items[iid] = item
         self.db.execute(
             "INSERT OR REPLACE INTO items(list_id, item_id, data) VALUES (?,?,?)",
@@ -149,12 +179,13 @@ class Store:
 
     def delete_item(self, list_id: str, item_id: int) -> None:
         self._wrote = True
-        self.items(list_id).pop(item_id, None)
+        self._unindex(list_id, self.items(list_id).pop(item_id, None))
         self.db.execute("DELETE FROM items WHERE list_id=? AND item_id=?", (list_id, item_id))
 
     def drop_items(self, list_id: str) -> None:
         self._wrote = True
         self._items.pop(list_id, None)
+        self._indexes.pop(list_id, None)
         self.db.execute("DELETE FROM items WHERE list_id=?", (list_id,))
 
     # ------------------------------------------------------------------ changes

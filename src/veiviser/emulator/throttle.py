@@ -6,7 +6,8 @@ window (1 250 RU/min for ≤ 1 000 licences; configurable here); ``RateLimit-Lim
 exhausted the answer is 429 with ``Retry-After`` (seconds). A client that comes back before that
 time gets another 429 and the block is extended (Dev Proxy ``RetryAfterPlugin`` behaviour).
 Batch members are charged individually. Costs follow the Graph table (the closest documented
-one): 1 for a single-entity read, 2 for multi-item reads and for writes.
+one), as the cost table in docs/emulator.md ("Resource units per request") lists them; the meter
+also keeps running totals (RU and requests charged) for the benchmarks.
 """
 
 from __future__ import annotations
@@ -35,23 +36,50 @@ _COLLECTIONS = {
     "files",
 }
 _MULTI_OPS = {"getitems", "getchanges", "getlistitemchangessincetoken", "renderlistdataasstream"}
+_PERMISSION_OPS = {
+    "roleassignments",
+    "breakroleinheritance",
+    "resetroleinheritance",
+    "addroleassignment",
+    "removeroleassignment",
+    "getusereffectivepermissions",
+}
 _KEY = re.compile(r"\(.*\)$")
+_EXPAND = re.compile(r"\$expand=([^&]*)", re.IGNORECASE)
+
+# The cost table (docs/emulator.md, "Resource units per request").
+RU_SINGLE_READ = 1  # one entity: a site, web, list, field, item by id; contextinfo
+RU_MULTI_READ = 2  # a collection, a query ($filter/$top/$skiptoken), GetItems, GetChanges without a token
+RU_CHANGES_WITH_TOKEN = 1  # GetChanges from a change token (Graph: "delta with a token")
+RU_WRITE = 2  # create, update, delete, any other POST
+RU_PERMISSION = 5  # role assignments and inheritance
 
 
-def request_cost(method: str, path: str, query: str = "") -> int:
-    """RU cost of one REST call: 1 for a single-entity read, 2 for collections and writes."""
-    last = path.rstrip("/").rsplit("/", 1)[-1].lower()
+def request_cost(method: str, path: str, query: str = "", body: bytes = b"") -> int:
+    """RU cost of one REST call (a ``$batch`` member is one call), by the table above."""
+    lowered_path = path.lower()
+    last = lowered_path.rstrip("/").rsplit("/", 1)[-1]
     bare = _KEY.sub("", last)
+    expand = _EXPAND.search(query)
+    if any(op in lowered_path for op in _PERMISSION_OPS) or (
+        expand is not None
+        and ("permissions" in expand.group(1).lower() or "roleassignments" in expand.group(1).lower())
+    ):
+        return RU_PERMISSION
+    if bare == "contextinfo":
+        return RU_SINGLE_READ
+    if bare == "getchanges" and b"changetokenstart" in body.lower():
+        return RU_CHANGES_WITH_TOKEN
     if bare in _MULTI_OPS:
-        return 2
+        return RU_MULTI_READ
     if method.upper() in ("GET", "HEAD"):
         if bare == last and bare in _COLLECTIONS:
-            return 2
+            return RU_MULTI_READ
         lowered = query.lower()
         if "$filter" in lowered or "$top" in lowered or "$skiptoken" in lowered:
-            return 2
-        return 1
-    return 2
+            return RU_MULTI_READ
+        return RU_SINGLE_READ
+    return RU_WRITE
 
 
 @dataclass
@@ -77,6 +105,8 @@ class ResourceMeter:
         self._blocked_until = 0.0
         self._penalty = 1
         self.throttled = 0  # how many requests got 429 from this meter
+        self.charged_ru = 0  # running totals of what was allowed (for benchmarks; reset_totals())
+        self.charged_requests = 0
 
     def _prune(self, now: float) -> None:
         while self._entries and self._entries[0][0] + self.window_s <= now:
@@ -126,7 +156,16 @@ class ResourceMeter:
             if cost:
                 self._entries.append((now, cost))
                 self._used += cost
+                self.charged_ru += cost
+                self.charged_requests += 1
             return Decision(True, 0, self._rate_headers(now))
+
+    def headers(self, now: float | None = None) -> dict[str, str]:
+        """The ``RateLimit-*`` headers the window calls for now (none below 80 % use)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._prune(now)
+            return self._rate_headers(now)
 
     def blocked(self, now: float | None = None) -> Decision | None:
         """A refusal when the client is inside a Retry-After window (extends it), else None."""
@@ -148,3 +187,14 @@ class ResourceMeter:
             self._used = 0
             self._blocked_until = 0.0
             self.throttled = 0
+            self.charged_ru = self.charged_requests = 0
+
+    def totals(self) -> tuple[int, int, int]:
+        """(RU charged, requests charged, requests refused with 429) since the last reset."""
+        with self._lock:
+            return self.charged_ru, self.charged_requests, self.throttled
+
+    def reset_totals(self) -> None:
+        """Start the running totals again; the window and any block stay as they are."""
+        with self._lock:
+            self.charged_ru = self.charged_requests = self.throttled = 0

@@ -190,6 +190,14 @@ def item_etag(item: Mapping[str, Any]) -> str | None:
     return str(etag) if etag else None
 
 
+def get_site_changes(token: str, *, key: Any = None) -> Operation:
+    """POST ``getChanges`` on the site collection since a site-scope token: item changes as for a
+    list, and any change to a list itself (added, renamed, deleted, restored). A read: safe to re-send."""
+    body = change_query(token)
+    body["query"]["List"] = True
+    return Operation("POST", "Site/getChanges", body, key=key, idempotent=True)
+
+
 def token_text(value: Any) -> str:
     """A change token as text, from ``{"StringValue": "…"}`` or the bare string ("" when absent)."""
     return str(value.get("StringValue") if isinstance(value, dict) else value or "")
@@ -283,6 +291,7 @@ __all__ = [
     "get_list_entity_type",
     "get_lists_with_change_tokens",
     "get_site",
+    "get_site_changes",
     "item_body",
     "items_with_content_type",
     "list_path",

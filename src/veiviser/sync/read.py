@@ -1,8 +1,13 @@
 """Reading one project site: what changed in each source list since its stored change token.
 
-Round one is **one** ``$batch``: the site id, every list's id and current change token, and per
-list either ``getChanges`` since the stored token or, with no usable token, the first page of all
-items. An unchanged site costs this one request. Round two (only when needed) fetches the changed
+Round zero, when the site's own change token and every list's are stored and fresh, is **one**
+``getChanges`` on the site collection: an empty answer settles an unchanged site in one request of
+one resource unit; item changes of known lists are taken from it as they are. Anything else (a
+list added, renamed, deleted or re-created, an old token) goes to round one.
+
+Round one is **one** ``$batch``: the site id and change token, every list's id and current change
+token, and per list either ``getChanges`` since the stored token or, with no usable token, the
+first page of all items. Round two (only when needed) fetches the changed
 items together (``ID eq … or …``) and the pages after the first of any full read. See
 docs/sync.md, "One site, step by step" and "Change tokens".
 """
@@ -56,6 +61,10 @@ class ListState:
         return self.current_token if self.full else self.new_token
 
 
+SITE_TOKEN = "@site"  # the name the site collection's own change token is stored under
+SITE_CHANGES_PAGE = 1000  # getChanges answers at most this many by default: a full page may have more
+
+
 def select_for(name: str) -> tuple[list[str], list[str]]:
     """``$select`` and ``$expand`` of a source list (a kind, or the project properties)."""
     if name == PROPERTIES:
@@ -67,19 +76,66 @@ def list_title(name: str) -> str:
     return PROPERTIES_LIST_TITLE if name == PROPERTIES else KINDS[name].list_title
 
 
+def _fresh(token: TokenRecord | None, options: SyncOptions, now: datetime) -> bool:
+    return token is not None and now - token.issued_at <= options.token_max_age
+
+
+def read_site_changes(
+    site: SiteClient,
+    tokens: dict[str, TokenRecord],
+    options: SyncOptions,
+    now: datetime,
+) -> tuple[str, dict[str, ListState], str | None] | None:
+    """Round zero: the site collection's changes since its stored token (one request).
+
+    Returns the site id, a :class:`ListState` per source list and the site token to store (None:
+    keep the stored one), or None when round one must run: no fresh site token, a list without a
+    fresh token, any change to a list itself, a full page of changes, or an error (round one
+    reports it). Item changes of lists the sync does not read are skipped.
+    """
+    site_token = tokens.get(SITE_TOKEN)
+    names = [*KIND_ORDER, PROPERTIES]
+    if site_token is None or not _fresh(site_token, options, now):
+        return None
+    lists: dict[str, TokenRecord] = {}
+    for name in names:
+        tok = tokens.get(name)
+        if tok is None or not _fresh(tok, options, now) or tok.site_id != site_token.site_id:
+            return None
+        lists[name] = tok
+    res = site.batch([rest.get_site_changes(site_token.token, key="site")])[0]
+    changes = res.value if res.ok and isinstance(res.value, list) else None
+    if changes is None or len(changes) >= SITE_CHANGES_PAGE:
+        return None
+    states = {
+        name: ListState(name, list_title(name), list_id=tok.list_id, token=tok) for name, tok in lists.items()
+    }
+    by_list: dict[str, list[dict[str, Any]]] = {}
+    for change in changes:
+        if change.get("ItemId") is None:
+            return None  # a list itself changed: round one compares ids and titles
+        by_list.setdefault(str(change.get("ListId") or "").strip("{}").lower(), []).append(change)
+    for st in states.values():
+        _apply_changes(st, by_list.get(st.list_id, []))
+        st.new_token = None  # the list tokens stay; the site token moves on
+    new_site_token = rest.token_text(changes[-1].get("ChangeToken")) if changes else None
+    return site_token.site_id, states, new_site_token or None
+
+
 def read_changes(
     site: SiteClient,
     site_url: str,
     tokens: dict[str, TokenRecord],
     options: SyncOptions,
     now: datetime,
-) -> tuple[str, dict[str, ListState]]:
-    """Round one: the site id and a :class:`ListState` per source list (one ``$batch``)."""
+) -> tuple[str, dict[str, ListState], str | None]:
+    """Round one: the site id, a :class:`ListState` per source list and the site's change token
+    (one ``$batch``)."""
     states: dict[str, ListState] = {}
     # Every list's id and current token in one operation: the list collection read with
     # $select=CurrentChangeToken carries each list's token (a GET per list would cost six).
     ops: list[Operation] = [
-        rest.get_site(["Id", "Url"], key="site"),
+        rest.get_site(["Id", "Url", "CurrentChangeToken"], key="site"),
         rest.get_lists_with_change_tokens(key="lists"),
     ]
     for name in [*KIND_ORDER, PROPERTIES]:
@@ -101,6 +157,7 @@ def read_changes(
     if not site_res.ok:
         raise site_error(site_res, site_url, "read the site")
     site_id = str(site_res.value["Id"]).strip("{}").lower()
+    site_token = rest.token_text(site_res.value.get("CurrentChangeToken")) or None
     lists_res = results["lists"]
     if not lists_res.ok:
         raise site_error(lists_res, site_url, "read the site's lists")
@@ -144,7 +201,7 @@ def read_changes(
         if not res.ok:
             raise site_error(res, site_url, f"read changes of {st.title!r}")
         _apply_changes(st, res.value if isinstance(res.value, list) else [])
-    return site_id, states
+    return site_id, states, site_token
 
 
 def _apply_changes(st: ListState, changes: list[dict[str, Any]]) -> None:

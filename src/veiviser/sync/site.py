@@ -19,7 +19,7 @@ from veiviser.sync.history import RowSnapshot
 from veiviser.sync.lists import KIND_ORDER, PROPERTIES, CentralList
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.quality import Finding, check_site
-from veiviser.sync.read import ListState, list_title, read_changes, read_rest
+from veiviser.sync.read import SITE_TOKEN, ListState, list_title, read_changes, read_rest, read_site_changes
 from veiviser.sync.report import Interrupted, SiteOutcome
 from veiviser.sync.schema import utcnow
 from veiviser.sync.signals import Stop
@@ -66,11 +66,19 @@ class SiteSync:
         self.now: datetime = utcnow()
         self.tokens = tokens  # preloaded for the whole run, else read here
         self.held_lists: list[str] = []  # the lists whose deletions the guard held back
+        self.site_token: str | None = None  # the site collection's change token to store, if new
 
     def run(self, outcome: SiteOutcome) -> None:
         tokens = self.tokens if self.tokens is not None else self.store.tokens_for_url(self.project.url)
         self.tokens = tokens
-        site_id, states = read_changes(self.site, self.project.url, tokens, self.options, self.now)
+        quick = read_site_changes(self.site, tokens, self.options, self.now)
+        site_id, states, self.site_token = quick or read_changes(
+            self.site, self.project.url, tokens, self.options, self.now
+        )
+        if any(st.missing or st.found_as for st in states.values()):
+            # A missing or renamed list is counted run by run in round one (docs/sync.md, "A missing
+            # list"): no site token, so round zero cannot pass such a site off as unchanged.
+            self.site_token = None
         outcome.site_id = site_id
         read_rest(self.site, self.project.url, states, self.options)
         missing = [name for name, st in states.items() if st.missing]
@@ -80,6 +88,8 @@ class SiteSync:
             self._quiet(outcome, site_id)
             if self.options.feedback:  # from the store's rows: no request unless the text changed
                 self._feedback(outcome, site_id, self.store.current_rows(site_id))
+            if self.site_token:  # the site's own token moves on (round zero needs one next time)
+                self.store.set_tokens(self._tokens(site_id, {}), run_id=self.run_id)
             return
         previous = self.store.current_rows(site_id)
         cmap = self.store.central_map(site_id)
@@ -263,12 +273,17 @@ class SiteSync:
                 self.store.record_deletions(name, deleted[name], run_id=self.run_id, at=self.now)
 
     def _tokens(self, site_id: str, states: dict[str, ListState]) -> list[TokenRecord]:
-        """The tokens to store: unchanged lists keep theirs (and its age)."""
-        return [
+        """The tokens to store: unchanged lists keep theirs (and its age); the site's own last."""
+        records = [
             TokenRecord(site_id, name, st.list_id, token, self.now, self.project.url)
             for name, st in states.items()
             if (token := st.token_to_store) is not None
         ]
+        if self.site_token:
+            records.append(
+                TokenRecord(site_id, SITE_TOKEN, site_id, self.site_token, self.now, self.project.url)
+            )
+        return records
 
     def _quiet(self, outcome: SiteOutcome, site_id: str) -> None:
         """Outcome of an unchanged site: counts and findings from its stored summary (one small read;

@@ -11,7 +11,17 @@ from urllib.parse import quote
 
 from .. import fields as F
 from ..api import ApiResponse, RestError
-from ..odata import Logical, bad_query, evaluate, filter_fields, parse_filter, parse_orderby
+from ..odata import (
+    Compare,
+    Field,
+    Literal,
+    Logical,
+    bad_query,
+    evaluate,
+    filter_fields,
+    parse_filter,
+    parse_orderby,
+)
 from .common import (
     ARGUMENT,
     DEFAULT_PAGE,
@@ -154,7 +164,7 @@ class Queries(ModelCore):
             more = start + top < len(ids)
             rows = [items[i] for i in chosen]
         else:
-            candidates = list(items.values())
+            candidates = self._indexed_candidates(lst, tree, emap, items)
             if tree is not None:
                 candidates = [it for it in candidates if evaluate(tree, functools.partial(resolve_in, it))]
             if order:
@@ -211,6 +221,24 @@ class Queries(ModelCore):
         if matched > VIEW_THRESHOLD:
             raise _throttled()
 
+    def _indexed_candidates(
+        self,
+        lst: dict[str, Any],
+        tree: Any,
+        emap: dict[str, dict[str, Any]],
+        items: dict[int, dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """The items a filter can match: through the column's index when the filter is equality
+        with text (``Col eq 'a' or Col eq 'b'``) on one indexed text column, else every item. The
+        filter is still evaluated on the result (docs/emulator.md, "Indexed columns")."""
+        values = _text_equalities(tree)
+        fld = emap.get(values[0]) if values else None
+        if not values or fld is None or not fld.get("Indexed") or fld.get("TypeAsString") != "Text":
+            return list(items.values())
+        index = self.store.text_index(lst["Id"], fld["InternalName"])
+        ids = sorted({iid for value in values[1] for iid in index.get(value, ())})
+        return [items[i] for i in ids if i in items]
+
     def _next_url(self, ctx: Ctx, last_id: int) -> str:
         parts = [(k, v) for k, v in ctx.opts.raw if k.lower() not in ("$skiptoken", "p_id", "paged", "$skip")]
         token = quote(f"Paged=TRUE&p_ID={last_id}", safe="")
@@ -240,3 +268,16 @@ class Queries(ModelCore):
         return ApiResponse.json(
             {"d": {"results": [self._item_json(ctx, lst, it, None, flds) for it in chosen]}}
         )
+
+
+def _text_equalities(tree: Any) -> tuple[str, list[str]] | None:
+    """``(column, [values])`` when ``tree`` is ``Col eq 'v'`` or an ``or`` of those on one column."""
+    if isinstance(tree, Compare) and tree.op == "eq":
+        if isinstance(tree.left, Field) and isinstance(tree.right, Literal) and tree.right.kind == "str":
+            return tree.left.name, [tree.right.value]
+        return None
+    if isinstance(tree, Logical) and tree.op == "or":
+        left, right = _text_equalities(tree.left), _text_equalities(tree.right)
+        if left is not None and right is not None and left[0] == right[0]:
+            return left[0], left[1] + right[1]
+    return None
