@@ -98,7 +98,7 @@ def strip_meta(body: Any) -> dict[str, Any]:
 def json_light_body(ctx: Ctx) -> bool:
     """True when the request body is declared JSON light: its Content-Type says ``odata=nometadata``
     or ``odata=minimalmetadata``. A plain ``application/json`` body is read as before (its type
-    required; docs/emulator.md, "Items")."""
+    required; docs/emulator.md, "Dialects")."""
     ctype = ctx.request.headers.get("content-type", "").lower().replace(" ", "")
     return "odata=nometadata" in ctype or "odata=minimalmetadata" in ctype
 

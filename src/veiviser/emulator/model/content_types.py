@@ -63,7 +63,8 @@ class ContentTypes(ModelCore):
 
     def _push_to_children(self, site: dict[str, Any], ct: dict[str, Any]) -> None:
         """ContentType.Update(updateChildren=true): the site content type's writable properties and
-        field links go to the list content types made from it (docs/emulator.md, "Content types")."""
+        field links go to the list content types made from it (docs/emulator.md, "Lists, views and
+        content types")."""
         for lst in self.store.under("list", site["WebId"]):
             for child in self._ctypes(site, lst):
                 if child.get("Parent") != ct["StringId"]:

@@ -273,7 +273,7 @@ class Fields(ModelCore):
             and not any(f["Id"] == text_field for f in existing)
         ):
             # SPO makes the hidden note column of a term column, with the id its TextField names
-            # (docs/emulator.md, "Fields")
+            # (docs/emulator.md, "Lists, views and content types")
             note = F.new_field(
                 "Note",
                 f"{fld['InternalName']}_0",

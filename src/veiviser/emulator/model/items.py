@@ -299,7 +299,7 @@ class Items(ModelCore):
             (body.get("__metadata") or {}).get("type") if isinstance(body.get("__metadata"), dict) else None
         )
         if mtype is None and json_light_body(ctx):
-            mtype = entity  # a JSON light body names no type: the list does (docs/emulator.md, "Items")
+            mtype = entity  # a JSON light body names no type: the list does (docs/emulator.md, "Dialects")
         if mtype != entity:
             raise bad_query(
                 f"A type named '{mtype}' could not be resolved by the model. When a model is available, "

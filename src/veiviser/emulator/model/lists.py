@@ -95,7 +95,7 @@ class Lists(ModelCore):
         self, ctx: Ctx, site: dict[str, Any], title: str | None = None, list_id: Any = None
     ) -> Node:
         """The list named by title or id; the hidden User Information List when no stored list answers
-        to its title or id (docs/emulator.md, "Tenant directory")."""
+        to its title or id (docs/emulator.md, "The User Information List")."""
         info = self._user_info_list(site)
         if title is not None:
             if title.lower() == info["Title"].lower() and self._find_list_by_title(site, title) is None:
@@ -109,8 +109,9 @@ class Lists(ModelCore):
         self, ctx: Ctx, site: dict[str, Any], lst: dict[str, Any], seg: Segment
     ) -> ApiResponse:
         """List.GetLookupFieldChoices: the values a field may take, as JSON text (docs/emulator.md,
-        "Lists"): a lookup's target items ``{"LookupId", "LookupValue"}`` (a page of 100 from the
-        ``pagingInfo`` id on), a choice field's choices; ``NextPagingInfo`` names the next page."""
+        "Lists, views and content types"): a lookup's target items ``{"LookupId", "LookupValue"}``
+        (a page of 100 from the ``pagingInfo`` id on), a choice field's choices; ``NextPagingInfo``
+        names the next page."""
         params = {**seg.named, **unwrap(ctx.request.json() if ctx.request.body else {})}
         target = params.get("targetFieldName") or (seg.args[0] if seg.args else None)
         if not target:
@@ -483,7 +484,8 @@ class Lists(ModelCore):
             url_name="AllItems",
         )
         if template in TASK_TEMPLATES:
-            # SPO gives a Tasks list its template's other public views too (docs/emulator.md, "Views")
+            # SPO gives a Tasks list its template's other public views too (docs/emulator.md,
+            # "Lists, views and content types")
             for english, norwegian, leaf, query in TASK_VIEWS[1:]:
                 self._add_view(
                     site,
