@@ -250,14 +250,7 @@ def check_document(doc: Any) -> list[str]:
 # problem text and the reason. The recorder sets them aside (``known``); each entry needs a strict
 # expected failure in tests/conformance/test_schema_check.py that provokes it, so a fix is noticed
 # (docs/emulator.md, "Conformance").
-_FORM_ECHO = (
-    "ValidateUpdateListItem echoes a form value that is not text (a number, list or object) back "
-    "as it came, where SP.ListItemFormUpdateValue holds strings; emulator behaviour (model/forms.py)"
-)
-KNOWN_DIFFERENCES: dict[str, str] = {
-    "].FieldName: Edm.String expected": _FORM_ECHO,
-    "].FieldValue: Edm.String expected": _FORM_ECHO,
-}
+KNOWN_DIFFERENCES: dict[str, str] = {}  # none today
 
 
 def known(problem: str) -> str | None:

@@ -128,7 +128,7 @@ class MiniApp:
             if item is None:
                 raise RestError(
                     404,
-                    "-2147024809, System.ArgumentException",
+                    "-2130575338, System.ArgumentException",
                     "Item does not exist. It may have been deleted by another user.",
                 )
             if req.method == "GET":

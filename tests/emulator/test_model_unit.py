@@ -406,7 +406,7 @@ def test_missing_objects_have_spo_codes(risks, call):
     site, lst = risks
     base = f"{site}/_api/Web/lists('{lst['Id']}')"
     item = call("GET", f"{base}/items(999)")
-    assert item.status == 404 and item.code == "-2147024809, System.ArgumentException"
+    assert item.status == 404 and item.code == "-2130575338, System.ArgumentException"
     fld = call("GET", f"{base}/Fields/getByInternalNameOrTitle('Nope')")
     assert fld.status == 404 and fld.code == "-2147024809, System.ArgumentException"
     lst404 = call("GET", f"{site}/_api/Web/lists/GetByTitle('Nope')")

@@ -50,13 +50,7 @@ SUBSET: dict[str, list[int] | None] = {
 
 # In scope but failing, with the reason: features of the object model (emulator behaviour's
 # modules) the emulator does not have yet. The fidelity test expects exactly these to fail.
-KNOWN_FAILING: dict[str, str] = {
-    "test_21_get_all_items": "no 'User Information List' list on a site (model/lists.py, model/users.py)",
-    "test1_get_web_available_fields": "Web/AvailableFields is not answered (model/sites.py, model/fields.py)",
-    "test_10_get_lookup_field_choices": "List/GetLookupFieldChoices is not answered (model/lists.py)",
-    "test1_get_all_views": "a Tasks list has only one view; SPO creates several (model/lists.py, model/views.py)",
-    "test4_update_content_type": "ContentType/Update is not answered (model/content_types.py)",
-}
+KNOWN_FAILING: dict[str, str] = {}
 
 
 @dataclass

@@ -16,7 +16,7 @@ from office365.runtime.client_request_exception import ClientRequestException
 from veiviser.errors import VeiviserError
 
 # HRESULTs (docs/sharepoint.md, "Errors").
-HR_NOT_FOUND = ("-2147024809", "-2147024894")
+HR_NOT_FOUND = ("-2147024809", "-2147024894", "-2130575338")
 HR_DUPLICATE = "-2130575342"
 HR_DIGEST_EXPIRED = "-2130575251"
 HR_LIST_VIEW_THRESHOLD = "-2147024860"

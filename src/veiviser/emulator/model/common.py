@@ -28,6 +28,8 @@ VIEW_THRESHOLD = 5000
 APP_LOGIN = "i:0i.t|ms.sp.ext|veiviser-emulator@tenant"
 
 ARGUMENT = "-2147024809, System.ArgumentException"
+# a missing list item, as SPO answers it (recorded: tests/conformance/recordings/batch-item-missing.json)
+ITEM_MISSING = "-2130575338, System.ArgumentException"
 LIST_MISSING = "-1, System.ArgumentException"
 DUPLICATE = "-2130575342, Microsoft.SharePoint.SPException"
 SP_EXCEPTION = "-2146232832, Microsoft.SharePoint.SPException"
@@ -91,6 +93,14 @@ def strip_meta(body: Any) -> dict[str, Any]:
         raise bad_query("The request body must be a JSON object.")
     check_meta(body)
     return {k: v for k, v in body.items() if k != "__metadata"}
+
+
+def json_light_body(ctx: Ctx) -> bool:
+    """True when the request body is declared JSON light: its Content-Type says ``odata=nometadata``
+    or ``odata=minimalmetadata``. A plain ``application/json`` body is read as before (its type
+    required; docs/emulator.md, "Dialects")."""
+    ctype = ctx.request.headers.get("content-type", "").lower().replace(" ", "")
+    return "odata=nometadata" in ctype or "odata=minimalmetadata" in ctype
 
 
 def check_meta(body: dict[str, Any]) -> None:

@@ -53,7 +53,36 @@ class ContentTypes(ModelCore):
             return Node(NodeKind.FIELD_LINKS, site, lst, ct)
         if name == "fields":
             return Node(NodeKind.CONTENT_TYPE_FIELDS, site, lst, ct)
+        if name == "update" and method == "POST" and last:
+            body = unwrap(ctx.request.json() if ctx.request.body else {})
+            if body.get("updateChildren") and lst is None:
+                self._push_to_children(site, ct)
+            self._log(site, lst, None, 2, "ContentType", {"ContentTypeId": ct["StringId"]})
+            return ApiResponse.json({"d": {"Update": None}})  # a void result
         return None
+
+    def _push_to_children(self, site: dict[str, Any], ct: dict[str, Any]) -> None:
+        """ContentType.Update(updateChildren=true): the site content type's writable properties and
+        field links go to the list content types made from it (docs/emulator.md, "Lists, views and
+        content types")."""
+        for lst in self.store.under("list", site["WebId"]):
+            for child in self._ctypes(site, lst):
+                if child.get("Parent") != ct["StringId"]:
+                    continue
+                for key in WRITABLE_CONTENT_TYPE_PROPERTIES:
+                    if key in ct:
+                        child[key] = ct[key]
+                for name in ct["FieldLinks"]:
+                    if name in child["FieldLinks"]:
+                        continue
+                    if self._find_field(site, lst, name) is None:
+                        site_field = self._find_field(site, None, name)
+                        if site_field is not None:
+                            self._store_field(
+                                site, lst, {k: v for k, v in site_field.items() if not k.startswith("_")}
+                            )
+                    child["FieldLinks"].append(name)
+                self.store.put("ctype", child)
 
     def _step_fieldlinks(
         self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str

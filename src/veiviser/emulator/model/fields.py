@@ -266,11 +266,19 @@ class Fields(ModelCore):
                         "formula for spelling mistakes or change the column to an existing one.",
                     )
         self.store.put("field", fld)
-        if fld["TypeAsString"].startswith("Taxonomy") and lst is not None and not fld.get("TextField"):
+        text_field = fld.get("TextField")
+        if (
+            fld["TypeAsString"].startswith("Taxonomy")
+            and lst is not None
+            and not any(f["Id"] == text_field for f in existing)
+        ):
+            # SPO makes the hidden note column of a term column, with the id its TextField names
+            # (docs/emulator.md, "Lists, views and content types")
             note = F.new_field(
                 "Note",
                 f"{fld['InternalName']}_0",
                 uuid.uuid4().hex[:32].replace("-", ""),
+                Id=text_field or str(uuid.uuid4()),
                 Hidden=True,
                 CanBeDeleted=True,
             )

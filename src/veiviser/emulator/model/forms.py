@@ -17,7 +17,7 @@ from .. import fields as F
 from ..api import ApiResponse, RestError
 from ..naming import list_item_entity_type_full_name
 from ..values import convert
-from .common import Ctx, iso_z, results_of, strip_meta
+from .common import NOT_SUPPORTED, Ctx, iso_z, results_of, strip_meta
 from .core import ModelCore
 
 FIELD_ERROR = -2146232832  # the ErrorCode SPO gives an invalid form value
@@ -115,12 +115,28 @@ def _terms(raw: str) -> list[tuple[str, str]]:
     return terms
 
 
-class Forms(ModelCore):
-    """``<item>/ValidateUpdateListItem``."""
+def form_text(raw: Any) -> str | None:
+    """A form value as the text SPO reads it: JSON numbers and booleans as .NET prints them, a list
+    or object as its JSON text (SP.ListItemFormUpdateValue.FieldValue is Edm.String)."""
+    if raw is None or isinstance(raw, str):
+        return raw
+    if isinstance(raw, bool):
+        return "True" if raw else "False"
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, (int, float)):
+        return str(raw)
+    return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
 
-    def _validate_update(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any]) -> ApiResponse:
-        body = strip_meta(ctx.request.json())
-        values = results_of(body.get("formValues"))
+
+class Forms(ModelCore):
+    """``<item>/ValidateUpdateListItem`` and ``<list>/AddValidateUpdateItem[UsingPath]``."""
+
+    def _check_form_values(
+        self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any], values: list[Any], item_id: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, str]]:
+        """Each form value parsed and tried on its own: the answer's entries (``ItemId`` ``item_id``),
+        the item properties to write and the system dates (Created/Modified) given."""
         emap = self._entity_map(lst)
         entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
         results = []
@@ -128,15 +144,15 @@ class Forms(ModelCore):
         system: dict[str, str] = {}
         for fv in values:
             fv = fv if isinstance(fv, dict) else {}
-            name, raw = fv.get("FieldName"), fv.get("FieldValue")
+            name, text = form_text(fv.get("FieldName")), form_text(fv.get("FieldValue"))
             entry: dict[str, Any] = {
                 "__metadata": {"type": "SP.ListItemFormUpdateValue"},
                 "ErrorCode": 0,
                 "ErrorMessage": None,
                 "FieldName": name,
-                "FieldValue": raw,
+                "FieldValue": text,
                 "HasException": False,
-                "ItemId": item["ID"],
+                "ItemId": item_id,
             }
             fld = emap.get(str(name)) or self._find_field(ctx.site, lst, str(name))
             try:
@@ -144,7 +160,7 @@ class Forms(ModelCore):
                     raise FormValueError(
                         f"Column '{name}' does not exist. It may have been deleted by another user."
                     )
-                text = "" if raw is None else str(raw)
+                text = text or ""
                 if fld["InternalName"] in ("Modified", "Created"):
                     system[fld["InternalName"]] = parse_form_date(text, ctx.site["Lcid"]) if text else ""
                 else:
@@ -157,16 +173,72 @@ class Forms(ModelCore):
             except RestError as exc:
                 entry.update(HasException=True, ErrorCode=FIELD_ERROR, ErrorMessage=exc.message)
             results.append(entry)
+        return results, patch, system
+
+    def _set_system_dates(self, lst: dict[str, Any], item: dict[str, Any], system: dict[str, str]) -> None:
+        for key, value in system.items():
+            if value:
+                item[key] = convert(F.new_field("DateTime", key), value, key)
+        self.store.put_item(lst["Id"], item)
+
+    def _validate_update(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any]) -> ApiResponse:
+        body = strip_meta(ctx.request.json())
+        results, patch, system = self._check_form_values(
+            ctx, lst, item, results_of(body.get("formValues")), item["ID"]
+        )
         if not any(r["HasException"] for r in results):
             updated = self._update_item(ctx, lst, item, patch, system=bool(body.get("bNewDocumentUpdate")))
-            for key, value in system.items():
-                if value:
-                    updated[key] = convert(F.new_field("DateTime", key), value, key)
-            self.store.put_item(lst["Id"], updated)
+            self._set_system_dates(lst, updated, system)
         return ApiResponse.json(
             {
                 "d": {
                     "ValidateUpdateListItem": {
+                        "__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"},
+                        "results": results,
+                    }
+                }
+            }
+        )
+
+    def _add_validate_update(self, ctx: Ctx, lst: dict[str, Any], operation: str) -> ApiResponse:
+        """``AddValidateUpdateItem[UsingPath]``: a new item from form values, made only when every value
+        is valid. As SPO answers: each entry has ``ItemId`` 0 and a last entry ``Id`` holds the new
+        item's id as text (docs/emulator.md, "ValidateUpdateListItem")."""
+        body = strip_meta(ctx.request.json())
+        info = strip_meta(body.get("listItemCreateInfo") or {})
+        if int(info.get("UnderlyingObjectType") or 0) != 0:
+            raise RestError(
+                400,
+                NOT_SUPPORTED,
+                f"{operation}: the emulator creates list folders through RootFolder/Folders/add only; "
+                "give UnderlyingObjectType 0 (an item).",
+            )
+        folder = info.get("FolderPath") if operation.endswith("UsingPath") else info.get("FolderUrl")
+        if isinstance(folder, dict):
+            folder = folder.get("DecodedUrl")
+        self._check_root_folder(ctx.site, lst, str(folder or ""), operation)
+        entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
+        results, patch, system = self._check_form_values(
+            ctx, lst, {"ID": int(lst["NextItemId"])}, results_of(body.get("formValues")), 0
+        )
+        if not any(r["HasException"] for r in results):
+            item = self._create_item(ctx, lst, {"__metadata": {"type": entity}, **patch}, require=False)
+            self._set_system_dates(lst, item, system)
+            results.append(
+                {
+                    "__metadata": {"type": "SP.ListItemFormUpdateValue"},
+                    "ErrorCode": 0,
+                    "ErrorMessage": None,
+                    "FieldName": "Id",
+                    "FieldValue": str(item["ID"]),
+                    "HasException": False,
+                    "ItemId": 0,
+                }
+            )
+        return ApiResponse.json(
+            {
+                "d": {
+                    operation: {
                         "__metadata": {"type": "Collection(SP.ListItemFormUpdateValue)"},
                         "results": results,
                     }

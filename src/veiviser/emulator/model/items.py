@@ -16,11 +16,13 @@ from .common import (
     APP_LOGIN,
     ARGUMENT,
     ETAG_MISMATCH,
+    ITEM_MISSING,
     NOT_SUPPORTED,
     SP_EXCEPTION,
     Ctx,
     check_meta,
     iso_z,
+    json_light_body,
     norm_guid,
     results_of,
     unwrap,
@@ -135,7 +137,9 @@ class Items(ModelCore):
             raise bad_query(f"Invalid item id '{item_id}'.") from exc
         item = self.store.items(lst["Id"]).get(key)
         if item is None:
-            raise RestError(404, ARGUMENT, "Item does not exist. It may have been deleted by another user.")
+            raise RestError(
+                404, ITEM_MISSING, "Item does not exist. It may have been deleted by another user."
+            )
         return item
 
     def _apply_values(
@@ -174,7 +178,7 @@ class Items(ModelCore):
                     if lk.get("IsDependentLookup") or lk.get("ReadOnlyField"):
                         raise bad_query(f"The property '{key}' is read-only (dependent lookup).")
                     converted = convert(lk, value, key)
-                    self._check_lookup_values(ctx, lk, converted, key)
+                    self._check_lookup_values(ctx, lk, converted, key, (lst["Id"], item.get("ID")))
                     item[lk["InternalName"]] = converted
                     continue
             if fld is None and key.endswith("StringId"):
@@ -185,7 +189,7 @@ class Items(ModelCore):
                     elif value is not None:
                         value = int(value)
                     converted = convert(lk, value, key)
-                    self._check_lookup_values(ctx, lk, converted, key)
+                    self._check_lookup_values(ctx, lk, converted, key, (lst["Id"], item.get("ID")))
                     item[lk["InternalName"]] = converted
                     continue
             if fld is None:
@@ -211,7 +215,12 @@ class Items(ModelCore):
                 raise bad_query(f"The property '{key}' cannot be set; it is read-only.")
             item[fld["InternalName"]] = convert(fld, value, key)
 
-    def _check_lookup_values(self, ctx: Ctx, fld: dict[str, Any], value: Any, key: str) -> None:
+    def _check_lookup_values(
+        self, ctx: Ctx, fld: dict[str, Any], value: Any, key: str, own: tuple[str, Any] = ("", None)
+    ) -> None:
+        """Each lookup id must name an item of the target list; ``own`` (list id, item id) is the item
+        being written, which a lookup on its own list may name even while it is being created (SPO
+        takes it: docs/emulator.md, "ValidateUpdateListItem")."""
         ids = value if isinstance(value, list) else ([value] if value is not None else [])
         if not ids:
             return
@@ -230,7 +239,7 @@ class Items(ModelCore):
             return
         items = self.store.items(target)
         for lid in ids:
-            if lid not in items:
+            if lid not in items and (target, lid) != own:
                 raise RestError(
                     400, SP_EXCEPTION, f"The lookup value {lid} in '{key}' does not exist in the target list."
                 )
@@ -289,6 +298,8 @@ class Items(ModelCore):
         mtype = (
             (body.get("__metadata") or {}).get("type") if isinstance(body.get("__metadata"), dict) else None
         )
+        if mtype is None and json_light_body(ctx):
+            mtype = entity  # a JSON light body names no type: the list does (docs/emulator.md, "Dialects")
         if mtype != entity:
             raise bad_query(
                 f"A type named '{mtype}' could not be resolved by the model. When a model is available, "
@@ -387,20 +398,26 @@ class Items(ModelCore):
                 "The emulator creates list folders through "
                 "RootFolder/Folders/add only; addItem supports UnderlyingObjectType 0 (a file/item).",
             )
-        folder = str(info.get("FolderUrl") or "")
+        self._check_root_folder(site, lst, str(info.get("FolderUrl") or ""), "addItem")
+        entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
+        item = self._create_item(ctx, lst, {"__metadata": {"type": entity}}, require=False)
+        return ApiResponse.json({"d": self._item_json(ctx, lst, item)})
+
+    def _check_root_folder(
+        self, site: dict[str, Any], lst: dict[str, Any], folder: str, operation: str
+    ) -> None:
+        """A new item's folder (empty, server-relative or absolute) must be the list's root folder."""
         path = urlsplit(folder).path if "://" in folder else folder
         root = self._list_server_url(site, lst)
         if path and path.rstrip("/").lower() != root.lower():
             raise RestError(
                 400,
                 ARGUMENT,
-                f"Value does not fall within the expected range. FolderUrl "
-                f"'{folder}' is not the root folder of list '{lst['Title']}' ({root}); the "
-                "office365 client doubles the site path here (see docs/emulator.md, 'Client quirks'): POST to <list>/items.",
+                f"Value does not fall within the expected range. {operation}: folder "
+                f"'{folder}' is not the root folder of list '{lst['Title']}' ({root}); the emulator "
+                "adds items to the root folder only. The office365 client doubles the site path in "
+                "addItem (see docs/emulator.md, 'Client quirks'): POST to <list>/items.",
             )
-        entity = list_item_entity_type_full_name(lst["UrlLeaf"], lst["BaseTemplate"])
-        item = self._create_item(ctx, lst, {"__metadata": {"type": entity}}, require=False)
-        return ApiResponse.json({"d": self._item_json(ctx, lst, item)})
 
     def _versions_json(self, ctx: Ctx, lst: dict[str, Any], item: dict[str, Any]) -> ApiResponse:
         """``items(n)/versions``: the emulator keeps no history, so only the current version is listed."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,46 @@ from .common import (
 from .core import ModelCore
 from .state import Node, NodeKind, Step
 
+#: Lookup choices per page of List.GetLookupFieldChoices.
+LOOKUP_PAGE = 100
+#: The Tasks templates (107 Tasks, 171 Tasks with timeline and hierarchy).
+TASK_TEMPLATES = (107, 171)
+_NOT_DONE = (
+    "<Or><IsNull><FieldRef Name='PercentComplete'/></IsNull>"
+    "<Lt><FieldRef Name='PercentComplete'/><Value Type='Number'>1</Value></Lt></Or>"
+)
+#: The public views of a Tasks list as SPO creates them: (English title, Norwegian title, page, CAML
+#: query); the first is the default view, at AllItems.aspx.
+TASK_VIEWS: tuple[tuple[str, str, str, str], ...] = (
+    ("All Tasks", "Alle oppgaver", "AllItems", ""),
+    ("Calendar", "Kalender", "calendar", ""),
+    (
+        "Completed",
+        "Fullført",
+        "completed",
+        "<Where><Geq><FieldRef Name='PercentComplete'/><Value Type='Number'>1</Value></Geq></Where>",
+    ),
+    ("Gantt Chart", "Gantt-diagram", "gantt", ""),
+    (
+        "Late Tasks",
+        "Forsinkede oppgaver",
+        "late",
+        f"<Where><And>{_NOT_DONE}<Lt><FieldRef Name='DueDate'/><Value Type='DateTime'><Today/></Value></Lt></And></Where>",
+    ),
+    (
+        "My Tasks",
+        "Mine oppgaver",
+        "MyItems",
+        "<Where><Eq><FieldRef Name='AssignedTo'/><Value Type='Integer'><UserID/></Value></Eq></Where>",
+    ),
+    (
+        "Upcoming",
+        "Kommende",
+        "upcoming",
+        f"<Where><And>{_NOT_DONE}<Geq><FieldRef Name='DueDate'/><Value Type='DateTime'><Today/></Value></Geq></And></Where>",
+    ),
+)
+
 
 class Lists(ModelCore):
     """Lists and libraries: lookup, creation, updates, removal and folders."""
@@ -34,9 +75,9 @@ class Lists(ModelCore):
     def _step_lists(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site = node.site
         if name == "getbytitle":
-            return Node(NodeKind.LIST, site, self._list_by_title(ctx, str(seg.args[0] if seg.args else "")))
+            return self._list_node(ctx, site, title=str(seg.args[0] if seg.args else ""))
         if name == "getbyid":
-            return Node(NodeKind.LIST, site, self._list_by_id(ctx, seg.args[0] if seg.args else ""))
+            return self._list_node(ctx, site, list_id=seg.args[0] if seg.args else "")
         if name == "ensureeventslist" and method == "POST":
             events = next(
                 (x for x in self.store.under("list", site["WebId"]) if x["BaseTemplate"] == 106), None
@@ -49,6 +90,64 @@ class Lists(ModelCore):
         if name == "ensuresitepageslibrary" or name == "ensuresiteassetslibrary":
             return None
         return None
+
+    def _list_node(
+        self, ctx: Ctx, site: dict[str, Any], title: str | None = None, list_id: Any = None
+    ) -> Node:
+        """The list named by title or id; the hidden User Information List when no stored list answers
+        to its title or id (docs/emulator.md, "The User Information List")."""
+        info = self._user_info_list(site)
+        if title is not None:
+            if title.lower() == info["Title"].lower() and self._find_list_by_title(site, title) is None:
+                return Node(NodeKind.USER_INFO_LIST, site)
+            return Node(NodeKind.LIST, site, self._list_by_title(ctx, title))
+        if norm_guid(list_id) == info["Id"]:
+            return Node(NodeKind.USER_INFO_LIST, site)
+        return Node(NodeKind.LIST, site, self._list_by_id(ctx, list_id))
+
+    def _lookup_field_choices(
+        self, ctx: Ctx, site: dict[str, Any], lst: dict[str, Any], seg: Segment
+    ) -> ApiResponse:
+        """List.GetLookupFieldChoices: the values a field may take, as JSON text (docs/emulator.md,
+        "Lists, views and content types"): a lookup's target items ``{"LookupId", "LookupValue"}``
+        (a page of 100 from the ``pagingInfo`` id on), a choice field's choices; ``NextPagingInfo``
+        names the next page."""
+        params = {**seg.named, **unwrap(ctx.request.json() if ctx.request.body else {})}
+        target = params.get("targetFieldName") or (seg.args[0] if seg.args else None)
+        if not target:
+            raise RestError(
+                400, ARGUMENT, "GetLookupFieldChoices needs targetFieldName, a field's internal name."
+            )
+        fld = self._find_field(site, lst, str(target))
+        if fld is None:
+            raise RestError(
+                400,
+                ARGUMENT,
+                f"Column '{target}' does not exist on list '{lst['Title']}'. It may have been deleted by another user.",
+            )
+        rows: list[dict[str, Any]] = []
+        next_page: str | None = None
+        if fld.get("LookupList"):
+            start = int(str(params.get("pagingInfo") or "0") or 0)
+            target_list = self.store.get("list", norm_guid(fld["LookupList"]))
+            if target_list is None:
+                raise RestError(
+                    404, LIST_MISSING, f"The list the lookup column '{target}' looks up no longer exists."
+                )
+            shown = str(fld.get("LookupField") or "Title")
+            items = sorted((i, v) for i, v in self.store.items(target_list["Id"]).items() if i > start)
+            rows = [{"LookupId": i, "LookupValue": v.get(shown)} for i, v in items[:LOOKUP_PAGE]]
+            next_page = str(items[LOOKUP_PAGE - 1][0]) if len(items) > LOOKUP_PAGE else None
+        elif fld.get("Choices") is not None:
+            rows = [{"LookupId": n, "LookupValue": c} for n, c in enumerate(fld["Choices"], start=1)]
+        else:
+            raise RestError(
+                400,
+                ARGUMENT,
+                f"Column '{target}' is a {fld['TypeAsString']} column: it has no choices to list.",
+            )
+        text = json.dumps({"Items": rows, "NextPagingInfo": next_page}, ensure_ascii=False)
+        return ApiResponse.json({"d": {"GetLookupFieldChoices": text}})
 
     def _step_list(self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str) -> Step:
         site, lst = node.site, node.lst
@@ -81,6 +180,13 @@ class Lists(ModelCore):
             return Node(NodeKind.ROOT_FOLDER, site, lst)
         if name == "getitems" and method == "POST":
             return self._get_items_caml(ctx, lst)
+        if name in ("addvalidateupdateitem", "addvalidateupdateitemusingpath") and method == "POST" and last:
+            operation = (
+                "AddValidateUpdateItemUsingPath" if name.endswith("usingpath") else "AddValidateUpdateItem"
+            )
+            return self._add_validate_update(ctx, lst, operation)
+        if name == "getlookupfieldchoices" and method == "POST" and last:
+            return self._lookup_field_choices(ctx, site, lst, seg)
         if name == "getchanges" and method == "POST":
             return self._get_changes(ctx, "list", site, lst)
         if name == "getlistitemchangessincetoken" and method == "POST":
@@ -342,7 +448,7 @@ class Lists(ModelCore):
         lst.update(extra or {})
         self.store.put("list", lst)
         self._seed_fields(site, list_id, builtin_only=False, library=template in LIBRARY_TEMPLATES)
-        if template in (107, 171):
+        if template in TASK_TEMPLATES:
             self._seed_task_fields(site, lst)
         base_ct = "0x0101" if template in LIBRARY_TEMPLATES else "0x01"
         self._add_list_ctype(site, lst, base_ct, log=False)
@@ -355,11 +461,13 @@ class Lists(ModelCore):
                 else ("All Documents" if template in LIBRARY_TEMPLATES else "All Items")
             )
         )
+        if template in TASK_TEMPLATES:
+            view_title = TASK_VIEWS[0][1] if site["Lcid"] == 1044 else TASK_VIEWS[0][0]
         # The template's base view (BaseViewID 1): its fields are also what a view created without
         # ViewFields gets.
         if template in LIBRARY_TEMPLATES:
             lst["BaseViewFields"] = ["DocIcon", "LinkFilename", "Modified", "Editor"]
-        elif template in (107, 171):
+        elif template in TASK_TEMPLATES:
             lst["BaseViewFields"] = ["Checkmark", "LinkTitle", "DueDate", "AssignedTo"]
         else:
             lst["BaseViewFields"] = ["LinkTitle"]
@@ -375,6 +483,20 @@ class Lists(ModelCore):
             },
             url_name="AllItems",
         )
+        if template in TASK_TEMPLATES:
+            # SPO gives a Tasks list its template's other public views too (docs/emulator.md,
+            # "Lists, views and content types")
+            for english, norwegian, leaf, query in TASK_VIEWS[1:]:
+                self._add_view(
+                    site,
+                    lst,
+                    {
+                        "Title": norwegian if site["Lcid"] == 1044 else english,
+                        "Query": query,
+                        "RowLimit": 100,
+                    },
+                    url_name=leaf,
+                )
         if log:
             self._log(site, lst, None, 1, "List")
         return lst

@@ -142,11 +142,11 @@ class Sites(ModelCore):
             return ApiResponse.json({"d": self._hub_json(ctx, self._register_hub(site))})
         if name == "unregisterhubsite" and method == "POST":
             self._unregister_hub(site)
-            return ApiResponse.empty(200)
+            return ApiResponse.json({"d": {"UnRegisterHubSite": None}})  # a void result, as SPO answers it
         if name == "joinhubsite" and method == "POST":
             hub_id = seg.args[0] if seg.args else unwrap(ctx.request.json()).get("hubSiteId")
             self._join_hub(site, norm_guid(hub_id))
-            return ApiResponse.empty(200)
+            return ApiResponse.json({"d": {"JoinHubSite": None}})
         if name == "getchanges" and method == "POST":
             return self._get_changes(ctx, "site", site, None)
         if name == "features":
@@ -159,7 +159,7 @@ class Sites(ModelCore):
         site = node.site
         if name == "lists":
             if seg.args:
-                return Node(NodeKind.LIST, site, self._list_by_id(ctx, seg.args[0]))
+                return self._list_node(ctx, site, list_id=seg.args[0])
             return Node(NodeKind.LISTS, site)
         if name in ("getlist", "getlistusingpath"):
             url = seg.args[0] if seg.args else ""
@@ -170,13 +170,13 @@ class Sites(ModelCore):
                 return ApiResponse.json({"d": self._list_json(ctx, found)})
             return Node(NodeKind.LIST, site, found)
         if name == "getlistbytitle":
-            return Node(NodeKind.LIST, site, self._list_by_title(ctx, str(seg.args[0] if seg.args else "")))
+            return self._list_node(ctx, site, title=str(seg.args[0] if seg.args else ""))
         if name == "defaultdocumentlibrary":
             libs = [x for x in self.store.under("list", site["WebId"]) if x["BaseTemplate"] == 101]
             if not libs:
                 raise RestError(404, LIST_MISSING, "This site has no document library.")
             return Node(NodeKind.LIST, site, libs[0])
-        if name == "fields":
+        if name in ("fields", "availablefields"):  # a site collection has one web: same columns
             if seg.args:
                 return Node(NodeKind.FIELD, site, None, self._field_by_id(site, None, seg.args[0]))
             return Node(NodeKind.FIELDS, site, None)

@@ -93,11 +93,11 @@ class Tenant(ModelCore):
             )
         if name == "unregisterhubsite":
             self._unregister_hub(self._site_from_url(ctx, str(body.get("siteUrl") or "")))
-            return ApiResponse.empty(200)
+            return ApiResponse.json({"d": {"UnregisterHubSite": None}})  # a void result
         if name == "connectsitetohubsitebyid":
             site = self._site_from_url(ctx, str(body.get("siteUrl") or ""))
             self._join_hub(site, norm_guid(body.get("hubSiteId")))
-            return ApiResponse.empty(200)
+            return ApiResponse.json({"d": {"ConnectSiteToHubSiteById": None}})
         if name == "getsitepropertiesfromsharepointbyfilters":
             # The tenant's site list, each row with its HubSiteId (how SPO tells which sites joined a hub).
             spe = strip_meta(unwrap(body, "speFilter") or {})

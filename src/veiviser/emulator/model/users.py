@@ -7,7 +7,7 @@ from typing import Any
 
 from ..api import ApiResponse, RestError
 from ..paths import Segment
-from .common import APP_LOGIN, ARGUMENT, SP_EXCEPTION, Ctx, strip_meta
+from .common import APP_LOGIN, ARGUMENT, ITEM_MISSING, SP_EXCEPTION, Ctx, strip_meta
 from .core import ModelCore
 from .state import Node, NodeKind, Step
 
@@ -146,15 +146,15 @@ class Users(ModelCore):
     def _step_userinfolist(
         self, ctx: Ctx, node: Node, seg: Segment, name: str, last: bool, method: str
     ) -> Step:
-        if name == "items" and method == "GET":
+        if name in ("items", "getitembyid") and method == "GET":
             site = node.site
             lst = self._user_info_list(site)
             users = self.store.under("user", site["Id"])
-            if seg.args:
+            if seg.args or name == "getitembyid":
                 found = next((u for u in users if str(u["Id"]) == str(seg.args[0])), None)
                 if found is None:
                     raise RestError(
-                        404, ARGUMENT, "Item does not exist. It may have been deleted by another user."
+                        404, ITEM_MISSING, "Item does not exist. It may have been deleted by another user."
                     )
                 return ApiResponse.json({"d": self._user_info_item(ctx, lst, found)})
             rows = [self._user_info_item(ctx, lst, u) for u in sorted(users, key=lambda u: u["Id"])]
