@@ -187,6 +187,9 @@ def cli_env(server: EmulatorServer) -> dict[str, str]:
         "VEIVISER_ORG": "Testkommune",
         "VEIVISER_ADMIN_URL": server.url,
         "VEIVISER_RETRY_MAX_TOTAL_SECONDS": "20",
+        # The emulator throttles only when a test asks it to: no client-side pacing (a process's
+        # limiter is shared per tenant, so a default budget would slow every later command).
+        "VEIVISER_RU_PER_MINUTE": "1e9",
     }
 
 
