@@ -52,7 +52,7 @@ from veiviser.schemas.settings import ConnectionSettings
 from veiviser.schemas.template_loader import load_bundle
 from veiviser.sharepoint import Operation, RateLimiter, RequestCounter, SiteClient, connect
 from veiviser.sharepoint.sites import create_site, join_hub, register_hub, site_status, wait_until_ready
-from veiviser.sync.kinds import KINDS
+from veiviser.sync.kinds import SOURCE_KINDS
 from veiviser.sync.lists import KIND_ORDER, load_central_lists
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.run import sync_portfolio
@@ -257,7 +257,7 @@ def edit_share(server: EmulatorServer, urls: list[str], share: float, seed_value
                 break
             offset -= n[name]
         path = "/" + urls[site].split("/", 3)[3]
-        title = KINDS[name].list_title.replace("'", "''")
+        title = SOURCE_KINDS[name].list_title.replace("'", "''")
         body = {"Title": f"Endret {offset + 1}", "__metadata": {"type": entity_type(seeder, path, title)}}
         seeder.call("MERGE", path, f"Web/lists/GetByTitle('{title}')/items({offset + 1})", body)
     return len(chosen)
@@ -290,7 +290,7 @@ class NaiveSync:
         site = client(self.server, url, self.counter)
         hub = client(self.server, self.hub_url, self.counter)
         for name in KIND_ORDER:
-            kind = KINDS[name]
+            kind = SOURCE_KINDS[name]
             info = site.resolve_list(kind.list_title)
             central = hub.resolve_list(self.central[name].title)
             for item in site.iter_items(info, select=["ID", "Title", "Modified"]):

@@ -98,6 +98,19 @@ def _hub(hub: str | None) -> str:
     return urls[0]
 
 
+def _out_dir_option(*, help: str, default: str | None = None) -> Callable[[F], F]:
+    """``--out DIR``: required unless it has a default."""
+    return click.option(
+        "--out",
+        "out_dir",
+        required=default is None,
+        default=default,
+        show_default=default is not None,
+        type=click.Path(file_okay=False),
+        help=help,
+    )
+
+
 def _hubs(hubs: tuple[str, ...]) -> list[str]:
     """Every ``--hub``, else the profile's hubs; a usage error when neither gives one."""
     if hubs:
@@ -273,13 +286,7 @@ def prioritise_command(file: str, model: str, weights: tuple[str, ...], fmt: str
     type=click.Path(file_okay=False),
     help="Instead of --hub: a folder with dataset.json and one CSV/Parquet file per frame.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Folder to write the reports to.",
-)
+@_out_dir_option(help="Folder to write the reports to.")
 @click.option(
     "--since",
     default=None,
@@ -584,8 +591,8 @@ def _run_project(
     extensions: tuple[str, ...],
     fmt: str = "table",
 ) -> None:
-    from veiviser.provisioning.aliases import derive_alias, validate_alias
     from veiviser.provisioning.engine import ProjectRequest
+    from veiviser.schemas.aliases import derive_alias, validate_alias
 
     prov = _provisioner(hub, extensions, owner, adopt)
     try:
@@ -780,14 +787,7 @@ def auth_certificate(out_dir: str, common_name: str, days: int) -> None:
 
 
 @main.command("demo")
-@click.option(
-    "--out",
-    "out_dir",
-    default="veiviser-demo",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Folder for the reports and the sync's history store.",
-)
+@_out_dir_option(default="veiviser-demo", help="Folder for the reports and the sync's history store.")
 @click.option(
     "--data",
     "data_path",

@@ -20,7 +20,7 @@ import pytest
 from tests.support.sync import add_items, assert_exact, central_state, cli_env, portfolio, run_sync, seed
 from veiviser.cli import main
 from veiviser.sharepoint import SiteClient
-from veiviser.sync.kinds import KINDS
+from veiviser.sync.kinds import SOURCE_KINDS
 from veiviser.sync.report import EXIT_LOCK_HELD, EXIT_OK
 from veiviser.sync.state import StateStore
 
@@ -60,7 +60,7 @@ def change_sources(rng: random.Random, sites: list[SiteClient], step: int) -> No
 
 def assert_history_sound(store: StateStore) -> None:
     """One current version per key, and no open version for a row whose last version is a deletion."""
-    for name in KINDS:
+    for name in SOURCE_KINDS:
         frame = store.versions_frame(name)
         if not len(frame):
             continue

@@ -14,6 +14,7 @@ from office365.sharepoint.contenttypes.creation_information import ContentTypeCr
 from office365.sharepoint.listitems.creation_information import ListItemCreationInformation
 from office365.sharepoint.lists.creation_information import ListCreationInformation
 from office365.sharepoint.lists.templates.type import ListTemplateType
+
 from tests.support.emulator_model import client, create_site
 
 CT_ID = "0x0100AB12CD34EF5600"

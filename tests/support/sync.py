@@ -32,7 +32,7 @@ from veiviser.sharepoint.sites import (
     site_status,
     wait_until_ready,
 )
-from veiviser.sync.kinds import KINDS
+from veiviser.sync.kinds import SOURCE_KINDS
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import SyncReport
 from veiviser.sync.run import sync_portfolio
@@ -294,10 +294,10 @@ CENTRAL = {
 
 def source_state(sites: list[SiteClient]) -> dict[str, set[tuple[str, str]]]:
     """kind -> {(source key, title)} read directly from the project sites."""
-    out: dict[str, set[tuple[str, str]]] = {k: set() for k in KINDS}
+    out: dict[str, set[tuple[str, str]]] = {k: set() for k in SOURCE_KINDS}
     for site in sites:
         site_id = site_info(site).site_id.strip("{}").lower()
-        for name, kind in KINDS.items():
+        for name, kind in SOURCE_KINDS.items():
             info = site.resolve_list(kind.list_title)
             site.forget_list(kind.list_title)
             for item in site.iter_items(info, select=["ID", "Title"]):
@@ -320,7 +320,7 @@ def assert_exact(hub: SiteClient, sites: list[SiteClient], store: StateStore | N
     """Central lists (and the history's current rows) equal the sources: nothing lost or duplicated."""
     expected = source_state(sites)
     got = central_state(hub)
-    for name in KINDS:
+    for name in SOURCE_KINDS:
         dupes = [k for k, n in Counter(k for k, _ in got[name]).items() if n > 1]
         assert not dupes, f"{name}: duplicated on the hub: {dupes}"
         assert set(got[name]) == expected[name], (

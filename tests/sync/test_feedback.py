@@ -11,7 +11,7 @@ from tests.support.sync import add_items, assert_exact, portfolio, run_sync
 from veiviser.sharepoint import RequestCounter
 from veiviser.sync import feedback
 from veiviser.sync.options import SyncOptions
-from veiviser.sync.quality import Finding
+from veiviser.sync.quality import QualityFinding
 from veiviser.sync.report import EXIT_OK
 from veiviser.sync.run import sync_portfolio
 
@@ -52,7 +52,7 @@ def _rows() -> dict[str, dict[str, dict]]:
 
 
 def test_feedback_names_what_the_portfolio_sees_in_norwegian():
-    finding = Finding("u", "Usikkerhet", 1, "GtRiskProbability", 7, "risk-scale-range", "English")
+    finding = QualityFinding("u", "Usikkerhet", 1, "GtRiskProbability", 7, "risk-scale-range", "English")
     sections = feedback.feedback_lines(_rows(), [finding], TODAY)
     assert sections == {
         "Uakseptable risikoer": [

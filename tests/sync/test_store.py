@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from veiviser.sync.history import RowSnapshot, changes_since, history_frame
 from veiviser.sync.lock import LockHeldError, LockLostError
-from veiviser.sync.quality import Finding
+from veiviser.sync.quality import QualityFinding
 from veiviser.sync.schema import SCHEMA_VERSION, StoreError
 from veiviser.sync.state import SiteRunResult, StateStore, TokenRecord
 
@@ -158,7 +158,7 @@ def test_run_log_site_results_findings_and_lag(any_store):
     any_store.record_site_result(run, SiteRunResult("http://x/b", "failed", error="HTTP 404", finished_at=T0))
     any_store.add_findings(
         run,
-        [Finding("http://x/a", "Usikkerhet", 3, "GtRiskProbability", 7, "probability-range", "7 > 5")],
+        [QualityFinding("http://x/a", "Usikkerhet", 3, "GtRiskProbability", 7, "probability-range", "7 > 5")],
     )
     any_store.finish_run(run, "partial", counts={"sites": 2}, at=T0)
     run2 = any_store.start_run("http://hub", at=T0 + timedelta(days=1))

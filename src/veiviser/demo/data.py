@@ -71,8 +71,6 @@ DEMO_LIST_KEYS: tuple[str, ...] = tuple(
     str(k)
     for k in (Kind.RISKS, Kind.STAKEHOLDERS, "changes", Kind.BENEFITS, Kind.INDICATORS, Kind.MEASUREMENTS)
 )
-#: The former name of :data:`DEMO_LIST_KEYS`, kept for existing importers.
-KINDS = DEMO_LIST_KEYS
 
 
 @dataclass(frozen=True)

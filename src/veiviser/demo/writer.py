@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from veiviser.demo.data import KINDS, ChangeSet, Person, ProjectData, Ref, Row
+from veiviser.demo.data import DEMO_LIST_KEYS, ChangeSet, Person, ProjectData, Ref, Row
 from veiviser.errors import VeiviserError
 from veiviser.schemas.template import Template
 from veiviser.sharepoint import LookupValue, OperationResult, SiteClient
@@ -35,7 +35,7 @@ class WrittenProject:
 
     url: str
     site_id: str
-    ids: dict[str, dict[str, int]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    ids: dict[str, dict[str, int]] = field(default_factory=lambda: {k: {} for k in DEMO_LIST_KEYS})
     users: dict[str, int] = field(default_factory=dict)
     content_types: dict[str, str] = field(default_factory=dict)
 
@@ -45,7 +45,7 @@ class WrittenProject:
 
 def list_titles(template: Template) -> dict[str, str]:
     """List key -> list title for the generated kinds (from the project template)."""
-    return {kind: template.get_list(kind).title for kind in KINDS}
+    return {kind: template.get_list(kind).title for kind in DEMO_LIST_KEYS}
 
 
 def _check(results: Sequence[OperationResult], site: str, list_title: str, keys: Sequence[str]) -> None:
@@ -133,7 +133,7 @@ def write_project(
     titles = list_titles(template)
     written = WrittenProject(site.url, site_id)
     _prepare(site, written, data.people(), titles["risks"])
-    for kind in KINDS:  # lookup targets come first in KINDS
+    for kind in DEMO_LIST_KEYS:  # lookup targets come first in DEMO_LIST_KEYS
         _create(site, written, kind, data.rows[kind], titles, template)
     return written
 
@@ -157,7 +157,7 @@ def apply_changes(
             values = {written.ids[kind][k]: v for k, v in by_key.items()}
             _check(site.update_items(titles[kind], values), site.url, titles[kind], list(by_key))
             counts["updated"] += len(by_key)
-    for kind in KINDS:
+    for kind in DEMO_LIST_KEYS:
         rows = changes.creates.get(kind, [])
         _create(site, written, kind, rows, titles, template)
         counts["created"] += len(rows)

@@ -17,7 +17,7 @@ from typing import Any
 
 from veiviser.sync.discovery import ProjectSite
 from veiviser.sync.history import content_hash
-from veiviser.sync.kinds import KINDS, source_key
+from veiviser.sync.kinds import SOURCE_KINDS, source_key
 from veiviser.sync.lists import KIND_ORDER, PROPERTY_FIELDS, CentralList
 from veiviser.sync.read import ListState
 from veiviser.sync.rows import central_values, json_safe, phase_label, resolve_lookups, source_row
@@ -135,7 +135,7 @@ def new_rows(
     deleted: dict[str, set[str]] = {}
     for name in KIND_ORDER:
         st = states[name]
-        kind = KINDS[name]
+        kind = SOURCE_KINDS[name]
         before = previous.get(name, {})
         mapped = cmap.get(name, {})
         if st.missing:
@@ -165,7 +165,11 @@ def new_rows(
     for name in KIND_ORDER:
         for row in current[name].values():
             resolve_lookups(
-                KINDS[name], row, site_id=site_id, list_ids=list_ids, indicator_benefits=indicator_benefits
+                SOURCE_KINDS[name],
+                row,
+                site_id=site_id,
+                list_ids=list_ids,
+                indicator_benefits=indicator_benefits,
             )
     return current, deleted
 
@@ -242,7 +246,7 @@ def people_to_resolve(current: Rows, central: Mapping[str, CentralList]) -> set[
         p["EMail"]
         for name in KIND_ORDER
         for row in current[name].values()
-        for f in KINDS[name].people
+        for f in SOURCE_KINDS[name].people
         if isinstance(p := row.get(f), dict)
         and p.get("EMail")
         and central[name].fields.get(f) in ("User", "UserMulti")
@@ -267,7 +271,7 @@ def unknown_people(
     out: list[UnknownPerson] = []
     for name in KIND_ORDER:
         for key, row in current[name].items():
-            for f in KINDS[name].people:
+            for f in SOURCE_KINDS[name].people:
                 p = row.get(f)
                 if not (isinstance(p, dict) and p.get("EMail")):
                     continue

@@ -26,7 +26,7 @@ from veiviser.sharepoint import schema as lists
 from veiviser.sharepoint.batch import OperationResult
 from veiviser.sharepoint.client import SiteClient
 from veiviser.sharepoint.paths import ListTarget
-from veiviser.sync.quality import Finding
+from veiviser.sync.quality import QualityFinding
 from veiviser.sync.report import site_error
 
 #: The hidden list on each project site, and its fields (besides Title).
@@ -77,7 +77,7 @@ def _day(value: Any) -> date | None:
 
 
 def feedback_lines(
-    rows: Mapping[str, Mapping[str, Mapping[str, Any]]], findings: Iterable[Finding], today: date
+    rows: Mapping[str, Mapping[str, Mapping[str, Any]]], findings: Iterable[QualityFinding], today: date
 ) -> dict[str, list[str]]:
     """The feedback's sections (heading -> lines), from a site's rows by kind and its findings."""
     risks = list(rows.get("risks", {}).values())

@@ -41,8 +41,6 @@ class SourceKind:
 
 #: Kind name -> the project-site list the sync reads, lookup targets first.
 SOURCE_KINDS: dict[str, SourceKind] = {lst.key: SourceKind.from_list(lst) for lst in catalogue().source_kinds}
-#: The former name of :data:`SOURCE_KINDS`, kept for existing importers.
-KINDS = SOURCE_KINDS
 
 _PROPERTIES = catalogue().source(Kind.PROPERTIES)
 #: The hidden project property list (one item, ID 1), reconciled into the hub's ``Prosjekter``.

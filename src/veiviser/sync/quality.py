@@ -40,9 +40,6 @@ class QualityFinding:
         return {("list" if f.name == "list_title" else f.name): getattr(self, f.name) for f in fields(self)}
 
 
-#: The former name of :class:`QualityFinding` (the analytics have their own ``Finding``).
-Finding = QualityFinding
-
 #: rule id -> one-line description (shown in reports and docs).
 RULES: dict[str, str] = {
     "risk-scale-range": "Probability and consequence must be numbers from 0 to 5 (0 = not assessed).",

@@ -22,7 +22,7 @@ from veiviser.sharepoint import items as rest
 from veiviser.sharepoint.batch import Operation, OperationResult
 from veiviser.sharepoint.client import SiteClient
 from veiviser.sharepoint.values import normalise_item
-from veiviser.sync.kinds import KINDS, PROPERTIES_LIST_TITLE
+from veiviser.sync.kinds import PROPERTIES_LIST_TITLE, SOURCE_KINDS
 from veiviser.sync.lists import KIND_ORDER, PROPERTIES, PROPERTY_FIELDS
 from veiviser.sync.options import SyncOptions
 from veiviser.sync.report import site_error
@@ -69,11 +69,11 @@ def select_for(name: str) -> tuple[list[str], list[str]]:
     """``$select`` and ``$expand`` of a source list (a kind, or the project properties)."""
     if name == PROPERTIES:
         return ["ID", "Title", "Modified", *PROPERTY_FIELDS], []
-    return select_clause(KINDS[name])
+    return select_clause(SOURCE_KINDS[name])
 
 
 def list_title(name: str) -> str:
-    return PROPERTIES_LIST_TITLE if name == PROPERTIES else KINDS[name].list_title
+    return PROPERTIES_LIST_TITLE if name == PROPERTIES else SOURCE_KINDS[name].list_title
 
 
 def _fresh(token: TokenRecord | None, options: SyncOptions, now: datetime) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from veiviser.errors import VeiviserError
 from veiviser.sharepoint.batch import OperationResult
 from veiviser.sharepoint.errors import AuthError, NotFoundError, ThrottledError
-from veiviser.sync.quality import Finding
+from veiviser.sync.quality import QualityFinding
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 3
@@ -59,7 +59,7 @@ class SiteOutcome:
     title: str | None = None
     error: str | None = None
     counts: dict[str, Any] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[QualityFinding] = field(default_factory=list)
     requests: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -105,7 +105,7 @@ class SyncReport:
         return [s for s in self.sites if s.status == "skipped"]
 
     @property
-    def findings(self) -> list[Finding]:
+    def findings(self) -> list[QualityFinding]:
         return [f for s in self.sites for f in s.findings]
 
     @property

@@ -24,7 +24,7 @@ from veiviser.sync.discovery import ProjectSite, joined_sites, register_sites
 from veiviser.sync.lists import load_central_lists
 from veiviser.sync.lock import RunLock
 from veiviser.sync.options import SyncOptions
-from veiviser.sync.quality import Finding
+from veiviser.sync.quality import QualityFinding
 from veiviser.sync.report import Interrupted, SiteOutcome, SyncReport, SyncRunError, describe
 from veiviser.sync.schema import utcnow
 from veiviser.sync.signals import Stop
@@ -141,7 +141,7 @@ class _ResultWriter:
 
     def __init__(self, store: StateStore, run_id: int, *, every: int = 50, seconds: float = 2.0) -> None:
         self.store, self.run_id, self.every, self.seconds = store, run_id, every, seconds
-        self.pending: list[tuple[SiteRunResult, list[Finding]]] = []
+        self.pending: list[tuple[SiteRunResult, list[QualityFinding]]] = []
         self.flushed = time.monotonic()
 
     def add(self, o: SiteOutcome) -> None:

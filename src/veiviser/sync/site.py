@@ -18,7 +18,7 @@ from veiviser.sync.discovery import ProjectSite
 from veiviser.sync.history import RowSnapshot
 from veiviser.sync.lists import KIND_ORDER, PROPERTIES, CentralList
 from veiviser.sync.options import SyncOptions
-from veiviser.sync.quality import Finding, check_site
+from veiviser.sync.quality import QualityFinding, check_site
 from veiviser.sync.read import SITE_TOKEN, ListState, list_title, read_changes, read_rest, read_site_changes
 from veiviser.sync.report import Interrupted, SiteOutcome
 from veiviser.sync.schema import utcnow
@@ -177,10 +177,10 @@ class SiteSync:
         missing_runs: dict[str, int],
         previous: diff.Rows,
         held: diff.MassDeletion | None,
-    ) -> list[Finding]:
+    ) -> list[QualityFinding]:
         """The sync's own findings about the site: missing and renamed lists, held deletions."""
         url, confirm = self.project.url, self.options.missing_list_runs
-        out: list[Finding] = []
+        out: list[QualityFinding] = []
         for name, runs in missing_runs.items():
             title = states[name].title
             if runs < confirm:
@@ -195,7 +195,7 @@ class SiteSync:
                     f"The list {title!r} has been missing at {url} for {runs} runs: its rows are removed from "
                     "the portfolio. Re-create it ('veiviser provision upgrade') if the project needs it."
                 )
-            out.append(Finding(url, title, None, None, runs, diff.LIST_MISSING, message))
+            out.append(QualityFinding(url, title, None, None, runs, diff.LIST_MISSING, message))
         for name, st in states.items():
             if st.found_as:
                 title = list_title(name)
@@ -204,7 +204,7 @@ class SiteSync:
                     f"title but read in full every run. Rename it back to {title!r}: the portfolio and "
                     "Prosjektportalen expect that title."
                 )
-                out.append(Finding(url, title, None, None, st.found_as, "list-renamed", message))
+                out.append(QualityFinding(url, title, None, None, st.found_as, "list-renamed", message))
         if held is not None:
             emptied = ", ".join(repr(list_title(n)) for n in held.emptied)
             what = f" (every row of {emptied})" if emptied else ""
@@ -213,7 +213,7 @@ class SiteSync:
                 f"deleted for {url}. If that is intended, run again with --allow-mass-delete; otherwise "
                 "restore the items from the site's recycle bin."
             )
-            out.append(Finding(url, "", None, None, held.deleting, "mass-delete-held", message))
+            out.append(QualityFinding(url, "", None, None, held.deleting, "mass-delete-held", message))
         return out
 
     def _feedback(self, outcome: SiteOutcome, site_id: str, rows: diff.Rows) -> None:
@@ -231,14 +231,14 @@ class SiteSync:
         self.store.set_tokens([record], run_id=self.run_id)
         outcome.counts["feedback_written"] = 1
 
-    def _person_finding(self, person: diff.UnknownPerson) -> Finding:
+    def _person_finding(self, person: diff.UnknownPerson) -> QualityFinding:
         title = list_title(person.kind)
         message = (
             f"{title} item {person.item_id} at {self.project.url}: the person {person.login!r} in "
             f"{person.field} is not known on the hub (not in the tenant's directory, or gone): the row "
             "is in the portfolio without that person. Correct the person at the source."
         )
-        return Finding(
+        return QualityFinding(
             self.project.url, title, person.item_id, person.field, person.login, "person-unknown", message
         )
 
@@ -310,7 +310,7 @@ class SiteSync:
             "full_reads": 0,
         }
         outcome.findings = [
-            Finding(
+            QualityFinding(
                 self.project.url,
                 f.get("list") or "",
                 f.get("item_id"),

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 from veiviser.sync.claims import Claims
 from veiviser.sync.history import History
-from veiviser.sync.quality import Finding
+from veiviser.sync.quality import QualityFinding
 from veiviser.sync.schema import (
     central_table,
     chunks,
@@ -162,7 +162,7 @@ class StateStore(Claims, History):
         )
 
     def record_site_results(
-        self, run_id: int, results: Sequence[tuple[SiteRunResult, Iterable[Finding]]]
+        self, run_id: int, results: Sequence[tuple[SiteRunResult, Iterable[QualityFinding]]]
     ) -> None:
         """Several sites' outcomes and findings in one transaction (see :meth:`record_site_result`)."""
         if not results:
@@ -264,7 +264,7 @@ class StateStore(Claims, History):
         if not conn.execute(run_sites_table.update().where(key).values(**values)).rowcount:
             conn.execute(run_sites_table.insert().values(run_id=run_id, site_url=result.site_url, **values))
 
-    def add_findings(self, run_id: int, findings: Iterable[Finding]) -> int:
+    def add_findings(self, run_id: int, findings: Iterable[QualityFinding]) -> int:
         rows = _finding_rows(run_id, findings)
         if rows:
             with self._begin() as conn:
@@ -424,7 +424,7 @@ class StateStore(Claims, History):
         )
 
 
-def _finding_rows(run_id: int, findings: Iterable[Finding]) -> list[dict[str, Any]]:
+def _finding_rows(run_id: int, findings: Iterable[QualityFinding]) -> list[dict[str, Any]]:
     return [
         {
             "run_id": run_id,
