@@ -48,6 +48,8 @@ def emulator(tmp_path: Path) -> Iterator[str]:
             str(tmp_path / "tenant.sqlite"),
             "--token",
             TOKEN,
+            "--latency-ms",
+            "20",  # a run lasts long enough to be killed inside it on a fast machine too
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -113,11 +115,15 @@ def test_bulk_killed_ten_times_leaves_one_complete_site_per_row(emulator, tmp_pa
     rng = random.Random(SEED)
     killed = 0
     killed_stderr: list[str] = []
-    for _ in range(KILLS):
+    rows = list(ROWS)
+    for i in range(KILLS):
+        # One more project per run, so every run has a site to create when it is killed.
+        rows.append(f"Prosjekt {i + 1}")
+        csv.write_text("Tittel\n" + "\n".join(rows) + "\n", encoding="utf-8")
         proc = subprocess.Popen(
             _bulk(hub, csv, state), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        time.sleep(rng.uniform(0.8, 4.0))  # after the imports, somewhere in the run
+        time.sleep(rng.uniform(0.8, 3.0))  # after the imports, somewhere in the run
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
@@ -134,14 +140,14 @@ def test_bulk_killed_ten_times_leaves_one_complete_site_per_row(emulator, tmp_pa
     fresh.mkdir()
     again = subprocess.run(_bulk(hub, csv, fresh), env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stdout + again.stderr
-    for title in ROWS:  # a full plan of every site finds nothing left to do
+    for title in rows:  # a full plan of every site finds nothing left to do
         row = next((line for line in again.stdout.splitlines() if f" {title} " in line), "")
         assert "up to date" in row, (title, again.stdout)
 
     settings = ConnectionSettings(auth="token", access_token=TOKEN, admin_url=emulator)  # type: ignore[call-arg]
     register = list(connect(hub, settings).iter_items("Prosjekter", select=["Title", "GtSiteUrl"]))
     titles = Counter(r["Title"] for r in register)
-    assert titles == Counter(ROWS), f"register: {titles}"
+    assert titles == Counter(rows), f"register: {titles}"
     urls = [str(r["GtSiteUrl"]).rstrip("/").lower() for r in register]
-    assert len(set(urls)) == len(ROWS), urls
+    assert len(set(urls)) == len(rows), urls
     assert not any(re.search(r"-[0-9a-f]{4,}$", u) for u in urls), urls  # no hash-suffixed second site

@@ -66,6 +66,7 @@ class SiteSync:
         self.now: datetime = utcnow()
         self.tokens = tokens  # preloaded for the whole run, else read here
         self.held_lists: list[str] = []  # the lists whose deletions the guard held back
+        self.deletions_held = False
         self.site_token: str | None = None  # the site collection's change token to store, if new
 
     def run(self, outcome: SiteOutcome) -> None:
@@ -146,6 +147,7 @@ class SiteSync:
         )
         # Held deletions stay in the change log: their lists keep the old tokens, so the next run
         # sees the deletions again (and lets them through with --allow-mass-delete).
+        self.deletions_held = held is not None
         keep_old = set(self.held_lists) if held is not None else set()
         self.store.set_tokens(
             [t for t in self._tokens(site_id, states) if t.list_name not in keep_old], run_id=self.run_id
@@ -279,7 +281,7 @@ class SiteSync:
             for name, st in states.items()
             if (token := st.token_to_store) is not None
         ]
-        if self.site_token:
+        if self.site_token and not self.deletions_held:  # held deletions must be seen again next run
             records.append(
                 TokenRecord(site_id, SITE_TOKEN, site_id, self.site_token, self.now, self.project.url)
             )
