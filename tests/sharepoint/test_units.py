@@ -226,11 +226,15 @@ def _response(status: int, **headers: str) -> requests.Response:
 def test_limiter_token_bucket_arithmetic() -> None:
     clock = FakeClock()
     limiter = RateLimiter(ru_per_minute=60, cost_per_request=2, clock=clock, sleep=clock.sleep)
-    for _ in range(30):  # 60 RU budget, 2 per request: 30 without waiting
-        assert limiter.acquire() == 0
-    waited = limiter.acquire()  # needs 2 RU at 1 RU/s
-    assert waited == pytest.approx(2.0)
-    assert limiter.acquire(5) == pytest.approx(10.0)  # a batch of 5 members costs 10 RU
+    # 1 RU/s, 2 RU per request; the bucket holds a burst of 2 s (2 RU) and starts full.
+    assert limiter.acquire() == 0
+    assert limiter.acquire() == pytest.approx(2.0)
+    clock.now += 60  # an idle minute refills no more than the burst
+    assert limiter.acquire() == 0
+    assert limiter.acquire() == pytest.approx(2.0)
+    # A batch of 5 members (10 RU) starts when the burst is there and leaves 8 RU owed ...
+    assert limiter.acquire(5) == pytest.approx(2.0)
+    assert limiter.acquire() == pytest.approx(10.0)  # ... which the next request waits for
 
 
 def test_limiter_pauses_everyone_on_429_and_reads_ratelimit_headers() -> None:

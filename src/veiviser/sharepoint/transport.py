@@ -187,6 +187,9 @@ class RateLimiter:
     """
 
     RAISE = 1.25
+    #: Seconds of budget the bucket may hold: a burst never adds more than this to a minute's
+    #: worth of requests (SharePoint counts the budget per sliding minute).
+    BURST_S = 2.0
     CUT = 0.8
     CUT_ON_429 = 0.5
     LOW_REMAINING = 0.2
@@ -230,7 +233,7 @@ class RateLimiter:
     def _set_budget(self, ru_per_minute: float) -> None:
         self.ru_per_minute = ru_per_minute
         self.rate = ru_per_minute / 60.0
-        self.capacity = self.rate * self.window_s
+        self.capacity = self.rate * min(self.window_s, self.BURST_S)
 
     @property
     def learned_ru_per_minute(self) -> int:
@@ -239,7 +242,10 @@ class RateLimiter:
             return round(self.ru_per_minute)
 
     def _refill(self, now: float) -> None:
-        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        # Nothing accrues while a Retry-After pause holds everyone: the time after it alone counts,
+        # or the pause would end in a burst that draws the next 429.
+        start = max(self._stamp, min(self._paused_until, now))
+        self._tokens = min(self.capacity, self._tokens + max(0.0, now - start) * self.rate)
         self._stamp = now
 
     @property
@@ -259,21 +265,24 @@ class RateLimiter:
 
     def wait_time(self, requests_count: int = 1) -> float:
         """Seconds until ``requests_count`` requests could start (0 = now), without consuming."""
-        cost = min(self.capacity, requests_count * self.cost_per_request)
+        need = min(self.capacity, requests_count * self.cost_per_request)
         with self._lock:
             now = self._clock()
             self._refill(now)
-            return max(self._paused_until - now, (cost - self._tokens) / self.rate, 0.0)
+            return max(self._paused_until - now, (need - self._tokens) / self.rate, 0.0)
 
     def acquire(self, requests_count: int = 1) -> float:
         """Take the RU for ``requests_count`` requests, sleeping as needed; returns seconds waited."""
         waited = 0.0
         while True:
             with self._lock:
-                cost = min(self.capacity, max(1, requests_count) * self.cost_per_request)
+                # A request larger than the burst (a big $batch) starts once the bucket is full and
+                # leaves a debt the next callers wait for: every RU is paid, none twice.
+                cost = max(1, requests_count) * self.cost_per_request
+                need = min(self.capacity, cost)
                 now = self._clock()
                 self._refill(now)
-                wait = max(self._paused_until - now, (cost - self._tokens) / self.rate, 0.0)
+                wait = max(self._paused_until - now, (need - self._tokens) / self.rate, 0.0)
                 if wait <= 1e-6:  # rounding must not leave a caller sleeping for nothing, for ever
                     self._tokens -= cost
                     self.waited += waited
