@@ -153,8 +153,12 @@ def provision_bulk(
                 notes=["verified from the journal"],
             )
         else:
+            # A row an earlier run started but did not finish: the site there is our own work.
+            started = journal is not None and journal.rows.get(spec.alias, {}).get("status") == "started"
+            if journal is not None and not dry_run:
+                journal.record(spec.alias, status="started", url=url)
             try:
-                res = prov.project(request, dry_run=dry_run)
+                res = prov.project(request, dry_run=dry_run, resume=started)
             except VeiviserError as exc:
                 res = SiteResult(url, "failed", spec.title, spec.alias, error=str(exc))
             except Exception as exc:  # one row must never stop the others

@@ -347,18 +347,20 @@ class Provisioner:
     def project_url(self, alias: str) -> str:
         return site_url_for(self.hub_url, alias)
 
-    def project(self, request: ProjectRequest, *, dry_run: bool = False) -> SiteResult:
+    def project(self, request: ProjectRequest, *, dry_run: bool = False, resume: bool = False) -> SiteResult:
         """Provision one project site end to end (see the module docstring).
 
         Choice values (phase, lifecycle status, service area) are checked against the template
         before anything is sent: an unknown value is an error, never silently left out.
+        ``resume=True`` says an earlier run of ours started this very site (the bulk journal says
+        so) and was stopped before its register entry: its lists are ours, not someone else's.
         """
         request = self.checked_request(request)
         if not dry_run:
             self.require_owner(
                 f"the site of project {request.title!r}, if it does not exist yet,", request.owner
             )
-        return self._project(request, self.project_url(request.alias), dry_run=dry_run)
+        return self._project(request, self.project_url(request.alias), dry_run=dry_run, resume=resume)
 
     def checked_request(self, request: ProjectRequest) -> ProjectRequest:
         """``request`` with its choice values in the template's spelling; :class:`RequestError` if one is unknown."""
@@ -388,7 +390,7 @@ class Provisioner:
         return self._project(request, self.project_url(request.alias), dry_run=dry_run, upgrade=True)
 
     def _project(
-        self, request: ProjectRequest, url: str, *, dry_run: bool, upgrade: bool = False
+        self, request: ProjectRequest, url: str, *, dry_run: bool, upgrade: bool = False, resume: bool = False
     ) -> SiteResult:
         template = self.project_template
         hub = self.client(self.hub_url)
@@ -432,7 +434,7 @@ class Provisioner:
             kept = _parameters(props_item)
             request = replace(request, owner=kept.get("owner"), leader=kept.get("leader"))
         if not created:
-            self._check_ownership(state, register, props_item, url)
+            self._check_ownership(state, register, props_item, url, resumed=resume)
         hub_id = state.hubs.get(self.hub_url.lower()) or self.hub_id()
         notes: list[str] = []
         mine = [r for r in register if str(r.get("GtSiteId") or "").lower() == state.site_id]
@@ -499,13 +501,21 @@ class Provisioner:
         return sorted(ls.items, key=lambda r: int(r.get("Id") or r.get("ID") or 0))[0]
 
     def _check_ownership(
-        self, state: SiteState, register: list[dict[str, Any]], props: dict[str, Any] | None, url: str
+        self,
+        state: SiteState,
+        register: list[dict[str, Any]],
+        props: dict[str, Any] | None,
+        url: str,
+        *,
+        resumed: bool = False,
     ) -> None:
         ids = {str(r.get("GtSiteId") or "").lower() for r in register}
         props_id = str((props or {}).get("GtSiteId") or "").lower()
         ours = state.site_id in ids or props_id == state.site_id
         if ours or self.adopt:
             return
+        if resumed and not (ids - {state.site_id}) and (props is None or props_id in ("", state.site_id)):
+            return  # our own run was stopped here before the register entry (docs/provisioning.md)
         reasons: list[str] = []
         if ids - {state.site_id}:
             reasons.append("the hub register lists this URL with another site id")
