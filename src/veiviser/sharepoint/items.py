@@ -183,13 +183,6 @@ def get_list_changes(title: str, token: str, *, key: Any = None) -> Operation:
     )
 
 
-def item_etag(item: Mapping[str, Any]) -> str | None:
-    """The ETag of an item as read (verbose OData's ``__metadata.etag``), or None."""
-    meta = item.get("__metadata")
-    etag = meta.get("etag") if isinstance(meta, Mapping) else None
-    return str(etag) if etag else None
-
-
 def get_site_changes(token: str, *, key: Any = None) -> Operation:
     """POST ``getChanges`` on the site collection since a site-scope token: item changes as for a
     list, and any change to a list itself (added, renamed, deleted, restored). A read: safe to re-send."""

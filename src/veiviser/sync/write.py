@@ -15,7 +15,7 @@ from veiviser.sharepoint import items as rest
 from veiviser.sharepoint.batch import Operation
 from veiviser.sharepoint.client import SiteClient
 from veiviser.sharepoint.errors import NotFoundError
-from veiviser.sharepoint.values import odata_literal
+from veiviser.sharepoint.values import item_etag, odata_literal
 from veiviser.sync.diff import (
     Action,
     CentralMap,
@@ -149,7 +149,7 @@ def read_etags(
         if not res.ok:
             raise site_error(res, hub.url, f"read the versions of items in {central[name].title!r}")
         for raw in res.value if isinstance(res.value, list) else []:
-            etag = rest.item_etag(raw)
+            etag = item_etag(raw)
             if etag:
                 etags[(name, int(raw.get("ID") or raw["Id"]))] = str(etag)
     return etags
