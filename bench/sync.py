@@ -333,7 +333,7 @@ def child(spec: dict[str, Any]) -> None:
         state=spec["state"],
         counter=counter,
         limiter=limiter,
-        options=SyncOptions(workers=spec["workers"]),
+        options=SyncOptions(workers=spec["workers"], feedback=spec["feedback"]),
     )
     seconds = time.perf_counter() - started
     data = report.to_dict()
@@ -373,7 +373,12 @@ class Run:
 
 
 def run_sync(
-    server: EmulatorServer, pf: Portfolio, state: str, workers: int, throttle: int | None = None
+    server: EmulatorServer,
+    pf: Portfolio,
+    state: str,
+    workers: int,
+    throttle: int | None = None,
+    feedback: bool = True,
 ) -> Run:
     """veiviser's sync as a subprocess; RU and 429s from the emulator's meter."""
     server.set_throttle(throttle or UNMETERED)
@@ -385,6 +390,7 @@ def run_sync(
         "workers": workers,
         "ru_per_minute": float(throttle) if throttle else 1e9,
         "unpaced": throttle is None,
+        "feedback": feedback,
     }
     proc = subprocess.run(
         [sys.executable, __file__, "--child", json.dumps(spec)],
@@ -456,7 +462,7 @@ def measure_size(args: argparse.Namespace, sites: int, tmp: Path) -> SizeResult:
                 throttle = args.throttle
                 label = f"unchanged at {args.throttle} RU/min"
             server.faults.set_latency(args.latency_ms)
-            ours = run_sync(server, pf, state, args.workers, throttle)
+            ours = run_sync(server, pf, state, args.workers, throttle, args.feedback)
             print(f"[{sites} sites] {label}: {ours}", file=sys.stderr)
             theirs = None
             if throttle is None and args.naive_sites > 0:
@@ -543,6 +549,12 @@ def main() -> None:
     parser.add_argument("--throttle", type=int, default=6250, help="RU/min of the throttled run.")
     parser.add_argument(
         "--naive-sites", type=int, default=20, help="Sites the naive sync runs on (scaled up)."
+    )
+    parser.add_argument(
+        "--no-feedback",
+        dest="feedback",
+        action="store_false",
+        help="Leave out the feedback to each project site (on by default, as a hub that opted in).",
     )
     parser.add_argument("--quick", action="store_true", help="50 sites, naive on 5 (about a minute).")
     parser.add_argument("--child", help=argparse.SUPPRESS)

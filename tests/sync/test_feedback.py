@@ -120,12 +120,11 @@ def test_feedback_list_is_written_once_and_only_when_it_changes(server, provisio
             counter=counter,
         )
 
-    # The first run after the feedback list was created reads the site's lists once more (creating a
-    # list is a list change, which round zero leaves to round one); from then on it costs nothing.
-    unchanged(True)
-    plain, again = unchanged(False), unchanged(True)
+    # Creating the feedback list is a list change on the site; round zero knows the list as the
+    # sync's own and does not send the site to round one for it: no run after costs more.
+    first, plain, again = unchanged(True), unchanged(False), unchanged(True)
     assert again.exit_code == EXIT_OK and "feedback_written" not in again.sites[0].counts
-    assert again.requests == plain.requests == 4, (plain.requests, again.requests)  # hub 3 + site 1
+    assert first.requests == again.requests == plain.requests == 4, (first.requests, plain.requests)
 
     # The risk is closed: the feedback item is updated in place (still one item).
     site.update_items("Usikkerhet", {risk: {"GtRiskStatus": "Tiltak gjennomført"}})
@@ -133,3 +132,43 @@ def test_feedback_list_is_written_once_and_only_when_it_changes(server, provisio
     assert third.sites[0].counts["feedback_written"] == 1
     (item,) = _feedback_items(site)
     assert "risikofaktor" not in item[feedback.TEXT_FIELD] and "Uten mål" in item[feedback.TEXT_FIELD]
+
+
+def test_changed_feedback_is_one_request_and_survives_a_deleted_item(server, provisioned_hub, state_store):
+    pf = portfolio(provisioned_hub)
+    site = pf.project("tilbakemelding2", title="Ny portal")
+    (risk,) = add_items(
+        site, "Usikkerhet", [{"Title": "Uklart omfang", "GtRiskProbability": 5, "GtRiskConsequence": 5}]
+    )
+    assert run_sync(server, pf.hub, state_store, feedback=True).sites[0].counts["feedback_written"] == 1
+
+    def run(with_feedback):
+        counter = RequestCounter()
+        report = sync_portfolio(
+            pf.hub.url,
+            settings=connection_settings(server),
+            state=state_store,
+            options=SyncOptions(feedback=with_feedback),
+            counter=counter,
+        )
+        assert report.exit_code == EXIT_OK, report.to_dict()
+        return report, counter.total
+
+    # The source change is synced without feedback; the next run finds the sources unchanged but
+    # the feedback text changed: one MERGE more than an unchanged run (4), by the ids in the store.
+    site.update_items("Usikkerhet", {risk: {"Title": "Uklart omfang i fase 2"}})
+    run(False)
+    report, requests = run(True)
+    assert report.sites[0].counts["feedback_written"] == 1 and requests == 4 + 1
+    (item,) = _feedback_items(site)
+    assert "«Uklart omfang i fase 2»" in item[feedback.TEXT_FIELD]
+
+    # The project lead deletes the feedback item: the MERGE finds it gone and a new item is written.
+    site.delete_items(feedback.FEEDBACK_LIST, [item["ID"]])
+    site.update_items("Usikkerhet", {risk: {"Title": "Uklart omfang i fase 3"}})
+    run(False)
+    report, _ = run(True)
+    assert report.sites[0].counts["feedback_written"] == 1
+    (item,) = _feedback_items(site)
+    assert "«Uklart omfang i fase 3»" in item[feedback.TEXT_FIELD]
+    assert run(True)[1] == 4  # and then nothing again

@@ -139,9 +139,11 @@ def items_with_content_type(
     )
 
 
-def get_list_entity_type(title: str, *, key: Any = None) -> Operation:
-    """GET a list's ``ListItemEntityTypeFullName`` (the type item bodies must carry)."""
-    return Operation("GET", f"{list_path(title)}?$select=ListItemEntityTypeFullName", key=key, list=title)
+def get_list_entity_type(title: str, *, key: Any = None, with_id: bool = False) -> Operation:
+    """GET a list's ``ListItemEntityTypeFullName`` (the type item bodies must carry), and its
+    ``Id`` with ``with_id``."""
+    select = "Id,ListItemEntityTypeFullName" if with_id else "ListItemEntityTypeFullName"
+    return Operation("GET", f"{list_path(title)}?$select={select}", key=key, list=title)
 
 
 def get_content_types(title: str, *, key: Any = None) -> Operation:

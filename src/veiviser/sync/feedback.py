@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -149,14 +150,49 @@ def _field_xml(name: str, kind: str, display: str) -> str:
     return f'<Field Type="{kind}" Name="{name}" StaticName="{name}" DisplayName="{display}"{extra} />'
 
 
-def write_feedback(site: SiteClient, site_url: str, text: str, digest: str) -> None:
+@dataclass(frozen=True)
+class FeedbackState:
+    """What the state store keeps of the feedback last written to a site: the text's hash, and
+    where the item is (list id, item id, entity type), so a changed text costs one request."""
+
+    digest: str
+    list_id: str = ""
+    item_id: int = 0
+    entity_type: str = ""
+
+    def token(self) -> str:
+        """Packed into the token column of the site's ``feedback`` token record."""
+        return " ".join([self.digest, str(self.item_id), self.entity_type]).strip()
+
+    @classmethod
+    def from_record(cls, list_id: str, token: str) -> FeedbackState:
+        digest, _, rest = token.partition(" ")
+        item, _, entity = rest.partition(" ")
+        return cls(digest, list_id, int(item) if item.isdigit() else 0, entity)
+
+
+def write_feedback(
+    site: SiteClient, site_url: str, text: str, digest: str, known: FeedbackState | None = None
+) -> FeedbackState:
     """Create or update the one feedback item on ``site`` (the hidden list is created when missing).
-    Only the feedback list is ever written."""
+    Only the feedback list is ever written. With ``known`` (where the item was last written) an
+    update is one MERGE; when that item or list is gone, the list is looked up as on a first run."""
+    values = {"Title": "Tilbakemelding fra porteføljen", TEXT_FIELD: text, HASH_FIELD: digest}
+    if known is not None and known.list_id and known.item_id and known.entity_type:
+        target = ListTarget.by_id(known.list_id)
+        op = rest.merge_item(
+            target, known.item_id, values, known.entity_type, key="write", list=FEEDBACK_LIST
+        )
+        (res,) = site.batch([op])
+        if res.ok:
+            return FeedbackState(digest, known.list_id, known.item_id, known.entity_type)
+        if res.status not in (400, 404):  # 404: deleted by hand; anything else is an error
+            raise site_error(res, site_url, f"write the feedback to {FEEDBACK_LIST!r}")
     results: dict[str, OperationResult | None] = {
         r.key: r
         for r in site.batch(
             [
-                rest.get_list_entity_type(FEEDBACK_LIST, key="type"),
+                rest.get_list_entity_type(FEEDBACK_LIST, key="type", with_id=True),
                 rest.get_items(FEEDBACK_LIST, select=["ID", HASH_FIELD], top=1, key="items"),
             ]
         )
@@ -177,7 +213,7 @@ def write_feedback(site: SiteClient, site_url: str, text: str, digest: str) -> N
         ops = [
             lists.create_field_as_xml(_field_xml(TEXT_FIELD, "Note", "Tilbakemelding"), target),
             lists.create_field_as_xml(_field_xml(HASH_FIELD, "Text", "Innholdets fingeravtrykk"), target),
-            rest.get_list_entity_type(FEEDBACK_LIST, key="type"),
+            rest.get_list_entity_type(FEEDBACK_LIST, key="type", with_id=True),
         ]
         results = {"items": None, **{r.key: r for r in site.batch(ops) if r.key == "type"}}
     type_res = results["type"]
@@ -186,7 +222,7 @@ def write_feedback(site: SiteClient, site_url: str, text: str, digest: str) -> N
             type_res or OperationResult("type", 0), site_url, f"create the list {FEEDBACK_LIST!r}"
         )
     entity = str((type_res.value or {}).get("ListItemEntityTypeFullName") or "")
-    values = {"Title": "Tilbakemelding fra porteføljen", TEXT_FIELD: text, HASH_FIELD: digest}
+    list_id = str((type_res.value or {}).get("Id") or "").strip("{}").lower()
     existing = results.get("items")
     page = existing.value if existing is not None and existing.ok and isinstance(existing.value, list) else []
     if page:
@@ -196,3 +232,7 @@ def write_feedback(site: SiteClient, site_url: str, text: str, digest: str) -> N
     (res,) = site.batch([op])
     if not res.ok:
         raise site_error(res, site_url, f"write the feedback to {FEEDBACK_LIST!r}")
+    item_id = (
+        int(page[0]["ID"]) if page else int((res.value or {}).get("Id") or (res.value or {}).get("ID") or 0)
+    )
+    return FeedbackState(digest, list_id, item_id, entity)

@@ -22,6 +22,7 @@ from veiviser.sharepoint import items as rest
 from veiviser.sharepoint.batch import Operation, OperationResult
 from veiviser.sharepoint.client import SiteClient
 from veiviser.sharepoint.values import normalise_item
+from veiviser.sync.feedback import STATE_NAME as FEEDBACK_STATE
 from veiviser.sync.kinds import PROPERTIES_LIST_TITLE, SOURCE_KINDS
 from veiviser.sync.lists import KIND_ORDER, PROPERTIES, PROPERTY_FIELDS
 from veiviser.sync.options import SyncOptions
@@ -110,8 +111,13 @@ def read_site_changes(
     states = {
         name: ListState(name, list_title(name), list_id=tok.list_id, token=tok) for name, tok in lists.items()
     }
+    # The sync's own feedback list (docs/sync.md, "Feedback to the project") is no source: its
+    # creation and its item's updates must not send the site to round one.
+    own = tokens[FEEDBACK_STATE].list_id if FEEDBACK_STATE in tokens else ""
     by_list: dict[str, list[dict[str, Any]]] = {}
     for change in changes:
+        if own and str(change.get("ListId") or "").strip("{}").lower() == own:
+            continue
         if change.get("ItemId") is None:
             return None  # a list itself changed: round one compares ids and titles
         by_list.setdefault(str(change.get("ListId") or "").strip("{}").lower(), []).append(change)

@@ -225,11 +225,14 @@ class SiteSync:
         sections = feedback.feedback_lines(rows, outcome.findings, self.now.date())
         text = feedback.feedback_text(title, sections)
         digest = feedback.feedback_hash(text)
-        stored = (self.tokens or {}).get(feedback.STATE_NAME)
-        if stored is not None and stored.token == digest:
+        record = (self.tokens or {}).get(feedback.STATE_NAME)
+        known = feedback.FeedbackState.from_record(record.list_id, record.token) if record else None
+        if known is not None and known.digest == digest:
             return
-        feedback.write_feedback(self.site, self.project.url, text, digest)
-        record = TokenRecord(site_id, feedback.STATE_NAME, "", digest, self.now, self.project.url)
+        state = feedback.write_feedback(self.site, self.project.url, text, digest, known)
+        record = TokenRecord(
+            site_id, feedback.STATE_NAME, state.list_id, state.token(), self.now, self.project.url
+        )
         self.store.set_tokens([record], run_id=self.run_id)
         outcome.counts["feedback_written"] = 1
 
