@@ -215,3 +215,33 @@ def test_orphans_are_hub_rows_of_a_fully_read_kind_that_nothing_else_names():
     deleted["risks"] = {"b"}
     assert diff.orphans(found, planned, deleted, {"risks"}) == {"risks": {"c"}}
     assert diff.orphans(found, planned, deleted, set()) == {}
+
+
+def test_values_outside_the_hubs_choices_are_left_out_and_named():
+    central = {
+        "risks": CentralList(
+            "risks",
+            "Porteføljeusikkerhet",
+            {"Title": "Text", "GtRiskStatus": "Choice", "GtTags": "MultiChoice"},
+            choices={"GtRiskStatus": frozenset({"Identifisert", "Lukket"}), "GtTags": frozenset({"a", "b"})},
+        )
+    }
+    current = {"risks": {"k1": {"item_id": 1}, "k2": {"item_id": 2}, "k3": {"item_id": 3}}}
+    planned = {
+        "risks": {
+            "k1": {"Title": "OK", "GtRiskStatus": "Identifisert", "GtTags": ["a"]},
+            "k2": {"Title": "Feil", "GtRiskStatus": "Kanskje lukket", "GtTags": ["a", "x", "y"]},
+            "k3": {"Title": "Tom", "GtRiskStatus": "", "GtTags": None},
+        }
+    }
+    fixed, dropped = diff.drop_outside_choices(planned, current, central)
+    assert fixed["risks"]["k1"] == planned["risks"]["k1"]
+    assert fixed["risks"]["k2"] == {"Title": "Feil", "GtRiskStatus": None, "GtTags": ["a"]}
+    assert fixed["risks"]["k3"] == planned["risks"]["k3"]
+    assert planned["risks"]["k2"]["GtRiskStatus"] == "Kanskje lukket"  # the input is not changed
+    assert [(d.key, d.item_id, d.field, d.value) for d in dropped] == [
+        ("k2", 2, "GtRiskStatus", "Kanskje lukket"),
+        ("k2", 2, "GtTags", "x"),
+        ("k2", 2, "GtTags", "y"),
+    ]
+    assert dropped[0].choices == ("Identifisert", "Lukket")

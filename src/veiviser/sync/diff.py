@@ -176,6 +176,8 @@ def new_rows(
 
 #: The finding rule of a missing source list; its value counts the runs it has been missing.
 LIST_MISSING = "list-missing"
+#: The finding rule of a source value outside the hub field's choices (left out of the row).
+CHOICE_OUTSIDE = "choice-outside"
 
 
 def missing_lists(
@@ -284,6 +286,57 @@ def unknown_people(
                         UnknownPerson(name, key, int(item) if item is not None else None, f, p["EMail"])
                     )
     return out
+
+
+@dataclass(frozen=True)
+class OutsideChoice:
+    """A source value that is not one of the hub field's choices: the row is written without it."""
+
+    kind: str
+    key: str
+    item_id: int | None
+    field: str
+    value: str
+    choices: tuple[str, ...]
+
+
+def drop_outside_choices(
+    planned: Rows, current: Rows, central: Mapping[str, CentralList]
+) -> tuple[Rows, list[OutsideChoice]]:
+    """``planned`` without the values the hub's closed choice fields would refuse (a PP365 site's own
+    column may hold any text), and what was taken out (docs/sync.md, "Values the hub refuses")."""
+    out: Rows = {}
+    dropped: list[OutsideChoice] = []
+    for name, rows in planned.items():
+        closed = central[name].choices if name in central else {}
+        out[name] = {}
+        for key, values in rows.items():
+            fixed = dict(values)
+            for fname, allowed in closed.items():
+                value = fixed.get(fname)
+                if value is None or value == "":
+                    continue
+                many = isinstance(value, (list, tuple))
+                given = [str(v) for v in value] if many else [str(value)]
+                bad = [v for v in given if v not in allowed]
+                if not bad:
+                    continue
+                kept = [v for v in given if v in allowed]
+                fixed[fname] = kept if many else None
+                item = current.get(name, {}).get(key, {}).get("item_id")
+                for v in bad:
+                    dropped.append(
+                        OutsideChoice(
+                            name,
+                            key,
+                            int(item) if item is not None else None,
+                            fname,
+                            v,
+                            tuple(sorted(allowed)),
+                        )
+                    )
+            out[name][key] = fixed
+    return out, dropped
 
 
 def central_rows(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Kinds in dependency order (lookups point backwards).
@@ -36,6 +36,8 @@ class CentralList:
     title: str
     fields: dict[str, str]
     entity_type: str = ""  # ListItemEntityTypeFullName, read once per run
+    #: Choice and multi-choice fields without fill-in: the values the hub accepts.
+    choices: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def load_central_lists() -> tuple[dict[str, CentralList], dict[str, str]]:
@@ -46,9 +48,19 @@ def load_central_lists() -> tuple[dict[str, CentralList], dict[str, str]]:
     central = {}
     for kind, key in CENTRAL_LIST_KEYS.items():
         ldef = hub.get_list(key)
-        central[kind] = CentralList(kind, ldef.title, _writable_fields(ldef))
+        central[kind] = CentralList(kind, ldef.title, _writable_fields(ldef), choices=_closed_choices(ldef))
     projects = hub.get_list("projects")
     return central, _writable_fields(projects)
+
+
+def _closed_choices(ldef: Any) -> dict[str, frozenset[str]]:
+    """The choices of each choice field that allows no fill-in value."""
+    out = {}
+    for f in ldef.fields:
+        ftype = getattr(f.type, "value", str(f.type))
+        if ftype in ("Choice", "MultiChoice") and f.choices and not f.fill_in:
+            out[f.name] = frozenset(f.choices)
+    return out
 
 
 def _writable_fields(ldef: Any) -> dict[str, str]:

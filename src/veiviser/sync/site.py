@@ -111,6 +111,8 @@ class SiteSync:
         people = self.people.resolve(self.hub, emails) if emails else {}
         sync_findings += [self._person_finding(p) for p in diff.unknown_people(current, self.central, people)]
         planned = diff.central_rows(current, project, self.central, people)
+        planned, outside = diff.drop_outside_choices(planned, current, self.central)
+        sync_findings += [self._choice_finding(c) for c in outside]
         unknown = diff.unknown_keys(planned, deleted, cmap)
         # A list read in full is also compared with all the site's rows on the hub: hub items a
         # killed run wrote without recording them, whose source items are gone, are deleted.
@@ -235,6 +237,18 @@ class SiteSync:
         )
         self.store.set_tokens([record], run_id=self.run_id)
         outcome.counts["feedback_written"] = 1
+
+    def _choice_finding(self, c: diff.OutsideChoice) -> QualityFinding:
+        title = list_title(c.kind)
+        choices = ", ".join(repr(x) for x in c.choices)
+        message = (
+            f"{title} item {c.item_id} at {self.project.url}: {c.field} is {c.value!r}, which is not one of "
+            f"the portfolio's choices ({choices}); the row is copied without it. Choose one of those "
+            "values in the item, or add the value to the column's choices on the hub and the project sites."
+        )
+        return QualityFinding(
+            self.project.url, title, c.item_id, c.field, c.value, diff.CHOICE_OUTSIDE, message
+        )
 
     def _person_finding(self, person: diff.UnknownPerson) -> QualityFinding:
         title = list_title(person.kind)
