@@ -178,6 +178,8 @@ def new_rows(
 LIST_MISSING = "list-missing"
 #: The finding rule of a source value outside the hub field's choices (left out of the row).
 CHOICE_OUTSIDE = "choice-outside"
+#: The finding rule of a template column a source list lacks (its rows are read without it).
+COLUMN_MISSING = "column-missing"
 
 
 def missing_lists(

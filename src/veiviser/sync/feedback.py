@@ -58,6 +58,7 @@ RULE_TEXT = {
     "list-missing": "listen mangler på prosjektområdet",
     "list-renamed": "listen har fått nytt navn",
     "person-unknown": "personen finnes ikke i virksomhetens katalog",
+    "column-missing": "kolonnen mangler i listen, så porteføljen får ikke verdiene",
     "choice-outside": "verdien er ikke et av valgene porteføljen kjenner, og er ikke tatt med",
 }
 

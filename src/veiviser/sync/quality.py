@@ -60,6 +60,7 @@ SITE_RULES: dict[str, str] = {
     "list-renamed": "A source list was renamed; it is synced under its new title.",
     "mass-delete-held": "A read would delete too many rows; nothing was deleted for the site.",
     "person-unknown": "A person the hub cannot resolve; the row is in the portfolio without them.",
+    "column-missing": "A source list lacks a template column; its rows are synced without it.",
     "choice-outside": "A value that is not one of the portfolio's choices; the row is copied without it.",
 }
 

@@ -14,6 +14,8 @@ docs/sync.md, "One site, step by step" and "Change tokens".
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 from veiviser.sharepoint import items as rest
 from veiviser.sharepoint.batch import Operation, OperationResult
 from veiviser.sharepoint.client import SiteClient
+from veiviser.sharepoint.errors import SharePointError
 from veiviser.sharepoint.values import normalise_item
 from veiviser.sync.feedback import STATE_NAME as FEEDBACK_STATE
 from veiviser.sync.kinds import PROPERTIES_LIST_TITLE, SOURCE_KINDS
@@ -50,6 +53,8 @@ class ListState:
     missing: bool = False
     #: The list was found by its stored id under another title (renamed): it is read by that title.
     found_as: str | None = None
+    #: Template columns the site's list lacks (an older Prosjektportalen site): read without them.
+    missing_columns: set[str] = field(default_factory=set)
 
     @property
     def changed(self) -> bool:
@@ -66,11 +71,46 @@ SITE_TOKEN = "@site"  # the name the site collection's own change token is store
 SITE_CHANGES_PAGE = 1000  # getChanges answers at most this many by default: a full page may have more
 
 
-def select_for(name: str) -> tuple[list[str], list[str]]:
-    """``$select`` and ``$expand`` of a source list (a kind, or the project properties)."""
+def select_for(name: str, missing: Collection[str] = ()) -> tuple[list[str], list[str]]:
+    """``$select`` and ``$expand`` of a source list (a kind, or the project properties), without
+    the ``missing`` columns (a person column's ``/Title`` and ``/EMail``, a lookup's ``Id`` too)."""
     if name == PROPERTIES:
-        return ["ID", "Title", "Modified", *PROPERTY_FIELDS], []
-    return select_clause(SOURCE_KINDS[name])
+        select, expand = ["ID", "Title", "Modified", *PROPERTY_FIELDS], list[str]()
+    else:
+        select, expand = select_clause(SOURCE_KINDS[name])
+    if not missing:
+        return select, expand
+
+    def gone(column: str) -> bool:
+        head = column.split("/", 1)[0]
+        return head in missing or (head.endswith("Id") and head[:-2] in missing)
+
+    return [c for c in select if not gone(c)], [c for c in expand if not gone(c)]
+
+
+#: SharePoint's answer to a ``$select`` of a column the list lacks (docs/sync.md, "A missing column").
+_MISSING_COLUMN = re.compile(r"(?:Column|field or property) '([^']+)' does not exist", re.IGNORECASE)
+
+
+def missing_column(error: object) -> str | None:
+    """The column a failed read names as missing, if that is why it failed."""
+    found = _MISSING_COLUMN.search(str(getattr(error, "detail", None) or error or ""))
+    return found.group(1) if found else None
+
+
+def _without(st: ListState, name: str, column: str) -> bool:
+    """Note ``column`` as missing from ``st``'s list; False when that changes nothing (a real error)."""
+    select, expand = select_for(name, st.missing_columns)
+    heads = {c.split("/", 1)[0] for c in [*select, *expand]}
+    # a lookup is selected as its id column (GtGainLookupId): the finding names the lookup itself
+    lookup_id = column.endswith("Id") and column in heads and column != "ContentTypeId"
+    bare = column[:-2] if lookup_id else column
+    if bare in st.missing_columns or bare == "ID" or bare == "Title":
+        return False
+    if bare not in heads and f"{bare}Id" not in heads:
+        return False
+    st.missing_columns.add(bare)
+    return True
 
 
 def list_title(name: str) -> str:
@@ -197,6 +237,10 @@ def read_changes(
         if st.full:
             res = results.get(("items", name))
             if res is not None:
+                column = None if res.ok else missing_column(res.error)
+                if column is not None and _without(st, name, column):
+                    st.items = None  # read again in round two, without the column
+                    continue
                 if not res.ok:
                     raise site_error(res, site_url, f"read items of {st.title!r}")
                 page = res.value if isinstance(res.value, list) else []
@@ -208,6 +252,25 @@ def read_changes(
             raise site_error(res, site_url, f"read changes of {st.title!r}")
         _apply_changes(st, res.value if isinstance(res.value, list) else [])
     return site_id, states, site_token
+
+
+def _read_all(site: SiteClient, st: ListState, name: str, options: SyncOptions) -> list[dict[str, Any]]:
+    """Every item of a list, leaving out each template column the list turns out to lack."""
+    while True:
+        select, expand = select_for(name, st.missing_columns)
+        try:
+            return list(
+                site.iter_items(
+                    st.title,
+                    select=select,
+                    expand=expand or None,
+                    page_size=min(options.page_size, rest.MAX_PAGE),
+                )
+            )
+        except SharePointError as exc:
+            column = missing_column(exc)
+            if column is None or not _without(st, name, column):
+                raise
 
 
 def _apply_changes(st: ListState, changes: list[dict[str, Any]]) -> None:
@@ -228,36 +291,40 @@ def _apply_changes(st: ListState, changes: list[dict[str, Any]]) -> None:
 
 def read_rest(site: SiteClient, site_url: str, states: dict[str, ListState], options: SyncOptions) -> None:
     """Round two: fetch changed items together; finish full reads that did not fit one page."""
-    ops: list[Operation] = []
-    for name, st in states.items():
-        if st.full:
-            continue
-        ids = sorted(st.changed_ids)
-        select, expand = select_for(name)
-        for i in range(0, len(ids), options.ids_per_filter):
-            chunk = ids[i : i + options.ids_per_filter]
-            ops.append(rest.get_items_by_ids(st.title, chunk, select=select, expand=expand, key=(name, i)))
     fetched: dict[str, dict[int, dict[str, Any]]] = {}
-    if ops:
+    pending = [name for name, st in states.items() if not st.full and st.changed_ids]
+    while pending:
+        ops: list[Operation] = []
+        for name in pending:
+            st = states[name]
+            ids = sorted(st.changed_ids)
+            select, expand = select_for(name, st.missing_columns)
+            for i in range(0, len(ids), options.ids_per_filter):
+                chunk = ids[i : i + options.ids_per_filter]
+                ops.append(
+                    rest.get_items_by_ids(st.title, chunk, select=select, expand=expand, key=(name, i))
+                )
+        again: list[str] = []
         for res in site.batch(ops):
             name = res.key[0]
             if not res.ok:
+                column = missing_column(res.error)
+                if column is not None and (name in again or _without(states[name], name, column)):
+                    if name not in again:
+                        again.append(name)
+                        fetched.pop(name, None)
+                    continue
                 raise site_error(res, site_url, f"read changed items of {states[name].title!r}")
+            if name in again:
+                continue
             for raw in res.value if isinstance(res.value, list) else []:
                 item = normalise_item(raw)
                 fetched.setdefault(name, {})[int(item.get("ID") or item["Id"])] = item
+        pending = again
     for name, st in states.items():
         if st.full:
-            if st.items is None:  # list re-created: its token is void, read it all
-                select, expand = select_for(name)
-                st.items = list(
-                    site.iter_items(
-                        st.title,
-                        select=select,
-                        expand=expand or None,
-                        page_size=min(options.page_size, rest.MAX_PAGE),
-                    )
-                )
+            if st.items is None:  # re-created (its token is void) or lacking a column: read it all
+                st.items = _read_all(site, st, name, options)
             elif st.next_url:  # only the pages after the batched first one
                 st.items += site.rest_of_pages(
                     OperationResult(key=name, status=200, next_url=st.next_url), list=st.title

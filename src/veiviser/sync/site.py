@@ -209,6 +209,14 @@ class SiteSync:
                     "Prosjektportalen expect that title."
                 )
                 out.append(QualityFinding(url, title, None, None, st.found_as, "list-renamed", message))
+        for st in states.values():
+            for column in sorted(st.missing_columns):
+                message = (
+                    f"The list {st.title!r} at {url} has no column {column!r}: its rows are synced without "
+                    "it (empty in the portfolio). Add the column with 'veiviser provision upgrade', or leave "
+                    "it if the project does not use it."
+                )
+                out.append(QualityFinding(url, st.title, None, column, None, diff.COLUMN_MISSING, message))
         if held is not None:
             emptied = ", ".join(repr(list_title(n)) for n in held.emptied)
             what = f" (every row of {emptied})" if emptied else ""
