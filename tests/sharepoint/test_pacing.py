@@ -89,7 +89,11 @@ def test_low_remaining_cuts_once_per_window_and_caps_at_the_announced_limit() ->
     assert limiter.tokens <= 300  # the bucket holds no more than the server says remains
     clock.sleep(61)
     limiter.observe(_response(200, low))
-    assert limiter.learned_ru_per_minute == 1920
+    assert limiter.learned_ru_per_minute == 2000  # not 1920: the cut stops at 80 % of the limit
+    clock.sleep(61)
+    limiter.observe(_response(200, low))
+    assert limiter.learned_ru_per_minute == 2000  # at the edge the bucket alone protects
+    assert limiter.tokens <= 300
     for _ in range(10):
         _busy_minute(limiter, clock)
     assert limiter.learned_ru_per_minute == 2500  # raised again, never above RateLimit-Limit
@@ -147,7 +151,7 @@ def test_converges_on_the_tenants_budget_with_at_most_one_429(tenant_budget: int
         history.append(limiter.learned_ru_per_minute)
     assert throttled <= 1
     settled = history[len(history) * 2 // 3 :]
-    assert min(settled) >= 0.6 * tenant_budget
+    assert min(settled) >= 0.8 * tenant_budget, (min(settled), tenant_budget)  # never under the edge
     assert max(settled) <= tenant_budget
 
 

@@ -178,8 +178,9 @@ class RateLimiter:
       bucket: SharePoint sees us under 80 % of its budget, so the rate rises one step (×1.25), up
       to ``max_ru_per_minute`` (default the largest tier) and never above what the server
       announced (``RateLimit-Limit``) or the rate that drew a 429;
-    * ``RateLimit-Remaining`` under 20 % of the limit: the rate is cut (×0.8), at most once per
-      window, and the bucket holds no more than the server says remains;
+    * ``RateLimit-Remaining`` under 20 % of the limit: the rate is cut (×0.8, but not below 80 % of
+      the announced limit, the edge of the zone where SharePoint sends the headers), at most once
+      per window, and the bucket holds no more than the server says remains;
     * a 429: the rate is halved and every caller waits for ``Retry-After`` (a 503 with
       ``Retry-After`` pauses too, without a cut — it is load, not our budget).
 
@@ -311,6 +312,17 @@ class RateLimiter:
         if factor < 1:
             self._last_cut = now
 
+    def _cut_factor(self, limit: float | None) -> float:
+        """The cut for a low ``RateLimit-Remaining``: ×0.8, but not below the edge of SharePoint's
+        warning zone (80 % of the announced limit), where no headers come and no cut is due; at or
+        under that edge the bucket, held to what remains, is protection enough. Lock held."""
+        if not limit:
+            return self.CUT
+        edge = (1.0 - self.LOW_REMAINING) * limit * 60.0 / self.window_s
+        if self.ru_per_minute <= edge:
+            return 1.0
+        return max(self.CUT, edge / self.ru_per_minute)
+
     def throttled_for(self, seconds: float | None, *, status: int = 429) -> None:
         """A 429 (or 503) asked every caller to wait ``seconds``; a 429 also halves the budget."""
         self.pause(5.0 if seconds is None else seconds)  # "Retry-After: 0" means now, not 5 s
@@ -363,7 +375,7 @@ class RateLimiter:
                     self._ceiling = max(self._floor, min(self._ceiling, limit * 60.0 / self.window_s))
                 low = remaining < self.LOW_REMAINING * (limit or self.capacity)
                 if low and now - self._last_cut >= self.window_s:
-                    self._adjust(self.CUT, now)
+                    self._adjust(self._cut_factor(limit), now)
                 self._epoch_signal = True
         if remaining < self.cost_per_request and reset:
             self.pause(reset)
