@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,8 @@ def test_sync_status_json_csv_and_the_old_format_names(
     prov = provisioned_hub()
     prov.project(ProjectRequest(title="Alfa", alias="alfa"))
     env = cli_env(server)
-    _cli(["sync", "run", "--hub", prov.hub_url, "--state", state_url], env)
+    out = _cli(["sync", "run", "--hub", prov.hub_url, "--state", state_url], env)
+    assert re.search(r"pacing: \d+ RU/min learned from the tenant", out)  # the run states its learned budget
 
     as_json = json.loads(_cli(["sync", "status", "--state", state_url, "--output", "json"], env))
     assert as_json == _plain(sync_status(state_url))

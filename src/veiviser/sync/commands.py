@@ -125,6 +125,8 @@ def summary_lines(report: SyncReport) -> list[str]:
         for s in report.joined_unregistered
     ]
     lines += [f"  note: {n}" for n in report.notes]
+    if report.learned_ru_per_minute:
+        lines.append(f"  pacing: {report.learned_ru_per_minute} RU/min learned from the tenant")
     if report.message:
         lines.append(f"  {report.message}")
     return lines

@@ -84,6 +84,8 @@ class SyncReport:
     message: str | None = None
     notes: list[str] = field(default_factory=list)
     signal: int | None = None  # the signal that stopped the run (status "interrupted")
+    #: The pace the client learned from the tenant's answers by the end of the run (RU per minute).
+    learned_ru_per_minute: int | None = None
 
     @property
     def joined_unregistered(self) -> list[SiteOutcome]:
@@ -136,6 +138,7 @@ class SyncReport:
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
             "message": self.message,
             "requests": self.requests,
+            "learned_ru_per_minute": self.learned_ru_per_minute,
             "sites_total": len(self.sites),
             "sites_failed": len(self.failed_sites),
             "totals": self.totals(),

@@ -130,6 +130,9 @@ def sync_hubs(
         run.lock.release()
     report.finished_at = utcnow()
     report.requests = counter.total - before
+    limiters = [c.limiter for c in clients.values() if c.limiter is not None]
+    if limiters:  # one per tenant; several hubs of one tenant share it
+        report.learned_ru_per_minute = min(x.learned_ru_per_minute for x in limiters)
     return report
 
 
