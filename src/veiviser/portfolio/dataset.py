@@ -106,7 +106,7 @@ class PortfolioDataset:
         out = pd.DataFrame({"project": self._project_titles().loc[p.index].values})
         for key, col in zip(DIMENSION_KEYS, cols, strict=True):
             out[key] = p[col].values if col in p.columns else None
-        out["source"] = [f"project {k}" for k in p.get("project_key", pd.Series(index=p.index, dtype=object))]
+        out["source"] = "projects"  # the projects frame; each row's project names it
         return out
 
     def priority_ratings(self) -> pd.DataFrame | None:
@@ -122,7 +122,7 @@ class PortfolioDataset:
         out = pd.DataFrame({"project": self._project_titles().loc[p.index].values})
         for col in cols:
             out[col[len(PRIORITY_PREFIX) :]] = p[col].values
-        out["source"] = [f"project {k}" for k in p.get("project_key", pd.Series(index=p.index, dtype=object))]
+        out["source"] = "projects"
         return out
 
     @classmethod
