@@ -28,6 +28,7 @@ import pandas as pd
 
 from veiviser.errors import VeiviserError
 from veiviser.portfolio.frames import is_missing, to_timestamp
+from veiviser.portfolio.inputs import normalise_header
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, ItposmoConfig, load_itposmo_config
 from veiviser.portfolio.prioritisation import PriorityModel, load_model
 
@@ -110,7 +111,11 @@ class PortfolioDataset:
         return out
 
     def priority_ratings(self) -> pd.DataFrame | None:
-        """Prioritisation ratings, given or read from ``priority_<criterion>`` project columns."""
+        """Prioritisation ratings, given or read from ``priority_<criterion>`` project columns.
+
+        ``<criterion>`` matches the model's criterion names without regard to case (the hub keys
+        them ``strategi``; the model names them «Strategi»); a column matching none keeps its name.
+        """
         if self.priorities is not None:
             return self.priorities
         p = self.projects
@@ -120,8 +125,10 @@ class PortfolioDataset:
         rated = p[cols].apply(lambda r: not all(is_missing(v) for v in r), axis=1)
         p = p[rated]
         out = pd.DataFrame({"project": self._project_titles().loc[p.index].values})
+        names = {normalise_header(c.name): c.name for c in self.model().criteria}
         for col in cols:
-            out[col[len(PRIORITY_PREFIX) :]] = p[col].values
+            key = col[len(PRIORITY_PREFIX) :]
+            out[names.get(normalise_header(key), key)] = p[col].values
         out["source"] = "projects"
         return out
 
