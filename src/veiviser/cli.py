@@ -264,7 +264,7 @@ def prioritise_command(file: str, model: str, weights: tuple[str, ...], fmt: str
 
     result = prioritise_from_file(file, model, parse_weights(weights))
     click.echo(cli_output.prioritise(result, fmt), nl=False)
-    for text, colour in cli_output.problem_lines(result.problems, result.warnings):
+    for text, colour in cli_output.problem_lines(result.problems, [w.message for w in result.warnings]):
         click.secho(text, fg=colour, err=True)
 
 

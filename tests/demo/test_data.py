@@ -117,6 +117,11 @@ def test_portfolio_is_varied_and_covers_the_data_quality_cases(portfolio):
     assert any(i["GtStartValue"] is not None and i["GtDesiredValue"] < i["GtStartValue"] for i in ind)
     benefits = [r.values for d in first for r in d.rows["benefits"]]
     assert any(b["GtGainsOwner"] is None for b in benefits)
+    # goals: most benefits serve one, some share it, and a short demo shows one missing too
+    goals = [b["GtGainsGoal"] for b in benefits]
+    assert None in goals and sum(g is not None for g in goals) > len(goals) / 2
+    every = [r.values["GtGainsGoal"] for d in portfolio for r in d.rows["benefits"]]
+    assert any(every.count(g) > 1 for g in set(every) - {None})
     with_ind = {r.values["GtGainLookup"].key for r in portfolio[2].rows["indicators"]}
     assert any(b.key not in with_ind for b in portfolio[2].rows["benefits"])
     # over-delivery: a measurement beyond the target in the target's direction

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
+from importlib import resources
 
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
@@ -55,6 +58,15 @@ def test_demo_writes_reports_with_data_from_both_syncs(demo):
     assert "Digitale politikere" in html and "Forsinkelse i nasjonal integrasjon" in html
     wb = load_workbook(demo.excel, read_only=True)
     assert len(wb.sheetnames) >= 5
+    # The benefit trees reach the goal column: goals from the content, and one drawn as missing.
+    content = yaml.safe_load(resources.files("veiviser.demo").joinpath("content.yaml").read_text("utf-8"))
+    goals = {b["goal"] for bs in content["benefits_by_theme"].values() for b in bs if b.get("goal")}
+    rows = list(wb["Gevinstkart"].iter_rows(values_only=True))
+    column = [r[rows[0].index("Mål")] for r in rows[1:]]
+    assert set(column) - {"(mangler)"} <= goals and len(set(column) & goals) >= 2 and "(mangler)" in column
+    trees = re.findall(r'<svg class="chart benefit-tree".*?</svg>', html, flags=re.S)
+    drawn = " ".join(trees)
+    assert len(trees) == 3 and "Mål mangler" in drawn and any(f"<title>{g}</title>" in drawn for g in goals)
     lines = "\n".join(summary_lines(demo))
     assert str(demo.html) in lines and "veiviser emulator serve --data" in lines and "VEIVISER_" in lines
 

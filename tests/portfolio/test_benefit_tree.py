@@ -111,3 +111,11 @@ def test_upgrade_adds_the_goal_field_to_sites_made_before_it(server):
     assert result.ok and goal_exists()
     steps = [(s.action, s.target) for s in result.results[0].plan.steps if s.action == "create_field"]
     assert steps == [("create_field", F.GAINS_GOAL)]
+
+
+def test_a_missing_start_or_desired_value_is_named_in_the_indicator_box(tmp_path):
+    ds = _dataset()
+    ds.indicators.loc[0, F.START_VALUE] = None
+    paths = write_reports(ds, tmp_path, since=SINCE)
+    html = paths.html.read_text(encoding="utf-8")
+    assert "Saksbehandlingstid (dager) · (mangler) → 20" in html

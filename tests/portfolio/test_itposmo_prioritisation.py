@@ -90,7 +90,7 @@ def test_itposmo_bad_ratings_are_per_project_problems():
     assert r.table["project"].tolist()[0] == "Ok"
     assert {(f.project_key, f.code) for f in r.problems} == {
         ("High", "out-of-scale"),
-        ("Gap", "missing-rating"),
+        ("Gap", "missing-dimension"),
         ("Text", "not-a-number"),
     }
 
@@ -195,13 +195,17 @@ def test_trondheim_preset_uncertainty_and_risk_weight():
     assert m.criterion("risiko").weight is None and m.criterion("Risiko").direction == "against"
     assert "uleselig" in m.uncertainty
     weights, warnings = m.resolved_weights()
-    assert sum(weights.values()) == 86 and len(warnings) == 1 and "Risiko" in warnings[0]
+    assert sum(weights.values()) == 86 and len(warnings) == 1 and "Risiko" in warnings[0].message
+    assert warnings[0].described()[0] == (
+        "Vekten for Risiko er ukjent i modellen «Trondheim porteføljestyre (2014–)»; "
+        "den dokumenterte standardverdien 10 er brukt."
+    )
     weights, warnings = m.with_weights({"Risiko": 14}).resolved_weights()
     assert weights["Risiko"] == 14 and warnings == []
     best = {c.name: 5 for c in m.criteria} | {"Risiko": 0}
     r = score_projects(pd.DataFrame([{"project": "Best", **best}]), m)
     assert r.ranking.loc[0, "score"] == pytest.approx(100.0)
-    assert r.warnings and "Risiko" in r.warnings[0]
+    assert r.warnings and r.warnings[0].field == "Risiko"
     with pytest.raises(ConfigError, match="no criterion 'Kost'"):
         m.with_weights({"Kost": 3})
 
@@ -224,6 +228,11 @@ def test_read_priority_file(tmp_path):
     f.write_text("prosjekt;a;B;Typo\nX;4;2;1\n")
     df, warnings = read_priority_file(f, _model())
     assert df.loc[0, "A"] == "4" and df.loc[0, "A__where"] == "p.csv, line 2, column a"
-    assert any("'Typo'" in w for w in warnings) and any("no column for R" in w for w in warnings)
+    assert [w.code for w in warnings] == ["unknown-column", "missing-criteria"]
+    assert "'Typo'" in warnings[0].message and "no column for R" in warnings[1].message
+    assert [w.described()[0] for w in warnings] == [
+        "Kolonnen «Typo» passer ikke til noe kriterium i modellen «test» og er ikke brukt.",
+        "Filen har ingen kolonne for R; ingen prosjekter har disse vurderingene.",
+    ]
     r = score_projects(df, _model())
     assert r.ranking.loc[0, "score"] == pytest.approx(62.5)  # 50 + 12.5, R missing -> 0

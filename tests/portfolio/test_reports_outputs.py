@@ -264,6 +264,23 @@ def test_itposmo_and_priorities_from_project_columns():
     assert not views.priority.ranking["complete"].any()  # only Strategi rated
 
 
+def test_priorities_keyed_as_the_hub_keys_criteria_match_the_model():
+    """The hub's ratings carry the criterion key in lower case (``strategi``): it is still «Strategi»."""
+    projects = sample_dataset().projects.assign(
+        priority_strategi=[5, 3, None], priority_kritikalitet=[2, 4, None], priority_ukjent=[1, 1, None]
+    )
+    ranking = build_views(PortfolioDataset(as_of=AS_OF, projects=projects)).priority.ranking.set_index(
+        "project"
+    )
+    assert (
+        ranking.loc["Digital byggesak", "Strategi"] > 0
+        and ranking.loc["Digital byggesak", "Kritikalitet"] > 0
+    )
+    assert sorted(ranking.loc["Digital byggesak", "missing"]) == sorted(
+        ["Volum", "Volumtall", "Levetid", "Samhandling", "Kvalitet", "Ressursutnyttelse", "Fremtid", "Risiko"]
+    )
+
+
 def test_report_files_get_the_umask_mode_not_0600(tmp_path) -> None:
     """Reports are shared with colleagues: mkstemp's private 0600 mode must not leak into them."""
     import os

@@ -53,7 +53,9 @@ def _rows() -> dict[str, dict[str, dict]]:
 
 def test_feedback_names_what_the_portfolio_sees_in_norwegian():
     finding = QualityFinding("u", "Usikkerhet", 1, "GtRiskProbability", 7, "risk-scale-range", "English")
-    sections = feedback.feedback_lines(_rows(), [finding], TODAY)
+    person = QualityFinding("u", "Usikkerhet", 4, "GtActionResponsible", "i:0#.f|x", "person-unknown", "")
+    held = QualityFinding("u", "", None, None, 40, "mass-delete-held", "English")  # for the office only
+    sections = feedback.feedback_lines(_rows(), [finding, person, held], TODAY)
     assert sections == {
         "Uakseptable risikoer": [
             "«Leverandør svikter» har risikofaktor 12 (sannsynlighet 4 × konsekvens 3) og er ikke lukket."
@@ -64,7 +66,11 @@ def test_feedback_names_what_the_portfolio_sees_in_norwegian():
             "«Timer per uke»: siste måling er fra 2026-03-01, mer enn et halvt år siden."
         ],
         "Datakvalitet": [
-            "Usikkerhet, element 1, felt GtRiskProbability: sannsynlighet eller konsekvens er utenfor skalaen 0–5."
+            "Usikkerhet, element 1, felt Sannsynlighet (S): Sannsynlighet (S) er 7, men skalaen er 0–5 "
+            "(0 = ikke vurdert). Sett en verdi fra 1 til 5, eller 0 om den ikke er vurdert.",
+            "Usikkerhet, element 4, felt Tiltaksansvarlig: Personen «i:0#.f|x» i Tiltaksansvarlig finnes "
+            "ikke i virksomhetens katalog; raden er med i porteføljen uten personen. Velg en person som "
+            "finnes i katalogen.",
         ],
     }
     text = feedback.feedback_text("Digitale politikere", sections)

@@ -12,7 +12,9 @@ gets the same rows whether the whole portfolio or the first few projects are gen
 data-quality cases the report must handle (``docs/data-model.md``, "Data-quality cases": target
 equal to the baseline, missing start value, over-delivery, decreasing targets, stale indicators, benefits
 without owner or indicators, indicators without measurements) are placed on the first three
-projects, so a short demo shows them too; the rest of the portfolio varies at random.
+projects, so a short demo shows them too; the rest of the portfolio varies at random. Benefits
+carry the goal they serve (``GtGainsGoal``, from the content; a few have none, so the benefit tree
+shows a missing goal too).
 
 The texts and figures the rows are drawn from (names, risks, stakeholders, benefits and their
 indicators, by theme) are data, kept in ``content.yaml`` beside this module.
@@ -195,10 +197,10 @@ def _tuples(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[tuple[An
     return [tuple(item[k] for k in keys) for item in items]
 
 
-def _benefit(item: dict[str, Any]) -> tuple[str, str, str, list[tuple[Any, ...]]]:
-    """(benefit, type, prerequisite, [(indicator title, unit, start, desired), ...])."""
+def _benefit(item: dict[str, Any]) -> tuple[str, str, str, str | None, list[tuple[Any, ...]]]:
+    """(benefit, type, prerequisite, goal or None, [(indicator title, unit, start, desired), ...])."""
     indicators = _tuples(item["indicators"], ("title", "unit", "start", "desired"))
-    return item["title"], item["type"], item["prerequisite"], indicators
+    return item["title"], item["type"], item["prerequisite"], item.get("goal"), indicators
 
 
 _CONTENT = _load_content()
@@ -379,13 +381,13 @@ def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: l
     ]
     data.rows["changes"] = changes
     benefits = rng.sample(_BENEFITS[theme], 3 if index == 0 else rng.randint(2, 3))
-    if index == 2:  # a benefit without any indicator
+    if index == 2:  # a benefit without any indicator (and without a goal)
         benefits.append(
-            ("Bedre omdømme for kommunen", "Kvalitativ", "Gode tilbakemeldinger fra innbyggerne.", [])
+            ("Bedre omdømme for kommunen", "Kvalitativ", "Gode tilbakemeldinger fra innbyggerne.", None, [])
         )
     measuring = data.phase in MEASURING_PHASES
     n_ind = 0
-    for b, (title, gtype, prereq, indicators) in enumerate(benefits, start=1):
+    for b, (title, gtype, prereq, goal, indicators) in enumerate(benefits, start=1):
         owner_missing = (index == 2 and b == 1) or rng.random() < 0.1
         data.rows["benefits"].append(
             Row(
@@ -400,6 +402,7 @@ def _benefit_chain(rng: random.Random, data: ProjectData, today: date, people: l
                     F.REALIZATION_TIME: date(today.year + rng.randint(0, 2), rng.choice((3, 6, 9, 12)), 1),
                     F.SHOW_IN_PORTFOLIO: True,
                     F.CHANGE_LOOKUP: [Ref("changes", rng.choice(changes).key)],
+                    F.GAINS_GOAL: goal,
                 },
             )
         )

@@ -188,6 +188,7 @@ def _measurement_rows(
                 f"Achievement cannot be computed: {', '.join(missing)} missing",
                 field=missing[0],
                 hint="Fill in Startverdi and Ønsket verdi on the indicator and Målt verdi on the measurement.",
+                fields=missing,
             )
         )
     for _, row in joined[joined[F.MEASUREMENT_DATE].isna()].iterrows():
@@ -321,6 +322,7 @@ def analyse_benefits(
                     f"Indicator lacks {', '.join(missing)}",
                     field=missing[0],
                     hint="Fill in Startverdi and Ønsket verdi in Måleindikatorer.",
+                    fields=missing,
                 )
             )
         if is_missing(row[F.MEASUREMENT_UNIT]):
@@ -379,14 +381,25 @@ def status_count_column(status: str) -> str:
     return f"indicators_{status.replace(' ', '_')}"
 
 
-GAP_COLUMNS = ["gap", "project_key", "project_title", "frame", "source_key", "Title", "detail"]
+GAP_COLUMNS = [
+    "gap",
+    "project_key",
+    "project_title",
+    "frame",
+    "source_key",
+    "Title",
+    "detail",
+    "last_measured",
+    "days_since_measurement",
+]
 
 
 def benefit_gaps_from(ben: pd.DataFrame, ind: pd.DataFrame) -> pd.DataFrame:
-    """Benefits without indicators or owner, indicators without measurements, stale indicators."""
+    """Benefits without indicators or owner, indicators without measurements, stale indicators
+    (with the date of their last measurement and its age in days at ``as_of``)."""
     rows: list[dict[str, Any]] = []
 
-    def add(gap: str, frame: str, r: pd.Series, detail: str) -> None:
+    def add(gap: str, frame: str, r: pd.Series, detail: str, stale: bool = False) -> None:
         rows.append(
             {
                 "gap": gap,
@@ -396,6 +409,8 @@ def benefit_gaps_from(ben: pd.DataFrame, ind: pd.DataFrame) -> pd.DataFrame:
                 "source_key": r["source_key"],
                 "Title": r["Title"],
                 "detail": detail,
+                "last_measured": r["current_date"] if stale else None,
+                "days_since_measurement": r["days_since_measurement"] if stale else None,
             }
         )
 
@@ -417,7 +432,8 @@ def benefit_gaps_from(ben: pd.DataFrame, ind: pd.DataFrame) -> pd.DataFrame:
                 "stale indicator",
                 "indicators",
                 r,
-                f"last measured {r['current_date']:%Y-%m-%d}, {r['days_since_measurement']} days before as_of",
+                "register a new measurement in Gevinstoppfølging",
+                stale=True,
             )
     return pd.DataFrame(rows, columns=GAP_COLUMNS)
 

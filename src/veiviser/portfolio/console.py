@@ -86,7 +86,7 @@ def priority_data(result: PriorityResult) -> dict[str, Any]:
         "model": result.model.name,
         "uncertainty": result.uncertainty,
         "weights": result.weights,
-        "warnings": result.warnings,
+        "warnings": [w.message for w in result.warnings],
         "ranking": _records(result.ranking),
         "excluded": _records(result.excluded),
         "problems": [str(p) for p in result.problems],

@@ -28,6 +28,7 @@ import pandas as pd
 
 from veiviser.errors import VeiviserError
 from veiviser.portfolio.frames import is_missing, to_timestamp
+from veiviser.portfolio.inputs import normalise_header
 from veiviser.portfolio.itposmo import DIMENSION_KEYS, ItposmoConfig, load_itposmo_config
 from veiviser.portfolio.prioritisation import PriorityModel, load_model
 
@@ -106,11 +107,15 @@ class PortfolioDataset:
         out = pd.DataFrame({"project": self._project_titles().loc[p.index].values})
         for key, col in zip(DIMENSION_KEYS, cols, strict=True):
             out[key] = p[col].values if col in p.columns else None
-        out["source"] = [f"project {k}" for k in p.get("project_key", pd.Series(index=p.index, dtype=object))]
+        out["source"] = "projects"  # the projects frame; each row's project names it
         return out
 
     def priority_ratings(self) -> pd.DataFrame | None:
-        """Prioritisation ratings, given or read from ``priority_<criterion>`` project columns."""
+        """Prioritisation ratings, given or read from ``priority_<criterion>`` project columns.
+
+        ``<criterion>`` matches the model's criterion names without regard to case (the hub keys
+        them ``strategi``; the model names them «Strategi»); a column matching none keeps its name.
+        """
         if self.priorities is not None:
             return self.priorities
         p = self.projects
@@ -120,9 +125,11 @@ class PortfolioDataset:
         rated = p[cols].apply(lambda r: not all(is_missing(v) for v in r), axis=1)
         p = p[rated]
         out = pd.DataFrame({"project": self._project_titles().loc[p.index].values})
+        names = {normalise_header(c.name): c.name for c in self.model().criteria}
         for col in cols:
-            out[col[len(PRIORITY_PREFIX) :]] = p[col].values
-        out["source"] = [f"project {k}" for k in p.get("project_key", pd.Series(index=p.index, dtype=object))]
+            key = col[len(PRIORITY_PREFIX) :]
+            out[names.get(normalise_header(key), key)] = p[col].values
+        out["source"] = "projects"
         return out
 
     @classmethod

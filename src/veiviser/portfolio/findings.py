@@ -1,7 +1,9 @@
 """Analysis findings: data-quality and per-project problems the analytics report instead of crashing.
 
 Every analytic function returns its findings next to its figures, so a report writer can show
-"what could not be computed, where, and what to do" without parsing exceptions.
+"what could not be computed, where, and what to do" without parsing exceptions. The ``message``
+and ``hint`` are English, for the command line; a report shows the Norwegian wording of the
+``code`` (:func:`veiviser.portfolio.words.describe`), filled in from the place and ``details``.
 
 :class:`AnalysisFinding` is the portfolio analytics' own record; the sync's data-quality rules have a
 different one (``veiviser.sync.quality.Finding``, located by site, list and item).
@@ -9,11 +11,14 @@ different one (``veiviser.sync.quality.Finding``, located by site, list and item
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
+
+from veiviser.portfolio.words import describe
 
 FINDING_COLUMNS = ["severity", "code", "message", "frame", "project_key", "item", "field", "hint"]
 
@@ -30,6 +35,12 @@ class AnalysisFinding:
     item: str | None = None  # source_key, item id or file row
     field: str | None = None
     hint: str | None = None
+    #: the values the Norwegian wording of ``code`` names besides the place (``value``, ``fields``, …)
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
+
+    def described(self) -> tuple[str, str]:
+        """What is wrong and what to do, in Norwegian (docs/portfolio.md, "Words")."""
+        return describe(self.code, {"field": self.field, "project": self.project_key, **self.details})
 
     @classmethod
     def on_item(
@@ -42,6 +53,7 @@ class AnalysisFinding:
         field: str,
         hint: str | None = None,
         severity: str = "warning",
+        **details: Any,
     ) -> AnalysisFinding:
         """A finding on one list item of ``frame``: located by the row's ``project_key`` and ``source_key``."""
         return cls(
@@ -53,6 +65,7 @@ class AnalysisFinding:
             item=row["source_key"],
             field=field,
             hint=hint,
+            details=details,
         )
 
     def __str__(self) -> str:

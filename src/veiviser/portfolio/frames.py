@@ -204,6 +204,7 @@ class _Coercer:
                     item=_str_or_none(row.get("source_key", row.get("item_id"))),
                     field=column,
                     hint=f"Correct the value in the list on the project site so that it is a {what}.",
+                    details={"value": df.at[idx, column], "kind": what},
                 )
             )
 

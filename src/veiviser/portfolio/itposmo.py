@@ -45,6 +45,7 @@ from veiviser.portfolio.inputs import (
     parse_number,
     read_project_records,
 )
+from veiviser.portfolio.words import ROW, UNNAMED_ROW
 
 DIMENSIONS: tuple[tuple[str, str, str], ...] = (
     ("information", "I", "Information"),
@@ -182,7 +183,7 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
     rows = []
     for idx, (_, rec) in enumerate(ratings.iterrows()):
         project = rec.get("project")
-        source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
+        source = rec.get("source") if "source" in ratings.columns else ROW.format(row=idx + 1)
         if project is None or pd.isna(project) or not str(project).strip():
             problems.append(
                 AnalysisFinding(
@@ -194,9 +195,10 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
                     hint="Fill in the project column.",
                 )
             )
-            project = f"(row {idx + 1})"
+            project = UNNAMED_ROW.format(row=idx + 1)
         values: dict[str, float | None] = {}
         bad: list[str] = []
+        scale = f"{config.scale_min:g}–{config.scale_max:g}"
         for key in DIMENSION_KEYS:
             raw = rec.get(key)
             name = DIMENSION_NAMES[key]
@@ -211,9 +213,10 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
                 bad.append(f"{name} missing")
                 problems.append(
                     rating_problem(
-                        "missing-rating",
+                        "missing-dimension",
                         f"{project}: rating for {name} is missing",
-                        hint=f"Rate every dimension {config.scale_min:g}–{config.scale_max:g}.",
+                        hint=f"Rate every dimension {scale}.",
+                        details={"scale": scale},
                     )
                 )
                 values[key] = None
@@ -226,19 +229,20 @@ def assess_itposmo(ratings: pd.DataFrame, config: ItposmoConfig | None = None) -
                     rating_problem(
                         "not-a-number",
                         f"{project}: {name} = {raw!r} is not a number",
-                        hint=f"Use a number {config.scale_min:g}–{config.scale_max:g}.",
+                        hint=f"Use a number {scale}.",
+                        details={"value": raw, "scale": scale},
                     )
                 )
                 values[key] = None
                 continue
             if not config.scale_min <= v <= config.scale_max:
-                scale = f"{config.scale_min:g}–{config.scale_max:g}"
                 bad.append(f"{name} = {v:g} outside {scale}")
                 problems.append(
                     rating_problem(
                         "out-of-scale",
                         f"{project}: {name} = {v:g} is outside {scale}",
                         hint="Correct the rating; the project is not totalled until then.",
+                        details={"value": v, "scale": scale},
                     )
                 )
             values[key] = v

@@ -36,6 +36,7 @@ from veiviser.portfolio.inputs import (
     parse_number,
     read_project_records,
 )
+from veiviser.portfolio.words import ROW, UNNAMED_ROW
 
 PRESETS = ("trondheim",)
 
@@ -82,17 +83,25 @@ class PriorityModel:
             self, criteria=tuple(replace(c, weight=updated.get(c.name, c.weight)) for c in self.criteria)
         )
 
-    def resolved_weights(self) -> tuple[dict[str, float], list[str]]:
+    def resolved_weights(self) -> tuple[dict[str, float], list[AnalysisFinding]]:
         """Weight per criterion, and warnings for unknown weights replaced by their default."""
-        weights, warnings = {}, []
+        weights: dict[str, float] = {}
+        warnings: list[AnalysisFinding] = []
         for c in self.criteria:
             if c.weight is not None:
                 weights[c.name] = c.weight
             elif c.default_weight is not None:
                 weights[c.name] = c.default_weight
                 warnings.append(
-                    f"The weight of {c.name} is unknown in model {self.name!r}; using the documented default "
-                    f"{c.default_weight:g}. Set it with --weight {c.name}=W."
+                    AnalysisFinding(
+                        "warning",
+                        "default-weight",
+                        f"The weight of {c.name} is unknown in model {self.name!r}; using the documented "
+                        f"default {c.default_weight:g}. Set it with --weight {c.name}=W.",
+                        frame="priorities",
+                        field=c.name,
+                        details={"value": c.default_weight, "model": self.name},
+                    )
                 )
             else:
                 raise ConfigError(
@@ -161,7 +170,8 @@ class PriorityResult:
     breakdown: pd.DataFrame  # long: project, criterion, rating, weight, direction, normalised, contribution
     excluded: pd.DataFrame  # project, reason, source
     problems: list[AnalysisFinding] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    #: notes on the model and the file (severity "warning"); the command line prints their message
+    warnings: list[AnalysisFinding] = field(default_factory=list)
 
     @property
     def uncertainty(self) -> str:
@@ -177,7 +187,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
     problems: list[AnalysisFinding] = []
     ranking_rows, breakdown_rows, excluded_rows = [], [], []
     for idx, (_, rec) in enumerate(ratings.iterrows()):
-        source = rec.get("source") if "source" in ratings.columns else f"row {idx + 1}"
+        source = rec.get("source") if "source" in ratings.columns else ROW.format(row=idx + 1)
         project = rec.get("project")
         if is_blank(project):
             problems.append(
@@ -190,7 +200,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
                 )
             )
             excluded_rows.append(
-                {"project": f"(row {idx + 1})", "reason": "no project name", "source": source}
+                {"project": UNNAMED_ROW.format(row=idx + 1), "reason": "no project name", "source": source}
             )
             continue
         project = str(project).strip()
@@ -220,6 +230,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
                         "not-a-number",
                         f"{project}: {c.name} = {raw!r} is not a number; project excluded",
                         hint=f"Use a number {scale}.",
+                        details={"value": raw, "scale": scale},
                     )
                 )
                 continue
@@ -230,6 +241,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
                         "out-of-scale",
                         f"{project}: {c.name} = {v:g} is outside the scale {scale}; project excluded",
                         hint="Rate on the model's scale (or change the scale in the model file).",
+                        details={"value": v, "scale": scale},
                     )
                 )
                 continue
@@ -250,6 +262,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
                     project_key=project,
                     field=missing[0],
                     hint="Rate every criterion for a comparable score.",
+                    details={"fields": missing},
                 )
             )
         contributions = {}
@@ -298,7 +311,7 @@ def score_projects(ratings: pd.DataFrame, model: PriorityModel) -> PriorityResul
     return PriorityResult(model, weights, ranking, breakdown, excluded, problems, warnings)
 
 
-def read_priority_file(path: str | Path, model: PriorityModel) -> tuple[pd.DataFrame, list[str]]:
+def read_priority_file(path: str | Path, model: PriorityModel) -> tuple[pd.DataFrame, list[AnalysisFinding]]:
     """Ratings from CSV/YAML for ``model``: the frame :func:`score_projects` reads, and warnings
     for columns that match no criterion (ignored, probably a typo)."""
     name = Path(path).name
@@ -313,10 +326,24 @@ def read_priority_file(path: str | Path, model: PriorityModel) -> tuple[pd.DataF
 
     records = read_project_records(path, key_for)
     warnings = [
-        f"{where}: column {h!r} matches no criterion of {model.name!r}; ignored"
+        AnalysisFinding(
+            "warning",
+            "unknown-column",
+            f"{where}: column {h!r} matches no criterion of {model.name!r}; ignored",
+            frame=where,
+            details={"value": h, "model": model.name},
+        )
         for h, where in unknown.items()
     ]
     absent = [c.name for c in model.criteria if not any(c.name in r for r in records)]
     if absent:
-        warnings.append(f"{name}: no column for {', '.join(absent)}; every project lacks these ratings")
+        warnings.append(
+            AnalysisFinding(
+                "warning",
+                "missing-criteria",
+                f"{name}: no column for {', '.join(absent)}; every project lacks these ratings",
+                frame=name,
+                details={"fields": absent},
+            )
+        )
     return pd.DataFrame(records), warnings

@@ -101,6 +101,7 @@ def prepare_risks(risks: pd.DataFrame | None, findings: list[AnalysisFinding] | 
                 "unknown-content-type",
                 f"Content type {row['ContentType']!r} is neither Risiko nor Mulighet; left out",
                 field="ContentType",
+                value=row["ContentType"],
             )
         )
     for stage, s_col, k_col, f_col in (
@@ -125,6 +126,7 @@ def prepare_risks(risks: pd.DataFrame | None, findings: list[AnalysisFinding] | 
                         f"{col} = {row[col]:g} is not a whole number 0–5; the item is placed outside the matrix",
                         field=col,
                         hint="Use 1–5, or 0 for not assessed.",
+                        value=row[col],
                     )
                 )
     df["closed"] = (

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from veiviser.portfolio.words import describe, field_title
 from veiviser.schemas.names import F
 from veiviser.schemas.parsing import is_blank, to_number
 from veiviser.sharepoint import items as rest
@@ -43,24 +44,8 @@ CLOSED_STATUSES = frozenset({"Tiltak gjennomført", "Ikke lenger aktuell"})
 #: A measurement older than this is stale.
 STALE_AFTER = timedelta(days=183)
 
-#: Norwegian wording of the findings a project lead can act on (rule -> what is wrong).
-RULE_TEXT = {
-    "risk-scale-range": "sannsynlighet eller konsekvens er utenfor skalaen 0–5",
-    "indicator-missing-start": "måleindikatoren mangler startverdi",
-    "indicator-missing-desired": "måleindikatoren mangler ønsket verdi",
-    "indicator-target-equals-baseline": "ønsket verdi er lik startverdien",
-    "indicator-without-benefit": "måleindikatoren er ikke knyttet til en gevinst",
-    "indicator-benefit-missing": "måleindikatoren peker på en gevinst som ikke finnes",
-    "measurement-without-indicator": "målingen er ikke knyttet til en måleindikator",
-    "measurement-indicator-missing": "målingen peker på en måleindikator som ikke finnes",
-    "measurement-without-value": "målingen mangler målt verdi",
-    "benefit-without-owner": "gevinsten mangler gevinsteier",
-    "list-missing": "listen mangler på prosjektområdet",
-    "list-renamed": "listen har fått nytt navn",
-    "person-unknown": "personen finnes ikke i virksomhetens katalog",
-    "column-missing": "kolonnen mangler i listen, så porteføljen får ikke verdiene",
-    "choice-outside": "verdien er ikke et av valgene porteføljen kjenner, og er ikke tatt med",
-}
+#: Findings that are for the portfolio office, not the project lead (a held mass deletion).
+OFFICE_ONLY_RULES = frozenset({"mass-delete-held"})
 
 
 def _title(row: Mapping[str, Any]) -> str:
@@ -118,15 +103,22 @@ def feedback_lines(
         for key, i in sorted(indicators.items(), key=lambda kv: int(kv[1].get("item_id") or 0))
         if key in latest and today - latest[key] > STALE_AFTER
     ]
-    out["Datakvalitet"] = [
-        f"{f.list_title}"
-        + (f", element {f.item_id}" if f.item_id is not None else "")
-        + (f", felt {f.field}" if f.field else "")
-        + f": {RULE_TEXT.get(f.rule, f.message)}."
-        for f in findings
-        if f.rule in RULE_TEXT
-    ]
+    out["Datakvalitet"] = [finding_line(f) for f in findings if f.rule not in OFFICE_ONLY_RULES]
     return {heading: lines for heading, lines in out.items() if lines}
+
+
+def finding_line(finding: QualityFinding) -> str:
+    """A finding as the project lead reads it: where, what is wrong and what to do, in Norwegian
+    (the wording of every rule is in :data:`veiviser.portfolio.words.FINDINGS`)."""
+    text, todo = describe(
+        finding.rule, {"value": finding.value, "field": finding.field, "list": finding.list_title}
+    )
+    where = [finding.list_title or "Prosjektområdet"]
+    if finding.item_id is not None:
+        where.append(f"element {finding.item_id}")
+    if finding.field:
+        where.append(f"felt {field_title(finding.field)}")
+    return f"{', '.join(where)}: {text} {todo}"
 
 
 def feedback_text(project_title: str, sections: Mapping[str, list[str]]) -> str:

@@ -17,7 +17,7 @@ from veiviser.portfolio.benefits import ACHIEVED, BEHIND, NO_MEASUREMENTS, ON_TR
 from veiviser.portfolio.frames import is_missing
 from veiviser.portfolio.reports.charts import FONT
 from veiviser.portfolio.reports.tables import display
-from veiviser.portfolio.words import NO_OWNER, say
+from veiviser.portfolio.words import NO_OWNER, NOT_GIVEN, say
 from veiviser.schemas.names import F
 
 #: The report's status colours (the key-figure borders in ``reports/html.py``).
@@ -174,7 +174,8 @@ def tree_svg(project: str, rows: pd.DataFrame) -> str:
                 parts.append(_box(_X[2], y, ["Måleindikator mangler"], MISSING, missing=True))
                 continue
             unit = f" {r['unit']}" if _has(r["unit"]) else ""
-            figures = f"{display(r['start'])} → {display(r['desired'])}{unit}; sist: " + (
+            start, desired = (display(r[k]) if _has(r[k]) else NOT_GIVEN for k in ("start", "desired"))
+            figures = f"{start} → {desired}{unit}; sist: " + (
                 display(r["latest"]) if _has(r["latest"]) else "ingen måling"
             )
             no_measurement = r["indicator_status"] == NO_MEASUREMENTS or not _has(r["latest"])

@@ -16,10 +16,17 @@ import pandas as pd
 
 from veiviser.portfolio.benefits import ACHIEVED, BEHIND, NO_INDICATORS, ON_TRACK, STALE
 from veiviser.portfolio.frames import is_missing
-from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES, DIMENSIONS
+from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSIONS
 from veiviser.portfolio.reports import benefit_tree, charts
 from veiviser.portfolio.reports.inert import CONTENT_SECURITY_POLICY
-from veiviser.portfolio.reports.tables import ViewTable, display, nb_status, number_nb, view_tables
+from veiviser.portfolio.reports.tables import (
+    ViewTable,
+    display,
+    nb_status,
+    number_nb,
+    problems_by_project,
+    view_tables,
+)
 from veiviser.portfolio.reports.views import ReportViews
 from veiviser.portfolio.risks import (
     OPPORTUNITY,
@@ -378,7 +385,8 @@ def _priority_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
             f'<div class="warning"><strong>Usikkerhet i modellen «{escape(p.model.name)}»:</strong> {escape(p.uncertainty)}</div>'
         )
     for w in p.warnings:
-        parts.append(f'<p class="note">{escape(w)}</p>')
+        text, todo = w.described()
+        parts.append(f'<p class="note">{escape(text)} {escape(todo)}</p>')
     crits = [c.name for c in p.model.criteria]
     if p.ranking.empty:
         parts.append(_no_data("Ingen prosjekter kunne rangeres; se utelatte prosjekter under."))
@@ -401,10 +409,15 @@ def _priority_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
             )
         parts.append(_alt(_table(tables["Prioritering"])))
     if not p.excluded.empty:
+        reasons = problems_by_project(p.problems)
         parts.append(
             "<h3>Utelatt fra rangeringen</h3>"
             + _simple_table(
-                ["Prosjekt", "Årsak"], [[r["project"], r["reason"]] for _, r in p.excluded.iterrows()]
+                ["Prosjekt", "Årsak"],
+                [
+                    [r["project"], reasons.get(r["project"], say(r["reason"]))]
+                    for _, r in p.excluded.iterrows()
+                ],
             )
         )
     weights = ", ".join(f"{c} {number_nb(w, 0)}" for c, w in p.weights.items())
@@ -439,9 +452,9 @@ def _itposmo_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
             )
         )
     letters = {"objectives": "O1", "other_resources": "O2"}
+    reasons = problems_by_project(r.problems)
     head = ["Prosjekt"] + [
-        f'<abbr title="{escape(DIMENSION_NAMES[k])}">{letters.get(k, letter)}</abbr>'
-        for k, letter, _ in DIMENSIONS
+        f'<abbr title="{escape(say(k))}">{letters.get(k, letter)}</abbr>' for k, letter, _ in DIMENSIONS
     ]
     head += ["Sum", "Sannsynlig utfall", "Største avstand først"]
     rows = []
@@ -458,7 +471,8 @@ def _itposmo_section(v: ReportViews, tables: dict[str, ViewTable]) -> str:
                     f'<td class="gap" style="background:{"#BDBDBD" if out else colour}">{number_nb(float(val), 0)}{"!" if out else ""}</td>'
                 )
         if is_missing(x["total"]):
-            cells.append(f'<td colspan="3" class="sev-error">Ikke summert: {escape(str(x["problem"]))}</td>')
+            reason = reasons.get(str(x["project"]), str(x["problem"]))
+            cells.append(f'<td colspan="3" class="sev-error">Ikke summert: {escape(reason)}</td>')
         else:
             order = ", ".join(
                 f"{letters.get(k, k[0].upper())} {number_nb(val, 0)}"

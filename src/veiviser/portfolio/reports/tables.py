@@ -24,16 +24,18 @@ from veiviser.portfolio.benefits import (
     STALE,
     status_count_column,
 )
+from veiviser.portfolio.findings import AnalysisFinding
 from veiviser.portfolio.frames import is_missing
-from veiviser.portfolio.itposmo import DIMENSION_KEYS, DIMENSION_NAMES
+from veiviser.portfolio.itposmo import DIMENSION_KEYS
 from veiviser.portfolio.reports.views import STAKEHOLDER_GROUPING, ReportViews
-from veiviser.portfolio.words import NOT_GIVEN, field_title, say
+from veiviser.portfolio.words import NOT_GIVEN, field_title, list_title, say
 from veiviser.schemas.names import F
-from veiviser.schemas.parsing import to_number
+from veiviser.schemas.parsing import person_name, split_source_key, to_number
 
-#: ``WORD``: a code word of the analytics, shown through :func:`veiviser.portfolio.words.say`;
-#: ``FIELDS``: internal field names (a list, or the keys of a dict), shown by their display names.
-WORD, FIELDS = "word", "fields"
+#: ``WORD``: a code word of the analytics (or a list of them), shown through
+#: :func:`veiviser.portfolio.words.say`; ``FIELDS``: internal field names (a list, or the keys of a
+#: dict), shown by their display names; ``LIST``: a frame, shown by the title of its list.
+WORD, FIELDS, LIST = "word", "fields", "list"
 #: ``MISSING_SAYS``: text that shows «(mangler)» when empty (the benefit tree draws what is missing).
 MISSING_SAYS = "missing-says"
 TEXT, INT, NUMBER, PERCENT, DATE, DATETIME, BOOL = (
@@ -90,7 +92,9 @@ def plain(value: Any, fmt: str = TEXT) -> Any:
         else:
             value = field_title(value)
     elif fmt == WORD:
-        value = say(value)
+        value = [say(v) for v in value] if isinstance(value, list | tuple) else say(value)
+    elif fmt == LIST:
+        value = list_title(value)
     elif fmt == MISSING_SAYS and (value is None or is_missing(value)):
         return NOT_GIVEN
     if isinstance(value, list | tuple):
@@ -122,6 +126,10 @@ def _pair(v: Any) -> str:
 
 
 def _text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "Ja" if v else "Nei"
+    if isinstance(v, dict | list):  # a person or lookup as the list stores it
+        return person_name(v) or ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     if isinstance(v, datetime | pd.Timestamp):
@@ -294,8 +302,10 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
                 Column("gap", "Avvik", WORD),
                 P,
                 T,
-                Column("frame", "Liste", WORD),
+                Column("frame", "Liste", LIST),
                 Column("detail", "Hva må gjøres", WORD),
+                Column("last_measured", "Siste måling", DATE),
+                Column("days_since_measurement", "Dager siden måling", INT),
             ],
         ),
         ViewTable(
@@ -334,16 +344,16 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
         ViewTable(
             "ITPOSMO",
             "ITPOSMO: avstand mellom design og virkelighet",
-            v.itposmo.table if v.itposmo else None,
+            _itposmo(v),
             [
                 Column("project", "Prosjekt"),
-                *[Column(k, DIMENSION_NAMES[k], NUMBER) for k in DIMENSION_KEYS],
+                *[Column(k, say(k), NUMBER) for k in DIMENSION_KEYS],
                 Column("total", "Sum", NUMBER),
                 Column("band", "Intervall", WORD),
                 Column("outcome", "Sannsynlig utfall", WORD),
                 Column("concern", "Bekymring", BOOL),
-                Column("concern_dimensions", "Dimensjoner over terskel"),
-                Column("problem", "Problem"),
+                Column("concern_dimensions", "Dimensjoner over terskel", WORD),
+                Column("problem", "Ikke summert fordi"),
             ],
             "Heeks: hver dimensjon 0–10; en dimensjon over 5 eller sum over 20 gir grunn til bekymring.",
         ),
@@ -386,17 +396,17 @@ def view_tables(v: ReportViews) -> list[ViewTable]:
         ViewTable(
             "Datakvalitet",
             "Datakvalitet: funn",
-            v.findings_frame,
+            _findings(v),
             [
                 Column("severity", "Alvorlighet", WORD),
-                Column("message", "Funn"),
-                Column("frame", "Liste/fil", WORD),
-                Column("project_key", "Prosjekt"),
-                Column("item", "Element"),
+                Column("text", "Funn"),
+                Column("frame", "Liste/fil", LIST),
+                P,
+                Column("item", "Element (ID)"),
                 Column("field", "Felt", FIELDS),
-                Column("hint", "Hva må gjøres"),
-                Column("code", "Kode"),
+                Column("todo", "Hva må gjøres"),
             ],
+            "Hvert funn sier hva som er galt, hvor, og hva som må gjøres.",
         ),
     ]
     return tables
@@ -434,6 +444,56 @@ def _tree(v: ReportViews) -> pd.DataFrame:
     from veiviser.portfolio.reports.benefit_tree import tree_rows  # it draws with this module's display()
 
     return tree_rows(v.benefits)
+
+
+def problems_by_project(findings: list[AnalysisFinding]) -> dict[str, str]:
+    """Project -> the Norwegian text of its errors, joined: why it is not totalled or ranked."""
+    out: dict[str, list[str]] = {}
+    for f in findings:
+        if f.severity == "error" and f.project_key is not None:
+            out.setdefault(f.project_key, []).append(f.described()[0])
+    return {project: " ".join(texts) for project, texts in out.items()}
+
+
+def _itposmo(v: ReportViews) -> pd.DataFrame | None:
+    """The ITPOSMO table with the reason a project is not totalled in Norwegian."""
+    if v.itposmo is None:
+        return None
+    table = v.itposmo.table.copy()
+    reasons = problems_by_project(v.itposmo.problems)
+    table["problem"] = [
+        reasons.get(str(p), problem) if not is_missing(problem) else None
+        for p, problem in zip(table["project"], table["problem"], strict=True)
+    ]
+    return table
+
+
+def _item(value: Any) -> Any:
+    """A finding's item as its id in the list when it is a source key; anything else unchanged."""
+    try:
+        return split_source_key(str(value))[2]
+    except ValueError:
+        return value
+
+
+def _findings(v: ReportViews) -> pd.DataFrame:
+    """The findings in Norwegian: what is wrong, where, and what to do."""
+    rows = []
+    for f in v.findings:
+        text, todo = f.described()
+        project = None if f.project_key is None else v.project_titles.get(f.project_key, f.project_key)
+        rows.append(
+            {
+                "severity": f.severity,
+                "text": text,
+                "frame": f.frame,
+                "project_title": project,
+                "item": None if f.item is None else _item(f.item),
+                "field": f.field,
+                "todo": todo,
+            }
+        )
+    return pd.DataFrame(rows, columns=["severity", "text", "frame", "project_title", "item", "field", "todo"])
 
 
 def _gaps(v: ReportViews) -> pd.DataFrame | None:

@@ -70,6 +70,7 @@ class ReportViews:
     target_moves: pd.DataFrame
     history: pd.DataFrame
     findings: list[AnalysisFinding] = field(default_factory=list)
+    project_titles: dict[str, str] = field(default_factory=dict)  # project_key -> title
 
     @property
     def findings_frame(self) -> pd.DataFrame:
@@ -79,7 +80,8 @@ class ReportViews:
 def _attempt(
     findings: list[AnalysisFinding], what: str, frame: str, func: Callable[[], Any], fallback: Any
 ) -> Any:
-    """Run one view; a VeiviserError becomes an error finding and ``fallback``."""
+    """Run one view; a VeiviserError becomes an error finding and ``fallback``. ``what`` names the
+    view (a code word of :data:`veiviser.portfolio.words.NB`)."""
     try:
         return func()
     except VeiviserError as exc:
@@ -90,6 +92,7 @@ def _attempt(
                 f"{what} could not be computed: {exc}",
                 frame=frame,
                 hint=exc.hint or "Correct the input named in the message and run the report again.",
+                details={"view": what},
             )
         )
         return fallback
@@ -160,7 +163,11 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
     ratings = dataset.itposmo_ratings()
     if ratings is not None and not ratings.empty:
         itposmo = _attempt(
-            findings, "ITPOSMO", "itposmo", lambda: assess_itposmo(ratings, dataset.itposmo_settings()), None
+            findings,
+            "ITPOSMO assessment",
+            "itposmo",
+            lambda: assess_itposmo(ratings, dataset.itposmo_settings()),
+            None,
         )
         if itposmo is not None:
             findings.extend(itposmo.problems)
@@ -173,9 +180,7 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
         )
         if priority is not None:
             findings.extend(priority.problems)
-            findings.extend(
-                AnalysisFinding("warning", "model-weight", w, frame="priorities") for w in priority.warnings
-            )
+            findings.extend(priority.warnings)
 
     history = _attempt(findings, "History", "history", lambda: prepare("history", dataset.history), empty)
     changes = empty
@@ -224,6 +229,7 @@ def build_views(dataset: PortfolioDataset, *, since: object | None = None) -> Re
         target_moves=moves,
         history=history,
         findings=findings,
+        project_titles=titles,
     )
 
 
