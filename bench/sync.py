@@ -65,7 +65,7 @@ HUB_LISTS = (
     "portfolio_indicators",
     "portfolio_measurements",
 )
-PROJECT_LISTS = ("risks", "stakeholders", "benefits", "indicators", "measurements", "properties")
+PROJECT_LISTS = ("risks", "stakeholders", "changes", "benefits", "indicators", "measurements", "properties")
 SIZES = {"risks": 20, "stakeholders": 15, "benefits": 10, "indicators": 20, "measurements": 60}
 PROTO = "p00000"
 UNMETERED = 10**9  # a meter budget no run reaches: the meter only counts

@@ -38,7 +38,7 @@ from veiviser.sync.report import SyncReport
 from veiviser.sync.run import sync_portfolio
 from veiviser.sync.state import StateStore
 
-PROJECT_LISTS = ("risks", "stakeholders", "benefits", "indicators", "measurements", "properties")
+PROJECT_LISTS = ("risks", "stakeholders", "changes", "benefits", "indicators", "measurements", "properties")
 
 
 def client(server: EmulatorServer, url: str) -> SiteClient:

@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from veiviser.schemas.catalog import ListInfo, catalogue
-from veiviser.schemas.names import Kind
+from veiviser.schemas.names import F, Kind
 from veiviser.schemas.parsing import source_key as source_key
+
+#: Multi-value lookups the hub has no lookup for: their targets' titles are carried into a text
+#: column of the central list instead, joined with «; » (docs/sync.md, "Multi-value lookups").
+TITLES_OF: dict[str, str] = {F.CHANGE_LOOKUP: F.CHANGE_TITLES}
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,8 @@ class SourceKind:
     fields: tuple[str, ...]  # internal names copied to the central list (besides Title)
     lookups: tuple[tuple[str, str], ...] = ()  # (lookup field, target kind) resolved to source keys
     people: tuple[str, ...] = ()  # User fields
+    #: (multi-value lookup, central text column) whose target titles are carried (TITLES_OF)
+    titles: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_list(cls, lst: ListInfo) -> SourceKind:
@@ -36,6 +42,7 @@ class SourceKind:
             fields=tuple(f.name for f in synced),
             lookups=tuple((f.name, f.lookup_list) for f in synced if f.is_lookup and f.lookup_list),
             people=tuple(f.name for f in synced if f.is_person),
+            titles=tuple((f.name, TITLES_OF[f.name]) for f in lst.fields if f.name in TITLES_OF),
         )
 
 

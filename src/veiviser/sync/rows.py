@@ -56,7 +56,17 @@ def select_clause(kind: SourceKind) -> tuple[list[str], list[str]]:
             select.append(lookup_id_column(name))
         else:
             select.append(name)
+    for name, _ in kind.titles:  # the targets' titles, expanded
+        select.append(f"{name}/Title")
+        expand.append(name)
     return select, expand
+
+
+def lookup_titles(value: Any) -> str | None:
+    """The titles of an expanded multi-value lookup, joined with «; » (None when it has none)."""
+    entries = value if isinstance(value, list) else [value] if isinstance(value, Mapping) else []
+    titles = [str(e.get("Title")).strip() for e in entries if isinstance(e, Mapping) and e.get("Title")]
+    return "; ".join(t for t in titles if t) or None
 
 
 def source_row(kind: SourceKind, item: Mapping[str, Any], *, site_id: str, list_id: str) -> dict[str, Any]:
@@ -77,6 +87,9 @@ def source_row(kind: SourceKind, item: Mapping[str, Any], *, site_id: str, list_
             row[name] = raw if number is None and not is_blank(raw) else number  # bad values carried over
         else:
             row[name] = item.get(name)
+    for name, column in kind.titles:
+        if name in item:  # a list without the column (an older site) carries nothing
+            row[column] = lookup_titles(item.get(name))
     if kind.name == Kind.RISKS:
         row["ContentType"] = risk_content_type(item.get("ContentTypeId"))
     row["Modified"] = item.get("Modified")
@@ -142,6 +155,8 @@ def central_values(
     }
     kind = SOURCE_KINDS.get(kind_name)
     if kind is not None:
+        for _, column in kind.titles:
+            candidates[column] = row.get(column)
         lookups = dict(kind.lookups)
         for name in kind.fields:
             if name in lookups:
