@@ -1,5 +1,6 @@
-"""Central updates send IF-MATCH with the ETag just read; a 412 (the hub item changed meanwhile)
-is read again and retried, never overwritten blindly (the real client, the emulator's ETags)."""
+"""Central updates send IF-MATCH with the ETag the sync's last write got (kept in the state store);
+a 412 (the hub item changed since) is read again and retried, never overwritten blindly (the real
+client, the emulator's ETags; docs/sync.md, "ETags")."""
 
 from __future__ import annotations
 
@@ -32,12 +33,15 @@ def test_update_meets_412_reads_again_and_retries(server, provisioned_hub, state
     site = pf.project("etag")
     (rid,) = add_items(site, "Usikkerhet", [{"Title": "Før", "GtRiskProbability": 2}])
     assert run_sync(server, pf.hub, state_store).exit_code == EXIT_OK
+    (central,) = pf.hub.iter_items(CENTRAL_RISKS, select=["ID"])
+    # Someone edits the central item by hand: the ETag the sync kept is stale now.
+    assert pf.hub.update_items(CENTRAL_RISKS, {central["ID"]: {"GtRiskProbability": 5}})[0].ok
     site.update_items("Usikkerhet", {rid: {"Title": "Etter", "GtRiskProbability": 4}})
-    edits = _edit_after_reading(monkeypatch, pf.hub, times=1)
+    edits = _edit_after_reading(monkeypatch, pf.hub, times=1)  # and again between the read and the MERGE
 
     report = run_sync(server, pf.hub, state_store)
     assert report.exit_code == EXIT_OK, report.to_dict()
-    assert len(edits) == 1 and report.sites[0].counts["etag_retries"] == 1  # a real 412 was met
+    assert len(edits) == 1 and report.sites[0].counts["etag_retries"] == 2  # two real 412s were met
     assert_exact(pf.hub, [site], state_store)
     (item,) = pf.hub.iter_items(CENTRAL_RISKS, select=["Title", "GtRiskProbability"])
     assert (item["Title"], item["GtRiskProbability"]) == ("Etter", 4)
@@ -50,8 +54,10 @@ def test_an_item_that_keeps_changing_fails_the_site_clearly(
     site = pf.project("etag2")
     (rid,) = add_items(site, "Usikkerhet", [{"Title": "Før"}])
     assert run_sync(server, pf.hub, state_store).exit_code == EXIT_OK
+    (central,) = pf.hub.iter_items(CENTRAL_RISKS, select=["ID"])
+    assert pf.hub.update_items(CENTRAL_RISKS, {central["ID"]: {"GtRiskProbability": 1}})[0].ok
     site.update_items("Usikkerhet", {rid: {"Title": "Etter"}})
-    _edit_after_reading(monkeypatch, pf.hub, times=write.ETAG_RETRIES + 1)
+    _edit_after_reading(monkeypatch, pf.hub, times=write.ETAG_RETRIES)  # every read is overtaken
 
     report = run_sync(server, pf.hub, state_store)
     assert report.exit_code == EXIT_SITES_FAILED, report.to_dict()
@@ -62,13 +68,21 @@ def test_an_item_that_keeps_changing_fails_the_site_clearly(
     assert_exact(pf.hub, [site], state_store)
 
 
-def test_updates_with_the_right_etags_need_no_retry(server, provisioned_hub, state_store):
+def test_updates_with_the_right_etags_need_no_retry(server, provisioned_hub, state_store, monkeypatch):
     n = 3
     pf = portfolio(provisioned_hub)
     site = pf.project("etag3")
     ids = add_items(site, "Usikkerhet", [{"Title": f"R{i}"} for i in range(n)])
     assert run_sync(server, pf.hub, state_store).exit_code == EXIT_OK
     site.update_items("Usikkerhet", {i: {"Title": f"R{i} endret"} for i in ids})
+    reads = []
+    original = write.read_etags
+    monkeypatch.setattr(
+        write,
+        "read_etags",
+        lambda hub, c, updates, *a, **k: reads.extend(updates) or original(hub, c, updates, *a, **k),
+    )
     report = run_sync(server, pf.hub, state_store)
     assert report.sites[0].counts["updated"] == n and "etag_retries" not in report.sites[0].counts
+    assert reads == []  # the ETags the first run's writes got were kept: no read before the MERGEs
     assert_exact(pf.hub, [site], state_store)

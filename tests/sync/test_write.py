@@ -28,11 +28,17 @@ class FakeHub:
 
 
 class FakeStore:
-    def __init__(self):
+    def __init__(self, etags=None):
         self.calls: list[tuple] = []
+        self.etags = etags or {}  # (kind, central id) -> the ETag our last write got
+        self.written: dict[str, dict] = {}
 
-    def set_central(self, kind, entries):
+    def central_etags(self, site_id):
+        return dict(self.etags)
+
+    def set_central(self, kind, entries, etags=None):
         self.calls.append(("set", kind, list(entries)))
+        self.written.setdefault(kind, {}).update(etags or {})
 
     def drop_central(self, kind, keys):
         self.calls.append(("drop", kind, list(keys)))
@@ -90,6 +96,22 @@ def test_writes_go_in_one_batch_after_the_etags_and_update_the_map():
         ("set", "risks", [("new", "s1", 90, "h1"), ("chg", "s1", 12, "h2")]),
         ("drop", "benefits", ["gone"]),
     ]
+
+
+def test_an_update_with_a_kept_etag_is_sent_without_a_read_and_keeps_the_new_one():
+    def answer(op):
+        assert op.method != "GET", "no ETag read: the store has it"
+        if op.method == "MERGE":
+            return OperationResult(op.key, 204, None, headers={"etag": '"8"'})
+        return ok(op, {"Id": 91, "__metadata": {"etag": '"1"'}})
+
+    hub, store = FakeHub(answer), FakeStore(etags={("risks", 12): '"7"'})
+    actions = [Update("risks", "chg", 12, {"Title": "C"}, "h2"), Create("risks", "new", {"Title": "N"}, "h1")]
+    counts = apply_actions(hub, store, central(), "s1", actions)
+    assert counts["updated"] == 1 and counts["created"] == 1
+    [ops] = hub.batches
+    assert [o.if_match for o in ops] == ['"7"', None]
+    assert store.written == {"risks": {"chg": '"8"', "new": '"1"'}}  # what the next update sends
 
 
 def test_a_removed_hub_item_is_created_again_and_missing_deletes_are_fine():

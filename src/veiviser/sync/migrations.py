@@ -18,6 +18,7 @@ from veiviser.sync.schema import (
     SCHEMA_VERSION,
     StoreError,
     advisory_key,
+    central_table,
     claims_table,
     locks_table,
     metadata,
@@ -43,8 +44,13 @@ def _to_v2(conn: Connection) -> None:
     claims_table.create(conn, checkfirst=True)
 
 
+def _to_v3(conn: Connection) -> None:
+    """The ETag of each central item as last written (empty: the next update reads it first)."""
+    _add_column(conn, central_table, "etag")
+
+
 #: version -> the step that brings a store from the version before it to this one.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _to_v2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _to_v2, 3: _to_v3}
 
 
 def upgrade(conn: Connection, where: str) -> int:

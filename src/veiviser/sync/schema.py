@@ -27,8 +27,9 @@ from veiviser.sync.report import EXIT_STORE_UNUSABLE
 
 #: The schema version this code writes. Bump it and add a step to ``sync/migrations.py`` on changes.
 #: 1: veiviser 0.1.0. 2: the lock holder's host, process id and process start (sync_locks), the
-#: per-run site queue ``sync_claims`` for several workers.
-SCHEMA_VERSION = 2
+#: per-run site queue ``sync_claims`` for several workers. 3: the ETag of each central item as the
+#: sync last wrote it (``sync_central.etag``), so an update needs no read first.
+SCHEMA_VERSION = 3
 
 
 class StoreError(VeiviserError):
@@ -170,6 +171,7 @@ central_table = sa.Table(
     sa.Column("site_id", sa.String(64), nullable=False),
     sa.Column("central_id", sa.Integer, nullable=False),
     sa.Column("central_hash", sa.String(64), nullable=False),
+    sa.Column("etag", sa.String(64), nullable=True),  # as the hub answered our last write (v3)
     sa.Index("ix_sync_central_site", "kind", "site_id"),
 )
 

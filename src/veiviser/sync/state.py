@@ -18,7 +18,7 @@ Every write is idempotent. See docs/sync.md, "The state store".
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -196,8 +196,25 @@ class StateStore(Claims, History):
             out.setdefault(r.kind, {})[r.source_key] = (int(r.central_id), r.central_hash)
         return out
 
-    def set_central(self, kind: str, entries: Iterable[tuple[str, str, int, str]]) -> None:
-        """Store ``(source_key, site_id, central_id, central_hash)`` entries (insert or replace)."""
+    def central_etags(self, site_id: str) -> dict[tuple[str, int], str]:
+        """``{(kind, central_id): etag}`` of one site's central items, as the sync last wrote them."""
+        c = central_table.c
+        with self._begin() as conn:
+            rows = conn.execute(
+                sa.select(c.kind, c.central_id, c.etag).where(c.site_id == site_id, c.etag.is_not(None))
+            ).all()
+        return {(r.kind, int(r.central_id)): str(r.etag) for r in rows}
+
+    def set_central(
+        self,
+        kind: str,
+        entries: Iterable[tuple[str, str, int, str]],
+        etags: Mapping[str, str | None] | None = None,
+    ) -> None:
+        """Store ``(source_key, site_id, central_id, central_hash)`` entries (insert or replace), with
+        the ETag each item got from that write (``etags`` by source key; none: read before the next
+        update)."""
+        etags = etags or {}
         entries = list(entries)
         if not entries:
             return
@@ -211,7 +228,14 @@ class StateStore(Claims, History):
                 conn.execute(
                     central_table.insert(),
                     [
-                        {"kind": kind, "source_key": k, "site_id": s, "central_id": c, "central_hash": h}
+                        {
+                            "kind": kind,
+                            "source_key": k,
+                            "site_id": s,
+                            "central_id": c,
+                            "central_hash": h,
+                            "etag": etags.get(k),
+                        }
                         for k, s, c, h in chunk
                     ],
                 )

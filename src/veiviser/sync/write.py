@@ -195,25 +195,37 @@ def apply_actions(
         return counts
     types = entity_types(hub, central)  # item bodies need the central lists' entity type names
     failures: list[str] = []
+    # The ETags our last writes got (docs/sync.md, "ETags"): an update whose item has one needs no
+    # read first; a stale one answers 412 and is read and sent again below.
+    stored = store.central_etags(site_id)
     for round_no in range(ETAG_RETRIES + 1):
-        etags = read_etags(hub, central, [a for a in writes if isinstance(a, Update)])
+        updates = [a for a in writes if isinstance(a, Update)]
+        etags = {k: v for a in updates if (v := stored.get(k := (a.kind, a.central_id))) is not None}
+        etags.update(read_etags(hub, central, [a for a in updates if (a.kind, a.central_id) not in etags]))
+        stored = {}  # a retry reads what is there now
         ops = [
             _operation(a, central[a.kind].title, types.get(central[a.kind].title, ""), etags) for a in writes
         ]
         mapped: dict[str, list[tuple[str, str, int, str]]] = {}
+        written: dict[str, dict[str, str | None]] = {}  # the ETags the writes answered, by source key
         dropped: dict[str, list[str]] = {}
         again: list[Write] = []
         for res in hub.batch(ops):
             action = res.key
             name, key = action.kind, action.key
             if res.ok:
+                etag = res.headers.get("etag") or (
+                    item_etag(res.value) if isinstance(res.value, dict) else None
+                )
                 if isinstance(action, Create):
                     created = res.value or {}
                     new_id = int(created.get("Id") or created["ID"])
                     mapped.setdefault(name, []).append((key, site_id, new_id, action.digest))
+                    written.setdefault(name, {})[key] = etag
                     counts["created"] += 1
                 elif isinstance(action, Update):
                     mapped.setdefault(name, []).append((key, site_id, action.central_id, action.digest))
+                    written.setdefault(name, {})[key] = etag
                     counts["updated"] += 1
                 elif isinstance(action, Delete):
                     dropped.setdefault(name, []).append(key)
@@ -231,7 +243,7 @@ def apply_actions(
             else:
                 failures.append(str(res.error) if res.error else f"HTTP {res.status}")
         for name, entries in mapped.items():
-            store.set_central(name, entries)
+            store.set_central(name, entries, written.get(name))
         for name, keys in dropped.items():
             store.drop_central(name, keys)
         if not again:
