@@ -449,7 +449,7 @@ def measure_size(args: argparse.Namespace, sites: int, tmp: Path) -> SizeResult:
         floor = 2 * (len(SIZES) + 1) + 2 * per_site_items + 2  # reads, item writes, register entry
         state = f"sqlite:///{tmp / f'state-{sites}.sqlite'}"
         naive_urls = pf.urls[: min(args.naive_sites, sites)]
-        factor = sites / len(naive_urls)
+        factor = sites / max(1, len(naive_urls))  # --naive-sites 0: no naive sync
         naive = NaiveSync(server, pf.naive_url, RequestCounter())
         rows: list[tuple[str, Run, Run | None]] = []
         for label in ("initial", "unchanged", "1 % changed", "unchanged, throttled"):
@@ -502,9 +502,13 @@ def table(results: list[SizeResult], args: argparse.Namespace) -> str:
         "(peak memory = its `VmHWM`); RU from the emulator's meter at the costs in docs/emulator.md.",
     ]
     for res in results:
+        naive = (
+            f"naive sync measured on {res.naive_sites} sites and scaled ×{res.sites / res.naive_sites:g}"
+            if res.naive_sites
+            else "no naive sync (--naive-sites 0)"
+        )
         notes.append(
-            f"{res.sites:,} sites: seeded in {res.seed_seconds:.0f} s; naive sync measured on "
-            f"{res.naive_sites} sites and scaled ×{res.sites / res.naive_sites:g}; initial RU floor "
+            f"{res.sites:,} sites: seeded in {res.seed_seconds:.0f} s; {naive}; initial RU floor "
             f"{res.floor_ru:.0f} RU/site (veiviser: {res.rows[0][1].ru / res.sites / res.floor_ru:.2f}× the floor)."
         )
     return "\n".join(lines + notes)
