@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -145,8 +145,11 @@ class Queries(ModelCore):
         referenced = (filter_fields(tree) if tree is not None else []) + [k for k, _ in order]
         for path in referenced:
             check(path)
+        # An equality on an indexed text column is answered through its index, as SPO does: the
+        # threshold check counts among those items only, not by scanning the list.
+        pool = self._indexed_candidates(lst, tree, emap, items) if tree is not None else None
         if len(items) > VIEW_THRESHOLD:
-            self._check_threshold(items, tree, order, indexed, resolve_in)
+            self._check_threshold(items.values() if pool is None else pool, tree, order, indexed, resolve_in)
         top = DEFAULT_PAGE if opts.top is None else min(opts.top, MAX_PAGE)
         after = opts.skiptoken.get("p_ID")
         try:
@@ -164,7 +167,7 @@ class Queries(ModelCore):
             more = start + top < len(ids)
             rows = [items[i] for i in chosen]
         else:
-            candidates = self._indexed_candidates(lst, tree, emap, items)
+            candidates = self._indexed_candidates(lst, tree, emap, items) if pool is None else pool
             if tree is not None:
                 candidates = [it for it in candidates if evaluate(tree, functools.partial(resolve_in, it))]
             if order:
@@ -194,7 +197,7 @@ class Queries(ModelCore):
 
     def _check_threshold(
         self,
-        items: dict[int, dict[str, Any]],
+        items: Iterable[dict[str, Any]],
         tree: Any,
         order: list[tuple[str, bool]],
         indexed: Callable[[str], bool],
@@ -204,7 +207,8 @@ class Queries(ModelCore):
         (docs/emulator.md, "List view threshold"): ordering on a column that is not indexed, a
         filter without an indexed condition joined by ``and`` at its top, or indexed conditions that
         still match more than :data:`VIEW_THRESHOLD` items. ``ID`` is indexed, and a filter on ``ID``
-        alone passes at any size (SPO reads the ID range directly)."""
+        alone passes at any size (SPO reads the ID range directly). ``items`` are the list's items,
+        or those the filter's index lookup found."""
         if any(not indexed(key) for key, _ in order):
             raise _throttled()
         if tree is None:
@@ -216,7 +220,7 @@ class Queries(ModelCore):
         if all(p.split("/")[0].lower() == "id" for c in usable for p in filter_fields(c)):
             return
         matched = sum(
-            1 for it in items.values() if all(evaluate(c, functools.partial(resolve_in, it)) for c in usable)
+            1 for it in items if all(evaluate(c, functools.partial(resolve_in, it)) for c in usable)
         )
         if matched > VIEW_THRESHOLD:
             raise _throttled()
