@@ -102,27 +102,25 @@ def _open(url: str, queue: multiprocessing.Queue) -> None:  # in a child process
         queue.put(repr(exc))
 
 
-def test_workers_opening_an_old_store_at_once_migrate_it_once(store_url):
-    create_v1(store_url)
+def _open_at_once(url: str, workers: int = 3) -> list[object]:
+    """What each of ``workers`` processes opening the store at the same moment found (sorted)."""
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_open, args=(store_url, queue)) for _ in range(3)]
+    procs = [ctx.Process(target=_open, args=(url, queue)) for _ in range(workers)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
-    assert sorted(queue.get(timeout=5) for _ in procs) == [SCHEMA_VERSION] * 3
+    return sorted(queue.get(timeout=5) for _ in procs)
+
+
+def test_workers_opening_an_old_store_at_once_migrate_it_once(store_url):
+    create_v1(store_url)
+    assert _open_at_once(store_url) == [SCHEMA_VERSION] * 3
 
 
 def test_workers_opening_a_new_store_at_once_create_it_once(store_url):
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_open, args=(store_url, queue)) for _ in range(3)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert sorted(queue.get(timeout=5) for _ in procs) == [SCHEMA_VERSION] * 3
+    assert _open_at_once(store_url) == [SCHEMA_VERSION] * 3
 
 
 def test_migration_steps_cover_every_version():

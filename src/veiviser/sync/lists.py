@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from veiviser.schemas.template import CHOICE_TYPES
+
 #: Kinds in dependency order (lookups point backwards).
 KIND_ORDER = ("risks", "stakeholders", "benefits", "indicators", "measurements")
 #: The history store's name for the project properties item (Prosjektegenskaper).
@@ -55,12 +57,11 @@ def load_central_lists() -> tuple[dict[str, CentralList], dict[str, str]]:
 
 def _closed_choices(ldef: Any) -> dict[str, frozenset[str]]:
     """The choices of each choice field that allows no fill-in value."""
-    out = {}
-    for f in ldef.fields:
-        ftype = getattr(f.type, "value", str(f.type))
-        if ftype in ("Choice", "MultiChoice") and f.choices and not f.fill_in:
-            out[f.name] = frozenset(f.choices)
-    return out
+    return {
+        f.name: frozenset(f.choices)
+        for f in ldef.fields
+        if f.type in CHOICE_TYPES and f.choices and not f.fill_in
+    }
 
 
 def _writable_fields(ldef: Any) -> dict[str, str]:

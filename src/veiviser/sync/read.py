@@ -156,11 +156,12 @@ def read_site_changes(
     own = tokens[FEEDBACK_STATE].list_id if FEEDBACK_STATE in tokens else ""
     by_list: dict[str, list[dict[str, Any]]] = {}
     for change in changes:
-        if own and str(change.get("ListId") or "").strip("{}").lower() == own:
+        list_id = str(change.get("ListId") or "").strip("{}").lower()
+        if own and list_id == own:
             continue
         if change.get("ItemId") is None:
             return None  # a list itself changed: round one compares ids and titles
-        by_list.setdefault(str(change.get("ListId") or "").strip("{}").lower(), []).append(change)
+        by_list.setdefault(list_id, []).append(change)
     for st in states.values():
         _apply_changes(st, by_list.get(st.list_id, []))
         st.new_token = None  # the list tokens stay; the site token moves on

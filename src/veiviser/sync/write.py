@@ -197,12 +197,16 @@ def apply_actions(
     failures: list[str] = []
     # The ETags our last writes got (docs/sync.md, "ETags"): an update whose item has one needs no
     # read first; a stale one answers 412 and is read and sent again below.
-    stored = store.central_etags(site_id)
+    kept = store.central_etags(site_id)
     for round_no in range(ETAG_RETRIES + 1):
         updates = [a for a in writes if isinstance(a, Update)]
-        etags = {k: v for a in updates if (v := stored.get(k := (a.kind, a.central_id))) is not None}
+        etags = {
+            (a.kind, a.central_id): kept[(a.kind, a.central_id)]
+            for a in updates
+            if (a.kind, a.central_id) in kept
+        }
         etags.update(read_etags(hub, central, [a for a in updates if (a.kind, a.central_id) not in etags]))
-        stored = {}  # a retry reads what is there now
+        kept = {}  # a retry reads what is there now
         ops = [
             _operation(a, central[a.kind].title, types.get(central[a.kind].title, ""), etags) for a in writes
         ]
@@ -214,18 +218,16 @@ def apply_actions(
             action = res.key
             name, key = action.kind, action.key
             if res.ok:
-                etag = res.headers.get("etag") or (
-                    item_etag(res.value) if isinstance(res.value, dict) else None
-                )
+                # a create answers the item (its __metadata.etag), a MERGE an ETag header
+                value = res.value if isinstance(res.value, dict) else {}
+                if isinstance(action, Create | Update):
+                    written.setdefault(name, {})[key] = res.headers.get("etag") or item_etag(value)
                 if isinstance(action, Create):
-                    created = res.value or {}
-                    new_id = int(created.get("Id") or created["ID"])
+                    new_id = int(value.get("Id") or value["ID"])
                     mapped.setdefault(name, []).append((key, site_id, new_id, action.digest))
-                    written.setdefault(name, {})[key] = etag
                     counts["created"] += 1
                 elif isinstance(action, Update):
                     mapped.setdefault(name, []).append((key, site_id, action.central_id, action.digest))
-                    written.setdefault(name, {})[key] = etag
                     counts["updated"] += 1
                 elif isinstance(action, Delete):
                     dropped.setdefault(name, []).append(key)
