@@ -10,8 +10,9 @@ product builds it: from the settings' ``ru_per_minute`` (``--start``, default 1 
 default), so at 6 250 the limiter has to learn its way up.
 
 Every ``--every`` seconds (default 10) it prints the limiter's rate (its learned budget,
-``learned_ru_per_minute`` when the limiter has one, else its fixed capacity), the RU the emulator
-charged in the trailing minute and the 429s so far. Target (issue 11 §2): the rate converges to
+``learned_ru_per_minute`` when the limiter has one, else its fixed capacity), the budget the
+emulator announced in ``RateLimit-Limit`` as the limiter read it, the RU the emulator charged in the
+trailing minute and the 429s so far. Target (issue 11 §2): the rate converges to
 the budget with at most one 429 — into the band from 80 % (where SharePoint starts sending
 ``RateLimit-*`` headers and the limiter stops cutting) to 100 % of it.
 
@@ -43,6 +44,7 @@ class Sample:
     window_ru: int
     refused: int
     requests: int
+    announced: int | None = None
 
 
 def limiter_rate(limiter: RateLimiter) -> float:
@@ -110,7 +112,7 @@ def run_budget(budget: int, args: argparse.Namespace) -> list[Sample]:
         started = time.monotonic()
         for t in threads:
             t.start()
-        samples = [Sample(0, limiter_rate(limiter), 0, 0, 0)]
+        samples = [Sample(0, limiter_rate(limiter), 0, 0, 0, limiter.announced_ru_per_minute)]
         while (elapsed := time.monotonic() - started) < args.seconds:
             time.sleep(min(args.every, args.seconds - elapsed))
             samples.append(
@@ -120,6 +122,7 @@ def run_budget(budget: int, args: argparse.Namespace) -> list[Sample]:
                     server.meter.used,
                     server.meter.totals()[2],
                     counter.total,
+                    limiter.announced_ru_per_minute,
                 )
             )
         stop.set()
@@ -137,11 +140,15 @@ def table(budget: int, samples: list[Sample], args: argparse.Namespace) -> str:
         f"Budget {budget:,} RU/min (emulator), limiter configured at {args.start:,.0f} RU/min, "
         f"{args.workers} workers, {args.latency_ms:g} ms latency",
         "",
-        "| t | limiter rate (RU/min) | emulator RU in the last minute | 429s so far | requests so far |",
-        "|---|---|---|---|---|",
+        "| t | limiter rate (RU/min) | budget announced (RateLimit-Limit) | emulator RU in the last minute "
+        "| 429s so far | requests so far |",
+        "|---|---|---|---|---|---|",
     ]
     for s in samples:
-        lines.append(f"| {s.at:.0f} s | {s.rate:,.0f} | {s.window_ru:,} | {s.refused} | {s.requests:,} |")
+        announced = f"{s.announced:,}" if s.announced else "—"
+        lines.append(
+            f"| {s.at:.0f} s | {s.rate:,.0f} | {announced} | {s.window_ru:,} | {s.refused} | {s.requests:,} |"
+        )
     last = samples[-1]
     # SharePoint sends RateLimit-* headers from 80 % use; the limiter cuts when fewer than 20 % remain,
     # so it settles between 80 % and 100 % of the budget (docs/sharepoint.md, "Pacing").
@@ -151,6 +158,12 @@ def table(budget: int, samples: list[Sample], args: argparse.Namespace) -> str:
         f"- [{'x' if converged else ' '}] rate between 80 % and 100 % of the budget at the end "
         f"({last.rate:,.0f} = {last.rate / budget:.0%}; the emulator charged {last.window_ru:,} RU "
         f"in the last minute = {last.window_ru / budget:.0%})"
+    )
+    lines.append(
+        f"- [{'x' if last.announced == budget else ' '}] the budget learned from the answers "
+        f"({last.announced:,} RU/min)"
+        if last.announced
+        else "- [ ] the budget learned from the answers (no RateLimit-Limit seen)"
     )
     lines.append(f"- [{'x' if last.refused <= 1 else ' '}] at most one 429 ({last.refused})")
     return "\n".join(lines)

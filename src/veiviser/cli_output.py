@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from veiviser.portfolio.reports.inert import csv_safe_frame
+from veiviser.sharepoint import describe_pace
 
 if TYPE_CHECKING:
     from veiviser.certificates import AppCertificate
@@ -239,7 +240,9 @@ def bulk(result: BulkResult, fmt: str = "table") -> str:
     for r in result.results:
         table.add_row(r.alias, r.title[:60], r.outcome, r.detail)
     if result.learned_ru_per_minute:
-        return render(table, Text(pacing_line(result.learned_ru_per_minute)))
+        return render(
+            table, Text(describe_pace(result.learned_ru_per_minute, result.announced_ru_per_minute))
+        )
     return render(table)
 
 
@@ -250,13 +253,8 @@ def upgrade_lines(result: UpgradeResult) -> list[str]:
         detail = f" — {r.error}" if r.error else f" ({r.plan.summary()})" if r.plan is not None else ""
         lines.append(f"{r.url}: {r.outcome}{detail}" + "".join(f" [{n}]" for n in r.register_notes))
     if result.learned_ru_per_minute:
-        lines.append(pacing_line(result.learned_ru_per_minute))
+        lines.append(describe_pace(result.learned_ru_per_minute, result.announced_ru_per_minute))
     return lines
-
-
-def pacing_line(ru_per_minute: float) -> str:
-    """The resource-unit budget the client learned from the tenant's answers."""
-    return f"pacing: {ru_per_minute:.0f} RU/min learned from the tenant"
 
 
 # --- templates ------------------------------------------------------------------------------------

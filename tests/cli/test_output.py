@@ -125,3 +125,29 @@ def test_provision_plan_bulk_json_is_the_bulk_result_of_the_library(
 def test_every_listing_command_offers_the_three_outputs(command: list[str]) -> None:
     help_text = _cli([*command, "--help"])
     assert "--output, --format [table|json|csv|text]" in help_text
+
+
+def test_sync_run_names_the_budget_the_tenant_announces(
+    server: EmulatorServer, provisioned_hub: Callable[..., Provisioner], state_url: str
+) -> None:
+    """Past 80 % of its budget the tenant sends ``RateLimit-Limit``; the summary puts the learned
+    pace beside it (docs/sharepoint.md, "Pacing")."""
+    prov = provisioned_hub()
+    prov.project(ProjectRequest(title="Alfa", alias="alfa"))
+    env = cli_env(server)
+    args = ["sync", "run", "--hub", prov.hub_url, "--state", state_url]
+    server.set_throttle(10**9)  # counts only
+    assert server.meter is not None
+    out = _cli(args, env)
+    assert "it announces" not in out  # nothing announced far under the budget
+    first_ru = server.meter.totals()[0]
+    prov.project(ProjectRequest(title="Beta", alias="beta"))
+    budget = first_ru + 5  # Beta's first read and Alfa's unchanged one pass 80 % of it, not 100 %
+    server.set_throttle(budget)
+    # The product's default start; the pace never drops under a tenth of it, so against this tiny
+    # budget the percentage is large: the line is about naming the budget.
+    out = _cli(args, {**env, "VEIVISER_RU_PER_MINUTE": "1250"})
+    assert server.meter.totals()[2] == 0, server.meter.totals()
+    assert re.search(
+        rf"pacing: \d+ RU/min learned from the tenant \(\d+% of the {budget} RU/min it announces\)", out
+    )

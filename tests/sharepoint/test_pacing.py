@@ -11,7 +11,7 @@ import requests
 from tests.support.emulator import connection_settings
 from veiviser.emulator.server import EmulatorServer
 from veiviser.emulator.throttle import ResourceMeter
-from veiviser.sharepoint import connect
+from veiviser.sharepoint import connect, describe_pace
 from veiviser.sharepoint.transport import (
     LARGEST_TIER_RU_PER_MINUTE,
     SMALLEST_TIER_RU_PER_MINUTE,
@@ -82,8 +82,10 @@ def test_low_remaining_cuts_once_per_window_and_caps_at_the_announced_limit() ->
     clock = FakeClock()
     limiter = _limiter(clock, ru=3000)
     low = {"RateLimit-Limit": "2500", "RateLimit-Remaining": "300", "RateLimit-Reset": "20"}
+    assert limiter.announced_ru_per_minute is None  # nothing announced yet
     limiter.observe(_response(200, low))
     assert limiter.learned_ru_per_minute == 2400  # 3000 × 0.8
+    assert limiter.announced_ru_per_minute == 2500
     limiter.observe(_response(200, low))
     assert limiter.learned_ru_per_minute == 2400  # one cut per window
     assert limiter.tokens <= 300  # the bucket holds no more than the server says remains
@@ -150,9 +152,18 @@ def test_converges_on_the_tenants_budget_with_at_most_one_429(tenant_budget: int
             limiter.observe(_response(429, decision.headers))
         history.append(limiter.learned_ru_per_minute)
     assert throttled <= 1
+    assert limiter.announced_ru_per_minute == tenant_budget  # the budget itself is learned exactly
     settled = history[len(history) * 2 // 3 :]
     assert min(settled) >= 0.8 * tenant_budget, (min(settled), tenant_budget)  # never under the edge
     assert max(settled) <= tenant_budget
+
+
+def test_the_pacing_line_names_the_announced_budget_once_there_is_one() -> None:
+    assert describe_pace(1250) == "pacing: 1250 RU/min learned from the tenant"
+    assert (
+        describe_pace(5000, 6250)
+        == "pacing: 5000 RU/min learned from the tenant (80% of the 6250 RU/min it announces)"
+    )
 
 
 def test_one_limiter_per_tenant_per_process() -> None:
@@ -182,6 +193,7 @@ def test_against_the_emulators_ru_meter_the_pace_converges_with_at_most_one_429(
             site.get("Web/lists", {"$select": "Title"})
             seen.append(limiter.learned_ru_per_minute)
         assert server.meter.throttled <= 1
+        assert limiter.announced_ru_per_minute == 3600  # 120 RU per 2-second window, per minute
         assert limiter.raises >= 2 and max(seen) > SMALLEST_TIER_RU_PER_MINUTE  # it learned to go faster
         settled = seen[len(seen) // 2 :]
         assert min(settled) >= 0.5 * 3600 and max(settled) <= 3600, (min(settled), max(settled))

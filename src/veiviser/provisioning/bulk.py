@@ -41,6 +41,8 @@ class BulkResult:
     """The input file as given."""
     learned_ru_per_minute: int | None = None
     """The pace the tenant allowed, as the shared limiter learned it (docs/sharepoint.md, "Pacing")."""
+    announced_ru_per_minute: int | None = None
+    """The budget the tenant announced in ``RateLimit-Limit``, if it did."""
 
     @property
     def ok(self) -> bool:
@@ -52,6 +54,7 @@ class BulkResult:
             "file": self.file,
             "counts": self.counts(),
             "learned_ru_per_minute": self.learned_ru_per_minute,
+            "announced_ru_per_minute": self.announced_ru_per_minute,
             "problems": [str(p) for p in self.input.problems],
             "results": [r.to_dict() for r in self.results],
         }
@@ -178,7 +181,7 @@ def provision_bulk(
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="provision") as pool:
         result.results = list(pool.map(run, data.projects))
-    result.learned_ru_per_minute = prov.learned_ru_per_minute()
+    result.learned_ru_per_minute, result.announced_ru_per_minute = prov.pace()
     return result
 
 
@@ -223,6 +226,7 @@ class UpgradeResult:
     results: list[SiteResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     learned_ru_per_minute: int | None = None
+    announced_ru_per_minute: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -328,7 +332,7 @@ def upgrade(
         results = list(pool.map(run_registered, registered.values())) + list(
             pool.map(run_unregistered, unregistered)
         )
-    return UpgradeResult(results, notes, prov.learned_ru_per_minute())
+    return UpgradeResult(results, notes, *prov.pace())
 
 
 def _upgrade_one(

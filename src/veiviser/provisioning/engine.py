@@ -206,10 +206,13 @@ class Provisioner:
     def client(self, url: str) -> SiteClient:
         return connect(url, self.settings, counter=self.counter, limiter=self.limiter)
 
-    def learned_ru_per_minute(self) -> int | None:
-        """The pace the shared limiter has learned for this tenant (RU/min), for the summary."""
+    def pace(self) -> tuple[int | None, int | None]:
+        """The pace the shared limiter has learned for this tenant and the budget the tenant
+        announced (RU/min, either ``None`` when unknown), for the summary."""
         limiter = self.limiter or self.client(self.hub_url).limiter
-        return limiter.learned_ru_per_minute if limiter is not None else None
+        if limiter is None:
+            return None, None
+        return limiter.learned_ru_per_minute, limiter.announced_ru_per_minute
 
     # --- preflights (docs/provisioning.md, "Preflights") -------------------------------------------
 

@@ -28,7 +28,7 @@ from veiviser.sharepoint.errors import (
     ValidationError,
 )
 from veiviser.sharepoint.paths import ListTarget
-from veiviser.sharepoint.transport import RateLimiter, RequestCounter, RetryPolicy
+from veiviser.sharepoint.transport import RateLimiter, RequestCounter, RetryPolicy, describe_pace
 from veiviser.sharepoint.values import LookupValue, normalise_item, odata_literal, to_sharepoint
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "UnknownUserError",
     "ValidationError",
     "connect",
+    "describe_pace",
     "normalise_item",
     "odata_literal",
     "to_sharepoint",

@@ -184,7 +184,8 @@ class RateLimiter:
     * a 429: the rate is halved and every caller waits for ``Retry-After`` (a 503 with
       ``Retry-After`` pauses too, without a cut — it is load, not our budget).
 
-    ``learn=False`` keeps the configured rate. ``learned_ru_per_minute`` is the current budget.
+    ``learn=False`` keeps the configured rate. ``learned_ru_per_minute`` is the current budget,
+    ``announced_ru_per_minute`` the tenant's own, once a ``RateLimit-Limit`` has named it.
     """
 
     RAISE = 1.25
@@ -226,6 +227,7 @@ class RateLimiter:
         self._epoch_demand = False  # a caller waited for the bucket in this window
         self._last_cut = -math.inf
         self._last_429_cut = -math.inf
+        self._announced: float | None = None
         self.waited = 0.0
         self.raises = 0
         self.cuts = 0
@@ -241,6 +243,12 @@ class RateLimiter:
         """The budget the limiter paces at now (RU per minute, rounded)."""
         with self._lock:
             return round(self.ru_per_minute)
+
+    @property
+    def announced_ru_per_minute(self) -> int | None:
+        """The budget the tenant last announced in ``RateLimit-Limit`` (RU per minute), if it has."""
+        with self._lock:
+            return None if self._announced is None else round(self._announced)
 
     def _refill(self, now: float) -> None:
         # Nothing accrues while a Retry-After pause holds everyone: the time after it alone counts,
@@ -370,6 +378,8 @@ class RateLimiter:
                 return
             self._refill(now)
             self._tokens = min(self._tokens, remaining)
+            if limit:
+                self._announced = limit * 60.0 / self.window_s
             if self.learn:
                 if limit:
                     self._ceiling = max(self._floor, min(self._ceiling, limit * 60.0 / self.window_s))
@@ -395,6 +405,14 @@ def shared_limiter(site_url: str, ru_per_minute: float, cost_per_request: float)
         if limiter is None:
             limiter = _SHARED[key] = RateLimiter(ru_per_minute, cost_per_request)
         return limiter
+
+
+def describe_pace(learned: float, announced: float | None = None) -> str:
+    """The run summaries' line on pacing: the pace learned and, once named, the tenant's budget."""
+    line = f"pacing: {learned:.0f} RU/min learned from the tenant"
+    if announced:
+        line += f" ({learned / announced:.0%} of the {announced:.0f} RU/min it announces)"
+    return line
 
 
 def _float(value: str | None) -> float | None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from veiviser.sharepoint import describe_pace
 from veiviser.sync.diff import LIST_MISSING
 from veiviser.sync.lock import SHARED
 from veiviser.sync.options import SyncOptions
@@ -126,7 +127,7 @@ def summary_lines(report: SyncReport) -> list[str]:
     ]
     lines += [f"  note: {n}" for n in report.notes]
     if report.learned_ru_per_minute:
-        lines.append(f"  pacing: {report.learned_ru_per_minute} RU/min learned from the tenant")
+        lines.append("  " + describe_pace(report.learned_ru_per_minute, report.announced_ru_per_minute))
     if report.message:
         lines.append(f"  {report.message}")
     return lines

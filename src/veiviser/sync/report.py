@@ -86,6 +86,8 @@ class SyncReport:
     signal: int | None = None  # the signal that stopped the run (status "interrupted")
     #: The pace the client learned from the tenant's answers by the end of the run (RU per minute).
     learned_ru_per_minute: int | None = None
+    #: The budget the tenant announced in ``RateLimit-Limit`` (RU per minute), if it did.
+    announced_ru_per_minute: int | None = None
 
     @property
     def joined_unregistered(self) -> list[SiteOutcome]:
@@ -139,6 +141,7 @@ class SyncReport:
             "message": self.message,
             "requests": self.requests,
             "learned_ru_per_minute": self.learned_ru_per_minute,
+            "announced_ru_per_minute": self.announced_ru_per_minute,
             "sites_total": len(self.sites),
             "sites_failed": len(self.failed_sites),
             "totals": self.totals(),

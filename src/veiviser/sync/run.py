@@ -97,6 +97,7 @@ def sync_portfolio(
         report.status = "partial" if report.failed_sites else "ok"
         if hub.limiter is not None:
             report.learned_ru_per_minute = hub.limiter.learned_ru_per_minute
+            report.announced_ru_per_minute = hub.limiter.announced_ru_per_minute
         if stop.is_set():
             report.status, report.signal = "interrupted", stop.signum
             report.message = "stopped by a signal after the writes under way; run again to sync the rest"

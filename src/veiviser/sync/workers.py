@@ -132,7 +132,9 @@ def sync_hubs(
     report.requests = counter.total - before
     limiters = [c.limiter for c in clients.values() if c.limiter is not None]
     if limiters:  # one per tenant; several hubs of one tenant share it
-        report.learned_ru_per_minute = min(x.learned_ru_per_minute for x in limiters)
+        slowest = min(limiters, key=lambda x: x.learned_ru_per_minute)
+        report.learned_ru_per_minute = slowest.learned_ru_per_minute
+        report.announced_ru_per_minute = slowest.announced_ru_per_minute
     return report
 
 
