@@ -57,6 +57,18 @@ def columns(url: str) -> dict[str, set[tuple[str, bool]]]:
     return out
 
 
+def indexes(url: str) -> dict[str, set[tuple[str, tuple[str, ...]]]]:
+    """Every table's declared indexes (name, columns) as the database reports them."""
+    engine = sa.create_engine(url)
+    inspector = sa.inspect(engine)
+    out = {
+        table: {(ix["name"], tuple(ix["column_names"])) for ix in inspector.get_indexes(table)}
+        for table in inspector.get_table_names()
+    }
+    engine.dispose()
+    return out
+
+
 def test_a_0_1_0_store_is_migrated_to_the_current_schema_and_keeps_its_data(store_url, tmp_path):
     create_v1(store_url)
     with StateStore(store_url) as store:
@@ -81,6 +93,11 @@ def test_a_0_1_0_store_is_migrated_to_the_current_schema_and_keeps_its_data(stor
         assert columns(fresh) == migrated
     for table in metadata.sorted_tables:
         assert {(c.name, bool(c.nullable)) for c in table.columns} == migrated[table.name], table.name
+    # … and so are its indexes (version 4 replaced two): the old ones are gone, the new ones there
+    migrated_indexes = indexes(store_url)
+    for table in metadata.sorted_tables:
+        declared = {(ix.name, tuple(c.name for c in ix.columns)) for ix in table.indexes}
+        assert migrated_indexes[table.name] == declared, table.name
 
 
 def test_a_store_newer_than_the_code_is_refused_with_what_to_do(store_url):

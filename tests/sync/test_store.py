@@ -310,3 +310,34 @@ def test_postgres_sessions_ended_by_the_server_are_replaced():
         killer.dispose()
         assert ended >= 1
         assert store.get_token("s1", "Usikkerhet").token == "1;3;L1;1;5"
+
+
+def test_per_site_reads_use_an_index_not_a_scan(tmp_path):
+    """Every run reads each site's current rows and central map by ``site_id``; a scan of the whole
+    table there makes a run grow with the square of the portfolio (docs/sync.md, "Schema
+    versions", version 4). SQLite's own plan for each statement those reads send."""
+    url = f"sqlite:///{tmp_path / 'plans.sqlite'}"
+    statements: list[tuple[str, object]] = []
+    with StateStore(url) as store:
+        store.record_versions([snap("k1", a=1), snap("k2", site="s2", a=2)], at=T0)
+
+        def capture(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().upper().startswith("SELECT"):
+                statements.append((statement, parameters))
+
+        sa.event.listen(store.engine, "before_cursor_execute", capture)
+        try:
+            assert store.current_rows("s1")["risks"]["k1"] == {"a": 1}
+            store.central_map("s1")
+            store.central_etags("s1")
+            store.site_summary("s1")
+        finally:
+            sa.event.remove(store.engine, "before_cursor_execute", capture)
+    assert len(statements) >= 3
+    db = sqlite3.connect(tmp_path / "plans.sqlite")
+    try:
+        for statement, parameters in statements:
+            plan = " / ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {statement}", parameters))
+            assert "SCAN" not in plan, (statement, plan)
+    finally:
+        db.close()

@@ -25,6 +25,7 @@ from veiviser.sync.schema import (
     schema_table,
     to_db,
     utcnow,
+    versions_table,
 )
 
 
@@ -49,8 +50,19 @@ def _to_v3(conn: Connection) -> None:
     _add_column(conn, central_table, "etag")
 
 
+def _to_v4(conn: Connection) -> None:
+    """Per-site indexes that lead with the site: a site's current rows and central items are read
+    by ``site_id`` alone, which an index led by ``kind`` cannot serve."""
+    for old, table, new in (
+        ("ix_sync_versions_site", versions_table, "ix_sync_versions_site_kind"),
+        ("ix_sync_central_site", central_table, "ix_sync_central_site_kind"),
+    ):
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {conn.dialect.identifier_preparer.quote(old)}"))
+        next(ix for ix in table.indexes if ix.name == new).create(conn, checkfirst=True)
+
+
 #: version -> the step that brings a store from the version before it to this one.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _to_v2, 3: _to_v3}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _to_v2, 3: _to_v3, 4: _to_v4}
 
 
 def upgrade(conn: Connection, where: str) -> int:

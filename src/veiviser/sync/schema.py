@@ -28,8 +28,10 @@ from veiviser.sync.report import EXIT_STORE_UNUSABLE
 #: The schema version this code writes. Bump it and add a step to ``sync/migrations.py`` on changes.
 #: 1: veiviser 0.1.0. 2: the lock holder's host, process id and process start (sync_locks), the
 #: per-run site queue ``sync_claims`` for several workers. 3: the ETag of each central item as the
-#: sync last wrote it (``sync_central.etag``), so an update needs no read first.
-SCHEMA_VERSION = 3
+#: sync last wrote it (``sync_central.etag``), so an update needs no read first. 4: the per-site
+#: indexes of ``sync_versions`` and ``sync_central`` lead with ``site_id`` (a site's rows without
+#: naming the kind were a scan of the whole table, once per site and run).
+SCHEMA_VERSION = 4
 
 
 class StoreError(VeiviserError):
@@ -159,7 +161,7 @@ versions_table = sa.Table(
     sa.Column("deleted", sa.Boolean, nullable=False, default=False),
     sa.Column("run_id", sa.Integer, nullable=True),
     sa.Index("ix_sync_versions_key", "kind", "source_key", "valid_to"),
-    sa.Index("ix_sync_versions_site", "kind", "site_id", "valid_to"),
+    sa.Index("ix_sync_versions_site_kind", "site_id", "kind", "valid_to"),  # v4
     sa.Index("ix_sync_versions_from", "kind", "valid_from"),
 )
 
@@ -172,7 +174,7 @@ central_table = sa.Table(
     sa.Column("central_id", sa.Integer, nullable=False),
     sa.Column("central_hash", sa.String(64), nullable=False),
     sa.Column("etag", sa.String(64), nullable=True),  # as the hub answered our last write (v3)
-    sa.Index("ix_sync_central_site", "kind", "site_id"),
+    sa.Index("ix_sync_central_site_kind", "site_id", "kind"),  # v4
 )
 
 #: Per site: row counts and data-quality findings of its current rows, written with its history,
