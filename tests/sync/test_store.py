@@ -331,6 +331,9 @@ def test_per_site_reads_use_an_index_not_a_scan(tmp_path):
             store.central_map("s1")
             store.central_etags("s1")
             store.site_summary("s1")
+            store.tokens_for_url("http://x/s1")
+            store.tokens_for_site("s1")
+            store.current_keys("risks", "s1")
         finally:
             sa.event.remove(store.engine, "before_cursor_execute", capture)
     assert len(statements) >= 3

@@ -24,6 +24,7 @@ from veiviser.sync.schema import (
     metadata,
     schema_table,
     to_db,
+    tokens_table,
     utcnow,
     versions_table,
 )
@@ -52,12 +53,14 @@ def _to_v3(conn: Connection) -> None:
 
 def _to_v4(conn: Connection) -> None:
     """Per-site indexes that lead with the site: a site's current rows and central items are read
-    by ``site_id`` alone, which an index led by ``kind`` cannot serve."""
+    by ``site_id`` alone, which an index led by ``kind`` cannot serve, and its tokens by its URL."""
     for old, table, new in (
         ("ix_sync_versions_site", versions_table, "ix_sync_versions_site_kind"),
         ("ix_sync_central_site", central_table, "ix_sync_central_site_kind"),
+        (None, tokens_table, "ix_sync_tokens_url"),
     ):
-        conn.execute(sa.text(f"DROP INDEX IF EXISTS {conn.dialect.identifier_preparer.quote(old)}"))
+        if old is not None:
+            conn.execute(sa.text(f"DROP INDEX IF EXISTS {conn.dialect.identifier_preparer.quote(old)}"))
         next(ix for ix in table.indexes if ix.name == new).create(conn, checkfirst=True)
 
 

@@ -29,8 +29,8 @@ from veiviser.sync.report import EXIT_STORE_UNUSABLE
 #: 1: veiviser 0.1.0. 2: the lock holder's host, process id and process start (sync_locks), the
 #: per-run site queue ``sync_claims`` for several workers. 3: the ETag of each central item as the
 #: sync last wrote it (``sync_central.etag``), so an update needs no read first. 4: the per-site
-#: indexes of ``sync_versions`` and ``sync_central`` lead with ``site_id`` (a site's rows without
-#: naming the kind were a scan of the whole table, once per site and run).
+#: indexes of ``sync_versions`` and ``sync_central`` lead with ``site_id``, and ``sync_tokens`` has
+#: one on ``site_url`` (each per-site read was a scan of the whole table, once per site and run).
 SCHEMA_VERSION = 4
 
 
@@ -99,6 +99,7 @@ tokens_table = sa.Table(
     sa.Column("issued_at", sa.DateTime, nullable=False),
     sa.Column("site_url", sa.String(1024), nullable=False, default=""),
     sa.Column("run_id", sa.Integer, nullable=True),
+    sa.Index("ix_sync_tokens_url", "site_url"),  # v4: a site's tokens are found by its URL
 )
 
 runs_table = sa.Table(
