@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -45,28 +47,23 @@ def create_v1(url: str) -> None:
     engine.dispose()
 
 
-def columns(url: str) -> dict[str, set[tuple[str, bool]]]:
+def per_table(url: str, describe: Callable[[sa.Inspector, str], set[Any]]) -> dict[str, set[Any]]:
+    """``describe(inspector, table)`` for every table the database reports."""
+    engine = sa.create_engine(url)
+    inspector = sa.inspect(engine)
+    out = {table: describe(inspector, table) for table in inspector.get_table_names()}
+    engine.dispose()
+    return out
+
+
+def columns(url: str) -> dict[str, set[Any]]:
     """Every table's columns (name, nullable) as the database reports them."""
-    engine = sa.create_engine(url)
-    inspector = sa.inspect(engine)
-    out = {
-        table: {(c["name"], bool(c["nullable"])) for c in inspector.get_columns(table)}
-        for table in inspector.get_table_names()
-    }
-    engine.dispose()
-    return out
+    return per_table(url, lambda i, t: {(c["name"], bool(c["nullable"])) for c in i.get_columns(t)})
 
 
-def indexes(url: str) -> dict[str, set[tuple[str, tuple[str, ...]]]]:
+def indexes(url: str) -> dict[str, set[Any]]:
     """Every table's declared indexes (name, columns) as the database reports them."""
-    engine = sa.create_engine(url)
-    inspector = sa.inspect(engine)
-    out = {
-        table: {(ix["name"], tuple(ix["column_names"])) for ix in inspector.get_indexes(table)}
-        for table in inspector.get_table_names()
-    }
-    engine.dispose()
-    return out
+    return per_table(url, lambda i, t: {(ix["name"], tuple(ix["column_names"])) for ix in i.get_indexes(t)})
 
 
 def test_a_0_1_0_store_is_migrated_to_the_current_schema_and_keeps_its_data(store_url, tmp_path):
