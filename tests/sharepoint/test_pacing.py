@@ -158,6 +158,27 @@ def test_converges_on_the_tenants_budget_with_at_most_one_429(tenant_budget: int
     assert max(settled) <= tenant_budget
 
 
+def test_a_budget_configured_far_above_the_tenants_comes_down_to_it() -> None:
+    """Configured at 100,000 RU/min (a typo, or a guess) against a 6,250 tenant: the pace's floor
+    (a tenth of the configured budget) must not hold it above the budget the tenant announces."""
+    clock = FakeClock()
+    meter = ResourceMeter(6250, 60.0)
+    limiter = _limiter(clock, ru=100_000)
+    throttled = 0
+    history: list[int] = []
+    while clock.now < 10 * 60:
+        limiter.acquire()
+        decision = meter.charge(2, now=clock.now)
+        if not decision.allowed:
+            throttled += 1
+        limiter.observe(_response(200 if decision.allowed else 429, decision.headers))
+        history.append(limiter.learned_ru_per_minute)
+    assert throttled <= 1
+    assert limiter.announced_ru_per_minute == 6250
+    settled = history[len(history) // 2 :]
+    assert min(settled) >= 0.8 * 6250 and max(settled) <= 6250, (min(settled), max(settled))
+
+
 def test_the_pacing_line_names_the_announced_budget_once_there_is_one() -> None:
     assert describe_pace(1250) == "pacing: 1250 RU/min learned from the tenant"
     assert (

@@ -378,11 +378,15 @@ class RateLimiter:
                 return
             self._refill(now)
             self._tokens = min(self._tokens, remaining)
-            if limit:
-                self._announced = limit * 60.0 / self.window_s
+            announced = limit * 60.0 / self.window_s if limit else None
+            if announced:
+                self._announced = announced
             if self.learn:
-                if limit:
-                    self._ceiling = max(self._floor, min(self._ceiling, limit * 60.0 / self.window_s))
+                if announced:
+                    # A floor derived from a configured budget far above the tenant's must not
+                    # hold the pace over what the tenant announces (docs/sharepoint.md, "Pacing").
+                    self._floor = min(self._floor, (1.0 - self.LOW_REMAINING) * announced)
+                    self._ceiling = max(self._floor, min(self._ceiling, announced))
                 low = remaining < self.LOW_REMAINING * (limit or self.capacity)
                 if low and now - self._last_cut >= self.window_s:
                     self._adjust(self._cut_factor(limit), now)
