@@ -61,7 +61,7 @@ class _WatchingLimiter(RateLimiter):
     """The app's pacing, plus a note of the budget headers of every answer."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
-        super().__init__(settings.ru_per_minute, settings.ru_cost_per_request)
+        super().__init__(settings.ru_per_minute)
         self.seen: dict[str, str] = {}
 
     def observe(self, response: Any) -> None:

@@ -188,9 +188,9 @@ def test_the_pacing_line_names_the_announced_budget_once_there_is_one() -> None:
 
 
 def test_one_limiter_per_tenant_per_process() -> None:
-    a = shared_limiter("https://contoso.sharepoint.com/sites/a", 1250, 2)
-    b = shared_limiter("https://CONTOSO.sharepoint.com/sites/b", 1250, 2)
-    c = shared_limiter("https://fabrikam.sharepoint.com/sites/a", 1250, 2)
+    a = shared_limiter("https://contoso.sharepoint.com/sites/a", 1250)
+    b = shared_limiter("https://CONTOSO.sharepoint.com/sites/b", 1250)
+    c = shared_limiter("https://fabrikam.sharepoint.com/sites/a", 1250)
     assert a is b and a is not c
 
 

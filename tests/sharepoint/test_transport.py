@@ -156,21 +156,28 @@ class CountingLimiter(RateLimiter):
         self.asked: list[int] = []
         self.observed: list[int] = []
 
-    def acquire(self, requests_count: int = 1) -> float:
-        self.asked.append(requests_count)
+    def acquire(self, requests_count: int = 1, *, ru: float | None = None) -> float:
+        self.asked.append(int(ru) if ru is not None else requests_count)
         return 0.0
 
     def observe(self, response: requests.Response) -> None:
         self.observed.append(response.status_code)
 
 
-def test_every_attempt_is_paced_by_its_batch_members() -> None:
+def test_every_attempt_is_paced_by_its_batch_members_costs() -> None:
     s, adapter, _ = session([(429, {"Retry-After": "0"}), 200])
     limiter = CountingLimiter()
     s.limiter = limiter
-    body = b"".join(b"--b\r\nContent-Type: application/http\r\n\r\nGET x HTTP/1.1\r\n\r\n" for _ in range(3))
+    members = (
+        b"GET "
+        + SITE.encode()
+        + b"/_api/web/lists/getbytitle('Usikkerhet')/items?$filter=Id%20ge%201 HTTP/1.1",
+        b"POST " + SITE.encode() + b"/_api/web/lists/getbytitle('Usikkerhet')/items(4) HTTP/1.1",
+        b"GET " + SITE.encode() + b"/_api/web/lists/getbytitle('Usikkerhet')/items(5) HTTP/1.1",
+    )
+    body = b"".join(b"--b\r\nContent-Type: application/http\r\n\r\n" + line + b"\r\n\r\n" for line in members)
     response = s.post(f"{SITE}/$batch", data=body, headers={"Content-Type": "multipart/mixed; boundary=b"})
     assert response.status_code == 200
-    assert limiter.asked == [3, 3]  # the envelope costs its three operations, on each attempt
+    assert limiter.asked == [5, 5]  # a query 2, a write 2, one item 1: charged on each attempt
     assert limiter.observed == [429, 200]
     assert len(adapter.sent) == 2

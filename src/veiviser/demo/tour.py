@@ -249,7 +249,7 @@ def run_demo(
     lock = threading.Lock()
     with steps.running(), EmulatorServer(data=str(data_file) if data_file else None) as server:
         settings = _settings(server)
-        limiter = RateLimiter(settings.ru_per_minute, settings.ru_cost_per_request)
+        limiter = RateLimiter(settings.ru_per_minute)
         hub_url = f"{server.url}/sites/{HUB_ALIAS}"
         prov = Provisioner(
             hub_url,

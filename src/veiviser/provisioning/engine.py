@@ -190,7 +190,7 @@ class Provisioner:
             limiter
             if limiter is not None
             else (
-                shared_limiter(self.hub_url, settings.ru_per_minute, settings.ru_cost_per_request)
+                shared_limiter(self.hub_url, settings.ru_per_minute)
                 if settings is not None
                 else None  # connect() uses the process's limiter for the tenant
             )

@@ -54,7 +54,6 @@ class ConnectionSettings(BaseSettings):
     retry_max_total_seconds: float = Field(300.0, ge=0)
     # Resource units per minute for the app (SPO 2025 table, 0-1 000 licences: 1 250 RU/min).
     ru_per_minute: float = Field(1250.0, gt=0)
-    ru_cost_per_request: float = Field(2.0, gt=0)
 
     @field_validator("org")
     @classmethod

@@ -512,9 +512,7 @@ def connect(
         user_agent=user_agent(settings.org),
         policy=RetryPolicy(settings.retry_max_attempts, settings.retry_max_total_seconds),
         counter=counter,
-        limiter=limiter
-        if limiter is not None
-        else shared_limiter(site_url, settings.ru_per_minute, settings.ru_cost_per_request),
+        limiter=limiter if limiter is not None else shared_limiter(site_url, settings.ru_per_minute),
         proxy=settings.proxy,
     )
     proxies = {"http": settings.proxy, "https": settings.proxy} if settings.proxy else None

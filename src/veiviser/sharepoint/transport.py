@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import requests
 import tenacity
 
+from veiviser.sharepoint.costs import request_ru
 from veiviser.sharepoint.errors import ThrottledError, TransportError
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,7 @@ class RateLimiter:
         self._last_429_cut = -math.inf
         self._announced: float | None = None
         self.waited = 0.0
+        self.charged = 0.0  # RU taken, in all: what the tenant's meter should have counted
         self.raises = 0
         self.cuts = 0
         self.throttled = 0
@@ -272,28 +274,35 @@ class RateLimiter:
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    def wait_time(self, requests_count: int = 1) -> float:
-        """Seconds until ``requests_count`` requests could start (0 = now), without consuming."""
-        need = min(self.capacity, requests_count * self.cost_per_request)
+    def _cost(self, requests_count: int, ru: float | None) -> float:
+        return max(1, requests_count) * self.cost_per_request if ru is None else max(0.0, ru)
+
+    def wait_time(self, requests_count: int = 1, *, ru: float | None = None) -> float:
+        """Seconds until ``requests_count`` requests (or ``ru`` resource units) could start (0 =
+        now), without consuming."""
+        need = min(self.capacity, self._cost(requests_count, ru))
         with self._lock:
             now = self._clock()
             self._refill(now)
             return max(self._paused_until - now, (need - self._tokens) / self.rate, 0.0)
 
-    def acquire(self, requests_count: int = 1) -> float:
-        """Take the RU for ``requests_count`` requests, sleeping as needed; returns seconds waited."""
+    def acquire(self, requests_count: int = 1, *, ru: float | None = None) -> float:
+        """Take ``ru`` resource units (the transport passes each request's own cost,
+        :mod:`veiviser.sharepoint.costs`), else ``requests_count`` × ``cost_per_request``;
+        sleeps as needed and returns the seconds waited."""
         waited = 0.0
         while True:
             with self._lock:
                 # A request larger than the burst (a big $batch) starts once the bucket is full and
                 # leaves a debt the next callers wait for: every RU is paid, none twice.
-                cost = max(1, requests_count) * self.cost_per_request
+                cost = self._cost(requests_count, ru)
                 need = min(self.capacity, cost)
                 now = self._clock()
                 self._refill(now)
                 wait = max(self._paused_until - now, (need - self._tokens) / self.rate, 0.0)
                 if wait <= 1e-6:  # rounding must not leave a caller sleeping for nothing, for ever
                     self._tokens -= cost
+                    self.charged += cost
                     self.waited += waited
                     return waited
                 if now >= self._paused_until:
@@ -395,19 +404,19 @@ class RateLimiter:
             self.pause(reset)
 
 
-_SHARED: dict[tuple[str, float, float], RateLimiter] = {}
+_SHARED: dict[tuple[str, float], RateLimiter] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_limiter(site_url: str, ru_per_minute: float, cost_per_request: float) -> RateLimiter:
+def shared_limiter(site_url: str, ru_per_minute: float) -> RateLimiter:
     """The process's one limiter for a tenant (RU budgets are per app and tenant): provisioning,
     sync and every SiteClient of that host pace together and share what was learned."""
     host = urlsplit(site_url).netloc.lower()
-    key = (host, float(ru_per_minute), float(cost_per_request))
+    key = (host, float(ru_per_minute))
     with _SHARED_LOCK:
         limiter = _SHARED.get(key)
         if limiter is None:
-            limiter = _SHARED[key] = RateLimiter(ru_per_minute, cost_per_request)
+            limiter = _SHARED[key] = RateLimiter(ru_per_minute)
         return limiter
 
 
@@ -438,18 +447,6 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter, used when the server gives no delay."""
         return random.uniform(0.5, 1.0) * min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
-
-
-def _batch_members(request: requests.PreparedRequest) -> int:
-    """How many operations a request carries: the parts of a ``$batch``, else 1."""
-    if not urlsplit(request.url or "").path.endswith("/$batch"):
-        return 1
-    body = request.body
-    if isinstance(body, str):
-        body = body.encode("utf-8", "replace")
-    if not isinstance(body, bytes | bytearray):
-        return 1
-    return max(1, body.count(b"application/http"))
 
 
 class GatewaySession(requests.Session):
@@ -494,11 +491,11 @@ class GatewaySession(requests.Session):
             idempotent=is_idempotent(method, url, request.headers),
             policy=self.policy,
         )
-        members = _batch_members(request)
+        cost = request_ru(request)
 
         def attempt() -> requests.Response:
             if self.limiter is not None:
-                self.limiter.acquire(members)
+                self.limiter.acquire(ru=cost)
             try:
                 return super(GatewaySession, self).send(request, **kwargs)
             except requests.exceptions.SSLError as exc:
