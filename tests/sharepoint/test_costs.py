@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.emulator import connection_settings
-from tests.support.sync import add_items, portfolio, seed
+from tests.support.sync import add_items, portfolio, run_sync, seed
 from veiviser.emulator.throttle import request_cost
 from veiviser.sharepoint import RateLimiter
 from veiviser.sharepoint.costs import call_ru
-from veiviser.sync.options import SyncOptions
-from veiviser.sync.run import sync_portfolio
 
 SITE = "https://kommune.sharepoint.com/sites/p1/_api"
 TOKEN = b'{"query": {"ChangeTokenStart": {"StringValue": "1;3;x;1;2"}}}'
@@ -55,13 +52,7 @@ def test_a_whole_provisioning_and_sync_is_paced_by_what_the_meter_charges(
     site = pf.project("kostnad")
     seed(site, n=4)
     for _ in range(2):  # initial, then after one edit
-        report = sync_portfolio(
-            pf.hub.url,
-            settings=connection_settings(server),
-            state=state_store,
-            options=SyncOptions(feedback=True),
-            limiter=limiter,
-        )
+        report = run_sync(server, pf.hub, state_store, limiter=limiter, feedback=True)
         assert report.exit_code == 0, report.to_dict()
         add_items(site, "Usikkerhet", [{"Title": "Ny"}])
     ru, requests_count, throttled = server.meter.totals()

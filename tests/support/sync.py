@@ -23,7 +23,7 @@ from veiviser.emulator.server import EmulatorServer
 from veiviser.provisioning.engine import ProjectRequest, Provisioner
 from veiviser.schemas.template import Template
 from veiviser.schemas.template_loader import load_bundle
-from veiviser.sharepoint import RateLimiter, SiteClient, connect
+from veiviser.sharepoint import RateLimiter, RequestCounter, SiteClient, connect
 from veiviser.sharepoint.sites import (
     create_site,
     join_hub,
@@ -144,10 +144,24 @@ def add_items(site: SiteClient, title: str, rows: list[dict[str, Any]]) -> list[
     return [int(r.value["Id"]) for r in results]
 
 
-def run_sync(server: EmulatorServer, hub: SiteClient, store: StateStore, **opts: Any) -> SyncReport:
-    """One sync run of ``hub`` on ``server`` with :class:`SyncOptions` ``opts``."""
+def run_sync(
+    server: EmulatorServer,
+    hub: SiteClient,
+    store: StateStore,
+    *,
+    counter: RequestCounter | None = None,
+    limiter: RateLimiter | None = None,
+    **opts: Any,
+) -> SyncReport:
+    """One sync run of ``hub`` on ``server`` with :class:`SyncOptions` ``opts`` (and, if given,
+    the request ``counter`` and the rate ``limiter``)."""
     return sync_portfolio(
-        hub.url, settings=connection_settings(server), state=store, options=SyncOptions(**opts)
+        hub.url,
+        settings=connection_settings(server),
+        state=store,
+        options=SyncOptions(**opts),
+        counter=counter,
+        limiter=limiter,
     )
 
 

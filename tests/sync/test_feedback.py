@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.support.emulator import connection_settings
 from tests.support.sync import add_items, assert_exact, portfolio, run_sync
 from veiviser.sharepoint import RequestCounter
 from veiviser.sync import feedback
-from veiviser.sync.options import SyncOptions
 from veiviser.sync.quality import QualityFinding
 from veiviser.sync.report import EXIT_OK
-from veiviser.sync.run import sync_portfolio
 
 TODAY = date(2026, 12, 7)
 
@@ -117,14 +114,7 @@ def test_feedback_list_is_written_once_and_only_when_it_changes(server, provisio
 
     # Unchanged: the feedback costs nothing (the same requests as a run without it), no write.
     def unchanged(with_feedback):
-        counter = RequestCounter()
-        return sync_portfolio(
-            pf.hub.url,
-            settings=connection_settings(server),
-            state=state_store,
-            options=SyncOptions(feedback=with_feedback),
-            counter=counter,
-        )
+        return run_sync(server, pf.hub, state_store, counter=RequestCounter(), feedback=with_feedback)
 
     # Creating the feedback list is a list change on the site; round zero knows the list as the
     # sync's own and does not send the site to round one for it: no run after costs more.
@@ -150,13 +140,7 @@ def test_changed_feedback_is_one_request_and_survives_a_deleted_item(server, pro
 
     def run(with_feedback):
         counter = RequestCounter()
-        report = sync_portfolio(
-            pf.hub.url,
-            settings=connection_settings(server),
-            state=state_store,
-            options=SyncOptions(feedback=with_feedback),
-            counter=counter,
-        )
+        report = run_sync(server, pf.hub, state_store, counter=counter, feedback=with_feedback)
         assert report.exit_code == EXIT_OK, report.to_dict()
         return report, counter.total
 
