@@ -117,6 +117,20 @@ def test_the_cli_refuses_a_broken_profile_with_exit_2(isolated: Path) -> None:
     assert "veiviser.toml:2" in result.output and "Traceback" not in result.output
 
 
+def test_a_retired_variable_is_named_with_what_replaced_it(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VEIVISER_RU_COST_PER_REQUEST", "3")
+    (warning,) = load_profile().warnings  # no config file: the environment alone
+    assert "VEIVISER_RU_COST_PER_REQUEST" in warning and "no longer used" in warning
+    _write(isolated / "veiviser.toml", CONFIG)
+    assert load_profile().warnings == [warning]
+    monkeypatch.setenv("VEIVISER_STATE_URL", f"sqlite:///{isolated / 's.sqlite'}")
+    result = CliRunner().invoke(main, ["sync", "status"])  # every command that reads the profile
+    assert "Warning: VEIVISER_RU_COST_PER_REQUEST is set but no longer used" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_commands_take_hub_owner_and_state_from_the_profile(
     server: EmulatorServer, provisioned_hub: Callable[..., Provisioner], isolated: Path
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -264,12 +265,38 @@ def _line_of(text: str, key: str, table: str) -> int | None:
     return None
 
 
+#: Environment variables veiviser once read and no longer does, and what took their place.
+RETIRED_VARIABLES = {
+    "VEIVISER_RU_COST_PER_REQUEST": (
+        "each request is now charged the resource units SharePoint charges for it "
+        "(docs/sharepoint.md, 'Resource units per request')"
+    ),
+}
+
+
+def retired_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each retired ``VEIVISER_*`` variable still set: it has no effect any more."""
+    env = os.environ if environ is None else environ
+    return [
+        f"{key} is set but no longer used: {why}; delete it from the environment"
+        for key, why in RETIRED_VARIABLES.items()
+        if key in env
+    ]
+
+
 def load_profile(name: str | None = None, file: Path | None = None) -> LoadedProfile:
     """Read profile ``name`` (default: ``$VEIVISER_PROFILE`` or ``default``) from the config file.
 
     Without a config file the profile is empty (the environment alone). A named profile that is
     missing, a file that is not TOML and an unknown key raise :class:`ConfigError` with file and line.
+    The warnings name secrets in the file and retired variables in the environment.
     """
+    loaded = _read_profile(name, file)
+    loaded.warnings[:0] = retired_variable_warnings()
+    return loaded
+
+
+def _read_profile(name: str | None, file: Path | None) -> LoadedProfile:
     explicit = name or os.environ.get("VEIVISER_PROFILE")
     name = explicit or "default"
     path = file or find_config_file()
