@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -274,13 +273,12 @@ RETIRED_VARIABLES = {
 }
 
 
-def retired_variable_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+def retired_variable_warnings() -> list[str]:
     """A warning for each retired ``VEIVISER_*`` variable still set: it has no effect any more."""
-    env = os.environ if environ is None else environ
     return [
         f"{key} is set but no longer used: {why}; delete it from the environment"
         for key, why in RETIRED_VARIABLES.items()
-        if key in env
+        if key in os.environ
     ]
 
 

@@ -274,13 +274,9 @@ class RateLimiter:
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    def _cost(self, requests_count: int, ru: float | None) -> float:
-        return max(1, requests_count) * self.cost_per_request if ru is None else max(0.0, ru)
-
-    def wait_time(self, requests_count: int = 1, *, ru: float | None = None) -> float:
-        """Seconds until ``requests_count`` requests (or ``ru`` resource units) could start (0 =
-        now), without consuming."""
-        need = min(self.capacity, self._cost(requests_count, ru))
+    def wait_time(self, requests_count: int = 1) -> float:
+        """Seconds until ``requests_count`` requests could start (0 = now), without consuming."""
+        need = min(self.capacity, requests_count * self.cost_per_request)
         with self._lock:
             now = self._clock()
             self._refill(now)
@@ -295,7 +291,7 @@ class RateLimiter:
             with self._lock:
                 # A request larger than the burst (a big $batch) starts once the bucket is full and
                 # leaves a debt the next callers wait for: every RU is paid, none twice.
-                cost = self._cost(requests_count, ru)
+                cost = max(1, requests_count) * self.cost_per_request if ru is None else ru
                 need = min(self.capacity, cost)
                 now = self._clock()
                 self._refill(now)
@@ -329,13 +325,13 @@ class RateLimiter:
         if factor < 1:
             self._last_cut = now
 
-    def _cut_factor(self, limit: float | None) -> float:
-        """The cut for a low ``RateLimit-Remaining``: ×0.8, but not below the edge of SharePoint's
-        warning zone (80 % of the announced limit), where no headers come and no cut is due; at or
-        under that edge the bucket, held to what remains, is protection enough. Lock held."""
-        if not limit:
+    def _cut_factor(self, edge: float) -> float:
+        """The cut for a low ``RateLimit-Remaining``: ×0.8, but not below ``edge``, the edge of
+        SharePoint's warning zone (80 % of the announced limit, RU/min), where no headers come and
+        no cut is due (0: none announced); at or under that edge the bucket, held to what remains,
+        is protection enough. Lock held."""
+        if not edge:
             return self.CUT
-        edge = (1.0 - self.LOW_REMAINING) * limit * 60.0 / self.window_s
         if self.ru_per_minute <= edge:
             return 1.0
         return max(self.CUT, edge / self.ru_per_minute)
@@ -388,17 +384,18 @@ class RateLimiter:
             self._refill(now)
             self._tokens = min(self._tokens, remaining)
             announced = limit * 60.0 / self.window_s if limit else None
+            edge = (1.0 - self.LOW_REMAINING) * announced if announced else 0.0
             if announced:
                 self._announced = announced
             if self.learn:
                 if announced:
                     # A floor derived from a configured budget far above the tenant's must not
                     # hold the pace over what the tenant announces (docs/sharepoint.md, "Pacing").
-                    self._floor = min(self._floor, (1.0 - self.LOW_REMAINING) * announced)
+                    self._floor = min(self._floor, edge)
                     self._ceiling = max(self._floor, min(self._ceiling, announced))
                 low = remaining < self.LOW_REMAINING * (limit or self.capacity)
                 if low and now - self._last_cut >= self.window_s:
-                    self._adjust(self._cut_factor(limit), now)
+                    self._adjust(self._cut_factor(edge), now)
                 self._epoch_signal = True
         if remaining < self.cost_per_request and reset:
             self.pause(reset)
@@ -491,7 +488,7 @@ class GatewaySession(requests.Session):
             idempotent=is_idempotent(method, url, request.headers),
             policy=self.policy,
         )
-        cost = request_ru(request)
+        cost = request_ru(request) if self.limiter is not None else 0
 
         def attempt() -> requests.Response:
             if self.limiter is not None:
